@@ -1,0 +1,123 @@
+/**
+ * gup-nic: a classic RDMA memory region (ib_umem_get). Registration takes a long-term DMA reference
+ * on every page (get_user_pages_longterm in 4.20, pin_user_pages(FOLL_LONGTERM) from 5.7) after the
+ * RLIMIT_MEMLOCK charge, registers no MMU notifier, and the NIC's MTT keeps the pfns it got: the MR
+ * pins pages, not the VA mapping (kernel-semantics §5.1). Deregistration releases every page with
+ * dirty if the MR was writable. DMA walks the MR a page at a time over `dmaLatency`.
+ * Kernel: drivers/infiniband/core/umem.c ib_umem_get(), __ib_umem_release().
+ */
+import { delay, schedPoint, type Co } from '../../engine/actor.js';
+import { EINVAL, ENOMEM, IS_ERR, type Errno } from '../../mm/errno.js';
+import { get_user_pages_locked, gup_flags_for_era, unpin_user_pages_dirty_lock } from '../../mm/gup.js';
+import type { Process } from '../../mm/kernel.js';
+import type { DmaRef } from '../../mm/pin_registry.js';
+import { PAGE_SIZE } from '../../mm/types.js';
+import {
+  dma_transfer_page, type DeviceCtx, type DeviceInstance, type DeviceModel, type DmaRequest, type DmaResult,
+  type MemoryRegion, type Translation,
+} from '../device.js';
+
+/** struct ib_umem + the MR's MTT, as the NIC sees it. */
+interface GupMr extends MemoryRegion {
+  name: string;
+  proc: Process;
+  /** user address of the MR's first byte */
+  start: number;
+  /** page-aligned user address of the first page */
+  page_start: number;
+  npages: number;
+  writable: boolean;
+  ref: DmaRef;
+  /** The MTT: one translation per page, fixed at registration. */
+  mtt: Translation[];
+  deregistered: boolean;
+}
+
+function create(ctx: DeviceCtx): DeviceInstance {
+  const k = ctx.k;
+  const dmaLatency = ctx.params['dmaLatency'] as number;
+  const mrs: GupMr[] = [];
+
+  /** ib_umem_get() - charge RLIMIT_MEMLOCK, then take long-term references on every page. */
+  function* reg_mr(proc: Process, addr: number, length: number, access: 'r' | 'rw', name: string): Co<MemoryRegion | Errno> {
+    if (length === 0) return EINVAL;
+    const mm = proc.mm;
+    const page_start = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
+    const npages = Math.ceil((addr + length) / PAGE_SIZE) - page_start / PAGE_SIZE;
+    if (!proc.capIpcLock && (mm.pinned_vm + npages) * PAGE_SIZE > proc.memlock) return ENOMEM;
+    mm.pinned_vm += npages;
+    // 4.15–6.1 ask FOLL_WRITE always (FOLL_FORCE for a read-only MR) to break COW; 6.2+ only for rw.
+    const write = access === 'rw' || k.features.umem_force_write;
+    const force = access === 'r' && k.features.umem_force_write;
+    const flags = gup_flags_for_era(k, false, true, true, write, force);
+    if (IS_ERR(flags)) {
+      mm.pinned_vm -= npages;
+      return flags;
+    }
+    const ref = yield* get_user_pages_locked(k, mm, page_start, npages, flags, ctx.name);
+    if (IS_ERR(ref)) {
+      mm.pinned_vm -= npages;
+      return ref;
+    }
+    const mtt: Translation[] = ref.pfns.map((pfn, i) => {
+      const o = k.owner_of(pfn);
+      return { pfn, gen: k.mem.gen[pfn] as number, file: o.file, index: o.index, mm: mm.owner, va: page_start + i * PAGE_SIZE };
+    });
+    const mr: GupMr = {
+      device: ctx.name, length, name, proc, start: addr, page_start, npages, writable: access === 'rw', ref, mtt, deregistered: false,
+    };
+    mrs.push(mr);
+    return mr;
+  }
+
+  /** __ib_umem_release() - DMA-unmap, release every page (dirty if writable), uncharge memlock. */
+  function* dereg_mr(m: MemoryRegion): Co<0 | Errno> {
+    const mr = m as GupMr;
+    if (mr.deregistered) return EINVAL;
+    mr.deregistered = true;
+    yield* unpin_user_pages_dirty_lock(k, mr.ref, mr.writable);
+    mr.proc.mm.pinned_vm -= mr.npages;
+    return 0;
+  }
+
+  /** A DMA over the MR: n page accesses at t, t+Δ, …; completion at t + dmaLatency (DESIGN §5). */
+  function* dma(req: DmaRequest): Co<DmaResult> {
+    const mr = req.mr as GupMr;
+    const tokens: number[] = [];
+    if (mr.deregistered || req.offset + req.length > mr.length) {
+      // The key is gone or the range is outside the MR: the HCA completes with an access error.
+      yield* delay(dmaLatency, 'gup-nic:dma_error');
+      return { status: 'remote-access-error', tokens };
+    }
+    const base = mr.start + req.offset;
+    const first = Math.floor(base / PAGE_SIZE) - mr.page_start / PAGE_SIZE;
+    const n = req.length === 0 ? 0 : Math.ceil((base + req.length) / PAGE_SIZE) - Math.floor(base / PAGE_SIZE);
+    const step = n ? Math.floor(dmaLatency / n) : 0;
+    k.emit({ type: 'dma_start', time: k.now, actor: ctx.name, wr: req.wr, op: req.write ? 'dma_write' : 'dma_read', device: ctx.name, length: req.length, pages: n, ns: dmaLatency });
+    for (let i = 0; i < n; i++) {
+      // Each page access is a point where the CPU side may run first.
+      if (i === 0) yield* schedPoint('gup-nic:dma_page');
+      else yield* delay(step, 'gup-nic:dma_page');
+      tokens.push(dma_transfer_page(ctx, mr.mtt[first + i] as Translation, req.write, req.token, req.wr));
+    }
+    yield* delay(dmaLatency - step * Math.max(n - 1, 0), 'gup-nic:dma_done');
+    return { status: 'ok', tokens };
+  }
+
+  /** The process exits: uverbs fd close releases its MRs (after exit_mm, kernel-semantics §4.1). */
+  function* release_process(proc: Process): Co {
+    for (const mr of mrs) if (mr.proc === proc && !mr.deregistered) yield* dereg_mr(mr);
+  }
+
+  return { reg_mr, dereg_mr, dma, release_process };
+}
+
+export const gup_nic: DeviceModel = {
+  name: 'gup-nic',
+  description: 'classic RDMA MR (ib_umem_get): long-term DMA reference, ignores notifiers, releases with dirty at dereg',
+  params: {
+    dmaLatency: { kind: 'time', default: 1000, doc: 'time from posting a DMA to its completion (DESIGN §7b default 1 µs)' },
+  },
+  ops: ['reg_mr', 'dereg_mr', 'dma_read', 'dma_write'],
+  create,
+};

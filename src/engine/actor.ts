@@ -1,0 +1,55 @@
+/**
+ * Actors are generator coroutines (SimPy processes). Code between two yields runs atomically; a
+ * yield is a point where another actor may run, and carries a stable site id so that an actor's
+ * position is part of the state fingerprint (DESIGN §3). `yield` evaluates to `true`, or to `false`
+ * when a wait with a timeout timed out.
+ */
+import type { WaitQueueHead } from './waitqueue.js';
+
+export type Yield =
+  | { kind: 'delay'; ns: number; site: string }
+  | { kind: 'point'; site: string }
+  | { kind: 'wait'; wq: WaitQueueHead; site: string; timeout?: number };
+
+/** A coroutine returning R. */
+export type Co<R = void> = Generator<Yield, R, boolean>;
+
+export type ActorState = 'runnable' | 'waiting' | 'done';
+
+export class Actor {
+  state: ActorState = 'runnable';
+  /** The site id of the last yield (or 'start'). */
+  site = 'start';
+  waitingOn: WaitQueueHead | null = null;
+  /** seq of the actor's one valid queue entry, or -1. */
+  pendingSeq = -1;
+  /** When the current wait began (for blocked time). */
+  waitStart = 0;
+  /** Total ns spent waiting on wait queues so far. */
+  blockedNs = 0;
+  result: unknown = undefined;
+  /** Set when the actor was killed (a process dying of a signal, or the run ending). */
+  killed = false;
+
+  readonly id: number;
+  readonly name: string;
+  readonly gen: Co<unknown>;
+  readonly background: boolean;
+
+  constructor(id: number, name: string, gen: Co<unknown>, background: boolean) {
+    this.id = id;
+    this.name = name;
+    this.gen = gen;
+    this.background = background;
+  }
+}
+
+/** delay() - let `ns` of simulated time pass; another actor may run meanwhile. */
+export function* delay(ns: number, site: string): Co {
+  yield { kind: 'delay', ns, site };
+}
+
+/** schedPoint() - a bare scheduling point: another actor ready at the same instant may run first. */
+export function* schedPoint(site: string): Co {
+  yield { kind: 'point', site };
+}

@@ -1,0 +1,258 @@
+/**
+ * The scheduler: a SimPy-style loop over the event queue, with DESIGN §3's candidates and
+ * recorded choices. Candidates are the enabled events with time ≤ t_min + window (window 0 under
+ * `run`/`check`: only exact ties). Every pick among two or more candidates is a choice; the default
+ * picks the earliest (time, seq), a replay picks what was recorded, a strategy picks what it likes.
+ */
+import { Actor, type Co, type Yield } from './actor.js';
+import { EventQueue } from './queue.js';
+import type { Prng } from './prng.js';
+import type { WaitQueueHead, Waker } from './waitqueue.js';
+
+/** One candidate at a choice point, as a strategy sees it. */
+export interface Candidate {
+  actor: string;
+  actorId: number;
+  site: string;
+  time: number;
+  seq: number;
+}
+
+/** A choice point: the index-th pick among two or more candidates, sorted by (time, seq). */
+export interface ChoicePoint {
+  index: number;
+  now: number;
+  candidates: readonly Candidate[];
+}
+
+export interface SchedulerOptions {
+  /** DESIGN §3's W in ns (0 under run/check). */
+  window?: number;
+  /** Recorded choices to replay; past their end the default (0) is taken. */
+  choices?: readonly number[];
+  /** A strategy's pick; wins over `choices`. Must return an index into `candidates`. */
+  chooser?: (p: ChoicePoint) => number;
+  /** Stop before any event later than this. */
+  until?: number;
+  /** How long background work may run once every scenario actor is blocked. */
+  livenessBound?: number;
+  /** Timing jitter: each delay gets up to `max` ns more, drawn from `prng`. */
+  jitter?: { max: number; prng: Prng };
+}
+
+export class Scheduler implements Waker {
+  now = 0;
+  private seq = 0;
+  private readonly queue = new EventQueue<Actor>();
+  readonly actors: Actor[] = [];
+  /** The actor being stepped (null between steps). */
+  current: Actor | null = null;
+  /** The index picked at every choice point, in order. */
+  readonly recorded: number[] = [];
+  /** Number of steps taken (actor resumptions). */
+  steps = 0;
+  private fgPending = 0;
+  private fgWaiting = 0;
+  private readonly window: number;
+  private stopped = false;
+
+  private readonly opts: SchedulerOptions;
+
+  constructor(opts: SchedulerOptions = {}) {
+    this.opts = opts;
+    this.window = opts.window ?? 0;
+  }
+
+  /** spawn() - start @gen as actor @name at @at (default now). */
+  spawn(name: string, gen: Co<unknown>, o: { background?: boolean; at?: number } = {}): Actor {
+    const a = new Actor(this.actors.length, name, gen, o.background ?? false);
+    this.actors.push(a);
+    this.enqueue(a, Math.max(o.at ?? this.now, this.now));
+    return a;
+  }
+
+  /** Make a waiting actor runnable now (Waker). */
+  wakeActor(a: Actor): void {
+    if (a.state !== 'waiting') return;
+    a.state = 'runnable';
+    a.blockedNs += this.now - a.waitStart;
+    if (!a.background) this.fgWaiting--;
+    this.enqueue(a, this.now);
+  }
+
+  /** kill() - end @a where it stands (a process dying of a signal); it runs no further. */
+  kill(a: Actor): void {
+    if (a.state === 'done') return;
+    if (a.pendingSeq >= 0) {
+      a.pendingSeq = -1;
+      if (!a.background) this.fgPending--;
+    }
+    if (a.state === 'waiting') {
+      if (!a.background) this.fgWaiting--;
+      const wq = a.waitingOn;
+      if (wq) {
+        const i = wq.waiters.indexOf(a);
+        if (i >= 0) wq.waiters.splice(i, 1);
+      }
+      a.waitingOn = null;
+    }
+    a.state = 'done';
+    a.killed = true;
+    if (a !== this.current) a.gen.return(undefined);
+  }
+
+  /** stop() - end the run after the current step. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** run() - step until the end-of-run rule of DESIGN §3 says stop. */
+  run(): void {
+    let stallStart = -1;
+    while (!this.stopped) {
+      if (this.fgPending === 0) {
+        if (this.fgWaiting === 0) break;
+        // Every scenario actor is blocked: background work may still wake one, for a bounded time.
+        if (stallStart < 0) stallStart = this.now;
+        if (this.queue.peekTime() > stallStart + (this.opts.livenessBound ?? 0)) break;
+      } else stallStart = -1;
+      if (!this.step()) break;
+    }
+  }
+
+  /** step() - resume one actor. Return: false when nothing is left to run before `until`. */
+  step(): boolean {
+    const q = this.queue;
+    // Drop stale entries (an actor woken before its timeout fired, or killed).
+    this.nextValidTime();
+    if (!q.size) return false;
+    const tmin = q.peekTime();
+    if (this.opts.until !== undefined && tmin > this.opts.until) return false;
+    let chosen: Actor;
+    let chosenTime = tmin;
+    const first = q.pop();
+    const limit = tmin + this.window;
+    if (this.nextValidTime() > limit) {
+      chosen = first;
+    } else {
+      const cands: Candidate[] = [this.candidate(first, tmin)];
+      const actors: Actor[] = [first];
+      while (this.nextValidTime() <= limit) {
+        const t = q.peekTime();
+        const a = q.pop();
+        cands.push(this.candidate(a, t));
+        actors.push(a);
+      }
+      const idx = this.choose(cands);
+      chosen = actors[idx] as Actor;
+      chosenTime = (cands[idx] as Candidate).time;
+      for (let i = 0; i < actors.length; i++) {
+        if (i !== idx) q.push((cands[i] as Candidate).time, (cands[i] as Candidate).seq, actors[i] as Actor);
+      }
+    }
+    chosen.pendingSeq = -1;
+    if (!chosen.background) this.fgPending--;
+    if (chosenTime > this.now) this.now = chosenTime;
+    let woken = true;
+    if (chosen.state === 'waiting') {
+      // Its wait's timeout fired before any wake-up.
+      const wq = chosen.waitingOn;
+      if (wq) {
+        const i = wq.waiters.indexOf(chosen);
+        if (i >= 0) wq.waiters.splice(i, 1);
+      }
+      chosen.waitingOn = null;
+      chosen.state = 'runnable';
+      chosen.blockedNs += this.now - chosen.waitStart;
+      if (!chosen.background) this.fgWaiting--;
+      woken = false;
+    }
+    this.resume(chosen, woken);
+    return true;
+  }
+
+  /** Number of actors that are blocked on a wait queue. */
+  waitingActors(): Actor[] {
+    return this.actors.filter((a) => a.state === 'waiting');
+  }
+
+  private candidate(a: Actor, time: number): Candidate {
+    return { actor: a.name, actorId: a.id, site: a.site, time, seq: a.pendingSeq };
+  }
+
+  private choose(cands: Candidate[]): number {
+    const index = this.recorded.length;
+    let idx: number;
+    if (this.opts.chooser) idx = this.opts.chooser({ index, now: this.now, candidates: cands });
+    else idx = this.opts.choices?.[index] ?? 0;
+    if (!Number.isInteger(idx) || idx < 0 || idx >= cands.length) idx = 0;
+    this.recorded.push(idx);
+    return idx;
+  }
+
+  /** Time of the next valid queue entry, skipping stale ones. */
+  private nextValidTime(): number {
+    const q = this.queue;
+    while (q.size && q.peekSeq() !== (q.peek() as Actor).pendingSeq) q.pop();
+    return q.peekTime();
+  }
+
+  private enqueue(a: Actor, time: number): void {
+    if (a.pendingSeq >= 0) {
+      if (!a.background) this.fgPending--;
+    }
+    const seq = this.seq++;
+    a.pendingSeq = seq;
+    if (!a.background) this.fgPending++;
+    this.queue.push(time, seq, a);
+  }
+
+  private resume(a: Actor, value: boolean): void {
+    this.current = a;
+    this.steps++;
+    let r: IteratorResult<Yield, unknown>;
+    try {
+      r = a.gen.next(value);
+    } finally {
+      this.current = null;
+    }
+    if (a.killed) return;
+    if (r.done) {
+      a.state = 'done';
+      a.result = r.value;
+      return;
+    }
+    const y = r.value;
+    a.site = y.site;
+    switch (y.kind) {
+      case 'delay': {
+        let ns = y.ns;
+        if (this.opts.jitter && this.opts.jitter.max > 0) ns += this.opts.jitter.prng.nextInt(this.opts.jitter.max + 1);
+        this.enqueue(a, this.now + ns);
+        break;
+      }
+      case 'point':
+        this.enqueue(a, this.now);
+        break;
+      case 'wait':
+        this.park(a, y.wq, y.timeout);
+        break;
+    }
+  }
+
+  private park(a: Actor, wq: WaitQueueHead, timeout: number | undefined): void {
+    a.state = 'waiting';
+    a.waitingOn = wq;
+    a.waitStart = this.now;
+    wq.waker = this;
+    wq.waiters.push(a);
+    if (!a.background) this.fgWaiting++;
+    if (timeout !== undefined) {
+      // The timeout is a queue entry of the actor's own; a wake-up before it makes it stale.
+      const seq = this.seq++;
+      a.pendingSeq = seq;
+      if (!a.background) this.fgPending++;
+      this.queue.push(this.now + timeout, seq, a);
+    }
+  }
+}

@@ -1,0 +1,15 @@
+/** kernel-bug (DESIGN §7): a modelled BUG_ON/VM_BUG_ON_* fired; the real kernel would have crashed. */
+import type { MmTraceEvent } from '../mm/trace_events.js';
+import { toChain, type Checker, type CheckerCtx } from './checker.js';
+
+function create(ctx: CheckerCtx) {
+  return {
+    on(ev: MmTraceEvent): void {
+      if (ev.type !== 'kernel_bug') return;
+      ctx.report({ kind: 'kernel-bug', time: ev.time, actor: ev.actor, pfn: ev.pfn, message: `kernel BUG at ${ev.site}: ${ev.dump}`, chain: [toChain(ev)] });
+    },
+    finish(): void {},
+  };
+}
+
+export const kernel_bug: Checker = { kind: 'kernel-bug', description: 'a modelled BUG_ON fired: the real kernel crashes here', create };

@@ -1,0 +1,69 @@
+/**
+ * lost-write (DESIGN §7): a write that completed `ok` landed in a frame that at that instant was no
+ * longer the page-cache page of the file index it was obtained for (removed by truncate, punch-hole
+ * or invalidation while a reference kept it alive). Not lost: a write the file later discards by
+ * truncating its own range, dirty data still cached at the end, a write into a freed frame (that is
+ * dma-use-after-free), a write into a dummy page (dummy-page-dma). Reported at the write.
+ */
+import type { MmTraceEvent, MmEventOf } from '../mm/trace_events.js';
+import { FrameHistory, type Checker, type CheckerCtx, type ViolationReport } from './checker.js';
+
+const CHAIN = ['dma_ref_get', 'filemap_remove'] as const;
+
+function create(ctx: CheckerCtx) {
+  const cache = new Map<string, number>();
+  const gen = new Map<number, number>();
+  const free = new Set<number>();
+  const hist = new FrameHistory();
+  /** Writes of a DMA still in flight, reported only if it completes ok. */
+  const pending = new Map<string, ViolationReport[]>();
+
+  function check(ev: MmEventOf<'dma_access'> | MmEventOf<'cpu_access'>): ViolationReport | null {
+    if (!ev.write || ev.file === '' || ev.index < 0) return null;
+    if (cache.get(`${ev.file}:${ev.index}`) === ev.pfn) return null;
+    // Into a freed or reallocated frame: that is dma-use-after-free, not a lost write.
+    if (free.has(ev.pfn) || gen.get(ev.pfn) !== ev.gen) return null;
+    const removed = hist.get(ev.pfn, 'filemap_remove');
+    const how = removed && removed.type === 'filemap_remove' ? `${removed.reason} removed it from ${ev.file}'s page cache` : `it is not ${ev.file}'s page cache page`;
+    return {
+      kind: 'lost-write', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
+      message: `${ev.actor} wrote pfn ${ev.pfn} for ${ev.file}@${ev.index} after ${how}: the write never reaches ${ev.file}`,
+      chain: hist.chain(ev.pfn, CHAIN, ev),
+    };
+  }
+
+  return {
+    on(ev: MmTraceEvent): void {
+      switch (ev.type) {
+        case 'folio_alloc': gen.set(ev.pfn, ev.gen); free.delete(ev.pfn); break;
+        case 'folio_free': free.add(ev.pfn); break;
+        case 'filemap_add': cache.set(`${ev.file}:${ev.index}`, ev.pfn); break;
+        case 'filemap_remove':
+          if (cache.get(`${ev.file}:${ev.index}`) === ev.pfn) cache.delete(`${ev.file}:${ev.index}`);
+          hist.note(ev.pfn, ev);
+          break;
+        case 'dma_ref_get': hist.note(ev.pfn, ev); break;
+        case 'cpu_access': { const v = check(ev); if (v) ctx.report(v); break; }
+        case 'dma_access': {
+          const v = check(ev);
+          if (v) {
+            const l = pending.get(ev.wr) ?? [];
+            l.push(v);
+            pending.set(ev.wr, l);
+          }
+          break;
+        }
+        case 'dma_complete': {
+          const l = pending.get(ev.wr);
+          pending.delete(ev.wr);
+          if (l && ev.status === 'ok') for (const v of l) ctx.report(v);
+          break;
+        }
+        default: break;
+      }
+    },
+    finish(): void {},
+  };
+}
+
+export const lost_write: Checker = { kind: 'lost-write', description: 'a completed write landed in a page no longer in its file', create };

@@ -1,0 +1,58 @@
+/**
+ * refcount-leak (DESIGN §7): at the end of the run, a frame's refcount or pincount exceeds what its
+ * holders account for (page cache, PTEs, DMA references), or nr_foll_pin_acquired −
+ * nr_foll_pin_released differs from the live pins. The checker keeps its own books from the trace:
+ * every event that takes or drops a holder's reference says so.
+ */
+import type { MmTraceEvent } from '../mm/trace_events.js';
+import { toChain, type Checker, type CheckerCtx } from './checker.js';
+
+function create(ctx: CheckerCtx) {
+  const refs = new Map<number, number>();
+  const pins = new Map<number, number>();
+  let livePins = 0;
+  const add = (m: Map<number, number>, pfn: number, d: number) => m.set(pfn, (m.get(pfn) ?? 0) + d);
+  return {
+    on(ev: MmTraceEvent): void {
+      switch (ev.type) {
+        case 'folio_alloc': case 'folio_free': refs.delete(ev.pfn); pins.delete(ev.pfn); break;
+        case 'filemap_add': add(refs, ev.pfn, 1); break;
+        case 'filemap_remove': add(refs, ev.pfn, -1); break;
+        case 'pte_set': if (ev.pfn !== 0) add(refs, ev.pfn, 1); break;
+        case 'pte_clear': if (ev.pfn !== 0) add(refs, ev.pfn, -1); break;
+        case 'dma_ref_get':
+          add(refs, ev.pfn, ev.refs);
+          if (ev.pin) { add(pins, ev.pfn, 1); livePins++; }
+          break;
+        case 'dma_ref_put':
+          add(refs, ev.pfn, -ev.refs);
+          if (ev.pin) { add(pins, ev.pfn, -1); livePins--; }
+          break;
+        case 'frame_final': {
+          const want = refs.get(ev.pfn) ?? 0, wantPins = pins.get(ev.pfn) ?? 0;
+          if (ev.refcount > want || ev.pincount > wantPins) {
+            ctx.report({
+              kind: 'refcount-leak', time: ev.time, actor: ev.actor, pfn: ev.pfn,
+              message: `pfn ${ev.pfn}: refcount ${ev.refcount} (holders account for ${want}), pincount ${ev.pincount} (pins account for ${wantPins})`,
+              chain: [toChain(ev)],
+            });
+          }
+          break;
+        }
+        case 'vmstat_final':
+          if (ev.nr_foll_pin_acquired - ev.nr_foll_pin_released !== livePins) {
+            ctx.report({
+              kind: 'refcount-leak', time: ev.time, actor: ev.actor, pfn: -1,
+              message: `nr_foll_pin_acquired ${ev.nr_foll_pin_acquired} − nr_foll_pin_released ${ev.nr_foll_pin_released} ≠ ${livePins} live pins`,
+              chain: [toChain(ev)],
+            });
+          }
+          break;
+        default: break;
+      }
+    },
+    finish(): void {},
+  };
+}
+
+export const refcount_leak: Checker = { kind: 'refcount-leak', description: 'a frame holds more references than its holders account for', create };

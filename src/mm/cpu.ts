@@ -1,0 +1,59 @@
+/**
+ * (pinsim-only) A CPU load or store through the MMU: translate each page through the process's
+ * page tables, fault where the PTE is absent or read-only, and read or write the frame's content
+ * token. A fault the kernel answers with a signal ends the access with SIGBUS or SIGSEGV.
+ * Kernel: arch/x86/mm/fault.c do_user_addr_fault() → handle_mm_fault(); SIGBUS from filemap_fault
+ * beyond EOF, SIGSEGV from bad_area().
+ */
+import { delay, type Co } from '../engine/actor.js';
+import type { Kernel } from './kernel.js';
+import { down_read, up_read } from './locking.js';
+import { handle_mm_fault, vpn } from './memory.js';
+import { find_vma, mk_pte, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE, type MmStruct } from './mm_types.js';
+import { FAULT_FLAG_WRITE, PAGE_SIZE, VM_FAULT_SIGBUS, VM_SHARED } from './types.js';
+
+export interface CpuAccessResult {
+  signal: '' | 'SIGBUS' | 'SIGSEGV';
+  /** Content tokens seen (loads), one per page. */
+  tokens: number[];
+}
+
+/**
+ * cpu_access() - load (@token < 0) or store @token into [addr, addr+len) of @mm.
+ * Context: takes mmap_lock for read only while faulting; one page at a time.
+ */
+export function* cpu_access(k: Kernel, mm: MmStruct, addr: number, len: number, token: number): Co<CpuAccessResult> {
+  const write = token >= 0;
+  const tokens: number[] = [];
+  const first = Math.floor(addr / PAGE_SIZE), last = Math.floor((addr + Math.max(len, 1) - 1) / PAGE_SIZE);
+  for (let p = first; p <= last; p++) {
+    const va = p * PAGE_SIZE;
+    let pte = mm.pgtable.get(p);
+    let tries = 0;
+    while (!pte_present(pte) || (write && !pte_write(pte))) {
+      yield* down_read(mm.mmap_lock, 'cpu:fault_mmap_read_lock');
+      const vma = find_vma(mm, va);
+      const ret = vma ? yield* handle_mm_fault(k, vma, va, write ? FAULT_FLAG_WRITE : 0) : -1;
+      up_read(mm.mmap_lock);
+      if (ret !== 0) return { signal: ret === VM_FAULT_SIGBUS ? 'SIGBUS' : 'SIGSEGV', tokens };
+      pte = mm.pgtable.get(p);
+      if (++tries > 8) return { signal: 'SIGSEGV', tokens };
+    }
+    const pfn = pte_pfn(pte);
+    const vma = find_vma(mm, va);
+    const shared_file = vma !== null && vma.vm_file !== null && (vma.vm_flags & VM_SHARED) !== 0;
+    const m = k.mem;
+    if (write) {
+      m.content[pfn] = token;
+      mm.pgtable.set(vpn(va), mk_pte(pfn, PTE_WRITE | PTE_DIRTY));
+    } else tokens.push(m.content[pfn] as number);
+    k.emit({
+      type: 'cpu_access', time: k.now, actor: k.actorName(), mm: mm.owner, va, pfn, gen: m.gen[pfn] as number,
+      file: shared_file ? vma!.vm_file!.name : '', index: shared_file ? vma!.linear_page_index(va) : -1,
+      write, token: write ? token : (m.content[pfn] as number), shared: shared_file,
+    });
+    // A page of memcpy; another CPU or a device may run meanwhile.
+    yield* delay(k.timing.cpuAccessPerPage, 'cpu:page_accessed');
+  }
+  return { signal: '', tokens };
+}

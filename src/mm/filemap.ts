@@ -1,0 +1,72 @@
+/**
+ * The page cache: lookup, insertion (reading from storage) and removal of folios of a file.
+ * Kernel: mm/filemap.c filemap_get_folio(), filemap_add_folio(), filemap_remove_folio(),
+ * filemap_fault(). Simplified: no readahead, storage I/O takes no simulated time, the xarray is a
+ * radix of typed leaves.
+ */
+import type { AddressSpace, Inode } from './fs/inode.js';
+import type { Kernel } from './kernel.js';
+import { MAPPING_NONE } from './mem_map.js';
+import { PG_dirty, PG_uptodate, pages_in } from './types.js';
+
+/** filemap_get_folio() - the folio at @index, or -1. */
+export function filemap_get_folio(mapping: AddressSpace, index: number): number {
+  return mapping.i_pages.get(index) - 1;
+}
+
+/**
+ * filemap_add_folio() - insert the new frame @pfn at @index; the page cache takes its reference.
+ * Pairs with filemap_remove_folio().
+ */
+export function filemap_add_folio(k: Kernel, mapping: AddressSpace, pfn: number, index: number): void {
+  const m = k.mem;
+  mapping.i_pages.set(index, pfn + 1);
+  m.mapping[pfn] = mapping.host.id;
+  m.index[pfn] = index;
+  m._refcount[pfn] = (m._refcount[pfn] as number) + 1;
+  k.emit({ type: 'filemap_add', time: k.now, actor: k.actorName(), file: mapping.host.name, index, pfn, gen: m.gen[pfn] as number, refcount: m._refcount[pfn] as number });
+}
+
+/**
+ * filemap_remove_folio() - take @pfn out of its file's page cache and drop the cache's reference.
+ * A frame someone else still references survives, orphaned (mapping NULL): kernel-semantics §4.2.
+ * Pairs with filemap_add_folio().
+ */
+export function filemap_remove_folio(k: Kernel, pfn: number, reason: string): void {
+  const m = k.mem;
+  const ino = k.inodeById[m.mapping[pfn] as number] as Inode;
+  const index = m.index[pfn] as number;
+  ino.i_mapping.i_pages.set(index, 0);
+  m.mapping[pfn] = MAPPING_NONE;
+  k.emit({
+    type: 'filemap_remove', time: k.now, actor: k.actorName(), file: ino.name, index, pfn, gen: m.gen[pfn] as number,
+    refcount: (m._refcount[pfn] as number) - 1, pincount: m._pincount[pfn] as number, reason,
+  });
+  k.folio_put_refs(pfn, 1);
+}
+
+/**
+ * filemap_read_folio() - find or read in the folio at @index (content from storage).
+ * Return: the pfn, or -1 when memory is exhausted.
+ */
+export function filemap_read_folio(k: Kernel, inode: Inode, index: number): number {
+  const got = filemap_get_folio(inode.i_mapping, index);
+  if (got >= 0) return got;
+  const pfn = k.alloc.alloc_page();
+  if (pfn < 0) return -1;
+  k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn, gen: k.mem.gen[pfn] as number, owner: 'file', file: inode.name, index });
+  k.mem.content[pfn] = inode.storage.get(index) ?? 0;
+  k.mem.flags[pfn] = PG_uptodate;
+  filemap_add_folio(k, inode.i_mapping, pfn, index);
+  return pfn;
+}
+
+/** Is @index beyond EOF of @inode? (the fault answers SIGBUS) */
+export function index_beyond_eof(inode: Inode, index: number): boolean {
+  return index >= pages_in(inode.i_size);
+}
+
+/** folio_test_dirty() */
+export function folio_test_dirty(k: Kernel, pfn: number): boolean {
+  return ((k.mem.flags[pfn] as number) & PG_dirty) !== 0;
+}

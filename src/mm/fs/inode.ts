@@ -1,0 +1,56 @@
+/**
+ * Inodes and their address spaces: `i_size`, the page cache (`i_pages`: index → folio), the VMAs
+ * mapping the file (`i_mmap`), and the storage view (what writeback made durable; an index absent
+ * from it reads as zeros). Filesystems: ext4 and xfs (buffer heads, dirty tracking through
+ * page_mkwrite, DAX optional) and tmpfs (shmem: no writeback, no dirty tracking).
+ * Kernel: include/linux/fs.h struct inode, struct address_space.
+ */
+import { Radix } from '../radix.js';
+import { RwSemaphore } from '../locking.js';
+import type { VmAreaStruct } from '../mm_types.js';
+
+export type FsType = 'ext4' | 'xfs' | 'tmpfs';
+
+export class AddressSpace {
+  readonly host: Inode;
+  /** index → pfn + 1 (0 = no folio). */
+  readonly i_pages = new Radix();
+  /** The VMAs that map this file (shared and private). */
+  readonly i_mmap = new Set<VmAreaStruct>();
+  constructor(host: Inode) {
+    this.host = host;
+  }
+}
+
+export class Inode {
+  readonly id: number;
+  readonly name: string;
+  readonly fs: FsType;
+  readonly dax: boolean;
+  i_size: number;
+  readonly i_mapping: AddressSpace;
+  /** Durable content by page index: a content token; absent = zeros. */
+  readonly storage = new Map<number, number>();
+  /** The inode lock (i_rwsem), taken by truncate. */
+  readonly i_rwsem: RwSemaphore;
+
+  constructor(id: number, name: string, fs: FsType, dax: boolean, size: number) {
+    this.id = id;
+    this.name = name;
+    this.fs = fs;
+    this.dax = dax;
+    this.i_size = size;
+    this.i_mapping = new AddressSpace(this);
+    this.i_rwsem = new RwSemaphore(`${name}.i_rwsem`);
+  }
+
+  /** The filesystem writes back and tracks dirtying through page_mkwrite (not tmpfs). */
+  get has_writeback(): boolean {
+    return this.fs !== 'tmpfs';
+  }
+
+  /** The filesystem uses buffer heads whose absence on a dirty folio it checks (ext4). */
+  get checks_buffers(): boolean {
+    return this.fs === 'ext4';
+  }
+}

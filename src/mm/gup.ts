@@ -1,0 +1,180 @@
+/**
+ * get_user_pages and pin_user_pages: walk the range, fault pages in, check each VMA
+ * (check_vma_flags, kernel-semantics §1.4, per era) and take a DMA reference per page with the
+ * era's arithmetic: FOLL_GET adds 1; FOLL_PIN (5.7+) adds GUP_PIN_COUNTING_BIAS and counts the pin.
+ * Before 5.7 there is no FOLL_PIN: a "pin" is a FOLL_GET reference (DESIGN §4). Every reference is
+ * recorded in the pin registry for its holder.
+ * Kernel: mm/gup.c __get_user_pages(), check_vma_flags(), try_grab_folio(), gup_put_folio(),
+ * unpin_user_pages_dirty_lock(), is_valid_gup_args(); v4.15 get_user_pages_longterm().
+ * Simplified: GUP-fast is the slow path; order-0 folios only.
+ */
+import { delay, type Co } from '../engine/actor.js';
+import { EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, type Errno } from './errno.js';
+import type { Kernel } from './kernel.js';
+import { down_read, up_read } from './locking.js';
+import { handle_mm_fault, vpn } from './memory.js';
+import { find_vma, is_cow_mapping, pte_pfn, pte_present, pte_write, vma_is_fsdax, vma_needs_dirty_tracking, type MmStruct, type VmAreaStruct } from './mm_types.js';
+import { WARN_ON_ONCE } from './mmdebug.js';
+import { set_page_dirty_lock } from './page-writeback.js';
+import type { DmaRef } from './pin_registry.js';
+import {
+  FAULT_FLAG_WRITE, FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, foll_names, GUP_PIN_COUNTING_BIAS,
+  PAGE_SIZE, PG_dirty, VM_FAULT_OOM, VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ, VM_WRITE, ZERO_PFN,
+} from './types.js';
+
+/**
+ * gup_flags_for_era() - the FOLL_* flags a caller's request means in this era: before 5.7 a pin is
+ * FOLL_GET. Return: the flags, or EINVAL (with a WARN, as is_valid_gup_args) for misuse the era
+ * rejects: FOLL_GET with FOLL_PIN (5.7+), FOLL_LONGTERM without FOLL_PIN (6.4+).
+ */
+export function gup_flags_for_era(k: Kernel, get: boolean, pin: boolean, longterm: boolean, write: boolean, force: boolean): number | Errno {
+  const f = k.features;
+  if (f.gup_get_pin_exclusive && get && pin) {
+    WARN_ON_ONCE(k, true, 'mm/gup.c:is_valid_gup_args', -1, 'FOLL_GET and FOLL_PIN in one call');
+    return EINVAL;
+  }
+  if (f.gup_longterm_needs_pin && longterm && !pin) {
+    WARN_ON_ONCE(k, true, 'mm/gup.c:is_valid_gup_args', -1, 'FOLL_LONGTERM without FOLL_PIN');
+    return EINVAL;
+  }
+  let flags = pin && f.foll_pin ? FOLL_PIN : FOLL_GET;
+  if (longterm) flags |= FOLL_LONGTERM;
+  if (write) flags |= FOLL_WRITE;
+  if (force) flags |= FOLL_FORCE;
+  return flags;
+}
+
+/** The API a caller of this era used, for causal chains. */
+export function gup_api_name(k: Kernel, gup_flags: number): string {
+  if (gup_flags & FOLL_PIN) return gup_flags & FOLL_LONGTERM ? 'pin_user_pages(FOLL_LONGTERM)' : 'pin_user_pages';
+  if (gup_flags & FOLL_LONGTERM) return k.features.foll_pin ? 'get_user_pages(FOLL_LONGTERM)' : 'get_user_pages_longterm';
+  return 'get_user_pages';
+}
+
+/**
+ * check_vma_flags() - may GUP with @gup_flags touch @vma? kernel-semantics §1.4, in order.
+ * Return: 0, EFAULT or EOPNOTSUPP (long-term on fsdax).
+ */
+export function check_vma_flags(k: Kernel, vma: VmAreaStruct, gup_flags: number): 0 | Errno {
+  const vm_flags = vma.vm_flags;
+  const write = (gup_flags & FOLL_WRITE) !== 0;
+  if (vm_flags & (VM_IO | VM_PFNMAP)) return EFAULT;
+  // get_user_pages_longterm() (4.15) and FOLL_LONGTERM (5.2+) refuse fsdax.
+  if (gup_flags & FOLL_LONGTERM && vma_is_fsdax(vma)) return EOPNOTSUPP;
+  // writable_file_mapping_allowed() (6.5).
+  if (write && k.features.longterm_file_write_refused && (gup_flags & (FOLL_PIN | FOLL_LONGTERM)) === (FOLL_PIN | FOLL_LONGTERM)
+    && vma_needs_dirty_tracking(vma)) return EFAULT;
+  if (write) {
+    if (!(vm_flags & VM_WRITE)) {
+      if (!(gup_flags & FOLL_FORCE)) return EFAULT;
+      if (!is_cow_mapping(vm_flags)) return EFAULT;
+    }
+  } else if (!(vm_flags & VM_READ)) {
+    if (!(gup_flags & FOLL_FORCE) || !(vm_flags & VM_MAYREAD)) return EFAULT;
+  }
+  return 0;
+}
+
+/**
+ * try_grab_folio() - take the reference @gup_flags asks for on @pfn for @ref.
+ * Pairs with gup_put_folio(). The zero page takes nothing (pins on it are no-ops).
+ */
+function try_grab_folio(k: Kernel, ref: DmaRef, pfn: number, va: number): void {
+  const m = k.mem;
+  const pin = (ref.gup_flags & FOLL_PIN) !== 0;
+  const refs = pfn === ZERO_PFN ? 0 : pin ? GUP_PIN_COUNTING_BIAS : 1;
+  if (refs) {
+    k.folio_ref_add(pfn, refs);
+    if (pin) {
+      m._pincount[pfn] = (m._pincount[pfn] as number) + 1;
+      k.vmstat.nr_foll_pin_acquired++;
+      ref.mm.has_pinned = true;
+    }
+  }
+  k.pins.hold(ref, pfn, refs);
+  const o = k.owner_of(pfn);
+  k.emit({
+    type: 'dma_ref_get', time: k.now, actor: k.actorName(), ref: ref.id, holder: ref.holder, api: gup_api_name(k, ref.gup_flags),
+    mm: ref.mm.owner, va, pfn, gen: m.gen[pfn] as number, file: o.file, index: o.index, flags: ref.gup_flags,
+    fnames: foll_names(ref.gup_flags), longterm: ref.longterm, pin: pin && refs > 0, refs, refcount: m._refcount[pfn] as number, pincount: m._pincount[pfn] as number,
+  });
+}
+
+/**
+ * gup_put_folio() - drop @ref's reference on its page @i, dirtying it first if @make_dirty.
+ * Kernel: mm/gup.c gup_put_folio(), unpin_user_pages_dirty_lock(); 4.20 put_page() after
+ * set_page_dirty_lock(). Pairs with try_grab_folio().
+ */
+export function gup_put_folio(k: Kernel, ref: DmaRef, i: number, make_dirty: boolean): void {
+  const pfn = ref.pfns[i] as number;
+  if (pfn < 0) return;
+  const m = k.mem;
+  const refs = ref.refs[i] as number;
+  if (make_dirty && pfn !== ZERO_PFN && !((m.flags[pfn] as number) & PG_dirty)) set_page_dirty_lock(k, pfn, `unpin:${ref.holder}`);
+  const pin = (ref.gup_flags & FOLL_PIN) !== 0 && refs > 0;
+  if (pin) {
+    m._pincount[pfn] = (m._pincount[pfn] as number) - 1;
+    k.vmstat.nr_foll_pin_released++;
+  }
+  k.pins.drop(ref, i);
+  k.emit({
+    type: 'dma_ref_put', time: k.now, actor: k.actorName(), ref: ref.id, holder: ref.holder, pfn, gen: m.gen[pfn] as number,
+    dirty: make_dirty, pin, refs, refcount: (m._refcount[pfn] as number) - refs, pincount: m._pincount[pfn] as number,
+  });
+  if (refs) k.folio_put_refs(pfn, refs);
+}
+
+/** unpin_user_pages_dirty_lock() - release every page @ref holds. */
+export function* unpin_user_pages_dirty_lock(k: Kernel, ref: DmaRef, make_dirty: boolean): Co {
+  const n = ref.pfns.length;
+  for (let i = 0; i < n; i++) gup_put_folio(k, ref, i, make_dirty);
+  yield* delay(n * k.timing.unpinPerPage, 'gup:unpinned');
+}
+
+/**
+ * __get_user_pages_locked() - take DMA references on @nr_pages pages from @start for @holder.
+ * Context: takes mmap_lock for read; may sleep (faults).
+ * Return: the DmaRef holding every page, or an errno with nothing held (a partial success is
+ * undone, as ib_umem_get and O_DIRECT callers do).
+ */
+export function* get_user_pages_locked(
+  k: Kernel, mm: MmStruct, start: number, nr_pages: number, gup_flags: number, holder: string,
+): Co<DmaRef | Errno> {
+  if (start % PAGE_SIZE !== 0) return EINVAL;
+  if (nr_pages === 0) return EINVAL;
+  yield* down_read(mm.mmap_lock, 'gup:mmap_read_lock');
+  const ref = k.pins.create(holder, mm, gup_flags, (gup_flags & FOLL_LONGTERM) !== 0, start);
+  let err: 0 | Errno = 0;
+  let last: VmAreaStruct | null = null;
+  for (let i = 0; i < nr_pages && !err; i++) {
+    const addr = start + i * PAGE_SIZE;
+    const vma = find_vma(mm, addr);
+    if (!vma) { err = EFAULT; break; }
+    if (vma !== last) {
+      err = check_vma_flags(k, vma, gup_flags);
+      if (err) break;
+      last = vma;
+    }
+    for (;;) {
+      const pte = mm.pgtable.get(vpn(addr));
+      const cow_ok = (gup_flags & FOLL_FORCE) !== 0 && !(vma.vm_flags & VM_WRITE) && pte_present(pte) && k.is_anon(pte_pfn(pte));
+      if (pte_present(pte) && (!(gup_flags & FOLL_WRITE) || pte_write(pte) || cow_ok)) {
+        try_grab_folio(k, ref, pte_pfn(pte), addr);
+        break;
+      }
+      const ret = yield* handle_mm_fault(k, vma, addr, gup_flags & FOLL_WRITE ? FAULT_FLAG_WRITE : 0, (gup_flags & FOLL_FORCE) !== 0);
+      if (ret) { err = ret === VM_FAULT_OOM ? ENOMEM : EFAULT; break; }
+    }
+    // pin_user_pages spends ≈62 ns per page (kernel-semantics §8); another CPU may run meanwhile.
+    if (!err) yield* delay(k.timing.pinPerPage, 'gup:page_grabbed');
+  }
+  up_read(mm.mmap_lock);
+  if (err) {
+    for (let i = 0; i < ref.pfns.length; i++) gup_put_folio(k, ref, i, false);
+    ref.released = true;
+    k.pins.live.delete(ref.id);
+    return err;
+  }
+  return ref;
+}
+

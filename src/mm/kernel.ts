@@ -1,0 +1,140 @@
+/**
+ * (pinsim-only) The simulated machine's kernel state in one object: the frame table and allocator,
+ * files, address spaces, the pin registry, the era's features and the policy's hooks, the clock
+ * and the trace bus. Every kernel path receives it as `k`.
+ */
+import type { Scheduler } from '../engine/scheduler.js';
+import type { TraceBus } from '../engine/trace.js';
+import type { KernelFeatures } from './features.js';
+import { Inode, type FsType } from './fs/inode.js';
+import { MAPPING_ANON, MemMap } from './mem_map.js';
+import { MmStruct } from './mm_types.js';
+import { BUG_ON } from './mmdebug.js';
+import { PageAllocator } from './page_alloc.js';
+import { PinRegistry } from './pin_registry.js';
+import type { KernelPolicy } from './policy_ops.js';
+import type { KernelTiming } from './timing.js';
+import type { MmTraceEvent, MmTraceSink } from './trace_events.js';
+import { PAGE_SIZE, ZERO_PFN } from './types.js';
+
+export interface KernelConfig {
+  sched: Scheduler;
+  bus: TraceBus<MmTraceEvent>;
+  features: KernelFeatures;
+  policy: KernelPolicy;
+  timing: KernelTiming;
+  /** bytes of RAM (a limit) */
+  memory: number;
+}
+
+/** A process: its mm and its RLIMIT_MEMLOCK (pinsim-only view of task_struct + signal_struct). */
+export class Process {
+  readonly name: string;
+  readonly mm: MmStruct;
+  /** RLIMIT_MEMLOCK in bytes (Infinity when not declared). */
+  memlock: number;
+  capIpcLock: boolean;
+  alive = true;
+  constructor(name: string, mm: MmStruct, memlock: number, capIpcLock: boolean) {
+    this.name = name;
+    this.mm = mm;
+    this.memlock = memlock;
+    this.capIpcLock = capIpcLock;
+  }
+}
+
+export class Kernel implements MmTraceSink {
+  readonly sched: Scheduler;
+  readonly bus: TraceBus<MmTraceEvent>;
+  readonly features: KernelFeatures;
+  readonly policy: KernelPolicy;
+  readonly timing: KernelTiming;
+  readonly mem = new MemMap();
+  readonly alloc: PageAllocator;
+  readonly pins = new PinRegistry();
+  readonly inodes = new Map<string, Inode>();
+  readonly inodeById: Inode[] = [];
+  readonly processes = new Map<string, Process>();
+  readonly warned = new Set<string>();
+  readonly vmstat = { nr_foll_pin_acquired: 0, nr_foll_pin_released: 0 };
+  /** Content token → the name of the write that made it (token 0 is "zero"). */
+  readonly contents: string[] = ['zero'];
+  nextRangeId = 1;
+  private nextMmId = 1;
+
+  constructor(c: KernelConfig) {
+    this.sched = c.sched;
+    this.bus = c.bus;
+    this.features = c.features;
+    this.policy = c.policy;
+    this.timing = c.timing;
+    this.alloc = new PageAllocator(this.mem, Math.floor(c.memory / PAGE_SIZE));
+    this.inodeById.push(null as unknown as Inode); // inode ids start at 1 (0 = no mapping)
+  }
+
+  get now(): number {
+    return this.sched.now;
+  }
+
+  actorName(): string {
+    return this.sched.current?.name ?? 'kernel';
+  }
+
+  emit(ev: MmTraceEvent): void {
+    this.bus.emit(ev);
+  }
+
+  /** A new content token for a write named @name (every write makes new content). */
+  new_content(name: string): number {
+    this.contents.push(name);
+    return this.contents.length - 1;
+  }
+
+  create_inode(name: string, fs: FsType, dax: boolean, size: number): Inode {
+    const ino = new Inode(this.inodeById.length, name, fs, dax, size);
+    this.inodeById.push(ino);
+    this.inodes.set(name, ino);
+    return ino;
+  }
+
+  create_process(name: string, memlock = Infinity, capIpcLock = false): Process {
+    const p = new Process(name, new MmStruct(this.nextMmId++, name), memlock, capIpcLock);
+    this.processes.set(name, p);
+    return p;
+  }
+
+  /** The file name and index a frame belongs to, for traces ('' / -1 when none). */
+  owner_of(pfn: number): { file: string; index: number } {
+    const m = this.mem.mapping[pfn] as number;
+    if (m > 0) return { file: (this.inodeById[m] as Inode).name, index: this.mem.index[pfn] as number };
+    return { file: '', index: -1 };
+  }
+
+  is_anon(pfn: number): boolean {
+    return this.mem.mapping[pfn] === MAPPING_ANON;
+  }
+
+  /** folio_ref_add() - take @n references on @pfn. Pairs with folio_put_refs(). */
+  folio_ref_add(pfn: number, n: number): void {
+    if (pfn === ZERO_PFN) return;
+    this.mem._refcount[pfn] = (this.mem._refcount[pfn] as number) + n;
+  }
+
+  /**
+   * folio_put_refs() - drop @n references on @pfn; at zero the frame is freed.
+   * Context: a refcount going negative is the kernel's VM_BUG_ON_FOLIO (refcount underflow).
+   * Kernel: include/linux/mm.h folio_put_refs(), mm/swap.c __folio_put().
+   */
+  folio_put_refs(pfn: number, n: number): void {
+    if (pfn === ZERO_PFN) return;
+    const m = this.mem;
+    const rc = (m._refcount[pfn] as number) - n;
+    BUG_ON(this, rc < 0 || m.free[pfn] === 1, 'include/linux/mm.h:folio_put_testzero', pfn,
+      `page:pfn ${pfn} refcount:${m._refcount[pfn]} put ${n}`);
+    m._refcount[pfn] = rc;
+    if (rc === 0) {
+      this.emit({ type: 'folio_free', time: this.now, actor: this.actorName(), pfn, gen: m.gen[pfn] as number });
+      this.alloc.free_page(pfn);
+    }
+  }
+}

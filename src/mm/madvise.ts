@@ -1,0 +1,43 @@
+/**
+ * madvise(). MADV_DONTNEED zaps the range (MMU_NOTIFY_CLEAR): an anonymous page a device still
+ * references survives unmapped, and the next CPU touch maps a new zero page, so CPU and device
+ * diverge (kernel-semantics §4.1); file pages stay cached and re-fault to the same page.
+ * Kernel: mm/madvise.c do_madvise(), madvise_dontneed_single_vma().
+ */
+import { delay, type Co } from '../engine/actor.js';
+import { EINVAL, ENOMEM, type Errno } from './errno.js';
+import type { Kernel } from './kernel.js';
+import { down_read, up_read } from './locking.js';
+import { zap_page_range_single } from './memory.js';
+import { vmas_in, type MmStruct } from './mm_types.js';
+import { PAGE_ALIGN, PAGE_SIZE, VM_LOCKED, VM_PFNMAP } from './types.js';
+
+export type MadviseAdvice = 'dontneed' | 'free' | 'remove' | 'dontfork' | 'dofork';
+
+/** The advice values this build models; the others are refused before the run (not-implemented). */
+export const MADVISE_IMPLEMENTED: readonly MadviseAdvice[] = ['dontneed'];
+
+/**
+ * do_madvise() - Context: takes mmap_lock for read; may sleep.
+ * Return: 0; EINVAL for an unaligned start or a locked/PFNMAP VMA; ENOMEM when part of the range
+ * is unmapped (the mapped parts are still advised). A zero length succeeds.
+ */
+export function* do_madvise(k: Kernel, mm: MmStruct, start: number, len: number, advice: MadviseAdvice): Co<0 | Errno> {
+  yield* delay(k.timing.syscall, 'madvise:enter');
+  if (start % PAGE_SIZE !== 0) return EINVAL;
+  if (len === 0) return 0;
+  const end = start + PAGE_ALIGN(len);
+  if (advice !== 'dontneed') return EINVAL;
+  yield* down_read(mm.mmap_lock, 'madvise:mmap_read_lock');
+  let err: 0 | Errno = 0;
+  let covered = start;
+  for (const vma of vmas_in(mm, start, end)) {
+    if (vma.vm_start > covered) err = ENOMEM;
+    if (vma.vm_flags & (VM_LOCKED | VM_PFNMAP)) { err = EINVAL; break; }
+    yield* zap_page_range_single(k, vma, Math.max(start, vma.vm_start), Math.min(end, vma.vm_end));
+    covered = vma.vm_end;
+  }
+  if (covered < end && !err) err = ENOMEM;
+  up_read(mm.mmap_lock);
+  return err;
+}

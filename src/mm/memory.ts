@@ -1,0 +1,231 @@
+/**
+ * Page faults and zaps: handle_mm_fault() for anonymous, file and COW faults (with page_mkwrite on
+ * shared file mappings), and the zap primitives munmap, MADV_DONTNEED and truncate share, in the
+ * order of kernel-semantics §4.0: notifier start (pages still mapped) → clear PTEs (references
+ * queued in the mmu_gather batch) → notifier end → tlb_finish_mmu (references dropped, frames freed
+ * at zero). Kernel: mm/memory.c. Simplified: order-0 folios, one PTE level, no swap.
+ */
+import { delay, schedPoint, type Co } from '../engine/actor.js';
+import type { AddressSpace } from './fs/inode.js';
+import { filemap_read_folio, index_beyond_eof } from './filemap.js';
+import type { Kernel } from './kernel.js';
+import { MAPPING_ANON } from './mem_map.js';
+import {
+  is_cow_mapping, mk_pte, pte_dirty, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE,
+  vma_needs_dirty_tracking, type MmStruct, type VmAreaStruct,
+} from './mm_types.js';
+import {
+  mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init,
+  MMU_NOTIFY_CLEAR, type MmuNotifierEvent,
+} from './mmu_notifier.js';
+import { do_page_mkwrite, folio_mark_dirty } from './page-writeback.js';
+import {
+  FAULT_FLAG_WRITE, PAGE_SIZE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_READ, VM_SHARED,
+  VM_WRITE, ZERO_PFN, type VmFault,
+} from './types.js';
+
+/** The virtual page number of @addr. */
+export function vpn(addr: number): number {
+  return Math.floor(addr / PAGE_SIZE);
+}
+
+/** set_pte_at() - map @pfn at @addr; the mapping takes a reference and a mapcount. */
+export function set_pte_at(k: Kernel, mm: MmStruct, addr: number, pfn: number, bits: number): void {
+  const m = k.mem;
+  mm.pgtable.set(vpn(addr), mk_pte(pfn, bits));
+  if (pfn !== ZERO_PFN) {
+    m._refcount[pfn] = (m._refcount[pfn] as number) + 1;
+    m._mapcount[pfn] = (m._mapcount[pfn] as number) + 1;
+  }
+  k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, write: (bits & PTE_WRITE) !== 0, refcount: m._refcount[pfn] as number });
+}
+
+/**
+ * ptep_clear() - clear the PTE at @addr: the dirty bit moves to the folio (file pages), the
+ * mapcount drops, and the mapping's reference goes into @gather (dropped by tlb_finish_mmu()).
+ * Return: the pfn that was mapped, or -1.
+ */
+export function ptep_clear(k: Kernel, mm: MmStruct, addr: number, gather: number[]): number {
+  const v = vpn(addr);
+  const pte = mm.pgtable.get(v);
+  if (!pte_present(pte)) return -1;
+  const pfn = pte_pfn(pte);
+  mm.pgtable.set(v, 0);
+  const dirty = pte_dirty(pte);
+  k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, dirty });
+  if (pfn === ZERO_PFN) return pfn;
+  const m = k.mem;
+  m._mapcount[pfn] = (m._mapcount[pfn] as number) - 1;
+  if (dirty && (m.mapping[pfn] as number) > 0) folio_mark_dirty(k, pfn, 'zap_pte_range');
+  gather.push(pfn);
+  return pfn;
+}
+
+/** tlb_finish_mmu() - flush the TLB, then drop the references the zap queued. Kernel: mm/mmu_gather.c. */
+export function tlb_finish_mmu(k: Kernel, gather: number[]): void {
+  for (const pfn of gather) k.folio_put_refs(pfn, 1);
+  gather.length = 0;
+}
+
+/**
+ * zap_pte_range() - clear the present PTEs of @mm in [start, end); with @only_file, only those
+ * mapping page-cache folios (unmap_mapping_range without even_cows keeps private COW copies).
+ * Return: number of PTEs cleared.
+ */
+export function zap_pte_range(k: Kernel, mm: MmStruct, start: number, end: number, gather: number[], only_file = false): number {
+  let n = 0;
+  mm.pgtable.forEachIn(vpn(start), vpn(end - 1), (v, pte) => {
+    if (only_file && k.mem.mapping[pte_pfn(pte)] === MAPPING_ANON) return;
+    if (ptep_clear(k, mm, v * PAGE_SIZE, gather) >= 0) n++;
+  });
+  return n;
+}
+
+/**
+ * zap_page_range_single() - unmap [start, end) of @vma: notifier start, zap, notifier end,
+ * tlb_finish_mmu. Context: mmap_lock or i_mmap_rwsem held; may sleep.
+ * Kernel: mm/memory.c zap_page_range_single() (MMU_NOTIFY_CLEAR), kernel-semantics §4.0.
+ */
+export function* zap_page_range_single(
+  k: Kernel, vma: VmAreaStruct, start: number, end: number, event: MmuNotifierEvent = MMU_NOTIFY_CLEAR, only_file = false,
+): Co {
+  const mm = vma.vm_mm;
+  const range = mmu_notifier_range_init(k, mm, event, start, end);
+  yield* mmu_notifier_invalidate_range_start(k, range);
+  // All pages are still mapped here; a device (or another CPU) may access them.
+  yield* schedPoint('zap:after_notifier_start');
+  const gather: number[] = [];
+  const n = zap_pte_range(k, mm, start, end, gather, only_file);
+  // PTEs cleared, references still queued in the gather: not freed yet.
+  yield* delay(n * k.timing.zapPerPage, 'zap:ptes_cleared');
+  yield* mmu_notifier_invalidate_range_end(k, range);
+  tlb_finish_mmu(k, gather);
+}
+
+/**
+ * unmap_mapping_range() - zap every mapping of the file pages from byte @holebegin for @holelen
+ * bytes (0 = to the end), in every VMA that maps them; @even_cows zaps private COW copies too.
+ * Kernel: mm/memory.c unmap_mapping_range(), unmap_mapping_range_tree().
+ */
+export function* unmap_mapping_range(k: Kernel, mapping: AddressSpace, holebegin: number, holelen: number, even_cows: boolean): Co {
+  const first = Math.floor(holebegin / PAGE_SIZE);
+  const last = holelen === 0 ? Infinity : first + Math.ceil(holelen / PAGE_SIZE) - 1;
+  const vmas = [...mapping.i_mmap].sort((a, b) => a.vm_mm.id - b.vm_mm.id || a.vm_start - b.vm_start);
+  for (const vma of vmas) {
+    const npages = (vma.vm_end - vma.vm_start) / PAGE_SIZE;
+    const vfirst = Math.max(first, vma.vm_pgoff), vlast = Math.min(last, vma.vm_pgoff + npages - 1);
+    if (vfirst > vlast) continue;
+    const start = vma.vm_start + (vfirst - vma.vm_pgoff) * PAGE_SIZE;
+    const end = vma.vm_start + (vlast - vma.vm_pgoff + 1) * PAGE_SIZE;
+    const shared = (vma.vm_flags & VM_SHARED) !== 0;
+    yield* zap_page_range_single(k, vma, start, end, MMU_NOTIFY_CLEAR, !shared && !even_cows);
+  }
+}
+
+function alloc_anon_page(k: Kernel, vma: VmAreaStruct, addr: number, content: number): number {
+  const pfn = k.alloc.alloc_page();
+  if (pfn < 0) return -1;
+  k.mem.mapping[pfn] = MAPPING_ANON;
+  k.mem.index[pfn] = vpn(addr);
+  k.mem.content[pfn] = content;
+  k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn, gen: k.mem.gen[pfn] as number, owner: `anon:${vma.vm_mm.owner}`, file: '', index: -1 });
+  return pfn;
+}
+
+/**
+ * wp_page_copy() - break COW at @addr: a new anonymous page with the old content replaces the PTE,
+ * under an MMU_NOTIFY_CLEAR for the page. Kernel: mm/memory.c wp_page_copy().
+ */
+function* wp_page_copy(k: Kernel, vma: VmAreaStruct, addr: number, old_pfn: number, writable: boolean): Co<VmFault> {
+  const mm = vma.vm_mm;
+  const page = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
+  const npfn = alloc_anon_page(k, vma, addr, old_pfn === ZERO_PFN ? 0 : (k.mem.content[old_pfn] as number));
+  if (npfn < 0) return VM_FAULT_OOM;
+  const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_CLEAR, page, page + PAGE_SIZE);
+  yield* mmu_notifier_invalidate_range_start(k, range);
+  const gather: number[] = [];
+  ptep_clear(k, mm, page, gather);
+  set_pte_at(k, mm, page, npfn, writable ? PTE_WRITE | PTE_DIRTY : 0);
+  yield* mmu_notifier_invalidate_range_end(k, range);
+  tlb_finish_mmu(k, gather);
+  return 0;
+}
+
+/**
+ * handle_mm_fault() - resolve a fault at @addr in @vma.
+ * Context: mmap_lock held for read; may sleep (the fault takes `timing.fault`).
+ * Return: 0, VM_FAULT_SIGBUS (file page beyond EOF), VM_FAULT_SIGSEGV (access the VMA does not
+ * allow; @force lets a write break COW in a private mapping without VM_WRITE, as FOLL_FORCE does),
+ * VM_FAULT_OOM.
+ * Kernel: mm/memory.c handle_mm_fault(), do_anonymous_page(), do_read_fault(), do_cow_fault(),
+ * do_shared_fault(), do_wp_page(). Simplified: COW reuse when the page is anonymous and mapped once.
+ */
+export function* handle_mm_fault(k: Kernel, vma: VmAreaStruct, addr: number, flags: number, force = false): Co<VmFault> {
+  const write = (flags & FAULT_FLAG_WRITE) !== 0;
+  const mm = vma.vm_mm;
+  const page = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
+  const cow = is_cow_mapping(vma.vm_flags);
+  if (write && !(vma.vm_flags & VM_WRITE) && !(force && cow)) return VM_FAULT_SIGSEGV;
+  if (!write && !(vma.vm_flags & VM_READ) && !force) return VM_FAULT_SIGSEGV;
+  // The fault itself takes time, during which others run (and may change the page tables).
+  yield* delay(k.timing.fault, 'fault:enter');
+  const pte = mm.pgtable.get(vpn(page));
+  const file = vma.vm_file;
+  const vm_write = (vma.vm_flags & VM_WRITE) !== 0;
+  const ret = yield* fault_locked(k, vma, page, pte, write, file !== null, cow, vm_write);
+  k.emit({ type: 'fault', time: k.now, actor: k.actorName(), mm: mm.owner, va: page, write, result: ret === 0 ? 'ok' : ret === VM_FAULT_SIGBUS ? 'SIGBUS' : ret === VM_FAULT_OOM ? 'OOM' : 'SIGSEGV' });
+  return ret;
+}
+
+function* fault_locked(
+  k: Kernel, vma: VmAreaStruct, page: number, pte: number, write: boolean, has_file: boolean, cow: boolean, vm_write: boolean,
+): Co<VmFault> {
+  const mm = vma.vm_mm;
+  if (pte_present(pte)) {
+    // A racing fault may have done the work already.
+    if (!write || pte_write(pte)) return 0;
+    const pfn = pte_pfn(pte);
+    if (!cow) {
+      // wp_page_shared(): a shared file page becomes writable through page_mkwrite.
+      do_page_mkwrite(k, pfn);
+      mm.pgtable.set(vpn(page), mk_pte(pfn, PTE_WRITE | PTE_DIRTY));
+      return 0;
+    }
+    // do_wp_page(): reuse an anonymous page only this mapping holds, else copy.
+    if (pfn !== ZERO_PFN && k.mem.mapping[pfn] === MAPPING_ANON && k.mem._mapcount[pfn] === 1) {
+      mm.pgtable.set(vpn(page), mk_pte(pfn, (vm_write ? PTE_WRITE : 0) | PTE_DIRTY));
+      return 0;
+    }
+    return yield* wp_page_copy(k, vma, page, pfn, vm_write);
+  }
+  if (!has_file) {
+    // do_anonymous_page(): the zero page for reads, a new zeroed page for writes.
+    if (!write) {
+      set_pte_at(k, mm, page, ZERO_PFN, 0);
+      return 0;
+    }
+    const pfn = alloc_anon_page(k, vma, page, 0);
+    if (pfn < 0) return VM_FAULT_OOM;
+    set_pte_at(k, mm, page, pfn, (vm_write ? PTE_WRITE : 0) | PTE_DIRTY);
+    return 0;
+  }
+  const file = vma.vm_file!;
+  const index = vma.linear_page_index(page);
+  if (index_beyond_eof(file, index)) return VM_FAULT_SIGBUS;
+  const pfn = filemap_read_folio(k, file, index);
+  if (pfn < 0) return VM_FAULT_OOM;
+  if (cow) {
+    if (write) return yield* wp_page_copy(k, vma, page, pfn, vm_write); // do_cow_fault()
+    set_pte_at(k, mm, page, pfn, 0);
+    return 0;
+  }
+  if (write) {
+    do_page_mkwrite(k, pfn); // do_shared_fault()
+    set_pte_at(k, mm, page, pfn, PTE_WRITE | PTE_DIRTY);
+    return 0;
+  }
+  // do_read_fault(): writable at once only where no dirty tracking is needed (tmpfs).
+  set_pte_at(k, mm, page, pfn, vm_write && !vma_needs_dirty_tracking(vma) ? PTE_WRITE : 0);
+  return 0;
+}
+

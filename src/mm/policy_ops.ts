@@ -1,0 +1,27 @@
+/**
+ * The hook table the kernel model calls and policy/ implements (declared here, with the caller, as
+ * the kernel declares its ops tables). An era is a kernel version plus no hooks; a proposal of the
+ * 2018 thread is an era plus hooks that change only what happens to pages held by a device's
+ * long-term DMA reference, acting on them only through PinOwnerOps (DESIGN §7b).
+ */
+import type { Co } from '../engine/actor.js';
+import type { Errno } from './errno.js';
+import type { Inode } from './fs/inode.js';
+import type { Kernel } from './kernel.js';
+
+export interface KernelPolicyOps {
+  /**
+   * Called by truncate and punch-hole of non-DAX files after the first unmap_mapping_range() and
+   * before i_size changes and pages leave the page cache, for the page indexes [first, last].
+   * Return: 0 to proceed, or an errno that fails the truncate (layout-lease's ETXTBSY).
+   */
+  truncate_pinned_range?(k: Kernel, inode: Inode, first: number, last: number): Co<0 | Errno>;
+}
+
+export interface KernelPolicy {
+  readonly name: string;
+  readonly description: string;
+  /** The kernel version the policy is, or is built on. */
+  readonly version: readonly [number, number];
+  readonly ops: KernelPolicyOps;
+}

@@ -1,0 +1,68 @@
+/**
+ * The kernel model's trace events: the vocabulary invariant checkers and reports read. Every field
+ * is a primitive (numbers, strings, booleans) so that `traceHash` covers it. `file` is the file's
+ * scenario name ('' for none), `index` its page index (-1 for none), `mm` the owning process's
+ * name. Every event that changes a frame's reference count says by how much (`refs`) and what the
+ * count became (`refcount`), so a checker can keep exact books of its own.
+ */
+import type { TraceEventBase } from '../engine/trace.js';
+
+type Ev<T extends string, F> = { type: T; time: number; actor: string } & F;
+
+export type MmTraceEvent =
+  /** A frame left the free list (generation `gen`); no holder yet. */
+  | Ev<'folio_alloc', { pfn: number; gen: number; owner: string; file: string; index: number }>
+  /** A frame's refcount reached 0 and it went back to the free list. */
+  | Ev<'folio_free', { pfn: number; gen: number }>
+  | Ev<'filemap_add', { file: string; index: number; pfn: number; gen: number; refcount: number }>
+  /** A folio left the page cache: `reason` truncate | punch_hole | reclaim | invalidate. */
+  | Ev<'filemap_remove', { file: string; index: number; pfn: number; gen: number; refcount: number; pincount: number; reason: string }>
+  | Ev<'pte_set', { mm: string; va: number; pfn: number; write: boolean; refcount: number }>
+  /** A PTE was cleared; its reference is dropped when the mmu_gather batch is flushed. */
+  | Ev<'pte_clear', { mm: string; va: number; pfn: number; dirty: boolean }>
+  /** A DMA reference (FOLL_GET or FOLL_PIN) was taken on a page, for `holder`. */
+  | Ev<'dma_ref_get', {
+      ref: number; holder: string; api: string; mm: string; va: number; pfn: number; gen: number; file: string; index: number;
+      flags: number; fnames: string; longterm: boolean; pin: boolean; refs: number; refcount: number; pincount: number;
+    }>
+  | Ev<'dma_ref_put', { ref: number; holder: string; pfn: number; gen: number; dirty: boolean; pin: boolean; refs: number; refcount: number; pincount: number }>
+  /** A device op was posted (`wr` names it) and will access `pages` pages over `ns`. */
+  | Ev<'dma_start', { wr: string; op: string; device: string; length: number; pages: number; ns: number }>
+  /** One page access of a DMA: the translation's pfn, the generation and file index it was obtained for. */
+  | Ev<'dma_access', {
+      wr: string; device: string; mm: string; va: number; pfn: number; gen: number; file: string; index: number;
+      write: boolean; token: number; ok: boolean;
+    }>
+  | Ev<'dma_complete', { wr: string; device: string; status: string }>
+  /** A CPU load or store of one page through a PTE; `file`/`index` the shared file page it maps. */
+  | Ev<'cpu_access', { mm: string; va: number; pfn: number; gen: number; file: string; index: number; write: boolean; token: number; shared: boolean }>
+  | Ev<'fault', { mm: string; va: number; write: boolean; result: string }>
+  | Ev<'notifier_start', { id: number; mm: string; start: number; end: number; event: string; blockable: boolean }>
+  | Ev<'notifier_end', { id: number; mm: string }>
+  | Ev<'folio_dirty', { pfn: number; file: string; index: number; buffers: boolean; via: string }>
+  | Ev<'folio_buffers', { pfn: number; file: string; index: number; attached: boolean }>
+  | Ev<'i_size', { file: string; old: number; size: number }>
+  | Ev<'vma', { mm: string; start: number; end: number; what: string; file: string }>
+  | Ev<'op_start', { op: string; name: string }>
+  | Ev<'op_end', { op: string; name: string; result: string }>
+  | Ev<'kernel_warn', { site: string; pfn: number; dump: string }>
+  | Ev<'kernel_bug', { site: string; pfn: number; dump: string }>
+  /** End of run: one per live frame, with its counts as the model has them. */
+  | Ev<'frame_final', { pfn: number; gen: number; refcount: number; pincount: number; mapcount: number }>
+  | Ev<'vmstat_final', { nr_foll_pin_acquired: number; nr_foll_pin_released: number }>
+  /** The run ended; end-of-run checks happen here (skipped after a kernel BUG). */
+  | Ev<'run_end', { crashed: boolean }>;
+
+export type MmEventType = MmTraceEvent['type'];
+export type MmEventOf<T extends MmEventType> = Extract<MmTraceEvent, { type: T }>;
+
+/** What modelled assertions need: a place to emit, the time, who runs, and WARN_ONCE state. */
+export interface MmTraceSink {
+  emit(ev: MmTraceEvent): void;
+  readonly now: number;
+  actorName(): string;
+  readonly warned: Set<string>;
+}
+
+// Compile-time check that every event fits the engine's base shape.
+export type _CheckBase = MmTraceEvent extends TraceEventBase ? true : never;

@@ -1,0 +1,74 @@
+/**
+ * truncate and ftruncate of a page-cache file, in kernel-semantics §4.1's order: (1) i_size set;
+ * (2) unmap_mapping_range() beyond the new EOF (MMU_NOTIFY_CLEAR per VMA); (3)
+ * truncate_inode_pages_range(): each folio's buffers invalidated, dirtiness cancelled, and the folio
+ * removed from the page cache *whatever other references it has*: a folio a device still holds is
+ * orphaned, alive, tied to no file; (4) unmap again (even_cows); (5) the filesystem frees the blocks.
+ * A proposal's hook (policy_ops) may act on long-term-referenced pages first.
+ * Kernel: mm/truncate.c truncate_setsize(), truncate_pagecache(), truncate_inode_pages_range(),
+ * truncate_cleanup_folio(). Simplified: no folio lock or writeback waits yet; the partial page's
+ * tail is zeroed without a new content token.
+ */
+import { delay, schedPoint, type Co } from '../engine/actor.js';
+import type { Errno } from './errno.js';
+import { filemap_remove_folio } from './filemap.js';
+import type { Inode } from './fs/inode.js';
+import type { Kernel } from './kernel.js';
+import { down_write, up_write } from './locking.js';
+import { unmap_mapping_range } from './memory.js';
+import { folio_detach_buffers } from './page-writeback.js';
+import { PAGE_ALIGN, PAGE_SIZE, pages_in, PG_dirty } from './types.js';
+
+/**
+ * truncate_inode_pages_range() - remove the cached folios of indexes [first, last] from @inode's
+ * page cache. Context: i_rwsem held; may sleep between folios.
+ */
+export function* truncate_inode_pages_range(k: Kernel, inode: Inode, first: number, last: number, reason: string): Co {
+  const victims: number[] = [];
+  inode.i_mapping.i_pages.forEachIn(first, last, (_i, v) => victims.push(v - 1));
+  for (const pfn of victims) {
+    // truncate_cleanup_folio(): invalidate the buffers, cancel the dirty state.
+    folio_detach_buffers(k, pfn);
+    k.mem.flags[pfn] = (k.mem.flags[pfn] as number) & ~PG_dirty;
+    filemap_remove_folio(k, pfn, reason);
+    yield* delay(k.timing.truncatePerPage, 'truncate:folio_removed');
+  }
+}
+
+/**
+ * do_truncate() - set @inode's size to @length.
+ * Context: takes i_rwsem for write; may sleep.
+ * Return: 0, or the errno of the policy's hook (layout-lease: ETXTBSY).
+ * Kernel: fs/open.c do_truncate() → ext4_setattr() → truncate_setsize() + truncate_pagecache().
+ */
+export function* do_truncate(k: Kernel, inode: Inode, length: number): Co<0 | Errno> {
+  yield* delay(k.timing.syscall, 'truncate:enter');
+  yield* down_write(inode.i_rwsem, k.actorName(), 'truncate:i_rwsem');
+  const old = inode.i_size;
+  if (length < old) {
+    const first = pages_in(length);
+    const hook = k.policy.ops.truncate_pinned_range;
+    if (hook) {
+      const err = yield* hook(k, inode, first, Infinity);
+      if (err) {
+        up_write(inode.i_rwsem);
+        return err;
+      }
+    }
+  }
+  inode.i_size = length;
+  k.emit({ type: 'i_size', time: k.now, actor: k.actorName(), file: inode.name, old, size: length });
+  if (length < old) {
+    const holebegin = PAGE_ALIGN(length);
+    yield* unmap_mapping_range(k, inode.i_mapping, holebegin, 0, true);
+    // PTEs gone, page cache untouched: a racing fault or device may still observe the pages.
+    yield* schedPoint('truncate:unmapped');
+    yield* truncate_inode_pages_range(k, inode, Math.floor(holebegin / PAGE_SIZE), Infinity, 'truncate');
+    // truncate_pagecache() unmaps a second time for private COW pages faulted in meanwhile.
+    yield* unmap_mapping_range(k, inode.i_mapping, holebegin, 0, true);
+    // The filesystem frees the blocks beyond the new EOF.
+    for (const idx of [...inode.storage.keys()]) if (idx >= pages_in(length)) inode.storage.delete(idx);
+  }
+  up_write(inode.i_rwsem);
+  return 0;
+}

@@ -1,0 +1,79 @@
+/**
+ * Kernel constants and small types, with the kernel's names: PAGE_SIZE, FOLL_*, VM_*,
+ * FAULT_FLAG_*, VM_FAULT_*. Frame numbers, page offsets and addresses are plain numbers.
+ */
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 4096;
+export const PAGE_MASK = ~(PAGE_SIZE - 1);
+
+/** The pfn of the shared zero page: reserved, never allocated or freed (pinsim-only choice). */
+export const ZERO_PFN = 0;
+
+/** GUP flags (include/linux/mm_types.h, mm/internal.h). Bits are pinsim's own. */
+export const FOLL_WRITE = 0x01;
+export const FOLL_GET = 0x04;
+export const FOLL_FORCE = 0x10;
+export const FOLL_LONGTERM = 0x100;
+export const FOLL_PIN = 0x40000;
+
+/** include/linux/mm.h: GUP_PIN_COUNTING_BIAS (5.7+). */
+export const GUP_PIN_COUNTING_BIAS = 1024;
+
+/** VMA flags (include/linux/mm.h). */
+export const VM_READ = 0x1;
+export const VM_WRITE = 0x2;
+export const VM_EXEC = 0x4;
+export const VM_SHARED = 0x8;
+export const VM_MAYREAD = 0x10;
+export const VM_MAYWRITE = 0x20;
+export const VM_MAYEXEC = 0x40;
+export const VM_MAYSHARE = 0x80;
+export const VM_IO = 0x4000;
+export const VM_DONTCOPY = 0x20000;
+export const VM_PFNMAP = 0x400;
+export const VM_LOCKED = 0x2000;
+
+/** Fault flags (include/linux/mm_types.h). */
+export const FAULT_FLAG_WRITE = 0x1;
+
+/** Fault results (include/linux/mm_types.h vm_fault_reason). */
+export const VM_FAULT_OOM = 0x1;
+export const VM_FAULT_SIGBUS = 0x2;
+export const VM_FAULT_SIGSEGV = 0x40;
+export type VmFault = 0 | typeof VM_FAULT_OOM | typeof VM_FAULT_SIGBUS | typeof VM_FAULT_SIGSEGV;
+
+/** Page flags (include/linux/page-flags.h); bits are pinsim's own. */
+export const PG_locked = 0x1;
+export const PG_uptodate = 0x2;
+export const PG_dirty = 0x4;
+export const PG_writeback = 0x8;
+/** PG_private: the folio has buffer heads attached. */
+export const PG_private = 0x10;
+export const PG_anon = 0x20;
+export const PG_dax = 0x40;
+export const PG_dummy = 0x80;
+export const PG_zero = 0x100;
+
+export function PAGE_ALIGNED(x: number): boolean {
+  return x % PAGE_SIZE === 0;
+}
+
+export function PAGE_ALIGN(x: number): number {
+  return Math.ceil(x / PAGE_SIZE) * PAGE_SIZE;
+}
+
+export function pages_in(length: number): number {
+  return Math.ceil(length / PAGE_SIZE);
+}
+
+/** Names of the FOLL_* bits set in @f, for traces: "FOLL_PIN|FOLL_LONGTERM". */
+export function foll_names(f: number): string {
+  const n: string[] = [];
+  if (f & FOLL_GET) n.push('FOLL_GET');
+  if (f & FOLL_PIN) n.push('FOLL_PIN');
+  if (f & FOLL_LONGTERM) n.push('FOLL_LONGTERM');
+  if (f & FOLL_WRITE) n.push('FOLL_WRITE');
+  if (f & FOLL_FORCE) n.push('FOLL_FORCE');
+  return n.join('|');
+}

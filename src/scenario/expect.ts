@@ -1,0 +1,50 @@
+/**
+ * Evaluating `expect` against a run (DESIGN §5): a key left out is not checked; `violations` is the
+ * exact set of kinds; `forbid` fails a single run when a forbidden outcome occurs in it.
+ */
+import type { Expect } from './types.js';
+import type { RunResult } from './result.js';
+import { formatTime } from '../engine/clock.js';
+
+function matchesOutcome(r: RunResult, o: string | Record<string, string>): boolean {
+  if (typeof o === 'string') return r.violations.some((v) => v.kind === o);
+  return Object.entries(o).every(([read, write]) => r.observed[read] === write);
+}
+
+/** checkExpectations() - Return: the failures, each one line in plain words. */
+export function checkExpectations(e: Expect, r: RunResult): string[] {
+  const f: string[] = [];
+  if (e.violations) {
+    const got = [...new Set(r.violations.map((v) => v.kind))].sort();
+    const want = [...new Set(e.violations)].sort();
+    if (got.join(',') !== want.join(',')) f.push(`violations: expected [${want.join(', ')}], got [${got.join(', ')}]`);
+  }
+  for (const [k, want] of Object.entries(e.results ?? {})) {
+    const got = r.results[k];
+    if (got !== want) f.push(`results.${k}: expected ${want}, got ${got ?? '(none)'}`);
+  }
+  for (const [k, want] of Object.entries(e.observed ?? {})) {
+    const got = r.observed[k];
+    if (got !== want) f.push(`observed.${k}: expected ${want}, got ${got ?? '(nothing observed)'}`);
+  }
+  for (const [k, by] of Object.entries(e.endsBy ?? {})) {
+    const t = r.ops[k];
+    if (!t || r.results[k] === 'blocked' || r.results[k] === 'not-run' || t.end > by) {
+      f.push(`endsBy.${k}: expected completion by ${formatTime(by)}, ${t && r.results[k] !== 'blocked' && r.results[k] !== 'not-run' ? `ended at ${formatTime(t.end)}` : `result ${r.results[k] ?? '(none)'}`}`);
+    }
+  }
+  for (const [k, least] of Object.entries(e.blockedAtLeast ?? {})) {
+    const t = r.ops[k];
+    if (!t || t.blockedNs < least) f.push(`blockedAtLeast.${k}: expected ≥ ${formatTime(least)} blocked, got ${t ? formatTime(t.blockedNs) : '(op did not run)'}`);
+  }
+  for (const [k, counters] of Object.entries(e.opStats ?? {})) {
+    for (const [c, want] of Object.entries(counters)) {
+      const got = r.ops[k]?.[c];
+      if (got !== want) f.push(`opStats.${k}.${c}: expected ${want}, got ${got ?? '(none)'}`);
+    }
+  }
+  for (const o of e.forbid ?? []) {
+    if (matchesOutcome(r, o)) f.push(`forbid: ${typeof o === 'string' ? o : JSON.stringify(o)} occurred`);
+  }
+  return f;
+}

@@ -1,0 +1,74 @@
+/**
+ * The one registry: device models, policies and invariant checkers, registered by name once, as a
+ * value (no import-time side effects, no global mutable state). Contract names not built yet are
+ * known here so that input naming them is refused as `not-implemented`, never run as a stub.
+ */
+import type { DeviceModel } from '../devices/device.js';
+import { gup_nic } from '../devices/gup-nic/gup-nic.js';
+import type { Checker } from '../invariants/checker.js';
+import { dma_into_reused_page } from '../invariants/dma-into-reused-page.js';
+import { dma_use_after_free } from '../invariants/dma-use-after-free.js';
+import { kernel_bug } from '../invariants/kernel-bug.js';
+import { kernel_warn } from '../invariants/kernel-warn.js';
+import { lost_write } from '../invariants/lost-write.js';
+import { refcount_leak } from '../invariants/refcount-leak.js';
+import type { KernelPolicy } from '../mm/policy_ops.js';
+import { linux_4_20 } from '../policy/linux-4.20.js';
+import { linux_6_12 } from '../policy/linux-6.12.js';
+
+/** Every policy name of DESIGN §7b, built or not. */
+export const CONTRACT_POLICIES = [
+  'linux-4.20', 'linux-5.7', 'linux-6.12', 'block-truncate', 'lease-break-dummy', 'layout-lease', 'revoke', 'iommu-backstop',
+] as const;
+
+/** Every device model of DESIGN §7b, built or not. */
+export const CONTRACT_MODELS = ['gup-nic', 'odp-nic', 'gpu-hmm'] as const;
+
+/** Every invariant kind of DESIGN §7, checked yet or not. */
+export const INVARIANT_KINDS = [
+  'dma-use-after-free', 'dma-into-reused-page', 'lost-write', 'stale-read', 'incoherent-mapping',
+  'notifier-teardown-incomplete', 'install-during-invalidation', 'notifier-unpaired', 'notifier-failed-blockable',
+  'nonblock-slept', 'access-after-release', 'pinned-page-moved', 'dirty-page-without-buffers', 'dummy-page-dma',
+  'hang', 'refcount-leak', 'kernel-bug', 'kernel-warn',
+] as const;
+
+/** The default policy (DESIGN §7b). */
+export const DEFAULT_POLICY = 'linux-6.12';
+
+export interface Registry {
+  readonly devices: ReadonlyMap<string, DeviceModel>;
+  readonly policies: ReadonlyMap<string, KernelPolicy>;
+  readonly invariants: ReadonlyMap<string, Checker>;
+}
+
+function byName<T extends { name?: string; kind?: string }>(what: string, list: readonly T[]): Map<string, T> {
+  const m = new Map<string, T>();
+  for (const x of list) {
+    const n = (x.name ?? x.kind) as string;
+    if (m.has(n)) throw new Error(`duplicate ${what} "${n}" in the registry`);
+    m.set(n, x);
+  }
+  return m;
+}
+
+/** createRegistry() - build a registry from plugin tables; duplicate names throw. */
+export function createRegistry(p: { devices: readonly DeviceModel[]; policies: readonly KernelPolicy[]; invariants: readonly Checker[] }): Registry {
+  return { devices: byName('device model', p.devices), policies: byName('policy', p.policies), invariants: byName('invariant', p.invariants) };
+}
+
+/** The built-in plugins. */
+export const BUILTIN = {
+  devices: [gup_nic] as readonly DeviceModel[],
+  policies: [linux_4_20, linux_6_12] as readonly KernelPolicy[],
+  invariants: [lost_write, dma_use_after_free, dma_into_reused_page, refcount_leak, kernel_bug, kernel_warn] as readonly Checker[],
+};
+
+export function defaultRegistry(): Registry {
+  return createRegistry(BUILTIN);
+}
+
+/** The ops this build executes; the contract's others are refused as not-implemented. */
+export const IMPLEMENTED_OPS: ReadonlySet<string> = new Set([
+  'mmap', 'munmap', 'madvise', 'load', 'store', 'ftruncate', 'truncate', 'sleep',
+  'gup', 'unpin', 'reg_mr', 'dereg_mr', 'dma_read', 'dma_write', 'poll',
+]);

@@ -1,0 +1,46 @@
+/**
+ * The result of a run (DESIGN §6): what `runScenario` returns and `pinsim run --json` prints.
+ */
+import type { ChainEvent } from '../invariants/checker.js';
+
+export interface Violation {
+  kind: string;
+  time: number;
+  actor: string;
+  pfn: number;
+  file?: string;
+  index?: number;
+  message: string;
+  chain: ChainEvent[];
+}
+
+export interface OpTiming {
+  start: number;
+  end: number;
+  blockedNs: number;
+  lateNs: number;
+  [counter: string]: number;
+}
+
+/** error > expectation-failed > violations > pass; skip when the policy does not apply. */
+export type Outcome = 'error' | 'expectation-failed' | 'violations' | 'pass' | 'skip';
+
+export interface RunResult {
+  scenario: string;
+  policy: string;
+  seed: number;
+  outcome: Outcome;
+  violations: Violation[];
+  results: Record<string, string>;
+  observed: Record<string, string>;
+  ops: Record<string, OpTiming>;
+  expectations: { met: boolean; failures: string[] };
+  stats: { events: number; simTimeNs: number; faults: number; invalidations: number; pins: number; choicePoints: number };
+  traceHash: string;
+  /** The choices made at every choice point: with seed and policy, the replay. */
+  choices: number[];
+  /** Why the policy does not apply (outcome `skip`). */
+  skipped?: string;
+  /** pinsim's own failure (outcome `error`). */
+  error?: string;
+}

@@ -1,0 +1,228 @@
+/**
+ * runScenario(): validate a scenario, build the simulated machine (kernel of the chosen policy,
+ * files, processes, devices, checkers), run it to the end-of-run rule of DESIGN §3, and return the
+ * result of DESIGN §6 with its expectations evaluated.
+ */
+import { Prng } from '../engine/prng.js';
+import { Scheduler, type ChoicePoint } from '../engine/scheduler.js';
+import { TraceBus } from '../engine/trace.js';
+import type { DeviceParams } from '../devices/device.js';
+import type { CheckerCtx } from '../invariants/checker.js';
+import { kernelFeatures } from '../mm/features.js';
+import { Kernel } from '../mm/kernel.js';
+import { KernelBugStop, PinsimInternalError } from '../mm/mmdebug.js';
+import { DEFAULT_TIMING } from '../mm/timing.js';
+import type { MmTraceEvent } from '../mm/trace_events.js';
+import { checkExpectations } from './expect.js';
+import { RunState, runActor, type DeviceSlot } from './ops.js';
+import { CONTRACT_POLICIES, DEFAULT_POLICY, defaultRegistry, type Registry } from './registry.js';
+import type { RunResult, Violation } from './result.js';
+import { ScenarioError, type Expect, type Issue, type Scenario } from './types.js';
+import { featureIssues, validationContext } from './context.js';
+import { validateScenario } from './validate.js';
+
+export interface RunOptions {
+  /** Overrides `kernel.policy` (default linux-6.12). */
+  policy?: string;
+  /** Default 1. */
+  seed?: number;
+  /** DESIGN §3's W in ns; 0 under run/check. */
+  window?: number;
+  /** Timing jitter in ns (overrides `kernel.jitter`). */
+  jitter?: number;
+  /** Recorded choices to replay. */
+  choices?: readonly number[];
+  /** A strategy's pick at each choice point (wins over `choices`). */
+  chooser?: (p: ChoicePoint) => number;
+  /** Extra listener on every trace event (reports). */
+  trace?: (ev: MmTraceEvent) => void;
+  /** Record the running trace hash after every event (determinism self-check). */
+  stepHashes?: string[];
+  registry?: Registry;
+}
+
+const DEFAULT_MEMORY = 4 * 1024 ** 3;
+const DEFAULT_LIVENESS = 1_000_000_000;
+
+/**
+ * validateOrThrow() - the validated scenario, or a ScenarioError with every issue.
+ */
+export function validateOrThrow(input: unknown, registry: Registry = defaultRegistry(), file?: string): Scenario {
+  const v = validateScenario(input, validationContext(registry));
+  if (!v.ok) throw new ScenarioError(v.issues, file);
+  const more = featureIssues(v.scenario, registry);
+  if (more.length) throw new ScenarioError(more, file);
+  return v.scenario;
+}
+
+/**
+ * runScenario() - run @input (a scenario as written, or from the builder) under one policy.
+ * Throws ScenarioError for bad input; pinsim's own failures come back as outcome `error`.
+ * @example
+ *   const r = runScenario(JSON.parse(fs.readFileSync('examples/gup-nic-truncate.json', 'utf8')), { policy: 'linux-4.20' });
+ *   r.violations.map((v) => v.kind); // ['lost-write']
+ */
+export function runScenario(input: unknown, opts: RunOptions = {}): RunResult {
+  const registry = opts.registry ?? defaultRegistry();
+  return runValidated(validateOrThrow(input, registry), { ...opts, registry });
+}
+
+/** policyIssue() - why @name cannot be run, or null. */
+export function policyIssue(name: string, registry: Registry, path = 'policy'): Issue | null {
+  if (registry.policies.has(name)) return null;
+  const known = (CONTRACT_POLICIES as readonly string[]).includes(name);
+  return {
+    code: known ? 'not-implemented' : 'unknown-policy', path,
+    message: known ? `policy "${name}" is part of the contract but not built yet` : `unknown policy "${name}"`,
+    expected: `one of ${[...registry.policies.keys()].join(', ')}`,
+  };
+}
+
+/** runValidated() - runScenario() for a scenario that validation already produced. */
+export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
+  const registry = opts.registry ?? defaultRegistry();
+  const policyName = opts.policy ?? s.replay?.policy ?? s.kernel.policy ?? DEFAULT_POLICY;
+  const pi = policyIssue(policyName, registry);
+  if (pi) throw new ScenarioError([pi]);
+  const policy = registry.policies.get(policyName)!;
+  const seed = opts.seed ?? s.replay?.seed ?? 1;
+  const base: RunResult = {
+    scenario: s.name, policy: policyName, seed, outcome: 'pass', violations: [], results: {}, observed: {}, ops: {},
+    expectations: { met: true, failures: [] },
+    stats: { events: 0, simTimeNs: 0, faults: 0, invalidations: 0, pins: 0, choicePoints: 0 }, traceHash: '', choices: [],
+  };
+  const pe = s.expectByPolicy?.[policyName];
+  if (pe && 'skip' in pe) return { ...base, outcome: 'skip', skipped: pe.skip };
+  const expect: Expect | undefined = pe ?? s.expect;
+
+  const jitter = opts.jitter ?? s.replay?.jitter ?? s.kernel.jitter ?? 0;
+  const sched = new Scheduler({
+    window: opts.window ?? 0,
+    ...(opts.choices ? { choices: opts.choices } : s.replay?.choices ? { choices: s.replay.choices } : {}),
+    ...(opts.chooser ? { chooser: opts.chooser } : {}),
+    ...(s.kernel.until !== undefined ? { until: s.kernel.until } : {}),
+    livenessBound: s.kernel.livenessBound ?? DEFAULT_LIVENESS,
+    ...(jitter > 0 ? { jitter: { max: jitter, prng: new Prng(seed, 'jitter') } } : {}),
+  });
+  const bus = new TraceBus<MmTraceEvent>();
+  if (opts.stepHashes) bus.stepHashes = opts.stepHashes;
+  const k = new Kernel({
+    sched, bus, policy, features: kernelFeatures(policy.version[0], policy.version[1]), timing: DEFAULT_TIMING,
+    memory: s.kernel.memory ?? DEFAULT_MEMORY,
+  });
+
+  // Checkers: one report per (kind, pfn, actor).
+  const violations: Violation[] = [];
+  const seen = new Set<string>();
+  const cctx: CheckerCtx = {
+    policy: policyName,
+    report(v) {
+      const key = `${v.kind}|${v.pfn}|${v.actor}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      violations.push({ ...v });
+    },
+  };
+  const checkers = [...registry.invariants.values()].map((c) => c.create(cctx));
+  bus.subscribe((ev) => {
+    for (const c of checkers) c.on(ev);
+  });
+  const stats = base.stats;
+  bus.subscribe((ev) => {
+    if (ev.type === 'fault') stats.faults++;
+    else if (ev.type === 'notifier_start') stats.invalidations++;
+    else if (ev.type === 'dma_ref_get') stats.pins++;
+  });
+  if (opts.trace) bus.subscribe(opts.trace);
+
+  for (const [name, f] of Object.entries(s.files)) k.create_inode(name, f.fs, f.dax, f.size);
+  const procNames = new Set([...Object.keys(s.processes), ...Object.values(s.actors).map((a) => a.process)]);
+  for (const p of procNames) {
+    const spec = s.processes[p] ?? {};
+    k.create_process(p, spec.memlock ?? Infinity, spec.capIpcLock ?? false);
+  }
+  const devices = new Map<string, DeviceSlot>();
+  for (const [name, d] of Object.entries(s.devices)) {
+    const model = registry.devices.get(d.model)!;
+    const params: DeviceParams = {};
+    for (const [pn, spec] of Object.entries(model.params)) params[pn] = d.params[pn] ?? spec.default;
+    devices.set(name, { model, inst: model.create({ k, name, params, prng: new Prng(seed, `device:${name}`) }) });
+  }
+
+  const st = new RunState(k, sched, s, devices);
+  for (const [name, spec] of Object.entries(s.actors)) {
+    let actor: ReturnType<Scheduler['spawn']> | null = null;
+    actor = sched.spawn(name, runActor(st, name, spec, () => actor!), { at: 0 });
+    const l = st.procActors.get(spec.process) ?? [];
+    l.push(actor);
+    st.procActors.set(spec.process, l);
+  }
+
+  let crashed = false;
+  let error: string | undefined;
+  try {
+    sched.run();
+  } catch (e) {
+    if (e instanceof KernelBugStop) crashed = true;
+    else error = e instanceof PinsimInternalError ? e.message : `[pinsim internal bug] ${(e as Error)?.stack ?? String(e)}`;
+  }
+
+  if (!crashed && !error) {
+    try {
+      finalEvents(k);
+    } catch (e) {
+      if (e instanceof KernelBugStop) crashed = true;
+      else error = `[pinsim internal bug] ${(e as Error)?.stack ?? String(e)}`;
+    }
+  }
+  for (const c of checkers) c.finish();
+
+  // Ops that never finished: blocked, crashed (cut off by a kernel BUG) or never started.
+  const end = sched.now;
+  for (const [key, r] of st.running) {
+    st.results[key] = crashed ? 'crashed' : 'blocked';
+    const waiting = r.actor.state === 'waiting' ? end - r.actor.waitStart : 0;
+    st.ops[key] = { start: r.start, end, blockedNs: r.actor.blockedNs - r.blocked0 + waiting, lateNs: r.lateNs };
+    const as = opAt(s, key)?.as;
+    if (as) st.results[as] = st.results[key] as string;
+  }
+  for (const [name, spec] of Object.entries(s.actors)) {
+    spec.ops.forEach((op, i) => {
+      const key = `${name}.${i}`;
+      if (st.results[key] === undefined) {
+        st.results[key] = 'not-run';
+        if (op.as && st.results[op.as] === undefined) st.results[op.as] = 'not-run';
+      }
+    });
+  }
+
+  const r: RunResult = {
+    ...base, violations, results: st.results, observed: st.observed, ops: st.ops,
+    stats: { ...stats, events: bus.count, simTimeNs: end, choicePoints: sched.recorded.length },
+    traceHash: bus.traceHash, choices: [...sched.recorded],
+  };
+  if (error) return { ...r, outcome: 'error', error };
+  const failures = expect ? checkExpectations(expect, r) : [];
+  r.expectations = { met: failures.length === 0, failures };
+  r.outcome = failures.length ? 'expectation-failed' : violations.length ? 'violations' : 'pass';
+  return r;
+}
+
+function opAt(s: Scenario, key: string) {
+  const dot = key.lastIndexOf('.');
+  return s.actors[key.slice(0, dot)]?.ops[Number(key.slice(dot + 1))];
+}
+
+/** The end-of-run events: every live frame's counts, the pin counters, then run_end. */
+function finalEvents(k: Kernel): void {
+  const m = k.mem;
+  for (let pfn = 1; pfn < m.highWater; pfn++) {
+    if (m.free[pfn]) continue;
+    k.emit({
+      type: 'frame_final', time: k.now, actor: 'kernel', pfn, gen: m.gen[pfn] as number,
+      refcount: m._refcount[pfn] as number, pincount: m._pincount[pfn] as number, mapcount: m._mapcount[pfn] as number,
+    });
+  }
+  k.emit({ type: 'vmstat_final', time: k.now, actor: 'kernel', ...k.vmstat });
+  k.emit({ type: 'run_end', time: k.now, actor: 'kernel', crashed: false });
+}
