@@ -1,0 +1,38 @@
+/**
+ * pinsim's public API. Re-exports only, as an explicit list.
+ *
+ * @example
+ *   import { scenario, runScenario } from 'pinsim';
+ *   const s = scenario('gup-nic-truncate')
+ *     .kernel({ policy: 'linux-4.20' })
+ *     .file('f', { fs: 'ext4', size: '64K' })
+ *     .device('nic0', { model: 'gup-nic' })
+ *     .actor('app', [
+ *       { op: 'mmap', file: 'f', length: '64K', prot: 'rw', flags: ['shared'], as: 'buf' },
+ *       { op: 'reg_mr', device: 'nic0', addr: 'buf', length: '64K', access: 'rw', as: 'mr' },
+ *       { op: 'dma_write', mr: 'mr', offset: 0, length: '4K', at: '30us', as: 'w2' },
+ *     ])
+ *     .actor('admin', [{ op: 'ftruncate', file: 'f', length: 0, at: '20us' }])
+ *     .build();
+ *   runScenario(s).violations.map((v) => v.kind); // ['lost-write'] under linux-4.20
+ */
+export { runScenario, runValidated, validateOrThrow, type RunOptions } from './scenario/run.js';
+export type { RunResult, Violation, OpTiming, Outcome } from './scenario/result.js';
+export { scenario, type ScenarioBuilder } from './scenario/builder.js';
+export { validateScenario, type ValidationContext } from './scenario/validate.js';
+export { validationContext } from './scenario/context.js';
+export { collectScenarioFiles, loadScenarioInput } from './scenario/load.js';
+export {
+  ScenarioError, formatIssues, ALL_OPS,
+  type Scenario, type ScenarioInput, type Op, type OpInput, type Issue, type Expect, type ValidationResult,
+} from './scenario/types.js';
+export {
+  createRegistry, defaultRegistry, BUILTIN, CONTRACT_POLICIES, CONTRACT_MODELS, INVARIANT_KINDS, DEFAULT_POLICY,
+  type Registry,
+} from './scenario/registry.js';
+export type { DeviceModel, DeviceCtx, DeviceInstance, DeviceParamSpec, MemoryRegion, DmaRequest, DmaResult } from './devices/device.js';
+export type { KernelPolicy, KernelPolicyOps } from './mm/policy_ops.js';
+export type { Checker, CheckerCtx, ViolationReport, ChainEvent } from './invariants/checker.js';
+export type { MmTraceEvent } from './mm/trace_events.js';
+export { formatTime, formatSize, parseSize, parseTime } from './engine/clock.js';
+export { encodeChoices, decodeChoices, type Choices } from './engine/choices.js';
