@@ -180,10 +180,13 @@ export type ValidationResult = { ok: true; scenario: Scenario } | { ok: false; i
 /** Thrown by loaders and runScenario on bad input; the CLI prints `issues` and exits 2. */
 export class ScenarioError extends Error {
   readonly issues: Issue[];
+  /** The scenario file the issues are in, when there is one. */
+  readonly file?: string;
   constructor(issues: Issue[], file?: string) {
     super(formatIssues(issues, file));
     this.name = 'ScenarioError';
     this.issues = issues;
+    if (file !== undefined) this.file = file;
   }
 }
 
