@@ -1,0 +1,113 @@
+/**
+ * `pinsim check <scenario|dir>...`: run scenarios against their expectations, like a test runner.
+ * One line per (scenario, policy), PASS / FAIL / SKIP, the failures indented under FAIL, then
+ * `N passed, N failed, N skipped`. Exit 0 when every run passed (a SKIP is neither pass nor fail),
+ * 1 when one failed, 2 when an input was bad, 3 when pinsim itself failed (worst wins).
+ */
+import { toJson } from '../report/json.js';
+import { kinds } from '../report/text.js';
+import { collectScenarioFiles, loadScenarioInput } from '../scenario/load.js';
+import { defaultRegistry } from '../scenario/registry.js';
+import type { RunResult } from '../scenario/result.js';
+import { runValidated, validateOrThrow } from '../scenario/run.js';
+import { ScenarioError, formatIssues } from '../scenario/types.js';
+import type { Scenario } from '../scenario/types.js';
+import { UsageError, flagParams, flagSeed, flagString, parseArgs } from './args.js';
+import type { CommandSpec } from './args.js';
+import { NotImplementedError, Progress, resolvePolicies, withFile } from './common.js';
+
+export const CHECK_SPEC: CommandSpec = {
+  name: 'check',
+  operands: '<scenario|dir>...',
+  minOperands: 1,
+  maxOperands: Infinity,
+  summary: 'run scenarios and their expectations, like a test runner (directories are searched for *.json and *.scenario.{ts,js,mjs})',
+  flags: {
+    policy: { value: true, meta: 'NAME|all', doc: "a policy, a comma list, or all built ones (default: each scenario's kernel.policy)" },
+    seed: { value: true, meta: 'N', doc: 'the PRNG seed (default 1)' },
+    json: { value: false, doc: 'print the results (DESIGN §6) as one JSON list' },
+    format: { value: true, meta: 'ktap', choices: ['ktap'], doc: 'KTAP output for kernel CI (not built yet)' },
+    param: { value: true, meta: 'K=V', repeat: true, doc: 'a parameter for scenario modules that export a function' },
+  },
+};
+
+export type Verdict = 'PASS' | 'FAIL' | 'SKIP' | 'ERROR';
+
+/**
+ * verdictOf() - whether a run passes its scenario: outcome `pass`, or `violations` with the
+ * expectations met (an expected violation is a pass). A scenario with no `expect` at all for the
+ * policy (neither `expect` nor `expectByPolicy[policy]`) passes only with no violation.
+ */
+export function verdictOf(s: Scenario, r: RunResult): { verdict: Verdict; failures: string[] } {
+  if (r.outcome === 'skip') return { verdict: 'SKIP', failures: [] };
+  if (r.outcome === 'error') return { verdict: 'ERROR', failures: [r.error ?? '[pinsim internal bug]'] };
+  const hasExpect = s.expect !== undefined || s.expectByPolicy?.[r.policy] !== undefined;
+  if (!hasExpect) {
+    return r.violations.length === 0
+      ? { verdict: 'PASS', failures: [] }
+      : { verdict: 'FAIL', failures: [`no expect for ${r.policy}, so any violation fails: got [${kinds(r).join(', ')}]`] };
+  }
+  const ok = (r.outcome === 'pass' || r.outcome === 'violations') && r.expectations.met;
+  return { verdict: ok ? 'PASS' : 'FAIL', failures: ok ? [] : r.expectations.failures };
+}
+
+/** cmdCheck() - Return: the exit status. Throws UsageError / ScenarioError for bad usage (exit 2). */
+export async function cmdCheck(argv: readonly string[]): Promise<number> {
+  const p = parseArgs(argv, CHECK_SPEC);
+  if (flagString(p, 'format') === 'ktap') throw new NotImplementedError('pinsim check --format ktap');
+  const json = p.flags['json'] === true;
+  const registry = defaultRegistry();
+  const policyFlag = flagString(p, 'policy');
+  const policies: (string | undefined)[] = policyFlag === undefined ? [undefined] : resolvePolicies(policyFlag, registry, true);
+  const seed = flagSeed(p, 'check');
+  const params = flagParams(p, 'check');
+  const files = collectScenarioFiles(p.operands);
+  if (files.length === 0) throw new UsageError(`no scenario files (*.json, *.scenario.{ts,js,mjs}) under ${p.operands.join(' ')}`, 'check');
+
+  const progress = new Progress();
+  const say = (line: string): void => {
+    progress.clear();
+    if (!json) process.stdout.write(line + '\n');
+  };
+  const results: RunResult[] = [];
+  const n = { passed: 0, failed: 0, skipped: 0, invalid: 0, errors: 0 };
+  for (const [fi, file] of files.entries()) {
+    for (const policy of policies) {
+      progress.show(`[${fi + 1}/${files.length}] ${file}${policy ? ` under ${policy}` : ''}`);
+      let s: Scenario;
+      let r: RunResult;
+      try {
+        const input = await loadScenarioInput(file, {
+          ...(policy !== undefined ? { policy } : {}), ...(seed !== undefined ? { seed } : {}), params,
+        });
+        s = validateOrThrow(input, registry, file);
+        r = runValidated(s, { registry, ...(policy !== undefined ? { policy } : {}), ...(seed !== undefined ? { seed } : {}) });
+      } catch (e) {
+        if (!(e instanceof ScenarioError)) throw e;
+        // Bad input: told once per file on stderr, and the file's other policies are not tried.
+        const err = withFile(e, file);
+        progress.clear();
+        process.stderr.write(`${formatIssues(err.issues, err.file)}\n`);
+        say(`INVALID ${file}${policy ? ` under ${policy}` : ''} (see stderr)`);
+        n.invalid++;
+        break;
+      }
+      results.push(r);
+      const { verdict, failures } = verdictOf(s, r);
+      const seen = kinds(r);
+      const what = verdict === 'SKIP' ? r.skipped ?? '' : seen.length ? seen.join(', ') : 'no violations';
+      say(`${verdict} ${r.scenario} under ${r.policy}: ${what} (${file})`);
+      for (const f of failures) say(`    ${f}`);
+      if (verdict === 'PASS') n.passed++;
+      else if (verdict === 'FAIL') n.failed++;
+      else if (verdict === 'SKIP') n.skipped++;
+      else n.errors++;
+    }
+  }
+  progress.clear();
+  const extra = `${n.invalid ? `, ${n.invalid} invalid` : ''}${n.errors ? `, ${n.errors} internal errors` : ''}`;
+  const summary = `${n.passed} passed, ${n.failed} failed, ${n.skipped} skipped${extra}`;
+  if (json) process.stdout.write(toJson(results) + '\n');
+  else process.stdout.write(summary + '\n');
+  return n.errors ? 3 : n.invalid ? 2 : n.failed ? 1 : 0;
+}

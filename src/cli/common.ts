@@ -1,0 +1,68 @@
+/**
+ * What the CLI commands share: policy resolution with did-you-mean, the not-implemented refusal for
+ * contract features not built yet, and progress lines that go to stderr only when it is a TTY.
+ */
+import { closest } from '../scenario/closest.js';
+import { CONTRACT_POLICIES, type Registry } from '../scenario/registry.js';
+import { policyIssue } from '../scenario/run.js';
+import { ScenarioError } from '../scenario/types.js';
+
+/** A contract feature of DESIGN §8 not built yet: stderr, exit 2 (never run as a stub). */
+export class NotImplementedError extends Error {
+  constructor(what: string) {
+    super(`${what} is part of the contract but not built yet (not-implemented)`);
+    this.name = 'NotImplementedError';
+  }
+}
+
+/**
+ * resolvePolicies() - the policies `--policy` names: one name, a comma list, or (when @allowAll)
+ * `all` for every built policy. Throws ScenarioError (`unknown-policy` with the closest name, or
+ * `not-implemented` for a contract policy not built yet), which main.ts prints with exit 2.
+ */
+export function resolvePolicies(value: string, registry: Registry, allowAll: boolean): string[] {
+  if (allowAll && value === 'all') return [...registry.policies.keys()];
+  const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (names.length === 0) throw new ScenarioError([{ code: 'unknown-policy', path: '--policy', message: 'no policy named' }]);
+  const known = [...new Set([...registry.policies.keys(), ...CONTRACT_POLICIES])];
+  const issues = names.flatMap((n) => {
+    const i = policyIssue(n, registry, '--policy');
+    if (!i) return [];
+    if (i.code === 'unknown-policy') {
+      const guess = closest(n, allowAll ? [...known, 'all'] : known);
+      if (guess) i.didYouMean = guess;
+      if (allowAll) i.expected = `${i.expected ?? 'a policy'}, a comma list of them, or all`;
+    }
+    return [i];
+  });
+  if (issues.length) throw new ScenarioError(issues);
+  return names;
+}
+
+/** One progress line on stderr, rewritten in place; nothing at all when stderr is not a TTY. */
+export class Progress {
+  private readonly on: boolean;
+  private shown = false;
+
+  constructor() {
+    this.on = process.stderr.isTTY === true;
+  }
+
+  show(text: string): void {
+    if (!this.on) return;
+    process.stderr.write(`\r\x1b[K${text}`);
+    this.shown = true;
+  }
+
+  /** Clear the line before anything else is printed to the terminal. */
+  clear(): void {
+    if (!this.shown) return;
+    process.stderr.write('\r\x1b[K');
+    this.shown = false;
+  }
+}
+
+/** withFile() - a ScenarioError thrown without a file (by the runner) as one naming @file. */
+export function withFile(e: ScenarioError, file: string): ScenarioError {
+  return e.file === undefined ? new ScenarioError(e.issues, file) : e;
+}

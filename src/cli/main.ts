@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+/**
+ * The `pinsim` entry point (DESIGN §8): dispatches the command word, and maps what goes wrong to
+ * the exit statuses of the contract: 2 for bad input or usage (the message on stderr, never a
+ * stack trace), 3 for pinsim's own bug (`[pinsim internal bug] …` with the stack, the one case a
+ * stack helps). Commands of the contract not built yet refuse with `not-implemented`, exit 2.
+ */
+import { readFileSync } from 'node:fs';
+import { closest } from '../scenario/closest.js';
+import { ScenarioError, formatIssues } from '../scenario/types.js';
+import { UsageError, usage } from './args.js';
+import type { CommandSpec } from './args.js';
+import { CHECK_SPEC, cmdCheck } from './check.js';
+import { NotImplementedError } from './common.js';
+import { LIST_SPEC, cmdList } from './list.js';
+import { RUN_SPEC, cmdRun } from './run.js';
+
+interface Command {
+  spec: CommandSpec;
+  exec(argv: readonly string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  run: { spec: RUN_SPEC, exec: cmdRun },
+  check: { spec: CHECK_SPEC, exec: cmdCheck },
+  list: { spec: LIST_SPEC, exec: cmdList },
+};
+
+/** DESIGN §8 commands not built yet. */
+const NOT_BUILT = ['compare', 'explore', 'replay', 'merge'] as const;
+
+const HELP = `pinsim - Linux memory management as devices see it: GUP pins, MMU notifiers, truncate/munmap racing DMA
+
+usage:
+  pinsim run <scenario> [--policy P] [--seed N] [--trace text|json] [--out FILE] [--json]
+  pinsim check <scenario|dir>... [--policy NAME|all] [--seed N] [--json]
+  pinsim list                            policies, devices, invariants, example scenarios
+  pinsim compare | explore | replay | merge   part of the contract, not built yet
+  pinsim <command> --help                the flags of one command
+  pinsim --version
+
+exit status: 0 ok, 1 violations or failed expectations, 2 bad input or usage, 3 pinsim internal bug
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return String(pkg.version ?? 'unknown');
+}
+
+function wantsHelp(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
+/** main() - Return: the exit status. Throws only what report() classifies. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [word, ...rest] = argv;
+  if (word === undefined) {
+    process.stderr.write(HELP);
+    return 2;
+  }
+  if (word === '--help' || word === '-h' || word === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (word === '--version' || word === '-V' || word === 'version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  if ((NOT_BUILT as readonly string[]).includes(word)) throw new NotImplementedError(`pinsim ${word}`);
+  const cmd = COMMANDS[word];
+  if (!cmd) {
+    const guess = closest(word, [...Object.keys(COMMANDS), ...NOT_BUILT]);
+    throw new UsageError(`unknown command "${word}"${guess ? ` (did you mean ${guess}?)` : ''}; run pinsim --help`);
+  }
+  if (wantsHelp(rest)) {
+    process.stdout.write(usage(cmd.spec) + '\n');
+    return 0;
+  }
+  return cmd.exec(rest);
+}
+
+/** report() - print @e as its exit status wants it; Return: that status. */
+export function report(e: unknown): number {
+  if (e instanceof UsageError) {
+    process.stderr.write(`pinsim: ${e.message}\n`);
+    if (e.command) process.stderr.write(`run "pinsim ${e.command} --help" for its flags\n`);
+    return 2;
+  }
+  if (e instanceof ScenarioError) {
+    process.stderr.write(`${formatIssues(e.issues, e.file)}\n`);
+    return 2;
+  }
+  if (e instanceof NotImplementedError) {
+    process.stderr.write(`pinsim: ${e.message}\n`);
+    return 2;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  const head = msg.startsWith('[pinsim internal bug]') ? msg : `[pinsim internal bug] ${msg}`;
+  process.stderr.write(`${head}\n${e instanceof Error && e.stack ? e.stack + '\n' : ''}`);
+  return 3;
+}
+
+// `pinsim check … | head` closes the pipe early: that is the reader's choice, not a pinsim bug.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.exitCode = report(e);
+  },
+);

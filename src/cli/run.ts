@@ -1,0 +1,100 @@
+/**
+ * `pinsim run <scenario>`: one run under one policy, told as a text report (or one JSON document),
+ * optionally with its trace. Exit 0 when the run shows no violation and its expectations (if any)
+ * are met, 1 otherwise, 3 when pinsim itself failed (DESIGN §8).
+ */
+import { statSync, writeFileSync } from 'node:fs';
+import { toJson, prettyJson } from '../report/json.js';
+import { formatRunText, formatTraceLine } from '../report/text.js';
+import type { MmTraceEvent } from '../mm/trace_events.js';
+import { loadScenarioInput } from '../scenario/load.js';
+import { defaultRegistry } from '../scenario/registry.js';
+import type { RunResult } from '../scenario/result.js';
+import { runValidated, validateOrThrow } from '../scenario/run.js';
+import { ScenarioError } from '../scenario/types.js';
+import { UsageError, flagParams, flagSeed, flagString, parseArgs } from './args.js';
+import type { CommandSpec } from './args.js';
+import { NotImplementedError, resolvePolicies, withFile } from './common.js';
+
+export const RUN_SPEC: CommandSpec = {
+  name: 'run',
+  operands: '<scenario>',
+  minOperands: 1,
+  maxOperands: 1,
+  summary: 'run one scenario under one policy and tell what happened, violations first',
+  flags: {
+    policy: { value: true, meta: 'P', doc: "the kernel policy (default: the scenario's kernel.policy, else linux-6.12)" },
+    seed: { value: true, meta: 'N', doc: 'the PRNG seed (default 1)' },
+    trace: { value: true, meta: 'text|json|chrome', choices: ['text', 'json', 'chrome'], doc: 'also write the trace: ftrace-style lines or a JSON array' },
+    out: { value: true, meta: 'FILE', doc: 'where --trace writes (default stdout, after the report)' },
+    json: { value: false, doc: 'print the result (DESIGN §6) as one JSON document' },
+    param: { value: true, meta: 'K=V', repeat: true, doc: 'a parameter for a scenario module that exports a function' },
+  },
+};
+
+/** cmdRun() - Return: the exit status. Throws UsageError / ScenarioError (exit 2). */
+export async function cmdRun(argv: readonly string[]): Promise<number> {
+  const p = parseArgs(argv, RUN_SPEC);
+  const json = p.flags['json'] === true;
+  const trace = flagString(p, 'trace');
+  const outFile = flagString(p, 'out');
+  if (trace === 'chrome') throw new NotImplementedError('pinsim run --trace chrome');
+  if (json && trace && outFile === undefined) {
+    throw new UsageError('with --json, --trace needs --out FILE (stdout holds the JSON result)', 'run');
+  }
+  if (outFile !== undefined && !trace) throw new UsageError('--out names the file --trace writes; add --trace text|json', 'run');
+
+  const registry = defaultRegistry();
+  const policyFlag = flagString(p, 'policy');
+  if (policyFlag === 'all' || policyFlag?.includes(',')) {
+    throw new UsageError('pinsim run takes one policy; use pinsim check --policy all to run several', 'run');
+  }
+  const policy = policyFlag === undefined ? undefined : resolvePolicies(policyFlag, registry, false)[0];
+  const seed = flagSeed(p, 'run');
+  const file = p.operands[0] as string;
+  if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UsageError(`${file} is a directory; pinsim run takes one scenario file (pinsim check takes directories)`, 'run');
+  }
+
+  const input = await loadScenarioInput(file, {
+    ...(policy !== undefined ? { policy } : {}), ...(seed !== undefined ? { seed } : {}), params: flagParams(p, 'run'),
+  });
+  const s = validateOrThrow(input, registry, file);
+  const lines: string[] = [];
+  const events: MmTraceEvent[] = [];
+  const listener = trace === 'text' ? (ev: MmTraceEvent) => void lines.push(formatTraceLine(ev))
+    : trace === 'json' ? (ev: MmTraceEvent) => void events.push({ ...ev }) : undefined;
+  let r: RunResult;
+  try {
+    r = runValidated(s, {
+      registry, ...(policy !== undefined ? { policy } : {}), ...(seed !== undefined ? { seed } : {}),
+      ...(listener ? { trace: listener } : {}),
+    });
+  } catch (e) {
+    throw e instanceof ScenarioError ? withFile(e, file) : e;
+  }
+
+  const traceText = trace === 'text' ? lines.map((l) => l + '\n').join('') : trace === 'json' ? prettyJson(events) + '\n' : '';
+  // A JSON trace on stdout is the one JSON document there, so the text report moves to stderr.
+  const reportToStderr = trace === 'json' && outFile === undefined;
+  const report = json ? toJson(r) + '\n' : formatRunText(r);
+  (reportToStderr ? process.stderr : process.stdout).write(report);
+  if (trace) {
+    if (outFile !== undefined) writeTrace(outFile, traceText);
+    else process.stdout.write(traceText);
+  }
+  if (r.outcome === 'error') {
+    process.stderr.write(`${r.error ?? '[pinsim internal bug] the run failed without a message'}\n`);
+    return 3;
+  }
+  if (r.outcome === 'skip') process.stderr.write(`pinsim: ${r.scenario} does not apply to ${r.policy}: ${r.skipped ?? ''}\n`);
+  return r.outcome === 'pass' || r.outcome === 'skip' ? 0 : 1;
+}
+
+function writeTrace(file: string, text: string): void {
+  try {
+    writeFileSync(file, text);
+  } catch (e) {
+    throw new UsageError(`cannot write --out ${file}: ${e instanceof Error ? e.message : String(e)}`, 'run');
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The text report of one run, for people: violations first, each told as its causal chain in kernel
+ * words (the DMA reference, the page-cache removal, the free, the access), then a summary block.
+ * Also the ftrace-style trace line (`<µs> <actor> <event>: key=val …`), so that kernel developers
+ * read a pinsim trace the way they read `trace-cmd report`.
+ */
+import { formatTime } from '../engine/clock.js';
+import type { ChainEvent } from '../invariants/checker.js';
+import type { MmTraceEvent } from '../mm/trace_events.js';
+import type { RunResult, Violation } from '../scenario/result.js';
+
+type Fields = Record<string, string | number | boolean>;
+
+export interface TextOptions {
+  /** Print the ops' timings (start, end, blocked, late) in the summary. */
+  ops?: boolean;
+}
+
+/** hex() - a frame or address as the kernel prints it: `0x1f3`. */
+export function hex(n: number): string {
+  return n < 0 ? String(n) : `0x${n.toString(16)}`;
+}
+
+/** Fields that hold an address (printed in hex). */
+const ADDRESS_FIELDS: ReadonlySet<string> = new Set(['pfn', 'va', 'start', 'end']);
+
+/**
+ * formatTraceLine() - one event as an ftrace-style line: time in µs with three decimals, the actor,
+ * the event, then every field as key=val (pfn and addresses in hex; `file=''`/`index=-1`, which
+ * mean "none", left out).
+ */
+export function formatTraceLine(ev: MmTraceEvent): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(ev)) {
+    if (k === 'type' || k === 'time' || k === 'actor') continue;
+    if ((k === 'file' && v === '') || (k === 'index' && v === -1)) continue;
+    parts.push(`${k}=${fieldValue(k, v)}`);
+  }
+  return `${micros(ev.time)} ${ev.actor} ${ev.type}:${parts.length ? ' ' + parts.join(' ') : ''}`;
+}
+
+/** µs with exactly three decimals, from integer ns without floating-point rounding. */
+function micros(ns: number): string {
+  const whole = Math.floor(ns / 1000);
+  return `${whole}.${String(ns - whole * 1000).padStart(3, '0')}`;
+}
+
+function fieldValue(k: string, v: unknown): string {
+  if (typeof v === 'number' && ADDRESS_FIELDS.has(k)) return hex(v);
+  if (typeof v === 'string') return v === '' ? '""' : v;
+  return String(v);
+}
+
+/** `pfn 0x1 f@0`: where a violation or chain step happened. */
+function where(pfn: number | undefined, file: unknown, index: unknown): string {
+  const w: string[] = [];
+  if (pfn !== undefined && pfn >= 0) w.push(`pfn ${hex(pfn)}`);
+  if (typeof file === 'string' && file !== '' && typeof index === 'number' && index >= 0) w.push(`${file}@${index}`);
+  return w.join(' ');
+}
+
+function kv(f: Fields, keys: readonly string[]): string[] {
+  return keys.filter((k) => f[k] !== undefined).map((k) => `${k}=${fieldValue(k, f[k])}`);
+}
+
+/** The most telling fields of a chain step, per event type; any other event shows all its fields. */
+function tellingFields(event: string, f: Fields): string[] {
+  switch (event) {
+    case 'dma_ref_get':
+      return kv(f, ['api', 'fnames', 'refcount', 'pincount']);
+    case 'dma_ref_put':
+      return [...(f['dirty'] ? ['dirty'] : []), ...kv(f, ['refcount', 'pincount', 'holder'])];
+    case 'filemap_remove':
+      return [...kv(f, ['refcount']), ...(f['pincount'] ? kv(f, ['pincount']) : []), ...kv(f, ['reason'])];
+    case 'filemap_add':
+      return kv(f, ['refcount']);
+    case 'dma_access':
+      return [f['write'] ? 'write' : 'read', ...kv(f, ['wr']), ...(f['ok'] === false ? ['FAILED'] : []), ...kv(f, ['mm', 'va'])];
+    case 'cpu_access':
+      return [f['write'] ? 'store' : 'load', ...kv(f, ['mm', 'va']), ...(f['shared'] ? ['shared'] : [])];
+    case 'folio_alloc':
+      return kv(f, ['gen', 'owner']);
+    case 'folio_free':
+      return kv(f, ['gen']);
+    case 'pte_set':
+      return [...kv(f, ['mm', 'va']), f['write'] ? 'write' : 'read-only', ...kv(f, ['refcount'])];
+    case 'pte_clear':
+      return [...kv(f, ['mm', 'va']), ...(f['dirty'] ? ['dirty'] : [])];
+    case 'dma_complete':
+      return kv(f, ['wr', 'status']);
+    case 'kernel_warn':
+    case 'kernel_bug':
+      return kv(f, ['site', 'dump']);
+    case 'folio_dirty':
+      return kv(f, ['via', 'buffers']);
+    case 'frame_final':
+      return kv(f, ['refcount', 'pincount', 'mapcount']);
+    default:
+      return Object.keys(f).filter((k) => k !== 'pfn' && k !== 'file' && k !== 'index').map((k) => `${k}=${fieldValue(k, f[k])}`);
+  }
+}
+
+/** formatChainStep() - `t=20.3µs admin filemap_remove pfn 0x1 f@0 refcount=1 reason=truncate`. */
+export function formatChainStep(c: ChainEvent): string {
+  const w = where(c.pfn ?? (typeof c.fields['pfn'] === 'number' ? c.fields['pfn'] : undefined), c.fields['file'], c.fields['index']);
+  return [`t=${formatTime(c.time)}`, c.actor, c.event, w, ...tellingFields(c.event, c.fields)].filter((s) => s !== '').join(' ');
+}
+
+/** formatViolation() - the headline, the checker's message, then the chain as an indented story. */
+export function formatViolation(v: Violation): string {
+  const head = `${v.kind} at ${formatTime(v.time)} by ${v.actor}: ${where(v.pfn, v.file, v.index)}`;
+  const lines = [head, `    ${v.message}`];
+  for (const c of v.chain) lines.push(`      ${formatChainStep(c)}`);
+  return lines.join('\n');
+}
+
+function outcomeLine(r: RunResult): string {
+  switch (r.outcome) {
+    case 'pass':
+      return 'pass (no violations)';
+    case 'violations':
+      return `violations (${kinds(r).join(', ')})`;
+    case 'expectation-failed':
+      return `expectation-failed${r.violations.length ? ` (violations: ${kinds(r).join(', ')})` : ''}`;
+    case 'skip':
+      return `skip: ${r.skipped ?? 'the scenario does not apply to this policy'}`;
+    case 'error':
+      return 'error (pinsim internal bug)';
+  }
+}
+
+/** kinds() - the violation kinds of a run, each once, in report order. */
+export function kinds(r: RunResult): string[] {
+  return [...new Set(r.violations.map((v) => v.kind))];
+}
+
+function table(title: string, rows: Record<string, string>, extra?: (k: string) => string): string[] {
+  const keys = Object.keys(rows);
+  if (!keys.length) return [];
+  return [`${title}:`, ...keys.map((k) => `  ${k} = ${rows[k]}${extra ? extra(k) : ''}`)];
+}
+
+/**
+ * formatRunText() - the whole report: violations first (the finding is what a reader came for),
+ * then scenario, policy, seed, outcome, results, observed, expectation failures, stats, traceHash.
+ */
+export function formatRunText(r: RunResult, opts: TextOptions = {}): string {
+  const out: string[] = [];
+  if (r.violations.length) {
+    out.push(`${r.violations.length} violation${r.violations.length === 1 ? '' : 's'}:`, '');
+    for (const v of r.violations) out.push(formatViolation(v), '');
+  }
+  out.push(`scenario  ${r.scenario}`, `policy    ${r.policy}`, `seed      ${r.seed}`, `outcome   ${outcomeLine(r)}`);
+  if (r.error) out.push('', r.error.split('\n')[0] ?? r.error);
+  if (r.outcome !== 'skip') {
+    const timing = (k: string): string => {
+      const t = r.ops[k];
+      if (!t) return '';
+      const notes = [t.blockedNs > 0 ? `blocked ${formatTime(t.blockedNs)}` : '', t.lateNs > 0 ? `late ${formatTime(t.lateNs)}` : ''];
+      if (opts.ops) notes.unshift(`${formatTime(t.start)}..${formatTime(t.end)}`);
+      const n = notes.filter((s) => s !== '');
+      return n.length ? `  (${n.join(', ')})` : '';
+    };
+    out.push(...table('results', r.results, timing));
+    out.push(...table('observed', r.observed));
+    if (r.expectations.failures.length) {
+      out.push('expectation failures:', ...r.expectations.failures.map((f) => `  - ${f}`));
+    }
+    const s = r.stats;
+    out.push(
+      `stats     events=${s.events} simTime=${formatTime(s.simTimeNs)} faults=${s.faults} invalidations=${s.invalidations} pins=${s.pins} choicePoints=${s.choicePoints}`,
+      `traceHash ${r.traceHash}`,
+    );
+    if (r.choices.some((c) => c !== 0)) out.push(`choices   ${r.choices.join(':')}`);
+  }
+  return out.join('\n') + '\n';
+}
