@@ -10,7 +10,7 @@ import type { Kernel } from './kernel.js';
 import { down_read, up_read } from './locking.js';
 import { handle_mm_fault, vpn } from './memory.js';
 import { find_vma, mk_pte, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE, type MmStruct } from './mm_types.js';
-import { FAULT_FLAG_WRITE, PAGE_SIZE, VM_FAULT_SIGBUS, VM_SHARED } from './types.js';
+import { FAULT_FLAG_WRITE, PAGE_SIZE, VM_FAULT_SIGBUS, VM_READ, VM_SHARED, VM_WRITE } from './types.js';
 
 export interface CpuAccessResult {
   signal: '' | 'SIGBUS' | 'SIGSEGV';
@@ -28,6 +28,12 @@ export function* cpu_access(k: Kernel, mm: MmStruct, addr: number, len: number, 
   const first = Math.floor(addr / PAGE_SIZE), last = Math.floor((addr + Math.max(len, 1) - 1) / PAGE_SIZE);
   for (let p = first; p <= last; p++) {
     const va = p * PAGE_SIZE;
+    // The VMA's permissions decide first: PROT_NONE keeps PTEs but the CPU may not use them.
+    const perm = find_vma(mm, va);
+    if (!perm || (write ? !(perm.vm_flags & VM_WRITE) : !(perm.vm_flags & VM_READ))) {
+      k.emit({ type: 'fault', time: k.now, actor: k.actorName(), mm: mm.owner, va, write, result: 'SIGSEGV' });
+      return { signal: 'SIGSEGV', tokens };
+    }
     let pte = mm.pgtable.get(p);
     let tries = 0;
     while (!pte_present(pte) || (write && !pte_write(pte))) {

@@ -7,7 +7,7 @@
 import type { AddressSpace, Inode } from './fs/inode.js';
 import type { Kernel } from './kernel.js';
 import { MAPPING_NONE } from './mem_map.js';
-import { PG_dirty, PG_uptodate, pages_in } from './types.js';
+import { PG_dax, PG_dirty, PG_uptodate, pages_in } from './types.js';
 
 /** filemap_get_folio() - the folio at @index, or -1. */
 export function filemap_get_folio(mapping: AddressSpace, index: number): number {
@@ -56,7 +56,8 @@ export function filemap_read_folio(k: Kernel, inode: Inode, index: number): numb
   if (pfn < 0) return -1;
   k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn, gen: k.mem.gen[pfn] as number, owner: 'file', file: inode.name, index });
   k.mem.content[pfn] = inode.storage.get(index) ?? 0;
-  k.mem.flags[pfn] = PG_uptodate;
+  // fsdax: the frame is the block itself (ZONE_DEVICE memory in the kernel).
+  k.mem.flags[pfn] = inode.dax ? PG_uptodate | PG_dax : PG_uptodate;
   filemap_add_folio(k, inode.i_mapping, pfn, index);
   return pfn;
 }

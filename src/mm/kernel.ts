@@ -5,6 +5,7 @@
  */
 import type { Scheduler } from '../engine/scheduler.js';
 import type { TraceBus } from '../engine/trace.js';
+import { WaitQueueHead, wake_up_all } from '../engine/waitqueue.js';
 import type { KernelFeatures } from './features.js';
 import { Inode, type FsType } from './fs/inode.js';
 import { MAPPING_ANON, MemMap } from './mem_map.js';
@@ -15,7 +16,7 @@ import { PinRegistry } from './pin_registry.js';
 import type { KernelPolicy } from './policy_ops.js';
 import type { KernelTiming } from './timing.js';
 import type { MmTraceEvent, MmTraceSink } from './trace_events.js';
-import { PAGE_SIZE, ZERO_PFN } from './types.js';
+import { PAGE_SIZE, PG_dax, ZERO_PFN } from './types.js';
 
 export interface KernelConfig {
   sched: Scheduler;
@@ -60,6 +61,8 @@ export class Kernel implements MmTraceSink {
   /** Content token → the name of the write that made it (token 0 is "zero"). */
   readonly contents: string[] = ['zero'];
   nextRangeId = 1;
+  /** Where DAX break-layouts sleeps until a busy page goes idle (woken on every DAX put). */
+  readonly dax_wq = new WaitQueueHead('dax_layout_busy');
   private nextMmId = 1;
 
   constructor(c: KernelConfig) {
@@ -132,6 +135,7 @@ export class Kernel implements MmTraceSink {
     BUG_ON(this, rc < 0 || m.free[pfn] === 1, 'include/linux/mm.h:folio_put_testzero', pfn,
       `page:pfn ${pfn} refcount:${m._refcount[pfn]} put ${n}`);
     m._refcount[pfn] = rc;
+    if (rc <= 1 && (m.flags[pfn] as number) & PG_dax) wake_up_all(this.dax_wq);
     if (rc === 0) {
       this.emit({ type: 'folio_free', time: this.now, actor: this.actorName(), pfn, gen: m.gen[pfn] as number });
       this.alloc.free_page(pfn);

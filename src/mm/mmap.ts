@@ -46,7 +46,7 @@ export interface MmapArgs {
 }
 
 /** get_unmapped_area() - top-down first fit below MMAP_BASE. Return: the address, or -1. */
-function get_unmapped_area(mm: MmStruct, len: number): number {
+export function get_unmapped_area(mm: MmStruct, len: number): number {
   let top = MMAP_BASE;
   for (let i = mm.vmas.length - 1; i >= 0; i--) {
     const v = mm.vmas[i] as VmAreaStruct;
@@ -57,7 +57,7 @@ function get_unmapped_area(mm: MmStruct, len: number): number {
   return top - len >= PAGE_SIZE * 16 ? top - len : -1;
 }
 
-function insert_vma(k: Kernel, mm: MmStruct, vma: VmAreaStruct): void {
+export function insert_vma(k: Kernel, mm: MmStruct, vma: VmAreaStruct): void {
   const i = mm.vmas.findIndex((v) => v.vm_start > vma.vm_start);
   if (i < 0) mm.vmas.push(vma);
   else mm.vmas.splice(i, 0, vma);
@@ -107,7 +107,7 @@ export function* do_mmap(k: Kernel, mm: MmStruct, a: MmapArgs, shmem_name: strin
 }
 
 /** Split the VMA containing @addr so that a VMA starts at @addr. */
-function split_at(mm: MmStruct, addr: number): void {
+export function split_at(mm: MmStruct, addr: number): void {
   const v = find_vma(mm, addr);
   if (!v || v.vm_start === addr) return;
   const tail = new VmAreaStruct(mm, addr, v.vm_end, v.vm_pgoff + (addr - v.vm_start) / PAGE_SIZE, v.vm_flags, v.vm_file);

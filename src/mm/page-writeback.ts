@@ -1,13 +1,18 @@
 /**
  * Dirtying folios: folio_mark_dirty() through the filesystem's dirty hook, and the ext4 check that a
- * dirtied folio has buffers. Writeback itself (the S0–S7 sequence) arrives with the policies issue.
+ * dirtied folio has buffers, and writeback of dirty folios to storage (fsync, msync).
  * Kernel: mm/page-writeback.c folio_mark_dirty(), set_page_dirty_lock(); fs/ext4/inode.c
  * ext4_dirty_folio() (WARN_ON_ONCE without buffers, 4.10+).
  */
+import { delay, type Co } from '../engine/actor.js';
 import type { Inode } from './fs/inode.js';
 import type { Kernel } from './kernel.js';
-import { WARN_ON_ONCE } from './mmdebug.js';
-import { PG_dirty, PG_private } from './types.js';
+import { mk_pte, pte_dirty, pte_pfn, pte_present } from './mm_types.js';
+import { BUG_ON, WARN_ON_ONCE } from './mmdebug.js';
+import {
+  mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_PROTECTION_PAGE,
+} from './mmu_notifier.js';
+import { PAGE_SIZE, PG_dirty, PG_private, VM_SHARED } from './types.js';
 
 /**
  * folio_mark_dirty() - set PG_dirty on @pfn. A folio with a mapping goes through its filesystem's
@@ -20,7 +25,8 @@ export function folio_mark_dirty(k: Kernel, pfn: number, via: string): void {
   const f = m.flags[pfn] as number;
   const ino = (m.mapping[pfn] as number) > 0 ? (k.inodeById[m.mapping[pfn] as number] as Inode) : null;
   const buffers = (f & PG_private) !== 0;
-  if (ino && ino.checks_buffers && k.features.ext4_dirty_nobuffers_warn) {
+  // fsdax folios never have buffers: ext4's DAX aops dirty them with noop_dirty_folio.
+  if (ino && !ino.dax && ino.checks_buffers && k.features.ext4_dirty_nobuffers_warn) {
     WARN_ON_ONCE(k, !buffers, 'fs/ext4/inode.c:ext4_dirty_folio', pfn,
       `page:pfn ${pfn} index:${m.index[pfn]} mapping:${ino.name} refcount:${m._refcount[pfn]} flags:dirty without buffers`);
   }
@@ -60,6 +66,76 @@ export function folio_detach_buffers(k: Kernel, pfn: number): void {
  */
 export function do_page_mkwrite(k: Kernel, pfn: number): void {
   const ino = (k.mem.mapping[pfn] as number) > 0 ? (k.inodeById[k.mem.mapping[pfn] as number] as Inode) : null;
-  if (ino && ino.has_writeback) folio_attach_buffers(k, pfn);
+  if (ino && ino.has_writeback && !ino.dax) folio_attach_buffers(k, pfn);
   folio_mark_dirty(k, pfn, 'page_mkwrite');
+}
+
+/**
+ * storage_token() - the durable content of @inode's page @index: for DAX the block (frame) itself,
+ * for tmpfs the page cache (it has no other storage), else what writeback last wrote.
+ */
+export function storage_token(k: Kernel, inode: Inode, index: number): number {
+  if (inode.dax || inode.fs === 'tmpfs') {
+    const pfn = inode.i_mapping.i_pages.get(index) - 1;
+    if (pfn >= 0) return k.mem.content[pfn] as number;
+  }
+  return inode.storage.get(index) ?? 0;
+}
+
+/**
+ * folio_mkclean() - write-protect and clean every PTE mapping @pfn (MMU_NOTIFY_PROTECTION_PAGE per
+ * VMA), so the next write goes through page_mkwrite. A DMA reference is not a PTE: a device keeps
+ * writing (kernel-semantics §2, S3). Return: whether a PTE was dirty.
+ * Kernel: mm/rmap.c folio_mkclean(), page_mkclean_one().
+ */
+export function* folio_mkclean(k: Kernel, inode: Inode, pfn: number, index: number): Co<boolean> {
+  let dirty = false;
+  const vmas = [...inode.i_mapping.i_mmap].filter((v) => v.vm_flags & VM_SHARED).sort((a, b) => a.vm_mm.id - b.vm_mm.id || a.vm_start - b.vm_start);
+  for (const vma of vmas) {
+    const npages = (vma.vm_end - vma.vm_start) / PAGE_SIZE;
+    if (index < vma.vm_pgoff || index >= vma.vm_pgoff + npages) continue;
+    const va = vma.vm_start + (index - vma.vm_pgoff) * PAGE_SIZE;
+    const pte = vma.vm_mm.pgtable.get(va / PAGE_SIZE);
+    if (!pte_present(pte) || pte_pfn(pte) !== pfn) continue;
+    const range = mmu_notifier_range_init(k, vma.vm_mm, MMU_NOTIFY_PROTECTION_PAGE, va, va + PAGE_SIZE);
+    yield* mmu_notifier_invalidate_range_start(k, range);
+    if (pte_dirty(pte)) dirty = true;
+    vma.vm_mm.pgtable.set(va / PAGE_SIZE, mk_pte(pfn, 0));
+    yield* mmu_notifier_invalidate_range_end(k, range);
+  }
+  return dirty;
+}
+
+/**
+ * write_cache_pages() - write back the dirty folios of @inode with index in [first, last]:
+ * folio_clear_dirty_for_io() (folio_mkclean, then PG_dirty cleared), then ->writepages. ext4 checks
+ * the buffers of each folio it writes: without them it BUGs before 5.18, and from 5.18 WARNs and
+ * skips the folio, dropping its data.
+ * Context: may sleep. Kernel: mm/page-writeback.c write_cache_pages(), folio_clear_dirty_for_io();
+ * fs/ext4/inode.c mpage_prepare_extent_to_map() (the BUG/WARN).
+ */
+export function* write_cache_pages(k: Kernel, inode: Inode, first: number, last: number): Co {
+  if (inode.dax || inode.fs === 'tmpfs') return;
+  const dirty: number[] = [];
+  inode.i_mapping.i_pages.forEachIn(first, last, (_i, v) => {
+    if ((k.mem.flags[v - 1] as number) & PG_dirty) dirty.push(v - 1);
+  });
+  for (const pfn of dirty) {
+    const index = k.mem.index[pfn] as number;
+    if ((k.mem.mapping[pfn] as number) !== inode.id) continue; // truncated meanwhile
+    yield* folio_mkclean(k, inode, pfn, index);
+    k.mem.flags[pfn] = (k.mem.flags[pfn] as number) & ~PG_dirty;
+    const buffers = ((k.mem.flags[pfn] as number) & PG_private) !== 0;
+    if (inode.checks_buffers && !buffers) {
+      const dump = `page:pfn ${pfn} index:${index} mapping:${inode.name} refcount:${k.mem._refcount[pfn]} flags:dirty, no buffers`;
+      if (k.features.ext4_writepages_bug) BUG_ON(k, true, 'fs/ext4/inode.c:mpage_prepare_extent_to_map', pfn, dump);
+      WARN_ON_ONCE(k, true, 'fs/ext4/inode.c:mpage_prepare_extent_to_map', pfn, dump);
+      k.emit({ type: 'writeback_skip', time: k.now, actor: k.actorName(), file: inode.name, index, pfn, token: k.mem.content[pfn] as number });
+      continue;
+    }
+    inode.storage.set(index, k.mem.content[pfn] as number);
+    k.emit({ type: 'storage_write', time: k.now, actor: k.actorName(), file: inode.name, index, pfn, token: k.mem.content[pfn] as number });
+    // The write I/O itself: another CPU (or a device) may run meanwhile.
+    yield* delay(k.timing.writebackPerPage, 'writeback:folio_written');
+  }
 }

@@ -18,6 +18,8 @@ export interface KernelTiming {
   truncatePerPage: number;
   /** a CPU load/store of one page (≈ memcpy of 4 KiB) */
   cpuAccessPerPage: number;
+  /** writing one folio back (the I/O submission; completion is not modelled) */
+  writebackPerPage: number;
 }
 
 export const DEFAULT_TIMING: KernelTiming = {
@@ -28,4 +30,5 @@ export const DEFAULT_TIMING: KernelTiming = {
   zapPerPage: 10,
   truncatePerPage: 25,
   cpuAccessPerPage: 50,
+  writebackPerPage: 100,
 };

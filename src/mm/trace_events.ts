@@ -39,6 +39,14 @@ export type MmTraceEvent =
   | Ev<'fault', { mm: string; va: number; write: boolean; result: string }>
   | Ev<'notifier_start', { id: number; mm: string; start: number; end: number; event: string; blockable: boolean }>
   | Ev<'notifier_end', { id: number; mm: string }>
+  /** Writeback made a folio's content durable. */
+  | Ev<'storage_write', { file: string; index: number; pfn: number; token: number }>
+  /** Writeback skipped a dirty folio and dropped its data (ext4 ≥ 5.18 without buffers). */
+  | Ev<'writeback_skip', { file: string; index: number; pfn: number; token: number }>
+  /** pwrite (or write) put new content in a file page. */
+  | Ev<'file_write', { file: string; index: number; pfn: number; token: number }>
+  /** DAX break-layouts found a busy page and sleeps until it is idle. */
+  | Ev<'dax_busy_wait', { file: string; pfn: number; refcount: number }>
   | Ev<'folio_dirty', { pfn: number; file: string; index: number; buffers: boolean; via: string }>
   | Ev<'folio_buffers', { pfn: number; file: string; index: number; attached: boolean }>
   | Ev<'i_size', { file: string; old: number; size: number }>

@@ -4,7 +4,8 @@
  * truncate_inode_pages_range(): each folio's buffers invalidated, dirtiness cancelled, and the folio
  * removed from the page cache *whatever other references it has*: a folio a device still holds is
  * orphaned, alive, tied to no file; (4) unmap again (even_cows); (5) the filesystem frees the blocks.
- * A proposal's hook (policy_ops) may act on long-term-referenced pages first.
+ * A proposal's hook (policy_ops) may act on long-term-referenced pages first; a DAX file first
+ * waits in break-layouts until no page of the range is busy (fs/dax.ts).
  * Kernel: mm/truncate.c truncate_setsize(), truncate_pagecache(), truncate_inode_pages_range(),
  * truncate_cleanup_folio(). Simplified: no folio lock or writeback waits yet; the partial page's
  * tail is zeroed without a new content token.
@@ -14,6 +15,7 @@ import type { Errno } from './errno.js';
 import { filemap_remove_folio } from './filemap.js';
 import type { Inode } from './fs/inode.js';
 import type { Kernel } from './kernel.js';
+import { dax_break_layouts } from './fs/dax.js';
 import { down_write, up_write } from './locking.js';
 import { unmap_mapping_range } from './memory.js';
 import { folio_detach_buffers } from './page-writeback.js';
@@ -48,7 +50,9 @@ export function* do_truncate(k: Kernel, inode: Inode, length: number): Co<0 | Er
   if (length < old) {
     const first = pages_in(length);
     const hook = k.policy.ops.truncate_pinned_range;
-    if (hook) {
+    // fsdax: ext4_setattr()/xfs_setattr_size() break layouts before touching i_size.
+    if (inode.dax) yield* dax_break_layouts(k, inode, first, Infinity);
+    else if (hook) {
       const err = yield* hook(k, inode, first, Infinity);
       if (err) {
         up_write(inode.i_rwsem);

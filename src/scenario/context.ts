@@ -25,14 +25,11 @@ export function validationContext(reg: Registry): ValidationContext {
 }
 
 /**
- * featureIssues() - contract features inside valid input that this build does not run yet: DAX
- * files, madvise advice other than dontneed, device ops a model does not execute.
+ * featureIssues() - contract features inside valid input that this build does not run yet:
+ * madvise advice other than dontneed, device ops a model does not execute.
  */
 export function featureIssues(s: Scenario, reg: Registry): Issue[] {
   const issues: Issue[] = [];
-  for (const [name, f] of Object.entries(s.files)) {
-    if (f.dax) issues.push({ code: 'not-implemented', path: `files.${name}.dax`, message: 'DAX files are part of the contract but not built yet' });
-  }
   const visit = (ops: Op[], path: string) => {
     ops.forEach((op, i) => {
       const p = `${path}[${i}]`;

@@ -14,6 +14,9 @@ import { get_user_pages_locked, gup_flags_for_era, unpin_user_pages_dirty_lock }
 import type { Kernel, Process } from '../mm/kernel.js';
 import { do_madvise } from '../mm/madvise.js';
 import { do_mmap, do_munmap } from '../mm/mmap.js';
+import { do_mprotect } from '../mm/mprotect.js';
+import { do_mremap } from '../mm/mremap.js';
+import { do_msync, do_pread, do_punch_hole, do_pwrite, drop_caches, vfs_fsync_range } from '../mm/fs/read_write.js';
 import type { DmaRef } from '../mm/pin_registry.js';
 import { do_truncate } from '../mm/truncate.js';
 import { PAGE_SIZE } from '../mm/types.js';
@@ -130,6 +133,32 @@ function* execOp(st: RunState, actorName: string, proc: Process, op: Op, key: st
     }
     case 'munmap':
       return { result: err(yield* do_munmap(k, mm, addrOf(op.addr, op.offset), op.length)) };
+    case 'mremap': {
+      const r = yield* do_mremap(k, mm, {
+        addr: addrOf(op.addr, op.offset), old_len: op.length, new_len: op.newLength,
+        maymove: op.flags.includes('maymove'), fixed: op.flags.includes('fixed'),
+        new_addr: op.newAddr === undefined ? null : addrOf(op.newAddr, 0),
+      });
+      if (IS_ERR(r)) return { result: r };
+      st.setName(op.as, { kind: 'addr', addr: r });
+      return { result: 'ok' };
+    }
+    case 'mprotect':
+      return { result: err(yield* do_mprotect(k, mm, addrOf(op.addr, op.offset), op.length, op.prot)) };
+    case 'msync':
+      return { result: err(yield* do_msync(k, mm, addrOf(op.addr, op.offset), op.length, op.flags ?? ['sync'])) };
+    case 'fallocate':
+      return { result: err(yield* do_punch_hole(k, k.inodes.get(op.file)!, op.offset, op.length)) };
+    case 'fsync':
+      return { result: err(yield* vfs_fsync_range(k, k.inodes.get(op.file)!)) };
+    case 'drop_caches':
+      return { result: err(yield* drop_caches(k)) };
+    case 'pread': {
+      const r = yield* do_pread(k, k.inodes.get(op.file)!, op.offset, op.length);
+      return IS_ERR(r) ? { result: r } : { result: 'ok', tokens: r };
+    }
+    case 'pwrite':
+      return { result: err(yield* do_pwrite(k, k.inodes.get(op.file)!, op.offset, op.length, k.new_content(name))) };
     case 'madvise':
       return { result: err(yield* do_madvise(k, mm, addrOf(op.addr, op.offset), op.length, op.advice)) };
     case 'load':
@@ -271,7 +300,7 @@ export function* runActor(st: RunState, actorName: string, spec: ActorSpec, self
       st.results[key] = result;
       if (op.as) st.results[op.as] = result;
       const seen = tokens ? tokensName(k, tokens) : null;
-      if (op.as && seen !== null && (op.op === 'load' || op.op === 'dma_read' || op.op === 'poll')) st.observed[op.as] = seen;
+      if (op.as && seen !== null && (op.op === 'load' || op.op === 'dma_read' || op.op === 'poll' || op.op === 'pread')) st.observed[op.as] = seen;
       k.emit({ type: 'op_end', time: k.now, actor: actorName, op: op.op, name: key, result });
     };
     if (r.deferred) {

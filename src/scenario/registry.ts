@@ -69,6 +69,7 @@ export function defaultRegistry(): Registry {
 
 /** The ops this build executes; the contract's others are refused as not-implemented. */
 export const IMPLEMENTED_OPS: ReadonlySet<string> = new Set([
-  'mmap', 'munmap', 'madvise', 'load', 'store', 'ftruncate', 'truncate', 'sleep',
+  'mmap', 'munmap', 'mremap', 'madvise', 'mprotect', 'load', 'store', 'msync', 'ftruncate', 'truncate',
+  'fallocate', 'fsync', 'pread', 'pwrite', 'drop_caches', 'sleep',
   'gup', 'unpin', 'reg_mr', 'dereg_mr', 'dma_read', 'dma_write', 'poll',
 ]);

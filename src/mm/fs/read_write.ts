@@ -1,0 +1,147 @@
+/**
+ * File I/O through the page cache (or, for DAX, straight to the blocks): pread, pwrite, fsync,
+ * msync, drop_caches, and fallocate(PUNCH_HOLE).
+ * Kernel: mm/filemap.c filemap_read(), generic_perform_write(); fs/sync.c vfs_fsync_range();
+ * mm/msync.c; fs/drop_caches.c → mm/truncate.c invalidate_mapping_pages(); fs/open.c
+ * vfs_fallocate() → ext4_punch_hole()/shmem_fallocate() → truncate_pagecache_range().
+ * Simplified: partial pages are read in whole and take the write's content token.
+ */
+import { delay, schedPoint, type Co } from '../../engine/actor.js';
+import { EFBIG, EINVAL, ENOMEM, type Errno } from '../errno.js';
+import { filemap_read_folio, filemap_remove_folio } from '../filemap.js';
+import type { Kernel } from '../kernel.js';
+import { down_read, down_write, up_read, up_write } from '../locking.js';
+import { unmap_mapping_range } from '../memory.js';
+import { vmas_in, type MmStruct } from '../mm_types.js';
+import { folio_attach_buffers, folio_detach_buffers, folio_mark_dirty, write_cache_pages } from '../page-writeback.js';
+import { truncate_inode_pages_range } from '../truncate.js';
+import { PAGE_ALIGN, PAGE_SIZE, pages_in, PG_dirty, PG_private, PG_writeback, VM_SHARED } from '../types.js';
+import { dax_break_layouts } from './dax.js';
+import type { Inode } from './inode.js';
+
+/** The largest file size (ext4 with 4 KiB blocks: 16 TiB). */
+export const MAX_LFS_FILESIZE = 16 * 1024 ** 4;
+
+/** do_pread() - Return: the content tokens of the pages read (a read at or past EOF reads nothing). */
+export function* do_pread(k: Kernel, inode: Inode, pos: number, len: number): Co<number[] | Errno> {
+  yield* delay(k.timing.syscall, 'pread:enter');
+  const tokens: number[] = [];
+  const end = Math.min(pos + len, inode.i_size);
+  for (let index = Math.floor(pos / PAGE_SIZE); index * PAGE_SIZE < end; index++) {
+    const pfn = filemap_read_folio(k, inode, index);
+    if (pfn < 0) return tokens.length ? tokens : ENOMEM;
+    tokens.push(k.mem.content[pfn] as number);
+    yield* delay(k.timing.cpuAccessPerPage, 'pread:page_copied');
+  }
+  return tokens;
+}
+
+/** do_pwrite() - write @token into [pos, pos+len), extending i_size. Return: 0, EFBIG, ENOMEM. */
+export function* do_pwrite(k: Kernel, inode: Inode, pos: number, len: number, token: number): Co<0 | Errno> {
+  yield* delay(k.timing.syscall, 'pwrite:enter');
+  if (pos + len > MAX_LFS_FILESIZE) return EFBIG;
+  yield* down_write(inode.i_rwsem, k.actorName(), 'pwrite:i_rwsem');
+  for (let index = Math.floor(pos / PAGE_SIZE); index * PAGE_SIZE < pos + len; index++) {
+    const pfn = filemap_read_folio(k, inode, index);
+    if (pfn < 0) { up_write(inode.i_rwsem); return ENOMEM; }
+    // write_begin: buffer heads for filesystems that use them; write_end: the folio is dirty.
+    if (inode.has_writeback && !inode.dax) folio_attach_buffers(k, pfn);
+    k.mem.content[pfn] = token;
+    k.emit({ type: 'file_write', time: k.now, actor: k.actorName(), file: inode.name, index, pfn, token });
+    if (!inode.dax) folio_mark_dirty(k, pfn, 'generic_perform_write');
+    yield* delay(k.timing.cpuAccessPerPage, 'pwrite:page_copied');
+  }
+  if (pos + len > inode.i_size) {
+    k.emit({ type: 'i_size', time: k.now, actor: k.actorName(), file: inode.name, old: inode.i_size, size: pos + len });
+    inode.i_size = pos + len;
+  }
+  up_write(inode.i_rwsem);
+  return 0;
+}
+
+/** vfs_fsync_range() - write back @inode's dirty folios in [pos, pos+len) (whole file when len 0). */
+export function* vfs_fsync_range(k: Kernel, inode: Inode, pos = 0, len = 0): Co<0> {
+  yield* delay(k.timing.syscall, 'fsync:enter');
+  const first = Math.floor(pos / PAGE_SIZE);
+  yield* write_cache_pages(k, inode, first, len === 0 ? Infinity : first + pages_in(len) - 1);
+  return 0;
+}
+
+/**
+ * do_msync() - MS_SYNC writes back the shared file mappings of the range; MS_ASYNC does nothing
+ * (since 2.6.19). Return: 0; EINVAL (unaligned, or MS_SYNC with MS_ASYNC); ENOMEM (unmapped part).
+ */
+export function* do_msync(k: Kernel, mm: MmStruct, start: number, len: number, flags: readonly string[]): Co<0 | Errno> {
+  yield* delay(k.timing.syscall, 'msync:enter');
+  if (start % PAGE_SIZE !== 0) return EINVAL;
+  if (flags.includes('sync') && flags.includes('async')) return EINVAL;
+  const end = start + PAGE_ALIGN(len);
+  if (end === start) return 0;
+  yield* down_read(mm.mmap_lock, 'msync:mmap_read_lock');
+  const vmas = vmas_in(mm, start, end);
+  let covered = start;
+  for (const v of vmas) { if (v.vm_start > covered) break; covered = v.vm_end; }
+  up_read(mm.mmap_lock);
+  if (covered < end) return ENOMEM;
+  if (flags.includes('async')) return 0;
+  for (const v of vmas) {
+    if (!v.vm_file || !(v.vm_flags & VM_SHARED)) continue;
+    const s = Math.max(start, v.vm_start), e = Math.min(end, v.vm_end);
+    const first = v.linear_page_index(s);
+    yield* write_cache_pages(k, v.vm_file, first, first + (e - s) / PAGE_SIZE - 1);
+  }
+  return 0;
+}
+
+/**
+ * drop_caches() - echo 1 > /proc/sys/vm/drop_caches: drop every clean, unmapped, unreferenced
+ * folio of every file (buffers stripped first). Dirty, mapped, under-writeback or otherwise
+ * referenced (pinned) folios stay. Kernel: invalidate_mapping_pages(), mapping_evict_folio().
+ */
+export function* drop_caches(k: Kernel): Co<0> {
+  yield* delay(k.timing.syscall, 'drop_caches:enter');
+  for (const inode of k.inodes.values()) {
+    if (inode.dax || inode.fs === 'tmpfs') continue;
+    const cached: number[] = [];
+    inode.i_mapping.i_pages.forEachIn(0, Infinity, (_i, v) => cached.push(v - 1));
+    for (const pfn of cached) {
+      const f = k.mem.flags[pfn] as number;
+      if (f & (PG_dirty | PG_writeback) || (k.mem._mapcount[pfn] as number) > 0) continue;
+      if ((k.mem._refcount[pfn] as number) > 1) continue;
+      if (f & PG_private) folio_detach_buffers(k, pfn);
+      filemap_remove_folio(k, pfn, 'invalidate');
+    }
+  }
+  return 0;
+}
+
+/**
+ * do_punch_hole() - fallocate(FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE): the range reads as zeros
+ * afterwards. Pages wholly inside the hole are unmapped and removed from the page cache like
+ * truncate (a referenced folio is orphaned); DAX breaks layouts first. i_size is unchanged.
+ * Return: 0; EINVAL (length 0); EFBIG (beyond the largest file); the policy hook's errno.
+ */
+export function* do_punch_hole(k: Kernel, inode: Inode, offset: number, len: number): Co<0 | Errno> {
+  yield* delay(k.timing.syscall, 'fallocate:enter');
+  if (len === 0) return EINVAL;
+  if (offset + len > MAX_LFS_FILESIZE) return EFBIG;
+  yield* down_write(inode.i_rwsem, k.actorName(), 'fallocate:i_rwsem');
+  const end = Math.min(offset + len, inode.i_size);
+  if (offset >= end) { up_write(inode.i_rwsem); return 0; }
+  const first = Math.ceil(offset / PAGE_SIZE), last = Math.floor(end / PAGE_SIZE) - 1;
+  if (first <= last) {
+    if (inode.dax) yield* dax_break_layouts(k, inode, first, last);
+    else if (k.policy.ops.truncate_pinned_range) {
+      const err = yield* k.policy.ops.truncate_pinned_range(k, inode, first, last);
+      if (err) { up_write(inode.i_rwsem); return err; }
+    }
+    // truncate_pagecache_range(): unmap, remove, unmap again for COWed private pages.
+    yield* unmap_mapping_range(k, inode.i_mapping, first * PAGE_SIZE, (last - first + 1) * PAGE_SIZE, false);
+    yield* schedPoint('punch_hole:unmapped');
+    yield* truncate_inode_pages_range(k, inode, first, last, 'punch_hole');
+    yield* unmap_mapping_range(k, inode.i_mapping, first * PAGE_SIZE, (last - first + 1) * PAGE_SIZE, true);
+    for (let i = first; i <= last; i++) inode.storage.delete(i);
+  }
+  up_write(inode.i_rwsem);
+  return 0;
+}

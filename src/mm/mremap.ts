@@ -1,0 +1,110 @@
+/**
+ * mremap(): shrink (unmap the tail), grow in place, or move. A move carries the PTEs (the same
+ * pages) from the old range to the new one under MMU_NOTIFY_UNMAP for the old range, then unmaps the
+ * now-empty old range (another UNMAP). A device that translates by page keeps reaching the same
+ * frames; one that translates by the old VA finds nothing there (kernel-semantics §4.1). A same-size
+ * mremap without MREMAP_FIXED is a no-op (Corrections).
+ * Kernel: mm/mremap.c do_mremap() (6.x order of checks), mremap_to(), move_vma(), move_page_tables().
+ */
+import { delay, schedPoint, type Co } from '../engine/actor.js';
+import { EFAULT, EINVAL, ENOMEM, type Errno } from './errno.js';
+import type { Kernel } from './kernel.js';
+import { down_write, up_write } from './locking.js';
+import { vpn } from './memory.js';
+import { find_vma, pte_pfn, pte_present, pte_write, VmAreaStruct, vmas_in, type MmStruct } from './mm_types.js';
+import { get_unmapped_area, insert_vma, TASK_SIZE, unmap_locked } from './mmap.js';
+import {
+  mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_UNMAP,
+} from './mmu_notifier.js';
+import { PAGE_ALIGN, PAGE_SIZE } from './types.js';
+
+export interface MremapArgs {
+  addr: number;
+  old_len: number;
+  new_len: number;
+  maymove: boolean;
+  fixed: boolean;
+  new_addr: number | null;
+}
+
+/** move_page_tables() - move the PTEs of [old, old+len) to new; the pages and their counts stay. */
+function* move_page_tables(k: Kernel, mm: MmStruct, old: number, new_addr: number, len: number): Co {
+  const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_UNMAP, old, old + len);
+  yield* mmu_notifier_invalidate_range_start(k, range);
+  // The old PTEs are still in place here.
+  yield* schedPoint('mremap:after_notifier_start');
+  const moves: [number, number][] = [];
+  mm.pgtable.forEachIn(vpn(old), vpn(old + len - 1), (v, pte) => moves.push([v, pte]));
+  for (const [v, pte] of moves) {
+    if (!pte_present(pte)) continue;
+    const from = v * PAGE_SIZE, to = new_addr + (from - old);
+    const pfn = pte_pfn(pte);
+    mm.pgtable.set(v, 0);
+    k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: from, pfn, dirty: false });
+    mm.pgtable.set(vpn(to), pte);
+    k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: to, pfn, write: pte_write(pte), refcount: k.mem._refcount[pfn] as number });
+  }
+  // PTEs moved; the TLB for the old range is flushed before the notifier ends.
+  yield* delay(moves.length * k.timing.zapPerPage, 'mremap:ptes_moved');
+  yield* mmu_notifier_invalidate_range_end(k, range);
+}
+
+/** move_vma() - the VMA part of [old, old+old_len) moves to new_addr with new_len. */
+function* move_vma(k: Kernel, mm: MmStruct, vma: VmAreaStruct, old: number, old_len: number, new_len: number, new_addr: number): Co<number> {
+  const nvma = new VmAreaStruct(mm, new_addr, new_addr + new_len, vma.vm_pgoff + (old - vma.vm_start) / PAGE_SIZE, vma.vm_flags, vma.vm_file);
+  insert_vma(k, mm, nvma);
+  yield* move_page_tables(k, mm, old, new_addr, old_len);
+  yield* unmap_locked(k, mm, old, old + old_len);
+  return new_addr;
+}
+
+/**
+ * do_mremap() - Context: takes mmap_lock for write; may sleep.
+ * Return: the (new) address; EINVAL (unaligned address, new length 0, MREMAP_FIXED without
+ * MREMAP_MAYMOVE, unaligned or overlapping new address), EFAULT (no VMA at the address, or the old
+ * range runs past it), ENOMEM (cannot grow in place and may not move, or no room).
+ */
+export function* do_mremap(k: Kernel, mm: MmStruct, a: MremapArgs): Co<number | Errno> {
+  yield* delay(k.timing.syscall, 'mremap:enter');
+  if (a.fixed && !a.maymove) return EINVAL;
+  if (a.addr % PAGE_SIZE !== 0) return EINVAL;
+  const old_len = PAGE_ALIGN(a.old_len), new_len = PAGE_ALIGN(a.new_len);
+  if (new_len === 0) return EINVAL;
+  yield* down_write(mm.mmap_lock, k.actorName(), 'mremap:mmap_write_lock');
+  try {
+    if (a.fixed) {
+      const na = a.new_addr ?? -1;
+      if (na < 0 || na % PAGE_SIZE !== 0) return EINVAL;
+      if (new_len > TASK_SIZE || na > TASK_SIZE - new_len) return EINVAL;
+      if (na < a.addr + old_len && a.addr < na + new_len) return EINVAL;
+      yield* unmap_locked(k, mm, na, na + new_len);
+      let olen = old_len;
+      if (olen > new_len) {
+        yield* unmap_locked(k, mm, a.addr + new_len, a.addr + olen);
+        olen = new_len;
+      }
+      const vma = find_vma(mm, a.addr);
+      if (!vma || a.addr + olen > vma.vm_end) return EFAULT;
+      return yield* move_vma(k, mm, vma, a.addr, olen, new_len, na);
+    }
+    // Always allow a shrinking (or same-size) remap: it just unmaps the tail.
+    if (old_len >= new_len) {
+      if (old_len > new_len) yield* unmap_locked(k, mm, a.addr + new_len, a.addr + old_len);
+      return a.addr;
+    }
+    const vma = find_vma(mm, a.addr);
+    if (!vma || a.addr + old_len > vma.vm_end) return EFAULT;
+    // Grow in place when the VMA ends where the old range ends and the space after it is free.
+    if (vma.vm_end === a.addr + old_len && a.addr + new_len <= TASK_SIZE && vmas_in(mm, vma.vm_end, a.addr + new_len).length === 0) {
+      vma.vm_end = a.addr + new_len;
+      k.emit({ type: 'vma', time: k.now, actor: k.actorName(), mm: mm.owner, start: vma.vm_start, end: vma.vm_end, what: 'grow', file: vma.vm_file?.name ?? '' });
+      return a.addr;
+    }
+    if (!a.maymove) return ENOMEM;
+    const na = get_unmapped_area(mm, new_len);
+    if (na < 0) return ENOMEM;
+    return yield* move_vma(k, mm, vma, a.addr, old_len, new_len, na);
+  } finally {
+    up_write(mm.mmap_lock);
+  }
+}
