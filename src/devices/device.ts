@@ -6,6 +6,7 @@
  */
 import type { Co } from '../engine/actor.js';
 import type { Prng } from '../engine/prng.js';
+import { cpu_view } from '../mm/cpu.js';
 import type { Errno } from '../mm/errno.js';
 import type { Kernel, Process } from '../mm/kernel.js';
 
@@ -91,9 +92,10 @@ export function dma_transfer_page(ctx: DeviceCtx, x: Translation, write: boolean
   const m = k.mem;
   if (write) m.content[x.pfn] = token;
   const seen = m.content[x.pfn] as number;
+  const cpu = x.mm ? cpu_view(k, x.mm, x.va) : { pfn: -1, token: -1 };
   k.emit({
     type: 'dma_access', time: k.now, actor: ctx.name, wr, device: ctx.name, mm: x.mm, va: x.va, pfn: x.pfn, gen: x.gen,
-    file: x.file, index: x.index, write, token: seen, ok: true,
+    file: x.file, index: x.index, write, token: seen, ok: true, cpuPfn: cpu.pfn, cpuToken: cpu.token,
   });
   return seen;
 }

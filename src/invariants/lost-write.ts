@@ -3,7 +3,8 @@
  * longer the page-cache page of the file index it was obtained for (removed by truncate, punch-hole
  * or invalidation while a reference kept it alive). Not lost: a write the file later discards by
  * truncating its own range, dirty data still cached at the end, a write into a freed frame (that is
- * dma-use-after-free), a write into a dummy page (dummy-page-dma). Reported at the write.
+ * dma-use-after-free), a write into a dummy page (dummy-page-dma). Reported at the write; also a
+ * dirty page writeback skipped and dropped (ext4 ≥ 5.18 without buffers), reported at the skip.
  */
 import type { MmTraceEvent, MmEventOf } from '../mm/trace_events.js';
 import { FrameHistory, type Checker, type CheckerCtx, type ViolationReport } from './checker.js';
@@ -42,7 +43,14 @@ function create(ctx: CheckerCtx) {
           if (cache.get(`${ev.file}:${ev.index}`) === ev.pfn) cache.delete(`${ev.file}:${ev.index}`);
           hist.note(ev.pfn, ev);
           break;
-        case 'dma_ref_get': hist.note(ev.pfn, ev); break;
+        case 'dma_ref_get': case 'folio_dirty': case 'folio_buffers': hist.note(ev.pfn, ev); break;
+        case 'writeback_skip':
+          ctx.report({
+            kind: 'lost-write', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
+            message: `writeback skipped dirty pfn ${ev.pfn} (${ev.file}@${ev.index}) because it has no buffers: its data never reaches ${ev.file}`,
+            chain: hist.chain(ev.pfn, ['dma_ref_get', 'folio_buffers', 'folio_dirty'], ev),
+          });
+          break;
         case 'cpu_access': { const v = check(ev); if (v) ctx.report(v); break; }
         case 'dma_access': {
           const v = check(ev);

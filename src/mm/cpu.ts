@@ -6,7 +6,9 @@
  * beyond EOF, SIGSEGV from bad_area().
  */
 import { delay, type Co } from '../engine/actor.js';
+import { filemap_get_folio, index_beyond_eof } from './filemap.js';
 import type { Kernel } from './kernel.js';
+import { storage_token } from './page-writeback.js';
 import { down_read, up_read } from './locking.js';
 import { handle_mm_fault, vpn } from './memory.js';
 import { find_vma, mk_pte, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE, type MmStruct } from './mm_types.js';
@@ -62,4 +64,26 @@ export function* cpu_access(k: Kernel, mm: MmStruct, addr: number, len: number, 
     yield* delay(k.timing.cpuAccessPerPage, 'cpu:page_accessed');
   }
   return { signal: '', tokens };
+}
+
+/**
+ * cpu_view() - what a CPU read of @va in @owner's mm would return at this instant, for checkers:
+ * the frame of a present PTE (-1 if none) and the content token a load would see (-1 where it is not
+ * defined: no VMA, no read permission, a file page beyond EOF). Without a PTE the load would fault:
+ * a file page reads the page cache (or storage), anonymous memory the zero page.
+ */
+export function cpu_view(k: Kernel, owner: string, va: number): { pfn: number; token: number } {
+  const mm = k.processes.get(owner)?.mm;
+  if (!mm || mm.dead) return { pfn: -1, token: -1 };
+  const vma = find_vma(mm, va);
+  const pte = mm.pgtable.get(vpn(va));
+  const pfn = pte_present(pte) ? pte_pfn(pte) : -1;
+  if (!vma || !(vma.vm_flags & VM_READ)) return { pfn, token: -1 };
+  if (pfn >= 0) return { pfn, token: k.mem.content[pfn] as number };
+  const file = vma.vm_file;
+  if (!file) return { pfn, token: 0 };
+  const index = vma.linear_page_index(Math.floor(va / PAGE_SIZE) * PAGE_SIZE);
+  if (index_beyond_eof(file, index)) return { pfn, token: -1 };
+  const cached = filemap_get_folio(file.i_mapping, index);
+  return { pfn, token: cached >= 0 ? (k.mem.content[cached] as number) : storage_token(k, file, index) };
 }

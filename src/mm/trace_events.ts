@@ -32,6 +32,8 @@ export type MmTraceEvent =
   | Ev<'dma_access', {
       wr: string; device: string; mm: string; va: number; pfn: number; gen: number; file: string; index: number;
       write: boolean; token: number; ok: boolean;
+      /** What the CPU sees at (mm, va) at this instant: its PTE's frame (-1 none) and a load's token (-1 undefined). */
+      cpuPfn: number; cpuToken: number;
     }>
   | Ev<'dma_complete', { wr: string; device: string; status: string }>
   /** A CPU load or store of one page through a PTE; `file`/`index` the shared file page it maps. */

@@ -8,10 +8,12 @@ import { gup_nic } from '../devices/gup-nic/gup-nic.js';
 import type { Checker } from '../invariants/checker.js';
 import { dma_into_reused_page } from '../invariants/dma-into-reused-page.js';
 import { dma_use_after_free } from '../invariants/dma-use-after-free.js';
+import { incoherent_mapping } from '../invariants/incoherent-mapping.js';
 import { kernel_bug } from '../invariants/kernel-bug.js';
 import { kernel_warn } from '../invariants/kernel-warn.js';
 import { lost_write } from '../invariants/lost-write.js';
 import { refcount_leak } from '../invariants/refcount-leak.js';
+import { stale_read } from '../invariants/stale-read.js';
 import type { KernelPolicy } from '../mm/policy_ops.js';
 import { linux_4_20 } from '../policy/linux-4.20.js';
 import { linux_6_12 } from '../policy/linux-6.12.js';
@@ -60,7 +62,9 @@ export function createRegistry(p: { devices: readonly DeviceModel[]; policies: r
 export const BUILTIN = {
   devices: [gup_nic] as readonly DeviceModel[],
   policies: [linux_4_20, linux_6_12] as readonly KernelPolicy[],
-  invariants: [lost_write, dma_use_after_free, dma_into_reused_page, refcount_leak, kernel_bug, kernel_warn] as readonly Checker[],
+  invariants: [
+    lost_write, dma_use_after_free, dma_into_reused_page, stale_read, incoherent_mapping, refcount_leak, kernel_bug, kernel_warn,
+  ] as readonly Checker[],
 };
 
 export function defaultRegistry(): Registry {

@@ -11,6 +11,7 @@ import type { CheckerCtx } from '../invariants/checker.js';
 import { kernelFeatures } from '../mm/features.js';
 import { Kernel } from '../mm/kernel.js';
 import { KernelBugStop, PinsimInternalError } from '../mm/mmdebug.js';
+import { storage_token } from '../mm/page-writeback.js';
 import { DEFAULT_TIMING } from '../mm/timing.js';
 import type { MmTraceEvent } from '../mm/trace_events.js';
 import { checkExpectations } from './expect.js';
@@ -196,6 +197,13 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
     });
   }
 
+  // The durable content of the file pages the expectations name (`storage:f@index`).
+  for (const key of storageKeys(expect)) {
+    const m = /^storage:(.+)@(\d+)$/.exec(key);
+    const inode = m ? k.inodes.get(m[1] as string) : undefined;
+    if (inode) st.observed[key] = k.contents[storage_token(k, inode, Number(m![2]))] as string;
+  }
+
   const r: RunResult = {
     ...base, violations, results: st.results, observed: st.observed, ops: st.ops,
     stats: { ...stats, events: bus.count, simTimeNs: end, choicePoints: sched.recorded.length },
@@ -206,6 +214,15 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
   r.expectations = { met: failures.length === 0, failures };
   r.outcome = failures.length ? 'expectation-failed' : violations.length ? 'violations' : 'pass';
   return r;
+}
+
+function storageKeys(e: Expect | undefined): string[] {
+  if (!e) return [];
+  const keys = new Set<string>();
+  const add = (k: string) => { if (k.startsWith('storage:')) keys.add(k); };
+  for (const k of Object.keys(e.observed ?? {})) add(k);
+  for (const o of [...(e.forbid ?? []), ...(e.allow ?? [])]) if (typeof o !== 'string') for (const k of Object.keys(o)) add(k);
+  return [...keys];
 }
 
 function opAt(s: Scenario, key: string) {
