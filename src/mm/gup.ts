@@ -30,11 +30,11 @@ import {
 export function gup_flags_for_era(k: Kernel, get: boolean, pin: boolean, longterm: boolean, write: boolean, force: boolean): number | Errno {
   const f = k.features;
   if (f.gup_get_pin_exclusive && get && pin) {
-    WARN_ON_ONCE(k, true, 'mm/gup.c:is_valid_gup_args', -1, 'FOLL_GET and FOLL_PIN in one call');
+    WARN_ON_ONCE(k, true, 'mm/gup.c:is_valid_gup_args:FOLL_GET|FOLL_PIN', -1, 'FOLL_GET and FOLL_PIN in one call');
     return EINVAL;
   }
   if (f.gup_longterm_needs_pin && longterm && !pin) {
-    WARN_ON_ONCE(k, true, 'mm/gup.c:is_valid_gup_args', -1, 'FOLL_LONGTERM without FOLL_PIN');
+    WARN_ON_ONCE(k, true, 'mm/gup.c:is_valid_gup_args:FOLL_LONGTERM', -1, 'FOLL_LONGTERM without FOLL_PIN');
     return EINVAL;
   }
   let flags = pin && f.foll_pin ? FOLL_PIN : FOLL_GET;

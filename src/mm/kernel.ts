@@ -61,6 +61,11 @@ export class Kernel implements MmTraceSink {
   /** Content token → the name of the write that made it (token 0 is "zero"). */
   readonly contents: string[] = ['zero'];
   nextRangeId = 1;
+  /**
+   * fatal_signal_pending() for the running task: set by whoever maps actors to processes (the
+   * scenario runner). Interruptible sleeps check it and return EINTR.
+   */
+  fatal_signal_pending: () => boolean = () => false;
   /** Where DAX break-layouts sleeps until a busy page goes idle (woken on every DAX put). */
   readonly dax_wq = new WaitQueueHead('dax_layout_busy');
   private nextMmId = 1;

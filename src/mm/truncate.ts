@@ -51,8 +51,13 @@ export function* do_truncate(k: Kernel, inode: Inode, length: number): Co<0 | Er
     const first = pages_in(length);
     const hook = k.policy.ops.truncate_pinned_range;
     // fsdax: ext4_setattr()/xfs_setattr_size() break layouts before touching i_size.
-    if (inode.dax) yield* dax_break_layouts(k, inode, first, Infinity);
-    else if (hook) {
+    if (inode.dax) {
+      const err = yield* dax_break_layouts(k, inode, first, Infinity);
+      if (err) {
+        up_write(inode.i_rwsem);
+        return err;
+      }
+    } else if (hook) {
       const err = yield* hook(k, inode, first, Infinity);
       if (err) {
         up_write(inode.i_rwsem);

@@ -244,6 +244,17 @@ function* execOp(st: RunState, actorName: string, proc: Process, op: Op, key: st
       yield* wait_event(c.wq, () => c.done, 'op:device_wait');
       return { result: c.result, tokens: c.tokens, waitNs: k.now - t0 };
     }
+    case 'advise_mr': {
+      const mr = (st.names.get(op.mr) as { mr: MemoryRegion }).mr;
+      const dev = st.mrDevice.get(mr)!;
+      const inst = st.devices.get(dev)!.inst;
+      const c = postToDevice(st, dev, function* () {
+        return { result: err(inst.advise_mr ? yield* inst.advise_mr(mr, op.advice, op.offset, op.length) : EINVAL), tokens: [] };
+      });
+      const t0 = k.now;
+      yield* wait_event(c.wq, () => c.done, 'op:device_wait');
+      return { result: c.result, waitNs: k.now - t0 };
+    }
     case 'poll': {
       const c = (st.names.get(op.wr) as { c: Completion }).c;
       const t0 = k.now;
@@ -256,22 +267,39 @@ function* execOp(st: RunState, actorName: string, proc: Process, op: Op, key: st
   }
 }
 
-/** The process dies of a signal: its other threads stop, its mm is torn down, its MRs released. */
+/** Sites where a thread is in user space (or in a sleep a fatal signal ends at once). */
+const USER_SITES = new Set(['start', 'op:at', 'op:wait_name', 'op:sleep', 'op:device_wait', 'op:poll']);
+
+/**
+ * The process dies of a signal (do_group_exit): its other threads get SIGKILL. One in user space
+ * (or in nanosleep, or waiting for its own device op) dies at once, its op EINTR; one inside a kernel
+ * path finishes it (interruptible sleeps return EINTR) and dies at the op boundary, so no lock is
+ * left held. Then the mm is torn down and the process's MRs are released.
+ */
 function* killProcess(st: RunState, proc: Process, self: Actor): Co {
   proc.alive = false;
   for (const a of st.procActors.get(proc.name) ?? []) {
     if (a === self || a.state === 'done') continue;
-    for (const [key, r] of st.running) {
-      if (r.actor === a) {
+    if (USER_SITES.has(a.site)) {
+      for (const [key, r] of st.running) {
+        if (r.actor !== a) continue;
         st.results[key] = 'EINTR';
+        const as = opAtKey(st.scenario, key)?.as;
+        if (as) st.results[as] = 'EINTR';
         st.ops[key] = { start: r.start, end: st.k.now, blockedNs: 0, lateNs: r.lateNs };
         st.running.delete(key);
       }
-    }
-    st.sched.kill(a);
+      st.sched.kill(a);
+    } else if (a.state === 'waiting') st.sched.wakeActor(a); // an interruptible sleep re-checks and bails out
   }
   yield* exit_mmap(st.k, proc.mm);
   for (const [, slot] of st.devices) if (slot.inst.release_process) yield* slot.inst.release_process(proc);
+}
+
+/** The op an `actor.index` key names. */
+export function opAtKey(s: Scenario, key: string): Op | undefined {
+  const dot = key.lastIndexOf('.');
+  return s.actors[key.slice(0, dot)]?.ops[Number(key.slice(dot + 1))];
 }
 
 /** runActor() - the generator of one scenario actor. */
@@ -317,6 +345,7 @@ export function* runActor(st: RunState, actorName: string, spec: ActorSpec, self
     if (r.result !== 'ok' && r.result !== 'posted' && op.as && !st.names.has(op.as)) st.setName(op.as, { kind: 'failed' });
     else if (op.as && !st.names.has(op.as)) st.setName(op.as, { kind: 'value' });
     prevEnd = k.now;
+    if (!proc.alive) return; // killed by a sibling's fatal signal while in the kernel
     if ((r.result === 'SIGBUS' || r.result === 'SIGSEGV') && op.onSignal !== 'continue') {
       yield* killProcess(st, proc, me);
       return;

@@ -9,13 +9,14 @@ import { TraceBus } from '../engine/trace.js';
 import type { DeviceParams } from '../devices/device.js';
 import type { CheckerCtx } from '../invariants/checker.js';
 import { kernelFeatures } from '../mm/features.js';
+import { IommuDomain } from '../mm/iommu.js';
 import { Kernel } from '../mm/kernel.js';
 import { KernelBugStop, PinsimInternalError } from '../mm/mmdebug.js';
 import { storage_token } from '../mm/page-writeback.js';
 import { DEFAULT_TIMING } from '../mm/timing.js';
 import type { MmTraceEvent } from '../mm/trace_events.js';
 import { checkExpectations } from './expect.js';
-import { RunState, runActor, type DeviceSlot } from './ops.js';
+import { opAtKey, RunState, runActor, type DeviceSlot } from './ops.js';
 import { CONTRACT_POLICIES, DEFAULT_POLICY, defaultRegistry, type Registry } from './registry.js';
 import type { RunResult, Violation } from './result.js';
 import { ScenarioError, type Expect, type Issue, type Scenario } from './types.js';
@@ -147,10 +148,16 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
     const model = registry.devices.get(d.model)!;
     const params: DeviceParams = {};
     for (const [pn, spec] of Object.entries(model.params)) params[pn] = d.params[pn] ?? spec.default;
-    devices.set(name, { model, inst: model.create({ k, name, params, prng: new Prng(seed, `device:${name}`) }) });
+    const iommu = params['iommu'] === true ? new IommuDomain(name) : null;
+    devices.set(name, { model, inst: model.create({ k, name, params, prng: new Prng(seed, `device:${name}`), iommu }) });
   }
 
   const st = new RunState(k, sched, s, devices);
+  const actorProc = new Map<string, string>(Object.entries(s.actors).map(([n, a]) => [n, a.process]));
+  k.fatal_signal_pending = () => {
+    const p = actorProc.get(sched.current?.name ?? '');
+    return p !== undefined && k.processes.get(p)?.alive === false;
+  };
   for (const [name, spec] of Object.entries(s.actors)) {
     let actor: ReturnType<Scheduler['spawn']> | null = null;
     actor = sched.spawn(name, runActor(st, name, spec, () => actor!), { at: 0 });
@@ -184,7 +191,7 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
     st.results[key] = crashed ? 'crashed' : 'blocked';
     const waiting = r.actor.state === 'waiting' ? end - r.actor.waitStart : 0;
     st.ops[key] = { start: r.start, end, blockedNs: r.actor.blockedNs - r.blocked0 + waiting, lateNs: r.lateNs };
-    const as = opAt(s, key)?.as;
+    const as = opAtKey(s, key)?.as;
     if (as) st.results[as] = st.results[key] as string;
   }
   for (const [name, spec] of Object.entries(s.actors)) {
@@ -223,11 +230,6 @@ function storageKeys(e: Expect | undefined): string[] {
   for (const k of Object.keys(e.observed ?? {})) add(k);
   for (const o of [...(e.forbid ?? []), ...(e.allow ?? [])]) if (typeof o !== 'string') for (const k of Object.keys(o)) add(k);
   return [...keys];
-}
-
-function opAt(s: Scenario, key: string) {
-  const dot = key.lastIndexOf('.');
-  return s.actors[key.slice(0, dot)]?.ops[Number(key.slice(dot + 1))];
 }
 
 /** The end-of-run events: every live frame's counts, the pin counters, then run_end. */

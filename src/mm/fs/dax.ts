@@ -10,6 +10,7 @@
  */
 import type { Co } from '../../engine/actor.js';
 import { wait_event } from '../../engine/waitqueue.js';
+import { EINTR, type Errno } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { unmap_mapping_range } from '../memory.js';
 import { PAGE_SIZE } from '../types.js';
@@ -28,14 +29,15 @@ export function* dax_layout_busy_page_range(k: Kernel, inode: Inode, first: numb
 
 /**
  * dax_break_layouts() - wait until no page of [first, last] is busy. Context: i_rwsem held; the
- * fault lock is dropped while sleeping. Return: 0.
+ * fault lock is dropped while sleeping. Return: 0, or EINTR when a fatal signal interrupts the sleep.
  */
-export function* dax_break_layouts(k: Kernel, inode: Inode, first: number, last: number): Co<0> {
+export function* dax_break_layouts(k: Kernel, inode: Inode, first: number, last: number): Co<0 | Errno> {
   for (;;) {
     const busy = yield* dax_layout_busy_page_range(k, inode, first, last);
     if (busy < 0) return 0;
     k.emit({ type: 'dax_busy_wait', time: k.now, actor: k.actorName(), file: inode.name, pfn: busy, refcount: k.mem._refcount[busy] as number });
     // Sleep (TASK_INTERRUPTIBLE) until the busy page's last extra reference goes.
-    yield* wait_event(k.dax_wq, () => (k.mem._refcount[busy] as number) <= 1 || k.mem.free[busy] === 1, 'dax:break_layouts_wait');
+    yield* wait_event(k.dax_wq, () => (k.mem._refcount[busy] as number) <= 1 || k.mem.free[busy] === 1 || k.fatal_signal_pending(), 'dax:break_layouts_wait');
+    if (k.fatal_signal_pending()) return EINTR;
   }
 }

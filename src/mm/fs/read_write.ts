@@ -130,8 +130,10 @@ export function* do_punch_hole(k: Kernel, inode: Inode, offset: number, len: num
   if (offset >= end) { up_write(inode.i_rwsem); return 0; }
   const first = Math.ceil(offset / PAGE_SIZE), last = Math.floor(end / PAGE_SIZE) - 1;
   if (first <= last) {
-    if (inode.dax) yield* dax_break_layouts(k, inode, first, last);
-    else if (k.policy.ops.truncate_pinned_range) {
+    if (inode.dax) {
+      const err = yield* dax_break_layouts(k, inode, first, last);
+      if (err) { up_write(inode.i_rwsem); return err; }
+    } else if (k.policy.ops.truncate_pinned_range) {
       const err = yield* k.policy.ops.truncate_pinned_range(k, inode, first, last);
       if (err) { up_write(inode.i_rwsem); return err; }
     }

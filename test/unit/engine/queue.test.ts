@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { Prng } from '../../../src/engine/prng.js';
+import { EventQueue } from '../../../src/engine/queue.js';
+
+type Entry = { time: number; seq: number };
+const byKey = (a: Entry, b: Entry) => a.time - b.time || a.seq - b.seq;
+
+function drain<T>(q: EventQueue<T>): T[] {
+  const out: T[] = [];
+  while (q.size) out.push(q.pop());
+  return out;
+}
+
+describe('EventQueue (binary heap keyed (time, seq))', () => {
+  it('an empty queue peeks Infinity and undefined', () => {
+    const q = new EventQueue<string>();
+    expect(q.size).toBe(0);
+    expect(q.peekTime()).toBe(Infinity);
+    expect(q.peekSeq()).toBe(Infinity);
+    expect(q.peek()).toBeUndefined();
+  });
+
+  it('pops the earliest time first, whatever the push order', () => {
+    const q = new EventQueue<string>();
+    q.push(300, 0, 'c'); q.push(100, 1, 'a'); q.push(200, 2, 'b'); q.push(50, 3, 'first');
+    expect(q.peekTime()).toBe(50);
+    expect(q.peekSeq()).toBe(3);
+    expect(q.peek()).toBe('first');
+    expect(drain(q)).toEqual(['first', 'a', 'b', 'c']);
+  });
+
+  it('breaks ties at the same instant by seq, so simultaneous events run in a fixed order', () => {
+    const q = new EventQueue<string>();
+    q.push(10, 7, 's7'); q.push(10, 2, 's2'); q.push(10, 5, 's5'); q.push(5, 9, 'early'); q.push(10, 0, 's0');
+    expect(drain(q)).toEqual(['early', 's0', 's2', 's5', 's7']);
+  });
+
+  it('matches a sorted reference for 2000 random pushes with many equal times', () => {
+    const rng = new Prng(42, 'queue-test');
+    const q = new EventQueue<Entry>();
+    const ref: Entry[] = [];
+    const seqs = Array.from({ length: 2000 }, (_, i) => i);
+    // Push seqs in a shuffled order so that ties are not already in seq order.
+    for (let i = seqs.length - 1; i > 0; i--) {
+      const j = rng.nextInt(i + 1);
+      [seqs[i], seqs[j]] = [seqs[j] as number, seqs[i] as number];
+    }
+    for (const seq of seqs) {
+      const e = { time: rng.nextInt(50) * 1000, seq };
+      q.push(e.time, e.seq, e);
+      ref.push(e);
+    }
+    ref.sort(byKey);
+    expect(q.size).toBe(2000);
+    expect(drain(q)).toEqual(ref);
+  });
+
+  it('stays ordered when pushes and pops interleave (actors re-enqueued while the loop runs)', () => {
+    const rng = new Prng(7, 'queue-interleave');
+    const q = new EventQueue<Entry>();
+    const ref: Entry[] = [];
+    let seq = 0;
+    const popped: Entry[] = [], expected: Entry[] = [];
+    for (let round = 0; round < 3000; round++) {
+      if (ref.length && rng.nextInt(3) === 0) {
+        ref.sort(byKey);
+        expected.push(ref.shift() as Entry);
+        expect(q.peekTime()).toBe((expected[expected.length - 1] as Entry).time);
+        popped.push(q.pop());
+      } else {
+        const e = { time: rng.nextInt(20), seq: seq++ };
+        q.push(e.time, e.seq, e);
+        ref.push(e);
+      }
+    }
+    expect(popped).toEqual(expected);
+    expect(q.size).toBe(ref.length);
+  });
+
+  it('keeps times beyond 2^32 ns (seconds of simulated time) exact', () => {
+    const q = new EventQueue<number>();
+    q.push(2 ** 40 + 1, 0, 2); q.push(2 ** 40, 1, 1); q.push(2 ** 33, 2, 0);
+    expect(drain(q)).toEqual([0, 1, 2]);
+  });
+});
