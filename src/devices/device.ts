@@ -5,9 +5,11 @@
  * DMA engine shares (one page transfer through a translation) live here.
  */
 import type { Co } from '../engine/actor.js';
+import { WaitQueueHead, wait_event } from '../engine/waitqueue.js';
 import type { Prng } from '../engine/prng.js';
 import { cpu_view } from '../mm/cpu.js';
 import type { Errno } from '../mm/errno.js';
+import type { IommuDomain } from '../mm/iommu.js';
 import type { Kernel, Process } from '../mm/kernel.js';
 
 /** A parameter a model accepts in a scenario's `devices.<name>` entry. */
@@ -27,6 +29,26 @@ export interface DeviceCtx {
   readonly params: DeviceParams;
   /** The device's own PRNG stream (fault injection). */
   readonly prng: Prng;
+  /** The device's IOMMU domain when it sits behind one (`"iommu": true`), else null. */
+  readonly iommu: IommuDomain | null;
+}
+
+/** Parameters every device model has: the IOMMU and how it takes a PCIe error (DESIGN §7b). */
+export const COMMON_DEVICE_PARAMS: Readonly<Record<string, DeviceParamSpec>> = {
+  iommu: { kind: 'bool', default: false, doc: 'DMA goes through an IOMMU domain (IOVA per mapped page)' },
+  pcieErrorHandling: { kind: 'enum', values: ['abort', 'hang'], default: 'abort', doc: 'on an IOMMU fault: abort the DMA (remote-access-error) or hang' },
+};
+
+/**
+ * dma_iommu_fault() - the device took an IOMMU fault: abort (the DMA completes with
+ * remote-access-error) or, with pcieErrorHandling "hang", never complete.
+ */
+export function* dma_iommu_fault(ctx: DeviceCtx): Co<DmaStatus> {
+  if (ctx.params['pcieErrorHandling'] === 'hang') {
+    // The device never completes the transfer: whoever waits for it blocks forever.
+    yield* wait_event(new WaitQueueHead(`${ctx.name}.pcie_hang`), () => false, 'device:pcie_hang');
+  }
+  return 'remote-access-error';
 }
 
 /** A DMA-engine completion status (DESIGN §5). */
@@ -59,8 +81,24 @@ export interface DeviceInstance {
   reg_mr?(proc: Process, addr: number, length: number, access: 'r' | 'rw', name: string): Co<MemoryRegion | Errno>;
   dereg_mr?(mr: MemoryRegion): Co<0 | Errno>;
   dma?(req: DmaRequest): Co<DmaResult>;
+  /** ibv_advise_mr(): prefetch a range of an ODP MR. */
+  advise_mr?(mr: MemoryRegion, advice: 'prefetch' | 'prefetch_write' | 'prefetch_no_fault', offset: number, length: number): Co<0 | Errno>;
+  /** GPU mirror ops (dmirror's ioctls); results are errno names with per-op counters. */
+  mirror?(proc: Process, addr: number, length: number, name: string): Co<MemoryRegion | Errno>;
+  unmirror?(m: MemoryRegion): Co<0 | Errno>;
+  mirror_op?(m: MemoryRegion, op: MirrorOpName, offset: number, length: number, token: number, wr: string): Co<MirrorOpResult>;
   /** The process @proc is exiting: release what it owns on this device (uverbs fd close). */
   release_process?(proc: Process): Co;
+}
+
+export type MirrorOpName = 'gpu_read' | 'gpu_write' | 'migrate_to_device' | 'migrate_to_host' | 'make_exclusive' | 'check_exclusive' | 'snapshot';
+
+export interface MirrorOpResult {
+  result: 0 | Errno;
+  tokens: number[];
+  /** dmirror's counters: pages copied/migrated/reported, device-fault rounds. */
+  cpages: number;
+  faults: number;
 }
 
 export interface DeviceModel {
@@ -75,6 +113,8 @@ export interface DeviceModel {
 /** One page a device reaches through a translation: where it points and what it was obtained for. */
 export interface Translation {
   pfn: number;
+  /** The IOVA page the device uses when it sits behind an IOMMU, else -1. */
+  iova: number;
   /** The frame's allocation generation when the pfn was obtained. */
   gen: number;
   file: string;
@@ -84,12 +124,46 @@ export interface Translation {
 }
 
 /**
+ * dma_map_translation() - give the device a translation for @pfn: through its IOMMU domain when it
+ * has one (an IOVA), else the physical address. Pairs with dma_unmap_translation().
+ */
+export function dma_map_translation(ctx: DeviceCtx, pfn: number, mm: string, va: number): Translation {
+  const k = ctx.k;
+  const o = k.owner_of(pfn);
+  return { pfn, iova: ctx.iommu ? ctx.iommu.dma_map_page(pfn) : -1, gen: k.mem.gen[pfn] as number, file: o.file, index: o.index, mm, va };
+}
+
+/** dma_unmap_translation() - Pairs with dma_map_translation(). */
+export function dma_unmap_translation(ctx: DeviceCtx, x: Translation): void {
+  if (ctx.iommu && x.iova >= 0) ctx.iommu.dma_unmap_page(x.iova);
+}
+
+/** Trace a device-table install (for install-during-invalidation and teardown checks). */
+export function trace_dev_map(ctx: DeviceCtx, x: Translation, write: boolean, snapSeq: number, holdsRef: boolean): void {
+  const k = ctx.k;
+  k.emit({
+    type: 'dev_map', time: k.now, actor: ctx.name, device: ctx.name, mm: x.mm, va: x.va, pfn: x.pfn, gen: x.gen,
+    file: x.file, index: x.index, write, snapSeq, holdsRef,
+  });
+}
+
+/** Trace a device-table removal. */
+export function trace_dev_unmap(ctx: DeviceCtx, x: Translation): void {
+  ctx.k.emit({ type: 'dev_unmap', time: ctx.k.now, actor: ctx.name, device: ctx.name, mm: x.mm, va: x.va, pfn: x.pfn });
+}
+
+/**
  * dma_transfer_page() - the device moves one page through @x at this instant: a write stores
  * @token in the frame, a read returns the frame's token. Traced as `dma_access`.
+ * Return: the token seen, or -1 when the IOMMU faulted the access (nothing was transferred).
  */
 export function dma_transfer_page(ctx: DeviceCtx, x: Translation, write: boolean, token: number, wr: string): number {
   const k = ctx.k;
   const m = k.mem;
+  if (ctx.iommu && x.iova >= 0 && ctx.iommu.translate(x.iova) < 0) {
+    k.emit({ type: 'iommu_fault', time: k.now, actor: ctx.name, device: ctx.name, iova: x.iova, pfn: x.pfn, wr });
+    return -1;
+  }
   if (write) m.content[x.pfn] = token;
   const seen = m.content[x.pfn] as number;
   const cpu = x.mm ? cpu_view(k, x.mm, x.va) : { pfn: -1, token: -1 };

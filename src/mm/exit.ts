@@ -9,13 +9,24 @@ import type { Kernel } from './kernel.js';
 import { down_write, up_write } from './locking.js';
 import { TASK_SIZE, unmap_locked } from './mmap.js';
 import type { MmStruct } from './mm_types.js';
+import { mn_itree_release } from './mmu_interval_notifier.js';
+import { mmu_notifier_range_init, MMU_NOTIFY_RELEASE } from './mmu_notifier.js';
 
 /** exit_mmap() - release notifier subscribers, then unmap everything. Context: may sleep. */
 export function* exit_mmap(k: Kernel, mm: MmStruct): Co {
   if (mm.dead) return;
   const subs = mm.notifier_subscriptions;
   if (subs) {
-    for (const sub of [...subs.list]) if (sub.ops.release) yield* sub.ops.release(sub, mm);
+    // __mmu_notifier_release(): interval subscribers first, then classic ->release.
+    const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_RELEASE, 0, TASK_SIZE);
+    yield* mn_itree_release(k, mm, range);
+    for (const sub of [...subs.list]) {
+      if (sub.ops.release) yield* sub.ops.release(sub, mm);
+      k.emit({
+        type: 'notifier_sub_done', time: k.now, actor: k.actorName(), id: range.id, holder: sub.holder, mm: mm.owner,
+        start: 0, end: TASK_SIZE, ok: true, blockable: true, event: MMU_NOTIFY_RELEASE,
+      });
+    }
     subs.list.length = 0;
   }
   yield* down_write(mm.mmap_lock, k.actorName(), 'exit:mmap_write_lock');

@@ -10,51 +10,12 @@ import type { Errno } from './errno.js';
 import type { Kernel } from './kernel.js';
 import type { MmStruct } from './mm_types.js';
 import { WARN_ON_ONCE } from './mmdebug.js';
+import { call_guarded, mn_itree_inv_end, mn_itree_invalidate } from './mmu_interval_notifier.js';
+import {
+  MMU_NOTIFIER_RANGE_BLOCKABLE, MmuNotifierSubscriptions, type MmuNotifier, type MmuNotifierEvent, type MmuNotifierRange,
+} from './mmu_notifier_types.js';
 
-export const MMU_NOTIFY_UNMAP = 'MMU_NOTIFY_UNMAP';
-export const MMU_NOTIFY_CLEAR = 'MMU_NOTIFY_CLEAR';
-export const MMU_NOTIFY_PROTECTION_VMA = 'MMU_NOTIFY_PROTECTION_VMA';
-export const MMU_NOTIFY_PROTECTION_PAGE = 'MMU_NOTIFY_PROTECTION_PAGE';
-export const MMU_NOTIFY_SOFT_DIRTY = 'MMU_NOTIFY_SOFT_DIRTY';
-export const MMU_NOTIFY_RELEASE = 'MMU_NOTIFY_RELEASE';
-export const MMU_NOTIFY_MIGRATE = 'MMU_NOTIFY_MIGRATE';
-export const MMU_NOTIFY_EXCLUSIVE = 'MMU_NOTIFY_EXCLUSIVE';
-export type MmuNotifierEvent =
-  | typeof MMU_NOTIFY_UNMAP | typeof MMU_NOTIFY_CLEAR | typeof MMU_NOTIFY_PROTECTION_VMA
-  | typeof MMU_NOTIFY_PROTECTION_PAGE | typeof MMU_NOTIFY_SOFT_DIRTY | typeof MMU_NOTIFY_RELEASE
-  | typeof MMU_NOTIFY_MIGRATE | typeof MMU_NOTIFY_EXCLUSIVE;
-
-export const MMU_NOTIFIER_RANGE_BLOCKABLE = 1;
-
-export interface MmuNotifierRange {
-  /** pinsim-only: pairs the start and end trace events. */
-  id: number;
-  mm: MmStruct;
-  start: number;
-  /** exclusive */
-  end: number;
-  event: MmuNotifierEvent;
-  flags: number;
-  owner: unknown;
-}
-
-/** struct mmu_notifier_ops (classic). Callbacks are optional, as in the kernel. */
-export interface MmuNotifierOps {
-  release?(sub: MmuNotifier, mm: MmStruct): Co;
-  /** Return: 0, or -EAGAIN-style errno (only legal in a non-blockable range). */
-  invalidate_range_start?(sub: MmuNotifier, range: MmuNotifierRange): Co<0 | Errno>;
-  invalidate_range_end?(sub: MmuNotifier, range: MmuNotifierRange): Co;
-}
-
-export interface MmuNotifier {
-  readonly ops: MmuNotifierOps;
-  /** The device or driver that subscribed (for traces). */
-  readonly holder: string;
-}
-
-export class MmuNotifierSubscriptions {
-  readonly list: MmuNotifier[] = [];
-}
+export * from './mmu_notifier_types.js';
 
 /** mmu_notifier_range_init() - Kernel: include/linux/mmu_notifier.h. */
 export function mmu_notifier_range_init(
@@ -72,20 +33,43 @@ export function mmu_notifier_range_init(
  * Kernel: mm/mmu_notifier.c __mmu_notifier_invalidate_range_start(), mn_hlist_invalidate_range_start().
  */
 export function* mmu_notifier_invalidate_range_start(k: Kernel, range: MmuNotifierRange): Co<0 | Errno> {
+  const blockable = (range.flags & MMU_NOTIFIER_RANGE_BLOCKABLE) !== 0;
   k.emit({
     type: 'notifier_start', time: k.now, actor: k.actorName(), id: range.id, mm: range.mm.owner,
-    start: range.start, end: range.end, event: range.event, blockable: (range.flags & MMU_NOTIFIER_RANGE_BLOCKABLE) !== 0,
+    start: range.start, end: range.end, event: range.event, blockable,
   });
   const subs = range.mm.notifier_subscriptions;
   if (!subs) return 0;
+  if (subs.itree.length || subs.active_invalidate_ranges || subs.deferred.length) {
+    const ret = yield* mn_itree_invalidate(k, range);
+    if (ret) {
+      // A refused non-blockable range: closed already; the caller skips it and must not call _end.
+      k.emit({ type: 'notifier_abort', time: k.now, actor: k.actorName(), id: range.id, mm: range.mm.owner });
+      return ret;
+    }
+    range.itree_open = true;
+  }
   for (const sub of [...subs.list]) {
     if (!sub.ops.invalidate_range_start) continue;
-    const ret = yield* sub.ops.invalidate_range_start(sub, range);
-    if (ret && range.flags & MMU_NOTIFIER_RANGE_BLOCKABLE) {
+    const ret = yield* call_guarded(k, sub.ops.invalidate_range_start(sub, range), blockable, sub.holder, range.id);
+    k.emit({
+      type: 'notifier_sub_done', time: k.now, actor: k.actorName(), id: range.id, holder: sub.holder, mm: range.mm.owner,
+      start: range.start, end: range.end, ok: ret === 0, blockable, event: range.event,
+    });
+    if (ret && blockable) {
       WARN_ON_ONCE(k, true, 'mm/mmu_notifier.c:mn_hlist_invalidate_range_start', -1, `${sub.holder} failed a blockable ${range.event}: ${ret}`);
     }
   }
   return 0;
+}
+
+/**
+ * mmu_notifier_invalidate_range_start_nonblock() - the OOM reaper's variant: subscribers may not
+ * sleep and may refuse (EAGAIN), in which case the caller skips the range and calls no _end.
+ */
+export function* mmu_notifier_invalidate_range_start_nonblock(k: Kernel, range: MmuNotifierRange): Co<0 | Errno> {
+  range.flags &= ~MMU_NOTIFIER_RANGE_BLOCKABLE;
+  return yield* mmu_notifier_invalidate_range_start(k, range);
 }
 
 /**
@@ -95,6 +79,10 @@ export function* mmu_notifier_invalidate_range_start(k: Kernel, range: MmuNotifi
  */
 export function* mmu_notifier_invalidate_range_end(k: Kernel, range: MmuNotifierRange): Co {
   const subs = range.mm.notifier_subscriptions;
+  if (subs && range.itree_open) {
+    range.itree_open = false;
+    mn_itree_inv_end(k, range.mm);
+  }
   if (subs) {
     for (const sub of [...subs.list]) {
       if (sub.ops.invalidate_range_end) yield* sub.ops.invalidate_range_end(sub, range);

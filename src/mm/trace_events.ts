@@ -41,6 +41,36 @@ export type MmTraceEvent =
   | Ev<'fault', { mm: string; va: number; write: boolean; result: string }>
   | Ev<'notifier_start', { id: number; mm: string; start: number; end: number; event: string; blockable: boolean }>
   | Ev<'notifier_end', { id: number; mm: string }>
+  /** A refused non-blockable start: the range is skipped and no _end may follow. */
+  | Ev<'notifier_abort', { id: number; mm: string }>
+  /** One subscriber's invalidate (interval) or invalidate_range_start (classic) returned. */
+  | Ev<'notifier_sub_done', {
+      id: number; holder: string; mm: string; start: number; end: number; ok: boolean; blockable: boolean; event: string;
+    }>
+  /** A callback slept inside a non-blockable range (non_block_start() would splat). */
+  | Ev<'nonblock_slept', { holder: string; id: number; site: string }>
+  | Ev<'interval_insert', { holder: string; mm: string; start: number; end: number }>
+  | Ev<'interval_remove', { holder: string; mm: string; start: number; end: number }>
+  /** mmu_interval_read_begin() found a writer active and sleeps. */
+  | Ev<'read_begin_wait', { holder: string; mm: string; seq: number }>
+  /** hmm_range_fault() (or a device's equivalent walk) read the CPU page tables of [start, end). */
+  | Ev<'hmm_snapshot', { holder: string; mm: string; start: number; end: number; seq: number }>
+  /**
+   * A device installed a translation va → pfn, from a page-table walk that began when the trace held
+   * `snapSeq` events (so a checker can order it exactly against invalidations).
+   */
+  | Ev<'dev_map', {
+      device: string; mm: string; va: number; pfn: number; gen: number; file: string; index: number; write: boolean;
+      snapSeq: number; holdsRef: boolean;
+    }>
+  | Ev<'dev_unmap', { device: string; mm: string; va: number; pfn: number }>
+  /** An in-flight device copy captured a translation it will use without re-checking. */
+  | Ev<'dev_dma_hold', { device: string; wr: string; mm: string; va: number; pfn: number }>
+  | Ev<'dev_dma_release', { device: string; wr: string }>
+  /** The device is dead (e.g. UMR recovery failed): it maps nothing and never DMAs again. */
+  | Ev<'device_dead', { device: string; reason: string }>
+  /** A device's DMA hit an IOVA its IOMMU no longer maps. */
+  | Ev<'iommu_fault', { device: string; iova: number; pfn: number; wr: string }>
   /** Writeback made a folio's content durable. */
   | Ev<'storage_write', { file: string; index: number; pfn: number; token: number }>
   /** Writeback skipped a dirty folio and dropped its data (ext4 ≥ 5.18 without buffers). */

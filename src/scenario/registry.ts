@@ -5,8 +5,15 @@
  */
 import type { DeviceModel } from '../devices/device.js';
 import { gup_nic } from '../devices/gup-nic/gup-nic.js';
+import { odp_nic } from '../devices/odp-nic/odp-nic.js';
 import type { Checker } from '../invariants/checker.js';
+import { access_after_release } from '../invariants/access-after-release.js';
 import { dma_into_reused_page } from '../invariants/dma-into-reused-page.js';
+import { install_during_invalidation } from '../invariants/install-during-invalidation.js';
+import { nonblock_slept } from '../invariants/nonblock-slept.js';
+import { notifier_failed_blockable } from '../invariants/notifier-failed-blockable.js';
+import { notifier_teardown_incomplete } from '../invariants/notifier-teardown-incomplete.js';
+import { notifier_unpaired } from '../invariants/notifier-unpaired.js';
 import { dma_use_after_free } from '../invariants/dma-use-after-free.js';
 import { incoherent_mapping } from '../invariants/incoherent-mapping.js';
 import { kernel_bug } from '../invariants/kernel-bug.js';
@@ -60,10 +67,12 @@ export function createRegistry(p: { devices: readonly DeviceModel[]; policies: r
 
 /** The built-in plugins. */
 export const BUILTIN = {
-  devices: [gup_nic] as readonly DeviceModel[],
+  devices: [gup_nic, odp_nic] as readonly DeviceModel[],
   policies: [linux_4_20, linux_6_12] as readonly KernelPolicy[],
   invariants: [
-    lost_write, dma_use_after_free, dma_into_reused_page, stale_read, incoherent_mapping, refcount_leak, kernel_bug, kernel_warn,
+    lost_write, dma_use_after_free, dma_into_reused_page, stale_read, incoherent_mapping, notifier_teardown_incomplete,
+    install_during_invalidation, notifier_unpaired, notifier_failed_blockable, nonblock_slept, access_after_release,
+    refcount_leak, kernel_bug, kernel_warn,
   ] as readonly Checker[],
 };
 
@@ -75,5 +84,5 @@ export function defaultRegistry(): Registry {
 export const IMPLEMENTED_OPS: ReadonlySet<string> = new Set([
   'mmap', 'munmap', 'mremap', 'madvise', 'mprotect', 'load', 'store', 'msync', 'ftruncate', 'truncate',
   'fallocate', 'fsync', 'pread', 'pwrite', 'drop_caches', 'sleep',
-  'gup', 'unpin', 'reg_mr', 'dereg_mr', 'dma_read', 'dma_write', 'poll',
+  'gup', 'unpin', 'reg_mr', 'dereg_mr', 'dma_read', 'dma_write', 'poll', 'advise_mr',
 ]);

@@ -13,7 +13,7 @@ import type { Process } from '../../mm/kernel.js';
 import type { DmaRef } from '../../mm/pin_registry.js';
 import { PAGE_SIZE } from '../../mm/types.js';
 import {
-  dma_transfer_page, type DeviceCtx, type DeviceInstance, type DeviceModel, type DmaRequest, type DmaResult,
+  COMMON_DEVICE_PARAMS, dma_iommu_fault, dma_map_translation, dma_transfer_page, dma_unmap_translation, type DeviceCtx, type DeviceInstance, type DeviceModel, type DmaRequest, type DmaResult,
   type MemoryRegion, type Translation,
 } from '../device.js';
 
@@ -59,10 +59,8 @@ function create(ctx: DeviceCtx): DeviceInstance {
       mm.pinned_vm -= npages;
       return ref;
     }
-    const mtt: Translation[] = ref.pfns.map((pfn, i) => {
-      const o = k.owner_of(pfn);
-      return { pfn, gen: k.mem.gen[pfn] as number, file: o.file, index: o.index, mm: mm.owner, va: page_start + i * PAGE_SIZE };
-    });
+    // DMA-map the pages (through the IOMMU when the device has one) and program the MTT.
+    const mtt: Translation[] = ref.pfns.map((pfn, i) => dma_map_translation(ctx, pfn, mm.owner, page_start + i * PAGE_SIZE));
     const mr: GupMr = {
       device: ctx.name, length, name, proc, start: addr, page_start, npages, writable: access === 'rw', ref, mtt, deregistered: false,
     };
@@ -75,6 +73,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
     const mr = m as GupMr;
     if (mr.deregistered) return EINVAL;
     mr.deregistered = true;
+    for (const x of mr.mtt) dma_unmap_translation(ctx, x);
     yield* unpin_user_pages_dirty_lock(k, mr.ref, mr.writable);
     mr.proc.mm.pinned_vm -= mr.npages;
     return 0;
@@ -84,8 +83,8 @@ function create(ctx: DeviceCtx): DeviceInstance {
   function* dma(req: DmaRequest): Co<DmaResult> {
     const mr = req.mr as GupMr;
     const tokens: number[] = [];
-    if (mr.deregistered || req.offset + req.length > mr.length) {
-      // The key is gone or the range is outside the MR: the HCA completes with an access error.
+    if (mr.deregistered || req.offset + req.length > mr.length || (req.write && !mr.writable)) {
+      // The key is gone, the range is outside the MR, or it is not writable: an access error.
       yield* delay(dmaLatency, 'gup-nic:dma_error');
       return { status: 'remote-access-error', tokens };
     }
@@ -98,7 +97,9 @@ function create(ctx: DeviceCtx): DeviceInstance {
       // Each page access is a point where the CPU side may run first.
       if (i === 0) yield* schedPoint('gup-nic:dma_page');
       else yield* delay(step, 'gup-nic:dma_page');
-      tokens.push(dma_transfer_page(ctx, mr.mtt[first + i] as Translation, req.write, req.token, req.wr));
+      const seen = dma_transfer_page(ctx, mr.mtt[first + i] as Translation, req.write, req.token, req.wr);
+      if (seen < 0) return { status: yield* dma_iommu_fault(ctx), tokens };
+      tokens.push(seen);
     }
     yield* delay(dmaLatency - step * Math.max(n - 1, 0), 'gup-nic:dma_done');
     return { status: 'ok', tokens };
@@ -117,6 +118,7 @@ export const gup_nic: DeviceModel = {
   description: 'classic RDMA MR (ib_umem_get): long-term DMA reference, ignores notifiers, releases with dirty at dereg',
   params: {
     dmaLatency: { kind: 'time', default: 1000, doc: 'time from posting a DMA to its completion (DESIGN §7b default 1 µs)' },
+    ...COMMON_DEVICE_PARAMS,
   },
   ops: ['reg_mr', 'dereg_mr', 'dma_read', 'dma_write'],
   create,

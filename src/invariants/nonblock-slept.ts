@@ -1,0 +1,18 @@
+/** nonblock-slept (DESIGN §7): a notifier callback slept (waited) in a non-blockable range. */
+import type { MmTraceEvent } from '../mm/trace_events.js';
+import { toChain, type Checker, type CheckerCtx } from './checker.js';
+
+function create(ctx: CheckerCtx) {
+  return {
+    on(ev: MmTraceEvent): void {
+      if (ev.type !== 'nonblock_slept') return;
+      ctx.report({
+        kind: 'nonblock-slept', time: ev.time, actor: ev.holder, pfn: -1,
+        message: `${ev.holder} slept at ${ev.site} inside a non-blockable invalidation (range ${ev.id})`, chain: [toChain(ev)],
+      });
+    },
+    finish(): void {},
+  };
+}
+
+export const nonblock_slept: Checker = { kind: 'nonblock-slept', description: 'a callback slept in a non-blockable range', create };

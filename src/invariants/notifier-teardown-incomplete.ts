@@ -1,0 +1,71 @@
+/**
+ * notifier-teardown-incomplete (DESIGN §7): a subscriber holding no page reference still has a
+ * translation to, or a DMA in flight on, a frame of the range when its invalidate (interval) or
+ * invalidate_range_start (classic) returns; a subscriber holding references is checked at
+ * invalidate_range_end. A dead device maps nothing. The checker keeps each device's translation
+ * table and in-flight copies from dev_map/dev_unmap/dev_dma_hold/dev_dma_release.
+ */
+import type { MmTraceEvent, MmEventOf } from '../mm/trace_events.js';
+import { toChain, type Checker, type CheckerCtx } from './checker.js';
+
+type Map_ = MmEventOf<'dev_map'>;
+
+function create(ctx: CheckerCtx) {
+  const tables = new Map<string, Map<string, Map_>>();
+  const holds = new Map<string, Map<string, MmEventOf<'dev_dma_hold'>[]>>();
+  /** ref-holding subscribers to check at _end, by range id */
+  const atEnd = new Map<number, MmEventOf<'notifier_sub_done'>[]>();
+  const table = (d: string) => tables.get(d) ?? (tables.set(d, new Map()), tables.get(d)!);
+
+  function check(done: MmEventOf<'notifier_sub_done'>, at: MmTraceEvent, refs: boolean): void {
+    for (const x of table(done.holder).values()) {
+      if (x.mm !== done.mm || x.va < done.start || x.va >= done.end || x.holdsRef !== refs) continue;
+      ctx.report({
+        kind: 'notifier-teardown-incomplete', time: at.time, actor: done.holder, pfn: x.pfn, file: x.file, index: x.index,
+        message: `${done.holder} still translates ${x.mm} va 0x${x.va.toString(16)} → pfn ${x.pfn} when its ${done.event} invalidation returns`,
+        chain: [toChain(x), toChain(done)],
+      });
+    }
+    for (const list of (holds.get(done.holder) ?? new Map()).values()) {
+      for (const h of list) {
+        if (h.mm !== done.mm || h.va < done.start || h.va >= done.end) continue;
+        ctx.report({
+          kind: 'notifier-teardown-incomplete', time: at.time, actor: done.holder, pfn: h.pfn,
+          message: `${done.holder} has DMA ${h.wr} in flight on pfn ${h.pfn} (${h.mm} va 0x${h.va.toString(16)}) when its ${done.event} invalidation returns`,
+          chain: [toChain(h), toChain(done)],
+        });
+      }
+    }
+  }
+
+  return {
+    on(ev: MmTraceEvent): void {
+      switch (ev.type) {
+        case 'dev_map': table(ev.device).set(`${ev.mm}:${ev.va}`, ev); break;
+        case 'dev_unmap': table(ev.device).delete(`${ev.mm}:${ev.va}`); break;
+        case 'device_dead': tables.delete(ev.device); holds.delete(ev.device); break;
+        case 'dev_dma_hold': {
+          const m = holds.get(ev.device) ?? (holds.set(ev.device, new Map()), holds.get(ev.device)!);
+          m.set(ev.wr, [...(m.get(ev.wr) ?? []), ev]);
+          break;
+        }
+        case 'dev_dma_release': holds.get(ev.device)?.delete(ev.wr); break;
+        case 'notifier_sub_done':
+          if (!ev.ok && !ev.blockable) break; // refused: the range is skipped
+          check(ev, ev, false);
+          atEnd.set(ev.id, [...(atEnd.get(ev.id) ?? []), ev]);
+          break;
+        case 'notifier_end':
+          for (const d of atEnd.get(ev.id) ?? []) check(d, ev, true);
+          atEnd.delete(ev.id);
+          break;
+        default: break;
+      }
+    },
+    finish(): void {},
+  };
+}
+
+export const notifier_teardown_incomplete: Checker = {
+  kind: 'notifier-teardown-incomplete', description: 'a device still translates or DMAs into a range when its invalidation returns', create,
+};
