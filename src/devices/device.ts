@@ -99,6 +99,8 @@ export interface MirrorOpResult {
   /** dmirror's counters: pages copied/migrated/reported, device-fault rounds. */
   cpages: number;
   faults: number;
+  /** SNAPSHOT: one name per page (ERROR, NONE, READ, WRITE, ZERO|READ, …), comma-separated. */
+  snapshot?: string;
 }
 
 export interface DeviceModel {
@@ -127,10 +129,11 @@ export interface Translation {
  * dma_map_translation() - give the device a translation for @pfn: through its IOMMU domain when it
  * has one (an IOVA), else the physical address. Pairs with dma_unmap_translation().
  */
-export function dma_map_translation(ctx: DeviceCtx, pfn: number, mm: string, va: number): Translation {
+export function dma_map_translation(ctx: DeviceCtx, pfn: number, mm: string, va: number, gen?: number): Translation {
   const k = ctx.k;
   const o = k.owner_of(pfn);
-  return { pfn, iova: ctx.iommu ? ctx.iommu.dma_map_page(pfn) : -1, gen: k.mem.gen[pfn] as number, file: o.file, index: o.index, mm, va };
+  // @gen: the generation the pfn was obtained in (a snapshot may be older than the install).
+  return { pfn, iova: ctx.iommu ? ctx.iommu.dma_map_page(pfn) : -1, gen: gen ?? (k.mem.gen[pfn] as number), file: o.file, index: o.index, mm, va };
 }
 
 /** dma_unmap_translation() - Pairs with dma_map_translation(). */

@@ -18,6 +18,8 @@ import { FAULT_FLAG_WRITE, PAGE_SIZE, VM_READ, VM_WRITE, ZERO_PFN } from './type
 export interface HmmPfn {
   /** -1 when the page is not valid (not present and not faulted, or an error) */
   pfn: number;
+  /** pinsim-only: the frame's allocation generation when the walk read it */
+  gen: number;
   write: boolean;
   error: boolean;
   zero: boolean;
@@ -51,7 +53,7 @@ export function* hmm_range_fault(k: Kernel, mm: MmStruct, range: HmmRange, holde
     const vma = find_vma(mm, addr);
     if (!vma || !(vma.vm_flags & VM_READ)) {
       if (range.fault) return EFAULT;
-      range.hmm_pfns.push({ pfn: -1, write: false, error: true, zero: false });
+      range.hmm_pfns.push({ pfn: -1, gen: 0, write: false, error: true, zero: false });
       continue;
     }
     if (range.fault && range.write && !(vma.vm_flags & VM_WRITE)) return EPERM;
@@ -63,10 +65,10 @@ export function* hmm_range_fault(k: Kernel, mm: MmStruct, range: HmmRange, holde
       if (mmu_interval_check_retry(range.notifier, range.notifier_seq)) return EBUSY;
       pte = mm.pgtable.get(vpn(addr));
     }
-    if (!pte_present(pte)) range.hmm_pfns.push({ pfn: -1, write: false, error: false, zero: false });
+    if (!pte_present(pte)) range.hmm_pfns.push({ pfn: -1, gen: 0, write: false, error: false, zero: false });
     else {
       const pfn = pte_pfn(pte);
-      range.hmm_pfns.push({ pfn, write: pte_write(pte), error: false, zero: pfn === ZERO_PFN });
+      range.hmm_pfns.push({ pfn, gen: k.mem.gen[pfn] as number, write: pte_write(pte), error: false, zero: pfn === ZERO_PFN });
     }
   }
   k.emit({ type: 'hmm_snapshot', time: k.now, actor: k.actorName(), holder, mm: mm.owner, start: range.start, end: range.end, seq: range.notifier_seq });

@@ -104,7 +104,13 @@ function postToDevice(st: RunState, dev: string, body: () => Co<{ result: string
   return c;
 }
 
-type Exec = { result: string; tokens?: number[]; waitNs?: number; deferred?: Completion };
+type Exec = {
+  result: string; tokens?: number[]; waitNs?: number; deferred?: Completion;
+  /** per-op counters for the result's `ops` section (dmirror's cpages, faults) */
+  counters?: Record<string, number>;
+  /** an observation that is not content (a SNAPSHOT's per-page states) */
+  text?: string;
+};
 
 /** execOp() - run one op; Return: its result (and what it read). */
 function* execOp(st: RunState, actorName: string, proc: Process, op: Op, key: string): Co<Exec> {
@@ -255,6 +261,62 @@ function* execOp(st: RunState, actorName: string, proc: Process, op: Op, key: st
       yield* wait_event(c.wq, () => c.done, 'op:device_wait');
       return { result: c.result, waitNs: k.now - t0 };
     }
+    case 'mirror': {
+      const slot = st.devices.get(op.device)!;
+      if (!slot.inst.mirror) return { result: EINVAL };
+      const inst = slot.inst;
+      const addr = addrOf(op.addr, op.offset);
+      let handle: MemoryRegion | null = null;
+      const c = postToDevice(st, op.device, function* () {
+        const r = yield* inst.mirror!(proc, addr, op.length, name);
+        if (IS_ERR(r)) return { result: r, tokens: [] };
+        handle = r;
+        return { result: 'ok', tokens: [] };
+      });
+      yield* wait_event(c.wq, () => c.done, 'op:device_wait');
+      if (handle) {
+        st.mrDevice.set(handle, op.device);
+        st.setName(op.as, { kind: 'mr', mr: handle });
+      }
+      return { result: c.result };
+    }
+    case 'unmirror': {
+      const m = (st.names.get(op.mirror) as { mr: MemoryRegion }).mr;
+      const dev = st.mrDevice.get(m)!;
+      const inst = st.devices.get(dev)!.inst;
+      const c = postToDevice(st, dev, function* () {
+        return { result: err(inst.unmirror ? yield* inst.unmirror(m) : EINVAL), tokens: [] };
+      });
+      yield* wait_event(c.wq, () => c.done, 'op:device_wait');
+      return { result: c.result };
+    }
+    case 'gpu_read':
+    case 'gpu_write':
+    case 'snapshot':
+    case 'migrate_to_device':
+    case 'migrate_to_host':
+    case 'make_exclusive':
+    case 'check_exclusive': {
+      const m = (st.names.get(op.mirror) as { mr: MemoryRegion }).mr;
+      const dev = st.mrDevice.get(m)!;
+      const inst = st.devices.get(dev)!.inst;
+      const token = op.op === 'gpu_write' ? k.new_content(name) : -1;
+      const stats = { cpages: 0, faults: 0, snapshot: undefined as string | undefined };
+      const c = postToDevice(st, dev, function* () {
+        if (!inst.mirror_op) return { result: EINVAL, tokens: [] };
+        const r = yield* inst.mirror_op(m, op.op, op.offset, op.length, token, name);
+        stats.cpages = r.cpages;
+        stats.faults = r.faults;
+        stats.snapshot = r.snapshot;
+        return { result: err(r.result), tokens: r.tokens };
+      });
+      const t0 = k.now;
+      yield* wait_event(c.wq, () => c.done, 'op:device_wait');
+      return {
+        result: c.result, tokens: c.tokens, waitNs: k.now - t0, counters: { cpages: stats.cpages, faults: stats.faults },
+        ...(stats.snapshot !== undefined ? { text: stats.snapshot } : {}),
+      };
+    }
     case 'poll': {
       const c = (st.names.get(op.wr) as { c: Completion }).c;
       const t0 = k.now;
@@ -285,8 +347,11 @@ function* killProcess(st: RunState, proc: Process, self: Actor): Co {
         if (r.actor !== a) continue;
         st.results[key] = 'EINTR';
         const as = opAtKey(st.scenario, key)?.as;
-        if (as) st.results[as] = 'EINTR';
         st.ops[key] = { start: r.start, end: st.k.now, blockedNs: 0, lateNs: r.lateNs };
+        if (as) {
+          st.results[as] = 'EINTR';
+          st.ops[as] = st.ops[key] as OpTiming;
+        }
         st.running.delete(key);
       }
       st.sched.kill(a);
@@ -322,13 +387,15 @@ export function* runActor(st: RunState, actorName: string, spec: ActorSpec, self
     const blocked0 = me.blockedNs;
     const r = yield* execOp(st, actorName, proc, op, key);
     st.running.delete(key);
-    const timing: OpTiming = { start, end: k.now, blockedNs: Math.max(0, me.blockedNs - blocked0 - (r.waitNs ?? 0)), lateNs };
+    const timing: OpTiming = { start, end: k.now, blockedNs: Math.max(0, me.blockedNs - blocked0 - (r.waitNs ?? 0)), lateNs, ...r.counters };
     st.ops[key] = timing;
+    if (op.as) st.ops[op.as] = timing;
     const record = (result: string, tokens: number[] | undefined) => {
       st.results[key] = result;
       if (op.as) st.results[op.as] = result;
       const seen = tokens ? tokensName(k, tokens) : null;
-      if (op.as && seen !== null && (op.op === 'load' || op.op === 'dma_read' || op.op === 'poll' || op.op === 'pread')) st.observed[op.as] = seen;
+      if (op.as && seen !== null && (op.op === 'load' || op.op === 'dma_read' || op.op === 'poll' || op.op === 'pread' || op.op === 'gpu_read')) st.observed[op.as] = seen;
+      if (op.as && r.text !== undefined) st.observed[op.as] = r.text;
       k.emit({ type: 'op_end', time: k.now, actor: actorName, op: op.op, name: key, result });
     };
     if (r.deferred) {

@@ -5,6 +5,7 @@
  */
 import type { DeviceModel } from '../devices/device.js';
 import { gup_nic } from '../devices/gup-nic/gup-nic.js';
+import { gpu_hmm } from '../devices/gpu-hmm/gpu-hmm.js';
 import { odp_nic } from '../devices/odp-nic/odp-nic.js';
 import type { Checker } from '../invariants/checker.js';
 import { access_after_release } from '../invariants/access-after-release.js';
@@ -67,7 +68,7 @@ export function createRegistry(p: { devices: readonly DeviceModel[]; policies: r
 
 /** The built-in plugins. */
 export const BUILTIN = {
-  devices: [gup_nic, odp_nic] as readonly DeviceModel[],
+  devices: [gup_nic, odp_nic, gpu_hmm] as readonly DeviceModel[],
   policies: [linux_4_20, linux_6_12] as readonly KernelPolicy[],
   invariants: [
     lost_write, dma_use_after_free, dma_into_reused_page, stale_read, incoherent_mapping, notifier_teardown_incomplete,
@@ -85,4 +86,5 @@ export const IMPLEMENTED_OPS: ReadonlySet<string> = new Set([
   'mmap', 'munmap', 'mremap', 'madvise', 'mprotect', 'load', 'store', 'msync', 'ftruncate', 'truncate',
   'fallocate', 'fsync', 'pread', 'pwrite', 'drop_caches', 'sleep',
   'gup', 'unpin', 'reg_mr', 'dereg_mr', 'dma_read', 'dma_write', 'poll', 'advise_mr',
+  'mirror', 'unmirror', 'gpu_read', 'gpu_write', 'snapshot',
 ]);

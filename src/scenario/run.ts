@@ -18,7 +18,7 @@ import type { MmTraceEvent } from '../mm/trace_events.js';
 import { checkExpectations } from './expect.js';
 import { opAtKey, RunState, runActor, type DeviceSlot } from './ops.js';
 import { CONTRACT_POLICIES, DEFAULT_POLICY, defaultRegistry, type Registry } from './registry.js';
-import type { RunResult, Violation } from './result.js';
+import type { OpTiming, RunResult, Violation } from './result.js';
 import { ScenarioError, type Expect, type Issue, type Scenario } from './types.js';
 import { featureIssues, validationContext } from './context.js';
 import { validateScenario } from './validate.js';
@@ -192,7 +192,10 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
     const waiting = r.actor.state === 'waiting' ? end - r.actor.waitStart : 0;
     st.ops[key] = { start: r.start, end, blockedNs: r.actor.blockedNs - r.blocked0 + waiting, lateNs: r.lateNs };
     const as = opAtKey(s, key)?.as;
-    if (as) st.results[as] = st.results[key] as string;
+    if (as) {
+      st.results[as] = st.results[key] as string;
+      st.ops[as] = st.ops[key] as OpTiming;
+    }
   }
   for (const [name, spec] of Object.entries(s.actors)) {
     spec.ops.forEach((op, i) => {

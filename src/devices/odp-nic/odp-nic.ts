@@ -173,7 +173,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
         const canWrite = mr.writable && h.write && !h.zero;
         if (old && old.pfn === h.pfn) { old.write = canWrite; return; }
         if (old) unmap_entry(u, vpn, true);
-        const x = { ...dma_map_translation(ctx, h.pfn, mm.owner, vpn * PAGE_SIZE), write: canWrite };
+        const x = { ...dma_map_translation(ctx, h.pfn, mm.owner, vpn * PAGE_SIZE, h.gen), write: canWrite };
         u.pt.set(vpn, x);
         trace_dev_map(ctx, x, canWrite, range.snapSeq, false);
       });

@@ -1,0 +1,254 @@
+/**
+ * gpu-hmm: a GPU mirroring a process's address space through HMM, as lib/test_hmm.c's dmirror
+ * (kernel-semantics §6.1, oracle §1.1). `mirror` registers one interval notifier over the whole
+ * address space; the device page table (vpn → page, WRITE tag) holds no page references. READ and
+ * WRITE copy under the mirror mutex; on the first missing entry they run one fault round over the
+ * rest of the range in 32-page windows (read_begin → hmm_range_fault → faultLatency → mutex →
+ * read_retry → install), count it in `faults`, and go on; `cpages` counts pages copied.
+ * `invalidate` takes the mutex (trylock when non-blockable), sets the seq and erases the range.
+ * Knobs: skipReadRetry (a driver that installs without read_retry under its lock) and
+ * ackBeforeDrain (a device whose copy keeps going after invalidate returned).
+ * Kernel: lib/test_hmm.c dmirror_interval_invalidate(), dmirror_range_fault(), dmirror_fault(),
+ * dmirror_read(), dmirror_write(), dmirror_snapshot().
+ */
+import { delay, schedPoint, type Co } from '../../engine/actor.js';
+import { EBUSY, EINVAL, type Errno } from '../../mm/errno.js';
+import { hmm_range_fault, type HmmPfn, type HmmRange } from '../../mm/hmm.js';
+import type { Process } from '../../mm/kernel.js';
+import { down_read, Mutex, mutex_lock, mutex_trylock, mutex_unlock, up_read } from '../../mm/locking.js';
+import { TASK_SIZE } from '../../mm/mmap.js';
+import {
+  MmuIntervalNotifier, mmu_interval_notifier_insert, mmu_interval_notifier_remove, mmu_interval_read_begin,
+  mmu_interval_read_retry, mmu_interval_set_seq,
+} from '../../mm/mmu_interval_notifier.js';
+import { MMU_NOTIFIER_RANGE_BLOCKABLE, MMU_NOTIFY_MIGRATE, type MmuNotifierRange } from '../../mm/mmu_notifier.js';
+import { PAGE_SIZE } from '../../mm/types.js';
+import {
+  COMMON_DEVICE_PARAMS, dma_map_translation, dma_transfer_page, dma_unmap_translation, trace_dev_map, trace_dev_unmap,
+  type DeviceCtx, type DeviceInstance, type DeviceModel, type MemoryRegion, type MirrorOpName, type MirrorOpResult,
+  type Translation,
+} from '../device.js';
+
+type Entry = Translation & { write: boolean };
+
+interface Dmirror extends MemoryRegion {
+  name: string;
+  proc: Process;
+  addr: number;
+  notifier: MmuIntervalNotifier;
+  mutex: Mutex;
+  pt: Map<number, Entry>;
+  closed: boolean;
+}
+
+/** Pages per fault window (32 in current kernels; Corrections). */
+const FAULT_WINDOW = 32;
+const HMM_TIMEOUT = 1_000_000_000;
+
+/** The snapshot byte of one page, as names (oracle §1.3). */
+function snapshot_name(h: HmmPfn): string {
+  if (h.error) return 'ERROR';
+  if (h.pfn < 0) return 'NONE';
+  return h.zero ? 'ZERO|READ' : h.write ? 'WRITE' : 'READ';
+}
+
+function create(ctx: DeviceCtx): DeviceInstance {
+  const k = ctx.k;
+  const p = ctx.params;
+  const dmaLatency = p['dmaLatency'] as number, faultLatency = p['faultLatency'] as number;
+  const invalidateLatency = p['invalidateLatency'] as number;
+  const mirrors: Dmirror[] = [];
+
+  function erase(d: Dmirror, vpn: number): void {
+    const x = d.pt.get(vpn);
+    if (!x) return;
+    dma_unmap_translation(ctx, x);
+    d.pt.delete(vpn);
+    trace_dev_unmap(ctx, x);
+  }
+
+  /** dmirror_interval_invalidate() */
+  function* invalidate(d: Dmirror, sub: MmuIntervalNotifier, range: MmuNotifierRange, cur_seq: number): Co<boolean> {
+    // The device's own migration updates its table itself.
+    if (range.event === MMU_NOTIFY_MIGRATE && range.owner === ctx.name) return true;
+    if (range.flags & MMU_NOTIFIER_RANGE_BLOCKABLE) yield* mutex_lock(d.mutex, ctx.name, 'gpu:invalidate_mutex');
+    else if (!mutex_trylock(d.mutex, ctx.name)) return false;
+    mmu_interval_set_seq(sub, cur_seq);
+    const victims = [...d.pt.keys()].filter((v) => v * PAGE_SIZE >= range.start && v * PAGE_SIZE < range.end);
+    if (victims.length) yield* delay(invalidateLatency, 'gpu:invalidate_tlb');
+    for (const v of victims) erase(d, v);
+    mutex_unlock(d.mutex);
+    return true;
+  }
+
+  /** dmirror_range_fault() - one window. Return: 0 or the errno of hmm_range_fault. */
+  function* range_fault(d: Dmirror, start: number, end: number, write: boolean): Co<0 | Errno> {
+    const deadline = k.now + HMM_TIMEOUT;
+    const mm = d.proc.mm;
+    for (;;) {
+      if (k.now > deadline) return EBUSY;
+      const seq = yield* mmu_interval_read_begin(k, d.notifier);
+      const range: HmmRange = { notifier: d.notifier, notifier_seq: seq, start, end, fault: true, write, hmm_pfns: [], snapSeq: 0 };
+      yield* down_read(mm.mmap_lock, 'gpu:mmap_read_lock');
+      const ret = yield* hmm_range_fault(k, mm, range, ctx.name);
+      up_read(mm.mmap_lock);
+      if (ret === EBUSY) continue;
+      if (ret) return ret;
+      // Where a real driver DMA-maps and programs its tables (DESIGN §5).
+      yield* delay(faultLatency, 'gpu:fault_latency');
+      yield* mutex_lock(d.mutex, ctx.name, 'gpu:fault_mutex');
+      if (p['skipReadRetry'] !== true && mmu_interval_read_retry(d.notifier, seq)) {
+        mutex_unlock(d.mutex);
+        continue;
+      }
+      range.hmm_pfns.forEach((h, i) => {
+        if (h.pfn < 0) return;
+        const vpn = start / PAGE_SIZE + i;
+        erase(d, vpn);
+        const x: Entry = { ...dma_map_translation(ctx, h.pfn, mm.owner, vpn * PAGE_SIZE, h.gen), write: h.write };
+        d.pt.set(vpn, x);
+        trace_dev_map(ctx, x, h.write, range.snapSeq, false);
+      });
+      mutex_unlock(d.mutex);
+      return 0;
+    }
+  }
+
+  /** dmirror_fault() - fault [start, end) in windows. */
+  function* dmirror_fault(d: Dmirror, start: number, end: number, write: boolean): Co<0 | Errno> {
+    for (let a = start; a < end; a += FAULT_WINDOW * PAGE_SIZE) {
+      const ret = yield* range_fault(d, a, Math.min(end, a + FAULT_WINDOW * PAGE_SIZE), write);
+      if (ret) return ret;
+    }
+    return 0;
+  }
+
+  /**
+   * dmirror_read()/dmirror_write(): copy under the mutex until the first missing entry, then one
+   * fault round over the rest. With ackBeforeDrain the copy runs outside the mutex on translations
+   * captured first, so an invalidation can return while it is still in flight.
+   */
+  function* copy(d: Dmirror, start: number, end: number, write: boolean, token: number, wr: string): Co<MirrorOpResult> {
+    const res: MirrorOpResult = { result: 0, tokens: [], cpages: 0, faults: 0 };
+    const n = (end - start) / PAGE_SIZE;
+    const step = n ? Math.floor(dmaLatency / n) : 0;
+    const t0 = k.now;
+    let cur = start;
+    while (cur < end) {
+      yield* mutex_lock(d.mutex, ctx.name, 'gpu:copy_mutex');
+      const run: Entry[] = [];
+      for (let a = cur; a < end; a += PAGE_SIZE) {
+        const x = d.pt.get(a / PAGE_SIZE);
+        if (!x || (write && !x.write)) break;
+        run.push(x);
+      }
+      const drain = p['ackBeforeDrain'] !== true;
+      if (!drain) {
+        for (const x of run) k.emit({ type: 'dev_dma_hold', time: k.now, actor: ctx.name, device: ctx.name, wr, mm: x.mm, va: x.va, pfn: x.pfn });
+        mutex_unlock(d.mutex);
+      }
+      for (const x of run) {
+        // Each page of the copy is a point where the CPU side may run.
+        if (res.cpages === 0) yield* schedPoint('gpu:copy_page');
+        else yield* delay(step, 'gpu:copy_page');
+        res.tokens.push(dma_transfer_page(ctx, x, write, token, wr));
+        res.cpages++;
+      }
+      if (drain) mutex_unlock(d.mutex);
+      else k.emit({ type: 'dev_dma_release', time: k.now, actor: ctx.name, device: ctx.name, wr });
+      cur += run.length * PAGE_SIZE;
+      if (cur >= end) break;
+      const ret = yield* dmirror_fault(d, cur, end, write);
+      if (ret) return { ...res, result: ret };
+      res.faults++;
+    }
+    if (k.now < t0 + dmaLatency) yield* delay(t0 + dmaLatency - k.now, 'gpu:copy_done');
+    return res;
+  }
+
+  /** dmirror_snapshot(): hmm_range_fault without faulting, under a temporary notifier. */
+  function* snapshot(d: Dmirror, start: number, end: number): Co<MirrorOpResult> {
+    const res: MirrorOpResult = { result: 0, tokens: [], cpages: 0, faults: 0 };
+    const mm = d.proc.mm;
+    const names: string[] = [];
+    for (let a = start; a < end; a += FAULT_WINDOW * PAGE_SIZE) {
+      const e = Math.min(end, a + FAULT_WINDOW * PAGE_SIZE);
+      const tmp = new MmuIntervalNotifier(mm, a, e - a, { invalidate: function* (s, _r, cur_seq) { mmu_interval_set_seq(s, cur_seq); return true; } }, ctx.name);
+      const err = mmu_interval_notifier_insert(k, tmp);
+      if (err) return { ...res, result: err };
+      let pfns: HmmPfn[] = [];
+      for (;;) {
+        const seq = yield* mmu_interval_read_begin(k, tmp);
+        const range: HmmRange = { notifier: tmp, notifier_seq: seq, start: a, end: e, fault: false, write: false, hmm_pfns: [], snapSeq: 0 };
+        yield* down_read(mm.mmap_lock, 'gpu:snapshot_mmap_read_lock');
+        const ret = yield* hmm_range_fault(k, mm, range, ctx.name);
+        up_read(mm.mmap_lock);
+        if (ret === EBUSY || mmu_interval_read_retry(tmp, seq)) continue;
+        pfns = range.hmm_pfns;
+        break;
+      }
+      yield* mmu_interval_notifier_remove(k, tmp);
+      names.push(...pfns.map(snapshot_name));
+    }
+    res.cpages = names.length;
+    res.snapshot = names.join(',');
+    return res;
+  }
+
+  function* mirror(proc: Process, addr: number, length: number, name: string): Co<MemoryRegion | Errno> {
+    const d: Dmirror = {
+      device: ctx.name, length, name, proc, addr, mutex: new Mutex(`${ctx.name}.${name}.mutex`), pt: new Map(), closed: false,
+      notifier: null as unknown as MmuIntervalNotifier,
+    };
+    d.notifier = new MmuIntervalNotifier(proc.mm, 0, TASK_SIZE, { invalidate: (s, r, c) => invalidate(d, s, r, c) }, ctx.name);
+    const err = mmu_interval_notifier_insert(k, d.notifier);
+    if (err) return err;
+    mirrors.push(d);
+    return d;
+  }
+
+  function* unmirror(m: MemoryRegion): Co<0 | Errno> {
+    const d = m as Dmirror;
+    if (d.closed) return EINVAL;
+    d.closed = true;
+    yield* mmu_interval_notifier_remove(k, d.notifier);
+    for (const v of [...d.pt.keys()]) erase(d, v);
+    return 0;
+  }
+
+  function* mirror_op(m: MemoryRegion, op: MirrorOpName, offset: number, length: number, token: number, wr: string): Co<MirrorOpResult> {
+    const d = m as Dmirror;
+    const start = d.addr + offset, end = start + length;
+    // dmirror's ioctl argument checks.
+    if (d.closed || start % PAGE_SIZE !== 0 || length % PAGE_SIZE !== 0 || end > TASK_SIZE) {
+      return { result: EINVAL, tokens: [], cpages: 0, faults: 0 };
+    }
+    switch (op) {
+      case 'gpu_read': return yield* copy(d, start, end, false, token, wr);
+      case 'gpu_write': return yield* copy(d, start, end, true, token, wr);
+      case 'snapshot': return yield* snapshot(d, start, end);
+      default: return { result: EINVAL, tokens: [], cpages: 0, faults: 0 };
+    }
+  }
+
+  function* release_process(proc: Process): Co {
+    for (const d of mirrors) if (d.proc === proc && !d.closed) yield* unmirror(d);
+  }
+
+  return { mirror, unmirror, mirror_op, release_process };
+}
+
+export const gpu_hmm: DeviceModel = {
+  name: 'gpu-hmm',
+  description: "a GPU mirroring through HMM as lib/test_hmm.c's dmirror: interval notifier over the address space, faults with retry in 32-page windows, no page references",
+  params: {
+    dmaLatency: { kind: 'time', default: 1000, doc: 'one READ/WRITE copy, spread over its pages (DESIGN §7b: 1 µs)' },
+    faultLatency: { kind: 'time', default: 20_000, doc: 'one fault window: between the hmm_range_fault snapshot and the mirror mutex (§8: tens of µs per GPU fault batch)' },
+    invalidateLatency: { kind: 'time', default: 1_000, doc: 'erasing device entries and flushing the device TLB in invalidate (§8: ≈1 µs)' },
+    skipReadRetry: { kind: 'bool', default: false, doc: 'a buggy driver: installs without mmu_interval_read_retry under its lock' },
+    ackBeforeDrain: { kind: 'bool', default: false, doc: 'a buggy device: invalidate returns while a copy is still in flight' },
+    ...COMMON_DEVICE_PARAMS,
+  },
+  ops: ['mirror', 'unmirror', 'gpu_read', 'gpu_write', 'snapshot'],
+  create,
+};
