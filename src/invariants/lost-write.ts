@@ -18,6 +18,8 @@ function create(ctx: CheckerCtx) {
   const hist = new FrameHistory();
   /** Writes of a DMA still in flight, reported only if it completes ok. */
   const pending = new Map<string, ViolationReport[]>();
+  /** The durable token of each file page, from storage_write (never written: zero, token 0). */
+  const stored = new Map<string, number>();
 
   function check(ev: MmEventOf<'dma_access'> | MmEventOf<'cpu_access'>): ViolationReport | null {
     if (!ev.write || ev.file === '' || ev.index < 0) return null;
@@ -44,7 +46,10 @@ function create(ctx: CheckerCtx) {
           hist.note(ev.pfn, ev);
           break;
         case 'dma_ref_get': case 'folio_dirty': case 'folio_buffers': hist.note(ev.pfn, ev); break;
+        case 'storage_write': stored.set(`${ev.file}:${ev.index}`, ev.token); break;
         case 'writeback_skip':
+          // Nothing is lost when the page holds what storage already has.
+          if ((stored.get(`${ev.file}:${ev.index}`) ?? 0) === ev.token) break;
           ctx.report({
             kind: 'lost-write', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
             message: `writeback skipped dirty pfn ${ev.pfn} (${ev.file}@${ev.index}) because it has no buffers: its data never reaches ${ev.file}`,

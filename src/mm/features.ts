@@ -29,6 +29,8 @@ export interface KernelFeatures {
   readonly interval_notifiers: boolean;
   /** mlx5 WARNs on a bad UMR completion (2022, 6.0+). */
   readonly mlx5_umr_warn: boolean;
+  /** mremap looks up the source VMA first and fails EFAULT before any other work (≈5.16 [U]). */
+  readonly mremap_vma_lookup_first: boolean;
   /** fsdax pages are idle at refcount 0 (6.15), 1 before. */
   readonly dax_idle_refcount: number;
 }
@@ -54,6 +56,7 @@ export function kernelFeatures(major: number, minor: number): KernelFeatures {
     longterm_migrates_movable: ge(v, 5, 13),
     interval_notifiers: ge(v, 5, 5),
     mlx5_umr_warn: ge(v, 6, 0),
+    mremap_vma_lookup_first: ge(v, 5, 16),
     dax_idle_refcount: ge(v, 6, 15) ? 0 : 1,
   };
 }

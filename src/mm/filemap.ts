@@ -62,6 +62,13 @@ export function filemap_read_folio(k: Kernel, inode: Inode, index: number): numb
   return pfn;
 }
 
+/** The cached folios of indexes [first, last]. */
+export function filemap_pfns_in(mapping: AddressSpace, first: number, last: number): number[] {
+  const out: number[] = [];
+  mapping.i_pages.forEachIn(first, last, (_i, v) => out.push(v - 1));
+  return out;
+}
+
 /** Is @index beyond EOF of @inode? (the fault answers SIGBUS) */
 export function index_beyond_eof(inode: Inode, index: number): boolean {
   return index >= pages_in(inode.i_size);

@@ -59,8 +59,11 @@ export function check_vma_flags(k: Kernel, vma: VmAreaStruct, gup_flags: number)
   const vm_flags = vma.vm_flags;
   const write = (gup_flags & FOLL_WRITE) !== 0;
   if (vm_flags & (VM_IO | VM_PFNMAP)) return EFAULT;
+  // A proposal may decide long-term pins of file pages itself (layout-lease).
+  const admit = gup_flags & FOLL_LONGTERM && vma.vm_file && k.policy.ops.longterm_pin_admit ? k.policy.ops.longterm_pin_admit(k, vma) : null;
+  if (admit) return admit;
   // get_user_pages_longterm() (4.15) and FOLL_LONGTERM (5.2+) refuse fsdax.
-  if (gup_flags & FOLL_LONGTERM && vma_is_fsdax(vma)) return EOPNOTSUPP;
+  if (admit === null && gup_flags & FOLL_LONGTERM && vma_is_fsdax(vma)) return EOPNOTSUPP;
   // writable_file_mapping_allowed() (6.5).
   if (write && k.features.longterm_file_write_refused && (gup_flags & (FOLL_PIN | FOLL_LONGTERM)) === (FOLL_PIN | FOLL_LONGTERM)
     && vma_needs_dirty_tracking(vma)) return EFAULT;

@@ -8,6 +8,7 @@ import type { TraceBus } from '../engine/trace.js';
 import { WaitQueueHead, wake_up_all } from '../engine/waitqueue.js';
 import type { KernelFeatures } from './features.js';
 import { Inode, type FsType } from './fs/inode.js';
+import { LeaseTable } from './fs/locks.js';
 import { MAPPING_ANON, MemMap } from './mem_map.js';
 import { MmStruct } from './mm_types.js';
 import { BUG_ON } from './mmdebug.js';
@@ -16,7 +17,7 @@ import { PinRegistry } from './pin_registry.js';
 import type { KernelPolicy } from './policy_ops.js';
 import type { KernelTiming } from './timing.js';
 import type { MmTraceEvent, MmTraceSink } from './trace_events.js';
-import { PAGE_SIZE, PG_dax, ZERO_PFN } from './types.js';
+import { PAGE_SIZE, PG_dax, PG_dummy, ZERO_PFN } from './types.js';
 
 export interface KernelConfig {
   sched: Scheduler;
@@ -53,6 +54,7 @@ export class Kernel implements MmTraceSink {
   readonly mem = new MemMap();
   readonly alloc: PageAllocator;
   readonly pins = new PinRegistry();
+  readonly leases = new LeaseTable();
   readonly inodes = new Map<string, Inode>();
   readonly inodeById: Inode[] = [];
   readonly processes = new Map<string, Process>();
@@ -66,6 +68,10 @@ export class Kernel implements MmTraceSink {
    * scenario runner). Interruptible sleeps check it and return EINTR.
    */
   fatal_signal_pending: () => boolean = () => false;
+  /** Tunables a policy reads (kernel.leaseBreakTimeout). */
+  readonly tunables = { leaseBreakTimeout: 10_000_000 };
+  /** The dummy ("crappy") page devices are redirected to, allocated on first use. */
+  private dummyPfn = -1;
   /** Where DAX break-layouts sleeps until a busy page goes idle (woken on every DAX put). */
   readonly dax_wq = new WaitQueueHead('dax_layout_busy');
   private nextMmId = 1;
@@ -109,6 +115,19 @@ export class Kernel implements MmTraceSink {
     const p = new Process(name, new MmStruct(this.nextMmId++, name), memlock, capIpcLock);
     this.processes.set(name, p);
     return p;
+  }
+
+  /** dummy_page() - the one dummy page (PG_dummy, content "dummy"), never freed. Return: pfn or -1. */
+  dummy_page(): number {
+    if (this.dummyPfn >= 0) return this.dummyPfn;
+    const pfn = this.alloc.alloc_page();
+    if (pfn < 0) return -1;
+    this.mem.flags[pfn] = PG_dummy;
+    this.mem._refcount[pfn] = 1;
+    this.mem.content[pfn] = this.new_content('dummy');
+    this.emit({ type: 'folio_alloc', time: this.now, actor: this.actorName(), pfn, gen: this.mem.gen[pfn] as number, owner: 'dummy', file: '', index: -1 });
+    this.dummyPfn = pfn;
+    return pfn;
   }
 
   /** The file name and index a frame belongs to, for traces ('' / -1 when none). */

@@ -19,8 +19,8 @@ import { PAGE_ALIGN, PAGE_SIZE, VM_EXEC, VM_READ, VM_WRITE } from './types.js';
 
 /**
  * do_mprotect() - Context: takes mmap_lock for write; may sleep.
- * Return: 0; EINVAL for an unaligned start; ENOMEM when part of the range is unmapped (nothing is
- * changed then). A zero length succeeds.
+ * Return: 0; EINVAL for an unaligned start; ENOMEM when part of the range is unmapped (the VMAs
+ * before the first hole are changed). A zero length succeeds.
  */
 export function* do_mprotect(k: Kernel, mm: MmStruct, start: number, len: number, prot: ProtName): Co<0 | Errno> {
   yield* delay(k.timing.syscall, 'mprotect:enter');
@@ -28,19 +28,21 @@ export function* do_mprotect(k: Kernel, mm: MmStruct, start: number, len: number
   if (len === 0) return 0;
   const end = start + PAGE_ALIGN(len);
   yield* down_write(mm.mmap_lock, k.actorName(), 'mprotect:mmap_write_lock');
+  // do_mprotect_pkey() changes VMA after VMA and stops with ENOMEM at the first hole.
   let covered = start;
   for (const v of vmas_in(mm, start, end)) {
     if (v.vm_start > covered) break;
     covered = v.vm_end;
   }
-  if (covered < end) {
+  const stop = Math.min(covered, end);
+  if (stop <= start) {
     up_write(mm.mmap_lock);
     return ENOMEM;
   }
   split_at(mm, start);
-  split_at(mm, end);
+  split_at(mm, stop);
   const newbits = prot_to_vm_flags(prot);
-  for (const vma of vmas_in(mm, start, end)) {
+  for (const vma of vmas_in(mm, start, stop)) {
     vma.vm_flags = (vma.vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | newbits;
     // change_protection(): the notifier starts at the first populated PTE, if any.
     let range = null as ReturnType<typeof mmu_notifier_range_init> | null;
@@ -62,5 +64,5 @@ export function* do_mprotect(k: Kernel, mm: MmStruct, start: number, len: number
     k.emit({ type: 'vma', time: k.now, actor: k.actorName(), mm: mm.owner, start: vma.vm_start, end: vma.vm_end, what: `mprotect:${prot}`, file: vma.vm_file?.name ?? '' });
   }
   up_write(mm.mmap_lock);
-  return 0;
+  return stop < end ? ENOMEM : 0;
 }

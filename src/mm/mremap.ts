@@ -4,7 +4,8 @@
  * now-empty old range (another UNMAP). A device that translates by page keeps reaching the same
  * frames; one that translates by the old VA finds nothing there (kernel-semantics §4.1). A same-size
  * mremap without MREMAP_FIXED is a no-op (Corrections).
- * Kernel: mm/mremap.c do_mremap() (6.x order of checks), mremap_to(), move_vma(), move_page_tables().
+ * Kernel: mm/mremap.c do_mremap() (the source VMA looked up first from ≈5.16), mremap_to(), move_vma(),
+ * move_page_tables().
  */
 import { delay, schedPoint, type Co } from '../engine/actor.js';
 import { EFAULT, EINVAL, ENOMEM, type Errno } from './errno.js';
@@ -72,6 +73,8 @@ export function* do_mremap(k: Kernel, mm: MmStruct, a: MremapArgs): Co<number | 
   if (new_len === 0) return EINVAL;
   yield* down_write(mm.mmap_lock, k.actorName(), 'mremap:mmap_write_lock');
   try {
+    // Newer kernels look the source VMA up before anything else (vma_lookup → EFAULT).
+    if (k.features.mremap_vma_lookup_first && !find_vma(mm, a.addr)) return EFAULT;
     if (a.fixed) {
       const na = a.new_addr ?? -1;
       if (na < 0 || na % PAGE_SIZE !== 0) return EINVAL;

@@ -5,18 +5,22 @@
  * registry. Each long-term holder registers `PinOwnerOps`, through which proposals act on it.
  */
 import type { Co } from '../engine/actor.js';
+import { WaitQueueHead, wake_up_all } from '../engine/waitqueue.js';
+import type { Inode } from './fs/inode.js';
 import type { MmStruct } from './mm_types.js';
 
 /** What a proposal may ask of a long-term DMA reference's holder (DESIGN §2). */
 export interface PinOwnerOps {
+  /** Does the holder sit behind an IOMMU (iommu-backstop covers only those)? */
+  readonly has_iommu: boolean;
   /** Forcibly terminate the holder's DMA (its QP to error) and drop its references. */
   revoke?(ref: DmaRef): Co;
   /** Point the holder's translation for @pfn at a dummy page, dropping its reference on @pfn. */
   redirect_to_dummy?(ref: DmaRef, pfn: number, dummy_pfn: number): Co;
-  /** Deliver a lease break to the pinning process (its `onBreak` handler). */
-  lease_break?(ref: DmaRef): Co;
-  /** Unmap the holder's IOVA entries so its later DMA faults at the IOMMU. */
-  iommu_unmap?(ref: DmaRef): Co;
+  /** Break the pinning process's lease on @inode (its `onBreak` runs). Return: false if it holds none. */
+  lease_break?(ref: DmaRef, inode: Inode): Co<boolean>;
+  /** Unmap the holder's IOVA entries for @pfns so its later DMA to them faults at the IOMMU. */
+  iommu_unmap?(ref: DmaRef, pfns: readonly number[]): Co;
 }
 
 export class DmaRef {
@@ -48,6 +52,8 @@ export class DmaRef {
 
 export class PinRegistry {
   private nextId = 1;
+  /** Woken whenever a reference is dropped (waiters re-check what they wait for). */
+  readonly wq = new WaitQueueHead('pin_registry');
   readonly live = new Map<number, DmaRef>();
   private readonly byPfn = new Map<number, Set<DmaRef>>();
 
@@ -79,12 +85,20 @@ export class PinRegistry {
       ref.released = true;
       this.live.delete(ref.id);
     }
+    wake_up_all(this.wq);
   }
 
   /** The live references on @pfn, oldest first. */
   holders(pfn: number): DmaRef[] {
     const s = this.byPfn.get(pfn);
     return s ? [...s].sort((a, b) => a.id - b.id) : [];
+  }
+
+  /** The live long-term references holding any page in @pfns, oldest first. */
+  longterm_refs(pfns: readonly number[]): DmaRef[] {
+    const out = new Set<DmaRef>();
+    for (const pfn of pfns) for (const r of this.byPfn.get(pfn) ?? []) if (r.longterm) out.add(r);
+    return [...out].sort((a, b) => a.id - b.id);
   }
 
   /** Does any long-term reference hold @pfn? */

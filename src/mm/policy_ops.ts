@@ -8,14 +8,21 @@ import type { Co } from '../engine/actor.js';
 import type { Errno } from './errno.js';
 import type { Inode } from './fs/inode.js';
 import type { Kernel } from './kernel.js';
+import type { VmAreaStruct } from './mm_types.js';
 
 export interface KernelPolicyOps {
   /**
-   * Called by truncate and punch-hole of non-DAX files after the first unmap_mapping_range() and
-   * before i_size changes and pages leave the page cache, for the page indexes [first, last].
-   * Return: 0 to proceed, or an errno that fails the truncate (layout-lease's ETXTBSY).
+   * Called by truncate and punch-hole before i_size changes and pages leave the page cache (and
+   * before a DAX file breaks layouts), for the page indexes [first, last]. A proposal acts on the
+   * range's long-term DMA references through their PinOwnerOps.
+   * Return: 0 to proceed, or an errno that fails the truncate (layout-lease's ETXTBSY, EINTR).
    */
   truncate_pinned_range?(k: Kernel, inode: Inode, first: number, last: number): Co<0 | Errno>;
+  /**
+   * Admission of a long-term DMA reference to @vma's file pages (checked before the fsdax refusal).
+   * Return: 0 to admit (lifting the fsdax refusal), an errno to refuse, null for the base rules.
+   */
+  longterm_pin_admit?(k: Kernel, vma: VmAreaStruct): 0 | Errno | null;
 }
 
 export interface KernelPolicy {

@@ -50,19 +50,12 @@ export function* do_truncate(k: Kernel, inode: Inode, length: number): Co<0 | Er
   if (length < old) {
     const first = pages_in(length);
     const hook = k.policy.ops.truncate_pinned_range;
+    let err: 0 | Errno = hook ? yield* hook(k, inode, first, Infinity) : 0;
     // fsdax: ext4_setattr()/xfs_setattr_size() break layouts before touching i_size.
-    if (inode.dax) {
-      const err = yield* dax_break_layouts(k, inode, first, Infinity);
-      if (err) {
-        up_write(inode.i_rwsem);
-        return err;
-      }
-    } else if (hook) {
-      const err = yield* hook(k, inode, first, Infinity);
-      if (err) {
-        up_write(inode.i_rwsem);
-        return err;
-      }
+    if (!err && inode.dax) err = yield* dax_break_layouts(k, inode, first, Infinity);
+    if (err) {
+      up_write(inode.i_rwsem);
+      return err;
     }
   }
   inode.i_size = length;

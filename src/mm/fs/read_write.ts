@@ -15,7 +15,7 @@ import { unmap_mapping_range } from '../memory.js';
 import { vmas_in, type MmStruct } from '../mm_types.js';
 import { folio_attach_buffers, folio_detach_buffers, folio_mark_dirty, write_cache_pages } from '../page-writeback.js';
 import { truncate_inode_pages_range } from '../truncate.js';
-import { PAGE_ALIGN, PAGE_SIZE, pages_in, PG_dirty, PG_private, PG_writeback, VM_SHARED } from '../types.js';
+import { PAGE_ALIGN, PAGE_SIZE, PG_dirty, PG_private, PG_writeback, VM_SHARED } from '../types.js';
 import { dax_break_layouts } from './dax.js';
 import type { Inode } from './inode.js';
 
@@ -63,7 +63,7 @@ export function* do_pwrite(k: Kernel, inode: Inode, pos: number, len: number, to
 export function* vfs_fsync_range(k: Kernel, inode: Inode, pos = 0, len = 0): Co<0> {
   yield* delay(k.timing.syscall, 'fsync:enter');
   const first = Math.floor(pos / PAGE_SIZE);
-  yield* write_cache_pages(k, inode, first, len === 0 ? Infinity : first + pages_in(len) - 1);
+  yield* write_cache_pages(k, inode, first, len === 0 ? Infinity : Math.floor((pos + len - 1) / PAGE_SIZE));
   return 0;
 }
 
@@ -82,15 +82,17 @@ export function* do_msync(k: Kernel, mm: MmStruct, start: number, len: number, f
   let covered = start;
   for (const v of vmas) { if (v.vm_start > covered) break; covered = v.vm_end; }
   up_read(mm.mmap_lock);
-  if (covered < end) return ENOMEM;
-  if (flags.includes('async')) return 0;
+  const hole = covered < end;
+  if (flags.includes('async')) return hole ? ENOMEM : 0;
+  // msync() syncs VMA after VMA and reports ENOMEM for the hole after it has done the rest.
   for (const v of vmas) {
+    if (v.vm_start >= covered) break;
     if (!v.vm_file || !(v.vm_flags & VM_SHARED)) continue;
     const s = Math.max(start, v.vm_start), e = Math.min(end, v.vm_end);
     const first = v.linear_page_index(s);
     yield* write_cache_pages(k, v.vm_file, first, first + (e - s) / PAGE_SIZE - 1);
   }
-  return 0;
+  return hole ? ENOMEM : 0;
 }
 
 /**
@@ -130,13 +132,10 @@ export function* do_punch_hole(k: Kernel, inode: Inode, offset: number, len: num
   if (offset >= end) { up_write(inode.i_rwsem); return 0; }
   const first = Math.ceil(offset / PAGE_SIZE), last = Math.floor(end / PAGE_SIZE) - 1;
   if (first <= last) {
-    if (inode.dax) {
-      const err = yield* dax_break_layouts(k, inode, first, last);
-      if (err) { up_write(inode.i_rwsem); return err; }
-    } else if (k.policy.ops.truncate_pinned_range) {
-      const err = yield* k.policy.ops.truncate_pinned_range(k, inode, first, last);
-      if (err) { up_write(inode.i_rwsem); return err; }
-    }
+    const hook = k.policy.ops.truncate_pinned_range;
+    let err: 0 | Errno = hook ? yield* hook(k, inode, first, last) : 0;
+    if (!err && inode.dax) err = yield* dax_break_layouts(k, inode, first, last);
+    if (err) { up_write(inode.i_rwsem); return err; }
     // truncate_pagecache_range(): unmap, remove, unmap again for COWed private pages.
     yield* unmap_mapping_range(k, inode.i_mapping, first * PAGE_SIZE, (last - first + 1) * PAGE_SIZE, false);
     yield* schedPoint('punch_hole:unmapped');
