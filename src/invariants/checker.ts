@@ -29,6 +29,8 @@ export interface CheckerCtx {
   report(v: ViolationReport): void;
   /** The policy the run uses (for era-worded messages). */
   readonly policy: string;
+  /** kernel.livenessBound in ns (the `hang` bound; 1 s when absent). */
+  readonly livenessBound?: number;
 }
 
 export interface CheckerInstance {

@@ -15,7 +15,12 @@ function create(ctx: CheckerCtx) {
   return {
     on(ev: MmTraceEvent): void {
       switch (ev.type) {
-        case 'folio_alloc': case 'folio_free': refs.delete(ev.pfn); pins.delete(ev.pfn); break;
+        case 'folio_alloc':
+          refs.delete(ev.pfn);
+          pins.delete(ev.pfn);
+          if (ev.owner === 'dummy') refs.set(ev.pfn, 1); // the kernel keeps its dummy page
+          break;
+        case 'folio_free': refs.delete(ev.pfn); pins.delete(ev.pfn); break;
         case 'filemap_add': add(refs, ev.pfn, 1); break;
         case 'filemap_remove': add(refs, ev.pfn, -1); break;
         case 'pte_set': if (ev.pfn !== 0) add(refs, ev.pfn, 1); break;

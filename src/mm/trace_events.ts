@@ -69,6 +69,16 @@ export type MmTraceEvent =
   | Ev<'dev_dma_release', { device: string; wr: string }>
   /** The device is dead (e.g. UMR recovery failed): it maps nothing and never DMAs again. */
   | Ev<'device_dead', { device: string; reason: string }>
+  /** A policy revoked an MR: its QP is in error and its references dropped. */
+  | Ev<'mr_revoked', { device: string; mr: string }>
+  /** A policy redirected a device's translation of `pfn` to the dummy page. */
+  | Ev<'dummy_redirect', { device: string; pfn: number; dummy: number; mm: string; va: number }>
+  /** A lease was broken (its holder's onBreak starts). */
+  | Ev<'lease_break', { file: string; holder: string; lease: string }>
+  /** A truncate (or punch-hole) waits for the long-term references to a range to go. */
+  | Ev<'truncate_wait', { file: string; policy: string; refs: number }>
+  /** An op is still blocked when the run ends, waiting on `wq`. */
+  | Ev<'op_blocked', { op: string; name: string; since: number; wq: string }>
   /** A device's DMA hit an IOVA its IOMMU no longer maps. */
   | Ev<'iommu_fault', { device: string; iova: number; pfn: number; wr: string }>
   /** Writeback made a folio's content durable. */
@@ -84,7 +94,7 @@ export type MmTraceEvent =
   | Ev<'i_size', { file: string; old: number; size: number }>
   | Ev<'vma', { mm: string; start: number; end: number; what: string; file: string }>
   | Ev<'op_start', { op: string; name: string }>
-  | Ev<'op_end', { op: string; name: string; result: string }>
+  | Ev<'op_end', { op: string; name: string; result: string; blockedNs: number }>
   | Ev<'kernel_warn', { site: string; pfn: number; dump: string }>
   | Ev<'kernel_bug', { site: string; pfn: number; dump: string }>
   /** End of run: one per live frame, with its counts as the model has them. */

@@ -12,13 +12,14 @@
  */
 import { delay, schedPoint, type Co } from '../engine/actor.js';
 import type { Errno } from './errno.js';
-import { filemap_remove_folio } from './filemap.js';
+import { filemap_pfns_in, filemap_remove_folio } from './filemap.js';
 import type { Inode } from './fs/inode.js';
 import type { Kernel } from './kernel.js';
 import { dax_break_layouts } from './fs/dax.js';
 import { down_write, up_write } from './locking.js';
 import { unmap_mapping_range } from './memory.js';
 import { folio_detach_buffers } from './page-writeback.js';
+import type { DmaRef } from './pin_registry.js';
 import { PAGE_ALIGN, PAGE_SIZE, pages_in, PG_dirty } from './types.js';
 
 /**
@@ -73,4 +74,19 @@ export function* do_truncate(k: Kernel, inode: Inode, length: number): Co<0 | Er
   }
   up_write(inode.i_rwsem);
   return 0;
+}
+
+/**
+ * (pinsim-only) The live long-term DMA references on the cached pages [first, last] of @inode,
+ * oldest first: what the 2018 proposals act on, read from the pin registry (the tracking
+ * put_user_page() proposed).
+ */
+export function longterm_refs_on_range(k: Kernel, inode: Inode, first: number, last: number): DmaRef[] {
+  return k.pins.longterm_refs(filemap_pfns_in(inode.i_mapping, first, last));
+}
+
+/** The cached pfns of [first, last] that @ref holds. */
+export function ref_pfns_on_range(ref: DmaRef, inode: Inode, first: number, last: number): number[] {
+  const cached = new Set(filemap_pfns_in(inode.i_mapping, first, last));
+  return [...new Set(ref.pfns.filter((p) => cached.has(p)))];
 }

@@ -317,6 +317,18 @@ function* execOp(st: RunState, actorName: string, proc: Process, op: Op, key: st
         ...(stats.snapshot !== undefined ? { text: stats.snapshot } : {}),
       };
     }
+    case 'setlease': {
+      const inode = k.inodes.get(op.file)!;
+      const handler = op.onBreak;
+      // The break runs `onBreak` as a new thread of the lease holder's process (DESIGN §5).
+      k.leases.setlease(inode, proc.name, op.type, handler && handler.length ? () => {
+        const tname = `${actorName}~break`;
+        let a: Actor | null = null;
+        a = st.sched.spawn(tname, runActor(st, tname, { process: proc.name, ops: handler }, () => a!));
+        st.procActors.get(proc.name)?.push(a);
+      } : null);
+      return { result: 'ok' };
+    }
     case 'poll': {
       const c = (st.names.get(op.wr) as { c: Completion }).c;
       const t0 = k.now;
@@ -396,7 +408,7 @@ export function* runActor(st: RunState, actorName: string, spec: ActorSpec, self
       const seen = tokens ? tokensName(k, tokens) : null;
       if (op.as && seen !== null && (op.op === 'load' || op.op === 'dma_read' || op.op === 'poll' || op.op === 'pread' || op.op === 'gpu_read')) st.observed[op.as] = seen;
       if (op.as && r.text !== undefined) st.observed[op.as] = r.text;
-      k.emit({ type: 'op_end', time: k.now, actor: actorName, op: op.op, name: key, result });
+      k.emit({ type: 'op_end', time: k.now, actor: actorName, op: op.op, name: key, result, blockedNs: timing.blockedNs });
     };
     if (r.deferred) {
       // Posted with wait:false: the op's result is its completion, whenever that comes.

@@ -16,6 +16,8 @@ import { notifier_failed_blockable } from '../invariants/notifier-failed-blockab
 import { notifier_teardown_incomplete } from '../invariants/notifier-teardown-incomplete.js';
 import { notifier_unpaired } from '../invariants/notifier-unpaired.js';
 import { dma_use_after_free } from '../invariants/dma-use-after-free.js';
+import { dummy_page_dma } from '../invariants/dummy-page-dma.js';
+import { hang } from '../invariants/hang.js';
 import { incoherent_mapping } from '../invariants/incoherent-mapping.js';
 import { kernel_bug } from '../invariants/kernel-bug.js';
 import { kernel_warn } from '../invariants/kernel-warn.js';
@@ -24,7 +26,13 @@ import { refcount_leak } from '../invariants/refcount-leak.js';
 import { stale_read } from '../invariants/stale-read.js';
 import type { KernelPolicy } from '../mm/policy_ops.js';
 import { linux_4_20 } from '../policy/linux-4.20.js';
+import { linux_5_7 } from '../policy/linux-5.7.js';
 import { linux_6_12 } from '../policy/linux-6.12.js';
+import { block_truncate } from '../policy/block-truncate.js';
+import { iommu_backstop } from '../policy/iommu-backstop.js';
+import { layout_lease } from '../policy/layout-lease.js';
+import { lease_break_dummy } from '../policy/lease-break-dummy.js';
+import { revoke } from '../policy/revoke.js';
 
 /** Every policy name of DESIGN §7b, built or not. */
 export const CONTRACT_POLICIES = [
@@ -69,11 +77,13 @@ export function createRegistry(p: { devices: readonly DeviceModel[]; policies: r
 /** The built-in plugins. */
 export const BUILTIN = {
   devices: [gup_nic, odp_nic, gpu_hmm] as readonly DeviceModel[],
-  policies: [linux_4_20, linux_6_12] as readonly KernelPolicy[],
+  policies: [
+    linux_4_20, linux_5_7, linux_6_12, block_truncate, lease_break_dummy, layout_lease, revoke, iommu_backstop,
+  ] as readonly KernelPolicy[],
   invariants: [
     lost_write, dma_use_after_free, dma_into_reused_page, stale_read, incoherent_mapping, notifier_teardown_incomplete,
     install_during_invalidation, notifier_unpaired, notifier_failed_blockable, nonblock_slept, access_after_release,
-    refcount_leak, kernel_bug, kernel_warn,
+    dummy_page_dma, hang, refcount_leak, kernel_bug, kernel_warn,
   ] as readonly Checker[],
 };
 
@@ -84,7 +94,7 @@ export function defaultRegistry(): Registry {
 /** The ops this build executes; the contract's others are refused as not-implemented. */
 export const IMPLEMENTED_OPS: ReadonlySet<string> = new Set([
   'mmap', 'munmap', 'mremap', 'madvise', 'mprotect', 'load', 'store', 'msync', 'ftruncate', 'truncate',
-  'fallocate', 'fsync', 'pread', 'pwrite', 'drop_caches', 'sleep',
+  'fallocate', 'fsync', 'pread', 'pwrite', 'drop_caches', 'setlease', 'sleep',
   'gup', 'unpin', 'reg_mr', 'dereg_mr', 'dma_read', 'dma_write', 'poll', 'advise_mr',
   'mirror', 'unmirror', 'gpu_read', 'gpu_write', 'snapshot',
 ]);

@@ -118,6 +118,7 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
   const seen = new Set<string>();
   const cctx: CheckerCtx = {
     policy: policyName,
+    livenessBound: s.kernel.livenessBound ?? DEFAULT_LIVENESS,
     report(v) {
       const key = `${v.kind}|${v.pfn}|${v.actor}`;
       if (seen.has(key)) return;
@@ -176,6 +177,10 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
   }
 
   if (!crashed && !error) {
+    for (const [key, r] of st.running) {
+      const op = opAtKey(s, key);
+      k.emit({ type: 'op_blocked', time: k.now, actor: r.actor.name, op: op?.op ?? '?', name: key, since: r.start, wq: r.actor.waitingOn?.name ?? '' });
+    }
     try {
       finalEvents(k);
     } catch (e) {

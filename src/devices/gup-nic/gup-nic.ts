@@ -8,9 +8,9 @@
  */
 import { delay, schedPoint, type Co } from '../../engine/actor.js';
 import { EINVAL, ENOMEM, IS_ERR, type Errno } from '../../mm/errno.js';
-import { get_user_pages_locked, gup_flags_for_era, unpin_user_pages_dirty_lock } from '../../mm/gup.js';
+import { get_user_pages_locked, gup_flags_for_era, gup_put_folio, unpin_user_pages_dirty_lock } from '../../mm/gup.js';
 import type { Process } from '../../mm/kernel.js';
-import type { DmaRef } from '../../mm/pin_registry.js';
+import type { DmaRef, PinOwnerOps } from '../../mm/pin_registry.js';
 import { PAGE_SIZE } from '../../mm/types.js';
 import {
   COMMON_DEVICE_PARAMS, dma_iommu_fault, dma_map_translation, dma_transfer_page, dma_unmap_translation, type DeviceCtx, type DeviceInstance, type DeviceModel, type DmaRequest, type DmaResult,
@@ -31,6 +31,8 @@ interface GupMr extends MemoryRegion {
   /** The MTT: one translation per page, fixed at registration. */
   mtt: Translation[];
   deregistered: boolean;
+  /** Revoked by a policy: its QP is in error, its references dropped; DMA completes device-error. */
+  revoked: boolean;
 }
 
 function create(ctx: DeviceCtx): DeviceInstance {
@@ -63,9 +65,46 @@ function create(ctx: DeviceCtx): DeviceInstance {
     const mtt: Translation[] = ref.pfns.map((pfn, i) => dma_map_translation(ctx, pfn, mm.owner, page_start + i * PAGE_SIZE));
     const mr: GupMr = {
       device: ctx.name, length, name, proc, start: addr, page_start, npages, writable: access === 'rw', ref, mtt, deregistered: false,
+      revoked: false,
     };
+    ref.ops = pin_owner_ops(mr);
     mrs.push(mr);
     return mr;
+  }
+
+  /**
+   * The PinOwnerOps this MR registers with its long-term references: what the 2018 proposals may do
+   * to it (DESIGN §2). None of these exists in a real kernel; they are the designs argued.
+   */
+  function pin_owner_ops(mr: GupMr): PinOwnerOps {
+    return {
+      has_iommu: ctx.iommu !== null,
+      // Jason Gunthorpe's "forcibly terminate": the QP goes to error, the references are dropped.
+      *revoke() {
+        if (mr.revoked || mr.deregistered) return;
+        mr.revoked = true;
+        k.emit({ type: 'mr_revoked', time: k.now, actor: ctx.name, device: ctx.name, mr: mr.name });
+        yield* unpin_user_pages_dirty_lock(k, mr.ref, mr.writable);
+      },
+      // Jérôme Glisse's S2: reprogram the HCA to the dummy page and let the real page go.
+      *redirect_to_dummy(_ref, pfn, dummy_pfn) {
+        mr.mtt.forEach((x, i) => {
+          if (x.pfn !== pfn) return;
+          dma_unmap_translation(ctx, x);
+          mr.mtt[i] = dma_map_translation(ctx, dummy_pfn, x.mm, x.va);
+          k.emit({ type: 'dummy_redirect', time: k.now, actor: ctx.name, device: ctx.name, pfn, dummy: dummy_pfn, mm: x.mm, va: x.va });
+          gup_put_folio(k, mr.ref, i, false);
+        });
+        yield* delay(0, 'gup-nic:mtt_reprogrammed');
+      },
+      *lease_break(_ref, inode) {
+        return k.leases.break_lease(inode, mr.proc.name);
+      },
+      *iommu_unmap(_ref, pfns) {
+        for (const x of mr.mtt) if (pfns.includes(x.pfn)) dma_unmap_translation(ctx, x);
+        yield* delay(0, 'gup-nic:iotlb_invalidated');
+      },
+    };
   }
 
   /** __ib_umem_release() - DMA-unmap, release every page (dirty if writable), uncharge memlock. */
@@ -83,6 +122,11 @@ function create(ctx: DeviceCtx): DeviceInstance {
   function* dma(req: DmaRequest): Co<DmaResult> {
     const mr = req.mr as GupMr;
     const tokens: number[] = [];
+    if (mr.revoked && !mr.deregistered) {
+      // The QP is in the error state: the work request is flushed, nothing reaches memory.
+      yield* delay(dmaLatency, 'gup-nic:dma_flushed');
+      return { status: 'device-error', tokens };
+    }
     if (mr.deregistered || req.offset + req.length > mr.length || (req.write && !mr.writable)) {
       // The key is gone, the range is outside the MR, or it is not writable: an access error.
       yield* delay(dmaLatency, 'gup-nic:dma_error');
@@ -97,6 +141,11 @@ function create(ctx: DeviceCtx): DeviceInstance {
       // Each page access is a point where the CPU side may run first.
       if (i === 0) yield* schedPoint('gup-nic:dma_page');
       else yield* delay(step, 'gup-nic:dma_page');
+      // A QP moved to error flushes its work requests; a deregistered key stops the transfer.
+      if (mr.revoked || mr.deregistered) {
+        yield* delay(Math.max(0, dmaLatency - step * i), 'gup-nic:dma_aborted');
+        return { status: mr.revoked ? 'device-error' : 'remote-access-error', tokens };
+      }
       const seen = dma_transfer_page(ctx, mr.mtt[first + i] as Translation, req.write, req.token, req.wr);
       if (seen < 0) return { status: yield* dma_iommu_fault(ctx), tokens };
       tokens.push(seen);
