@@ -11,6 +11,7 @@ import { ScenarioError, formatIssues } from '../scenario/types.js';
 import { UsageError, usage } from './args.js';
 import type { CommandSpec } from './args.js';
 import { CHECK_SPEC, cmdCheck } from './check.js';
+import { COMPARE_SPEC, cmdCompare } from './compare.js';
 import { NotImplementedError } from './common.js';
 import { LIST_SPEC, cmdList } from './list.js';
 import { RUN_SPEC, cmdRun } from './run.js';
@@ -23,19 +24,21 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   run: { spec: RUN_SPEC, exec: cmdRun },
   check: { spec: CHECK_SPEC, exec: cmdCheck },
+  compare: { spec: COMPARE_SPEC, exec: cmdCompare },
   list: { spec: LIST_SPEC, exec: cmdList },
 };
 
 /** DESIGN §8 commands not built yet. */
-const NOT_BUILT = ['compare', 'explore', 'replay', 'merge'] as const;
+const NOT_BUILT = ['explore', 'replay', 'merge'] as const;
 
 const HELP = `pinsim - Linux memory management as devices see it: GUP pins, MMU notifiers, truncate/munmap racing DMA
 
 usage:
   pinsim run <scenario> [--policy P] [--seed N] [--trace text|json] [--out FILE] [--json]
   pinsim check <scenario|dir>... [--policy NAME|all] [--seed N] [--json]
+  pinsim compare <scenario|dir>... [--policy all|p1,p2] [--json]   who is punished under each policy
   pinsim list                            policies, devices, invariants, example scenarios
-  pinsim compare | explore | replay | merge   part of the contract, not built yet
+  pinsim explore | replay | merge        part of the contract, not built yet
   pinsim <command> --help                the flags of one command
   pinsim --version
 

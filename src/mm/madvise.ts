@@ -7,15 +7,16 @@
 import { delay, type Co } from '../engine/actor.js';
 import { EINVAL, ENOMEM, type Errno } from './errno.js';
 import type { Kernel } from './kernel.js';
-import { down_read, up_read } from './locking.js';
+import { down_read, down_write, up_read, up_write } from './locking.js';
 import { zap_page_range_single } from './memory.js';
 import { vmas_in, type MmStruct } from './mm_types.js';
-import { PAGE_ALIGN, PAGE_SIZE, VM_LOCKED, VM_PFNMAP } from './types.js';
+import { split_at } from './mmap.js';
+import { PAGE_ALIGN, PAGE_SIZE, VM_DONTCOPY, VM_IO, VM_LOCKED, VM_PFNMAP } from './types.js';
 
 export type MadviseAdvice = 'dontneed' | 'free' | 'remove' | 'dontfork' | 'dofork';
 
 /** The advice values this build models; the others are refused before the run (not-implemented). */
-export const MADVISE_IMPLEMENTED: readonly MadviseAdvice[] = ['dontneed'];
+export const MADVISE_IMPLEMENTED: readonly MadviseAdvice[] = ['dontneed', 'dontfork', 'dofork'];
 
 /**
  * do_madvise() - Context: takes mmap_lock for read; may sleep.
@@ -27,6 +28,7 @@ export function* do_madvise(k: Kernel, mm: MmStruct, start: number, len: number,
   if (start % PAGE_SIZE !== 0) return EINVAL;
   if (len === 0) return 0;
   const end = start + PAGE_ALIGN(len);
+  if (advice === 'dontfork' || advice === 'dofork') return yield* madvise_dontfork(k, mm, start, end, advice === 'dontfork');
   if (advice !== 'dontneed') return EINVAL;
   yield* down_read(mm.mmap_lock, 'madvise:mmap_read_lock');
   let err: 0 | Errno = 0;
@@ -39,5 +41,27 @@ export function* do_madvise(k: Kernel, mm: MmStruct, start: number, len: number,
   }
   if (covered < end && !err) err = ENOMEM;
   up_read(mm.mmap_lock);
+  return err;
+}
+
+/**
+ * madvise_dontfork() - MADV_DONTFORK / MADV_DOFORK: set or clear VM_DONTCOPY on the VMAs of the
+ * range (libibverbs' ibv_fork_init() marks registered memory so). Return: 0; ENOMEM over a hole;
+ * EINVAL for MADV_DOFORK on a VM_IO mapping.
+ */
+function* madvise_dontfork(k: Kernel, mm: MmStruct, start: number, end: number, dontfork: boolean): Co<0 | Errno> {
+  yield* down_write(mm.mmap_lock, k.actorName(), 'madvise:mmap_write_lock');
+  split_at(mm, start);
+  split_at(mm, end);
+  let err: 0 | Errno = 0;
+  let covered = start;
+  for (const vma of vmas_in(mm, start, end)) {
+    if (vma.vm_start > covered) err = ENOMEM;
+    if (!dontfork && vma.vm_flags & VM_IO) { err = EINVAL; break; }
+    vma.vm_flags = dontfork ? vma.vm_flags | VM_DONTCOPY : vma.vm_flags & ~VM_DONTCOPY;
+    covered = vma.vm_end;
+  }
+  if (covered < end && !err) err = ENOMEM;
+  up_write(mm.mmap_lock);
   return err;
 }

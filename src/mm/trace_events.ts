@@ -69,6 +69,8 @@ export type MmTraceEvent =
   | Ev<'dev_dma_release', { device: string; wr: string }>
   /** The device is dead (e.g. UMR recovery failed): it maps nothing and never DMAs again. */
   | Ev<'device_dead', { device: string; reason: string }>
+  /** Migration moved a page's content and mappings from `old` to `new`. */
+  | Ev<'folio_migrate', { old: number; new: number; mm: string; va: number }>
   /** A policy revoked an MR: its QP is in error and its references dropped. */
   | Ev<'mr_revoked', { device: string; mr: string }>
   /** A policy redirected a device's translation of `pfn` to the dummy page. */

@@ -19,6 +19,10 @@ import { do_mremap } from '../mm/mremap.js';
 import { do_msync, do_pread, do_punch_hole, do_pwrite, drop_caches, vfs_fsync_range } from '../mm/fs/read_write.js';
 import type { DmaRef } from '../mm/pin_registry.js';
 import { do_truncate } from '../mm/truncate.js';
+import { do_fork } from '../mm/fork.js';
+import { do_migrate_pages } from '../mm/migrate.js';
+import { write_cache_pages } from '../mm/page-writeback.js';
+import { reclaim_buffers, shrink_folio_list } from '../mm/vmscan.js';
 import { PAGE_SIZE } from '../mm/types.js';
 import type { Scheduler } from '../engine/scheduler.js';
 import type { OpTiming } from './result.js';
@@ -105,6 +109,8 @@ function postToDevice(st: RunState, dev: string, body: () => Co<{ result: string
 }
 
 type Exec = {
+  /** the process exited with this op (its later ops never run) */
+  exited?: boolean;
   result: string; tokens?: number[]; waitNs?: number; deferred?: Completion;
   /** per-op counters for the result's `ops` section (dmirror's cpages, faults) */
   counters?: Record<string, number>;
@@ -317,6 +323,26 @@ function* execOp(st: RunState, actorName: string, proc: Process, op: Op, key: st
         ...(stats.snapshot !== undefined ? { text: stats.snapshot } : {}),
       };
     }
+    case 'fork': {
+      const child = yield* do_fork(k, proc, op.as ?? `${proc.name}:child`);
+      if (!child) return { result: 'ENOMEM' };
+      st.setName(op.as, { kind: 'value' });
+      return { result: 'ok' };
+    }
+    case 'exit':
+      yield* killProcess(st, proc, st.sched.current!);
+      return { result: 'ok', exited: true };
+    case 'writeback_now': {
+      const files = op.file ? [k.inodes.get(op.file)!] : [...k.inodes.values()];
+      for (const f of files) yield* write_cache_pages(k, f, 0, Infinity);
+      return { result: 'ok' };
+    }
+    case 'reclaim':
+      if (op.target === 'buffers') yield* reclaim_buffers(k);
+      else yield* shrink_folio_list(k, Math.ceil(op.target / PAGE_SIZE));
+      return { result: 'ok' };
+    case 'migrate':
+      return { result: err(yield* do_migrate_pages(k, mm, addrOf(op.addr, op.offset), op.length)) };
     case 'setlease': {
       const inode = k.inodes.get(op.file)!;
       const handler = op.onBreak;
@@ -337,7 +363,7 @@ function* execOp(st: RunState, actorName: string, proc: Process, op: Op, key: st
     }
     default:
       // Validation refuses ops this build does not implement; reaching here is pinsim's bug.
-      throw new Error(`[pinsim internal bug] op ${op.op} reached the runner unimplemented`);
+      throw new Error(`[pinsim internal bug] op ${(op as Op).op} reached the runner unimplemented`);
   }
 }
 
@@ -382,7 +408,11 @@ export function opAtKey(s: Scenario, key: string): Op | undefined {
 /** runActor() - the generator of one scenario actor. */
 export function* runActor(st: RunState, actorName: string, spec: ActorSpec, self: () => Actor): Co {
   const k = st.k;
+  // An actor of a process that a fork creates starts once the fork has happened.
+  if (!k.processes.has(spec.process)) yield* wait_event(st.namesWq, () => k.processes.has(spec.process), 'op:wait_fork');
   const proc = k.processes.get(spec.process)!;
+  const threads = st.procActors.get(proc.name) ?? [];
+  if (!threads.includes(self())) st.procActors.set(proc.name, [...threads, self()]);
   let prevEnd = 0;
   for (let i = 0; i < spec.ops.length; i++) {
     if (!proc.alive) return;
@@ -424,7 +454,7 @@ export function* runActor(st: RunState, actorName: string, spec: ActorSpec, self
     if (r.result !== 'ok' && r.result !== 'posted' && op.as && !st.names.has(op.as)) st.setName(op.as, { kind: 'failed' });
     else if (op.as && !st.names.has(op.as)) st.setName(op.as, { kind: 'value' });
     prevEnd = k.now;
-    if (!proc.alive) return; // killed by a sibling's fatal signal while in the kernel
+    if (!proc.alive || r.exited) return; // killed by a sibling's fatal signal while in the kernel, or exited
     if ((r.result === 'SIGBUS' || r.result === 'SIGSEGV') && op.onSignal !== 'continue') {
       yield* killProcess(st, proc, me);
       return;

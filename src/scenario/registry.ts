@@ -16,12 +16,14 @@ import { notifier_failed_blockable } from '../invariants/notifier-failed-blockab
 import { notifier_teardown_incomplete } from '../invariants/notifier-teardown-incomplete.js';
 import { notifier_unpaired } from '../invariants/notifier-unpaired.js';
 import { dma_use_after_free } from '../invariants/dma-use-after-free.js';
+import { dirty_page_without_buffers } from '../invariants/dirty-page-without-buffers.js';
 import { dummy_page_dma } from '../invariants/dummy-page-dma.js';
 import { hang } from '../invariants/hang.js';
 import { incoherent_mapping } from '../invariants/incoherent-mapping.js';
 import { kernel_bug } from '../invariants/kernel-bug.js';
 import { kernel_warn } from '../invariants/kernel-warn.js';
 import { lost_write } from '../invariants/lost-write.js';
+import { pinned_page_moved } from '../invariants/pinned-page-moved.js';
 import { refcount_leak } from '../invariants/refcount-leak.js';
 import { stale_read } from '../invariants/stale-read.js';
 import type { KernelPolicy } from '../mm/policy_ops.js';
@@ -83,7 +85,7 @@ export const BUILTIN = {
   invariants: [
     lost_write, dma_use_after_free, dma_into_reused_page, stale_read, incoherent_mapping, notifier_teardown_incomplete,
     install_during_invalidation, notifier_unpaired, notifier_failed_blockable, nonblock_slept, access_after_release,
-    dummy_page_dma, hang, refcount_leak, kernel_bug, kernel_warn,
+    dummy_page_dma, hang, dirty_page_without_buffers, pinned_page_moved, refcount_leak, kernel_bug, kernel_warn,
   ] as readonly Checker[],
 };
 
@@ -93,8 +95,8 @@ export function defaultRegistry(): Registry {
 
 /** The ops this build executes; the contract's others are refused as not-implemented. */
 export const IMPLEMENTED_OPS: ReadonlySet<string> = new Set([
-  'mmap', 'munmap', 'mremap', 'madvise', 'mprotect', 'load', 'store', 'msync', 'ftruncate', 'truncate',
+  'mmap', 'munmap', 'mremap', 'madvise', 'mprotect', 'fork', 'exit', 'load', 'store', 'msync', 'ftruncate', 'truncate',
   'fallocate', 'fsync', 'pread', 'pwrite', 'drop_caches', 'setlease', 'sleep',
   'gup', 'unpin', 'reg_mr', 'dereg_mr', 'dma_read', 'dma_write', 'poll', 'advise_mr',
-  'mirror', 'unmirror', 'gpu_read', 'gpu_write', 'snapshot',
+  'mirror', 'unmirror', 'gpu_read', 'gpu_write', 'snapshot', 'writeback_now', 'reclaim', 'migrate',
 ]);

@@ -139,7 +139,16 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
   if (opts.trace) bus.subscribe(opts.trace);
 
   for (const [name, f] of Object.entries(s.files)) k.create_inode(name, f.fs, f.dax, f.size);
-  const procNames = new Set([...Object.keys(s.processes), ...Object.values(s.actors).map((a) => a.process)]);
+  // A process that a fork creates comes into being at the fork (DESIGN §5).
+  const forked = new Set<string>();
+  const visit = (ops: readonly { op: string; as?: string; onBreak?: readonly unknown[] }[]) => {
+    for (const op of ops) {
+      if (op.op === 'fork' && op.as) forked.add(op.as);
+      if (op.onBreak) visit(op.onBreak as typeof ops);
+    }
+  };
+  for (const a of Object.values(s.actors)) visit(a.ops);
+  const procNames = new Set([...Object.keys(s.processes), ...Object.values(s.actors).map((a) => a.process)].filter((p) => !forked.has(p)));
   for (const p of procNames) {
     const spec = s.processes[p] ?? {};
     k.create_process(p, spec.memlock ?? Infinity, spec.capIpcLock ?? false);

@@ -1,0 +1,88 @@
+/**
+ * fork(): dup_mmap() copies every VMA but VM_DONTCOPY ones (MADV_DONTFORK), and copy_page_range()
+ * shares the anonymous pages of private mappings copy-on-write, under MMU_NOTIFY_PROTECTION_PAGE on
+ * the parent. From 5.9 a page that may be DMA-pinned (MMF_HAS_PINNED and folio_maybe_dma_pinned)
+ * is copied for the child at once, so the parent keeps its writable, pinned page; before 5.9 both
+ * are write-protected and the parent's next write COWs it *away* from the page the device holds —
+ * the classic RDMA + fork corruption (kernel-semantics §4.1 fork row, §7).
+ * Kernel: kernel/fork.c dup_mmap(); mm/memory.c copy_page_range(), copy_present_pte(),
+ * copy_present_page(); include/linux/mm.h folio_needs_cow_for_dma().
+ * Simplified: shared mappings are not copied (the child faults them in), no anon_vma chains.
+ */
+import { schedPoint, delay, type Co } from '../engine/actor.js';
+import type { Kernel, Process } from './kernel.js';
+import { down_write, up_write } from './locking.js';
+import { MAPPING_ANON } from './mem_map.js';
+import { set_pte_at, vpn } from './memory.js';
+import { is_cow_mapping, mk_pte, pte_dirty, pte_pfn, pte_present, PTE_DIRTY, PTE_WRITE, VmAreaStruct } from './mm_types.js';
+import { insert_vma } from './mmap.js';
+import {
+  mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_PROTECTION_PAGE,
+} from './mmu_notifier.js';
+import { GUP_PIN_COUNTING_BIAS, PAGE_SIZE, VM_DONTCOPY, VM_WRITE, ZERO_PFN } from './types.js';
+
+/**
+ * folio_maybe_dma_pinned() - may @pfn be DMA-pinned? For an order-0 folio the answer is fuzzy:
+ * refcount ≥ GUP_PIN_COUNTING_BIAS (false positives allowed, never false negatives). Before 5.7
+ * there is no such tracking: always false.
+ */
+export function folio_maybe_dma_pinned(k: Kernel, pfn: number): boolean {
+  return k.features.foll_pin && (k.mem._refcount[pfn] as number) >= GUP_PIN_COUNTING_BIAS;
+}
+
+/** folio_needs_cow_for_dma() - fork must copy this page for the child now (5.9+). */
+function folio_needs_cow_for_dma(k: Kernel, parent: Process, pfn: number): boolean {
+  return k.features.fork_copies_pinned && parent.mm.has_pinned && folio_maybe_dma_pinned(k, pfn);
+}
+
+/**
+ * do_fork() - the child process @child_name with a copy of @parent's address space.
+ * Context: takes the parent's mmap_lock for write; may sleep. Return: the child, or null when
+ * memory ran out while copying a pinned page (the fork fails with ENOMEM).
+ */
+export function* do_fork(k: Kernel, parent: Process, child_name: string): Co<Process | null> {
+  yield* delay(k.timing.syscall, 'fork:enter');
+  const child = k.create_process(child_name, parent.memlock, parent.capIpcLock);
+  const pmm = parent.mm, cmm = child.mm;
+  yield* down_write(pmm.mmap_lock, k.actorName(), 'fork:mmap_write_lock');
+  for (const vma of [...pmm.vmas]) {
+    if (vma.vm_flags & VM_DONTCOPY) continue;
+    const nvma = new VmAreaStruct(cmm, vma.vm_start, vma.vm_end, vma.vm_pgoff, vma.vm_flags, vma.vm_file);
+    insert_vma(k, cmm, nvma);
+    if (!is_cow_mapping(vma.vm_flags)) continue;
+    const ptes: [number, number][] = [];
+    pmm.pgtable.forEachIn(vpn(vma.vm_start), vpn(vma.vm_end - 1), (v, pte) => ptes.push([v, pte]));
+    if (!ptes.length) continue;
+    const range = mmu_notifier_range_init(k, pmm, MMU_NOTIFY_PROTECTION_PAGE, vma.vm_start, vma.vm_end);
+    yield* mmu_notifier_invalidate_range_start(k, range);
+    // The parent's PTEs are about to be write-protected; a device may still be faulting.
+    yield* schedPoint('fork:after_notifier_start');
+    for (const [v, pte] of ptes) {
+      if (!pte_present(pte)) continue;
+      const pfn = pte_pfn(pte), va = v * PAGE_SIZE;
+      const anon = pfn !== ZERO_PFN && k.mem.mapping[pfn] === MAPPING_ANON;
+      if (anon && folio_needs_cow_for_dma(k, parent, pfn)) {
+        // copy_present_page(): the child gets its own copy; the parent keeps the pinned page.
+        const npfn = k.alloc.alloc_page();
+        if (npfn < 0) {
+          yield* mmu_notifier_invalidate_range_end(k, range);
+          up_write(pmm.mmap_lock);
+          return null;
+        }
+        k.mem.mapping[npfn] = MAPPING_ANON;
+        k.mem.index[npfn] = v;
+        k.mem.content[npfn] = k.mem.content[pfn] as number;
+        k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn: npfn, gen: k.mem.gen[npfn] as number, owner: `anon:${child_name}`, file: '', index: -1 });
+        set_pte_at(k, cmm, va, npfn, (vma.vm_flags & VM_WRITE ? PTE_WRITE : 0) | PTE_DIRTY);
+        continue;
+      }
+      // Share the page copy-on-write: both PTEs read-only.
+      if (anon) pmm.pgtable.set(v, mk_pte(pfn, pte_dirty(pte) ? PTE_DIRTY : 0));
+      set_pte_at(k, cmm, va, pfn, 0);
+    }
+    yield* delay(ptes.length * k.timing.zapPerPage, 'fork:ptes_copied');
+    yield* mmu_notifier_invalidate_range_end(k, range);
+  }
+  up_write(pmm.mmap_lock);
+  return child;
+}
