@@ -3,7 +3,11 @@
  * files, processes, devices, checkers), run it to the end-of-run rule of DESIGN §3, and return the
  * result of DESIGN §6 with its expectations evaluated.
  */
+import { delay, type Co } from '../engine/actor.js';
 import { Prng } from '../engine/prng.js';
+import { compact_zone } from '../mm/compaction.js';
+import { storage_token, write_cache_pages } from '../mm/page-writeback.js';
+import { reclaim_buffers, shrink_folio_list } from '../mm/vmscan.js';
 import { Scheduler, type ChoicePoint } from '../engine/scheduler.js';
 import { TraceBus } from '../engine/trace.js';
 import type { DeviceParams } from '../devices/device.js';
@@ -12,7 +16,6 @@ import { kernelFeatures } from '../mm/features.js';
 import { IommuDomain } from '../mm/iommu.js';
 import { Kernel } from '../mm/kernel.js';
 import { KernelBugStop, PinsimInternalError } from '../mm/mmdebug.js';
-import { storage_token } from '../mm/page-writeback.js';
 import { DEFAULT_TIMING } from '../mm/timing.js';
 import type { MmTraceEvent } from '../mm/trace_events.js';
 import { checkExpectations } from './expect.js';
@@ -162,6 +165,9 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
     devices.set(name, { model, inst: model.create({ k, name, params, prng: new Prng(seed, `device:${name}`), iommu }) });
   }
 
+  if (s.kernel.leaseBreakTimeout !== undefined) k.tunables.leaseBreakTimeout = s.kernel.leaseBreakTimeout;
+  spawnBackground(k, s);
+
   const st = new RunState(k, sched, s, devices);
   const actorProc = new Map<string, string>(Object.entries(s.actors).map(([n, a]) => [n, a.process]));
   k.fatal_signal_pending = () => {
@@ -247,6 +253,30 @@ function storageKeys(e: Expect | undefined): string[] {
   for (const k of Object.keys(e.observed ?? {})) add(k);
   for (const o of [...(e.forbid ?? []), ...(e.allow ?? [])]) if (typeof o !== 'string') for (const k of Object.keys(o)) add(k);
   return [...keys];
+}
+
+/**
+ * The kernel's periodic work, when `kernel` asks for it: the flusher threads (writeback), kswapd
+ * (reclaim: strip clean buffers, free unreferenced clean file folios) and kcompactd (compaction).
+ * Background actors never keep a run alive (DESIGN §3).
+ */
+function spawnBackground(k: Kernel, s: Scenario): void {
+  const loop = (name: string, period: number, body: () => Co<unknown>) => {
+    k.sched.spawn(name, (function* () {
+      for (;;) {
+        yield* delay(period, `${name}:sleep`);
+        yield* body();
+      }
+    })(), { background: true, at: 0 });
+  };
+  if (s.kernel.writeback) loop('kworker/flush', s.kernel.writeback.period, function* () {
+    for (const f of [...k.inodes.values()]) yield* write_cache_pages(k, f, 0, Infinity);
+  });
+  if (s.kernel.reclaim) loop('kswapd0', s.kernel.reclaim.period, function* () {
+    yield* reclaim_buffers(k);
+    yield* shrink_folio_list(k, 32);
+  });
+  if (s.kernel.compaction) loop('kcompactd0', s.kernel.compaction.period, () => compact_zone(k));
 }
 
 /** The end-of-run events: every live frame's counts, the pin counters, then run_end. */

@@ -1,0 +1,38 @@
+/**
+ * Compaction (kcompactd): anonymous pages are migrated to defragment memory. Its isolation step
+ * pre-filters pages whose reference count exceeds what their mappings explain — a DMA reference —
+ * and skips them *before any notifier fires*, unlike migrate_pages() (DESIGN §7b, kernel-semantics
+ * §4.1 migration row).
+ * Kernel: mm/compaction.c isolate_migratepages_block(), compact_zone(). Simplified: up to
+ * COMPACT_CLUSTER_MAX pages a pass, process by process, in address order.
+ */
+import type { Co } from '../engine/actor.js';
+import type { Kernel } from './kernel.js';
+import { MAPPING_ANON } from './mem_map.js';
+import { do_migrate_pages } from './migrate.js';
+import { pte_pfn, pte_present } from './mm_types.js';
+import { PAGE_SIZE, ZERO_PFN } from './types.js';
+
+const COMPACT_CLUSTER_MAX = 32;
+
+/** compact_zone() - migrate up to COMPACT_CLUSTER_MAX unreferenced anonymous pages. */
+export function* compact_zone(k: Kernel): Co<number> {
+  let moved = 0;
+  for (const p of k.processes.values()) {
+    if (!p.alive || p.mm.dead) continue;
+    const candidates: number[] = [];
+    p.mm.pgtable.forEachIn(0, Infinity, (v, pte) => {
+      if (!pte_present(pte)) return;
+      const pfn = pte_pfn(pte);
+      if (pfn === ZERO_PFN || k.mem.mapping[pfn] !== MAPPING_ANON) return;
+      // isolate_migratepages_block(): an extra reference means "pinned, skip" (no notifier).
+      if ((k.mem._refcount[pfn] as number) > (k.mem._mapcount[pfn] as number)) return;
+      candidates.push(v * PAGE_SIZE);
+    });
+    for (const va of candidates) {
+      if (moved >= COMPACT_CLUSTER_MAX) return moved;
+      if ((yield* do_migrate_pages(k, p.mm, va, PAGE_SIZE)) === 0) moved++;
+    }
+  }
+  return moved;
+}
