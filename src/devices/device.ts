@@ -89,6 +89,8 @@ export interface DeviceInstance {
   mirror_op?(m: MemoryRegion, op: MirrorOpName, offset: number, length: number, token: number, wr: string): Co<MirrorOpResult>;
   /** The process @proc is exiting: release what it owns on this device (uverbs fd close). */
   release_process?(proc: Process): Co;
+  /** A hash of the device's state (its translation tables), for the explorer's state cache. */
+  fingerprint?(): number;
 }
 
 export type MirrorOpName = 'gpu_read' | 'gpu_write' | 'migrate_to_device' | 'migrate_to_host' | 'make_exclusive' | 'check_exclusive' | 'snapshot';

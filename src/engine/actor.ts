@@ -23,6 +23,10 @@ export class Actor {
   waitingOn: WaitQueueHead | null = null;
   /** seq of the actor's one valid queue entry, or -1. */
   pendingSeq = -1;
+  /** time of that entry */
+  pendingTime = 0;
+  /** steps taken so far (part of the actor's position in a state fingerprint) */
+  stepsTaken = 0;
   /** When the current wait began (for blocked time). */
   waitStart = 0;
   /** Total ns spent waiting on wait queues so far. */

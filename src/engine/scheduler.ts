@@ -23,6 +23,8 @@ export interface ChoicePoint {
   index: number;
   now: number;
   candidates: readonly Candidate[];
+  /** A 53-bit fingerprint of the state here, when the run provides one (state caching). */
+  fingerprint?: () => number;
 }
 
 export interface SchedulerOptions {
@@ -38,6 +40,13 @@ export interface SchedulerOptions {
   livenessBound?: number;
   /** Timing jitter: each delay gets up to `max` ns more, drawn from `prng`. */
   jitter?: { max: number; prng: Prng };
+  /**
+   * Called after every step with the actor and the resources the step touched (wait queues it
+   * waited on or woke, and whatever `touch()` recorded): what partial-order reduction compares.
+   */
+  afterStep?: (a: Actor, footprint: ReadonlySet<string>) => void;
+  /** Computes the state fingerprint offered at choice points. */
+  fingerprint?: () => number;
 }
 
 export class Scheduler implements Waker {
@@ -51,6 +60,8 @@ export class Scheduler implements Waker {
   readonly recorded: number[] = [];
   /** Number of steps taken (actor resumptions). */
   steps = 0;
+  /** The resources the current step touched (only collected when afterStep is set). */
+  private footprint: Set<string> | null = null;
   private fgPending = 0;
   private fgWaiting = 0;
   private readonly window: number;
@@ -69,6 +80,11 @@ export class Scheduler implements Waker {
     this.actors.push(a);
     this.enqueue(a, Math.max(o.at ?? this.now, this.now));
     return a;
+  }
+
+  /** touch() - record that the current step used resource @key (for partial-order reduction). */
+  touch(key: string): void {
+    this.footprint?.add(key);
   }
 
   /** Make a waiting actor runnable now (Waker). */
@@ -171,6 +187,22 @@ export class Scheduler implements Waker {
     return true;
   }
 
+  /**
+   * Every actor's position: state, site, steps taken, the wait queue it sleeps on, and when its
+   * pending entry is due relative to now (for state fingerprints).
+   */
+  fingerprintActors(h: { add(v: number): unknown; addString(s: string): unknown }): void {
+    for (const a of this.actors) {
+      h.add(a.id);
+      h.add(a.state === 'done' ? 0 : a.state === 'waiting' ? 1 : 2);
+      if (a.state === 'done') continue;
+      h.addString(a.site);
+      h.add(a.stepsTaken);
+      h.addString(a.waitingOn?.name ?? '');
+      h.add(a.pendingSeq >= 0 ? a.pendingTime - this.now : -1);
+    }
+  }
+
   /** Number of actors that are blocked on a wait queue. */
   waitingActors(): Actor[] {
     return this.actors.filter((a) => a.state === 'waiting');
@@ -183,7 +215,10 @@ export class Scheduler implements Waker {
   private choose(cands: Candidate[]): number {
     const index = this.recorded.length;
     let idx: number;
-    if (this.opts.chooser) idx = this.opts.chooser({ index, now: this.now, candidates: cands });
+    if (this.opts.chooser) {
+      const p: ChoicePoint = this.opts.fingerprint ? { index, now: this.now, candidates: cands, fingerprint: this.opts.fingerprint } : { index, now: this.now, candidates: cands };
+      idx = this.opts.chooser(p);
+    }
     else idx = this.opts.choices?.[index] ?? 0;
     if (!Number.isInteger(idx) || idx < 0 || idx >= cands.length) idx = 0;
     this.recorded.push(idx);
@@ -203,6 +238,7 @@ export class Scheduler implements Waker {
     }
     const seq = this.seq++;
     a.pendingSeq = seq;
+    a.pendingTime = time;
     if (!a.background) this.fgPending++;
     this.queue.push(time, seq, a);
   }
@@ -210,11 +246,19 @@ export class Scheduler implements Waker {
   private resume(a: Actor, value: boolean): void {
     this.current = a;
     this.steps++;
+    a.stepsTaken++;
+    if (this.opts.afterStep) this.footprint = new Set();
     let r: IteratorResult<Yield, unknown>;
     try {
       r = a.gen.next(value);
     } finally {
       this.current = null;
+    }
+    if (this.footprint) {
+      const fp = this.footprint;
+      this.footprint = null;
+      if (!r.done && r.value.kind === 'wait') fp.add(`wq:${r.value.wq.name}`);
+      this.opts.afterStep?.(a, fp);
     }
     if (a.killed) return;
     if (r.done) {
@@ -251,6 +295,7 @@ export class Scheduler implements Waker {
       // The timeout is a queue entry of the actor's own; a wake-up before it makes it stale.
       const seq = this.seq++;
       a.pendingSeq = seq;
+      a.pendingTime = this.now + timeout;
       if (!a.background) this.fgPending++;
       this.queue.push(this.now + timeout, seq, a);
     }

@@ -7,6 +7,8 @@ import type { Actor, Co } from './actor.js';
 /** What a wait queue needs from the scheduler to make a waiter runnable again. */
 export interface Waker {
   wakeActor(a: Actor): void;
+  /** Record a resource the current step touched (partial-order reduction). */
+  touch?(key: string): void;
 }
 
 export class WaitQueueHead {
@@ -50,6 +52,7 @@ export function* wait_event(
 
 /** wake_up_all() - make every waiter on @wq runnable at the current instant. */
 export function wake_up_all(wq: WaitQueueHead): void {
+  wq.waker?.touch?.(`wq:${wq.name}`);
   if (!wq.waiters.length) return;
   const w = wq.waiters.splice(0);
   for (const a of w) {

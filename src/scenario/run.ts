@@ -12,7 +12,9 @@ import { Scheduler, type ChoicePoint } from '../engine/scheduler.js';
 import { TraceBus } from '../engine/trace.js';
 import type { DeviceParams } from '../devices/device.js';
 import type { CheckerCtx } from '../invariants/checker.js';
+import { Hasher } from '../engine/hash.js';
 import { kernelFeatures } from '../mm/features.js';
+import { kernel_fingerprint } from '../mm/fingerprint.js';
 import { IommuDomain } from '../mm/iommu.js';
 import { Kernel } from '../mm/kernel.js';
 import { KernelBugStop, PinsimInternalError } from '../mm/mmdebug.js';
@@ -43,6 +45,10 @@ export interface RunOptions {
   trace?: (ev: MmTraceEvent) => void;
   /** Record the running trace hash after every event (determinism self-check). */
   stepHashes?: string[];
+  /** After every step: the actor and the resources it touched (partial-order reduction). */
+  afterStep?: (actor: string, footprint: ReadonlySet<string>) => void;
+  /** Offer a state fingerprint at every choice point (the explorer's state cache). */
+  stateHash?: boolean;
   registry?: Registry;
 }
 
@@ -108,6 +114,8 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
     ...(s.kernel.until !== undefined ? { until: s.kernel.until } : {}),
     livenessBound: s.kernel.livenessBound ?? DEFAULT_LIVENESS,
     ...(jitter > 0 ? { jitter: { max: jitter, prng: new Prng(seed, 'jitter') } } : {}),
+    ...(opts.afterStep ? { afterStep: (a: { name: string }, fp: ReadonlySet<string>) => opts.afterStep!(a.name, fp) } : {}),
+    ...(opts.stateHash ? { fingerprint: () => fingerprint() } : {}),
   });
   const bus = new TraceBus<MmTraceEvent>();
   if (opts.stepHashes) bus.stepHashes = opts.stepHashes;
@@ -169,6 +177,27 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
   spawnBackground(k, s);
 
   const st = new RunState(k, sched, s, devices);
+  /** The state here: model, actors' positions, devices' tables, and the violations found so far. */
+  function fingerprint(): number {
+    const h = new Hasher();
+    kernel_fingerprint(k, h);
+    sched.fingerprintActors(h);
+    for (const [name, d] of devices) h.addString(name).add(d.inst.fingerprint?.() ?? 0);
+    h.add(violations.length);
+    for (const v of violations) h.addString(v.kind).add(v.pfn);
+    return h.value;
+  }
+  // The footprint of a step also holds what its trace events name (frames, address spaces, files, devices).
+  if (opts.afterStep) {
+    bus.subscribe((ev) => {
+      const e = ev as unknown as Record<string, unknown>;
+      if (typeof e['pfn'] === 'number' && (e['pfn'] as number) > 0) sched.touch(`pfn:${e['pfn']}`);
+      if (typeof e['mm'] === 'string' && e['mm']) sched.touch(`mm:${e['mm']}`);
+      if (typeof e['file'] === 'string' && e['file']) sched.touch(`file:${e['file']}`);
+      for (const f of ['device', 'holder']) if (typeof e[f] === 'string' && e[f]) sched.touch(`dev:${e[f]}`);
+      if (ev.type === 'kernel_warn' || ev.type === 'kernel_bug') sched.touch(`site:${ev.site}`);
+    });
+  }
   const actorProc = new Map<string, string>(Object.entries(s.actors).map(([n, a]) => [n, a.process]));
   k.fatal_signal_pending = () => {
     const p = actorProc.get(sched.current?.name ?? '');

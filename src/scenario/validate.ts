@@ -737,6 +737,9 @@ function result(c: Check, v: unknown, path: string): string | undefined {
  * One side of an observation: the `as` of a read (`side` read) or of a write (`side` write; also
  * zero/dummy/mixed); either side may be `storage:<file>@<index>`, the durable content of a file page.
  */
+const SNAPSHOT_STATE = '(?:ERROR|NONE|READ|WRITE|ZERO\\|READ|DEV_PRIVATE_LOCAL\\|(?:READ|WRITE)|DEV_COHERENT_(?:LOCAL|REMOTE)\\|(?:READ|WRITE))';
+const SNAPSHOT_STATES = new RegExp(`^${SNAPSHOT_STATE}(?:,${SNAPSHOT_STATE})*$`);
+
 function content(c: Check, w: OpWalker, v: unknown, path: string, side: 'read' | 'write'): string | undefined {
   const s = c.string(v, path);
   if (s === undefined) return undefined;
@@ -747,6 +750,8 @@ function content(c: Check, w: OpWalker, v: unknown, path: string, side: 'read' |
     return undefined;
   }
   if (side === 'write' && CONTENT_WORDS.includes(s)) return s;
+  // A SNAPSHOT's observation: one page state per page (ERROR, NONE, READ, WRITE, ZERO|READ, …).
+  if (side === 'write' && SNAPSHOT_STATES.test(s)) return s;
   const def = w.names.get(s);
   const expected = side === 'read' ? `${WANT_TEXT.read} or storage:<file>@<index>` : `${WANT_TEXT.write}, zero, dummy, mixed or storage:<file>@<index>`;
   if (!def) {

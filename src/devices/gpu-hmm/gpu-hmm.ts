@@ -12,6 +12,7 @@
  * dmirror_read(), dmirror_write(), dmirror_snapshot().
  */
 import { delay, schedPoint, type Co } from '../../engine/actor.js';
+import { Hasher } from '../../engine/hash.js';
 import { EBUSY, EINVAL, type Errno } from '../../mm/errno.js';
 import { hmm_range_fault, type HmmPfn, type HmmRange } from '../../mm/hmm.js';
 import type { Process } from '../../mm/kernel.js';
@@ -75,7 +76,8 @@ function create(ctx: DeviceCtx): DeviceInstance {
     else if (!mutex_trylock(d.mutex, ctx.name)) return false;
     mmu_interval_set_seq(sub, cur_seq);
     const victims = [...d.pt.keys()].filter((v) => v * PAGE_SIZE >= range.start && v * PAGE_SIZE < range.end);
-    if (victims.length) yield* delay(invalidateLatency, 'gpu:invalidate_tlb');
+    // The device TLB flush: waited for only where the range may sleep (dmirror has none to wait for).
+    if (victims.length && range.flags & MMU_NOTIFIER_RANGE_BLOCKABLE) yield* delay(invalidateLatency, 'gpu:invalidate_tlb');
     for (const v of victims) erase(d, v);
     mutex_unlock(d.mutex);
     return true;
@@ -235,7 +237,16 @@ function create(ctx: DeviceCtx): DeviceInstance {
     for (const d of mirrors) if (d.proc === proc && !d.closed) yield* unmirror(d);
   }
 
-  return { mirror, unmirror, mirror_op, release_process };
+  function fingerprint(): number {
+    const h = new Hasher();
+    for (const d of mirrors) {
+      h.add(d.closed ? 1 : 0).add(d.notifier.invalidate_seq);
+      for (const [v, x] of [...d.pt].sort((a, b) => a[0] - b[0])) h.add(v).add(x.pfn).add(x.gen).add(x.write ? 1 : 0);
+    }
+    return h.value;
+  }
+
+  return { mirror, unmirror, mirror_op, release_process, fingerprint };
 }
 
 export const gpu_hmm: DeviceModel = {

@@ -7,6 +7,7 @@
  * Kernel: drivers/infiniband/core/umem.c ib_umem_get(), __ib_umem_release().
  */
 import { delay, schedPoint, type Co } from '../../engine/actor.js';
+import { Hasher } from '../../engine/hash.js';
 import { EINVAL, ENOMEM, IS_ERR, type Errno } from '../../mm/errno.js';
 import { get_user_pages_locked, gup_flags_for_era, gup_put_folio, unpin_user_pages_dirty_lock } from '../../mm/gup.js';
 import type { Process } from '../../mm/kernel.js';
@@ -159,7 +160,16 @@ function create(ctx: DeviceCtx): DeviceInstance {
     for (const mr of mrs) if (mr.proc === proc && !mr.deregistered) yield* dereg_mr(mr);
   }
 
-  return { reg_mr, dereg_mr, dma, release_process };
+  function fingerprint(): number {
+    const h = new Hasher();
+    for (const mr of mrs) {
+      h.add(mr.deregistered ? 1 : 0).add(mr.revoked ? 1 : 0);
+      for (const x of mr.mtt) h.add(x.pfn).add(x.gen).add(x.iova);
+    }
+    return h.value;
+  }
+
+  return { reg_mr, dereg_mr, dma, release_process, fingerprint };
 }
 
 export const gup_nic: DeviceModel = {

@@ -14,6 +14,7 @@
  * Simplified: one fault round covers the rest of the DMA; implicit children are 1 GiB slots.
  */
 import { delay, schedPoint, type Co } from '../../engine/actor.js';
+import { Hasher } from '../../engine/hash.js';
 import { EBUSY, EFAULT, EINVAL, EPERM, IS_ERR, type Errno } from '../../mm/errno.js';
 import { hmm_range_fault, type HmmRange } from '../../mm/hmm.js';
 import type { Process } from '../../mm/kernel.js';
@@ -284,7 +285,19 @@ function create(ctx: DeviceCtx): DeviceInstance {
     for (const mr of mrs) if (mr.proc === proc && !mr.deregistered) yield* dereg_mr(mr);
   }
 
-  return { reg_mr, dereg_mr, dma, advise_mr, release_process };
+  function fingerprint(): number {
+    const h = new Hasher().add(dead ? 1 : 0).add(umrBroken ? 1 : 0);
+    for (const mr of mrs) {
+      h.add(mr.deregistered ? 1 : 0);
+      for (const u of mr.children.values()) {
+        h.add(u.start).add(u.notifier.invalidate_seq);
+        for (const [v, x] of [...u.pt].sort((a, b) => a[0] - b[0])) h.add(v).add(x.pfn).add(x.gen).add(x.write ? 1 : 0);
+      }
+    }
+    return h.value;
+  }
+
+  return { reg_mr, dereg_mr, dma, advise_mr, release_process, fingerprint };
 }
 
 export const odp_nic: DeviceModel = {

@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { ViolationReport } from '../../../src/invariants/checker.js';
+import { notifier_teardown_incomplete } from '../../../src/invariants/notifier-teardown-incomplete.js';
+import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
+import { runScenario } from '../../../src/scenario/run.js';
+
+function check(evs: MmTraceEvent[]): ViolationReport[] {
+  const out: ViolationReport[] = [];
+  const c = notifier_teardown_incomplete.create({ policy: 'linux-6.12', report: (v) => out.push(v) });
+  for (const e of evs) c.on(e);
+  c.finish();
+  return out;
+}
+
+const VA = 0x10000000;
+const map = (va = VA, holdsRef = false, device = 'nic0', mm = 'app'): MmEventOf<'dev_map'> => ({
+  type: 'dev_map', time: 10, actor: device, device, mm, va, pfn: 42, gen: 1, file: '', index: -1, write: true, snapSeq: 3, holdsRef,
+});
+const unmap = (va = VA, device = 'nic0'): MmEventOf<'dev_unmap'> => ({ type: 'dev_unmap', time: 30, actor: device, device, mm: 'app', va, pfn: 42 });
+const done = (o: Partial<MmEventOf<'notifier_sub_done'>> = {}): MmEventOf<'notifier_sub_done'> => ({
+  type: 'notifier_sub_done', time: 40, actor: 'app', id: 1, holder: 'nic0', mm: 'app', start: VA, end: VA + 0x4000,
+  ok: true, blockable: true, event: 'MMU_NOTIFY_UNMAP', ...o,
+});
+const end = (id = 1): MmEventOf<'notifier_end'> => ({ type: 'notifier_end', time: 50, actor: 'app', id, mm: 'app' });
+const hold = (wr = 'gw'): MmEventOf<'dev_dma_hold'> => ({ type: 'dev_dma_hold', time: 20, actor: 'gpu0', device: 'gpu0', wr, mm: 'app', va: VA, pfn: 42 });
+const release = (wr = 'gw'): MmEventOf<'dev_dma_release'> => ({ type: 'dev_dma_release', time: 45, actor: 'gpu0', device: 'gpu0', wr });
+
+describe('notifier-teardown-incomplete (synthetic trace)', () => {
+  it('fires when a reference-less subscriber still translates a page of the range as its invalidate returns', () => {
+    const r = check([map(), done()]);
+    expect(r).toHaveLength(1);
+    expect(r[0]).toMatchObject({ kind: 'notifier-teardown-incomplete', actor: 'nic0', pfn: 42, time: 40 });
+    expect(r[0]!.message).toMatch(/nic0 still translates app va 0x10000000 → pfn 42 when its MMU_NOTIFY_UNMAP invalidation returns/);
+    expect(r[0]!.chain.map((c) => c.event)).toEqual(['dev_map', 'notifier_sub_done']);
+  });
+
+  it('does not fire when the translation was removed before the callback returned', () => {
+    expect(check([map(), unmap(), done()])).toEqual([]);
+  });
+
+  it('does not fire for translations outside the range, of another mm, or of another subscriber', () => {
+    expect(check([map(VA + 0x4000), map(VA, false, 'nic0', 'other'), map(VA, false, 'gpu0'), done()])).toEqual([]);
+  });
+
+  it('does not fire for a refused non-blockable range (skipped by the kernel), nor for a dead device', () => {
+    expect(check([map(), done({ ok: false, blockable: false })])).toEqual([]);
+    const dead: MmEventOf<'device_dead'> = { type: 'device_dead', time: 35, actor: 'nic0', device: 'nic0', reason: 'UMR recovery failed' };
+    expect(check([map(), dead, done()])).toEqual([]);
+  });
+
+  it('a subscriber holding page references is checked at invalidate_range_end, not when its callback returns', () => {
+    expect(check([map(VA, true), done()])).toEqual([]);
+    expect(check([map(VA, true), done(), end()]).map((v) => v.time)).toEqual([50]);
+    expect(check([map(VA, true), done(), unmap(), end()])).toEqual([]);
+  });
+
+  it('fires for a DMA still in flight on a page of the range, and not once the device drained it', () => {
+    const r = check([hold(), done({ holder: 'gpu0' })]);
+    expect(r).toHaveLength(1);
+    expect(r[0]!.message).toMatch(/gpu0 has DMA gw in flight on pfn 42/);
+    expect(check([hold(), release(), done({ holder: 'gpu0' })])).toEqual([]);
+  });
+});
+
+const example = (f: string) => JSON.parse(readFileSync(new URL(`../../../examples/${f}`, import.meta.url), 'utf8'));
+const kinds = (s: unknown, policy: string) => runScenario(s, { policy }).violations.filter((v) => v.kind === 'notifier-teardown-incomplete');
+
+describe('notifier-teardown-incomplete (scenarios)', () => {
+  it('fires when the ODP NIC ignores a failed zap UMR (unsafeIgnoreZapFailure) and keeps its MTTs past truncate\'s invalidation', () => {
+    const v = kinds(example('odp-nic-umr-failure-unsafe.json'), 'linux-6.12');
+    expect(v.length).toBeGreaterThan(0);
+    expect(v[0]!.actor).toBe('nic0');
+  });
+
+  it('fires when a GPU acknowledges an invalidation before draining its copy (ackBeforeDrain)', () => {
+    const v = kinds(example('gpu-hmm-ack-before-drain.json'), 'linux-6.12');
+    expect(v.length).toBeGreaterThan(0);
+    expect(v.some((x) => /in flight/.test(x.message))).toBe(true);
+  });
+
+  it('does not fire for the correct ODP NIC (truncate) nor for a dead device after a failed zap', () => {
+    expect(kinds(example('odp-nic-truncate.json'), 'linux-4.20')).toEqual([]);
+    expect(kinds(example('odp-nic-umr-failure.json'), 'linux-6.12')).toEqual([]);
+  });
+});
