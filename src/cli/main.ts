@@ -12,6 +12,9 @@ import { UsageError, usage } from './args.js';
 import type { CommandSpec } from './args.js';
 import { CHECK_SPEC, cmdCheck } from './check.js';
 import { COMPARE_SPEC, cmdCompare } from './compare.js';
+import { EXPLORE_SPEC, cmdExplore } from './explore.js';
+import { MERGE_SPEC, cmdMerge } from './merge.js';
+import { REPLAY_SPEC, cmdReplay } from './replay.js';
 import { NotImplementedError } from './common.js';
 import { LIST_SPEC, cmdList } from './list.js';
 import { RUN_SPEC, cmdRun } from './run.js';
@@ -25,11 +28,12 @@ const COMMANDS: Record<string, Command> = {
   run: { spec: RUN_SPEC, exec: cmdRun },
   check: { spec: CHECK_SPEC, exec: cmdCheck },
   compare: { spec: COMPARE_SPEC, exec: cmdCompare },
+  explore: { spec: EXPLORE_SPEC, exec: cmdExplore },
+  replay: { spec: REPLAY_SPEC, exec: cmdReplay },
+  merge: { spec: MERGE_SPEC, exec: cmdMerge },
   list: { spec: LIST_SPEC, exec: cmdList },
 };
 
-/** DESIGN §8 commands not built yet. */
-const NOT_BUILT = ['explore', 'replay', 'merge'] as const;
 
 const HELP = `pinsim - Linux memory management as devices see it: GUP pins, MMU notifiers, truncate/munmap racing DMA
 
@@ -38,7 +42,9 @@ usage:
   pinsim check <scenario|dir>... [--policy NAME|all] [--seed N] [--json]
   pinsim compare <scenario|dir>... [--policy all|p1,p2] [--json]   who is punished under each policy
   pinsim list                            policies, devices, invariants, example scenarios
-  pinsim explore | replay | merge        part of the contract, not built yet
+  pinsim explore <scenario> [--strategy random|pct|dfs] [--runs N] [--time S] [--jobs J] [--shard i/n] [--save DIR]
+  pinsim replay <replay.json>            exact re-run of a saved counterexample
+  pinsim merge <result.json>...          join sharded explore --json results
   pinsim <command> --help                the flags of one command
   pinsim --version
 
@@ -70,10 +76,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  if ((NOT_BUILT as readonly string[]).includes(word)) throw new NotImplementedError(`pinsim ${word}`);
   const cmd = COMMANDS[word];
   if (!cmd) {
-    const guess = closest(word, [...Object.keys(COMMANDS), ...NOT_BUILT]);
+    const guess = closest(word, Object.keys(COMMANDS));
     throw new UsageError(`unknown command "${word}"${guess ? ` (did you mean ${guess}?)` : ''}; run pinsim --help`);
   }
   if (wantsHelp(rest)) {

@@ -32,7 +32,7 @@ export interface SchedulerOptions {
   window?: number;
   /** Recorded choices to replay; past their end the default (0) is taken. */
   choices?: readonly number[];
-  /** A strategy's pick; wins over `choices`. Must return an index into `candidates`. */
+  /** A strategy's pick; wins over `choices`. An index into `candidates`, or -1 to end the execution (pruned). */
   chooser?: (p: ChoicePoint) => number;
   /** Stop before any event later than this. */
   until?: number;
@@ -66,6 +66,8 @@ export class Scheduler implements Waker {
   private fgWaiting = 0;
   private readonly window: number;
   private stopped = false;
+  /** The chooser cut the execution short (a strategy pruned it). */
+  pruned = false;
 
   private readonly opts: SchedulerOptions;
 
@@ -160,6 +162,13 @@ export class Scheduler implements Waker {
         actors.push(a);
       }
       const idx = this.choose(cands);
+      if (idx < 0) {
+        // The strategy prunes this execution here: nothing more runs.
+        for (let i = 0; i < actors.length; i++) q.push((cands[i] as Candidate).time, (cands[i] as Candidate).seq, actors[i] as Actor);
+        this.stopped = true;
+        this.pruned = true;
+        return false;
+      }
       chosen = actors[idx] as Actor;
       chosenTime = (cands[idx] as Candidate).time;
       for (let i = 0; i < actors.length; i++) {
@@ -220,6 +229,7 @@ export class Scheduler implements Waker {
       idx = this.opts.chooser(p);
     }
     else idx = this.opts.choices?.[index] ?? 0;
+    if (idx === -1 && this.opts.chooser) return -1;
     if (!Number.isInteger(idx) || idx < 0 || idx >= cands.length) idx = 0;
     this.recorded.push(idx);
     return idx;

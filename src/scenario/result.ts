@@ -39,6 +39,8 @@ export interface RunResult {
   traceHash: string;
   /** The choices made at every choice point: with seed and policy, the replay. */
   choices: number[];
+  /** An exploration strategy cut this execution short. */
+  pruned?: boolean;
   /** Why the policy does not apply (outcome `skip`). */
   skipped?: string;
   /** pinsim's own failure (outcome `error`). */

@@ -108,7 +108,7 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
 
   const jitter = opts.jitter ?? s.replay?.jitter ?? s.kernel.jitter ?? 0;
   const sched = new Scheduler({
-    window: opts.window ?? 0,
+    window: opts.window ?? s.replay?.window ?? 0,
     ...(opts.choices ? { choices: opts.choices } : s.replay?.choices ? { choices: s.replay.choices } : {}),
     ...(opts.chooser ? { chooser: opts.chooser } : {}),
     ...(s.kernel.until !== undefined ? { until: s.kernel.until } : {}),
@@ -267,6 +267,7 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
     ...base, violations, results: st.results, observed: st.observed, ops: st.ops,
     stats: { ...stats, events: bus.count, simTimeNs: end, choicePoints: sched.recorded.length },
     traceHash: bus.traceHash, choices: [...sched.recorded],
+    ...(sched.pruned ? { pruned: true } : {}),
   };
   if (error) return { ...r, outcome: 'error', error };
   const failures = expect ? checkExpectations(expect, r) : [];

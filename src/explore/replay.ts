@@ -1,0 +1,48 @@
+/**
+ * Replay files: a scenario (as written) with `replay: { seed, policy, window, jitter, choices,
+ * traceHash, pinsimVersion }` attached (DESIGN §5) — the whole of a schedule. `pinsim replay`
+ * re-runs it and compares the trace hash.
+ */
+import type { RunResult } from '../scenario/result.js';
+import { runValidated, validateOrThrow } from '../scenario/run.js';
+import type { Registry } from '../scenario/registry.js';
+
+export interface ReplayRecord {
+  seed: number;
+  policy: string;
+  window: number;
+  jitter: number;
+  choices: number[];
+  traceHash: string;
+  pinsimVersion: string;
+}
+
+/** replayFileOf() - the JSON to save for a counterexample. */
+export function replayFileOf(input: Record<string, unknown>, rec: ReplayRecord): Record<string, unknown> {
+  // Past the end of the list every pick is the default (0): trailing zeros say nothing.
+  const choices = [...rec.choices];
+  while (choices.length && choices[choices.length - 1] === 0) choices.pop();
+  return { ...input, replay: { ...rec, choices } };
+}
+
+export interface ReplayOutcome {
+  result: RunResult;
+  expected: string;
+  reproduced: boolean;
+}
+
+/** replay() - re-run a replay file's schedule. Throws ScenarioError for bad input. */
+export function replay(input: unknown, registry: Registry, file?: string): ReplayOutcome {
+  const s = validateOrThrow(input, registry, file);
+  const rec = s.replay ?? {};
+  const r = runValidated(s, {
+    registry,
+    ...(rec.policy !== undefined ? { policy: rec.policy } : {}),
+    ...(rec.seed !== undefined ? { seed: rec.seed } : {}),
+    window: rec.window ?? 0,
+    jitter: rec.jitter ?? 0,
+    choices: rec.choices ?? [],
+  });
+  const expected = rec.traceHash ?? '';
+  return { result: r, expected, reproduced: expected !== '' && expected === r.traceHash };
+}
