@@ -15,6 +15,7 @@ import { down_write, up_write } from './locking.js';
 import { MAPPING_ANON } from './mem_map.js';
 import { set_pte_at, vpn } from './memory.js';
 import { is_cow_mapping, mk_pte, pte_dirty, pte_pfn, pte_present, PTE_DIRTY, PTE_WRITE, VmAreaStruct } from './mm_types.js';
+import { exit_mmap } from './exit.js';
 import { insert_vma } from './mmap.js';
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_PROTECTION_PAGE,
@@ -67,6 +68,9 @@ export function* do_fork(k: Kernel, parent: Process, child_name: string): Co<Pro
         if (npfn < 0) {
           yield* mmu_notifier_invalidate_range_end(k, range);
           up_write(pmm.mmap_lock);
+          // The fork fails: the half-built child goes away and no thread of it ever runs.
+          yield* exit_mmap(k, cmm);
+          k.processes.delete(child_name);
           return null;
         }
         k.mem.mapping[npfn] = MAPPING_ANON;

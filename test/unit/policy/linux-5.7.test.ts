@@ -1,0 +1,127 @@
+/**
+ * linux-5.7 (DESIGN §7b), as mm/features.ts resolves 5.7: FOLL_PIN with the 1024 bias and
+ * unpin_user_page*(); otherwise 4.20 behaviour — ib_umem_get still forces FOLL_WRITE (6.2), writable
+ * long-term pins of shared file mappings allowed (6.5), fork shares pinned anon pages (5.9), ext4
+ * BUGs on a dirty page without buffers (5.18), no mlx5 UMR WARN (6.0).
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
+import type { RunResult } from '../../../src/scenario/result.js';
+import { runScenario } from '../../../src/scenario/run.js';
+
+const ERA = 'linux-5.7';
+const example = (name: string) => JSON.parse(readFileSync(new URL(`../../../examples/${name}.json`, import.meta.url), 'utf8'));
+
+function run(s: unknown): { r: RunResult; evs: MmTraceEvent[] } {
+  const evs: MmTraceEvent[] = [];
+  const r = runScenario(s, { policy: ERA, trace: (e) => evs.push(e) });
+  return { r, evs };
+}
+const kinds = (r: RunResult) => [...new Set(r.violations.map((v) => v.kind))].sort();
+const of = <T extends MmTraceEvent['type']>(evs: MmTraceEvent[], type: T) => evs.filter((e): e is MmEventOf<T> => e.type === type);
+
+/** One private anonymous page, written, then referenced by @pin (a gup op or a gup-nic MR). */
+function anonPin(pin: Record<string, unknown>) {
+  return {
+    name: 'era-anon-pin', kernel: { memory: '64M' }, devices: { nic0: { model: 'gup-nic' } },
+    actors: {
+      app: [
+        { op: 'mmap', length: '4K', prot: 'rw', flags: ['private'], as: 'mem' },
+        { op: 'store', addr: 'mem', length: '4K', as: 's0' },
+        { ...pin, addr: 'mem', length: '4K', as: 'ref' },
+      ],
+    },
+  };
+}
+/** A long-term pin (gup op or MR) of a shared mapping of a @fs file. */
+function filePin(fs: string, pin: Record<string, unknown>, dax = false) {
+  return {
+    name: 'era-file-pin', kernel: { memory: '64M' }, files: { f: { fs, size: '16K', ...(dax ? { dax: true } : {}) } },
+    devices: { nic0: { model: 'gup-nic' } },
+    actors: { app: [{ op: 'mmap', file: 'f', length: '16K', prot: 'rw', flags: ['shared'], as: 'buf' }, { ...pin, addr: 'buf', length: '16K', as: 'ref' }] },
+  };
+}
+/**
+ * kernel-semantics §2 S1–S7 with a short-term writable pin (allowed in every era): writeback cleans
+ * the pinned ext4 page, reclaim strips its buffers, the pin is released with dirty, writeback again.
+ */
+const BUFFERLESS = {
+  name: 'era-dirty-without-buffers', kernel: { memory: '64M' }, files: { f: { fs: 'ext4', size: '16K' } },
+  actors: {
+    app: [
+      { op: 'mmap', file: 'f', length: '16K', prot: 'rw', flags: ['shared'], as: 'buf' },
+      { op: 'gup', addr: 'buf', length: '4K', flags: ['pin', 'write'], as: 'dio' },
+      { op: 'writeback_now', file: 'f', as: 'wb1' },
+      { op: 'reclaim', target: 'buffers', as: 'strip' },
+      { op: 'unpin', pins: 'dio', dirty: true, as: 'put' },
+      { op: 'writeback_now', file: 'f', as: 'wb2' },
+    ],
+  },
+};
+
+describe('linux-5.7: GUP references', () => {
+  it('gup pin+longterm is pin_user_pages(FOLL_LONGTERM): refcount +GUP_PIN_COUNTING_BIAS (1024), pincount 1', () => {
+    const { r, evs } = run(anonPin({ op: 'gup', flags: ['pin', 'longterm', 'write'] }));
+    expect(r.results['ref']).toBe('ok');
+    const [get] = of(evs, 'dma_ref_get');
+    expect(get).toMatchObject({ api: 'pin_user_pages(FOLL_LONGTERM)', fnames: 'FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE', refs: 1024, pin: true, pincount: 1, longterm: true });
+    const pte = of(evs, 'pte_set').filter((e) => e.pfn === get!.pfn).at(-1)!;
+    expect(get!.refcount).toBe(pte.refcount + 1024);
+  });
+
+  it('a plain "get" is still a FOLL_GET reference of 1', () => {
+    const { evs } = run(anonPin({ op: 'gup', flags: ['get', 'write'] }));
+    expect(of(evs, 'dma_ref_get')[0]).toMatchObject({ api: 'get_user_pages', refs: 1, pin: false });
+  });
+
+  it('"get" and "pin" in one call WARN in is_valid_gup_args and fail EINVAL', () => {
+    const { r, evs } = run(anonPin({ op: 'gup', flags: ['get', 'pin'] }));
+    expect(r.results['ref']).toBe('EINVAL');
+    expect(of(evs, 'kernel_warn').map((e) => e.site)).toEqual(['mm/gup.c:is_valid_gup_args:FOLL_GET|FOLL_PIN']);
+  });
+
+  it('a classic MR still asks FOLL_WRITE|FOLL_FORCE when registered read-only (ib_umem_get before 6.2)', () => {
+    const { evs } = run(anonPin({ op: 'reg_mr', device: 'nic0', access: 'r' }));
+    expect(of(evs, 'dma_ref_get')[0]!.fnames).toBe('FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE|FOLL_FORCE');
+  });
+});
+
+describe('linux-5.7: long-term pins of file mappings', () => {
+  it('a writable long-term pin of a shared ext4 or xfs mapping is granted (the EFAULT refusal is 6.5)', () => {
+    expect(run(filePin('ext4', { op: 'reg_mr', device: 'nic0', access: 'rw' })).r.results['ref']).toBe('ok');
+    expect(run(filePin('xfs', { op: 'gup', flags: ['pin', 'longterm', 'write'] })).r.results['ref']).toBe('ok');
+  });
+
+  it('a long-term pin of an fsdax mapping is refused with EOPNOTSUPP', () => {
+    expect(run(filePin('ext4', { op: 'reg_mr', device: 'nic0', access: 'rw' }, true)).r.results['ref']).toBe('EOPNOTSUPP');
+  });
+});
+
+describe('linux-5.7: fork with a pinned anonymous page (before 5.9)', () => {
+  it('the page is maybe-DMA-pinned (refcount ≥ 1024) yet fork still shares it COW: the NIC writes the child\'s page', () => {
+    const { r, evs } = run(example('thread-2018/09-rdma-fork'));
+    expect(of(evs, 'dma_ref_get')[0]!.refcount).toBeGreaterThanOrEqual(1024);
+    expect(r.observed).toMatchObject({ parentsaw: 'parentwrote', childsaw: 'nicwrote' });
+    expect(kinds(r)).toEqual(['incoherent-mapping']);
+  });
+});
+
+describe('linux-5.7: ext4 and a dirty page without buffers', () => {
+  it('unpin_user_pages_dirty_lock WARNs in ext4_dirty_folio, and the next writeback BUGs (before 5.18)', () => {
+    const { r, evs } = run(BUFFERLESS);
+    expect(r.results['wb2']).toBe('crashed');
+    expect(of(evs, 'kernel_warn').map((e) => e.site)).toEqual(['fs/ext4/inode.c:ext4_dirty_folio']);
+    expect(of(evs, 'kernel_bug').map((e) => e.site)).toEqual(['fs/ext4/inode.c:mpage_prepare_extent_to_map']);
+    expect(kinds(r)).toEqual(['dirty-page-without-buffers', 'kernel-bug', 'kernel-warn']);
+  });
+});
+
+describe('linux-5.7: mlx5 UMR failure', () => {
+  it('a failed zap UMR kills the ODP device without a WARN (the WARN is 6.0+)', () => {
+    const { r, evs } = run(example('odp-nic-umr-failure'));
+    expect(of(evs, 'device_dead')).toHaveLength(1);
+    expect(of(evs, 'kernel_warn')).toEqual([]);
+    expect(kinds(r)).toEqual([]);
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * linux-6.12 (DESIGN §7b, the default), as mm/features.ts resolves 6.12: FOLL_PIN with the 1024
+ * bias, FOLL_LONGTERM only with FOLL_PIN (6.4), ib_umem_get without FOLL_FORCE (6.2), writable
+ * long-term pins of dirty-tracked shared file mappings refused with EFAULT (6.5), fork copying
+ * pinned anon pages for the child (5.9), ext4 WARN and skip instead of BUG (5.18), mlx5 WARN on a
+ * bad UMR completion (6.0).
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
+import type { RunResult } from '../../../src/scenario/result.js';
+import { runScenario } from '../../../src/scenario/run.js';
+
+const ERA = 'linux-6.12';
+const example = (name: string) => JSON.parse(readFileSync(new URL(`../../../examples/${name}.json`, import.meta.url), 'utf8'));
+
+function run(s: unknown): { r: RunResult; evs: MmTraceEvent[] } {
+  const evs: MmTraceEvent[] = [];
+  const r = runScenario(s, { policy: ERA, trace: (e) => evs.push(e) });
+  return { r, evs };
+}
+const kinds = (r: RunResult) => [...new Set(r.violations.map((v) => v.kind))].sort();
+const of = <T extends MmTraceEvent['type']>(evs: MmTraceEvent[], type: T) => evs.filter((e): e is MmEventOf<T> => e.type === type);
+
+/** One private anonymous page, written, then referenced by @pin (a gup op or a gup-nic MR). */
+function anonPin(pin: Record<string, unknown>) {
+  return {
+    name: 'era-anon-pin', kernel: { memory: '64M' }, devices: { nic0: { model: 'gup-nic' } },
+    actors: {
+      app: [
+        { op: 'mmap', length: '4K', prot: 'rw', flags: ['private'], as: 'mem' },
+        { op: 'store', addr: 'mem', length: '4K', as: 's0' },
+        { ...pin, addr: 'mem', length: '4K', as: 'ref' },
+      ],
+    },
+  };
+}
+/** A long-term pin (gup op or MR) of a shared mapping of a @fs file. */
+function filePin(fs: string, pin: Record<string, unknown>, dax = false) {
+  return {
+    name: 'era-file-pin', kernel: { memory: '64M' }, files: { f: { fs, size: '16K', ...(dax ? { dax: true } : {}) } },
+    devices: { nic0: { model: 'gup-nic' } },
+    actors: { app: [{ op: 'mmap', file: 'f', length: '16K', prot: 'rw', flags: ['shared'], as: 'buf' }, { ...pin, addr: 'buf', length: '16K', as: 'ref' }] },
+  };
+}
+/**
+ * kernel-semantics §2 S1–S7 with a short-term writable pin (allowed in every era): writeback cleans
+ * the pinned ext4 page, reclaim strips its buffers, the pin is released with dirty, writeback again.
+ */
+const BUFFERLESS = {
+  name: 'era-dirty-without-buffers', kernel: { memory: '64M' }, files: { f: { fs: 'ext4', size: '16K' } },
+  actors: {
+    app: [
+      { op: 'mmap', file: 'f', length: '16K', prot: 'rw', flags: ['shared'], as: 'buf' },
+      { op: 'gup', addr: 'buf', length: '4K', flags: ['pin', 'write'], as: 'dio' },
+      { op: 'writeback_now', file: 'f', as: 'wb1' },
+      { op: 'reclaim', target: 'buffers', as: 'strip' },
+      { op: 'unpin', pins: 'dio', dirty: true, as: 'put' },
+      { op: 'writeback_now', file: 'f', as: 'wb2' },
+    ],
+  },
+};
+
+describe('linux-6.12: GUP references', () => {
+  it('gup pin+longterm is pin_user_pages(FOLL_LONGTERM): refcount +GUP_PIN_COUNTING_BIAS (1024), pincount 1', () => {
+    const { r, evs } = run(anonPin({ op: 'gup', flags: ['pin', 'longterm', 'write'] }));
+    expect(r.results['ref']).toBe('ok');
+    const [get] = of(evs, 'dma_ref_get');
+    expect(get).toMatchObject({ api: 'pin_user_pages(FOLL_LONGTERM)', fnames: 'FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE', refs: 1024, pin: true, pincount: 1, longterm: true });
+    const pte = of(evs, 'pte_set').filter((e) => e.pfn === get!.pfn).at(-1)!;
+    expect(get!.refcount).toBe(pte.refcount + 1024);
+  });
+
+  it('"get"+"longterm" without "pin" WARNs in is_valid_gup_args and fails EINVAL (6.4)', () => {
+    const { r, evs } = run(anonPin({ op: 'gup', flags: ['get', 'longterm'] }));
+    expect(r.results['ref']).toBe('EINVAL');
+    expect(of(evs, 'kernel_warn').map((e) => e.site)).toEqual(['mm/gup.c:is_valid_gup_args:FOLL_LONGTERM']);
+    expect(of(evs, 'dma_ref_get')).toEqual([]);
+  });
+
+  it('a read-only classic MR is a read-only pin: no FOLL_WRITE, no FOLL_FORCE (6.2)', () => {
+    const { evs } = run(anonPin({ op: 'reg_mr', device: 'nic0', access: 'r' }));
+    expect(of(evs, 'dma_ref_get')[0]!.fnames).toBe('FOLL_PIN|FOLL_LONGTERM');
+  });
+});
+
+describe('linux-6.12: long-term pins of file mappings', () => {
+  it('a writable long-term pin of a shared ext4 or xfs mapping is refused with EFAULT, and nothing is referenced', () => {
+    for (const [fs, pin] of [['ext4', { op: 'reg_mr', device: 'nic0', access: 'rw' }], ['xfs', { op: 'gup', flags: ['pin', 'longterm', 'write'] }]] as const) {
+      const { r, evs } = run(filePin(fs, pin));
+      expect(r.results['ref']).toBe('EFAULT');
+      expect(of(evs, 'dma_ref_get')).toEqual([]);
+    }
+  });
+
+  it('a read-only long-term pin of the same mapping, a writable one of tmpfs, and a short-term writable one are granted', () => {
+    expect(run(filePin('ext4', { op: 'reg_mr', device: 'nic0', access: 'r' })).r.results['ref']).toBe('ok');
+    expect(run(filePin('tmpfs', { op: 'reg_mr', device: 'nic0', access: 'rw' })).r.results['ref']).toBe('ok');
+    expect(run(filePin('ext4', { op: 'gup', flags: ['pin', 'write'] })).r.results['ref']).toBe('ok');
+  });
+
+  it('a long-term pin of an fsdax mapping is refused with EOPNOTSUPP', () => {
+    expect(run(filePin('ext4', { op: 'reg_mr', device: 'nic0', access: 'rw' }, true)).r.results['ref']).toBe('EOPNOTSUPP');
+  });
+});
+
+describe('linux-6.12: fork with a pinned anonymous page (5.9)', () => {
+  it('fork copies the pinned page for the child: the parent keeps the page the NIC writes and sees its data', () => {
+    const { r } = run(example('thread-2018/09-rdma-fork'));
+    expect(r.observed).toMatchObject({ parentsaw: 'nicwrote', childsaw: 's0' });
+    expect(kinds(r)).toEqual([]);
+  });
+});
+
+describe('linux-6.12: ext4 and a dirty page without buffers', () => {
+  it('unpin with dirty WARNs in ext4_dirty_folio; the next writeback WARNs and skips the page instead of BUG (5.18)', () => {
+    const { r, evs } = run(BUFFERLESS);
+    expect(r.results['wb2']).toBe('ok');
+    expect(of(evs, 'kernel_bug')).toEqual([]);
+    expect(of(evs, 'kernel_warn').map((e) => e.site)).toEqual(['fs/ext4/inode.c:ext4_dirty_folio', 'fs/ext4/inode.c:mpage_prepare_extent_to_map']);
+    expect(of(evs, 'writeback_skip')).toHaveLength(1);
+    expect(of(evs, 'writeback_skip')[0]).toMatchObject({ file: 'f', index: 0 });
+    expect(kinds(r)).toEqual(['dirty-page-without-buffers', 'kernel-warn']);
+  });
+});
+
+describe('linux-6.12: mlx5 UMR failure', () => {
+  it('a failed zap UMR WARNs in mlx5r_umr_post_send_wait (6.0) and kills the ODP device', () => {
+    const { r, evs } = run(example('odp-nic-umr-failure'));
+    expect(of(evs, 'device_dead')).toHaveLength(1);
+    expect(of(evs, 'kernel_warn').map((e) => e.site)).toEqual(['drivers/infiniband/hw/mlx5/umr.c:mlx5r_umr_post_send_wait']);
+    expect(r.results['w2']).toBe('device-error');
+    expect(kinds(r)).toEqual(['kernel-warn']);
+  });
+});
