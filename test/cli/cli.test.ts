@@ -246,12 +246,45 @@ describe('pinsim (dispatch)', () => {
     expect(r.stdout.trim()).toBe(pkg.version);
   });
 
-  it('commands of the contract not built yet exit 2 as not-implemented', () => {
-    for (const cmd of ['explore', 'replay', 'merge']) {
-      const r = pinsim(cmd, EXAMPLE);
-      expect(r.status).toBe(2);
-      expect(r.stderr).toContain(`pinsim ${cmd} is part of the contract but not built yet (not-implemented)`);
-    }
+  it('explore finds the buggy driver\'s race (exit 1), saves a shrunk counterexample, and replay reproduces its trace hash (exit 0)', () => {
+    const dir = join(tmp, 'ce');
+    const bug = join(ROOT, 'examples', 'explore', 'gpu-fault-vs-munmap-skip-read-retry.json');
+    const r = pinsim('explore', bug, '--save', dir);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^forbid dma-into-reused-page: Sometimes/m);
+    expect(r.stdout).toMatch(/exhaustive: yes/);
+    const saved = /replay it: npx pinsim replay (\S+)/.exec(r.stdout)?.[1];
+    expect(saved).toBeDefined();
+    const rep = pinsim('replay', saved!);
+    expect(rep.status).toBe(0);
+    expect(rep.stdout).toMatch(/dma-into-reused-page/);
+    expect(rep.stdout).toMatch(/replay reproduced traceHash [0-9a-f]{16}/);
+    const ok = pinsim('explore', join(ROOT, 'examples', 'explore', 'gpu-fault-vs-munmap.json'));
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/^forbid dma-into-reused-page: Never$/m);
+  });
+
+  it('explore --shard i/n results merged give the unsharded verdict and, without the state cache, its execution count', () => {
+    const bug = join(ROOT, 'examples', 'explore', 'gpu-fault-vs-munmap-skip-read-retry.json');
+    const parts = [0, 1, 2].map((i) => {
+      const out = join(tmp, `shard${i}.json`);
+      pinsim('explore', bug, '--shard', `${i}/3`, '--no-state-cache', '--json', '--out', out);
+      return out;
+    });
+    const merged = pinsim('merge', ...parts);
+    const whole = pinsim('explore', bug, '--no-state-cache');
+    const tail = (s: string) => s.trim().split('\n').slice(-3).join('\n');
+    expect(merged.status).toBe(1);
+    expect(tail(merged.stdout).replace(/\(\d+ of/g, '(n of')).toBe(tail(whole.stdout).replace(/\(\d+ of/g, '(n of'));
+  });
+
+  it('a replay file whose trace hash does not match exits 1', () => {
+    const file = fixture('badreplay.json', (s) => {
+      s['replay'] = { policy: 'linux-4.20', seed: 1, choices: [], traceHash: '0000000000000000' };
+    });
+    const r = pinsim('replay', file);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/did NOT reproduce/);
   });
 
   it('an unknown command suggests the closest one, exit 2', () => {
