@@ -38,7 +38,7 @@ const COMMANDS: Record<string, Command> = {
 const HELP = `pinsim - Linux memory management as devices see it: GUP pins, MMU notifiers, truncate/munmap racing DMA
 
 usage:
-  pinsim run <scenario> [--policy P] [--seed N] [--trace text|json] [--out FILE] [--json]
+  pinsim run <scenario> [--policy P] [--seed N] [--trace text|json|chrome] [--out FILE] [--json] [--check-determinism]
   pinsim check <scenario|dir>... [--policy NAME|all] [--seed N] [--json]
   pinsim compare <scenario|dir>... [--policy all|p1,p2] [--json]   who is punished under each policy
   pinsim list                            policies, devices, invariants, example scenarios

@@ -1,19 +1,23 @@
 /**
  * The text report of one run, for people: violations first, each told as its causal chain in kernel
- * words (the DMA reference, the page-cache removal, the free, the access), then a summary block.
- * Also the ftrace-style trace line (`<µs> <actor> <event>: key=val …`), so that kernel developers
- * read a pinsim trace the way they read `trace-cmd report`.
+ * words (story.ts: the DMA reference, the page-cache removal, the free, the access), then a summary
+ * block; with `--trace text` the CLI appends the trace. Also the ftrace-style trace line
+ * (`<µs> <actor> <event>: key=val …`), so that kernel developers read a pinsim trace the way they
+ * read `trace-cmd report`.
  */
 import { formatTime } from '../engine/clock.js';
 import type { ChainEvent } from '../invariants/checker.js';
 import type { MmTraceEvent } from '../mm/trace_events.js';
 import type { RunResult, Violation } from '../scenario/result.js';
+import { tellChain } from './story.js';
 
 type Fields = Record<string, string | number | boolean>;
 
 export interface TextOptions {
   /** Print the ops' timings (start, end, blocked, late) in the summary. */
   ops?: boolean;
+  /** Also print each violation's chain as raw steps (event and fields), one per line, under its story. */
+  rawChains?: boolean;
 }
 
 /** hex() - a frame or address as the kernel prints it: `0x1f3`. */
@@ -106,11 +110,15 @@ export function formatChainStep(c: ChainEvent): string {
   return [`t=${formatTime(c.time)}`, c.actor, c.event, w, ...tellingFields(c.event, c.fields)].filter((s) => s !== '').join(' ');
 }
 
-/** formatViolation() - the headline, the checker's message, then the chain as an indented story. */
-export function formatViolation(v: Violation): string {
-  const head = `${v.kind} at ${formatTime(v.time)} by ${v.actor}: ${where(v.pfn, v.file, v.index)}`;
+/**
+ * formatViolation() - the headline, the checker's message, then the chain told as a story in
+ * @policy's words (tellChain()); with @rawChains also the raw steps, one per line.
+ */
+export function formatViolation(v: Violation, policy: string, rawChains = false): string {
+  const head = `${v.kind} at ${formatTime(v.time)} by ${v.actor}: ${where(v.pfn, v.file, v.index)}`.trimEnd().replace(/:$/, '');
   const lines = [head, `    ${v.message}`];
-  for (const c of v.chain) lines.push(`      ${formatChainStep(c)}`);
+  if (v.chain.length) lines.push(`    ${tellChain(v, policy)}`);
+  if (rawChains) for (const c of v.chain) lines.push(`      ${formatChainStep(c)}`);
   return lines.join('\n');
 }
 
@@ -148,7 +156,7 @@ export function formatRunText(r: RunResult, opts: TextOptions = {}): string {
   const out: string[] = [];
   if (r.violations.length) {
     out.push(`${r.violations.length} violation${r.violations.length === 1 ? '' : 's'}:`, '');
-    for (const v of r.violations) out.push(formatViolation(v), '');
+    for (const v of r.violations) out.push(formatViolation(v, r.policy, opts.rawChains === true), '');
   }
   out.push(`scenario  ${r.scenario}`, `policy    ${r.policy}`, `seed      ${r.seed}`, `outcome   ${outcomeLine(r)}`);
   if (r.error) out.push('', r.error.split('\n')[0] ?? r.error);

@@ -1,0 +1,393 @@
+/**
+ * The Chrome / Perfetto trace of one run (the JSON "Trace Event Format" that ui.perfetto.dev and
+ * chrome://tracing open): one process (pid 1) with one track per actor — the scenario's threads,
+ * each device, the kernel's own paths — named by `thread_name` metadata. Ops are slices on their
+ * actor, DMA windows slices on their device, MMU-notifier ranges slices on the invalidating actor
+ * and each subscriber's invalidate a slice on the subscriber, joined by flow arrows from the range
+ * to every acknowledgement. Counters follow refcount and pincount of the frames the violations are
+ * about, and each violation is a global instant carrying its story.
+ *
+ * Timestamps are µs (ns / 1000, fractional). Slices on one track must nest, so a slice that would
+ * overlap another partially (two DMAs in flight, an invalidation during a DMA) goes to an extra lane
+ * of the same actor: a track of its own named `<actor> (2)`, sorted right below the actor's.
+ */
+import { formatTime } from '../engine/clock.js';
+import type { MmEventOf, MmTraceEvent } from '../mm/trace_events.js';
+import type { RunResult } from '../scenario/result.js';
+import { tellChain } from './story.js';
+
+type Args = Record<string, string | number | boolean>;
+
+/** One event of the Trace Event Format, as the viewers read it. */
+export interface ChromeEvent {
+  name: string;
+  ph: 'X' | 'M' | 's' | 'f' | 'C' | 'i';
+  pid: number;
+  tid: number;
+  /** µs; absent on metadata events. */
+  ts?: number;
+  /** µs, on `X` slices. */
+  dur?: number;
+  cat?: string;
+  /** Flow id, on `s` / `f`. */
+  id?: number;
+  /** `e`: a flow end binds to the slice enclosing it. */
+  bp?: 'e';
+  /** Instant scope: g(lobal), p(rocess), t(hread). */
+  s?: 'g' | 'p' | 't';
+  args?: Args;
+}
+
+export interface ChromeTrace {
+  traceEvents: ChromeEvent[];
+  displayTimeUnit: 'ns';
+  metadata: { scenario: string; policy: string; seed: number; traceHash: string };
+}
+
+const PID = 1;
+/** Kernel paths that are no scenario actor and no device. */
+const ACTOR_GROUP = { scenario: 0, device: 1, kernel: 2 } as const;
+
+interface Slice {
+  actor: string;
+  start: number;
+  end: number;
+  name: string;
+  cat: string;
+  args: Args;
+  /** Assigned lane (0: the actor's own track). */
+  lane: number;
+}
+
+/** One MMU-notifier range as the trace tells it. */
+interface NotifierRange {
+  id: number;
+  actor: string;
+  event: string;
+  mm: string;
+  from: number;
+  to: number;
+  blockable: boolean;
+  /** notifier_start / notifier_end (or _abort) times, when traced. */
+  start: number | null;
+  end: number | null;
+  aborted: boolean;
+  acks: MmEventOf<'notifier_sub_done'>[];
+  /** Time of the range's first event. */
+  first: number;
+}
+
+interface Track {
+  name: string;
+  group: number;
+  order: number;
+  /** tid of each lane, lane 0 first. */
+  tids: number[];
+}
+
+const us = (ns: number): number => ns / 1000;
+const hex = (n: number): string => `0x${n.toString(16)}`;
+
+/** Instants on the actor's track for kernel events worth seeing on a timeline. */
+const NOTABLE: ReadonlySet<string> = new Set([
+  'kernel_warn', 'kernel_bug', 'mr_revoked', 'device_dead', 'dummy_redirect', 'lease_break', 'iommu_fault', 'writeback_skip',
+  'truncate_wait', 'folio_migrate', 'dax_busy_wait',
+]);
+
+function eventArgs(ev: MmTraceEvent): Args {
+  const a: Args = {};
+  for (const [k, v] of Object.entries(ev)) {
+    if (k === 'type' || k === 'time' || k === 'actor') continue;
+    // '' and -1 mean "none" in the trace (no file, no index, no pfn).
+    if (v === '' || (v === -1 && (k === 'pfn' || k === 'index'))) continue;
+    if (typeof v === 'number' && (k === 'pfn' || k === 'va' || k === 'start' || k === 'end' || k === 'iova') && v >= 0) a[k] = hex(v);
+    else if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') a[k] = v;
+  }
+  return a;
+}
+
+/**
+ * assignLanes() - give each slice of one actor the first lane where it nests (it ends before the
+ * enclosing open slice does, or the lane is idle). Slices sorted by start, longer first.
+ */
+function assignLanes(slices: Slice[]): number {
+  slices.sort((a, b) => a.start - b.start || b.end - a.end);
+  const stacks: number[][] = [];
+  for (const s of slices) {
+    let lane = 0;
+    for (;; lane++) {
+      const st = stacks[lane] ?? (stacks[lane] = []);
+      while (st.length && (st[st.length - 1] as number) <= s.start) st.pop();
+      const top = st[st.length - 1];
+      if (top === undefined || top >= s.end) {
+        st.push(s.end);
+        break;
+      }
+    }
+    s.lane = lane;
+  }
+  return stacks.length;
+}
+
+/**
+ * toChromeTrace() - @events (every trace event of the run, in order) and @r as a Chrome / Perfetto
+ * trace. Deterministic: the same run gives the same document.
+ */
+export function toChromeTrace(events: readonly MmTraceEvent[], r: RunResult): ChromeTrace {
+  const lastTime = events.length ? (events[events.length - 1] as MmTraceEvent).time : r.stats.simTimeNs;
+
+  // Who is who: scenario actors run ops, devices are named by device/holder fields, the rest is kernel.
+  const scenarioActors = new Set<string>();
+  for (const k of Object.keys(r.results)) {
+    const m = /^(.+)\.\d+$/.exec(k);
+    if (m) scenarioActors.add(m[1] as string);
+  }
+  const devices = new Set<string>();
+  const seen: string[] = [];
+  const seenSet = new Set<string>();
+  const note = (a: string) => {
+    if (a !== '' && !seenSet.has(a)) {
+      seenSet.add(a);
+      seen.push(a);
+    }
+  };
+  for (const ev of events) {
+    if (ev.type === 'op_start') scenarioActors.add(ev.actor);
+    if ('device' in ev && typeof ev.device === 'string') devices.add(ev.device);
+    if ((ev.type === 'notifier_sub_done' || ev.type === 'interval_insert') && !scenarioActors.has(ev.holder)) devices.add(ev.holder);
+    note(ev.actor);
+    if ('device' in ev && typeof ev.device === 'string') note(ev.device);
+    if (ev.type === 'notifier_sub_done') note(ev.holder);
+  }
+  for (const a of scenarioActors) note(a);
+  for (const v of r.violations) note(v.actor);
+  const groupOf = (a: string) => (scenarioActors.has(a) ? ACTOR_GROUP.scenario : devices.has(a) ? ACTOR_GROUP.device : ACTOR_GROUP.kernel);
+
+  // Slices.
+  const slices: Slice[] = [];
+  const openOps = new Map<string, MmEventOf<'op_start'>>();
+  const openDma = new Map<string, MmEventOf<'dma_start'>>();
+  const openHold = new Map<string, MmEventOf<'dev_dma_hold'>>();
+  const ranges = new Map<number, NotifierRange>();
+  /** The range of @id; a range without notifier_start (exit's release) begins at its first acknowledgement. */
+  const rangeOf = (id: number, ev: MmEventOf<'notifier_start' | 'notifier_sub_done'>): NotifierRange => {
+    let rg = ranges.get(id);
+    if (!rg) {
+      rg = {
+        id, actor: ev.actor, event: ev.event, mm: ev.mm, from: ev.start, to: ev.end, blockable: ev.blockable,
+        start: null, end: null, aborted: false, acks: [], first: ev.time,
+      };
+      ranges.set(id, rg);
+    }
+    return rg;
+  };
+  const flows: { id: number; event: string; from: Slice; to: Slice; holder: string }[] = [];
+  const instants: ChromeEvent[] = [];
+  const counterEvents: { ev: MmTraceEvent; pfn: number; refcount: number; pincount: number | undefined }[] = [];
+  const involved = new Set<number>();
+  for (const v of r.violations) {
+    if (v.pfn >= 0) involved.add(v.pfn);
+    for (const c of v.chain) if (c.pfn !== undefined && c.pfn >= 0) involved.add(c.pfn);
+  }
+
+  const addSlice = (actor: string, start: number, end: number, name: string, cat: string, args: Args): Slice => {
+    const s: Slice = { actor, start, end: Math.max(start, end), name, cat, args, lane: 0 };
+    slices.push(s);
+    return s;
+  };
+
+  for (const ev of events) {
+    switch (ev.type) {
+      case 'op_start': openOps.set(ev.name, ev); break;
+      case 'op_end':
+      case 'op_blocked': {
+        const o = openOps.get(ev.name);
+        if (!o) break;
+        openOps.delete(ev.name);
+        const args: Args = { op: ev.name, result: ev.type === 'op_end' ? ev.result : 'blocked' };
+        if (ev.type === 'op_end' && ev.blockedNs) args['blocked'] = formatTime(ev.blockedNs);
+        if (ev.type === 'op_blocked' && ev.wq) args['wq'] = ev.wq;
+        addSlice(o.actor, o.time, ev.time, ev.op, 'op', args);
+        break;
+      }
+      case 'dma_start': openDma.set(`${ev.device}:${ev.wr}`, ev); break;
+      case 'dma_complete': {
+        const key = `${ev.device}:${ev.wr}`;
+        const s = openDma.get(key);
+        if (!s) {
+          // Completed without starting (a dead device, a revoked MR): a zero-length slice.
+          addSlice(ev.device, ev.time, ev.time, `dma ${ev.wr}`, 'dma', { wr: ev.wr, status: ev.status });
+          break;
+        }
+        openDma.delete(key);
+        addSlice(ev.device, s.time, ev.time, `${s.op} ${s.wr}`, 'dma', { wr: s.wr, op: s.op, length: s.length, pages: s.pages, status: ev.status });
+        break;
+      }
+      case 'dev_dma_hold': {
+        const key = `${ev.device}:${ev.wr}`;
+        if (!openHold.has(key)) openHold.set(key, ev);
+        break;
+      }
+      case 'dev_dma_release': {
+        const key = `${ev.device}:${ev.wr}`;
+        const s = openHold.get(key);
+        if (!s) break;
+        openHold.delete(key);
+        addSlice(ev.device, s.time, ev.time, `dma ${ev.wr}`, 'dma', { wr: ev.wr });
+        break;
+      }
+      case 'notifier_start': {
+        const rg = rangeOf(ev.id, ev);
+        rg.start = ev.time;
+        break;
+      }
+      case 'notifier_end':
+      case 'notifier_abort': {
+        const rg = ranges.get(ev.id);
+        if (!rg || rg.end !== null) break;
+        rg.end = ev.time;
+        if (ev.type === 'notifier_abort') rg.aborted = true;
+        break;
+      }
+      case 'notifier_sub_done': rangeOf(ev.id, ev).acks.push(ev); break;
+      case 'dma_ref_get':
+      case 'dma_ref_put':
+      case 'filemap_remove':
+        if (involved.has(ev.pfn)) counterEvents.push({ ev, pfn: ev.pfn, refcount: ev.refcount, pincount: ev.pincount });
+        break;
+      case 'filemap_add':
+      case 'pte_set':
+      case 'dax_busy_wait':
+        if (involved.has(ev.pfn)) counterEvents.push({ ev, pfn: ev.pfn, refcount: ev.refcount, pincount: undefined });
+        break;
+      case 'folio_free':
+        if (involved.has(ev.pfn)) counterEvents.push({ ev, pfn: ev.pfn, refcount: 0, pincount: 0 });
+        break;
+      case 'frame_final':
+        if (involved.has(ev.pfn)) counterEvents.push({ ev, pfn: ev.pfn, refcount: ev.refcount, pincount: ev.pincount });
+        break;
+      default: break;
+    }
+    if (NOTABLE.has(ev.type)) {
+      instants.push({ name: ev.type, ph: 'i', s: 't', cat: 'kernel', pid: PID, tid: 0, ts: us(ev.time), args: { actor: ev.actor, ...eventArgs(ev) } });
+    }
+  }
+  // Whatever is still open ends with the run.
+  for (const o of openOps.values()) addSlice(o.actor, o.time, lastTime, o.op, 'op', { op: o.name, result: 'unfinished' });
+  for (const s of openDma.values()) {
+    addSlice(s.device, s.time, lastTime, `${s.op} ${s.wr}`, 'dma', { wr: s.wr, op: s.op, length: s.length, pages: s.pages, status: 'unfinished' });
+  }
+  for (const s of openHold.values()) addSlice(s.device, s.time, lastTime, `dma ${s.wr}`, 'dma', { wr: s.wr, status: 'unfinished' });
+  // Each range: a slice on the invalidating actor from start to end, then each subscriber's
+  // invalidate as a slice on the subscriber, from the previous acknowledgement to its own.
+  for (const rg of ranges.values()) {
+    const lastAck = rg.acks.length ? (rg.acks[rg.acks.length - 1] as MmTraceEvent).time : rg.first;
+    const start = rg.start ?? rg.first;
+    const end = rg.end ?? (rg.start === null ? lastAck : lastTime);
+    const args: Args = { range: rg.id, mm: rg.mm, start: hex(rg.from), end: hex(rg.to), blockable: rg.blockable };
+    if (rg.aborted) args['aborted'] = true;
+    if (rg.start !== null && rg.end === null) args['ended'] = false;
+    const inv = addSlice(rg.actor, start, Math.max(end, lastAck), `mmu_notifier ${rg.event}`, 'notifier', args);
+    let next = start;
+    for (const a of rg.acks) {
+      const ack = addSlice(a.holder, next, a.time, `invalidate ${a.event}`, 'notifier', {
+        range: rg.id, invalidator: a.actor, mm: a.mm, ok: a.ok, blockable: a.blockable,
+      });
+      next = a.time;
+      flows.push({ id: flows.length + 1, event: a.event, from: inv, to: ack, holder: a.holder });
+    }
+  }
+
+  // Tracks: scenario actors, then devices, then kernel paths, each in order of first appearance.
+  for (const s of slices) note(s.actor);
+  const order = [...seen].sort((a, b) => groupOf(a) - groupOf(b) || seen.indexOf(a) - seen.indexOf(b));
+  const byActor = new Map<string, Slice[]>();
+  for (const s of slices) {
+    const l = byActor.get(s.actor) ?? [];
+    l.push(s);
+    byActor.set(s.actor, l);
+  }
+  const tracks = new Map<string, Track>();
+  let nextTid = 1;
+  order.forEach((a, i) => tracks.set(a, { name: a, group: groupOf(a), order: i, tids: [nextTid++] }));
+  for (const a of order) {
+    const list = byActor.get(a);
+    const t = tracks.get(a) as Track;
+    const lanes = list ? assignLanes(list) : 1;
+    for (let l = 1; l < lanes; l++) t.tids.push(nextTid++);
+  }
+  const tidOf = (actor: string, lane = 0): number => tracks.get(actor)?.tids[lane] ?? 0;
+
+  const out: ChromeEvent[] = [];
+  out.push({ name: 'process_name', ph: 'M', pid: PID, tid: 0, args: { name: `pinsim ${r.scenario} (${r.policy}, seed ${r.seed})` } });
+  for (const t of tracks.values()) {
+    t.tids.forEach((tid, lane) => {
+      out.push({ name: 'thread_name', ph: 'M', pid: PID, tid, args: { name: lane === 0 ? t.name : `${t.name} (${lane + 1})` } });
+      out.push({ name: 'thread_sort_index', ph: 'M', pid: PID, tid, args: { sort_index: t.order * 64 + lane } });
+    });
+  }
+
+  const timed: ChromeEvent[] = [];
+  for (const s of slices) {
+    timed.push({ name: s.name, ph: 'X', cat: s.cat, pid: PID, tid: tidOf(s.actor, s.lane), ts: us(s.start), dur: us(s.end - s.start), args: s.args });
+  }
+  // A flow's ends lie strictly inside their slices where the slices have any length, so that both
+  // viewers bind them to those slices whatever order they give events of equal timestamps.
+  for (const f of flows) {
+    const args: Args = { range: Number(f.from.args['range'] ?? 0), subscriber: f.holder };
+    const fAt = f.to.end - Math.min(1, (f.to.end - f.to.start) / 2);
+    // ...and the arrow never points back in time (an acknowledgement may come at the range's start).
+    const sAt = Math.min(f.from.start + Math.min(1, (f.from.end - f.from.start) / 2), Math.max(f.from.start, fAt));
+    timed.push({ name: f.event, ph: 's', cat: 'notifier', id: f.id, pid: PID, tid: tidOf(f.from.actor, f.from.lane), ts: us(sAt), args });
+    timed.push({ name: f.event, ph: 'f', bp: 'e', cat: 'notifier', id: f.id, pid: PID, tid: tidOf(f.to.actor, f.to.lane), ts: us(fAt), args });
+  }
+  // Counters: one sample per frame and instant (the last change at that instant wins).
+  const pins = new Map<number, number>();
+  const lastCounter = new Map<number, ChromeEvent>();
+  for (const c of counterEvents) {
+    const pincount = c.pincount ?? pins.get(c.pfn) ?? 0;
+    pins.set(c.pfn, pincount);
+    const prev = lastCounter.get(c.pfn);
+    if (prev && prev.ts === us(c.ev.time)) {
+      prev.args = { refcount: c.refcount, pincount };
+      continue;
+    }
+    if (prev && prev.args?.['refcount'] === c.refcount && prev.args['pincount'] === pincount) continue;
+    const e: ChromeEvent = {
+      name: `pfn ${hex(c.pfn)}`, ph: 'C', cat: 'frame', pid: PID, tid: tidOf(c.ev.actor), ts: us(c.ev.time), args: { refcount: c.refcount, pincount },
+    };
+    lastCounter.set(c.pfn, e);
+    timed.push(e);
+  }
+  for (const i of instants) {
+    i.tid = tidOf(String(i.args?.['actor'] ?? ''));
+    timed.push(i);
+  }
+  for (const v of r.violations) {
+    const args: Args = { message: v.message, story: tellChain(v, r.policy) };
+    if (v.pfn >= 0) args['pfn'] = hex(v.pfn);
+    if (v.file !== undefined) args['file'] = v.file;
+    if (v.index !== undefined) args['index'] = v.index;
+    timed.push({ name: v.kind, ph: 'i', s: 'g', cat: 'violation', pid: PID, tid: tidOf(v.actor), ts: us(v.time), args });
+  }
+  // Time order; at equal times enclosing slices first, then their contents, flows and instants.
+  const rank = (e: ChromeEvent) => (e.ph === 'X' ? 0 : e.ph === 'C' ? 1 : e.ph === 's' || e.ph === 'f' ? 2 : 3);
+  const indexed = timed.map((e, i) => ({ e, i }));
+  indexed.sort((a, b) => (a.e.ts as number) - (b.e.ts as number) || rank(a.e) - rank(b.e) || (b.e.dur ?? 0) - (a.e.dur ?? 0) || a.i - b.i);
+  for (const { e } of indexed) out.push(e);
+
+  return {
+    traceEvents: out,
+    displayTimeUnit: 'ns',
+    metadata: { scenario: r.scenario, policy: r.policy, seed: r.seed, traceHash: r.traceHash },
+  };
+}
+
+/**
+ * formatChromeTrace() - @t as JSON text, one trace event per line (a large trace stays greppable
+ * and diffable), ending in a newline.
+ */
+export function formatChromeTrace(t: ChromeTrace): string {
+  const evs = t.traceEvents.map((e) => JSON.stringify(e)).join(',\n');
+  return `{"traceEvents":[\n${evs}\n],\n"displayTimeUnit":${JSON.stringify(t.displayTimeUnit)},\n"metadata":${JSON.stringify(t.metadata)}}\n`;
+}
