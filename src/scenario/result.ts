@@ -1,18 +1,10 @@
 /**
  * The result of a run (DESIGN §6): what `runScenario` returns and `pinsim run --json` prints.
  */
-import type { ChainEvent } from '../invariants/checker.js';
+import type { ViolationReport } from '../invariants/checker.js';
 
-export interface Violation {
-  kind: string;
-  time: number;
-  actor: string;
-  pfn: number;
-  file?: string;
-  index?: number;
-  message: string;
-  chain: ChainEvent[];
-}
+/** A violation as a run reports it: a checker's report (DESIGN §6). */
+export type Violation = ViolationReport;
 
 export interface OpTiming {
   start: number;

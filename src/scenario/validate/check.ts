@@ -1,0 +1,131 @@
+/** The issue collector and path helpers of validation. */
+import { parseSize, parseTime } from '../../engine/clock.js';
+import type { Parsed } from '../../engine/clock.js';
+import { closest } from '../closest.js';
+import type { Issue } from '../types.js';
+import type { ValidationContext, ParamSpec } from '../validate.js';
+// ---------------------------------------------------------------------------------------------
+// Paths and the issue collector
+
+export const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** pathKey() - `base.key`, or `base["key"]` when the key is not an identifier. */
+export function pathKey(base: string, key: string): string {
+  if (!IDENT.test(key)) return `${base}[${JSON.stringify(key)}]`;
+  return base ? `${base}.${key}` : key;
+}
+
+/** pathIndex() - `base[i]`. */
+export function pathIndex(base: string, i: number): string {
+  return `${base}[${i}]`;
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function keysOf(v: unknown): readonly string[] {
+  return isObject(v) ? Object.keys(v) : [];
+}
+
+export function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** The issues found so far, and readers that record an issue and return undefined on bad input. */
+export class Check {
+  readonly issues: Issue[] = [];
+  readonly ctx: ValidationContext;
+  constructor(ctx: ValidationContext) {
+    this.ctx = ctx;
+  }
+
+  add(code: string, path: string, message: string, more: { expected?: string; didYouMean?: string | undefined } = {}): void {
+    const issue: Issue = { code, path, message };
+    if (more.expected !== undefined) issue.expected = more.expected;
+    if (more.didYouMean !== undefined) issue.didYouMean = more.didYouMean;
+    this.issues.push(issue);
+  }
+
+  wrongType(v: unknown, path: string, expected: string): undefined {
+    this.add('wrong-type', path, `expected ${expected}, got ${typeName(v)}`, { expected });
+    return undefined;
+  }
+
+  object(v: unknown, path: string, expected: string): Record<string, unknown> | undefined {
+    return isObject(v) ? v : this.wrongType(v, path, expected);
+  }
+
+  /** Unknown keys of `o` → 'unknown-field' with the closest allowed one. */
+  keys(o: Record<string, unknown>, allowed: readonly string[], path: string, what: string): void {
+    for (const k of Object.keys(o)) {
+      if (allowed.includes(k)) continue;
+      this.add('unknown-field', pathKey(path, k), `unknown field "${k}" in ${what}`,
+        { expected: `one of ${allowed.join(', ')}`, didYouMean: closest(k, allowed) });
+    }
+  }
+
+  /** `o[k]`, recording 'missing-field' when it is absent. */
+  required(o: Record<string, unknown>, k: string, path: string): unknown {
+    if (o[k] === undefined) this.add('missing-field', pathKey(path, k), `missing required field "${k}"`);
+    return o[k];
+  }
+
+  string(v: unknown, path: string): string | undefined {
+    if (v === undefined) return undefined;
+    return typeof v === 'string' ? v : this.wrongType(v, path, 'a string');
+  }
+
+  bool(v: unknown, path: string): boolean | undefined {
+    if (v === undefined) return undefined;
+    return typeof v === 'boolean' ? v : this.wrongType(v, path, 'true or false');
+  }
+
+  int(v: unknown, path: string): number | undefined {
+    if (v === undefined) return undefined;
+    return Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : this.wrongType(v, path, 'a non-negative integer');
+  }
+
+  size(v: unknown, path: string): number | undefined {
+    return this.unit(v, path, parseSize(v), 'bad-size', 'size');
+  }
+
+  time(v: unknown, path: string): number | undefined {
+    return this.unit(v, path, parseTime(v), 'bad-time', 'time');
+  }
+
+  private unit(v: unknown, path: string, r: Parsed, code: string, what: string): number | undefined {
+    if (v === undefined) return undefined;
+    if (r.ok) return r.value;
+    if (typeof v !== 'number' && typeof v !== 'string') return this.wrongType(v, path, r.expected);
+    this.add(code, path, `bad ${what} ${JSON.stringify(v)}`, { expected: r.expected });
+    return undefined;
+  }
+
+  /** One word of `values`; an unknown word → `code` with the closest one. */
+  word(v: unknown, values: readonly string[], path: string, code: string): string | undefined {
+    const s = this.string(v, path);
+    if (s === undefined || values.includes(s)) return s;
+    this.add(code, path, `unknown value "${s}"`, { expected: `one of ${values.join(', ')}`, didYouMean: closest(s, values) });
+    return undefined;
+  }
+
+  flags(v: unknown, values: readonly string[], path: string): string[] | undefined {
+    if (!Array.isArray(v)) return this.wrongType(v, path, `an array of ${values.join(', ')}`);
+    const out = v.map((x, i) => this.word(x, values, pathIndex(path, i), 'unknown-flag'));
+    return out.every((x) => x !== undefined) ? out : undefined;
+  }
+
+  param(v: unknown, spec: ParamSpec, path: string): number | string | boolean | undefined {
+    switch (spec.kind) {
+      case 'time': return this.time(v, path);
+      case 'size': return this.size(v, path);
+      case 'bool': return this.bool(v, path);
+      case 'int': return Number.isSafeInteger(v) ? (v as number) : this.wrongType(v, path, 'an integer');
+      case 'enum': return this.word(v, spec.values ?? [], path, 'unknown-value');
+    }
+  }
+}
+
