@@ -157,12 +157,18 @@ export function trace_dev_unmap(ctx: DeviceCtx, x: Translation): void {
   ctx.k.emit({ type: 'dev_unmap', time: ctx.k.now, actor: ctx.name, device: ctx.name, mm: x.mm, va: x.va, pfn: x.pfn });
 }
 
+/** page_bytes() - how many bytes of [start, start + length) fall in the page at @page_va. */
+export function page_bytes(start: number, length: number, page_va: number): number {
+  return Math.max(0, Math.min(start + length, page_va + 4096) - Math.max(start, page_va));
+}
+
 /**
  * dma_transfer_page() - the device moves one page through @x at this instant: a write stores
- * @token in the frame, a read returns the frame's token. Traced as `dma_access`.
+ * @token in the frame, a read returns the frame's token. Traced as `dma_access` with the device op
+ * (@op) and the bytes of this page it moves (@length).
  * Return: the token seen, or -1 when the IOMMU faulted the access (nothing was transferred).
  */
-export function dma_transfer_page(ctx: DeviceCtx, x: Translation, write: boolean, token: number, wr: string): number {
+export function dma_transfer_page(ctx: DeviceCtx, x: Translation, write: boolean, token: number, wr: string, op: string, length: number): number {
   const k = ctx.k;
   const m = k.mem;
   if (ctx.iommu && x.iova >= 0 && ctx.iommu.translate(x.iova) < 0) {
@@ -173,7 +179,7 @@ export function dma_transfer_page(ctx: DeviceCtx, x: Translation, write: boolean
   const seen = m.content[x.pfn] as number;
   const cpu = x.mm ? cpu_view(k, x.mm, x.va) : { pfn: -1, token: -1 };
   k.emit({
-    type: 'dma_access', time: k.now, actor: ctx.name, wr, device: ctx.name, mm: x.mm, va: x.va, pfn: x.pfn, gen: x.gen,
+    type: 'dma_access', time: k.now, actor: ctx.name, wr, device: ctx.name, op, length, mm: x.mm, va: x.va, pfn: x.pfn, gen: x.gen,
     file: x.file, index: x.index, write, token: seen, ok: true, cpuPfn: cpu.pfn, cpuToken: cpu.token,
   });
   return seen;

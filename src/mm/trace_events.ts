@@ -30,7 +30,7 @@ export type MmTraceEvent =
   | Ev<'dma_start', { wr: string; op: string; device: string; length: number; pages: number; ns: number }>
   /** One page access of a DMA: the translation's pfn, the generation and file index it was obtained for. */
   | Ev<'dma_access', {
-      wr: string; device: string; mm: string; va: number; pfn: number; gen: number; file: string; index: number;
+      wr: string; device: string; op: string; length: number; mm: string; va: number; pfn: number; gen: number; file: string; index: number;
       write: boolean; token: number; ok: boolean;
       /** What the CPU sees at (mm, va) at this instant: its PTE's frame (-1 none) and a load's token (-1 undefined). */
       cpuPfn: number; cpuToken: number;

@@ -135,6 +135,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
     const n = (end - start) / PAGE_SIZE;
     const step = n ? Math.floor(dmaLatency / n) : 0;
     const t0 = k.now;
+    k.emit({ type: 'dma_start', time: k.now, actor: ctx.name, wr, op: write ? 'gpu_write' : 'gpu_read', device: ctx.name, length: end - start, pages: n, ns: dmaLatency });
     let cur = start;
     while (cur < end) {
       yield* mutex_lock(d.mutex, ctx.name, 'gpu:copy_mutex');
@@ -153,7 +154,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
         // Each page of the copy is a point where the CPU side may run.
         if (res.cpages === 0) yield* schedPoint('gpu:copy_page');
         else yield* delay(step, 'gpu:copy_page');
-        res.tokens.push(dma_transfer_page(ctx, x, write, token, wr));
+        res.tokens.push(dma_transfer_page(ctx, x, write, token, wr, write ? 'gpu_write' : 'gpu_read', PAGE_SIZE));
         res.cpages++;
       }
       if (drain) mutex_unlock(d.mutex);
@@ -161,10 +162,14 @@ function create(ctx: DeviceCtx): DeviceInstance {
       cur += run.length * PAGE_SIZE;
       if (cur >= end) break;
       const ret = yield* dmirror_fault(d, cur, end, write);
-      if (ret) return { ...res, result: ret };
+      if (ret) {
+        k.emit({ type: 'dma_complete', time: k.now, actor: ctx.name, wr, device: ctx.name, status: ret });
+        return { ...res, result: ret };
+      }
       res.faults++;
     }
     if (k.now < t0 + dmaLatency) yield* delay(t0 + dmaLatency - k.now, 'gpu:copy_done');
+    k.emit({ type: 'dma_complete', time: k.now, actor: ctx.name, wr, device: ctx.name, status: 'ok' });
     return res;
   }
 

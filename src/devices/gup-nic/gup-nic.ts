@@ -14,7 +14,7 @@ import type { Process } from '../../mm/kernel.js';
 import type { DmaRef, PinOwnerOps } from '../../mm/pin_registry.js';
 import { PAGE_SIZE } from '../../mm/types.js';
 import {
-  COMMON_DEVICE_PARAMS, dma_iommu_fault, dma_map_translation, dma_transfer_page, dma_unmap_translation, type DeviceCtx, type DeviceInstance, type DeviceModel, type DmaRequest, type DmaResult,
+  COMMON_DEVICE_PARAMS, dma_iommu_fault, dma_map_translation, dma_transfer_page, dma_unmap_translation, page_bytes, type DeviceCtx, type DeviceInstance, type DeviceModel, type DmaRequest, type DmaResult,
   type MemoryRegion, type Translation,
 } from '../device.js';
 
@@ -147,7 +147,8 @@ function create(ctx: DeviceCtx): DeviceInstance {
         yield* delay(Math.max(0, dmaLatency - step * i), 'gup-nic:dma_aborted');
         return { status: mr.revoked ? 'device-error' : 'remote-access-error', tokens };
       }
-      const seen = dma_transfer_page(ctx, mr.mtt[first + i] as Translation, req.write, req.token, req.wr);
+      const x = mr.mtt[first + i] as Translation;
+      const seen = dma_transfer_page(ctx, x, req.write, req.token, req.wr, req.write ? 'dma_write' : 'dma_read', page_bytes(base, req.length, x.va));
       if (seen < 0) return { status: yield* dma_iommu_fault(ctx), tokens };
       tokens.push(seen);
     }

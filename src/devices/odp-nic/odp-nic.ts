@@ -28,7 +28,7 @@ import { MMU_NOTIFIER_RANGE_BLOCKABLE, type MmuNotifierRange } from '../../mm/mm
 import { folio_mark_dirty } from '../../mm/page-writeback.js';
 import { PAGE_SIZE } from '../../mm/types.js';
 import {
-  COMMON_DEVICE_PARAMS, dma_iommu_fault, dma_map_translation, dma_transfer_page, dma_unmap_translation, trace_dev_map,
+  COMMON_DEVICE_PARAMS, dma_iommu_fault, dma_map_translation, dma_transfer_page, dma_unmap_translation, page_bytes, trace_dev_map,
   trace_dev_unmap, type DeviceCtx, type DeviceInstance, type DeviceModel, type DmaRequest, type DmaResult, type DmaStatus,
   type MemoryRegion, type Translation,
 } from '../device.js';
@@ -217,14 +217,14 @@ function create(ctx: DeviceCtx): DeviceInstance {
   }
 
   /** The device accesses one page at @va, faulting first if its MTT has no usable entry. */
-  function* access_page(mr: OdpMr, va: number, end: number, req: DmaRequest, faults: { n: number }): Co<DmaStatus | number> {
+  function* access_page(mr: OdpMr, va: number, end: number, req: DmaRequest, faults: { n: number }, base: number): Co<DmaStatus | number> {
     for (;;) {
       if (dead) return 'device-error';
       const u = umem_for(mr, va);
       if (IS_ERR(u)) return 'remote-access-error';
       const x = u.pt.get(va / PAGE_SIZE);
       if (x && (!req.write || x.write)) {
-        const seen = dma_transfer_page(ctx, x, req.write, req.token, req.wr);
+        const seen = dma_transfer_page(ctx, x, req.write, req.token, req.wr, req.write ? 'dma_write' : 'dma_read', page_bytes(base, req.length, va));
         return seen < 0 ? yield* dma_iommu_fault(ctx) : seen;
       }
       // A device page fault: the requester stalls while the driver resolves it.
@@ -255,7 +255,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
     for (let i = 0; i < n; i++) {
       if (i === 0) yield* schedPoint('odp:dma_page');
       else yield* delay(step, 'odp:dma_page');
-      const r = yield* access_page(mr, (first + i) * PAGE_SIZE, end, req, faults);
+      const r = yield* access_page(mr, (first + i) * PAGE_SIZE, end, req, faults, base);
       if (typeof r === 'string') return yield* finish(r);
       tokens.push(r);
     }

@@ -42,7 +42,7 @@ const ref = (time: number, pfn: number, gen: number): MmEventOf<'dma_ref_get'> =
   file: '', index: -1, flags: 0, fnames: 'FOLL_GET', longterm: false, pin: false, refs: 1, refcount: 2, pincount: 0,
 });
 const dma = (time: number, pfn: number, gen: number, write = true): MmEventOf<'dma_access'> => ({
-  type: 'dma_access', time, actor: 'nic0', wr: 'w', device: 'nic0', mm: 'app', va: 0x7f0000000000, pfn, gen, file: '', index: -1, write, token: 3, ok: true, cpuPfn: -1, cpuToken: -1,
+  type: 'dma_access', op: 'dma_write', length: 4096, time, actor: 'nic0', wr: 'w', device: 'nic0', mm: 'app', va: 0x7f0000000000, pfn, gen, file: '', index: -1, write, token: 3, ok: true, cpuPfn: -1, cpuToken: -1,
 });
 
 describe('dma-use-after-free (synthetic trace)', () => {

@@ -19,7 +19,7 @@ const VA = 0x7f0000000000;
 const redirect = (time: number, pfn: number, dummy: number, device = 'nic0'): MmEventOf<'dummy_redirect'> =>
   ({ type: 'dummy_redirect', time, actor: device, device, pfn, dummy, mm: 'app', va: VA });
 const access = (time: number, pfn: number, write = true, device = 'nic0'): MmEventOf<'dma_access'> => ({
-  type: 'dma_access', time, actor: device, wr: 'w2', device, mm: 'app', va: VA, pfn, gen: 1, file: '', index: -1, write, token: 7, ok: true,
+  type: 'dma_access', op: 'dma_write', length: 4096, time, actor: device, wr: 'w2', device, mm: 'app', va: VA, pfn, gen: 1, file: '', index: -1, write, token: 7, ok: true,
   cpuPfn: -1, cpuToken: -1,
 });
 

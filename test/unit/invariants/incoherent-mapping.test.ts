@@ -23,7 +23,7 @@ const ref = (time: number, pfn: number): MmEventOf<'dma_ref_get'> => ({
   file: '', index: -1, flags: 0, fnames: 'FOLL_GET|FOLL_LONGTERM|FOLL_WRITE', longterm: true, pin: false, refs: 1, refcount: 3, pincount: 0,
 });
 const dma = (time: number, pfn: number, o: Partial<MmEventOf<'dma_access'>> = {}): MmEventOf<'dma_access'> => ({
-  type: 'dma_access', time, actor: 'nic0', wr: 'w', device: 'nic0', mm: 'app', va: VA, pfn, gen: 1, file: '', index: -1,
+  type: 'dma_access', op: 'dma_write', length: 4096, time, actor: 'nic0', wr: 'w', device: 'nic0', mm: 'app', va: VA, pfn, gen: 1, file: '', index: -1,
   write: true, token: 7, ok: true, cpuPfn: -1, cpuToken: -1, ...o,
 });
 

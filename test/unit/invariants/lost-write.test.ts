@@ -26,7 +26,7 @@ const ref = (time: number, pfn: number, gen: number): MmEventOf<'dma_ref_get'> =
   file: 'f', index: 0, flags: 0, fnames: 'FOLL_GET|FOLL_LONGTERM|FOLL_WRITE', longterm: true, pin: false, refs: 1, refcount: 3, pincount: 0,
 });
 const dma = (time: number, wr: string, pfn: number, gen: number, write = true): MmEventOf<'dma_access'> => ({
-  type: 'dma_access', time, actor: 'nic0', wr, device: 'nic0', mm: 'app', va: 0x7f0000000000, pfn, gen, file: 'f', index: 0, write, token: 7, ok: true, cpuPfn: -1, cpuToken: -1,
+  type: 'dma_access', op: 'dma_write', length: 4096, time, actor: 'nic0', wr, device: 'nic0', mm: 'app', va: 0x7f0000000000, pfn, gen, file: 'f', index: 0, write, token: 7, ok: true, cpuPfn: -1, cpuToken: -1,
 });
 const done = (time: number, wr: string, status = 'ok'): MmEventOf<'dma_complete'> => ({ type: 'dma_complete', time, actor: 'nic0', wr, device: 'nic0', status });
 const store = (time: number, pfn: number, gen: number): MmEventOf<'cpu_access'> => ({

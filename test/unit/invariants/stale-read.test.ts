@@ -24,7 +24,7 @@ const remove = (time: number, pfn: number): MmEventOf<'filemap_remove'> =>
   ({ type: 'filemap_remove', time, actor: 'admin', file: 'f', index: 1, pfn, gen: 1, refcount: 1, pincount: 0, reason: 'punch_hole' });
 /** A NIC read of @pfn that returned @token where a CPU load would see @cpuToken through @cpuPfn (-1: no PTE). */
 const read = (time: number, pfn: number, token: number, cpuPfn: number, cpuToken: number, o: Partial<MmEventOf<'dma_access'>> = {}): MmEventOf<'dma_access'> => ({
-  type: 'dma_access', time, actor: 'nic0', wr: 'r', device: 'nic0', mm: 'app', va: VA, pfn, gen: 1, file: 'f', index: 1,
+  type: 'dma_access', op: 'dma_write', length: 4096, time, actor: 'nic0', wr: 'r', device: 'nic0', mm: 'app', va: VA, pfn, gen: 1, file: 'f', index: 1,
   write: false, token, ok: true, cpuPfn, cpuToken, ...o,
 });
 
