@@ -24,7 +24,7 @@ export function* exit_mmap(k: Kernel, mm: MmStruct): Co {
       if (sub.ops.release) yield* sub.ops.release(sub, mm);
       k.emit({
         type: 'notifier_sub_done', time: k.now, actor: k.actorName(), id: range.id, holder: sub.holder, mm: mm.owner,
-        start: 0, end: TASK_SIZE, ok: true, blockable: true, event: MMU_NOTIFY_RELEASE,
+        start: 0, end: TASK_SIZE, ok: true, blockable: true, event: MMU_NOTIFY_RELEASE, owner: '',
       });
     }
     subs.list.length = 0;

@@ -14,7 +14,7 @@ import type { Kernel, Process } from './kernel.js';
 import { down_write, up_write } from './locking.js';
 import { MAPPING_ANON } from './mem_map.js';
 import { set_pte_at, vpn } from './memory.js';
-import { is_cow_mapping, mk_pte, pte_dirty, pte_pfn, pte_present, PTE_DIRTY, PTE_WRITE, VmAreaStruct } from './mm_types.js';
+import { is_cow_mapping, is_device_private_entry, mk_pte, pte_dirty, pte_pfn, pte_present, PTE_DIRTY, PTE_WRITE, VmAreaStruct } from './mm_types.js';
 import { exit_mmap } from './exit.js';
 import { insert_vma } from './mmap.js';
 import {
@@ -51,6 +51,13 @@ export function* do_fork(k: Kernel, parent: Process, child_name: string): Co<Pro
     const nvma = new VmAreaStruct(cmm, vma.vm_start, vma.vm_end, vma.vm_pgoff, vma.vm_flags, vma.vm_file);
     insert_vma(k, cmm, nvma);
     if (!is_cow_mapping(vma.vm_flags)) continue;
+    // Simplified: device-private pages are migrated back to RAM first, then copied like any other.
+    const devpriv: number[] = [];
+    pmm.pgtable.forEachIn(vpn(vma.vm_start), vpn(vma.vm_end - 1), (v, pte) => { if (is_device_private_entry(pte)) devpriv.push(v); });
+    for (const v of devpriv) {
+      const ops = k.pgmaps.ops.get(k.pgmaps.owner.get(pte_pfn(pmm.pgtable.get(v))) ?? '');
+      if (ops) yield* ops.migrate_to_ram(k, vma, v * PAGE_SIZE);
+    }
     const ptes: [number, number][] = [];
     pmm.pgtable.forEachIn(vpn(vma.vm_start), vpn(vma.vm_end - 1), (v, pte) => ptes.push([v, pte]));
     if (!ptes.length) continue;

@@ -10,7 +10,7 @@ import type { Co } from '../engine/actor.js';
 import { EBUSY, EFAULT, EPERM, type Errno } from './errno.js';
 import type { Kernel } from './kernel.js';
 import { handle_mm_fault, vpn } from './memory.js';
-import { find_vma, pte_pfn, pte_present, pte_write, type MmStruct } from './mm_types.js';
+import { find_vma, is_device_private_entry, pte_pfn, pte_present, pte_write, type MmStruct } from './mm_types.js';
 import { mmu_interval_check_retry, type MmuIntervalNotifier } from './mmu_interval_notifier.js';
 import { FAULT_FLAG_WRITE, PAGE_SIZE, VM_READ, VM_WRITE, ZERO_PFN } from './types.js';
 
@@ -23,6 +23,8 @@ export interface HmmPfn {
   write: boolean;
   error: boolean;
   zero: boolean;
+  /** a device-private page of the caller's own device */
+  devpriv?: boolean;
 }
 
 export interface HmmRange {
@@ -37,6 +39,8 @@ export interface HmmRange {
   hmm_pfns: HmmPfn[];
   /** pinsim-only: the trace position when the walk began reading PTEs */
   snapSeq: number;
+  /** dev_private_owner: device-private pages of this owner are reported, not faulted back */
+  dev_private_owner?: string;
 }
 
 /**
@@ -58,6 +62,12 @@ export function* hmm_range_fault(k: Kernel, mm: MmStruct, range: HmmRange, holde
     }
     if (range.fault && range.write && !(vma.vm_flags & VM_WRITE)) return EPERM;
     let pte = mm.pgtable.get(vpn(addr));
+    if (is_device_private_entry(pte) && k.pgmaps.owner.get(pte_pfn(pte)) === range.dev_private_owner) {
+      // The caller's own device memory: reported as is (HMM_PFN_VALID, write from the entry).
+      const pfn = pte_pfn(pte);
+      range.hmm_pfns.push({ pfn, gen: k.mem.gen[pfn] as number, write: pte_write(pte), error: false, zero: false, devpriv: true });
+      continue;
+    }
     const need = range.fault && (!pte_present(pte) || (range.write && !pte_write(pte)) || (range.write && pte_pfn(pte) === ZERO_PFN));
     if (need) {
       const ret = yield* handle_mm_fault(k, vma, addr, range.write ? FAULT_FLAG_WRITE : 0);

@@ -11,7 +11,7 @@ import { filemap_read_folio, index_beyond_eof } from './filemap.js';
 import type { Kernel } from './kernel.js';
 import { MAPPING_ANON } from './mem_map.js';
 import {
-  is_cow_mapping, mk_pte, pte_dirty, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE,
+  is_cow_mapping, is_device_private_entry, mk_pte, pte_dirty, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE,
   vma_needs_dirty_tracking, type MmStruct, type VmAreaStruct,
 } from './mm_types.js';
 import {
@@ -48,7 +48,7 @@ export function set_pte_at(k: Kernel, mm: MmStruct, addr: number, pfn: number, b
 export function ptep_clear(k: Kernel, mm: MmStruct, addr: number, gather: number[]): number {
   const v = vpn(addr);
   const pte = mm.pgtable.get(v);
-  if (!pte_present(pte)) return -1;
+  if (!pte_present(pte) && !is_device_private_entry(pte)) return -1;
   const pfn = pte_pfn(pte);
   mm.pgtable.set(v, 0);
   const dirty = pte_dirty(pte);
@@ -181,6 +181,16 @@ function* fault_locked(
   k: Kernel, vma: VmAreaStruct, page: number, pte: number, write: boolean, has_file: boolean, cow: boolean, vm_write: boolean,
 ): Co<VmFault> {
   const mm = vma.vm_mm;
+  if (is_device_private_entry(pte)) {
+    // do_swap_page(): the page is in device memory; its owner migrates it back to RAM.
+    const owner = k.pgmaps.owner.get(pte_pfn(pte));
+    const ops = owner === undefined ? undefined : k.pgmaps.ops.get(owner);
+    if (!ops) return VM_FAULT_SIGBUS;
+    const ret = yield* ops.migrate_to_ram(k, vma, page);
+    if (ret) return ret;
+    const now = mm.pgtable.get(vpn(page));
+    return pte_present(now) ? yield* fault_locked(k, vma, page, now, write, has_file, cow, vm_write) : 0;
+  }
   if (pte_present(pte)) {
     // A racing fault may have done the work already.
     if (!write || pte_write(pte)) return 0;

@@ -12,10 +12,22 @@ import { PAGE_SHIFT, VM_MAYWRITE, VM_SHARED, VM_WRITE } from './types.js';
 export const PTE_PRESENT = 1;
 export const PTE_WRITE = 2;
 export const PTE_DIRTY = 4;
-const PTE_FLAG_SPAN = 8;
+/** A device-private swap entry (not present to the CPU): the page lives in device memory. */
+export const PTE_DEVPRIV = 8;
+const PTE_FLAG_SPAN = 16;
 
 export function mk_pte(pfn: number, bits: number): number {
   return pfn * PTE_FLAG_SPAN + (bits | PTE_PRESENT);
+}
+
+/** make_device_private_entry() - a non-present entry naming the device page @pfn. */
+export function mk_devpriv_pte(pfn: number, write: boolean): number {
+  return pfn * PTE_FLAG_SPAN + PTE_DEVPRIV + (write ? PTE_WRITE : 0);
+}
+
+/** is_device_private_entry() */
+export function is_device_private_entry(pte: number): boolean {
+  return (pte % PTE_FLAG_SPAN & PTE_DEVPRIV) !== 0;
 }
 export function pte_pfn(pte: number): number {
   return Math.floor(pte / PTE_FLAG_SPAN);

@@ -193,7 +193,7 @@ export function* mn_itree_invalidate(k: Kernel, range: MmuNotifierRange): Co<0 |
     const ok = yield* call_guarded(k, sub.ops.invalidate(sub, range, cur_seq), blockable, sub.holder, range.id);
     k.emit({
       type: 'notifier_sub_done', time: k.now, actor: k.actorName(), id: range.id, holder: sub.holder, mm: range.mm.owner,
-      start: Math.max(range.start, sub.start), end: Math.min(range.end, sub.last + 1), ok, blockable, event: range.event,
+      start: Math.max(range.start, sub.start), end: Math.min(range.end, sub.last + 1), ok, blockable, event: range.event, owner: typeof range.owner === 'string' ? range.owner : '',
     });
     if (!ok) {
       if (WARN_ON_ONCE(k, blockable, 'mm/mmu_notifier.c:mn_itree_invalidate', -1, `${sub.holder} refused a blockable ${range.event}`)) continue;
@@ -231,7 +231,7 @@ export function* mn_itree_release(k: Kernel, mm: MmStruct, range: MmuNotifierRan
     const ok = yield* sub.ops.invalidate(sub, range, subs.invalidate_seq);
     k.emit({
       type: 'notifier_sub_done', time: k.now, actor: k.actorName(), id: range.id, holder: sub.holder, mm: mm.owner,
-      start: sub.start, end: sub.last + 1, ok, blockable: true, event: MMU_NOTIFY_RELEASE,
+      start: sub.start, end: sub.last + 1, ok, blockable: true, event: MMU_NOTIFY_RELEASE, owner: '',
     });
     WARN_ON_ONCE(k, !ok, 'mm/mmu_notifier.c:mn_itree_release', -1, `${sub.holder} failed MMU_NOTIFY_RELEASE`);
   }

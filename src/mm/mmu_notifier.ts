@@ -54,7 +54,7 @@ export function* mmu_notifier_invalidate_range_start(k: Kernel, range: MmuNotifi
     const ret = yield* call_guarded(k, sub.ops.invalidate_range_start(sub, range), blockable, sub.holder, range.id);
     k.emit({
       type: 'notifier_sub_done', time: k.now, actor: k.actorName(), id: range.id, holder: sub.holder, mm: range.mm.owner,
-      start: range.start, end: range.end, ok: ret === 0, blockable, event: range.event,
+      start: range.start, end: range.end, ok: ret === 0, blockable, event: range.event, owner: typeof range.owner === 'string' ? range.owner : '',
     });
     if (ret && blockable) {
       WARN_ON_ONCE(k, true, 'mm/mmu_notifier.c:mn_hlist_invalidate_range_start', -1, `${sub.holder} failed a blockable ${range.event}: ${ret}`);

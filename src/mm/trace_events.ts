@@ -46,6 +46,8 @@ export type MmTraceEvent =
   /** One subscriber's invalidate (interval) or invalidate_range_start (classic) returned. */
   | Ev<'notifier_sub_done', {
       id: number; holder: string; mm: string; start: number; end: number; ok: boolean; blockable: boolean; event: string;
+      /** the range's owner (MIGRATE/EXCLUSIVE: the device doing it), '' for none */
+      owner: string;
     }>
   /** A callback slept inside a non-blockable range (non_block_start() would splat). */
   | Ev<'nonblock_slept', { holder: string; id: number; site: string }>

@@ -54,6 +54,8 @@ export const PG_anon = 0x20;
 export const PG_dax = 0x40;
 export const PG_dummy = 0x80;
 export const PG_zero = 0x100;
+/** A device-private page (ZONE_DEVICE memory a driver owns; the CPU cannot map it). */
+export const PG_devpriv = 0x200;
 
 export function PAGE_ALIGNED(x: number): boolean {
   return x % PAGE_SIZE === 0;

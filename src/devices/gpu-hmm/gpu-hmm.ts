@@ -6,6 +6,8 @@
  * rest of the range in 32-page windows (read_begin → hmm_range_fault → faultLatency → mutex →
  * read_retry → install), count it in `faults`, and go on; `cpages` counts pages copied.
  * `invalidate` takes the mutex (trylock when non-blockable), sets the seq and erases the range.
+ * MIGRATE_TO_DEV/TO_SYS move anonymous pages into device-private memory and back (migrate_vma); a
+ * CPU touch of a device page brings it back through migrate_to_ram.
  * Knobs: skipReadRetry (a driver that installs without read_retry under its lock) and
  * ackBeforeDrain (a device whose copy keeps going after invalidate returned).
  * Kernel: lib/test_hmm.c dmirror_interval_invalidate(), dmirror_range_fault(), dmirror_fault(),
@@ -13,7 +15,10 @@
  */
 import { delay, schedPoint, type Co } from '../../engine/actor.js';
 import { Hasher } from '../../engine/hash.js';
-import { EBUSY, EINVAL, type Errno } from '../../mm/errno.js';
+import { EBUSY, EINVAL, ENOENT, IS_ERR, type Errno } from '../../mm/errno.js';
+import { MAPPING_ANON } from '../../mm/mem_map.js';
+import { migrate_vma_finalize, migrate_vma_setup } from '../../mm/migrate_device.js';
+import { find_vma, type VmAreaStruct } from '../../mm/mm_types.js';
 import { hmm_range_fault, type HmmPfn, type HmmRange } from '../../mm/hmm.js';
 import type { Process } from '../../mm/kernel.js';
 import { down_read, Mutex, mutex_lock, mutex_trylock, mutex_unlock, up_read } from '../../mm/locking.js';
@@ -23,7 +28,7 @@ import {
   mmu_interval_read_retry, mmu_interval_set_seq,
 } from '../../mm/mmu_interval_notifier.js';
 import { MMU_NOTIFIER_RANGE_BLOCKABLE, MMU_NOTIFY_MIGRATE, type MmuNotifierRange } from '../../mm/mmu_notifier.js';
-import { PAGE_SIZE } from '../../mm/types.js';
+import { PAGE_SIZE, PG_devpriv, VM_FAULT_SIGBUS, VM_READ, VM_WRITE } from '../../mm/types.js';
 import {
   COMMON_DEVICE_PARAMS, dma_map_translation, dma_transfer_page, dma_unmap_translation, trace_dev_map, trace_dev_unmap,
   type DeviceCtx, type DeviceInstance, type DeviceModel, type MemoryRegion, type MirrorOpName, type MirrorOpResult,
@@ -50,6 +55,7 @@ const HMM_TIMEOUT = 1_000_000_000;
 function snapshot_name(h: HmmPfn): string {
   if (h.error) return 'ERROR';
   if (h.pfn < 0) return 'NONE';
+  if (h.devpriv) return `DEV_PRIVATE_LOCAL|${h.write ? 'WRITE' : 'READ'}`;
   return h.zero ? 'ZERO|READ' : h.write ? 'WRITE' : 'READ';
 }
 
@@ -90,7 +96,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
     for (;;) {
       if (k.now > deadline) return EBUSY;
       const seq = yield* mmu_interval_read_begin(k, d.notifier);
-      const range: HmmRange = { notifier: d.notifier, notifier_seq: seq, start, end, fault: true, write, hmm_pfns: [], snapSeq: 0 };
+      const range: HmmRange = { notifier: d.notifier, notifier_seq: seq, start, end, fault: true, write, hmm_pfns: [], snapSeq: 0, dev_private_owner: ctx.name };
       yield* down_read(mm.mmap_lock, 'gpu:mmap_read_lock');
       const ret = yield* hmm_range_fault(k, mm, range, ctx.name);
       up_read(mm.mmap_lock);
@@ -173,6 +179,105 @@ function create(ctx: DeviceCtx): DeviceInstance {
     return res;
   }
 
+  /** A device-private page (simulated VRAM) holding @content, owned by this device. */
+  function alloc_device_page(content: number): number {
+    const pfn = k.alloc.alloc_page();
+    if (pfn < 0) return -1;
+    k.mem.flags[pfn] = PG_devpriv;
+    k.mem.mapping[pfn] = MAPPING_ANON;
+    k.mem.content[pfn] = content;
+    k.pgmaps.owner.set(pfn, ctx.name);
+    k.emit({ type: 'folio_alloc', time: k.now, actor: ctx.name, pfn, gen: k.mem.gen[pfn] as number, owner: `devpriv:${ctx.name}`, file: '', index: -1 });
+    return pfn;
+  }
+
+  /** The VMAs of [start, end), or EINVAL when part of it is unmapped or unreadable. */
+  function vmas_for(d: Dmirror, start: number, end: number): VmAreaStruct[] | Errno {
+    const out: VmAreaStruct[] = [];
+    for (let a = start; a < end;) {
+      const vma = find_vma(d.proc.mm, a);
+      if (!vma || !(vma.vm_flags & VM_READ)) return EINVAL;
+      out.push(vma);
+      a = vma.vm_end;
+    }
+    return out;
+  }
+
+  /**
+   * dmirror_migrate_to_device(): system pages of the range move into device memory (pinned or
+   * file-backed ones stay); the device table maps them; then the whole range is read back through
+   * the device table: a page it lacks makes the ioctl fail with ENOENT. cpages = pages it holds.
+   */
+  function* migrate_to_device(d: Dmirror, start: number, end: number): Co<MirrorOpResult> {
+    const res: MirrorOpResult = { result: 0, tokens: [], cpages: 0, faults: 0 };
+    const mm = d.proc.mm;
+    const vmas = vmas_for(d, start, end);
+    if (IS_ERR(vmas)) return { ...res, result: vmas };
+    yield* down_read(mm.mmap_lock, 'gpu:migrate_mmap_read_lock');
+    for (const vma of vmas) {
+      const mv = yield* migrate_vma_setup(k, vma, Math.max(start, vma.vm_start), Math.min(end, vma.vm_end), 'system', ctx.name);
+      const dst = mv.pages.map((p) => alloc_device_page(p.src < 0 || p.zero ? 0 : (k.mem.content[p.src] as number)));
+      migrate_vma_finalize(k, mv, dst, true);
+      yield* mutex_lock(d.mutex, ctx.name, 'gpu:migrate_mutex');
+      mv.pages.forEach((p, i) => {
+        const pfn = dst[i] as number;
+        if (pfn < 0) return;
+        erase(d, p.addr / PAGE_SIZE);
+        const x: Entry = { ...dma_map_translation(ctx, pfn, mm.owner, p.addr), write: p.write || (vma.vm_flags & VM_WRITE) !== 0 };
+        d.pt.set(p.addr / PAGE_SIZE, x);
+        trace_dev_map(ctx, x, x.write, k.bus.count, false);
+      });
+      mutex_unlock(d.mutex);
+    }
+    up_read(mm.mmap_lock);
+    yield* delay(dmaLatency, 'gpu:migrate_copy');
+    // Read the range back through the device table, as dmirror does.
+    for (let a = start; a < end; a += PAGE_SIZE) {
+      const x = d.pt.get(a / PAGE_SIZE);
+      if (!x || !k.pgmaps.owner.has(x.pfn)) return { ...res, result: ENOENT };
+      res.cpages++;
+    }
+    return res;
+  }
+
+  /** Device pages of [start, end) owned by this device go back to fresh system pages. */
+  function* migrate_back(d: Dmirror, vma: VmAreaStruct, start: number, end: number): Co<number> {
+    const mv = yield* migrate_vma_setup(k, vma, start, end, 'device', ctx.name);
+    const dst = mv.pages.map((p) => {
+      const pfn = k.alloc.alloc_page();
+      if (pfn < 0) return -1;
+      k.mem.mapping[pfn] = MAPPING_ANON;
+      k.mem.content[pfn] = k.mem.content[p.src] as number;
+      k.emit({ type: 'folio_alloc', time: k.now, actor: ctx.name, pfn, gen: k.mem.gen[pfn] as number, owner: `anon:${vma.vm_mm.owner}`, file: '', index: -1 });
+      return pfn;
+    });
+    for (const p of mv.pages) erase(d, p.addr / PAGE_SIZE);
+    migrate_vma_finalize(k, mv, dst, false);
+    return dst.filter((x) => x >= 0).length;
+  }
+
+  /** dmirror_migrate_to_system(): cpages = pages migrated back. */
+  function* migrate_to_host(d: Dmirror, start: number, end: number): Co<MirrorOpResult> {
+    const res: MirrorOpResult = { result: 0, tokens: [], cpages: 0, faults: 0 };
+    const vmas = vmas_for(d, start, end);
+    if (IS_ERR(vmas)) return { ...res, result: vmas };
+    yield* down_read(d.proc.mm.mmap_lock, 'gpu:migrate_mmap_read_lock');
+    for (const vma of vmas) res.cpages += yield* migrate_back(d, vma, Math.max(start, vma.vm_start), Math.min(end, vma.vm_end));
+    up_read(d.proc.mm.mmap_lock);
+    yield* delay(dmaLatency, 'gpu:migrate_copy');
+    return res;
+  }
+
+  // dev_pagemap_ops.migrate_to_ram: a CPU touch of a device page brings it back (dmirror_devmem_fault).
+  k.pgmaps.ops.set(ctx.name, {
+    *migrate_to_ram(_k, vma, addr) {
+      const d = mirrors.find((m) => m.proc.mm === vma.vm_mm && !m.closed) ?? mirrors.find((m) => m.proc.mm === vma.vm_mm);
+      if (!d) return VM_FAULT_SIGBUS;
+      yield* migrate_back(d, vma, addr, addr + PAGE_SIZE);
+      return 0;
+    },
+  });
+
   /** dmirror_snapshot(): hmm_range_fault without faulting, under a temporary notifier. */
   function* snapshot(d: Dmirror, start: number, end: number): Co<MirrorOpResult> {
     const res: MirrorOpResult = { result: 0, tokens: [], cpages: 0, faults: 0 };
@@ -186,7 +291,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
       let pfns: HmmPfn[] = [];
       for (;;) {
         const seq = yield* mmu_interval_read_begin(k, tmp);
-        const range: HmmRange = { notifier: tmp, notifier_seq: seq, start: a, end: e, fault: false, write: false, hmm_pfns: [], snapSeq: 0 };
+        const range: HmmRange = { notifier: tmp, notifier_seq: seq, start: a, end: e, fault: false, write: false, hmm_pfns: [], snapSeq: 0, dev_private_owner: ctx.name };
         yield* down_read(mm.mmap_lock, 'gpu:snapshot_mmap_read_lock');
         const ret = yield* hmm_range_fault(k, mm, range, ctx.name);
         up_read(mm.mmap_lock);
@@ -234,6 +339,8 @@ function create(ctx: DeviceCtx): DeviceInstance {
       case 'gpu_read': return yield* copy(d, start, end, false, token, wr);
       case 'gpu_write': return yield* copy(d, start, end, true, token, wr);
       case 'snapshot': return yield* snapshot(d, start, end);
+      case 'migrate_to_device': return yield* migrate_to_device(d, start, end);
+      case 'migrate_to_host': return yield* migrate_to_host(d, start, end);
       default: return { result: EINVAL, tokens: [], cpages: 0, faults: 0 };
     }
   }
@@ -265,6 +372,6 @@ export const gpu_hmm: DeviceModel = {
     ackBeforeDrain: { kind: 'bool', default: false, doc: 'a buggy device: invalidate returns while a copy is still in flight' },
     ...COMMON_DEVICE_PARAMS,
   },
-  ops: ['mirror', 'unmirror', 'gpu_read', 'gpu_write', 'snapshot'],
+  ops: ['mirror', 'unmirror', 'gpu_read', 'gpu_write', 'snapshot', 'migrate_to_device', 'migrate_to_host'],
   create,
 };

@@ -13,7 +13,7 @@ function check(evs: MmTraceEvent[]): ViolationReport[] {
 }
 
 const released = (holder = 'gpu0', mm = 'app', event = 'MMU_NOTIFY_RELEASE'): MmEventOf<'notifier_sub_done'> => ({
-  type: 'notifier_sub_done', time: 100, actor: 'app', id: 4, holder, mm, start: 0, end: 0x7ffffffff000, ok: true, blockable: true, event,
+  type: 'notifier_sub_done', owner: '', time: 100, actor: 'app', id: 4, holder, mm, start: 0, end: 0x7ffffffff000, ok: true, blockable: true, event,
 });
 const access = (device = 'gpu0', mm = 'app', time = 200): MmEventOf<'dma_access'> => ({
   type: 'dma_access', op: 'dma_write', length: 4096, time, actor: device, wr: 'gw', device, mm, va: 0x10000000, pfn: 7, gen: 1, file: '', index: -1,

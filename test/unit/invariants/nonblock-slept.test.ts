@@ -30,7 +30,7 @@ describe('nonblock-slept (synthetic trace)', () => {
 
   it('does not fire for a non-blockable callback that returned without sleeping (refused or done)', () => {
     const sub: MmEventOf<'notifier_sub_done'> = {
-      type: 'notifier_sub_done', time: 40, actor: 'oom_reaper', id: 7, holder: 'gpu0', mm: 'p', start: 0, end: PAGE, ok: false, blockable: false, event: MMU_NOTIFY_UNMAP,
+      type: 'notifier_sub_done', owner: '', time: 40, actor: 'oom_reaper', id: 7, holder: 'gpu0', mm: 'p', start: 0, end: PAGE, ok: false, blockable: false, event: MMU_NOTIFY_UNMAP,
     };
     expect(check([sub, { ...sub, ok: true }])).toEqual([]);
   });

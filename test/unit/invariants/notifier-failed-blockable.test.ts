@@ -20,7 +20,7 @@ function check(evs: MmTraceEvent[]): ViolationReport[] {
 }
 
 const done = (ok: boolean, blockable: boolean, holder = 'drv'): MmEventOf<'notifier_sub_done'> => ({
-  type: 'notifier_sub_done', time: 500, actor: 'app', id: 3, holder, mm: 'p', start: 0, end: 4 * PAGE, ok, blockable, event: MMU_NOTIFY_UNMAP,
+  type: 'notifier_sub_done', owner: '', time: 500, actor: 'app', id: 3, holder, mm: 'p', start: 0, end: 4 * PAGE, ok, blockable, event: MMU_NOTIFY_UNMAP,
 });
 
 describe('notifier-failed-blockable (synthetic trace)', () => {

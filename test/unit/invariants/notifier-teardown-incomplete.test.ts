@@ -19,7 +19,7 @@ const map = (va = VA, holdsRef = false, device = 'nic0', mm = 'app'): MmEventOf<
 });
 const unmap = (va = VA, device = 'nic0'): MmEventOf<'dev_unmap'> => ({ type: 'dev_unmap', time: 30, actor: device, device, mm: 'app', va, pfn: 42 });
 const done = (o: Partial<MmEventOf<'notifier_sub_done'>> = {}): MmEventOf<'notifier_sub_done'> => ({
-  type: 'notifier_sub_done', time: 40, actor: 'app', id: 1, holder: 'nic0', mm: 'app', start: VA, end: VA + 0x4000,
+  type: 'notifier_sub_done', owner: '', time: 40, actor: 'app', id: 1, holder: 'nic0', mm: 'app', start: VA, end: VA + 0x4000,
   ok: true, blockable: true, event: 'MMU_NOTIFY_UNMAP', ...o,
 });
 const end = (id = 1): MmEventOf<'notifier_end'> => ({ type: 'notifier_end', time: 50, actor: 'app', id, mm: 'app' });

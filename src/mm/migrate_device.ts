@@ -1,0 +1,110 @@
+/**
+ * migrate_vma: moving anonymous pages between system memory and a device's private memory.
+ * Setup fires MMU_NOTIFY_MIGRATE with `owner` (the owning driver skips its own invalidation),
+ * collects the pages the caller selected (system pages, or this owner's device pages), refuses a
+ * page somebody else references (a DMA pin), and unmaps the rest; the driver allocates and fills
+ * destinations; finalize installs them (a device-private entry, or a present PTE) and releases the
+ * sources — or restores a source that got no destination.
+ * Kernel: mm/migrate_device.c migrate_vma_setup(), migrate_vma_collect(), migrate_vma_pages(),
+ * migrate_vma_finalize(). Simplified: order-0, anonymous private memory only, no THP.
+ */
+import type { Co } from '../engine/actor.js';
+import type { Kernel } from './kernel.js';
+import { MAPPING_ANON } from './mem_map.js';
+import { set_pte_at, vpn } from './memory.js';
+import {
+  is_device_private_entry, mk_devpriv_pte, mk_pte, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE, type VmAreaStruct,
+} from './mm_types.js';
+import {
+  mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_MIGRATE,
+} from './mmu_notifier.js';
+import { PAGE_SIZE, VM_SHARED, VM_WRITE, ZERO_PFN } from './types.js';
+
+export interface MigratePage {
+  addr: number;
+  /** the source frame, or -1 for an empty PTE (a fresh page is wanted) */
+  src: number;
+  /** MIGRATE_PFN_WRITE: the destination may be mapped writable */
+  write: boolean;
+  /** the source was the zero page */
+  zero: boolean;
+}
+
+export interface MigrateVma {
+  vma: VmAreaStruct;
+  pages: MigratePage[];
+}
+
+/**
+ * migrate_vma_setup() - collect and unmap the pages of [start, end) in @vma that @select names:
+ * `system` (present anonymous pages, the zero page and empty PTEs) or `device` (device-private
+ * pages of @owner). Context: mmap_lock held for read; may sleep.
+ */
+export function* migrate_vma_setup(
+  k: Kernel, vma: VmAreaStruct, start: number, end: number, select: 'system' | 'device', owner: string,
+): Co<MigrateVma> {
+  const mm = vma.vm_mm;
+  const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_MIGRATE, start, end);
+  range.owner = owner;
+  yield* mmu_notifier_invalidate_range_start(k, range);
+  const pages: MigratePage[] = [];
+  const anon = vma.vm_file === null && !(vma.vm_flags & VM_SHARED);
+  for (let addr = start; addr < end; addr += PAGE_SIZE) {
+    const pte = mm.pgtable.get(vpn(addr));
+    const vm_write = (vma.vm_flags & VM_WRITE) !== 0;
+    if (select === 'device') {
+      if (!is_device_private_entry(pte) || k.pgmaps.owner.get(pte_pfn(pte)) !== owner) continue;
+    } else {
+      if (!anon || is_device_private_entry(pte)) continue;
+      if (!pte_present(pte)) { pages.push({ addr, src: -1, write: vm_write, zero: true }); continue; }
+      const pfn = pte_pfn(pte);
+      if (pfn !== ZERO_PFN && k.mem.mapping[pfn] !== MAPPING_ANON) continue;
+      // A reference beyond the mapping (a DMA pin) makes the page unmovable.
+      if (pfn !== ZERO_PFN && (k.mem._refcount[pfn] as number) !== (k.mem._mapcount[pfn] as number)) continue;
+    }
+    const pfn = pte_pfn(pte);
+    pages.push({ addr, src: pfn, write: pte_write(pte) || (pfn === ZERO_PFN && vm_write), zero: pfn === ZERO_PFN });
+  }
+  // Unmap the collected pages: their mapping reference now belongs to the migration.
+  for (const p of pages) {
+    if (p.src < 0) continue;
+    mm.pgtable.set(vpn(p.addr), 0);
+    k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: p.addr, pfn: p.src, dirty: false });
+    if (p.src !== ZERO_PFN) k.mem._mapcount[p.src] = (k.mem._mapcount[p.src] as number) - 1;
+  }
+  yield* mmu_notifier_invalidate_range_end(k, range);
+  return { vma, pages };
+}
+
+/**
+ * migrate_vma_finalize() - install each destination (`dst[i]` a frame, or -1 for none) as a
+ * device-private entry (@to_device) or a present PTE and release its source; a page without a
+ * destination gets its source mapping back (its reference was kept while unmapped).
+ */
+export function migrate_vma_finalize(k: Kernel, mv: MigrateVma, dst: readonly number[], to_device: boolean): void {
+  const mm = mv.vma.vm_mm;
+  const map = (addr: number, pfn: number, write: boolean, take_ref: boolean): void => {
+    if (k.pgmaps.owner.has(pfn)) {
+      mm.pgtable.set(vpn(addr), mk_devpriv_pte(pfn, write));
+      if (take_ref) k.mem._refcount[pfn] = (k.mem._refcount[pfn] as number) + 1;
+      k.mem._mapcount[pfn] = (k.mem._mapcount[pfn] as number) + 1;
+      k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, write, refcount: k.mem._refcount[pfn] as number });
+    } else if (take_ref) set_pte_at(k, mm, addr, pfn, write ? PTE_WRITE | PTE_DIRTY : 0);
+    else {
+      mm.pgtable.set(vpn(addr), mk_pte(pfn, write ? PTE_WRITE | PTE_DIRTY : 0));
+      if (pfn !== ZERO_PFN) k.mem._mapcount[pfn] = (k.mem._mapcount[pfn] as number) + 1;
+      k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, write, refcount: k.mem._refcount[pfn] as number });
+    }
+  };
+  mv.pages.forEach((p, i) => {
+    const d = dst[i] ?? -1;
+    if (d < 0) {
+      if (p.src >= 0) map(p.addr, p.src, p.write, false);
+      return;
+    }
+    if (to_device !== k.pgmaps.owner.has(d)) throw new Error('[pinsim internal bug] migrate_vma_finalize: destination of the wrong kind');
+    map(p.addr, d, p.write, true);
+    // The source's mapping reference goes; the frame is freed unless someone else holds it.
+    if (p.src >= 0 && p.src !== ZERO_PFN) k.folio_put_refs(p.src, 1);
+  });
+}
