@@ -54,7 +54,7 @@ function create(ctx: CheckerCtx) {
         case 'notifier_sub_done':
           if (!ev.ok && !ev.blockable) break; // refused: the range is skipped
           // The device migrating the range updates its own table (test_hmm, nouveau skip it).
-          if (ev.event === 'MMU_NOTIFY_MIGRATE' && ev.owner === ev.holder) break;
+          if ((ev.event === 'MMU_NOTIFY_MIGRATE' || ev.event === 'MMU_NOTIFY_EXCLUSIVE') && ev.owner === ev.holder) break;
           check(ev, ev, false);
           atEnd.set(ev.id, [...(atEnd.get(ev.id) ?? []), ev]);
           break;

@@ -11,7 +11,7 @@ import type { Kernel } from './kernel.js';
 import { storage_token } from './page-writeback.js';
 import { down_read, up_read } from './locking.js';
 import { handle_mm_fault, vpn } from './memory.js';
-import { find_vma, is_device_private_entry, mk_pte, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE, type MmStruct } from './mm_types.js';
+import { find_vma, is_device_exclusive_entry, is_device_private_entry, mk_pte, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE, type MmStruct } from './mm_types.js';
 import { FAULT_FLAG_WRITE, PAGE_SIZE, VM_FAULT_SIGBUS, VM_READ, VM_SHARED, VM_WRITE } from './types.js';
 
 export interface CpuAccessResult {
@@ -79,7 +79,7 @@ export function cpu_view(k: Kernel, owner: string, va: number): { pfn: number; t
   const pte = mm.pgtable.get(vpn(va));
   const pfn = pte_present(pte) ? pte_pfn(pte) : -1;
   if (!vma || !(vma.vm_flags & VM_READ)) return { pfn, token: -1 };
-  if (is_device_private_entry(pte)) return { pfn: -1, token: k.mem.content[pte_pfn(pte)] as number };
+  if (is_device_private_entry(pte) || is_device_exclusive_entry(pte)) return { pfn: -1, token: k.mem.content[pte_pfn(pte)] as number };
   if (pfn >= 0) return { pfn, token: k.mem.content[pfn] as number };
   const file = vma.vm_file;
   if (!file) return { pfn, token: 0 };

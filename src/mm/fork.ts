@@ -14,9 +14,10 @@ import type { Kernel, Process } from './kernel.js';
 import { down_write, up_write } from './locking.js';
 import { MAPPING_ANON } from './mem_map.js';
 import { set_pte_at, vpn } from './memory.js';
-import { is_cow_mapping, is_device_private_entry, mk_pte, pte_dirty, pte_pfn, pte_present, PTE_DIRTY, PTE_WRITE, VmAreaStruct } from './mm_types.js';
+import { is_cow_mapping, is_device_exclusive_entry, is_device_private_entry, mk_pte, pte_dirty, pte_pfn, pte_present, PTE_DIRTY, PTE_WRITE, VmAreaStruct } from './mm_types.js';
 import { exit_mmap } from './exit.js';
 import { insert_vma } from './mmap.js';
+import { remove_device_exclusive_entry } from './rmap.js';
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_PROTECTION_PAGE,
 } from './mmu_notifier.js';
@@ -51,11 +52,19 @@ export function* do_fork(k: Kernel, parent: Process, child_name: string): Co<Pro
     const nvma = new VmAreaStruct(cmm, vma.vm_start, vma.vm_end, vma.vm_pgoff, vma.vm_flags, vma.vm_file);
     insert_vma(k, cmm, nvma);
     if (!is_cow_mapping(vma.vm_flags)) continue;
-    // Simplified: device-private pages are migrated back to RAM first, then copied like any other.
-    const devpriv: number[] = [];
-    pmm.pgtable.forEachIn(vpn(vma.vm_start), vpn(vma.vm_end - 1), (v, pte) => { if (is_device_private_entry(pte)) devpriv.push(v); });
-    for (const v of devpriv) {
-      const ops = k.pgmaps.ops.get(k.pgmaps.owner.get(pte_pfn(pmm.pgtable.get(v))) ?? '');
+    // Simplified: device-private pages are migrated back to RAM first, and device-exclusive entries
+    // restored (as copy_nonpresent_pte() does), then copied like any other.
+    const special: number[] = [];
+    pmm.pgtable.forEachIn(vpn(vma.vm_start), vpn(vma.vm_end - 1), (v, pte) => {
+      if (is_device_private_entry(pte) || is_device_exclusive_entry(pte)) special.push(v);
+    });
+    for (const v of special) {
+      const pte = pmm.pgtable.get(v);
+      if (is_device_exclusive_entry(pte)) {
+        yield* remove_device_exclusive_entry(k, vma, v * PAGE_SIZE, pte);
+        continue;
+      }
+      const ops = k.pgmaps.ops.get(k.pgmaps.owner.get(pte_pfn(pte)) ?? '');
       if (ops) yield* ops.migrate_to_ram(k, vma, v * PAGE_SIZE);
     }
     const ptes: [number, number][] = [];

@@ -11,7 +11,7 @@ import { filemap_read_folio, index_beyond_eof } from './filemap.js';
 import type { Kernel } from './kernel.js';
 import { MAPPING_ANON } from './mem_map.js';
 import {
-  is_cow_mapping, is_device_private_entry, mk_pte, pte_dirty, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE,
+  is_cow_mapping, is_device_exclusive_entry, is_device_private_entry, mk_pte, pte_dirty, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE,
   vma_needs_dirty_tracking, type MmStruct, type VmAreaStruct,
 } from './mm_types.js';
 import {
@@ -19,6 +19,7 @@ import {
   MMU_NOTIFY_CLEAR, type MmuNotifierEvent,
 } from './mmu_notifier.js';
 import { do_page_mkwrite, folio_mark_dirty } from './page-writeback.js';
+import { remove_device_exclusive_entry } from './rmap.js';
 import {
   FAULT_FLAG_WRITE, PAGE_SIZE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_READ, VM_SHARED,
   VM_WRITE, ZERO_PFN, type VmFault,
@@ -48,7 +49,7 @@ export function set_pte_at(k: Kernel, mm: MmStruct, addr: number, pfn: number, b
 export function ptep_clear(k: Kernel, mm: MmStruct, addr: number, gather: number[]): number {
   const v = vpn(addr);
   const pte = mm.pgtable.get(v);
-  if (!pte_present(pte) && !is_device_private_entry(pte)) return -1;
+  if (!pte_present(pte) && !is_device_private_entry(pte) && !is_device_exclusive_entry(pte)) return -1;
   const pfn = pte_pfn(pte);
   mm.pgtable.set(v, 0);
   const dirty = pte_dirty(pte);
@@ -181,6 +182,11 @@ function* fault_locked(
   k: Kernel, vma: VmAreaStruct, page: number, pte: number, write: boolean, has_file: boolean, cow: boolean, vm_write: boolean,
 ): Co<VmFault> {
   const mm = vma.vm_mm;
+  if (is_device_exclusive_entry(pte)) {
+    // The device loses its exclusive access; the CPU gets its PTE back, then the access retries.
+    yield* remove_device_exclusive_entry(k, vma, page, pte);
+    return yield* fault_locked(k, vma, page, mm.pgtable.get(vpn(page)), write, has_file, cow, vm_write);
+  }
   if (is_device_private_entry(pte)) {
     // do_swap_page(): the page is in device memory; its owner migrates it back to RAM.
     const owner = k.pgmaps.owner.get(pte_pfn(pte));

@@ -14,7 +14,9 @@ export const PTE_WRITE = 2;
 export const PTE_DIRTY = 4;
 /** A device-private swap entry (not present to the CPU): the page lives in device memory. */
 export const PTE_DEVPRIV = 8;
-const PTE_FLAG_SPAN = 16;
+/** A device-exclusive entry (not present to the CPU): a device holds the page for atomics. */
+export const PTE_EXCLUSIVE = 16;
+const PTE_FLAG_SPAN = 32;
 
 export function mk_pte(pfn: number, bits: number): number {
   return pfn * PTE_FLAG_SPAN + (bits | PTE_PRESENT);
@@ -23,6 +25,16 @@ export function mk_pte(pfn: number, bits: number): number {
 /** make_device_private_entry() - a non-present entry naming the device page @pfn. */
 export function mk_devpriv_pte(pfn: number, write: boolean): number {
   return pfn * PTE_FLAG_SPAN + PTE_DEVPRIV + (write ? PTE_WRITE : 0);
+}
+
+/** make_device_exclusive_entry() - a non-present entry: @pfn stays mapped for the device only. */
+export function mk_exclusive_pte(pfn: number, write: boolean): number {
+  return pfn * PTE_FLAG_SPAN + PTE_EXCLUSIVE + (write ? PTE_WRITE : 0);
+}
+
+/** is_device_exclusive_entry() */
+export function is_device_exclusive_entry(pte: number): boolean {
+  return (pte % PTE_FLAG_SPAN & PTE_EXCLUSIVE) !== 0;
 }
 
 /** is_device_private_entry() */

@@ -12,7 +12,7 @@ import { EFAULT, EINVAL, ENOMEM, type Errno } from './errno.js';
 import type { Kernel } from './kernel.js';
 import { down_write, up_write } from './locking.js';
 import { vpn } from './memory.js';
-import { find_vma, is_device_private_entry, pte_pfn, pte_present, pte_write, VmAreaStruct, vmas_in, type MmStruct } from './mm_types.js';
+import { find_vma, is_device_exclusive_entry, is_device_private_entry, pte_pfn, pte_present, pte_write, VmAreaStruct, vmas_in, type MmStruct } from './mm_types.js';
 import { get_unmapped_area, insert_vma, TASK_SIZE, unmap_locked } from './mmap.js';
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_UNMAP,
@@ -37,7 +37,7 @@ function* move_page_tables(k: Kernel, mm: MmStruct, old: number, new_addr: numbe
   const moves: [number, number][] = [];
   mm.pgtable.forEachIn(vpn(old), vpn(old + len - 1), (v, pte) => moves.push([v, pte]));
   for (const [v, pte] of moves) {
-    if (!pte_present(pte) && !is_device_private_entry(pte)) continue;
+    if (!pte_present(pte) && !is_device_private_entry(pte) && !is_device_exclusive_entry(pte)) continue;
     const from = v * PAGE_SIZE, to = new_addr + (from - old);
     const pfn = pte_pfn(pte);
     mm.pgtable.set(v, 0);

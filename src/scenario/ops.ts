@@ -436,7 +436,7 @@ export function* runActor(st: RunState, actorName: string, spec: ActorSpec, self
       st.results[key] = result;
       if (op.as) st.results[op.as] = result;
       const seen = tokens ? tokensName(k, tokens) : null;
-      if (op.as && seen !== null && (op.op === 'load' || op.op === 'dma_read' || op.op === 'poll' || op.op === 'pread' || op.op === 'gpu_read')) st.observed[op.as] = seen;
+      if (op.as && seen !== null && (op.op === 'load' || op.op === 'dma_read' || op.op === 'poll' || op.op === 'pread' || op.op === 'gpu_read' || op.op === 'make_exclusive')) st.observed[op.as] = seen;
       if (op.as && r.text !== undefined) st.observed[op.as] = r.text;
       k.emit({ type: 'op_end', time: k.now, actor: actorName, op: op.op, name: key, result, blockedNs: timing.blockedNs });
     };

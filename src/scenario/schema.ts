@@ -126,7 +126,7 @@ export const OP_SCHEMA: Readonly<Record<OpName, OpSchema>> = {
   gpu_write: op('write', { mirror: mirrorReq, ...inner }, dev),
   migrate_to_device: op('result', { mirror: mirrorReq, ...inner }, dev),
   migrate_to_host: op('result', { mirror: mirrorReq, ...inner }, dev),
-  make_exclusive: op('result', { mirror: mirrorReq, ...inner }, dev),
+  make_exclusive: op('read', { mirror: mirrorReq, ...inner }, dev),
   check_exclusive: op('result', { mirror: mirrorReq, ...inner }, dev),
   snapshot: op('read', { mirror: mirrorReq, ...inner }, dev),
   // kernel background work as ops

@@ -7,7 +7,8 @@
  * read_retry → install), count it in `faults`, and go on; `cpages` counts pages copied.
  * `invalidate` takes the mutex (trylock when non-blockable), sets the seq and erases the range.
  * MIGRATE_TO_DEV/TO_SYS move anonymous pages into device-private memory and back (migrate_vma); a
- * CPU touch of a device page brings it back through migrate_to_ram.
+ * CPU touch of a device page brings it back through migrate_to_ram. EXCLUSIVE maps pages ATOMIC
+ * behind device-exclusive entries; any CPU touch revokes that (CHECK_EXCLUSIVE then says 0).
  * Knobs: skipReadRetry (a driver that installs without read_retry under its lock) and
  * ackBeforeDrain (a device whose copy keeps going after invalidate returned).
  * Kernel: lib/test_hmm.c dmirror_interval_invalidate(), dmirror_range_fault(), dmirror_fault(),
@@ -15,7 +16,7 @@
  */
 import { delay, schedPoint, type Co } from '../../engine/actor.js';
 import { Hasher } from '../../engine/hash.js';
-import { EBUSY, EINVAL, ENOENT, IS_ERR, type Errno } from '../../mm/errno.js';
+import { EBUSY, EFAULT, EINVAL, ENOENT, EPERM, IS_ERR, type Errno } from '../../mm/errno.js';
 import { MAPPING_ANON } from '../../mm/mem_map.js';
 import { migrate_vma_finalize, migrate_vma_setup } from '../../mm/migrate_device.js';
 import { find_vma, type VmAreaStruct } from '../../mm/mm_types.js';
@@ -27,15 +28,19 @@ import {
   MmuIntervalNotifier, mmu_interval_notifier_insert, mmu_interval_notifier_remove, mmu_interval_read_begin,
   mmu_interval_read_retry, mmu_interval_set_seq,
 } from '../../mm/mmu_interval_notifier.js';
-import { MMU_NOTIFIER_RANGE_BLOCKABLE, MMU_NOTIFY_MIGRATE, type MmuNotifierRange } from '../../mm/mmu_notifier.js';
-import { PAGE_SIZE, PG_devpriv, VM_FAULT_SIGBUS, VM_READ, VM_WRITE } from '../../mm/types.js';
+import { MMU_NOTIFIER_RANGE_BLOCKABLE, MMU_NOTIFY_EXCLUSIVE, MMU_NOTIFY_MIGRATE, type MmuNotifierRange } from '../../mm/mmu_notifier.js';
+import { make_device_exclusive } from '../../mm/rmap.js';
+import { handle_mm_fault, vpn } from '../../mm/memory.js';
+import { pte_present, pte_write } from '../../mm/mm_types.js';
+import { FAULT_FLAG_WRITE, PAGE_SIZE, PG_devpriv, VM_FAULT_SIGBUS, VM_READ, VM_WRITE } from '../../mm/types.js';
 import {
   COMMON_DEVICE_PARAMS, dma_map_translation, dma_transfer_page, dma_unmap_translation, trace_dev_map, trace_dev_unmap,
   type DeviceCtx, type DeviceInstance, type DeviceModel, type MemoryRegion, type MirrorOpName, type MirrorOpResult,
   type Translation,
 } from '../device.js';
 
-type Entry = Translation & { write: boolean };
+/** A device page-table entry: WRITE and ATOMIC tags as dmirror's xarray has them. */
+type Entry = Translation & { write: boolean; atomic?: boolean };
 
 interface Dmirror extends MemoryRegion {
   name: string;
@@ -77,7 +82,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
   /** dmirror_interval_invalidate() */
   function* invalidate(d: Dmirror, sub: MmuIntervalNotifier, range: MmuNotifierRange, cur_seq: number): Co<boolean> {
     // The device's own migration updates its table itself.
-    if (range.event === MMU_NOTIFY_MIGRATE && range.owner === ctx.name) return true;
+    if ((range.event === MMU_NOTIFY_MIGRATE || range.event === MMU_NOTIFY_EXCLUSIVE) && range.owner === ctx.name) return true;
     if (range.flags & MMU_NOTIFIER_RANGE_BLOCKABLE) yield* mutex_lock(d.mutex, ctx.name, 'gpu:invalidate_mutex');
     else if (!mutex_trylock(d.mutex, ctx.name)) return false;
     mmu_interval_set_seq(sub, cur_seq);
@@ -268,6 +273,47 @@ function create(ctx: DeviceCtx): DeviceInstance {
     return res;
   }
 
+  /**
+   * dmirror_exclusive(): each page is faulted in writable, made device-exclusive (the CPU PTE is
+   * replaced; the EXCLUSIVE event carries this device as owner, which it ignores) and mapped ATOMIC;
+   * the data is read back. cpages = pages made exclusive.
+   */
+  function* make_exclusive(d: Dmirror, start: number, end: number): Co<MirrorOpResult> {
+    const res: MirrorOpResult = { result: 0, tokens: [], cpages: 0, faults: 0 };
+    const mm = d.proc.mm;
+    const vmas = vmas_for(d, start, end);
+    if (IS_ERR(vmas)) return { ...res, result: vmas };
+    yield* down_read(mm.mmap_lock, 'gpu:exclusive_mmap_read_lock');
+    for (let a = start; a < end; a += PAGE_SIZE) {
+      const vma = find_vma(mm, a)!;
+      const pte = mm.pgtable.get(vpn(a));
+      if (!pte_present(pte) || !pte_write(pte)) {
+        const f = yield* handle_mm_fault(k, vma, a, FAULT_FLAG_WRITE);
+        if (f) { up_read(mm.mmap_lock); return { ...res, result: EFAULT }; }
+      }
+      const pfn = yield* make_device_exclusive(k, vma, a, ctx.name);
+      if (IS_ERR(pfn)) { up_read(mm.mmap_lock); return { ...res, result: pfn }; }
+      yield* mutex_lock(d.mutex, ctx.name, 'gpu:exclusive_mutex');
+      erase(d, a / PAGE_SIZE);
+      const x: Entry = { ...dma_map_translation(ctx, pfn, mm.owner, a), write: true, atomic: true };
+      d.pt.set(a / PAGE_SIZE, x);
+      trace_dev_map(ctx, x, true, k.bus.count, false);
+      mutex_unlock(d.mutex);
+      res.tokens.push(k.mem.content[pfn] as number);
+      res.cpages++;
+    }
+    up_read(mm.mmap_lock);
+    return res;
+  }
+
+  /** dmirror_check_atomic(): EPERM while any page of the range is still mapped ATOMIC. */
+  function check_exclusive(d: Dmirror, start: number, end: number): MirrorOpResult {
+    for (let a = start; a < end; a += PAGE_SIZE) {
+      if (d.pt.get(a / PAGE_SIZE)?.atomic) return { result: EPERM, tokens: [], cpages: 0, faults: 0 };
+    }
+    return { result: 0, tokens: [], cpages: 0, faults: 0 };
+  }
+
   // dev_pagemap_ops.migrate_to_ram: a CPU touch of a device page brings it back (dmirror_devmem_fault).
   k.pgmaps.ops.set(ctx.name, {
     *migrate_to_ram(_k, vma, addr) {
@@ -341,6 +387,8 @@ function create(ctx: DeviceCtx): DeviceInstance {
       case 'snapshot': return yield* snapshot(d, start, end);
       case 'migrate_to_device': return yield* migrate_to_device(d, start, end);
       case 'migrate_to_host': return yield* migrate_to_host(d, start, end);
+      case 'make_exclusive': return yield* make_exclusive(d, start, end);
+      case 'check_exclusive': return check_exclusive(d, start, end);
       default: return { result: EINVAL, tokens: [], cpages: 0, faults: 0 };
     }
   }
@@ -372,6 +420,6 @@ export const gpu_hmm: DeviceModel = {
     ackBeforeDrain: { kind: 'bool', default: false, doc: 'a buggy device: invalidate returns while a copy is still in flight' },
     ...COMMON_DEVICE_PARAMS,
   },
-  ops: ['mirror', 'unmirror', 'gpu_read', 'gpu_write', 'snapshot', 'migrate_to_device', 'migrate_to_host'],
+  ops: ['mirror', 'unmirror', 'gpu_read', 'gpu_write', 'snapshot', 'migrate_to_device', 'migrate_to_host', 'make_exclusive', 'check_exclusive'],
   create,
 };
