@@ -7,6 +7,7 @@
 import type { AddressSpace, Inode } from './fs/inode.js';
 import type { Kernel } from './kernel.js';
 import { MAPPING_NONE } from './mem_map.js';
+import { alloc_user_page } from './mmzone.js';
 import { PG_dax, PG_dirty, PG_uptodate, pages_in } from './types.js';
 
 /** filemap_get_folio() - the folio at @index, or -1. */
@@ -52,7 +53,7 @@ export function filemap_remove_folio(k: Kernel, pfn: number, reason: string): vo
 export function filemap_read_folio(k: Kernel, inode: Inode, index: number): number {
   const got = filemap_get_folio(inode.i_mapping, index);
   if (got >= 0) return got;
-  const pfn = k.alloc.alloc_page();
+  const pfn = alloc_user_page(k);
   if (pfn < 0) return -1;
   k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn, gen: k.mem.gen[pfn] as number, owner: 'file', file: inode.name, index });
   k.mem.content[pfn] = inode.storage.get(index) ?? 0;

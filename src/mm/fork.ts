@@ -17,6 +17,7 @@ import { set_pte_at, vpn } from './memory.js';
 import { is_cow_mapping, is_device_exclusive_entry, is_device_private_entry, mk_pte, pte_dirty, pte_pfn, pte_present, PTE_DIRTY, PTE_WRITE, VmAreaStruct } from './mm_types.js';
 import { exit_mmap } from './exit.js';
 import { insert_vma } from './mmap.js';
+import { alloc_user_page } from './mmzone.js';
 import { remove_device_exclusive_entry } from './rmap.js';
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_PROTECTION_PAGE,
@@ -80,7 +81,7 @@ export function* do_fork(k: Kernel, parent: Process, child_name: string): Co<Pro
       const anon = pfn !== ZERO_PFN && k.mem.mapping[pfn] === MAPPING_ANON;
       if (anon && folio_needs_cow_for_dma(k, parent, pfn)) {
         // copy_present_page(): the child gets its own copy; the parent keeps the pinned page.
-        const npfn = k.alloc.alloc_page();
+        const npfn = alloc_user_page(k);
         if (npfn < 0) {
           yield* mmu_notifier_invalidate_range_end(k, range);
           up_write(pmm.mmap_lock);

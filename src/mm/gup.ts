@@ -15,6 +15,8 @@ import { down_read, up_read } from './locking.js';
 import { handle_mm_fault, vpn } from './memory.js';
 import { find_vma, is_cow_mapping, pte_pfn, pte_present, pte_write, vma_is_fsdax, vma_needs_dirty_tracking, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { WARN_ON_ONCE } from './mmdebug.js';
+import { do_migrate_pages } from './migrate.js';
+import { folio_is_longterm_pinnable } from './mmzone.js';
 import { set_page_dirty_lock } from './page-writeback.js';
 import type { DmaRef } from './pin_registry.js';
 import {
@@ -137,11 +139,12 @@ export function* unpin_user_pages_dirty_lock(k: Kernel, ref: DmaRef, make_dirty:
 /**
  * __get_user_pages_locked() - take DMA references on @nr_pages pages from @start for @holder.
  * Context: takes mmap_lock for read; may sleep (faults).
+ * From 5.13 a long-term pin first migrates pages out of ZONE_MOVABLE (ENOMEM if one will not move).
  * Return: the DmaRef holding every page, or an errno with nothing held (a partial success is
  * undone, as ib_umem_get and O_DIRECT callers do).
  */
 export function* get_user_pages_locked(
-  k: Kernel, mm: MmStruct, start: number, nr_pages: number, gup_flags: number, holder: string,
+  k: Kernel, mm: MmStruct, start: number, nr_pages: number, gup_flags: number, holder: string, retries = 0,
 ): Co<DmaRef | Errno> {
   if (start % PAGE_SIZE !== 0) return EINVAL;
   if (nr_pages === 0) return EINVAL;
@@ -170,6 +173,23 @@ export function* get_user_pages_locked(
     }
     // pin_user_pages spends ≈62 ns per page (kernel-semantics §8); another CPU may run meanwhile.
     if (!err) yield* delay(k.timing.pinPerPage, 'gup:page_grabbed');
+  }
+  if (!err && k.features.longterm_migrates_movable && (gup_flags & (FOLL_PIN | FOLL_LONGTERM)) === (FOLL_PIN | FOLL_LONGTERM)) {
+    // check_and_migrate_movable_folios(): unpin everything, migrate what sits in ZONE_MOVABLE out
+    // (targets allocated under PF_MEMALLOC_PIN), and pin again; a page that will not move: ENOMEM.
+    const movable = ref.pfns.map((pfn, i) => (folio_is_longterm_pinnable(k, pfn) ? -1 : i)).filter((i) => i >= 0);
+    if (movable.length) {
+      for (let i = 0; i < ref.pfns.length; i++) gup_put_folio(k, ref, i, false);
+      k.pins.live.delete(ref.id);
+      k.movable.memalloc_pin++;
+      let failed = false;
+      for (const i of movable) if ((yield* do_migrate_pages(k, mm, start + i * PAGE_SIZE, PAGE_SIZE)) !== 0) failed = true;
+      k.movable.memalloc_pin--;
+      up_read(mm.mmap_lock);
+      if (failed) return ENOMEM;
+      if (retries >= 3) return ENOMEM;
+      return yield* get_user_pages_locked(k, mm, start, nr_pages, gup_flags, holder, retries + 1);
+    }
   }
   up_read(mm.mmap_lock);
   if (err) {

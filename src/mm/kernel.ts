@@ -10,6 +10,7 @@ import type { KernelFeatures } from './features.js';
 import { Inode, type FsType } from './fs/inode.js';
 import { LeaseTable } from './fs/locks.js';
 import { DevPagemaps } from './memremap.js';
+import { MovableZone } from './mmzone.js';
 import { MAPPING_ANON, MemMap } from './mem_map.js';
 import { MmStruct } from './mm_types.js';
 import { BUG_ON } from './mmdebug.js';
@@ -56,6 +57,8 @@ export class Kernel implements MmTraceSink {
   readonly alloc: PageAllocator;
   readonly pins = new PinRegistry();
   readonly leases = new LeaseTable();
+  /** ZONE_MOVABLE (kernel.movable) and PF_MEMALLOC_PIN. */
+  readonly movable = new MovableZone();
   /** Device-private memory: the owners' migrate_to_ram, and the owner of each device page. */
   readonly pgmaps = new DevPagemaps();
   readonly inodes = new Map<string, Inode>();
@@ -165,6 +168,7 @@ export class Kernel implements MmTraceSink {
     if (rc <= 1 && (m.flags[pfn] as number) & PG_dax) wake_up_all(this.dax_wq);
     if (rc === 0) {
       this.pgmaps.owner.delete(pfn);
+      this.movable.pfns.delete(pfn);
       this.emit({ type: 'folio_free', time: this.now, actor: this.actorName(), pfn, gen: m.gen[pfn] as number });
       this.alloc.free_page(pfn);
     }

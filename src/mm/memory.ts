@@ -10,6 +10,7 @@ import type { AddressSpace } from './fs/inode.js';
 import { filemap_read_folio, index_beyond_eof } from './filemap.js';
 import type { Kernel } from './kernel.js';
 import { MAPPING_ANON } from './mem_map.js';
+import { alloc_user_page } from './mmzone.js';
 import {
   is_cow_mapping, is_device_exclusive_entry, is_device_private_entry, mk_pte, pte_dirty, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE,
   vma_needs_dirty_tracking, type MmStruct, type VmAreaStruct,
@@ -124,7 +125,7 @@ export function* unmap_mapping_range(k: Kernel, mapping: AddressSpace, holebegin
 }
 
 function alloc_anon_page(k: Kernel, vma: VmAreaStruct, addr: number, content: number): number {
-  const pfn = k.alloc.alloc_page();
+  const pfn = alloc_user_page(k);
   if (pfn < 0) return -1;
   k.mem.mapping[pfn] = MAPPING_ANON;
   k.mem.index[pfn] = vpn(addr);

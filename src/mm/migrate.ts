@@ -13,6 +13,7 @@ import type { Inode } from './fs/inode.js';
 import type { Kernel } from './kernel.js';
 import { down_read, up_read } from './locking.js';
 import { MAPPING_ANON } from './mem_map.js';
+import { alloc_user_page } from './mmzone.js';
 import { ptep_clear, set_pte_at, tlb_finish_mmu, vpn } from './memory.js';
 import { pte_dirty, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE, type MmStruct } from './mm_types.js';
 import {
@@ -50,7 +51,7 @@ export function* do_migrate_pages(k: Kernel, mm: MmStruct, start: number, len: n
       err = EBUSY;
       continue;
     }
-    const npfn = k.alloc.alloc_page();
+    const npfn = alloc_user_page(k);
     if (npfn < 0) {
       set_pte_at(k, mm, va, old, bits);
       tlb_finish_mmu(k, gather);

@@ -174,6 +174,7 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
   }
 
   if (s.kernel.leaseBreakTimeout !== undefined) k.tunables.leaseBreakTimeout = s.kernel.leaseBreakTimeout;
+  if (s.kernel.movable !== undefined) k.movable.limit = Math.floor(s.kernel.movable / 4096);
   spawnBackground(k, s);
 
   const st = new RunState(k, sched, s, devices);

@@ -97,6 +97,8 @@ export interface KernelSpec {
   policy?: string;
   /** bytes of simulated RAM: a limit, not a preallocation (DESIGN §4) */
   memory?: number;
+  /** bytes of it that are ZONE_MOVABLE, where user pages go first (pinsim addition) */
+  movable?: number;
   until?: number;
   livenessBound?: number;
   jitter?: number;

@@ -7,7 +7,7 @@ import { pathKey, pathIndex, Check } from './check.js';
 // Top level: kernel, files, devices, processes, replay
 
 export const TOP_FIELDS = ['name', 'description', 'kernel', 'files', 'devices', 'processes', 'actors', 'expect', 'expectByPolicy', 'replay'];
-export const KERNEL_FIELDS = ['policy', 'memory', 'until', 'livenessBound', 'jitter', 'leaseBreakTimeout', 'writeback', 'compaction', 'reclaim'] as const;
+export const KERNEL_FIELDS = ['policy', 'memory', 'movable', 'until', 'livenessBound', 'jitter', 'leaseBreakTimeout', 'writeback', 'compaction', 'reclaim'] as const;
 
 /** A policy a run can use: built → the name; a contract name not built → not-implemented. */
 export function checkRunPolicy(c: Check, v: unknown, path: string): string | undefined {
@@ -34,9 +34,9 @@ export function checkKernel(c: Check, v: unknown): KernelSpec {
     if (f === 'policy') {
       const p = checkRunPolicy(c, o[f], path);
       if (p !== undefined) out.policy = p;
-    } else if (f === 'memory') {
+    } else if (f === 'memory' || f === 'movable') {
       const n = c.size(o[f], path);
-      if (n !== undefined) out.memory = n;
+      if (n !== undefined) out[f] = n;
     } else if (f === 'writeback' || f === 'compaction' || f === 'reclaim') {
       const po = c.object(o[f], path, 'an object { period }');
       if (!po) continue;

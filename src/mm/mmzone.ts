@@ -1,0 +1,33 @@
+/**
+ * Zones, as far as long-term pins care: `kernel.movable` bytes of memory are ZONE_MOVABLE, and user
+ * pages (anonymous, page cache) are allocated there first, as GFP_HIGHUSER_MOVABLE asks. A long-term
+ * pin must not keep a page in ZONE_MOVABLE (it would block memory offlining and CMA), so from 5.13 GUP
+ * migrates such pages out before pinning, allocating the targets under PF_MEMALLOC_PIN.
+ * Kernel: include/linux/mmzone.h, mm/page_alloc.c (GFP_HIGHUSER_MOVABLE), include/linux/mm.h
+ * folio_is_longterm_pinnable(), include/linux/sched/mm.h memalloc_pin_save().
+ * Simplified: the zone is a property of an allocation, not of a physical frame range; no CMA.
+ */
+import type { Kernel } from './kernel.js';
+
+export class MovableZone {
+  /** pages of ZONE_MOVABLE (0: none) */
+  limit = 0;
+  /** the frames allocated from it */
+  readonly pfns = new Set<number>();
+  /** memalloc_pin_save() nesting: allocations avoid ZONE_MOVABLE while > 0 */
+  memalloc_pin = 0;
+}
+
+/** alloc_user_page() - a frame for user memory: from ZONE_MOVABLE while it has room. Return: pfn or -1. */
+export function alloc_user_page(k: Kernel): number {
+  const pfn = k.alloc.alloc_page();
+  if (pfn < 0) return pfn;
+  const z = k.movable;
+  if (z.memalloc_pin === 0 && z.pfns.size < z.limit) z.pfns.add(pfn);
+  return pfn;
+}
+
+/** folio_is_longterm_pinnable() - not in ZONE_MOVABLE (fsdax is refused separately). */
+export function folio_is_longterm_pinnable(k: Kernel, pfn: number): boolean {
+  return !k.movable.pfns.has(pfn);
+}
