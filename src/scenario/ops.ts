@@ -5,118 +5,28 @@
  * timings are recorded in the run's state.
  */
 import { delay, type Actor, type Co } from '../engine/actor.js';
-import { WaitQueueHead, wait_event, wake_up_all } from '../engine/waitqueue.js';
-import type { DeviceInstance, DeviceModel, MemoryRegion } from '../devices/device.js';
+import { wait_event } from '../engine/waitqueue.js';
 import { cpu_access } from '../mm/cpu.js';
 import { EINVAL, IS_ERR, type Errno } from '../mm/errno.js';
 import { exit_mmap } from '../mm/exit.js';
 import { get_user_pages_locked, gup_flags_for_era, unpin_user_pages_dirty_lock } from '../mm/gup.js';
-import type { Kernel, Process } from '../mm/kernel.js';
+import type { Process } from '../mm/kernel.js';
 import { do_madvise } from '../mm/madvise.js';
 import { do_mmap, do_munmap } from '../mm/mmap.js';
 import { do_mprotect } from '../mm/mprotect.js';
 import { do_mremap } from '../mm/mremap.js';
 import { do_msync, do_pread, do_punch_hole, do_pwrite, drop_caches, vfs_fsync_range } from '../mm/fs/read_write.js';
-import type { DmaRef } from '../mm/pin_registry.js';
 import { do_truncate } from '../mm/truncate.js';
 import { do_fork } from '../mm/fork.js';
 import { do_migrate_pages } from '../mm/migrate.js';
 import { write_cache_pages } from '../mm/page-writeback.js';
 import { reclaim_buffers, shrink_folio_list } from '../mm/vmscan.js';
 import { PAGE_SIZE } from '../mm/types.js';
-import type { Scheduler } from '../engine/scheduler.js';
 import type { OpTiming } from './result.js';
 import type { ActorSpec, AddrRef, Op, Scenario } from './types.js';
-
-/** A posted device op's completion (what `poll` and a waiting actor wait for). */
-export interface Completion {
-  done: boolean;
-  result: string;
-  tokens: number[];
-  readonly wq: WaitQueueHead;
-}
-
-/** What an `as` name stands for once its op has completed. */
-export type NameVal =
-  | { kind: 'addr'; addr: number }
-  | { kind: 'mr'; mr: MemoryRegion }
-  | { kind: 'pins'; ref: DmaRef; released: boolean }
-  | { kind: 'wr'; c: Completion }
-  | { kind: 'value' }
-  | { kind: 'failed' };
-
-export interface DeviceSlot {
-  readonly model: DeviceModel;
-  readonly inst: DeviceInstance;
-}
-
-/** (pinsim-only) The scenario side of one run. */
-export class RunState {
-  readonly k: Kernel;
-  readonly sched: Scheduler;
-  readonly scenario: Scenario;
-  readonly devices: Map<string, DeviceSlot>;
-  readonly names = new Map<string, NameVal>();
-  readonly namesWq = new WaitQueueHead('names');
-  readonly results: Record<string, string> = {};
-  readonly observed: Record<string, string> = {};
-  readonly ops: Record<string, OpTiming> = {};
-  /** Ops started and not finished, by key, with the actor running them and its blockedNs at start. */
-  readonly running = new Map<string, { actor: Actor; blocked0: number; start: number; lateNs: number }>();
-  /** The scenario actors of each process. */
-  readonly procActors = new Map<string, Actor[]>();
-  readonly mrDevice = new Map<MemoryRegion, string>();
-
-  constructor(k: Kernel, sched: Scheduler, scenario: Scenario, devices: Map<string, DeviceSlot>) {
-    this.k = k;
-    this.sched = sched;
-    this.scenario = scenario;
-    this.devices = devices;
-  }
-
-  setName(name: string | undefined, v: NameVal): void {
-    if (!name) return;
-    this.names.set(name, v);
-    wake_up_all(this.namesWq);
-  }
-}
-
-/** The names an op refers to (it waits until each exists). */
-export function refNames(op: Op): string[] {
-  const r: string[] = [];
-  const o = op as unknown as Record<string, unknown>;
-  for (const f of ['addr', 'newAddr', 'mr', 'pins', 'mirror', 'wr']) if (typeof o[f] === 'string') r.push(o[f] as string);
-  return r;
-}
-
-function tokensName(k: Kernel, tokens: number[]): string | null {
-  if (!tokens.length) return null;
-  const first = tokens[0] as number;
-  return tokens.every((t) => t === first) ? (k.contents[first] as string) : 'mixed';
-}
-
-/** Run @body on an actor named @dev and wait for it (a device op occupies its caller). */
-function postToDevice(st: RunState, dev: string, body: () => Co<{ result: string; tokens: number[] }>): Completion {
-  const c: Completion = { done: false, result: '', tokens: [], wq: new WaitQueueHead(`${dev}.completion`) };
-  st.sched.spawn(dev, (function* () {
-    const r = yield* body();
-    c.result = r.result;
-    c.tokens = r.tokens;
-    c.done = true;
-    wake_up_all(c.wq);
-  })());
-  return c;
-}
-
-type Exec = {
-  /** the process exited with this op (its later ops never run) */
-  exited?: boolean;
-  result: string; tokens?: number[]; waitNs?: number; deferred?: Completion;
-  /** per-op counters for the result's `ops` section (dmirror's cpages, faults) */
-  counters?: Record<string, number>;
-  /** an observation that is not content (a SNAPSHOT's per-page states) */
-  text?: string;
-};
+import { execDeviceOp } from './device_ops.js';
+import { refNames, tokensName, RunState, type Exec, type NameVal } from './run_state.js';
+export { RunState, refNames, type Completion, type DeviceSlot, type NameVal } from './run_state.js';
 
 /** execOp() - run one op; Return: its result (and what it read). */
 function* execOp(st: RunState, actorName: string, proc: Process, op: Op, key: string): Co<Exec> {
@@ -204,125 +114,6 @@ function* execOp(st: RunState, actorName: string, proc: Process, op: Op, key: st
       yield* unpin_user_pages_dirty_lock(k, v.ref, op.dirty ?? false);
       return { result: 'ok' };
     }
-    case 'reg_mr': {
-      const slot = st.devices.get(op.device)!;
-      if (!slot.inst.reg_mr) return { result: EINVAL };
-      const reg = slot.inst.reg_mr.bind(slot.inst);
-      const addr = addrOf(op.addr, op.offset);
-      let mr: MemoryRegion | null = null;
-      const c = postToDevice(st, op.device, function* () {
-        const r = yield* reg(proc, addr, op.length, op.access, name);
-        if (IS_ERR(r)) return { result: r, tokens: [] };
-        mr = r;
-        return { result: 'ok', tokens: [] };
-      });
-      const t0 = k.now;
-      yield* wait_event(c.wq, () => c.done, 'op:device_wait');
-      if (mr) {
-        st.mrDevice.set(mr, op.device);
-        st.setName(op.as, { kind: 'mr', mr });
-      }
-      return { result: c.result, waitNs: k.now - t0 };
-    }
-    case 'dereg_mr': {
-      const mr = (st.names.get(op.mr) as { mr: MemoryRegion }).mr;
-      const dev = st.mrDevice.get(mr)!;
-      const inst = st.devices.get(dev)!.inst;
-      const c = postToDevice(st, dev, function* () {
-        return { result: err(inst.dereg_mr ? yield* inst.dereg_mr(mr) : EINVAL), tokens: [] };
-      });
-      const t0 = k.now;
-      yield* wait_event(c.wq, () => c.done, 'op:device_wait');
-      return { result: c.result, waitNs: k.now - t0 };
-    }
-    case 'dma_read':
-    case 'dma_write': {
-      const mr = (st.names.get(op.mr) as { mr: MemoryRegion }).mr;
-      const dev = st.mrDevice.get(mr)!;
-      const inst = st.devices.get(dev)!.inst;
-      const write = op.op === 'dma_write';
-      const token = write ? k.new_content(name) : -1;
-      const c = postToDevice(st, dev, function* () {
-        if (!inst.dma) return { result: 'remote-access-error', tokens: [] };
-        const r = yield* inst.dma({ mr, write, offset: op.offset, length: op.length, token, wr: name });
-        k.emit({ type: 'dma_complete', time: k.now, actor: dev, wr: name, device: dev, status: r.status });
-        return { result: r.status, tokens: r.tokens };
-      });
-      if (op.wait === false) {
-        st.setName(op.as, { kind: 'wr', c });
-        return { result: 'posted', deferred: c };
-      }
-      const t0 = k.now;
-      yield* wait_event(c.wq, () => c.done, 'op:device_wait');
-      return { result: c.result, tokens: c.tokens, waitNs: k.now - t0 };
-    }
-    case 'advise_mr': {
-      const mr = (st.names.get(op.mr) as { mr: MemoryRegion }).mr;
-      const dev = st.mrDevice.get(mr)!;
-      const inst = st.devices.get(dev)!.inst;
-      const c = postToDevice(st, dev, function* () {
-        return { result: err(inst.advise_mr ? yield* inst.advise_mr(mr, op.advice, op.offset, op.length) : EINVAL), tokens: [] };
-      });
-      const t0 = k.now;
-      yield* wait_event(c.wq, () => c.done, 'op:device_wait');
-      return { result: c.result, waitNs: k.now - t0 };
-    }
-    case 'mirror': {
-      const slot = st.devices.get(op.device)!;
-      if (!slot.inst.mirror) return { result: EINVAL };
-      const inst = slot.inst;
-      const addr = addrOf(op.addr, op.offset);
-      let handle: MemoryRegion | null = null;
-      const c = postToDevice(st, op.device, function* () {
-        const r = yield* inst.mirror!(proc, addr, op.length, name);
-        if (IS_ERR(r)) return { result: r, tokens: [] };
-        handle = r;
-        return { result: 'ok', tokens: [] };
-      });
-      yield* wait_event(c.wq, () => c.done, 'op:device_wait');
-      if (handle) {
-        st.mrDevice.set(handle, op.device);
-        st.setName(op.as, { kind: 'mr', mr: handle });
-      }
-      return { result: c.result };
-    }
-    case 'unmirror': {
-      const m = (st.names.get(op.mirror) as { mr: MemoryRegion }).mr;
-      const dev = st.mrDevice.get(m)!;
-      const inst = st.devices.get(dev)!.inst;
-      const c = postToDevice(st, dev, function* () {
-        return { result: err(inst.unmirror ? yield* inst.unmirror(m) : EINVAL), tokens: [] };
-      });
-      yield* wait_event(c.wq, () => c.done, 'op:device_wait');
-      return { result: c.result };
-    }
-    case 'gpu_read':
-    case 'gpu_write':
-    case 'snapshot':
-    case 'migrate_to_device':
-    case 'migrate_to_host':
-    case 'make_exclusive':
-    case 'check_exclusive': {
-      const m = (st.names.get(op.mirror) as { mr: MemoryRegion }).mr;
-      const dev = st.mrDevice.get(m)!;
-      const inst = st.devices.get(dev)!.inst;
-      const token = op.op === 'gpu_write' ? k.new_content(name) : -1;
-      const stats = { cpages: 0, faults: 0, snapshot: undefined as string | undefined };
-      const c = postToDevice(st, dev, function* () {
-        if (!inst.mirror_op) return { result: EINVAL, tokens: [] };
-        const r = yield* inst.mirror_op(m, op.op, op.offset, op.length, token, name);
-        stats.cpages = r.cpages;
-        stats.faults = r.faults;
-        stats.snapshot = r.snapshot;
-        return { result: err(r.result), tokens: r.tokens };
-      });
-      const t0 = k.now;
-      yield* wait_event(c.wq, () => c.done, 'op:device_wait');
-      return {
-        result: c.result, tokens: c.tokens, waitNs: k.now - t0, counters: { cpages: stats.cpages, faults: stats.faults },
-        ...(stats.snapshot !== undefined ? { text: stats.snapshot } : {}),
-      };
-    }
     case 'fork': {
       const child = yield* do_fork(k, proc, op.as ?? `${proc.name}:child`);
       if (!child) return { result: 'ENOMEM' };
@@ -355,15 +146,12 @@ function* execOp(st: RunState, actorName: string, proc: Process, op: Op, key: st
       } : null);
       return { result: 'ok' };
     }
-    case 'poll': {
-      const c = (st.names.get(op.wr) as { c: Completion }).c;
-      const t0 = k.now;
-      yield* wait_event(c.wq, () => c.done, 'op:poll');
-      return { result: c.result, tokens: c.tokens, waitNs: k.now - t0 };
-    }
-    default:
+    default: {
+      const r = yield* execDeviceOp(st, proc, op, name, addrOf);
+      if (r) return r;
       // Validation refuses ops this build does not implement; reaching here is pinsim's bug.
-      throw new Error(`[pinsim internal bug] op ${(op as Op).op} reached the runner unimplemented`);
+      throw new Error(`[pinsim internal bug] op ${op.op} reached the runner unimplemented`);
+    }
   }
 }
 
