@@ -36,3 +36,21 @@ export type { Checker, CheckerCtx, ViolationReport, ChainEvent } from './invaria
 export type { MmTraceEvent } from './mm/trace_events.js';
 export { formatTime, formatSize, parseSize, parseTime } from './engine/clock.js';
 export { encodeChoices, decodeChoices, type Choices } from './engine/choices.js';
+export { explore, mergeResults, type ExploreOptions, type ExploreResult, type OutcomeVerdict, type StrategyName } from './explore/explore.js';
+export { replay, replayFileOf, type ReplayRecord, type ReplayOutcome } from './explore/replay.js';
+export { tellChain } from './report/story.js';
+export { formatRunText } from './report/text.js';
+
+// What a user-written device model or policy calls (see examples/custom-device/).
+export { delay, schedPoint, type Co } from './engine/actor.js';
+export { wait_event, wake_up_all, WaitQueueHead } from './engine/waitqueue.js';
+export { IS_ERR, EINVAL, EFAULT, ENOMEM, EPERM, EOPNOTSUPP, EBUSY, ETXTBSY, type Errno } from './mm/errno.js';
+export { get_user_pages_locked, gup_flags_for_era, unpin_user_pages_dirty_lock } from './mm/gup.js';
+export { PAGE_SIZE, VM_SHARED, VM_WRITE, FOLL_PIN, FOLL_GET, FOLL_LONGTERM, FOLL_WRITE } from './mm/types.js';
+export {
+  COMMON_DEVICE_PARAMS, dma_iommu_fault, dma_map_translation, dma_transfer_page, dma_unmap_translation, page_bytes,
+  type Translation, type MirrorOpResult,
+} from './devices/device.js';
+export { longterm_refs_on_range, ref_pfns_on_range } from './mm/truncate.js';
+export type { DmaRef, PinOwnerOps } from './mm/pin_registry.js';
+export type { Kernel, Process } from './mm/kernel.js';

@@ -1,0 +1,377 @@
+#!/usr/bin/env node
+/**
+ * npm run conformance: every case of the oracle (../shared/oracle/kernel-selftests.md: hmm-tests
+ * HMM-nn, gup_longterm GLT-nn, cow COW-nn, gup_test GUPT-nn, rdma-core ODP-nn / MR-nn / FORK-nn and
+ * the design cases DES-nn) × the eras linux-4.20, linux-5.7 and linux-6.12, as a table of
+ *
+ *   pass            every scenario of the case under test/conformance/ (named with its ID) meets
+ *                   its `expect` / `expectByPolicy` in that era
+ *   FAIL            one of them does not (or pinsim failed, or it states no expectation)
+ *   n/e             not expressible in pinsim, with the reason (the legend below the table)
+ *   not ported      expressible, but no scenario names the case yet
+ *
+ * It runs over dist/ (npm run build first). Exit status: 1 if any expressible case fails (with
+ * --strict also if one is not ported), 2 on bad usage or a missing build, else 0.
+ *
+ *   node scripts/conformance.mjs [--oracle FILE] [--dir DIR] [--eras a,b,c] [--json] [--strict]
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DEFAULT_ERAS = ['linux-4.20', 'linux-5.7', 'linux-6.12'];
+
+// ---------------------------------------------------------------------------------------------
+// Why a case cannot be expressed. Keys are short (they go in the table's cells); the legend prints
+// the text. A case maps to keys for every era ('*') or per era; an era it does not name is
+// expressible, and without a scenario it is "not ported".
+
+const REASONS = {
+  thp: 'THP: every folio in pinsim is order-0 (DESIGN §4: THP and hugetlb are out of scope)',
+  hugetlb: 'hugetlb / hugetlbfs: no huge pages in pinsim (DESIGN §4: out of scope)',
+  'migrate-file-private': 'migrate_vma collects the pages of anonymous VMAs only: the COW\'d anonymous pages of a private file VMA are not migrated (nor is the 2026 WARN at their unmap modelled)',
+  'dmirror-release': 'dmirror RELEASE (a device evicting its pages by physical range, 6.1) is not a gpu-hmm op',
+  mixedmap: 'VM_MIXEDMAP: an mmap of the device file itself (a driver-inserted kernel page) has no counterpart; pinsim maps files and anonymous memory',
+  vmsplice: 'vmsplice: no op reads a page back through a pipe\'s FOLL_GET reference, and anonymous COW reuse is decided by mapcount (the 5.8 refcount rule is not modelled)',
+  'ro-pin-unshare': 'R/O-pin unshare: a R/O long-term pin does not first unshare a COW-shared anonymous page (5.19) or a page-cache / zero page of a private mapping (6.2)',
+  'ro-pin-read': 'no op reads back through a gup_test-style R/O pin: gup-nic\'s R/O MR (COW-13\'s stand-in) asks FOLL_WRITE|FOLL_FORCE before 6.2, which breaks COW at registration',
+  'io_uring-absent': 'io_uring arrived in 5.1: the case does not exist in this era',
+  'io_uring-check': 'io_uring\'s own pre-6.5 check (file-backed fixed buffers other than hugetlbfs refused with EOPNOTSUPP) is not modelled',
+  'gup-dump': 'DUMP_USER_PAGES_TEST writes struct page state to the kernel log: no observable in pinsim',
+  atomics: 'RDMA atomics (compare-and-swap, fetch-and-add, ATOMIC_WRITE): the NIC models do DMA reads and writes only',
+  flush: 'the RDMA FLUSH verb (persistence flush of an MR range) is not modelled',
+  transport: 'QP transports are not modelled: XRC\'s own part (shared receive queues across processes) has no counterpart; its memory traffic is ODP-01\'s',
+  rereg: 'ibv_rereg_mr (new translation, access or PD for a registered MR) is not an op, and QP states (error, back to RTS) are not modelled',
+  'access-flags': 'verbs access flags beyond r / rw (LOCAL_WRITE, REMOTE_WRITE, REMOTE_ATOMIC) and their registration checks are not modelled',
+  dmabuf: 'dma-buf backed MRs (ibv_reg_dmabuf_mr, fd-based registration) are not modelled',
+  'fork-init': 'ibv_fork_init()\'s status is a libibverbs / netlink query with no memory-management observable; its kernel side, copy-on-fork of pinned pages, is COW-08',
+};
+
+const OLD = ['linux-4.20', 'linux-5.7'];
+const eraSplit = (old, now) => Object.fromEntries([...OLD.map((e) => [e, old]), ['linux-6.12', now]]);
+
+/** Case ID → reason keys: `{ '*': [...] }` for every era, or per era. */
+const INEXPRESSIBLE = {
+  'HMM-08': { '*': ['thp'] },
+  'HMM-09': { '*': ['hugetlb'] },
+  'HMM-13': { '*': ['migrate-file-private'] },
+  'HMM-15': { '*': ['dmirror-release'] },
+  'HMM-21': { '*': ['mixedmap'] },
+  'HMM-23': { '*': ['hugetlb'] },
+  'HMM-30': { '*': ['thp'] },
+  'HMM-31': { '*': ['thp'] },
+  'HMM-32': { '*': ['thp'] },
+  'HMM-33': { '*': ['thp'] },
+  'HMM-34': { '*': ['thp'] },
+  'HMM-35': { '*': ['thp'] },
+  'HMM-36': { '*': ['thp'] },
+  'HMM-37': { '*': ['thp'] },
+  'HMM-38': { '*': ['thp'] },
+  'GLT-09': { 'linux-4.20': ['io_uring-absent'], 'linux-5.7': ['io_uring-check'] },
+  'GLT-10': { 'linux-4.20': ['io_uring-absent'], 'linux-5.7': ['io_uring-check'] },
+  'COW-03': { '*': ['vmsplice'] },
+  'COW-04': { '*': ['vmsplice'] },
+  'COW-05': { '*': ['vmsplice'] },
+  'COW-06': { '*': ['vmsplice'] },
+  'COW-09': eraSplit(['ro-pin-read'], ['ro-pin-unshare']),
+  'COW-10': eraSplit(['ro-pin-read'], ['ro-pin-unshare']),
+  'COW-15': { '*': ['thp'] },
+  'COW-16': { '*': ['thp'] },
+  'COW-17': { '*': ['thp'] },
+  'COW-18': { '*': ['thp'] },
+  'COW-20': eraSplit(['ro-pin-read'], ['ro-pin-unshare']),
+  'COW-21': eraSplit(['ro-pin-read'], ['ro-pin-unshare']),
+  'GUPT-03': { '*': ['thp', 'gup-dump'] },
+  'ODP-03': { '*': ['atomics'] },
+  'ODP-04': { '*': ['flush'] },
+  'ODP-05': { '*': ['atomics'] },
+  'ODP-06': { '*': ['atomics'] },
+  'ODP-11': { '*': ['transport'] },
+  'ODP-12': { '*': ['hugetlb'] },
+  'ODP-13': { '*': ['hugetlb'] },
+  'ODP-21': { '*': ['hugetlb'] },
+  'ODP-23': { '*': ['flush'] },
+  'MR-01': { '*': ['rereg'] },
+  'MR-02': { '*': ['rereg'] },
+  'MR-03': { '*': ['rereg'] },
+  'MR-04': { '*': ['rereg'] },
+  'MR-05': { '*': ['rereg'] },
+  'MR-06': { '*': ['access-flags'] },
+  'MR-07': { '*': ['dmabuf'] },
+  'MR-08': { '*': ['dmabuf'] },
+  'FORK-01': { '*': ['fork-init'] },
+};
+
+/**
+ * Cases that are another case in pinsim's terms: the 2025 extended registration API (ibv_reg_mr_ex)
+ * is the same registration to the model. Used only while the case has no scenario of its own.
+ */
+const SAME_AS = { 'ODP-20': 'ODP-01', 'ODP-22': 'ODP-09' };
+
+/** What a case that is expressible but not ported would take (printed under the table). */
+const PORT_NOTES = {
+  'HMM-06': 'the pre-6.19 case (no THP, no migration): fork, the child mirrors its own mm, its gpu_write breaks COW in the child only',
+  'HMM-07': 'MAP_SHARED|MAP_ANONYMOUS is a tmpfs inode in pinsim: the child\'s gpu_write is seen by the parent',
+  'HMM-17': 'two gpu-hmm devices: migrate_to_device over PROT_NONE or a hole (EINVAL), over mixed R/O, zero and RW pages (cpages 4), and of a page already on the other device (ENOENT)',
+  'HMM-27': 'make_exclusive, then fork: pinsim\'s fork gives the CPU its PTE back first (copy_nonpresent_pte), then both sides COW their own copy',
+  'HMM-28': 'its device-private variant: gup (get, pin, pin+longterm; write) of migrated pages faults them back to RAM, SNAPSHOT then all WRITE; the device-coherent variant needs device-coherent memory, which is not modelled',
+  'HMM-29': 'fork over device-private entries (pinsim migrates them back at fork), the parent\'s writes COW: SNAPSHOT all WRITE',
+  'GLT-09': 'under linux-6.12 io_uring\'s fixed buffer is a pin+longterm+write gup, as GLT-01 (shared)',
+  'GLT-10': 'under linux-6.12 io_uring\'s fixed buffer is a pin+longterm+write gup, as GLT-05 (private)',
+  'COW-11': 'COW-13 with a fork and an exiting child first (the page is exclusive again, mapped R/O)',
+  'COW-12': 'COW-11 with GUP-fast (the slow path in pinsim)',
+  'GUPT-01': 'gup (get, write) over a faulted-in private anonymous mapping, 1 page per call',
+  'GUPT-02': 'gup (pin, write) over the same mapping: no kernel-warn, every folio maybe-DMA-pinned',
+  'GUPT-04': 'the THP-off rows (GUP-fast, GUP, pin-fast, pin, pin-longterm × write/read × shared/private); the THP and hugetlb rows are out of scope',
+  'DES-05': 'its pinned half is COW-08\'s scenario; the ODP half (fork leaves the ODP MR on the parent\'s page tables) is not ported',
+};
+
+/** Used when the oracle file is not there: the ID ranges of kernel-selftests.md. */
+const EMBEDDED_RANGES = [['HMM', 38], ['GLT', 10], ['COW', 21], ['GUPT', 4], ['ODP', 23], ['MR', 8], ['FORK', 1], ['DES', 6]];
+
+const SUITES = {
+  HMM: 'hmm-tests', GLT: 'gup_longterm', COW: 'cow', GUPT: 'gup_test', ODP: 'rdma-core ODP', MR: 'rdma-core MR', FORK: 'rdma-core fork', DES: 'design (§5.5)',
+};
+
+// ---------------------------------------------------------------------------------------------
+
+const USAGE = 'usage: node scripts/conformance.mjs [--oracle FILE] [--dir DIR] [--eras a,b,c] [--json] [--strict]\n';
+
+function usage(msg) {
+  process.stderr.write(`conformance: ${msg}\n${USAGE}`);
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const o = { oracle: undefined, dir: join(ROOT, 'test', 'conformance'), eras: DEFAULT_ERAS, json: false, strict: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined) usage(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--oracle') o.oracle = resolve(val());
+    else if (a === '--dir') o.dir = resolve(val());
+    else if (a === '--eras') o.eras = val().split(',').filter(Boolean);
+    else if (a === '--json') o.json = true;
+    else if (a === '--strict') o.strict = true;
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write(USAGE);
+      process.exit(0);
+    }
+    else usage(`unknown argument "${a}"`);
+  }
+  return o;
+}
+
+const ID_CELL = /^(HMM|GLT|COW|GUPT|ODP|MR|FORK|DES)-(\d+)(?:\.\.(\d+))?$/;
+const pad2 = (n) => String(n).padStart(2, '0');
+
+/** The oracle's cases in document order, from the first cell of its table rows; titles from the second. */
+function parseOracle(text) {
+  const cases = [];
+  const seen = new Set();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('|')) continue;
+    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+    const m = ID_CELL.exec(cells[0] ?? '');
+    if (!m) continue;
+    const [, prefix, from, to] = m;
+    const width = from.length;
+    const title = (cells[1] ?? '').replace(/`/g, '');
+    // A row for a range (`ODP-20..23 | test_mrex_odp_* (rc_traffic, …)`) names one test per ID.
+    const each = /^(.*)\*\s*\((.*)\)$/.exec(title);
+    const parts = each ? each[2].split(',').map((x) => x.trim()) : [];
+    for (let n = Number(from), i = 0; n <= Number(to ?? from); n++, i++) {
+      const id = `${prefix}-${String(n).padStart(width, '0')}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const one = to && each && parts.length === Number(to) - Number(from) + 1 ? `${each[1]}${parts[i]}` : title;
+      cases.push({ id, suite: SUITES[prefix], title: one });
+    }
+  }
+  return cases;
+}
+
+function embeddedCases() {
+  return EMBEDDED_RANGES.flatMap(([p, n]) => Array.from({ length: n }, (_, i) => ({ id: `${p}-${pad2(i + 1)}`, suite: SUITES[p], title: '' })));
+}
+
+function findOracle(explicit) {
+  const candidates = explicit ? [explicit] : [
+    process.env.PINSIM_ORACLE, join(ROOT, '..', 'shared', 'oracle', 'kernel-selftests.md'), '/work/shared/oracle/kernel-selftests.md',
+  ].filter(Boolean);
+  for (const c of candidates) if (existsSync(c)) return c;
+  if (explicit) usage(`no oracle file at ${explicit}`);
+  return null;
+}
+
+const CASE_OF_FILE = /^([A-Z]+-\d+)(?=[-_. ]|$)/;
+
+function truncate(s, n) {
+  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}
+
+/** One scenario file under one era: pass, fail (with why) or skip (with the scenario's reason). */
+async function runOne(api, file, era) {
+  const shown = relative(ROOT, file);
+  let input;
+  try {
+    input = await api.loadScenarioInput(file, { policy: era });
+  } catch (e) {
+    return { status: 'fail', file: shown, why: [e instanceof api.ScenarioError ? api.formatIssues(e.issues, file) : String(e?.message ?? e)] };
+  }
+  const s = input ?? {};
+  const pe = s.expectByPolicy?.[era];
+  if (!s.expect && !(pe && !('skip' in pe))) return { status: 'fail', file: shown, why: ['states no expectation (`expect` / `expectByPolicy`)'] };
+  let r;
+  try {
+    r = api.runScenario(s, { policy: era });
+  } catch (e) {
+    return { status: 'fail', file: shown, why: [e instanceof api.ScenarioError ? api.formatIssues(e.issues, file) : String(e?.message ?? e)] };
+  }
+  if (r.outcome === 'skip') return { status: 'skip', file: shown, why: [r.skipped ?? 'skipped'] };
+  if (r.outcome === 'error') return { status: 'fail', file: shown, why: [r.error ?? 'pinsim internal error'] };
+  if (!r.expectations.met) return { status: 'fail', file: shown, why: r.expectations.failures };
+  return { status: 'pass', file: shown, why: [] };
+}
+
+function reasonKeys(id, era) {
+  const t = INEXPRESSIBLE[id];
+  if (!t) return null;
+  return t[era] ?? t['*'] ?? null;
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const dist = join(ROOT, 'dist', 'index.js');
+  if (!existsSync(dist)) usage('dist/ is not built: run `npm run build` first');
+  const api = await import(pathToFileURL(dist).href);
+  const built = new Set(api.defaultRegistry().policies.keys());
+  for (const e of o.eras) if (!built.has(e)) usage(`unknown era "${e}" (built: ${[...built].join(', ')})`);
+
+  const oraclePath = findOracle(o.oracle);
+  const cases = oraclePath ? parseOracle(readFileSync(oraclePath, 'utf8')) : embeddedCases();
+  if (!cases.length) usage(`no case IDs found in ${oraclePath}`);
+  const known = new Set(cases.map((c) => c.id));
+
+  // Scenario files by case ID (a case may have variants: one per backing filesystem, per device).
+  const files = existsSync(o.dir) ? api.collectScenarioFiles([o.dir]) : [];
+  const byCase = new Map();
+  const stray = [];
+  for (const f of files) {
+    const m = CASE_OF_FILE.exec(basename(f));
+    const id = m?.[1];
+    if (!id || !known.has(id)) { stray.push(relative(ROOT, f)); continue; }
+    byCase.set(id, [...(byCase.get(id) ?? []), f]);
+  }
+
+  const rows = [];
+  for (const c of cases) {
+    const own = byCase.get(c.id) ?? [];
+    const via = own.length ? null : SAME_AS[c.id] && byCase.get(SAME_AS[c.id]) ? SAME_AS[c.id] : null;
+    const scen = own.length ? own : via ? byCase.get(via) : [];
+    const cells = {};
+    for (const era of o.eras) {
+      if (!scen.length) {
+        const keys = reasonKeys(c.id, era);
+        cells[era] = keys ? { status: 'n/e', reasons: keys } : { status: 'not ported' };
+        continue;
+      }
+      const runs = [];
+      for (const f of scen) runs.push(await runOne(api, f, era));
+      const failed = runs.filter((r) => r.status === 'fail');
+      const passed = runs.filter((r) => r.status === 'pass');
+      if (failed.length) cells[era] = { status: 'fail', runs: failed, variants: runs.length };
+      else if (passed.length) cells[era] = { status: 'pass', variants: passed.length, skipped: runs.length - passed.length, ...(via ? { via } : {}) };
+      else cells[era] = { status: 'n/e', skips: runs.map((r) => `${r.file}: ${r.why.join('; ')}`), reasons: [] };
+    }
+    rows.push({ ...c, scenarios: own.map((f) => relative(ROOT, f)), ...(via ? { via } : {}), cells });
+  }
+
+  const totals = { pass: 0, fail: 0, 'n/e': 0, 'not ported': 0 };
+  const perEra = Object.fromEntries(o.eras.map((e) => [e, { pass: 0, fail: 0, 'n/e': 0, 'not ported': 0 }]));
+  for (const r of rows) for (const e of o.eras) { totals[r.cells[e].status]++; perEra[e][r.cells[e].status]++; }
+  const failing = rows.filter((r) => o.eras.some((e) => r.cells[e].status === 'fail'));
+  const notPorted = rows.filter((r) => o.eras.some((e) => r.cells[e].status === 'not ported'));
+  const exit = failing.length || (o.strict && notPorted.length) ? 1 : 0;
+
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ oracle: oraclePath, eras: o.eras, reasons: REASONS, cases: rows, totals, perEra, stray }, null, 2)}\n`);
+    process.exit(exit);
+  }
+
+  const out = [];
+  const cellText = (cell) => {
+    switch (cell.status) {
+      case 'pass': return `pass${cell.variants > 1 ? ` ×${cell.variants}` : ''}${cell.via ? ` (${cell.via})` : ''}`;
+      case 'fail': return `FAIL ${cell.runs.length}/${cell.variants}`;
+      case 'n/e': return cell.reasons.length ? `n/e: ${cell.reasons.join(', ')}` : 'n/e: skipped';
+      default: return 'not ported';
+    }
+  };
+  const W = { id: 8, title: 34, cell: 30 };
+  const line = (id, title, cells) => `${id.padEnd(W.id)} ${title.padEnd(W.title)} ${cells.map((c) => c.padEnd(W.cell)).join(' ')}`.trimEnd();
+  out.push(`pinsim conformance: ${cases.length} cases of ${oraclePath ? relative(process.cwd(), oraclePath) : 'the embedded case list (oracle file not found)'} × ${o.eras.length} eras, scenarios from ${relative(process.cwd(), o.dir) || '.'}`);
+  out.push('');
+  out.push(line('case', 'test', o.eras));
+  out.push(line('-'.repeat(W.id), '-'.repeat(W.title), o.eras.map(() => '-'.repeat(W.cell))));
+  let suite = '';
+  for (const r of rows) {
+    if (r.suite !== suite) {
+      suite = r.suite;
+      out.push(`  ${suite}`);
+    }
+    out.push(line(r.id, truncate(r.title, W.title), o.eras.map((e) => cellText(r.cells[e]))));
+  }
+  out.push('');
+  out.push('not expressible (n/e):');
+  const used = new Set(rows.flatMap((r) => o.eras.flatMap((e) => (r.cells[e].status === 'n/e' ? r.cells[e].reasons : []))));
+  for (const [k, text] of Object.entries(REASONS)) if (used.has(k)) out.push(`  ${k.padEnd(16)} ${text}`);
+  for (const r of rows) for (const e of o.eras) if (r.cells[e].status === 'n/e' && r.cells[e].skips) out.push(`  ${r.id} [${e}] skipped by its scenarios: ${r.cells[e].skips.join(' | ')}`);
+  const aliased = rows.filter((r) => r.via);
+  if (aliased.length) {
+    out.push('');
+    out.push('run through another case\'s scenarios (the same thing to pinsim):');
+    for (const r of aliased) out.push(`  ${r.id} = ${r.via}: ibv_reg_mr_ex is the same registration as ibv_reg_mr to the model`);
+  }
+  if (notPorted.length) {
+    out.push('');
+    out.push('expressible but not ported (no scenario under test/conformance/ names the case):');
+    for (const r of notPorted) {
+      const eras = o.eras.filter((e) => r.cells[e].status === 'not ported');
+      out.push(`  ${r.id} [${eras.length === o.eras.length ? 'all eras' : eras.join(', ')}]${PORT_NOTES[r.id] ? `: ${PORT_NOTES[r.id]}` : ''}`);
+    }
+  }
+  if (stray.length) {
+    out.push('');
+    out.push(`scenario files naming no oracle case (ignored): ${stray.join(', ')}`);
+  }
+  if (failing.length) {
+    out.push('');
+    out.push('failures:');
+    for (const r of failing) {
+      for (const e of o.eras) {
+        const c = r.cells[e];
+        if (c.status !== 'fail') continue;
+        for (const run of c.runs) out.push(`  ${r.id} [${e}] ${run.file}:`, ...run.why.map((w) => `      ${w}`));
+      }
+    }
+  }
+  out.push('');
+  const cellsN = rows.length * o.eras.length;
+  const sum = (t) => `${t.pass} pass, ${t.fail} fail, ${t['n/e']} not expressible, ${t['not ported']} not ported`;
+  for (const e of o.eras) out.push(`${e.padEnd(12)} ${sum(perEra[e])}`);
+  const withScenario = rows.filter((r) => r.scenarios.length).length;
+  out.push(`total        ${cases.length} cases × ${o.eras.length} eras = ${cellsN} cells: ${sum(totals)}; ${withScenario} cases have scenarios (${files.length - stray.length} files)${aliased.length ? `, ${aliased.length} run as another case` : ''}`);
+  out.push(exit ? (failing.length ? `conformance: FAILED (${failing.length} case(s) fail)` : `conformance: FAILED (--strict: ${notPorted.length} case(s) not ported)`) : 'conformance: every expressible case that has a scenario passes');
+  process.stdout.write(`${out.join('\n')}\n`);
+  process.exit(exit);
+}
+
+main().catch((e) => {
+  process.stderr.write(`[pinsim internal bug] conformance: ${e?.stack ?? e}\n`);
+  process.exit(3);
+});
