@@ -31,7 +31,7 @@ interface Case {
   };
 }
 
-const CASE_ID = /^(HMM|ODP|DES|GLT|COW)-\d\d\b/;
+const CASE_ID = /^(HMM|ODP|DES|GLT|COW|GUPT)-\d\d\b/;
 
 const cases: Case[] = jsonFiles(ROOT).map((file) => {
   const scenario = JSON.parse(readFileSync(file, 'utf8')) as Case['scenario'];
