@@ -170,16 +170,19 @@ describe('gpu-hmm: errors', () => {
 describe('gpu-hmm: SNAPSHOT', () => {
   const hmm22 = JSON.parse(readFileSync(new URL('../../conformance/hmm/HMM-22-snapshot.json', import.meta.url), 'utf8'));
 
-  it('encodes hmm-tests\' snapshot layout (no VMA, PROT_NONE, zero page, R/O, RW, unpopulated) as ERROR,ERROR,ZERO|READ,READ,WRITE,NONE,NONE', () => {
+  const snapStep = `app.${(hmm22.actors.app as { as?: string }[]).findIndex((op) => op.as === 'snap')}`;
+
+  it('encodes hmm-tests\' snapshot layout (no VMA, PROT_NONE, zero page, R/O, RW, on this device, on another) as ERROR,ERROR,ZERO|READ,READ,WRITE,DEV_PRIVATE_LOCAL|WRITE,NONE', () => {
     const { r } = run(hmm22);
     expect(r.results['snap']).toBe('ok');
-    expect(r.observed['snap']).toBe('ERROR,ERROR,ZERO|READ,READ,WRITE,NONE,NONE');
+    expect(r.observed['snap']).toBe('ERROR,ERROR,ZERO|READ,READ,WRITE,DEV_PRIVATE_LOCAL|WRITE,NONE');
     expect(stats(r, 'snap')).toEqual({ faults: 0, cpages: 7 });
   });
 
   it('does not fault: no page is populated and the device table is not filled, under a temporary interval notifier', () => {
+    expect(snapStep).not.toBe('app.-1');
     const { evs } = run(hmm22);
-    const d = during(evs, 'app.10');
+    const d = during(evs, snapStep);
     expect(d.some((e) => e.type === 'fault' || e.type === 'pte_set' || e.type === 'dev_map')).toBe(false);
     expect(of(d, 'interval_insert')).toHaveLength(1);
     expect(of(d, 'interval_remove')).toHaveLength(1);
