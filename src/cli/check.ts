@@ -1,8 +1,9 @@
 /**
  * `pinsim check <scenario|dir>...`: run scenarios against their expectations, like a test runner.
  * One line per (scenario, policy), PASS / FAIL / SKIP, the failures indented under FAIL, then
- * `N passed, N failed, N skipped`. Exit 0 when every run passed (a SKIP is neither pass nor fail),
- * 1 when one failed, 2 when an input was bad, 3 when pinsim itself failed (worst wins).
+ * `N passed, N failed, N skipped`; or, with `--format ktap`, KTAP v1 for kernel CI (ktap.ts). Exit 0
+ * when every run passed (a SKIP is neither pass nor fail), 1 when one failed, 2 when an input was
+ * bad, 3 when pinsim itself failed (worst wins).
  */
 import { toJson } from '../report/json.js';
 import { kinds } from '../report/text.js';
@@ -14,7 +15,8 @@ import { ScenarioError, formatIssues } from '../scenario/types.js';
 import type { Scenario } from '../scenario/types.js';
 import { UsageError, flagParams, flagSeed, flagString, parseArgs } from './args.js';
 import type { CommandSpec } from './args.js';
-import { NotImplementedError, Progress, resolvePolicies, withFile } from './common.js';
+import { Progress, resolvePolicies, withFile } from './common.js';
+import { KtapWriter } from './ktap.js';
 
 export const CHECK_SPEC: CommandSpec = {
   name: 'check',
@@ -26,7 +28,7 @@ export const CHECK_SPEC: CommandSpec = {
     policy: { value: true, meta: 'NAME|all', doc: "a policy, a comma list, or all built ones (default: each scenario's kernel.policy)" },
     seed: { value: true, meta: 'N', doc: 'the PRNG seed (default 1)' },
     json: { value: false, doc: 'print the results (DESIGN §6) as one JSON list' },
-    format: { value: true, meta: 'ktap', choices: ['ktap'], doc: 'KTAP output for kernel CI (not built yet)' },
+    format: { value: true, meta: 'ktap', choices: ['ktap'], doc: 'KTAP version 1 on stdout, for kernel CI (SKIP neither passes nor fails)' },
     param: { value: true, meta: 'K=V', repeat: true, doc: 'a parameter for scenario modules that export a function' },
   },
 };
@@ -54,8 +56,9 @@ export function verdictOf(s: Scenario, r: RunResult): { verdict: Verdict; failur
 /** cmdCheck() - Return: the exit status. Throws UsageError / ScenarioError for bad usage (exit 2). */
 export async function cmdCheck(argv: readonly string[]): Promise<number> {
   const p = parseArgs(argv, CHECK_SPEC);
-  if (flagString(p, 'format') === 'ktap') throw new NotImplementedError('pinsim check --format ktap');
   const json = p.flags['json'] === true;
+  if (json && flagString(p, 'format') === 'ktap') throw new UsageError('--json and --format ktap both print on stdout: choose one', 'check');
+  const ktap = flagString(p, 'format') === 'ktap' ? new KtapWriter((l) => process.stdout.write(l + '\n')) : null;
   const registry = defaultRegistry();
   const policyFlag = flagString(p, 'policy');
   const policies: (string | undefined)[] = policyFlag === undefined ? [undefined] : resolvePolicies(policyFlag, registry, true);
@@ -67,8 +70,9 @@ export async function cmdCheck(argv: readonly string[]): Promise<number> {
   const progress = new Progress();
   const say = (line: string): void => {
     progress.clear();
-    if (!json) process.stdout.write(line + '\n');
+    if (!json && !ktap) process.stdout.write(line + '\n');
   };
+  ktap?.begin(files.length * policies.length);
   const results: RunResult[] = [];
   const n = { passed: 0, failed: 0, skipped: 0, invalid: 0, errors: 0 };
   for (const [fi, file] of files.entries()) {
@@ -90,6 +94,10 @@ export async function cmdCheck(argv: readonly string[]): Promise<number> {
         process.stderr.write(`${formatIssues(err.issues, err.file)}\n`);
         say(`INVALID ${file}${policy ? ` under ${policy}` : ''} (see stderr)`);
         n.invalid++;
+        // KTAP keeps its plan: every policy of the bad file is a test that errored.
+        for (const q of ktap ? policies.slice(policies.indexOf(policy)) : []) {
+          ktap?.result('error', `${file}${q ? ` [${q}]` : ''}`, [formatIssues(err.issues, err.file)], 'invalid input');
+        }
         break;
       }
       results.push(r);
@@ -98,6 +106,9 @@ export async function cmdCheck(argv: readonly string[]): Promise<number> {
       const what = verdict === 'SKIP' ? r.skipped ?? '' : seen.length ? seen.join(', ') : 'no violations';
       say(`${verdict} ${r.scenario} under ${r.policy}: ${what} (${file})`);
       for (const f of failures) say(`    ${f}`);
+      const status = verdict === 'PASS' ? 'pass' : verdict === 'FAIL' ? 'fail' : verdict === 'SKIP' ? 'skip' : 'error';
+      ktap?.result(status, `${r.scenario} [${r.policy}]`, failures,
+        verdict === 'SKIP' ? r.skipped ?? '' : verdict === 'ERROR' ? (failures[0] ?? '').split('\n')[0] ?? '' : '');
       if (verdict === 'PASS') n.passed++;
       else if (verdict === 'FAIL') n.failed++;
       else if (verdict === 'SKIP') n.skipped++;
@@ -108,6 +119,7 @@ export async function cmdCheck(argv: readonly string[]): Promise<number> {
   const extra = `${n.invalid ? `, ${n.invalid} invalid` : ''}${n.errors ? `, ${n.errors} internal errors` : ''}`;
   const summary = `${n.passed} passed, ${n.failed} failed, ${n.skipped} skipped${extra}`;
   if (json) process.stdout.write(toJson(results) + '\n');
+  else if (ktap) ktap.end();
   else process.stdout.write(summary + '\n');
   return n.errors ? 3 : n.invalid ? 2 : n.failed ? 1 : 0;
 }

@@ -39,7 +39,7 @@ const HELP = `pinsim - Linux memory management as devices see it: GUP pins, MMU 
 
 usage:
   pinsim run <scenario> [--policy P] [--seed N] [--trace text|json|chrome] [--out FILE] [--json] [--check-determinism]
-  pinsim check <scenario|dir>... [--policy NAME|all] [--seed N] [--json]
+  pinsim check <scenario|dir>... [--policy NAME|all] [--seed N] [--json | --format ktap]
   pinsim compare <scenario|dir>... [--policy all|p1,p2] [--json]   who is punished under each policy
   pinsim list                            policies, devices, invariants, example scenarios
   pinsim explore <scenario> [--strategy random|pct|dfs] [--runs N] [--time S] [--jobs J] [--shard i/n] [--save DIR]

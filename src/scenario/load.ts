@@ -1,13 +1,16 @@
 /**
  * Loading scenario files (DESIGN §5): `.json` parsed, `.js`/`.mjs` imported (a default export that is
- * a scenario, or a function called with `{ policy, seed, params }`). This is the only file of
- * scenario/ that touches node:fs; what it returns is still untrusted input for validateScenario().
- * Every failure is one ScenarioError naming the file; a user's exception points at its `file:line`.
+ * a scenario, or a function called with `{ policy, seed, params }`), `.ts`/`.mts` imported the same
+ * way through the ts-hook.ts load hook, which transpiles with the optional peer `typescript`. This is
+ * the only file of scenario/ that touches node:fs; what it returns is still untrusted input for
+ * validateScenario(). Every failure is one ScenarioError naming the file; a user's exception points
+ * at its `file:line` (for `.ts`, through the inline source map).
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { extname, join, resolve } from 'node:path';
+import { createRequire, register } from 'node:module';
+import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ScenarioError } from './types.js';
 import type { Issue } from './types.js';
@@ -71,16 +74,52 @@ function walk(dir: string, add: (f: string) => void): void {
 /**
  * loadScenarioInput() - the raw scenario data of `file`, not yet validated.
  * Throws ScenarioError: `missing-file`, `bad-json` (path = line and column), `module-threw`,
- * `no-default-export`, `not-implemented` (.ts), `unsupported-file`.
+ * `no-default-export`, `missing-typescript` (.ts without the peer), `unsupported-file`.
  */
 export async function loadScenarioInput(file: string, opts: LoadOptions = {}): Promise<unknown> {
   const ext = extname(file);
   if (ext === '.json') return loadJson(file);
   if (ext === '.js' || ext === '.mjs') return loadModule(file, opts);
   if (ext === '.ts' || ext === '.mts') {
-    fail(file, 'not-implemented', 'loading .ts scenarios needs the optional peer dependency `typescript` and arrives with the robustness issue; use .json, .js or .mjs for now');
+    if (!stat(file)?.isFile()) fail(file, 'missing-file', 'no such file');
+    registerTsHook(file);
+    return loadModule(file, opts);
   }
   return fail(file, 'unsupported-file', `cannot load a "${ext}" file as a scenario`, '', '.json, .js, .mjs or .ts');
+}
+
+let tsHookRegistered = false;
+
+/**
+ * registerTsHook() - register ts-hook.ts once per process, handing it the `typescript` that
+ * resolves from pinsim (a peer installed beside it), else from the scenario's directory or the
+ * working directory. Throws ScenarioError `missing-typescript` when none does.
+ */
+function registerTsHook(file: string): void {
+  if (tsHookRegistered) return;
+  const bases = [import.meta.url, pathToFileURL(join(resolve(dirname(file)), 'noop.js')).href, pathToFileURL(join(process.cwd(), 'noop.js')).href];
+  let found: string | undefined;
+  for (const base of bases) {
+    try {
+      found = createRequire(base).resolve('typescript');
+      break;
+    } catch {
+      // not installed where this base looks; try the next
+    }
+  }
+  if (found === undefined) {
+    fail(file, 'missing-typescript',
+      'loading a .ts scenario needs the optional peer dependency `typescript`, which is not installed',
+      '', 'the `typescript` package beside pinsim (npm install --save-dev typescript@~6.0), or a .json, .js or .mjs scenario');
+  }
+  const hook = new URL('./ts-hook.js', import.meta.url);
+  // Run from its sources (vitest, tsx) this file is load.ts, and that runner already loads .ts itself.
+  if (existsSync(fileURLToPath(hook))) {
+    // Stack traces of the user's module then point at its .ts lines, not the transpiled ones.
+    process.setSourceMapsEnabled(true);
+    register(hook, { data: { typescriptUrl: pathToFileURL(found).href } });
+  }
+  tsHookRegistered = true;
 }
 
 function loadJson(file: string): unknown {
@@ -149,13 +188,23 @@ function threw(file: string, url: string, e: unknown): never {
   }
   // Node's ESM SyntaxError carries no location of the user's file; `node --check` prints it as
   // `file:line` on its first line. Run only for a syntax error, so the cost is paid once, on failure.
-  if (!where && e instanceof SyntaxError) {
+  if (!where && e instanceof SyntaxError && !/\.m?ts$/.test(abs)) {
     const r = spawnSync(process.execPath, ['--check', abs], { encoding: 'utf8', timeout: 10_000 });
     const first = (r.stderr ?? '').split('\n')[0] ?? '';
     const m = first.includes(abs) ? /:(\d+)\s*$/.exec(first) : null;
     if (m) where = { line: m[1] ?? '', column: '' };
   }
+  // The ts hook's syntax errors (and any error naming the file) say `<path>:<line>:<column>`.
+  let text = msg;
+  if (!where) {
+    const i = msg.indexOf(`${abs}:`);
+    const m = i >= 0 ? /^:(\d+):(\d+):? ?/.exec(msg.slice(i + abs.length)) : null;
+    if (m) {
+      where = { line: m[1] ?? '', column: m[2] ?? '' };
+      text = msg.slice(0, i) + msg.slice(i + abs.length + m[0].length);
+    }
+  }
   const path = where ? `line ${where.line}${where.column ? ` column ${where.column}` : ''}` : '';
   const at = where ? ` (at ${file}:${where.line})` : '';
-  return fail(file, 'module-threw', `the scenario module threw ${msg}${at}`, path);
+  return fail(file, 'module-threw', `the scenario module threw ${text}${at}`, path);
 }

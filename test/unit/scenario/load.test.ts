@@ -131,12 +131,9 @@ describe('loadScenarioInput: modules', () => {
     expect(e.file).toBe(f);
   });
 
-  it('refuses .ts for now as not-implemented, naming the typescript peer', async () => {
-    const f = put('t.scenario.ts', 'export default { name: "x" };\n');
-    const e = await scenarioError(() => loadScenarioInput(f, {}));
-    expect(e.issues[0]?.code).toBe('not-implemented');
-    expect(e.issues[0]?.message).toContain('typescript');
-    expect(e.file).toBe(f);
+  it('loads .ts through the ts-hook load hook and the typescript peer (issue 9)', async () => {
+    const f = put('t.scenario.ts', 'const name: string = "x";\nexport default { name };\n');
+    expect(await loadScenarioInput(f, {})).toEqual({ name: 'x' });
   });
 
   it('refuses other extensions', async () => {

@@ -1,0 +1,6 @@
+/** Types of fuzz-sanity.mjs, for the vitest test that imports it. */
+export interface SanityFailure { kind: string; message: string }
+export interface SanityResult<R> { result: R | undefined; failures: SanityFailure[] }
+export function failureSignature(f: SanityFailure): string;
+/** @runScenario is called as runScenario(scenario, { ...opts, trace }). */
+export function sanityRun<R>(runScenario: (s: unknown, opts: never) => R, scenario: unknown, opts?: object): SanityResult<R>;
