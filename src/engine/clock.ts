@@ -23,12 +23,17 @@ function parseWithUnits(v: unknown, units: Record<string, number>, expected: str
     return { ok: true, value: v };
   }
   if (typeof v !== 'string') return { ok: false, expected };
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-zµ]*)\s*$/.exec(v);
+  const m = /^\s*(\d+)(?:\.(\d+))?\s*([A-Za-zµ]*)\s*$/.exec(v);
   if (!m) return { ok: false, expected };
-  const mult = units[m[2] ?? ''];
+  const mult = units[m[3] ?? ''];
   if (mult === undefined) return { ok: false, expected };
-  const value = Number(m[1]) * mult;
-  // A fractional value must still come out as a whole number of bytes or nanoseconds.
+  // Exact decimal arithmetic ("16.1us" is 16100 ns, not 16100.000000000002): the digits scaled by
+  // the unit must come out as a whole number of bytes or nanoseconds.
+  const frac = m[2] ?? '';
+  const scaled = BigInt(m[1]! + frac) * BigInt(mult);
+  const denom = 10n ** BigInt(frac.length);
+  if (scaled % denom !== 0n) return { ok: false, expected };
+  const value = Number(scaled / denom);
   if (!Number.isSafeInteger(value)) return { ok: false, expected };
   return { ok: true, value };
 }

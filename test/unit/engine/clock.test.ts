@@ -63,3 +63,26 @@ describe('formatTime / formatSize', () => {
     for (const bytes of [0, 1, 4096, 65536, 5 * 1024 ** 2, 12345]) expect(value(parseSize(formatSize(bytes)))).toBe(bytes);
   });
 });
+
+describe('parseTime / parseSize: exact decimals (regression: 16.1us was refused as 16100.000000000002 ns)', () => {
+  it.each([['16.1us', 16_100], ['32.3us', 32_300], ['1.001ms', 1_001_000], ['9999.9us', 9_999_900], ['0.000000001s', 1], ['2.50ms', 2_500_000]])(
+    'parses %s as %d ns',
+    (text, ns) => {
+      expect(value(parseTime(text))).toBe(ns);
+    },
+  );
+
+  it('parses every one-decimal microsecond value up to 9999.9us exactly', () => {
+    for (let tenths = 0; tenths < 100_000; tenths++) {
+      const text = `${Math.floor(tenths / 10)}.${tenths % 10}us`;
+      expect(value(parseTime(text))).toBe(tenths * 100);
+    }
+  });
+
+  it('still refuses a fraction of a nanosecond or of a byte', () => {
+    expect(parseTime('1.5ns').ok).toBe(false);
+    expect(parseTime('0.0001us').ok).toBe(false);
+    expect(parseSize('1.5').ok).toBe(false);
+    expect(value(parseSize('1.5K'))).toBe(1536);
+  });
+});
