@@ -7,12 +7,13 @@
  * A proposal's hook (policy_ops) may act on long-term-referenced pages first; a DAX file first
  * waits in break-layouts until no page of the range is busy (fs/dax.ts).
  * Kernel: mm/truncate.c truncate_setsize(), truncate_pagecache(), truncate_inode_pages_range(),
- * truncate_cleanup_folio(). Simplified: no folio lock or writeback waits yet; the partial page's
- * tail is zeroed without a new content token.
+ * truncate_cleanup_folio(). Simplified: no folio lock or writeback waits yet (a victim is instead
+ * re-looked-up after each sleep, as the kernel rechecks folio->mapping under the lock); the partial
+ * page's tail is zeroed without a new content token.
  */
 import { delay, schedPoint, type Co } from '../engine/actor.js';
 import type { Errno } from './errno.js';
-import { filemap_pfns_in, filemap_remove_folio } from './filemap.js';
+import { filemap_get_folio, filemap_pfns_in, filemap_remove_folio } from './filemap.js';
 import type { Inode } from './fs/inode.js';
 import type { Kernel } from './kernel.js';
 import { dax_break_layouts } from './fs/dax.js';
@@ -27,9 +28,13 @@ import { PAGE_ALIGN, PAGE_SIZE, pages_in, PG_dirty } from './types.js';
  * page cache. Context: i_rwsem held; may sleep between folios.
  */
 export function* truncate_inode_pages_range(k: Kernel, inode: Inode, first: number, last: number, reason: string): Co {
-  const victims: number[] = [];
-  inode.i_mapping.i_pages.forEachIn(first, last, (_i, v) => victims.push(v - 1));
-  for (const pfn of victims) {
+  const victims: [index: number, pfn: number][] = [];
+  inode.i_mapping.i_pages.forEachIn(first, last, (i, v) => victims.push([i, v - 1]));
+  for (const [index, pfn] of victims) {
+    // The batch is stale once we have slept: drop_caches (i_rwsem does not keep it out) may have
+    // removed (and freed) the folio meanwhile. Like truncate_inode_folio()'s folio->mapping check
+    // under the folio lock, skip it unless it is still this file's folio at this index.
+    if (filemap_get_folio(inode.i_mapping, index) !== pfn) continue;
     // truncate_cleanup_folio(): invalidate the buffers, cancel the dirty state.
     folio_detach_buffers(k, pfn);
     k.mem.flags[pfn] = (k.mem.flags[pfn] as number) & ~PG_dirty;
