@@ -14,6 +14,21 @@ import { postToDevice, type Completion, type Exec, type RunState } from './run_s
 export function* execDeviceOp(st: RunState, proc: Process, op: Op, name: string, addrOf: (a: AddrRef | undefined, off: number | undefined) => number): Co<Exec | null> {
   const k = st.k;
   const err = (x: 0 | Errno): string => (x === 0 ? 'ok' : x);
+  const posted = op.wait === false;
+  /**
+   * The caller waits for @c (then @after adds what the op produced), unless the op was posted with
+   * `wait: false`: then its `as` names the completion for `poll` at once, and what the op produced
+   * (a registered MR or mirror) is named when it completes; ops that use it wait until then.
+   */
+  function* complete(c: Completion, after?: () => Partial<Exec>): Co<Exec> {
+    if (posted) {
+      st.post(op.as, c);
+      return { result: 'posted', deferred: c };
+    }
+    const t0 = k.now;
+    yield* wait_event(c.wq, () => c.done, 'op:device_wait');
+    return { result: c.result, tokens: c.tokens, waitNs: k.now - t0, ...(after ? after() : {}) };
+  }
   switch (op.op) {
     case 'reg_mr': {
       const slot = st.devices.get(op.device)!;
@@ -25,15 +40,14 @@ export function* execDeviceOp(st: RunState, proc: Process, op: Op, name: string,
         const r = yield* reg(proc, addr, op.length, op.access, name);
         if (IS_ERR(r)) return { result: r, tokens: [] };
         mr = r;
+        st.mrDevice.set(r, op.device);
+        if (posted) st.setName(op.as, { kind: 'mr', mr: r });
         return { result: 'ok', tokens: [] };
       });
-      const t0 = k.now;
-      yield* wait_event(c.wq, () => c.done, 'op:device_wait');
-      if (mr) {
-        st.mrDevice.set(mr, op.device);
-        st.setName(op.as, { kind: 'mr', mr });
-      }
-      return { result: c.result, waitNs: k.now - t0 };
+      return yield* complete(c, () => {
+        if (mr) st.setName(op.as, { kind: 'mr', mr });
+        return {};
+      });
     }
     case 'dereg_mr': {
       const mr = (st.names.get(op.mr) as { mr: MemoryRegion }).mr;
@@ -42,9 +56,7 @@ export function* execDeviceOp(st: RunState, proc: Process, op: Op, name: string,
       const c = postToDevice(st, dev, function* () {
         return { result: err(inst.dereg_mr ? yield* inst.dereg_mr(mr) : EINVAL), tokens: [] };
       });
-      const t0 = k.now;
-      yield* wait_event(c.wq, () => c.done, 'op:device_wait');
-      return { result: c.result, waitNs: k.now - t0 };
+      return yield* complete(c);
     }
     case 'dma_read':
     case 'dma_write': {
@@ -59,13 +71,7 @@ export function* execDeviceOp(st: RunState, proc: Process, op: Op, name: string,
         k.emit({ type: 'dma_complete', time: k.now, actor: dev, wr: name, device: dev, status: r.status });
         return { result: r.status, tokens: r.tokens };
       });
-      if (op.wait === false) {
-        st.setName(op.as, { kind: 'wr', c });
-        return { result: 'posted', deferred: c };
-      }
-      const t0 = k.now;
-      yield* wait_event(c.wq, () => c.done, 'op:device_wait');
-      return { result: c.result, tokens: c.tokens, waitNs: k.now - t0 };
+      return yield* complete(c);
     }
     case 'advise_mr': {
       const mr = (st.names.get(op.mr) as { mr: MemoryRegion }).mr;
@@ -74,9 +80,7 @@ export function* execDeviceOp(st: RunState, proc: Process, op: Op, name: string,
       const c = postToDevice(st, dev, function* () {
         return { result: err(inst.advise_mr ? yield* inst.advise_mr(mr, op.advice, op.offset, op.length) : EINVAL), tokens: [] };
       });
-      const t0 = k.now;
-      yield* wait_event(c.wq, () => c.done, 'op:device_wait');
-      return { result: c.result, waitNs: k.now - t0 };
+      return yield* complete(c);
     }
     case 'mirror': {
       const slot = st.devices.get(op.device)!;
@@ -88,14 +92,14 @@ export function* execDeviceOp(st: RunState, proc: Process, op: Op, name: string,
         const r = yield* inst.mirror!(proc, addr, op.length, name);
         if (IS_ERR(r)) return { result: r, tokens: [] };
         handle = r;
+        st.mrDevice.set(r, op.device);
+        if (posted) st.setName(op.as, { kind: 'mr', mr: r });
         return { result: 'ok', tokens: [] };
       });
-      yield* wait_event(c.wq, () => c.done, 'op:device_wait');
-      if (handle) {
-        st.mrDevice.set(handle, op.device);
-        st.setName(op.as, { kind: 'mr', mr: handle });
-      }
-      return { result: c.result };
+      return yield* complete(c, () => {
+        if (handle) st.setName(op.as, { kind: 'mr', mr: handle });
+        return {};
+      });
     }
     case 'unmirror': {
       const m = (st.names.get(op.mirror) as { mr: MemoryRegion }).mr;
@@ -104,8 +108,7 @@ export function* execDeviceOp(st: RunState, proc: Process, op: Op, name: string,
       const c = postToDevice(st, dev, function* () {
         return { result: err(inst.unmirror ? yield* inst.unmirror(m) : EINVAL), tokens: [] };
       });
-      yield* wait_event(c.wq, () => c.done, 'op:device_wait');
-      return { result: c.result };
+      return yield* complete(c);
     }
     case 'gpu_read':
     case 'gpu_write':
@@ -125,20 +128,27 @@ export function* execDeviceOp(st: RunState, proc: Process, op: Op, name: string,
         stats.cpages = r.cpages;
         stats.faults = r.faults;
         stats.snapshot = r.snapshot;
+        c.counters = { cpages: r.cpages, faults: r.faults };
+        if (r.snapshot !== undefined) c.text = r.snapshot;
         return { result: err(r.result), tokens: r.tokens };
       });
-      const t0 = k.now;
-      yield* wait_event(c.wq, () => c.done, 'op:device_wait');
-      return {
-        result: c.result, tokens: c.tokens, waitNs: k.now - t0, counters: { cpages: stats.cpages, faults: stats.faults },
+      return yield* complete(c, () => ({
+        counters: { cpages: stats.cpages, faults: stats.faults },
         ...(stats.snapshot !== undefined ? { text: stats.snapshot } : {}),
-      };
+      }));
     }
     case 'poll': {
-      const c = (st.names.get(op.wr) as { c: Completion }).c;
+      const c = st.posted.get(op.wr);
+      if (!c) {
+        // The op failed before it could be posted (a failed dependency, an op the device lacks):
+        // poll reports that result.
+        const failed = st.results[op.wr];
+        if (failed === undefined) throw new Error(`[pinsim internal bug] poll: "${op.wr}" names no posted device op`);
+        return { result: failed };
+      }
       const t0 = k.now;
       yield* wait_event(c.wq, () => c.done, 'op:poll');
-      return { result: c.result, tokens: c.tokens, waitNs: k.now - t0 };
+      return { result: c.result, tokens: c.tokens, waitNs: k.now - t0, ...(c.text !== undefined ? { text: c.text } : {}) };
     }
     default:
       return null;

@@ -33,8 +33,8 @@ function* execOp(st: RunState, actorName: string, proc: Process, op: Op, key: st
   const k = st.k;
   const mm = proc.mm;
   const name = (op.as ?? key);
-  // An op that depends on a failed one fails with EINVAL.
-  for (const n of refNames(op)) if (st.names.get(n)?.kind === 'failed') return { result: EINVAL };
+  // An op that depends on a failed one fails with EINVAL (poll reports the posted op's own result).
+  if (op.op !== 'poll') for (const n of refNames(op)) if (st.names.get(n)?.kind === 'failed') return { result: EINVAL };
   const addrOf = (a: AddrRef | undefined, off: number | undefined): number => {
     if (a === undefined) return 0;
     const base = typeof a === 'number' ? a : (st.names.get(a) as { addr: number }).addr;
@@ -208,7 +208,8 @@ export function* runActor(st: RunState, actorName: string, spec: ActorSpec, self
     const key = `${actorName}.${i}`;
     const target = op.at ?? (op.after !== undefined ? prevEnd + op.after : undefined);
     if (target !== undefined && target > k.now) yield* delay(target - k.now, 'op:at');
-    for (const n of refNames(op)) yield* wait_event(st.namesWq, () => st.names.has(n), 'op:wait_name');
+    // poll's `wr` exists once the op is posted; every other name once its op has completed.
+    for (const n of refNames(op)) yield* wait_event(st.namesWq, () => st.names.has(n) || (op.op === 'poll' && st.posted.has(n)), 'op:wait_name');
     const me = self();
     const start = k.now;
     const lateNs = target !== undefined ? Math.max(0, start - target) : 0;
@@ -236,10 +237,14 @@ export function* runActor(st: RunState, actorName: string, spec: ActorSpec, self
         yield* wait_event(c.wq, () => c.done, 'op:completion');
         st.running.delete(key);
         timing.end = k.now;
+        if (c.counters) Object.assign(timing, c.counters);
         record(c.result, c.tokens);
+        if (op.as && c.text !== undefined) st.observed[op.as] = c.text;
+        if (op.as && !st.names.has(op.as)) st.setName(op.as, c.result === 'ok' ? { kind: 'value' } : { kind: 'failed' });
       })());
     } else record(r.result, r.tokens);
-    if (r.result !== 'ok' && r.result !== 'posted' && op.as && !st.names.has(op.as)) st.setName(op.as, { kind: 'failed' });
+    if (r.deferred) { /* named at completion, above */ }
+    else if (r.result !== 'ok' && op.as && !st.names.has(op.as)) st.setName(op.as, { kind: 'failed' });
     else if (op.as && !st.names.has(op.as)) st.setName(op.as, { kind: 'value' });
     prevEnd = k.now;
     if (!proc.alive || r.exited) return; // killed by a sibling's fatal signal while in the kernel, or exited

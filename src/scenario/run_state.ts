@@ -16,6 +16,10 @@ export interface Completion {
   result: string;
   tokens: number[];
   readonly wq: WaitQueueHead;
+  /** per-op counters (dmirror's cpages, faults), set by ops that have them */
+  counters?: Record<string, number>;
+  /** an observation that is not content (a SNAPSHOT's per-page states) */
+  text?: string;
 }
 
 /** What an `as` name stands for once its op has completed. */
@@ -23,7 +27,6 @@ export type NameVal =
   | { kind: 'addr'; addr: number }
   | { kind: 'mr'; mr: MemoryRegion }
   | { kind: 'pins'; ref: DmaRef; released: boolean }
-  | { kind: 'wr'; c: Completion }
   | { kind: 'value' }
   | { kind: 'failed' };
 
@@ -39,6 +42,8 @@ export class RunState {
   readonly scenario: Scenario;
   readonly devices: Map<string, DeviceSlot>;
   readonly names = new Map<string, NameVal>();
+  /** Device ops posted with `wait: false`, by `as` name (what `poll` waits for). */
+  readonly posted = new Map<string, Completion>();
   readonly namesWq = new WaitQueueHead('names');
   readonly results: Record<string, string> = {};
   readonly observed: Record<string, string> = {};
@@ -54,6 +59,16 @@ export class RunState {
     this.sched = sched;
     this.scenario = scenario;
     this.devices = devices;
+  }
+
+  /**
+   * Posts the completion of a device op sent with `wait: false` under its `as` name, for `poll`.
+   * The name itself (the MR, the write's result) is produced only when the op completes.
+   */
+  post(name: string | undefined, c: Completion): void {
+    if (!name) return;
+    this.posted.set(name, c);
+    wake_up_all(this.namesWq);
   }
 
   setName(name: string | undefined, v: NameVal): void {
