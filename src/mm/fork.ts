@@ -60,22 +60,34 @@ export function* do_fork(k: Kernel, parent: Process, child_name: string): Co<Pro
       if (is_device_private_entry(pte) || is_device_exclusive_entry(pte)) special.push(v);
     });
     for (const v of special) {
+      // Each step may sleep: read the entry afresh, a racing truncate may have zapped it.
       const pte = pmm.pgtable.get(v);
       if (is_device_exclusive_entry(pte)) {
         yield* remove_device_exclusive_entry(k, vma, v * PAGE_SIZE, pte);
         continue;
       }
+      if (!is_device_private_entry(pte)) continue;
       const ops = k.pgmaps.ops.get(k.pgmaps.owner.get(pte_pfn(pte)) ?? '');
       if (ops) yield* ops.migrate_to_ram(k, vma, v * PAGE_SIZE);
     }
-    const ptes: [number, number][] = [];
-    pmm.pgtable.forEachIn(vpn(vma.vm_start), vpn(vma.vm_end - 1), (v, pte) => ptes.push([v, pte]));
-    if (!ptes.length) continue;
+    const entries = (): number[] => {
+      const vs: number[] = [];
+      pmm.pgtable.forEachIn(vpn(vma.vm_start), vpn(vma.vm_end - 1), (v) => { vs.push(v); });
+      return vs;
+    };
+    if (!entries().length) continue;
     const range = mmu_notifier_range_init(k, pmm, MMU_NOTIFY_PROTECTION_PAGE, vma.vm_start, vma.vm_end);
     yield* mmu_notifier_invalidate_range_start(k, range);
-    // The parent's PTEs are about to be write-protected; a device may still be faulting.
+    // The parent's PTEs are about to be write-protected; a device may still be faulting, and a
+    // truncate (which does not take mmap_lock) may zap PTEs of this VMA meanwhile.
     yield* schedPoint('fork:after_notifier_start');
-    for (const [v, pte] of ptes) {
+    // copy_pte_range(): from here to the end of the loop nothing sleeps, as if under both page-table
+    // locks: each parent PTE is read at the moment it is copied, and the child's PTE takes its own
+    // reference. The child's VMA is already in the file's i_mmap (insert_vma above), so a truncate
+    // that zaps after the copy zaps the child's PTEs too.
+    const now = entries();
+    for (const v of now) {
+      const pte = pmm.pgtable.get(v);
       if (!pte_present(pte)) continue;
       const pfn = pte_pfn(pte), va = v * PAGE_SIZE;
       const anon = pfn !== ZERO_PFN && k.mem.mapping[pfn] === MAPPING_ANON;
@@ -97,11 +109,12 @@ export function* do_fork(k: Kernel, parent: Process, child_name: string): Co<Pro
         set_pte_at(k, cmm, va, npfn, (vma.vm_flags & VM_WRITE ? PTE_WRITE : 0) | PTE_DIRTY);
         continue;
       }
-      // Share the page copy-on-write: both PTEs read-only.
+      // Share the page copy-on-write: both PTEs read-only. The parent's PTE is the one just read,
+      // still mapping @pfn (its reference unchanged), only write-protected.
       if (anon) pmm.pgtable.set(v, mk_pte(pfn, pte_dirty(pte) ? PTE_DIRTY : 0));
       set_pte_at(k, cmm, va, pfn, 0);
     }
-    yield* delay(ptes.length * k.timing.zapPerPage, 'fork:ptes_copied');
+    yield* delay(now.length * k.timing.zapPerPage, 'fork:ptes_copied');
     yield* mmu_notifier_invalidate_range_end(k, range);
   }
   up_write(pmm.mmap_lock);

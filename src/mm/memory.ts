@@ -112,8 +112,17 @@ export function* zap_page_range_single(
 export function* unmap_mapping_range(k: Kernel, mapping: AddressSpace, holebegin: number, holelen: number, even_cows: boolean): Co {
   const first = Math.floor(holebegin / PAGE_SIZE);
   const last = holelen === 0 ? Infinity : first + Math.ceil(holelen / PAGE_SIZE) - 1;
-  const vmas = [...mapping.i_mmap].sort((a, b) => a.vm_mm.id - b.vm_mm.id || a.vm_start - b.vm_start);
-  for (const vma of vmas) {
+  // The walk holds i_mmap_rwsem in the kernel, so a VMA linked into i_mmap concurrently (fork's
+  // child, under the parent's mmap_lock) is linked either before the walk or after it. The model's
+  // walk sleeps between VMAs: it re-reads i_mmap at each step and also visits a VMA linked meanwhile
+  // (fork may have copied the parent's PTEs into it already), and skips one unlinked meanwhile.
+  const order = (a: VmAreaStruct, b: VmAreaStruct): number => a.vm_mm.id - b.vm_mm.id || a.vm_start - b.vm_start;
+  const visited = new Set<VmAreaStruct>();
+  for (;;) {
+    let vma: VmAreaStruct | undefined;
+    for (const v of mapping.i_mmap) if (!visited.has(v) && (vma === undefined || order(v, vma) < 0)) vma = v;
+    if (vma === undefined) break;
+    visited.add(vma);
     const npages = (vma.vm_end - vma.vm_start) / PAGE_SIZE;
     const vfirst = Math.max(first, vma.vm_pgoff), vlast = Math.min(last, vma.vm_pgoff + npages - 1);
     if (vfirst > vlast) continue;
