@@ -5,7 +5,9 @@
  * DMA pin) cannot move: its mapping is restored and the call reports EBUSY. Otherwise a new frame
  * gets the content and takes the old one's place in the page cache or the page table.
  * Kernel: mm/migrate.c migrate_pages(), migrate_folio_unmap(), folio_migrate_mapping() (the refcount
- * check), remove_migration_ptes(). Simplified: one pass (no 10 retries), this mm's mappings only.
+ * check), remove_migration_ptes(). Simplified: one pass (no 10 retries), this mm's mappings only;
+ * no migration entries (the cleared PTE stays empty, and is restored only while still empty); a
+ * folio that left the range while migrate slept is not moved.
  */
 import { delay, schedPoint, type Co } from '../engine/actor.js';
 import { EBUSY, EINVAL, ENOMEM, type Errno } from './errno.js';
@@ -21,7 +23,12 @@ import {
 } from './mmu_notifier.js';
 import { PAGE_ALIGN, PAGE_SIZE, ZERO_PFN } from './types.js';
 
-/** do_migrate_pages() - Return: 0 when every page moved; EBUSY when some could not; EINVAL unaligned. */
+/**
+ * do_migrate_pages() - move every present page of [start, start + len) in @mm to a new frame.
+ * Context: takes mmap_lock for read; sleeps (notifiers, the copy).
+ * Return: 0 when every page moved (or left the range while migrate slept); EBUSY when some could not;
+ * ENOMEM when no frame was free; EINVAL unaligned.
+ */
 export function* do_migrate_pages(k: Kernel, mm: MmStruct, start: number, len: number): Co<0 | Errno> {
   yield* delay(k.timing.syscall, 'migrate:enter');
   if (start % PAGE_SIZE !== 0) return EINVAL;
@@ -35,48 +42,88 @@ export function* do_migrate_pages(k: Kernel, mm: MmStruct, start: number, len: n
     const m = k.mem;
     const inode = (m.mapping[old] as number) > 0 ? (k.inodeById[m.mapping[old] as number] as Inode) : null;
     if (!inode && m.mapping[old] !== MAPPING_ANON) continue;
-    // try_to_migrate_one(): the notifier fires before the reference check.
-    const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_CLEAR, va, va + PAGE_SIZE);
-    yield* mmu_notifier_invalidate_range_start(k, range);
-    yield* schedPoint('migrate:after_notifier_start');
-    const gather: number[] = [];
-    ptep_clear(k, mm, va, gather);
-    yield* mmu_notifier_invalidate_range_end(k, range);
-    const expected = (inode ? 1 : 0) + (m._mapcount[old] as number) + gather.length;
-    const bits = (pte_write(pte) ? PTE_WRITE : 0) | (pte_dirty(pte) ? PTE_DIRTY : 0);
-    if ((m._refcount[old] as number) !== expected) {
-      // folio_migrate_mapping() refuses: restore the original mapping.
-      set_pte_at(k, mm, va, old, bits);
-      tlb_finish_mmu(k, gather);
-      err = EBUSY;
-      continue;
-    }
-    const npfn = alloc_user_page(k);
-    if (npfn < 0) {
-      set_pte_at(k, mm, va, old, bits);
-      tlb_finish_mmu(k, gather);
-      err = ENOMEM;
-      continue;
-    }
-    m.content[npfn] = m.content[old] as number;
-    m.flags[npfn] = m.flags[old] as number;
-    m.mapping[npfn] = m.mapping[old] as number;
-    m.index[npfn] = m.index[old] as number;
-    k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn: npfn, gen: m.gen[npfn] as number, owner: inode ? 'file' : `anon:${mm.owner}`, file: inode?.name ?? '', index: inode ? (m.index[old] as number) : -1 });
-    if (inode) {
-      // The page cache's reference moves to the new folio.
-      const index = m.index[old] as number;
-      inode.i_mapping.i_pages.set(index, npfn + 1);
-      m._refcount[npfn] = 1;
-      k.emit({ type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: old, gen: m.gen[old] as number, refcount: (m._refcount[old] as number) - 1, pincount: m._pincount[old] as number, reason: 'migrate' });
-      k.emit({ type: 'filemap_add', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: npfn, gen: m.gen[npfn] as number, refcount: 1 });
-      k.folio_put_refs(old, 1);
-    }
-    k.emit({ type: 'folio_migrate', time: k.now, actor: k.actorName(), old, new: npfn, mm: mm.owner, va });
-    set_pte_at(k, mm, va, npfn, bits);
-    tlb_finish_mmu(k, gather);
-    yield* delay(k.timing.fault, 'migrate:page_copied');
+    // Isolation: migrate holds its own reference on the folio until it is done with it, so nothing
+    // (reclaim, truncate, a zap) can free the frame under it. Pairs with migrate_folio_done().
+    k.folio_ref_add(old, 1);
+    const r = yield* migrate_one(k, mm, va, old, inode);
+    migrate_folio_done(k, old);
+    if (r === 'moved') yield* delay(k.timing.fault, 'migrate:page_copied');
+    else if (r !== 0) err = r;
   }
   up_read(mm.mmap_lock);
   return err;
+}
+
+/** migrate_folio_done() - drop the isolation reference; the last one frees the old frame. */
+function migrate_folio_done(k: Kernel, old: number): void {
+  k.folio_put_refs(old, 1);
+}
+
+/**
+ * migrate_one() - unmap the folio @old at @va, check its references, and move it or put it back.
+ * Context: the caller holds a reference on @old (isolation), so @old stays allocated throughout;
+ * every PTE read after a sleep is read again, the way the kernel rereads under the PTL.
+ * Return: 'moved' (the copy's time is the caller's), 0 (no longer mapped here), EBUSY (extra references, or the PTE was refilled
+ * while migrate slept), ENOMEM.
+ */
+function* migrate_one(k: Kernel, mm: MmStruct, va: number, old: number, inode: Inode | null): Co<'moved' | 0 | Errno> {
+  const m = k.mem;
+  // try_to_migrate_one(): the notifier fires before the reference check.
+  const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_CLEAR, va, va + PAGE_SIZE);
+  yield* mmu_notifier_invalidate_range_start(k, range);
+  yield* schedPoint('migrate:after_notifier_start');
+  // Under the PTL: unmap only if the PTE still maps this folio (reclaim, a zap or a COW may have
+  // replaced or cleared it while migrate slept). Its bits are taken now, not before the sleep.
+  const pte = mm.pgtable.get(vpn(va));
+  const gather: number[] = [];
+  const mapped = pte_present(pte) && pte_pfn(pte) === old;
+  if (mapped) ptep_clear(k, mm, va, gather);
+  yield* mmu_notifier_invalidate_range_end(k, range);
+  // Simplified: a folio no longer mapped here has left the range; there is nothing of @mm to move.
+  if (!mapped) return 0;
+  const bits = (pte_write(pte) ? PTE_WRITE : 0) | (pte_dirty(pte) ? PTE_DIRTY : 0);
+  // remove_migration_ptes() replaces only a migration entry still there. pinsim has no migration
+  // entries: the PTE migrate cleared must still be empty; a fault that refilled it wins.
+  if (mm.pgtable.get(vpn(va)) !== 0) {
+    tlb_finish_mmu(k, gather);
+    return EBUSY;
+  }
+  // A file folio truncated while migrate slept is not restored nor moved: its mapping is gone.
+  const cached = inode !== null && m.mapping[old] === inode.id;
+  if (inode && !cached) {
+    tlb_finish_mmu(k, gather);
+    return 0;
+  }
+  // folio_migrate_mapping(): page cache + mappings + the unmap's queued reference + isolation.
+  const expected = (cached ? 1 : 0) + (m._mapcount[old] as number) + gather.length + 1;
+  if ((m._refcount[old] as number) !== expected) {
+    // folio_migrate_mapping() refuses: restore the original mapping.
+    set_pte_at(k, mm, va, old, bits);
+    tlb_finish_mmu(k, gather);
+    return EBUSY;
+  }
+  const npfn = alloc_user_page(k);
+  if (npfn < 0) {
+    set_pte_at(k, mm, va, old, bits);
+    tlb_finish_mmu(k, gather);
+    return ENOMEM;
+  }
+  m.content[npfn] = m.content[old] as number;
+  m.flags[npfn] = m.flags[old] as number;
+  m.mapping[npfn] = m.mapping[old] as number;
+  m.index[npfn] = m.index[old] as number;
+  k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn: npfn, gen: m.gen[npfn] as number, owner: inode ? 'file' : `anon:${mm.owner}`, file: inode?.name ?? '', index: inode ? (m.index[old] as number) : -1 });
+  if (inode) {
+    // The page cache's reference moves to the new folio.
+    const index = m.index[old] as number;
+    inode.i_mapping.i_pages.set(index, npfn + 1);
+    m._refcount[npfn] = 1;
+    k.emit({ type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: old, gen: m.gen[old] as number, refcount: (m._refcount[old] as number) - 1, pincount: m._pincount[old] as number, reason: 'migrate' });
+    k.emit({ type: 'filemap_add', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: npfn, gen: m.gen[npfn] as number, refcount: 1 });
+    k.folio_put_refs(old, 1);
+  }
+  k.emit({ type: 'folio_migrate', time: k.now, actor: k.actorName(), old, new: npfn, mm: mm.owner, va });
+  set_pte_at(k, mm, va, npfn, bits);
+  tlb_finish_mmu(k, gather);
+  return 'moved';
 }
