@@ -5,7 +5,7 @@
  * picks the earliest (time, seq), a replay picks what was recorded, a strategy picks what it likes.
  */
 import { Actor, type Co, type Yield } from './actor.js';
-import { EventQueue } from './queue.js';
+import { IdQueue } from './queue.js';
 import type { Prng } from './prng.js';
 import type { WaitQueueHead, Waker } from './waitqueue.js';
 
@@ -52,7 +52,9 @@ export interface SchedulerOptions {
 export class Scheduler implements Waker {
   now = 0;
   private seq = 0;
-  private readonly queue = new EventQueue<Actor>();
+  private readonly queue = new IdQueue();
+  /** Each actor's one valid queue seq, by actor id (-1 for none): Actor.pendingSeq, for the heap. */
+  private pending = new Float64Array(8);
   readonly actors: Actor[] = [];
   /** The actor being stepped (null between steps). */
   current: Actor | null = null;
@@ -70,16 +72,31 @@ export class Scheduler implements Waker {
   pruned = false;
 
   private readonly opts: SchedulerOptions;
+  // The options the hot path reads, loaded once.
+  private readonly until: number;
+  private readonly hasChooser: boolean;
+  private readonly choices: readonly number[] | null;
+  private readonly jitterMax: number;
 
   constructor(opts: SchedulerOptions = {}) {
     this.opts = opts;
     this.window = opts.window ?? 0;
+    this.until = opts.until ?? Infinity;
+    this.hasChooser = opts.chooser !== undefined;
+    this.choices = opts.choices ?? null;
+    this.jitterMax = opts.jitter && opts.jitter.max > 0 ? opts.jitter.max : 0;
   }
 
   /** spawn() - start @gen as actor @name at @at (default now). */
   spawn(name: string, gen: Co<unknown>, o: { background?: boolean; at?: number } = {}): Actor {
     const a = new Actor(this.actors.length, name, gen, o.background ?? false);
     this.actors.push(a);
+    if (a.id >= this.pending.length) {
+      const p = new Float64Array(this.pending.length * 2);
+      p.set(this.pending);
+      this.pending = p;
+    }
+    this.pending[a.id] = -1;
     this.enqueue(a, Math.max(o.at ?? this.now, this.now));
     return a;
   }
@@ -102,7 +119,7 @@ export class Scheduler implements Waker {
   kill(a: Actor): void {
     if (a.state === 'done') return;
     if (a.pendingSeq >= 0) {
-      a.pendingSeq = -1;
+      this.setPending(a, -1);
       if (!a.background) this.fgPending--;
     }
     if (a.state === 'waiting') {
@@ -141,30 +158,35 @@ export class Scheduler implements Waker {
   /** step() - resume one actor. Return: false when nothing is left to run before `until`. */
   step(): boolean {
     const q = this.queue;
+    const pending = this.pending;
     // Drop stale entries (an actor woken before its timeout fired, or killed).
-    this.nextValidTime();
-    if (!q.size) return false;
-    const tmin = q.peekTime();
-    if (this.opts.until !== undefined && tmin > this.opts.until) return false;
+    const tmin = q.validTop(pending);
+    if (tmin === Infinity || tmin > this.until) return false;
     let chosen: Actor;
     let chosenTime = tmin;
-    const first = q.pop();
+    const first = this.actors[q.pop()] as Actor;
     const limit = tmin + this.window;
-    if (this.nextValidTime() > limit) {
+    if (q.validTop(pending) > limit) {
+      chosen = first;
+    } else if (this.window === 0 && !this.hasChooser && (this.choices === null || (this.choices[this.recorded.length] ?? 0) === 0)) {
+      // An exact tie where the default (index 0, the earliest (time, seq)) is taken: what choose()
+      // would record, without popping and re-pushing the other candidates (which run at this same
+      // instant either way, so the queue's earliest time is the same after the step).
+      this.recorded.push(0);
       chosen = first;
     } else {
       const cands: Candidate[] = [this.candidate(first, tmin)];
       const actors: Actor[] = [first];
-      while (this.nextValidTime() <= limit) {
+      while (q.validTop(pending) <= limit) {
         const t = q.peekTime();
-        const a = q.pop();
+        const a = this.actors[q.pop()] as Actor;
         cands.push(this.candidate(a, t));
         actors.push(a);
       }
       const idx = this.choose(cands);
       if (idx < 0) {
         // The strategy prunes this execution here: nothing more runs.
-        for (let i = 0; i < actors.length; i++) q.push((cands[i] as Candidate).time, (cands[i] as Candidate).seq, actors[i] as Actor);
+        for (let i = 0; i < actors.length; i++) q.push((cands[i] as Candidate).time, (cands[i] as Candidate).seq, (actors[i] as Actor).id);
         this.stopped = true;
         this.pruned = true;
         return false;
@@ -172,10 +194,10 @@ export class Scheduler implements Waker {
       chosen = actors[idx] as Actor;
       chosenTime = (cands[idx] as Candidate).time;
       for (let i = 0; i < actors.length; i++) {
-        if (i !== idx) q.push((cands[i] as Candidate).time, (cands[i] as Candidate).seq, actors[i] as Actor);
+        if (i !== idx) q.push((cands[i] as Candidate).time, (cands[i] as Candidate).seq, (actors[i] as Actor).id);
       }
     }
-    chosen.pendingSeq = -1;
+    this.setPending(chosen, -1);
     if (!chosen.background) this.fgPending--;
     if (chosenTime > this.now) this.now = chosenTime;
     let woken = true;
@@ -235,11 +257,9 @@ export class Scheduler implements Waker {
     return idx;
   }
 
-  /** Time of the next valid queue entry, skipping stale ones. */
-  private nextValidTime(): number {
-    const q = this.queue;
-    while (q.size && q.peekSeq() !== (q.peek() as Actor).pendingSeq) q.pop();
-    return q.peekTime();
+  private setPending(a: Actor, seq: number): void {
+    a.pendingSeq = seq;
+    this.pending[a.id] = seq;
   }
 
   private enqueue(a: Actor, time: number): void {
@@ -247,24 +267,25 @@ export class Scheduler implements Waker {
       if (!a.background) this.fgPending--;
     }
     const seq = this.seq++;
-    a.pendingSeq = seq;
+    this.setPending(a, seq);
     a.pendingTime = time;
     if (!a.background) this.fgPending++;
-    this.queue.push(time, seq, a);
+    this.queue.push(time, seq, a.id);
   }
 
   private resume(a: Actor, value: boolean): void {
     this.current = a;
     this.steps++;
     a.stepsTaken++;
-    if (this.opts.afterStep) this.footprint = new Set();
+    const collect = this.opts.afterStep !== undefined;
+    if (collect) this.footprint = new Set();
     let r: IteratorResult<Yield, unknown>;
     try {
       r = a.gen.next(value);
     } finally {
       this.current = null;
     }
-    if (this.footprint) {
+    if (collect && this.footprint) {
       const fp = this.footprint;
       this.footprint = null;
       if (!r.done && r.value.kind === 'wait') fp.add(`wq:${r.value.wq.name}`);
@@ -281,7 +302,7 @@ export class Scheduler implements Waker {
     switch (y.kind) {
       case 'delay': {
         let ns = y.ns;
-        if (this.opts.jitter && this.opts.jitter.max > 0) ns += this.opts.jitter.prng.nextInt(this.opts.jitter.max + 1);
+        if (this.jitterMax > 0) ns += this.opts.jitter!.prng.nextInt(this.jitterMax + 1);
         this.enqueue(a, this.now + ns);
         break;
       }
@@ -304,10 +325,10 @@ export class Scheduler implements Waker {
     if (timeout !== undefined) {
       // The timeout is a queue entry of the actor's own; a wake-up before it makes it stale.
       const seq = this.seq++;
-      a.pendingSeq = seq;
+      this.setPending(a, seq);
       a.pendingTime = this.now + timeout;
       if (!a.background) this.fgPending++;
-      this.queue.push(this.now + timeout, seq, a);
+      this.queue.push(this.now + timeout, seq, a.id);
     }
   }
 }

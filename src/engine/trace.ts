@@ -41,13 +41,32 @@ export class TraceBus<E extends TraceEventBase> {
 
   emit(ev: E): void {
     this.count++;
+    // mix() inlined over the fields, with the two lanes in locals; an int32 field takes the short
+    // path (its high word is its sign), which gives the same words as mix().
+    let h1 = this.h1, h2 = this.h2;
     const rec = ev as unknown as Record<string, unknown>;
     for (const k in rec) {
       const v = rec[k];
-      if (typeof v === 'number') this.mix(v);
-      else if (typeof v === 'string') this.mix(this.hashStr(v));
-      else if (typeof v === 'boolean') this.mix(v ? 1 : 2);
+      let lo: number, hi: number;
+      if (typeof v === 'number') {
+        lo = v | 0;
+        if (lo === v) hi = v < 0 ? -1 : 0;
+        else hi = Number.isInteger(v) ? Math.floor(v / 4294967296) | 0 : Math.floor(v * 1e6) | 0;
+      } else if (typeof v === 'string') {
+        lo = this.hashStr(v);
+        hi = lo < 0 ? -1 : 0;
+      } else if (typeof v === 'boolean') {
+        lo = v ? 1 : 2;
+        hi = 0;
+      } else continue;
+      h1 = Math.imul(h1 ^ lo, FNV_PRIME);
+      h1 = Math.imul(h1 ^ hi, FNV_PRIME);
+      h2 = Math.imul(h2 ^ lo, 0x5bd1e995);
+      h2 ^= h2 >>> 15;
+      h2 = Math.imul(h2 ^ hi, 0x27d4eb2d) ^ h1;
     }
+    this.h1 = h1;
+    this.h2 = h2;
     this.mix(0x5bd1e995);
     if (this.stepHashes) this.stepHashes.push(this.traceHash);
     const ls = this.listeners;

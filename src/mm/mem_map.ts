@@ -10,23 +10,28 @@ import { PG_zero, ZERO_PFN } from './types.js';
 export const MAPPING_NONE = 0;
 export const MAPPING_ANON = -1;
 
+const INITIAL_FRAMES = 8;
+/** Frames from which the table grows by a quarter instead of doubling. */
+const GROW_LINEAR_FROM = 1 << 20;
+
 export class MemMap {
-  capacity = 0;
+  // The table starts with room for INITIAL_FRAMES rows (arrays small enough to live on the JS
+  // heap: a scenario that uses few frames allocates no backing store).
+  capacity = INITIAL_FRAMES;
   /** pfns below this have been allocated at least once. */
   highWater = 0;
-  _refcount = new Int32Array(0);
-  _pincount = new Int32Array(0);
-  _mapcount = new Int32Array(0);
-  flags = new Uint16Array(0);
-  mapping = new Int32Array(0);
-  index = new Float64Array(0);
-  gen = new Uint32Array(0);
-  content = new Int32Array(0);
+  _refcount = new Int32Array(INITIAL_FRAMES);
+  _pincount = new Int32Array(INITIAL_FRAMES);
+  _mapcount = new Int32Array(INITIAL_FRAMES);
+  flags = new Uint16Array(INITIAL_FRAMES);
+  mapping = new Int32Array(INITIAL_FRAMES);
+  index = new Float64Array(INITIAL_FRAMES);
+  gen = new Uint32Array(INITIAL_FRAMES);
+  content = new Int32Array(INITIAL_FRAMES);
   /** True while the frame is on the free list (or never allocated). */
-  free = new Uint8Array(0);
+  free = new Uint8Array(INITIAL_FRAMES).fill(1);
 
   constructor() {
-    this.grow(64);
     // The shared zero page: never freed, never counted (pins on it are no-ops, kernel-semantics §1.1).
     this.highWater = ZERO_PFN + 1;
     this.flags[ZERO_PFN] = PG_zero;
@@ -34,11 +39,14 @@ export class MemMap {
     this.free[ZERO_PFN] = 0;
   }
 
-  /** Make room for pfn @n (exclusive). */
+  /**
+   * Make room for pfn @n (exclusive): doubling while small, then by a quarter, so that a large
+   * machine pays at most 25% of spare rows (a row is 35 bytes) rather than up to 100%.
+   */
   grow(n: number): void {
     if (n <= this.capacity) return;
-    let cap = Math.max(this.capacity * 2, 64);
-    while (cap < n) cap *= 2;
+    let cap = this.capacity;
+    while (cap < n) cap = cap < GROW_LINEAR_FROM ? cap * 2 : cap + Math.ceil(cap / 4 / 4096) * 4096;
     const g = <A extends Int32Array | Uint16Array | Float64Array | Uint32Array | Uint8Array>(a: A, fill = 0): A => {
       const b = new (a.constructor as new (n: number) => A)(cap);
       b.set(a);

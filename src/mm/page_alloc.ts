@@ -7,7 +7,7 @@ import type { MemMap } from './mem_map.js';
 import { MAPPING_NONE } from './mem_map.js';
 
 export class PageAllocator {
-  private stack = new Int32Array(64);
+  private stack = new Int32Array(16);
   private top = 0;
   /** Frames in use (allocated and not freed), the zero page excluded. */
   used = 0;

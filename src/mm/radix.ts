@@ -2,15 +2,23 @@
  * A sparse array of numbers indexed by page number, in 512-entry typed leaves (pinsim-only: it
  * plays the part of the xarray for the page cache and of the page-table levels for PTEs).
  * 0 means empty. Cost is per leaf touched, never per total size.
+ *
+ * A leaf starts as an Int32Array (4 bytes an entry: PTEs and page-cache slots of pfns below 2^28
+ * fit) and becomes a Float64Array the first time a value that is not a 32-bit integer is stored
+ * in it, so any number round-trips exactly.
  */
 const LEAF_SHIFT = 9;
 const LEAF_SIZE = 1 << LEAF_SHIFT;
 const LEAF_MASK = LEAF_SIZE - 1;
 
+type Leaf = Int32Array | Float64Array;
+
 export class Radix {
-  private readonly leaves = new Map<number, Float64Array>();
+  private readonly leaves = new Map<number, Leaf>();
   /** Number of non-zero entries. */
   count = 0;
+  /** Bumped when a leaf is replaced by its Float64Array form (a visit then re-reads it). */
+  private widened = 0;
 
   get(i: number): number {
     const leaf = this.leaves.get(Math.floor(i / LEAF_SIZE));
@@ -22,8 +30,12 @@ export class Radix {
     let leaf = this.leaves.get(k);
     if (!leaf) {
       if (v === 0) return;
-      leaf = new Float64Array(LEAF_SIZE);
+      leaf = (v | 0) === v ? new Int32Array(LEAF_SIZE) : new Float64Array(LEAF_SIZE);
       this.leaves.set(k, leaf);
+    } else if ((v | 0) !== v && leaf instanceof Int32Array) {
+      leaf = Float64Array.from(leaf);
+      this.leaves.set(k, leaf);
+      this.widened++;
     }
     const j = i & LEAF_MASK;
     const old = leaf[j] as number;
@@ -46,13 +58,17 @@ export class Radix {
   }
 
   private visitLeaf(k: number, first: number, last: number, fn: (i: number, v: number) => void): void {
-    const leaf = this.leaves.get(k);
+    let leaf = this.leaves.get(k);
     if (!leaf) return;
     const base = k * LEAF_SIZE;
     const j0 = Math.max(first - base, 0), j1 = Math.min(last - base, LEAF_MASK);
+    const widened = this.widened;
     for (let j = j0; j <= j1; j++) {
       const v = leaf[j] as number;
-      if (v !== 0) fn(base + j, v);
+      if (v === 0) continue;
+      fn(base + j, v);
+      // The callback may have stored a wide value in this leaf: keep reading the current one.
+      if (this.widened !== widened) leaf = this.leaves.get(k) as Leaf;
     }
   }
 }

@@ -1,0 +1,67 @@
+/**
+ * `npm run bench` runs and prints issue 8's figures as one JSON object (scripts/bench.mjs, on the
+ * built dist/). Only the shape is checked, at --quick sizes: no test asserts a wall-clock time or
+ * whether a target is met (that is what the bench itself reports).
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, ROOT } from '../../helpers/dist.js';
+
+const BENCH = join(ROOT, 'scripts/bench.mjs');
+const FIGURES = ['engineVsBareHeap', 'munmapSimVsReal', 'truncateSimVsReal', 'bytesPerPage', 'schedulesPerSec', 'scaling'];
+
+interface Figure {
+  name: string;
+  value: number | null;
+  target: string;
+  targetOp: '>=' | '<=';
+  targetBound: number;
+  met: boolean | null;
+  skipped?: string;
+  detail?: string;
+}
+
+function bench(...args: string[]): { status: number | null; json: { machine: Record<string, unknown>; quick: boolean; figures: Record<string, Figure>; summary: Record<'met' | 'missed' | 'skipped', string[]> }; stderr: string } {
+  const r = spawnSync(process.execPath, [BENCH, '--json', '--quick', ...args], { cwd: ROOT, encoding: 'utf8' });
+  return { status: r.status, json: JSON.parse(r.stdout), stderr: r.stderr };
+}
+
+describe('npm run bench -- --json (shape only, --quick)', () => {
+  beforeAll(() => ensureBuilt());
+
+  it('prints one JSON object with every figure, its target and whether it is met', () => {
+    const { status, json } = bench();
+    expect(status).toBe(0);
+    expect(json.quick).toBe(true);
+    expect(json.machine).toMatchObject({ cpus: expect.any(Number), cpu: expect.any(String), node: process.version });
+    expect(Object.keys(json.figures).sort()).toEqual([...FIGURES].sort());
+    for (const name of FIGURES) {
+      const f = json.figures[name] as Figure;
+      expect(f.name).toBe(name);
+      expect(f.target).toMatch(/^[≥≤] [\d.,]+$/);
+      expect(['>=', '<=']).toContain(f.targetOp);
+      if (f.met === null) expect(f.skipped).toEqual(expect.any(String));
+      else {
+        expect(Number.isFinite(f.value)).toBe(true);
+        expect(f.met).toBe(f.targetOp === '>=' ? (f.value as number) >= f.targetBound : (f.value as number) <= f.targetBound);
+        expect(f.detail).toEqual(expect.any(String));
+      }
+    }
+    const { met, missed, skipped } = json.summary;
+    expect([...met, ...missed, ...skipped].sort()).toEqual([...FIGURES].sort());
+    expect(json.figures['schedulesPerSec']).toMatchObject({ random: expect.any(Number), pct: expect.any(Number), dfs: expect.any(Number) });
+  });
+
+  it('skips the real-kernel figures with a message, not a failure, when no tool can measure the kernel', () => {
+    const { status, json } = bench('--only', 'munmapSimVsReal,truncateSimVsReal', '--real', 'none');
+    expect(status).toBe(0);
+    expect(Object.keys(json.figures).sort()).toEqual(['munmapSimVsReal', 'truncateSimVsReal']);
+    for (const f of Object.values(json.figures)) {
+      expect(f.met).toBeNull();
+      expect(f.value).toBeNull();
+      expect(f.skipped).toMatch(/no real-kernel measurement/);
+    }
+    expect(json.summary.skipped.sort()).toEqual(['munmapSimVsReal', 'truncateSimVsReal']);
+  });
+});
