@@ -34,6 +34,11 @@ export class Actor {
   result: unknown = undefined;
   /** Set when the actor was killed (a process dying of a signal, or the run ending). */
   killed = false;
+  /**
+   * Background work inside one pass of its job (kswapd scanning, kcompactd migrating): when the
+   * scenario's actors have all finished, the run lets the pass end before stopping it.
+   */
+  busy = false;
 
   readonly id: number;
   readonly name: string;

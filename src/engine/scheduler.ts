@@ -136,6 +136,9 @@ export class Scheduler implements Waker {
     if (a !== this.current) a.gen.return(undefined);
   }
 
+  /** True once every scenario actor has finished and background work is finishing its passes. */
+  draining = false;
+
   /** stop() - end the run after the current step. */
   stop(): void {
     this.stopped = true;
@@ -146,7 +149,18 @@ export class Scheduler implements Waker {
     let stallStart = -1;
     while (!this.stopped) {
       if (this.fgPending === 0) {
-        if (this.fgWaiting === 0) break;
+        if (this.fgWaiting === 0) {
+          // Every scenario actor has finished. Background work stops between passes, never inside a
+          // kernel path: a pass already begun runs to its end (no new one starts), within the bound.
+          if (!this.actors.some((a) => a.background && a.busy && a.state !== 'done')) break;
+          if (!this.draining) {
+            this.draining = true;
+            stallStart = this.now;
+          }
+          if (this.queue.peekTime() > stallStart + (this.opts.livenessBound ?? 0)) break;
+          if (!this.step()) break;
+          continue;
+        }
         // Every scenario actor is blocked: background work may still wake one, for a bounded time.
         if (stallStart < 0) stallStart = this.now;
         if (this.queue.peekTime() > stallStart + (this.opts.livenessBound ?? 0)) break;

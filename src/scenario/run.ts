@@ -3,7 +3,7 @@
  * files, processes, devices, checkers), run it to the end-of-run rule of DESIGN §3, and return the
  * result of DESIGN §6 with its expectations evaluated.
  */
-import { delay, type Co } from '../engine/actor.js';
+import { delay, type Actor, type Co } from '../engine/actor.js';
 import { Prng } from '../engine/prng.js';
 import { compact_zone } from '../mm/compaction.js';
 import { storage_token, write_cache_pages } from '../mm/page-writeback.js';
@@ -289,14 +289,19 @@ function storageKeys(e: Expect | undefined): string[] {
 /**
  * The kernel's periodic work, when `kernel` asks for it: the flusher threads (writeback), kswapd
  * (reclaim: strip clean buffers, free unreferenced clean file folios) and kcompactd (compaction).
- * Background actors never keep a run alive (DESIGN §3).
+ * Background actors never keep a run alive (DESIGN §3), but one inside a pass when the scenario's
+ * actors have all finished ends that pass first (no kernel path is cut in half; docs/decisions.md).
  */
 function spawnBackground(k: Kernel, s: Scenario): void {
   const loop = (name: string, period: number, body: () => Co<unknown>) => {
-    k.sched.spawn(name, (function* () {
+    const holder: { actor: Actor | null } = { actor: null };
+    holder.actor = k.sched.spawn(name, (function* () {
       for (;;) {
         yield* delay(period, `${name}:sleep`);
+        if (k.sched.draining) return;
+        if (holder.actor) holder.actor.busy = true;
         yield* body();
+        if (holder.actor) holder.actor.busy = false;
       }
     })(), { background: true, at: 0 });
   };
