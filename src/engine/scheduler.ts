@@ -151,13 +151,11 @@ export class Scheduler implements Waker {
       if (this.fgPending === 0) {
         if (this.fgWaiting === 0) {
           // Every scenario actor has finished. Background work stops between passes, never inside a
-          // kernel path: a pass already begun runs to its end (no new one starts), within the bound.
+          // kernel path: a pass already begun runs to its end (no new one starts). A pass whose next
+          // step is further away than the liveness bound is stuck: the run ends there.
           if (!this.actors.some((a) => a.background && a.busy && a.state !== 'done')) break;
-          if (!this.draining) {
-            this.draining = true;
-            stallStart = this.now;
-          }
-          if (this.queue.peekTime() > stallStart + (this.opts.livenessBound ?? 0)) break;
+          this.draining = true;
+          if (this.queue.peekTime() > this.now + (this.opts.livenessBound ?? 0)) break;
           if (!this.step()) break;
           continue;
         }

@@ -40,3 +40,10 @@ it('an idle background actor starts no new pass once the scenario has finished',
   const end = Math.max(...evs.filter((e) => e.type === 'op_end').map((e) => e.time));
   expect(evs.filter((e) => e.actor === 'kswapd0' && e.time > end)).toEqual([]);
 });
+
+it('a kcompactd0 pass longer than the liveness bound (107 µs per ODP invalidation) still ends: each step is near', () => {
+  const s = JSON.parse(readFileSync(new URL('./kcompactd-pass-longer-than-liveness-bound.json', import.meta.url), 'utf8'));
+  const r = runScenario(s);
+  expect(r.violations).toEqual([]);
+  expect(sanityRun(runScenario, s).failures).toEqual([]);
+});
