@@ -101,7 +101,7 @@ class Books {
   }
 
   /** The end-of-run checks; @r the RunResult. */
-  finish(r) {
+  finish(r, scenario) {
     if (r.outcome === 'error') this.fail('internal-error', firstLines(r.error ?? 'outcome error'));
     if (this.bugSite.includes('folio_put_testzero')) this.fail('refcount-underflow', `kernel BUG at ${this.bugSite}: the model put a reference it did not hold`);
     const crashed = r.violations.some((v) => v.kind === 'kernel-bug');
@@ -119,7 +119,8 @@ class Books {
         `${extra.length ? `; in use, never allocated or already freed: pfn ${extra.slice(0, 8).join(',')}` : ''}`);
     }
     // A run cut short (an op blocked, or kernel.until) may end between alloc_page() and the frame's first holder.
-    const blocked = Object.values(r.results).some((x) => x === 'blocked');
+    // With kernel.until the run may stop any actor, background work included, mid-path.
+    const blocked = Object.values(r.results).some((x) => x === 'blocked') || scenario?.kernel?.until !== undefined;
     for (const [pfn, ev] of this.finals) {
       if (ev.refcount === 0 && pfn !== ZERO_PFN && !blocked) this.fail('frames-not-conserved', `pfn ${pfn} is in use with refcount 0 at the end`);
     }
@@ -165,6 +166,6 @@ export function sanityRun(runScenario, scenario, opts = {}) {
     else books.fail('internal-error', `runScenario threw: ${firstLines(e && e.stack ? e.stack : String(e))}`);
     return { result: undefined, failures: books.failures };
   }
-  books.finish(result);
+  books.finish(result, scenario);
   return { result, failures: books.failures };
 }

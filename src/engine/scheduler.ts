@@ -49,6 +49,9 @@ export interface SchedulerOptions {
   fingerprint?: () => number;
 }
 
+/** The shortest gap between two steps of a background pass that counts as stuck at the end of a run: 1 s. */
+const DRAIN_GAP_MIN = 1_000_000_000;
+
 export class Scheduler implements Waker {
   now = 0;
   private seq = 0;
@@ -152,10 +155,11 @@ export class Scheduler implements Waker {
         if (this.fgWaiting === 0) {
           // Every scenario actor has finished. Background work stops between passes, never inside a
           // kernel path: a pass already begun runs to its end (no new one starts). A pass whose next
-          // step is further away than the liveness bound is stuck: the run ends there.
+          // step is further away than the liveness bound, and at least a second, is stuck: the run
+          // ends there. (Not the bound alone: a scenario may set it below one step's latency.)
           if (!this.actors.some((a) => a.background && a.busy && a.state !== 'done')) break;
           this.draining = true;
-          if (this.queue.peekTime() > this.now + (this.opts.livenessBound ?? 0)) break;
+          if (this.queue.peekTime() > this.now + Math.max(this.opts.livenessBound ?? 0, DRAIN_GAP_MIN)) break;
           if (!this.step()) break;
           continue;
         }
