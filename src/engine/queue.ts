@@ -1,91 +1,10 @@
 /**
  * The event queue: a binary min-heap keyed (time, seq), as SimPy's (time, priority, eid), so that
- * ties run in a fixed order. Keys live in parallel typed arrays (no per-entry objects); the items
- * array holds the payloads at the same heap positions. The scheduler uses IdQueue below, the same
- * heap with an actor id for payload.
+ * ties run in a fixed order. Keys and payloads live in parallel typed arrays (no per-entry objects).
  */
-export class EventQueue<T> {
-  private times = new Float64Array(8);
-  private seqs = new Float64Array(8);
-  private readonly items: T[] = [];
-  private n = 0;
-
-  get size(): number {
-    return this.n;
-  }
-
-  /** The time of the earliest entry; Infinity when empty. */
-  peekTime(): number {
-    return this.n ? (this.times[0] as number) : Infinity;
-  }
-
-  peekSeq(): number {
-    return this.n ? (this.seqs[0] as number) : Infinity;
-  }
-
-  /** The earliest entry's item, or undefined. */
-  peek(): T | undefined {
-    return this.n ? this.items[0] : undefined;
-  }
-
-  push(time: number, seq: number, item: T): void {
-    let i = this.n++;
-    if (i === this.times.length) this.grow();
-    const t = this.times, s = this.seqs, v = this.items;
-    v.push(item);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const pt = t[p] as number;
-      if (pt < time || (pt === time && (s[p] as number) < seq)) break;
-      t[i] = pt; s[i] = s[p] as number; v[i] = v[p] as T;
-      i = p;
-    }
-    t[i] = time; s[i] = seq; v[i] = item;
-  }
-
-  /** Removes the earliest entry; the caller read its key with peekTime()/peekSeq() first. */
-  pop(): T {
-    const t = this.times, s = this.seqs, v = this.items;
-    const top = v[0] as T;
-    const n = --this.n;
-    const lastV = v.pop() as T;
-    if (n <= 0) {
-      this.n = 0;
-      return top;
-    }
-    const lastT = t[n] as number, lastS = s[n] as number;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      let c = l;
-      let ct = t[l] as number;
-      if (r < n) {
-        const rt = t[r] as number;
-        if (rt < ct || (rt === ct && (s[r] as number) < (s[l] as number))) { c = r; ct = rt; }
-      }
-      if (lastT < ct || (lastT === ct && lastS < (s[c] as number))) break;
-      t[i] = ct; s[i] = s[c] as number; v[i] = v[c] as T;
-      i = c;
-    }
-    t[i] = lastT; s[i] = lastS; v[i] = lastV;
-    return top;
-  }
-
-  private grow(): void {
-    const cap = this.times.length * 2;
-    const t = new Float64Array(cap), s = new Float64Array(cap);
-    t.set(this.times);
-    s.set(this.seqs);
-    this.times = t;
-    this.seqs = s;
-  }
-}
-
 /**
- * The scheduler's queue: the same heap with an integer payload (an actor id) in a typed array too,
- * so that a push or pop moves no object references. An entry is stale when its seq is no longer
+ * The scheduler's queue, with an integer payload (an actor id), so that a push or pop moves no
+ * object references. An entry is stale when its seq is no longer
  * its actor's pending seq (`pending[id]`); validTop() drops stale entries from the top.
  */
 export class IdQueue {
