@@ -26,7 +26,7 @@ it('kswapd0 inside a reclaim pass when the scenario ends finishes the pass: ever
   expect(sanityRun(runScenario, scenario).failures).toEqual([]);
 });
 
-it('an idle background actor starts no new pass once the scenario has finished', () => {
+it('an idle background actor does not extend the run: no pass starts after the scenario has finished', () => {
   const evs: MmTraceEvent[] = [];
   runScenario({
     name: 'idle-kswapd',
