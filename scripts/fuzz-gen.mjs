@@ -27,8 +27,9 @@ const MMAP_BASE = 0x7f0000000000;
 /** distEnv() - pinsim's Prng, registry and built ops from dist/ (build first: npm run build). */
 export async function distEnv() {
   const { Prng } = await import('../dist/engine/prng.js');
-  const { defaultRegistry, IMPLEMENTED_OPS } = await import('../dist/scenario/registry.js');
-  return { Prng, registry: defaultRegistry(), implementedOps: IMPLEMENTED_OPS };
+  const { defaultRegistry } = await import('../dist/scenario/registry.js');
+  const { builtOps } = await import('../dist/scenario/ops/table.js');
+  return { Prng, registry: defaultRegistry(), implementedOps: new Set(builtOps()) };
 }
 
 /** Random draws over one Prng stream. */
@@ -140,6 +141,8 @@ export function generateScenario(seed, env) {
   const g = {
     weights: Object.fromEntries(Object.entries(OP_WEIGHTS).filter(([op]) => implemented.has(op))),
     d, files: Object.keys(s.files), regDevices, mirrorDevices, allDevices: Object.keys(s.devices),
+    /** Does the model of device @dev accept @op? (a device op on one that does not is bad input) */
+    accepts: (dev, op) => env.registry.devices.get(deviceModels[dev]).ops.includes(op),
     names: { address: [], mr: [], pins: [], mirror: [], wr: [] }, counter: 0, actors,
   };
   const nOps = d.range(1, 24);
@@ -222,15 +225,16 @@ function newName(g, prefix = 'n') {
 }
 
 /** A name entry of @kind produced so far (`{ name, proc, pages }`), preferring @proc's own. */
-function entryOf(g, kind, proc) {
-  const list = g.names[kind];
+/** A name of @kind (mostly one of @proc's); with @op, only one whose device accepts @op. */
+function entryOf(g, kind, proc, op) {
+  const list = op === undefined ? g.names[kind] : g.names[kind].filter((n) => n.dev === undefined || g.accepts(n.dev, op));
   if (list.length === 0) return undefined;
   const own = list.filter((n) => n.proc === proc);
   return own.length && !g.d.hostile() ? g.d.pick(own) : g.d.pick(list);
 }
 
-function nameOf(g, kind, proc) {
-  return entryOf(g, kind, proc)?.name;
+function nameOf(g, kind, proc, op) {
+  return entryOf(g, kind, proc, op)?.name;
 }
 
 /** The size in pages a size field stands for (for the names it produces). */
@@ -301,7 +305,7 @@ function makeOp(g, a, nested = false) {
   const withAs = (op, kindOfName, p = 0.8, pages = 0) => {
     if (nested || !d.chance(p)) return op;
     op.as = newName(g);
-    if (kindOfName) g.names[kindOfName].push({ name: op.as, proc, pages });
+    if (kindOfName) g.names[kindOfName].push({ name: op.as, proc, pages, dev: op.device });
     return op;
   };
   /** A device op: sometimes posted with wait:false, its `as` then a wr for poll. */
@@ -309,7 +313,7 @@ function makeOp(g, a, nested = false) {
     if (!nested && d.chance(pWait)) {
       op.wait = false;
       op.as = newName(g);
-      if (kindOfName) g.names[kindOfName].push({ name: op.as, proc, pages });
+      if (kindOfName) g.names[kindOfName].push({ name: op.as, proc, pages, dev: op.device });
       g.names.wr.push({ name: op.as, proc, pages });
       return op;
     }
@@ -410,12 +414,12 @@ function makeOp(g, a, nested = false) {
       return device({ op: 'reg_mr', device: d.pick(g.regDevices), ...r, access: d.pick(['r', 'rw', 'rw']) }, 'mr', 0.05, pagesOf(r.length));
     }
     case 'dereg_mr': {
-      const mr = nameOf(g, 'mr', proc);
+      const mr = nameOf(g, 'mr', proc, 'dereg_mr');
       return mr ? device({ op: 'dereg_mr', mr }, null, 0.03) : null;
     }
     case 'dma_read':
     case 'dma_write': {
-      const mr = entryOf(g, 'mr', proc);
+      const mr = entryOf(g, 'mr', proc, kind);
       if (!mr) return null;
       return device({ op: kind, mr: mr.name, ...inner(d, mr.pages) }, null, 0.25);
     }
@@ -424,21 +428,21 @@ function makeOp(g, a, nested = false) {
       return wr ? withAs({ op: 'poll', wr }, null, 0.3) : null;
     }
     case 'advise_mr': {
-      const mr = entryOf(g, 'mr', proc);
+      const mr = entryOf(g, 'mr', proc, 'advise_mr');
       if (!mr) return null;
       const op = { op: 'advise_mr', mr: mr.name, advice: d.pick(['prefetch', 'prefetch_write', 'prefetch_no_fault']), ...inner(d, mr.pages) };
       if (d.chance(0.3)) op.flush = d.chance(0.5);
       return device(op, null, 0.03);
     }
     case 'mirror': {
-      if (!g.allDevices.length || nested) return null;
-      // Mostly a GPU; a NIC answers EINVAL, which is a result, not bad input.
-      const dev = g.mirrorDevices.length && d.chance(0.92) ? d.pick(g.mirrorDevices) : d.pick(g.allDevices);
+      // Only a GPU: a device model that does not accept an op is bad input.
+      if (!g.mirrorDevices.length || nested) return null;
+      const dev = d.pick(g.mirrorDevices);
       const r = range(g, proc, 16);
       return device({ op: 'mirror', device: dev, ...r }, 'mirror', 0.05, pagesOf(r.length));
     }
     case 'unmirror': {
-      const mirror = nameOf(g, 'mirror', proc);
+      const mirror = nameOf(g, 'mirror', proc, 'unmirror');
       return mirror ? device({ op: 'unmirror', mirror }, null, 0.03) : null;
     }
     case 'gpu_read':
@@ -448,7 +452,7 @@ function makeOp(g, a, nested = false) {
     case 'migrate_to_host':
     case 'make_exclusive':
     case 'check_exclusive': {
-      const mirror = entryOf(g, 'mirror', proc);
+      const mirror = entryOf(g, 'mirror', proc, kind);
       if (!mirror) return null;
       return device({ op: kind, mirror: mirror.name, ...inner(d, mirror.pages) }, null, 0.05);
     }

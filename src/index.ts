@@ -16,16 +16,18 @@
  *     .build();
  *   runScenario(s).violations.map((v) => v.kind); // ['lost-write'] under linux-4.20
  */
-export { runScenario, runValidated, validateOrThrow, type RunOptions } from './scenario/run.js';
-export type { RunResult, Violation, OpTiming, Outcome } from './scenario/result.js';
-export { scenario, type ScenarioBuilder } from './scenario/builder.js';
-export { validateScenario, type ValidationContext } from './scenario/validate.js';
-export { validationContext } from './scenario/context.js';
-export { collectScenarioFiles, loadScenarioInput } from './scenario/load.js';
+export { runScenario, runValidated, type RunOptions } from './scenario/run/run.js';
+export type { RunResult, Violation, OpTiming, Outcome } from './scenario/run/result.js';
+export { scenario, type ScenarioBuilder, type OpBuild } from './scenario/format/builder.js';
+export { validateScenario, validateOrThrow } from './scenario/format/validate.js';
+export { validationContext, type ValidationContext } from './scenario/format/context.js';
+export { collectScenarioFiles, loadScenarioInput } from './scenario/format/load.js';
 export {
-  ScenarioError, formatIssues, ALL_OPS,
+  ScenarioError, formatIssues,
   type Scenario, type ScenarioInput, type Op, type OpInput, type Issue, type Expect, type ValidationResult,
-} from './scenario/types.js';
+} from './scenario/format/types.js';
+export { ALL_OPS, OP_TABLE, opDescriptor, type OpName } from './scenario/ops/table.js';
+export type { OpDescriptor, FieldSpec, WordSpec } from './scenario/ops/op.js';
 export {
   createRegistry, defaultRegistry, BUILTIN, CONTRACT_POLICIES, CONTRACT_MODELS, INVARIANT_KINDS, DEFAULT_POLICY,
   type Registry,

@@ -22,7 +22,7 @@ import { expect } from 'vitest';
 import { formatTime } from './engine/clock.js';
 import type { ExploreResult } from './explore/explore.js';
 import { tellChain } from './report/story.js';
-import type { RunResult, Violation } from './scenario/result.js';
+import type { RunResult, Violation } from './scenario/run/result.js';
 
 /** What a matcher returns to vitest. */
 interface MatcherResult {

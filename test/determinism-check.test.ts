@@ -11,8 +11,8 @@ import type { MmTraceEvent } from '../src/mm/trace_events.js';
 import { checkDeterminism, formatDeterminism, type RunWithSteps } from '../src/report/determinism.js';
 import { formatTraceLine } from '../src/report/text.js';
 import { defaultRegistry } from '../src/scenario/registry.js';
-import type { RunResult } from '../src/scenario/result.js';
-import { runScenario } from '../src/scenario/run.js';
+import type { RunResult } from '../src/scenario/run/result.js';
+import { runScenario } from '../src/scenario/run/run.js';
 
 const DIR = join(import.meta.dirname, '..', 'examples');
 const FILES = (readdirSync(DIR, { recursive: true }) as string[]).filter((f) => f.endsWith('.json')).map((f) => f.split('\\').join('/')).sort();

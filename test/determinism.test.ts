@@ -7,8 +7,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../src/engine/prng.js';
-import type { RunResult } from '../src/scenario/result.js';
-import { runScenario, type RunOptions } from '../src/scenario/run.js';
+import type { RunResult } from '../src/scenario/run/result.js';
+import { runScenario, type RunOptions } from '../src/scenario/run/run.js';
 
 const DIR = join(import.meta.dirname, '..', 'examples');
 const EXAMPLES = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();

@@ -1,95 +1,32 @@
 /**
- * STYLE.md §1's layer table and house rule 4, checked on every src/**.ts: imports point to lower
- * layers, siblings stay closed, invariants import types only, and nothing nondeterministic or
- * node-specific reaches the model outside the I/O allowlist. Every offence is printed as file:line.
+ * STYLE.md §1's layer table and house rule 4, checked on every src/**.ts (test/helpers/layering.ts),
+ * and shown to catch what it claims: each rule fails on a copy of src/ with one offence planted.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
-import { dirname, join, posix } from 'node:path';
-import ts from 'typescript';
-import { describe, expect, it } from 'vitest';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { checkLayering, layerOffence, LEVEL, scan, type Scan } from './helpers/layering.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const files = (readdirSync(join(ROOT, 'src'), { recursive: true }) as string[])
-  .filter((f) => f.endsWith('.ts')).map((f) => posix.join('src', f.split('\\').join('/'))).sort();
-const LEVEL: Record<string, number> = { engine: 0, mm: 1, policy: 2, devices: 2, invariants: 2, scenario: 3, explore: 4, report: 4, cli: 5, 'index.ts': 6, 'vitest.ts': 6 };
-const group = (f: string) => f.split('/')[1] ?? '?';
-const IO_ALLOWED = (f: string) => f.startsWith('src/cli/') || f === 'src/scenario/load.ts' || f === 'src/explore/workers.ts';
-const BANNED_IDS = new Set(['Date', 'performance', 'setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'Promise']);
-
-/** Why @from may not import @to (both src-relative paths), or null. */
-function layerOffence(from: string, to: string, typeOnly: boolean): string | null {
-  const gf = group(from), gt = group(to);
-  if (!(gt in LEVEL)) return `imports ${to}, which is in no layer`;
-  const lf = LEVEL[gf] as number, lt = LEVEL[gt] as number;
-  if (lt > lf) return `${gf} (L${lf}) imports ${gt} (L${lt}), a higher layer`;
-  const typeRule = (ok: boolean, what: string) => (ok ? null : `${gf} may only \`import type\` from ${what}`);
-  if (gf === 'invariants') {
-    if (gt === 'invariants') return /^src\/invariants\/checker\.ts$/.test(to) ? null : 'an invariant imports another invariant (only ./checker.js is shared)';
-    if (gt === 'policy') return 'invariants never import policies';
-    return typeRule(typeOnly, gt);
-  }
-  if ((gf === 'policy' && gt === 'devices') || (gf === 'devices' && gt === 'policy')) return 'devices and policies never import each other';
-  if ((gf === 'policy' || gf === 'devices') && gt === 'invariants') return `${gf} never imports invariants`;
-  if (gf === 'devices' && gt === 'devices' && to !== 'src/devices/device.ts' && dirname(from) !== dirname(to)) return 'a device folder imports another device folder';
-  if (gf === 'explore' || gf === 'report') {
-    if (gt === 'invariants') return typeRule(typeOnly, 'invariants');
-    if (gt === 'policy' || gt === 'devices') return `${gf} reaches ${gt} only through scenario's registry`;
-    if (gf === 'report' && gt === 'explore') return typeRule(typeOnly, 'explore');
-    if (gf === 'explore' && gt === 'report') return 'explore never imports report';
-  }
-  return null;
-}
-
-/** scan() - the layer and rule-4 offences of one source file, each as `file:line: why`. */
-function scan(file: string, text: string): { layer: string[]; io: string[]; specifiers: number } {
-  const layer: string[] = [], io: string[] = [];
-  let specifiers = 0;
-  const src = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
-  const at = (n: ts.Node) => `${file}:${src.getLineAndCharacterOfPosition(n.getStart(src)).line + 1}`;
-  const spec = (n: ts.Node, s: string, typeOnly: boolean) => {
-    specifiers++;
-    if (s.startsWith('.')) {
-      const why = layerOffence(file, posix.normalize(posix.join(posix.dirname(file), s)).replace(/\.js$/, '.ts'), typeOnly);
-      if (why) layer.push(`${at(n)}: '${s}': ${why}`);
-      if (!s.endsWith('.js')) layer.push(`${at(n)}: '${s}': relative imports end in .js (ESM)`);
-    } else if ((s.startsWith('node:') || builtinModules.includes(s)) && !IO_ALLOWED(file)) io.push(`${at(n)}: imports node built-in '${s}'`);
-  };
-  const visit = (n: ts.Node): void => {
-    if (ts.isImportDeclaration(n) && ts.isStringLiteral(n.moduleSpecifier)) spec(n, n.moduleSpecifier.text, n.importClause?.isTypeOnly ?? false);
-    else if (ts.isExportDeclaration(n) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) spec(n, n.moduleSpecifier.text, n.isTypeOnly);
-    else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteral(n.arguments[0])) spec(n, n.arguments[0].text, false);
-    if (!IO_ALLOWED(file)) {
-      const p = n.parent;
-      const isName = p && (ts.isPropertyAccessExpression(p) || ts.isPropertyAssignment(p) || ts.isPropertySignature(p) || ts.isPropertyDeclaration(p) || ts.isMethodDeclaration(p)) && p.name === n;
-      if (ts.isIdentifier(n) && BANNED_IDS.has(n.text) && !isName) io.push(`${at(n)}: uses ${n.text} (STYLE rule 4)`);
-      if (ts.isPropertyAccessExpression(n) && ts.isIdentifier(n.expression) && (n.getText(src) === 'Math.random' || ['process', 'console'].includes(n.expression.text)))
-        io.push(`${at(n)}: uses ${n.getText(src)} (STYLE rule 4 / node built-ins)`);
-      if (n.kind === ts.SyntaxKind.AsyncKeyword || ts.isAwaitExpression(n)) io.push(`${at(n)}: async/await outside the I/O allowlist (actors are generators)`);
-    }
-    ts.forEachChild(n, visit);
-  };
-  visit(src);
-  if (file === 'src/index.ts' && /^\s*export\s*\*/m.test(text)) layer.push(`${file}: index.ts re-exports an explicit list, never \`export *\``);
-  return { layer, io, specifiers };
-}
-
-const scans = files.map((f) => scan(f, readFileSync(join(ROOT, f), 'utf8')));
+/** Scans by file text: a copy of src/ is re-read in full, but only what differs is parsed again. */
+const cache = new Map<string, Scan>();
+const real = checkLayering(ROOT, cache);
 
 describe('layering (STYLE.md §1)', () => {
   it('finds the source tree, and every file sits in a known layer', () => {
-    expect(files.length).toBeGreaterThan(20);
-    expect(files.filter((f) => !(group(f) in LEVEL))).toEqual([]);
-    expect(scans.reduce((n, s) => n + s.specifiers, 0)).toBeGreaterThan(100);
+    expect(real.files.length).toBeGreaterThan(20);
+    expect(real.files.filter((f) => !((f.split('/')[1] ?? '') in LEVEL))).toEqual([]);
+    expect(real.specifiers).toBeGreaterThan(100);
   });
   it('every import points to its own layer or a lower one, with siblings closed and invariants type-only', () => {
-    expect(scans.flatMap((s) => s.layer)).toEqual([]);
+    expect(real.layer).toEqual([]);
   });
-  it('node built-ins, clocks, timers, Math.random and async stay in cli/, scenario/load.ts and explore/workers.ts', () => {
-    expect(scans.flatMap((s) => s.io)).toEqual([]);
+  it('node built-ins, clocks, timers, Math.random and promises stay in cli/, the scenario loaders and explore/workers.ts', () => {
+    expect(real.io).toEqual([]);
   });
   it('the checker itself catches a higher-layer import, a value import into an invariant and a cross-device import', () => {
-    expect(layerOffence('src/mm/gup.ts', 'src/scenario/run.ts', false)).toMatch(/higher layer/);
+    expect(layerOffence('src/mm/gup.ts', 'src/scenario/run/run.ts', false)).toMatch(/higher layer/);
     expect(layerOffence('src/invariants/lost-write.ts', 'src/mm/kernel.ts', false)).toMatch(/import type/);
     expect(layerOffence('src/invariants/lost-write.ts', 'src/mm/kernel.ts', true)).toBeNull();
     expect(layerOffence('src/devices/odp-nic/odp-nic.ts', 'src/devices/gup-nic/gup-nic.ts', false)).toMatch(/another device/);
@@ -99,10 +36,64 @@ describe('layering (STYLE.md §1)', () => {
     expect(layerOffence('src/report/text.ts', 'src/explore/verdict.ts', false)).toMatch(/import type/);
   });
   it('the scanner reports banned imports and nondeterminism with file:line, and spares the I/O allowlist', () => {
-    const bad = "import { x } from '../scenario/run.js';\nimport fs from 'node:fs';\nconst t = Date.now() + Math.random();\nasync function f() { await g(); }\n";
+    const bad = "import { x } from '../scenario/run/run.js';\nimport fs from 'node:fs';\nconst t = Date.now() + Math.random();\nasync function f() { await g(); }\n";
     const r = scan('src/mm/bad.ts', bad);
     expect(r.layer).toEqual([expect.stringMatching(/^src\/mm\/bad\.ts:1: .*higher layer/)]);
     expect(r.io.map((l) => l.split(':')[1])).toEqual(['2', '3', '3', '4', '4']);
-    expect(scan('src/scenario/load.ts', bad.split('\n').slice(1).join('\n')).io).toEqual([]);
+    expect(scan('src/scenario/format/load.ts', bad.split('\n').slice(1).join('\n')).io).toEqual([]);
+  });
+});
+
+describe('layering: each rule fails on a copy of src/ with an offence planted', () => {
+  const made: string[] = [];
+  afterAll(() => {
+    for (const d of made) rmSync(d, { recursive: true, force: true });
+  });
+  /** A copy of src/ with @file (src-relative) written as @text; Return: the check's offences on it. */
+  function planted(file: string, text: string): { layer: string[]; io: string[] } {
+    const root = mkdtempSync(join(tmpdir(), 'pinsim-layering-'));
+    made.push(root);
+    cpSync(join(ROOT, 'src'), join(root, 'src'), { recursive: true });
+    writeFileSync(join(root, file), text);
+    return checkLayering(root, cache);
+  }
+
+  it('the model importing the package by name (pinsim, pinsim/vitest) fails', () => {
+    const r = planted('src/mm/planted.ts', "import { runScenario } from 'pinsim';\nimport type { Matchers } from 'pinsim/vitest';\nexport const x = [runScenario] as unknown as Matchers;\n");
+    expect(r.layer).toEqual([
+      expect.stringMatching(/^src\/mm\/planted\.ts:1: imports the package itself \('pinsim'\)/),
+      expect.stringMatching(/^src\/mm\/planted\.ts:2: imports the package itself \('pinsim\/vitest'\)/),
+    ]);
+  });
+
+  it('promise use in the model fails: a .then chain as much as Promise, async and await', () => {
+    const r = planted('src/mm/planted.ts', [
+      'export function f(g: () => { then(cb: () => void): void }): void {',
+      '  g().then(() => undefined);',
+      '}',
+      'export const p = Promise.resolve(1);',
+      'export async function h(): Promise<void> { await p; }',
+      '',
+    ].join('\n'));
+    expect(r.io).toEqual([
+      expect.stringMatching(/^src\/mm\/planted\.ts:2: \.then\(\) is promise use/),
+      expect.stringMatching(/^src\/mm\/planted\.ts:4: uses Promise/),
+      expect.stringMatching(/^src\/mm\/planted\.ts:5: async\/await/),
+      expect.stringMatching(/^src\/mm\/planted\.ts:5: uses Promise/),
+      expect.stringMatching(/^src\/mm\/planted\.ts:5: async\/await/),
+    ]);
+    expect(r.layer).toEqual([]);
+  });
+
+  it('a proposal importing another proposal fails, and so does an era importing a policy', () => {
+    const r = planted('src/policy/planted.ts', "import { revoke } from './revoke.js';\nimport { linux_4_20 } from './linux-4.20.js';\nexport const p = [revoke, linux_4_20];\n");
+    expect(r.layer).toEqual([expect.stringMatching(/^src\/policy\/planted\.ts:1: '\.\/revoke\.js': a proposal imports another proposal/)]);
+    const era = planted('src/policy/linux-9.9.ts', "import { linux_6_12 } from './linux-6.12.js';\nexport const e = linux_6_12;\n");
+    expect(era.layer).toEqual([expect.stringMatching(/^src\/policy\/linux-9\.9\.ts:1: .*an era imports another policy/)]);
+  });
+
+  it('the unplanted copy is clean (the offences above come from what was planted)', () => {
+    const r = planted('src/mm/planted.ts', 'export const x = 1;\n');
+    expect([...r.layer, ...r.io]).toEqual([]);
   });
 });

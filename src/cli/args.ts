@@ -3,7 +3,7 @@
  * a usage error with the closest valid flag, thrown as UsageError and printed by main.ts (exit 2).
  * Accepted forms: `--flag value`, `--flag=value`, bare `--flag` for switches, `--` ends the flags.
  */
-import { closest } from '../scenario/closest.js';
+import { closest } from '../scenario/format/closest.js';
 
 export interface FlagSpec {
   /** Takes a value (`--seed 3`); otherwise a switch (`--json`). */

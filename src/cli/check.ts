@@ -7,12 +7,13 @@
  */
 import { toJson } from '../report/json.js';
 import { kinds } from '../report/text.js';
-import { collectScenarioFiles, loadScenarioInput } from '../scenario/load.js';
+import { collectScenarioFiles, loadScenarioInput } from '../scenario/format/load.js';
 import { defaultRegistry } from '../scenario/registry.js';
-import type { RunResult } from '../scenario/result.js';
-import { runValidated, validateOrThrow } from '../scenario/run.js';
-import { ScenarioError, formatIssues } from '../scenario/types.js';
-import type { Scenario } from '../scenario/types.js';
+import type { RunResult } from '../scenario/run/result.js';
+import { runValidated } from '../scenario/run/run.js';
+import { validateOrThrow } from '../scenario/format/validate.js';
+import { ScenarioError, formatIssues } from '../scenario/format/types.js';
+import type { Scenario } from '../scenario/format/types.js';
 import { UsageError, flagParams, flagSeed, flagString, parseArgs } from './args.js';
 import type { CommandSpec } from './args.js';
 import { Progress, resolvePolicies, withFile } from './common.js';

@@ -2,10 +2,8 @@
  * What the CLI commands share: policy resolution with did-you-mean, the not-implemented refusal for
  * contract features not built yet, and progress lines that go to stderr only when it is a TTY.
  */
-import { closest } from '../scenario/closest.js';
-import { CONTRACT_POLICIES, type Registry } from '../scenario/registry.js';
-import { policyIssue } from '../scenario/run.js';
-import { ScenarioError } from '../scenario/types.js';
+import { policyIssue, policyNames, type Registry } from '../scenario/registry.js';
+import { ScenarioError } from '../scenario/format/types.js';
 
 /** A contract feature of DESIGN §8 not built yet: stderr, exit 2 (never run as a stub). */
 export class NotImplementedError extends Error {
@@ -24,17 +22,8 @@ export function resolvePolicies(value: string, registry: Registry, allowAll: boo
   if (allowAll && value === 'all') return [...registry.policies.keys()];
   const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (names.length === 0) throw new ScenarioError([{ code: 'unknown-policy', path: '--policy', message: 'no policy named' }]);
-  const known = [...new Set([...registry.policies.keys(), ...CONTRACT_POLICIES])];
-  const issues = names.flatMap((n) => {
-    const i = policyIssue(n, registry, '--policy');
-    if (!i) return [];
-    if (i.code === 'unknown-policy') {
-      const guess = closest(n, allowAll ? [...known, 'all'] : known);
-      if (guess) i.didYouMean = guess;
-      if (allowAll) i.expected = `${i.expected ?? 'a policy'}, a comma list of them, or all`;
-    }
-    return [i];
-  });
+  const known = policyNames(registry);
+  const issues = names.flatMap((n) => policyIssue(n, known, '--policy', { all: allowAll }) ?? []);
   if (issues.length) throw new ScenarioError(issues);
   return names;
 }

@@ -4,9 +4,10 @@
  * every run met its scenario's expectation for that policy, 1 otherwise, 2 for bad input.
  */
 import { cellOf, formatMatrix, verdicts, type MatrixRow } from '../report/compare.js';
-import { collectScenarioFiles, loadScenarioInput } from '../scenario/load.js';
+import { collectScenarioFiles, loadScenarioInput } from '../scenario/format/load.js';
 import { defaultRegistry } from '../scenario/registry.js';
-import { runValidated, validateOrThrow } from '../scenario/run.js';
+import { runValidated } from '../scenario/run/run.js';
+import { validateOrThrow } from '../scenario/format/validate.js';
 import { UsageError, flagParams, flagSeed, flagString, parseArgs } from './args.js';
 import type { CommandSpec } from './args.js';
 import { verdictOf } from './check.js';

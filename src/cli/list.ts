@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { formatSize, formatTime } from '../engine/clock.js';
 import type { DeviceParamSpec } from '../devices/device.js';
-import { collectScenarioFiles, loadScenarioInput } from '../scenario/load.js';
+import { collectScenarioFiles, loadScenarioInput } from '../scenario/format/load.js';
 import { CONTRACT_MODELS, CONTRACT_POLICIES, DEFAULT_POLICY, INVARIANT_KINDS, defaultRegistry } from '../scenario/registry.js';
-import { ScenarioError } from '../scenario/types.js';
+import { ScenarioError } from '../scenario/format/types.js';
 import { parseArgs } from './args.js';
 import type { CommandSpec } from './args.js';
 

@@ -6,8 +6,8 @@
  * stack helps). Commands of the contract not built yet refuse with `not-implemented`, exit 2.
  */
 import { readFileSync } from 'node:fs';
-import { closest } from '../scenario/closest.js';
-import { ScenarioError, formatIssues } from '../scenario/types.js';
+import { closest } from '../scenario/format/closest.js';
+import { ScenarioError, formatIssues } from '../scenario/format/types.js';
 import { UsageError, usage } from './args.js';
 import type { CommandSpec } from './args.js';
 import { CHECK_SPEC, cmdCheck } from './check.js';

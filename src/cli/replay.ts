@@ -4,7 +4,7 @@
  */
 import { replay } from '../explore/replay.js';
 import { formatRunText } from '../report/text.js';
-import { loadScenarioInput } from '../scenario/load.js';
+import { loadScenarioInput } from '../scenario/format/load.js';
 import { defaultRegistry } from '../scenario/registry.js';
 import { parseArgs } from './args.js';
 import type { CommandSpec } from './args.js';

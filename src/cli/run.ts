@@ -9,11 +9,12 @@ import { checkDeterminism, formatDeterminism, type DeterminismVerdict } from '..
 import { toJson, prettyJson } from '../report/json.js';
 import { formatRunText, formatTraceLine } from '../report/text.js';
 import type { MmTraceEvent } from '../mm/trace_events.js';
-import { loadScenarioInput } from '../scenario/load.js';
+import { loadScenarioInput } from '../scenario/format/load.js';
 import { defaultRegistry } from '../scenario/registry.js';
-import type { RunResult } from '../scenario/result.js';
-import { runValidated, validateOrThrow } from '../scenario/run.js';
-import { ScenarioError } from '../scenario/types.js';
+import type { RunResult } from '../scenario/run/result.js';
+import { runValidated } from '../scenario/run/run.js';
+import { validateOrThrow } from '../scenario/format/validate.js';
+import { ScenarioError } from '../scenario/format/types.js';
 import { UsageError, flagParams, flagSeed, flagString, parseArgs } from './args.js';
 import type { CommandSpec } from './args.js';
 import { resolvePolicies, withFile } from './common.js';

@@ -12,7 +12,7 @@
  * The preemption bound limits the number of non-default choices along an execution.
  */
 import type { ChoicePoint } from '../engine/scheduler.js';
-import type { RunResult } from '../scenario/result.js';
+import type { RunResult } from '../scenario/run/result.js';
 import type { Shard, Strategy, StrategyStats } from './strategy.js';
 
 interface Node {

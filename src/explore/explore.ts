@@ -4,10 +4,10 @@
  * within the bounds, and for each `allow` outcome whether it is reachable; keep the first
  * counterexample of each. A scenario with no `forbid` forbids every violation kind.
  */
-import type { RunResult } from '../scenario/result.js';
-import { runValidated } from '../scenario/run.js';
+import type { RunResult } from '../scenario/run/result.js';
+import { runValidated } from '../scenario/run/run.js';
 import type { Registry } from '../scenario/registry.js';
-import type { OutcomeSpec, Scenario } from '../scenario/types.js';
+import type { OutcomeSpec, Scenario } from '../scenario/format/types.js';
 import { dfsStrategy } from './dfs.js';
 import { pctStrategy } from './pct.js';
 import { randomStrategy } from './random.js';

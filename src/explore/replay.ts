@@ -3,8 +3,9 @@
  * traceHash, pinsimVersion }` attached (DESIGN §5) — the whole of a schedule. `pinsim replay`
  * re-runs it and compares the trace hash.
  */
-import type { RunResult } from '../scenario/result.js';
-import { runValidated, validateOrThrow } from '../scenario/run.js';
+import type { RunResult } from '../scenario/run/result.js';
+import { runValidated } from '../scenario/run/run.js';
+import { validateOrThrow } from '../scenario/format/validate.js';
 import type { Registry } from '../scenario/registry.js';
 
 export interface ReplayRecord {

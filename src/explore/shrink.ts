@@ -4,10 +4,11 @@
  * Every candidate is a full replay; the result is the smallest found within the attempt budget.
  */
 import { parseSize } from '../engine/clock.js';
-import type { RunResult } from '../scenario/result.js';
-import { runValidated, validateOrThrow } from '../scenario/run.js';
+import type { RunResult } from '../scenario/run/result.js';
+import { runValidated } from '../scenario/run/run.js';
+import { validateOrThrow } from '../scenario/format/validate.js';
 import type { Registry } from '../scenario/registry.js';
-import type { OutcomeSpec } from '../scenario/types.js';
+import type { OutcomeSpec } from '../scenario/format/types.js';
 import { shows } from './explore.js';
 
 export interface ShrinkInput {

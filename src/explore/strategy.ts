@@ -4,7 +4,7 @@
  * random.ts, pct.ts, dfs.ts.
  */
 import type { ChoicePoint } from '../engine/scheduler.js';
-import type { RunResult } from '../scenario/result.js';
+import type { RunResult } from '../scenario/run/result.js';
 
 export interface StrategyStats {
   /** executions cut short (sleep sets or the state cache) */

@@ -6,7 +6,7 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { explore, type ExploreOptions, type ExploreResult } from './explore.js';
 import { INVARIANT_KINDS } from '../scenario/registry.js';
-import { validateOrThrow } from '../scenario/run.js';
+import { validateOrThrow } from '../scenario/format/validate.js';
 
 interface Job {
   input: unknown;

@@ -29,7 +29,24 @@ export interface KernelConfig {
   timing: KernelTiming;
   /** bytes of RAM (a limit) */
   memory: number;
+  /** bytes of it that are ZONE_MOVABLE (default none) */
+  movable?: number;
+  /** Tunables a policy reads; each defaults as KERNEL_TUNABLES says. */
+  tunables?: Partial<KernelTunables>;
+  /**
+   * fatal_signal_pending() for the running task, from whoever maps actors to processes (the
+   * scenario runner); default: never.
+   */
+  fatal_signal_pending?: () => boolean;
 }
+
+/** Tunables a policy reads. */
+export interface KernelTunables {
+  /** ns lease-break-dummy waits for long-term references to go after breaking a lease */
+  readonly leaseBreakTimeout: number;
+}
+
+export const KERNEL_TUNABLES: KernelTunables = { leaseBreakTimeout: 10_000_000 };
 
 /** A process: its mm and its RLIMIT_MEMLOCK (pinsim-only view of task_struct + signal_struct). */
 export class Process {
@@ -58,7 +75,7 @@ export class Kernel implements MmTraceSink {
   readonly pins = new PinRegistry();
   readonly leases = new LeaseTable();
   /** ZONE_MOVABLE (kernel.movable) and PF_MEMALLOC_PIN. */
-  readonly movable = new MovableZone();
+  readonly movable: MovableZone;
   /** Device-private memory: the owners' migrate_to_ram, and the owner of each device page. */
   readonly pgmaps = new DevPagemaps();
   readonly inodes = new Map<string, Inode>();
@@ -69,13 +86,9 @@ export class Kernel implements MmTraceSink {
   /** Content token → the name of the write that made it (token 0 is "zero"). */
   readonly contents: string[] = ['zero'];
   nextRangeId = 1;
-  /**
-   * fatal_signal_pending() for the running task: set by whoever maps actors to processes (the
-   * scenario runner). Interruptible sleeps check it and return EINTR.
-   */
-  fatal_signal_pending: () => boolean = () => false;
-  /** Tunables a policy reads (kernel.leaseBreakTimeout). */
-  readonly tunables = { leaseBreakTimeout: 10_000_000 };
+  /** fatal_signal_pending() for the running task. Interruptible sleeps check it and return EINTR. */
+  readonly fatal_signal_pending: () => boolean;
+  readonly tunables: KernelTunables;
   /** The dummy ("crappy") page devices are redirected to, allocated on first use. */
   private dummyPfn = -1;
   /** Where DAX break-layouts sleeps until a busy page goes idle (woken on every DAX put). */
@@ -89,6 +102,9 @@ export class Kernel implements MmTraceSink {
     this.policy = c.policy;
     this.timing = c.timing;
     this.alloc = new PageAllocator(this.mem, Math.floor(c.memory / PAGE_SIZE));
+    this.movable = new MovableZone(Math.floor((c.movable ?? 0) / PAGE_SIZE));
+    this.tunables = { ...KERNEL_TUNABLES, ...c.tunables };
+    this.fatal_signal_pending = c.fatal_signal_pending ?? (() => false);
     this.inodeById.push(null as unknown as Inode); // inode ids start at 1 (0 = no mapping)
   }
 

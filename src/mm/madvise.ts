@@ -13,10 +13,8 @@ import { vmas_in, type MmStruct } from './mm_types.js';
 import { split_at } from './mmap.js';
 import { PAGE_ALIGN, PAGE_SIZE, VM_DONTCOPY, VM_IO, VM_LOCKED, VM_PFNMAP } from './types.js';
 
-export type MadviseAdvice = 'dontneed' | 'free' | 'remove' | 'dontfork' | 'dofork';
-
-/** The advice values this build models; the others are refused before the run (not-implemented). */
-export const MADVISE_IMPLEMENTED: readonly MadviseAdvice[] = ['dontneed', 'dontfork', 'dofork'];
+/** The advice words of the scenario format; do_madvise() models dontneed, dontfork and dofork. */
+export type MadviseAdvice = 'dontneed' | 'free' | 'remove' | 'dontfork' | 'dofork' | 'hugepage' | 'nohugepage' | 'collapse';
 
 /**
  * do_madvise() - Context: takes mmap_lock for read; may sleep.

@@ -11,11 +11,14 @@ import type { Kernel } from './kernel.js';
 
 export class MovableZone {
   /** pages of ZONE_MOVABLE (0: none) */
-  limit = 0;
+  readonly limit: number;
   /** the frames allocated from it */
   readonly pfns = new Set<number>();
   /** memalloc_pin_save() nesting: allocations avoid ZONE_MOVABLE while > 0 */
   memalloc_pin = 0;
+  constructor(limit: number) {
+    this.limit = limit;
+  }
 }
 
 /** alloc_user_page() - a frame for user memory: from ZONE_MOVABLE while it has room. Return: pfn or -1. */

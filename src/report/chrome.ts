@@ -13,7 +13,7 @@
  */
 import { formatTime } from '../engine/clock.js';
 import type { MmEventOf, MmTraceEvent } from '../mm/trace_events.js';
-import type { RunResult } from '../scenario/result.js';
+import type { RunResult } from '../scenario/run/result.js';
 import { tellChain } from './story.js';
 
 type Args = Record<string, string | number | boolean>;

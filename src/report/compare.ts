@@ -5,8 +5,8 @@
  * RDMA user, the kernel — or nobody. Pure functions over run results.
  */
 import { formatTime } from '../engine/clock.js';
-import type { RunResult } from '../scenario/result.js';
-import type { Scenario } from '../scenario/types.js';
+import type { RunResult } from '../scenario/run/result.js';
+import type { Scenario } from '../scenario/format/types.js';
 
 export type Victim = 'the data' | 'the filesystem' | 'the RDMA user' | 'the kernel';
 

@@ -7,7 +7,7 @@
  * Node and tests can feed it a run that is deliberately not deterministic.
  */
 import type { MmTraceEvent } from '../mm/trace_events.js';
-import type { RunResult } from '../scenario/result.js';
+import type { RunResult } from '../scenario/run/result.js';
 import { formatTraceLine, kinds } from './text.js';
 
 /**

@@ -3,7 +3,7 @@
  * two-space indents. Arrays of numbers (`choices`) stay on one line, so a long schedule does not
  * take a line per choice. The output parses back to exactly what JSON.stringify would give.
  */
-import type { RunResult } from '../scenario/result.js';
+import type { RunResult } from '../scenario/run/result.js';
 
 /** toJson() - @r as one pretty JSON document (no trailing newline). */
 export function toJson(r: RunResult | readonly RunResult[]): string {

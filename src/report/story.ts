@@ -8,7 +8,7 @@
  */
 import { formatSize, formatTime } from '../engine/clock.js';
 import type { ChainEvent } from '../invariants/checker.js';
-import type { Violation } from '../scenario/result.js';
+import type { Violation } from '../scenario/run/result.js';
 
 type Fields = ChainEvent['fields'];
 

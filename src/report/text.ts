@@ -8,7 +8,7 @@
 import { formatTime } from '../engine/clock.js';
 import type { ChainEvent } from '../invariants/checker.js';
 import type { MmTraceEvent } from '../mm/trace_events.js';
-import type { RunResult, Violation } from '../scenario/result.js';
+import type { RunResult, Violation } from '../scenario/run/result.js';
 import { tellChain } from './story.js';
 
 type Fields = Record<string, string | number | boolean>;

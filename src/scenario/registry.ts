@@ -1,7 +1,9 @@
 /**
  * The one registry: device models, policies and invariant checkers, registered by name once, as a
- * value (no import-time side effects, no global mutable state). Contract names not built yet are
- * known here so that input naming them is refused as `not-implemented`, never run as a stub.
+ * value (no import-time side effects, no global mutable state). Names of the format not built yet
+ * are known here so that input naming them is refused as `not-implemented`, never run as a stub.
+ * Policy names are resolved here, and only here: validation, the CLI's --policy and the runner
+ * all ask policyIssue() / resolvePolicy().
  */
 import type { DeviceModel } from '../devices/device.js';
 import { gup_nic } from '../devices/gup-nic/gup-nic.js';
@@ -26,6 +28,7 @@ import { lost_write } from '../invariants/lost-write.js';
 import { pinned_page_moved } from '../invariants/pinned-page-moved.js';
 import { refcount_leak } from '../invariants/refcount-leak.js';
 import { stale_read } from '../invariants/stale-read.js';
+import { kernelFeatures, type KernelFeatures } from '../mm/features.js';
 import type { KernelPolicy } from '../mm/policy_ops.js';
 import { linux_4_20 } from '../policy/linux-4.20.js';
 import { linux_5_7 } from '../policy/linux-5.7.js';
@@ -35,16 +38,20 @@ import { iommu_backstop } from '../policy/iommu-backstop.js';
 import { layout_lease } from '../policy/layout-lease.js';
 import { lease_break_dummy } from '../policy/lease-break-dummy.js';
 import { revoke } from '../policy/revoke.js';
+import { closest } from './format/closest.js';
+import { OP_TABLE, opDescriptor } from './ops/table.js';
+import { ScenarioError, type Issue } from './format/types.js';
 
-/** Every policy name of DESIGN §7b, built or not. */
+/** Every named policy (era presets and the 2018 thread's proposals), built or not. */
 export const CONTRACT_POLICIES = [
   'linux-4.20', 'linux-5.7', 'linux-6.12', 'block-truncate', 'lease-break-dummy', 'layout-lease', 'revoke', 'iommu-backstop',
+  'linux-5.9', 'linux-5.19',
 ] as const;
 
-/** Every device model of DESIGN §7b, built or not. */
+/** Every built-in device model name, built or not. */
 export const CONTRACT_MODELS = ['gup-nic', 'odp-nic', 'gpu-hmm'] as const;
 
-/** Every invariant kind of DESIGN §7, checked yet or not. */
+/** Every invariant kind, checked yet or not. */
 export const INVARIANT_KINDS = [
   'dma-use-after-free', 'dma-into-reused-page', 'lost-write', 'stale-read', 'incoherent-mapping',
   'notifier-teardown-incomplete', 'install-during-invalidation', 'notifier-unpaired', 'notifier-failed-blockable',
@@ -52,7 +59,7 @@ export const INVARIANT_KINDS = [
   'hang', 'refcount-leak', 'kernel-bug', 'kernel-warn',
 ] as const;
 
-/** The default policy (DESIGN §7b). */
+/** The default policy. */
 export const DEFAULT_POLICY = 'linux-6.12';
 
 export interface Registry {
@@ -71,8 +78,22 @@ function byName<T extends { name?: string; kind?: string }>(what: string, list: 
   return m;
 }
 
-/** createRegistry() - build a registry from plugin tables; duplicate names throw. */
+/** A device model's `ops` must name device ops of the op table. */
+function checkModelOps(m: DeviceModel): void {
+  for (const op of m.ops) {
+    const d = opDescriptor(op);
+    if (d?.runs !== 'device') {
+      throw new Error(`device model "${m.name}" lists "${op}" in its ops, which is ${d ? 'not a device op' : 'no op'} (device ops: ${OP_TABLE.filter((x) => x.runs === 'device').map((x) => x.name).join(', ')})`);
+    }
+  }
+}
+
+/**
+ * createRegistry() - build a registry from plugin tables. Throws on a duplicate name, and on a device
+ * model whose `ops` name anything but device ops.
+ */
 export function createRegistry(p: { devices: readonly DeviceModel[]; policies: readonly KernelPolicy[]; invariants: readonly Checker[] }): Registry {
+  p.devices.forEach(checkModelOps);
   return { devices: byName('device model', p.devices), policies: byName('policy', p.policies), invariants: byName('invariant', p.invariants) };
 }
 
@@ -93,11 +114,47 @@ export function defaultRegistry(): Registry {
   return createRegistry(BUILTIN);
 }
 
-/** The ops this build executes; the contract's others are refused as not-implemented. */
-export const IMPLEMENTED_OPS: ReadonlySet<string> = new Set([
-  'mmap', 'munmap', 'mremap', 'madvise', 'mprotect', 'fork', 'exit', 'load', 'store', 'msync', 'ftruncate', 'truncate',
-  'fallocate', 'fsync', 'pread', 'pwrite', 'drop_caches', 'setlease', 'sleep',
-  'gup', 'unpin', 'reg_mr', 'dereg_mr', 'dma_read', 'dma_write', 'poll', 'advise_mr',
-  'mirror', 'unmirror', 'gpu_read', 'gpu_write', 'snapshot', 'migrate_to_device', 'migrate_to_host', 'make_exclusive', 'check_exclusive',
-  'writeback_now', 'reclaim', 'migrate',
-]);
+/** The policy names a build knows: those it can run, and every name input may mention. */
+export interface PolicyNames {
+  readonly built: readonly string[];
+  /** built ones and the named policies not built yet (expectByPolicy keys may name any) */
+  readonly known: readonly string[];
+}
+
+/** policyNames() - the policy names of @registry. */
+export function policyNames(registry: Registry): PolicyNames {
+  const built = [...registry.policies.keys()];
+  return { built, known: [...new Set([...CONTRACT_POLICIES, ...built])] };
+}
+
+/**
+ * policyIssue() - why policy @name cannot be run, or null: `not-implemented` for a named policy not
+ * built yet, else `unknown-policy` with the closest name. @more: also offer `all` (the CLI's --policy).
+ */
+export function policyIssue(name: string, names: PolicyNames, path: string, more: { all?: boolean } = {}): Issue | null {
+  if (names.built.includes(name)) return null;
+  const expected = `one of ${names.built.join(', ')}${more.all ? ', a comma list of them, or all' : ''}`;
+  if (names.known.includes(name)) return { code: 'not-implemented', path, message: `policy "${name}" is part of the contract but not built yet`, expected };
+  const issue: Issue = { code: 'unknown-policy', path, message: `unknown policy "${name}"`, expected };
+  const guess = closest(name, [...names.built, ...names.known, ...(more.all ? ['all'] : [])]);
+  if (guess !== undefined) issue.didYouMean = guess;
+  return issue;
+}
+
+/** A policy ready to run: its hooks and its era's features. */
+export interface ResolvedPolicy {
+  readonly policy: KernelPolicy;
+  readonly features: KernelFeatures;
+}
+
+/** policyFeatures() - the kernel features of @policy's era (its version). */
+export function policyFeatures(policy: KernelPolicy): KernelFeatures {
+  return kernelFeatures(policy.version[0], policy.version[1]);
+}
+
+/** resolvePolicy() - policy @name of @registry with its features. Throws ScenarioError when it cannot run. */
+export function resolvePolicy(name: string, registry: Registry, path = 'policy'): ResolvedPolicy {
+  const policy = registry.policies.get(name);
+  if (!policy) throw new ScenarioError([policyIssue(name, policyNames(registry), path) ?? { code: 'unknown-policy', path, message: `unknown policy "${name}"` }]);
+  return { policy, features: policyFeatures(policy) };
+}

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { explore, mergeResults } from '../../src/explore/explore.js';
 import { INVARIANT_KINDS } from '../../src/scenario/registry.js';
-import { validateOrThrow } from '../../src/scenario/run.js';
+import { validateOrThrow } from '../../src/scenario/format/validate.js';
 
 const ROOT = new URL('../../examples/', import.meta.url);
 const files = ['', 'thread-2018/', 'explore/'].flatMap((d) =>

@@ -8,7 +8,8 @@ import { explore } from '../../src/explore/explore.js';
 import { replay, replayFileOf } from '../../src/explore/replay.js';
 import { shrink } from '../../src/explore/shrink.js';
 import { defaultRegistry, INVARIANT_KINDS } from '../../src/scenario/registry.js';
-import { runValidated, validateOrThrow } from '../../src/scenario/run.js';
+import { runValidated } from '../../src/scenario/run/run.js';
+import { validateOrThrow } from '../../src/scenario/format/validate.js';
 
 const load = (f: string) => JSON.parse(readFileSync(new URL(`../../examples/explore/${f}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
 

@@ -3,7 +3,7 @@ import type { Co } from '../../src/engine/actor.js';
 import { Scheduler } from '../../src/engine/scheduler.js';
 import { TraceBus } from '../../src/engine/trace.js';
 import { kernelFeatures } from '../../src/mm/features.js';
-import { Kernel } from '../../src/mm/kernel.js';
+import { Kernel, type KernelConfig } from '../../src/mm/kernel.js';
 import { DEFAULT_TIMING } from '../../src/mm/timing.js';
 import type { MmTraceEvent } from '../../src/mm/trace_events.js';
 import { linux_4_20 } from '../../src/policy/linux-4.20.js';
@@ -18,13 +18,15 @@ export interface TestKernel {
   run<T>(gen: Co<T>, actor?: string): T;
 }
 
-export function makeKernel(era: '4.20' | '6.12' | KernelPolicy = '6.12', memory = 64 * 1024 * 1024): TestKernel {
+/** makeKernel() - a kernel of @era with @memory bytes; @config adds what else its constructor takes. */
+export function makeKernel(era: '4.20' | '6.12' | KernelPolicy = '6.12', memory = 64 * 1024 * 1024,
+  config: Pick<KernelConfig, 'movable' | 'tunables' | 'fatal_signal_pending'> = {}): TestKernel {
   const policy = era === '4.20' ? linux_4_20 : era === '6.12' ? linux_6_12 : era;
   const sched = new Scheduler({ livenessBound: 0 });
   const bus = new TraceBus<MmTraceEvent>();
   const events: MmTraceEvent[] = [];
   bus.subscribe((e) => events.push(e));
-  const k = new Kernel({ sched, bus, policy, features: kernelFeatures(policy.version[0], policy.version[1]), timing: DEFAULT_TIMING, memory });
+  const k = new Kernel({ sched, bus, policy, features: kernelFeatures(policy.version[0], policy.version[1]), timing: DEFAULT_TIMING, memory, ...config });
   return {
     k, sched, events,
     run<T>(gen: Co<T>, actor = 'test'): T {

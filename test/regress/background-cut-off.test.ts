@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { runScenario } from '../../src/scenario/run.js';
+import { runScenario } from '../../src/scenario/run/run.js';
 import type { MmTraceEvent } from '../../src/mm/trace_events.js';
 import { sanityRun } from '../../scripts/fuzz-sanity.mjs';
 

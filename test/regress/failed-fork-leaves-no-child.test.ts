@@ -3,7 +3,7 @@
  * the half-built child registered, so the child's actors ran in a half-copied address space.
  */
 import { expect, it } from 'vitest';
-import { runScenario } from '../../src/scenario/run.js';
+import { runScenario } from '../../src/scenario/run/run.js';
 
 it('a fork that fails with ENOMEM leaves no child: its threads never run', () => {
   const r = runScenario({

@@ -7,7 +7,7 @@
  * the moment it is copied (as under the page-table locks), the child's PTE taking its own reference.
  */
 import { expect, it } from 'vitest';
-import { runScenario } from '../../src/scenario/run.js';
+import { runScenario } from '../../src/scenario/run/run.js';
 import { sanityRun } from '../../scripts/fuzz-sanity.mjs';
 
 /** Minimised fuzz scenarios, with their recorded interleavings (formerly test/regress/pending/). */

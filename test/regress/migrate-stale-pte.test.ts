@@ -7,7 +7,7 @@
  */
 import { expect, it } from 'vitest';
 import type { MmTraceEvent } from '../../src/mm/trace_events.js';
-import { runScenario } from '../../src/scenario/run.js';
+import { runScenario } from '../../src/scenario/run/run.js';
 import { sanityRun } from '../../scripts/fuzz-sanity.mjs';
 
 const scenario = {

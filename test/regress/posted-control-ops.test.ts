@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { runScenario } from '../../src/scenario/run.js';
+import { runScenario } from '../../src/scenario/run/run.js';
 
 it('poll of a posted reg_mr waits for the registration and reports its result (the fuzzer\'s scenario)', () => {
   const s = JSON.parse(readFileSync(new URL('./posted-reg-mr.json', import.meta.url), 'utf8'));

@@ -4,7 +4,7 @@
  * the mm was never torn down; and the interrupted op's `as` name had no result.
  */
 import { expect, it } from 'vitest';
-import { runScenario } from '../../src/scenario/run.js';
+import { runScenario } from '../../src/scenario/run/run.js';
 
 const scenario = (t2At: number | string) => ({
   name: 'sigbus-kills-faulting-thread',

@@ -5,7 +5,7 @@
  * re-checked after the sleep and skipped once it is no longer this file's folio at its index.
  */
 import { expect, it } from 'vitest';
-import { runScenario } from '../../src/scenario/run.js';
+import { runScenario } from '../../src/scenario/run/run.js';
 import { sanityRun } from '../../scripts/fuzz-sanity.mjs';
 
 /** The minimised fuzz scenario, with its recorded interleaving. */

@@ -11,8 +11,8 @@ import { describe, expect, it } from 'vitest';
 import type { MmTraceEvent } from '../../src/mm/trace_events.js';
 import { formatChromeTrace, toChromeTrace, type ChromeEvent, type ChromeTrace } from '../../src/report/chrome.js';
 import { defaultRegistry } from '../../src/scenario/registry.js';
-import type { RunResult } from '../../src/scenario/result.js';
-import { runScenario } from '../../src/scenario/run.js';
+import type { RunResult } from '../../src/scenario/run/result.js';
+import { runScenario } from '../../src/scenario/run/run.js';
 import { chromeShapeProblems, threadNames } from './chrome-shape.js';
 
 const EXAMPLES = join(import.meta.dirname, '..', '..', 'examples');

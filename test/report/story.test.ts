@@ -12,8 +12,8 @@ import type { ChainEvent } from '../../src/invariants/checker.js';
 import { eraHasFollPin, tellChain } from '../../src/report/story.js';
 import { formatRunText } from '../../src/report/text.js';
 import { defaultRegistry } from '../../src/scenario/registry.js';
-import type { RunResult, Violation } from '../../src/scenario/result.js';
-import { runScenario } from '../../src/scenario/run.js';
+import type { RunResult, Violation } from '../../src/scenario/run/result.js';
+import { runScenario } from '../../src/scenario/run/run.js';
 
 const EXAMPLES = join(import.meta.dirname, '..', '..', 'examples');
 const load = (f: string): unknown => JSON.parse(readFileSync(join(EXAMPLES, f), 'utf8'));

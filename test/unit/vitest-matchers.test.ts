@@ -10,8 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { explore } from '../../src/explore/explore.js';
 import { tellChain } from '../../src/report/story.js';
 import { INVARIANT_KINDS } from '../../src/scenario/registry.js';
-import type { RunResult } from '../../src/scenario/result.js';
-import { runScenario, validateOrThrow } from '../../src/scenario/run.js';
+import type { RunResult } from '../../src/scenario/run/result.js';
+import { runScenario } from '../../src/scenario/run/run.js';
+import { validateOrThrow } from '../../src/scenario/format/validate.js';
 import { describeViolation, pinsimMatchers, setupPinsimMatchers } from '../../src/vitest.js';
 
 const EXAMPLES = join(import.meta.dirname, '..', '..', 'examples');

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TASK_SIZE } from '../../../src/mm/mmap.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
-import { runScenario } from '../../../src/scenario/run.js';
-import type { RunResult } from '../../../src/scenario/result.js';
+import { runScenario } from '../../../src/scenario/run/run.js';
+import type { RunResult } from '../../../src/scenario/run/result.js';
 
 const PAGE = 4096;
 

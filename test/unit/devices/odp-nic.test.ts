@@ -10,8 +10,8 @@ import {
   mmu_notifier_range_init,
 } from '../../../src/mm/mmu_notifier.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
-import { runScenario } from '../../../src/scenario/run.js';
-import type { RunResult } from '../../../src/scenario/result.js';
+import { runScenario } from '../../../src/scenario/run/run.js';
+import type { RunResult } from '../../../src/scenario/run/result.js';
 import { makeKernel, PAGE, type TestKernel } from '../../helpers/kernel.js';
 
 const US = 1000;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { dirty_page_without_buffers } from '../../../src/invariants/dirty-page-without-buffers.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
-import { runScenario } from '../../../src/scenario/run.js';
+import { runScenario } from '../../../src/scenario/run/run.js';
 
 const example = (name: string) => JSON.parse(readFileSync(new URL(`../../../examples/${name}.json`, import.meta.url), 'utf8'));
 

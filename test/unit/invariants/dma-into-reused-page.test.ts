@@ -3,7 +3,7 @@ import type { Checker, ViolationReport } from '../../../src/invariants/checker.j
 import { dma_into_reused_page } from '../../../src/invariants/dma-into-reused-page.js';
 import { dma_use_after_free } from '../../../src/invariants/dma-use-after-free.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
-import { runScenario } from '../../../src/scenario/run.js';
+import { runScenario } from '../../../src/scenario/run/run.js';
 import { MUNMAP_PINNED } from './fixtures.js';
 
 

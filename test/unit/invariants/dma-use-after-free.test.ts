@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { dma_use_after_free } from '../../../src/invariants/dma-use-after-free.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
-import { runScenario } from '../../../src/scenario/run.js';
+import { runScenario } from '../../../src/scenario/run/run.js';
 import { MUNMAP_PINNED } from './fixtures.js';
 
 

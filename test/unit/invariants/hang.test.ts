@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { hang } from '../../../src/invariants/hang.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
-import { runScenario } from '../../../src/scenario/run.js';
+import { runScenario } from '../../../src/scenario/run/run.js';
 
 const MS = 1_000_000;
 

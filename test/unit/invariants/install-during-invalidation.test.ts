@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { install_during_invalidation } from '../../../src/invariants/install-during-invalidation.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
-import { runScenario } from '../../../src/scenario/run.js';
+import { runScenario } from '../../../src/scenario/run/run.js';
 
 function check(evs: MmTraceEvent[]): ViolationReport[] {
   const out: ViolationReport[] = [];

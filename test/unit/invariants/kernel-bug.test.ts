@@ -7,7 +7,7 @@ import type { KernelPolicy } from '../../../src/mm/policy_ops.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
 import { linux_4_20 } from '../../../src/policy/linux-4.20.js';
 import { BUILTIN, createRegistry } from '../../../src/scenario/registry.js';
-import { runScenario } from '../../../src/scenario/run.js';
+import { runScenario } from '../../../src/scenario/run/run.js';
 
 function check(evs: MmTraceEvent[]): ViolationReport[] {
   const out: ViolationReport[] = [];

@@ -8,7 +8,7 @@ import {
   mmu_notifier_range_init,
 } from '../../../src/mm/mmu_notifier.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
-import { runScenario } from '../../../src/scenario/run.js';
+import { runScenario } from '../../../src/scenario/run/run.js';
 import { makeKernel, PAGE, type TestKernel } from '../../helpers/kernel.js';
 
 function check(evs: MmTraceEvent[]): ViolationReport[] {

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { pinned_page_moved } from '../../../src/invariants/pinned-page-moved.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
-import type { RunResult } from '../../../src/scenario/result.js';
-import { runScenario } from '../../../src/scenario/run.js';
+import type { RunResult } from '../../../src/scenario/run/result.js';
+import { runScenario } from '../../../src/scenario/run/run.js';
 
 function check(evs: MmTraceEvent[]): ViolationReport[] {
   const out: ViolationReport[] = [];

@@ -10,7 +10,7 @@ import { do_mmap } from '../../../src/mm/mmap.js';
 import type { DmaRef } from '../../../src/mm/pin_registry.js';
 import { do_truncate } from '../../../src/mm/truncate.js';
 import { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, PG_dax, PG_private } from '../../../src/mm/types.js';
-import { runScenario } from '../../../src/scenario/run.js';
+import { runScenario } from '../../../src/scenario/run/run.js';
 import { makeKernel, PAGE, type TestKernel } from '../../helpers/kernel.js';
 
 const example = (name: string) => JSON.parse(readFileSync(new URL(`../../../examples/${name}.json`, import.meta.url), 'utf8'));

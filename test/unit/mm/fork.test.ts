@@ -19,7 +19,7 @@ import type { DmaRef } from '../../../src/mm/pin_registry.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
 import { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE } from '../../../src/mm/types.js';
 import { linux_5_7 } from '../../../src/policy/linux-5.7.js';
-import { runScenario } from '../../../src/scenario/run.js';
+import { runScenario } from '../../../src/scenario/run/run.js';
 import { makeKernel, PAGE, type TestKernel } from '../../helpers/kernel.js';
 
 interface World { t: TestKernel; p: Process; addr: number }

@@ -9,8 +9,7 @@ import { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE } from '../../../src/mm/t
 import { makeKernel, PAGE } from '../../helpers/kernel.js';
 
 function setup(era: '4.20' | '6.12') {
-  const t = makeKernel(era);
-  t.k.movable.limit = 1024;
+  const t = makeKernel(era, 64 * 1024 * 1024, { movable: 1024 * PAGE });
   const mm = t.k.create_process('p').mm;
   const a = t.run(do_mmap(t.k, mm, { addr: null, length: 2 * PAGE, prot: 'rw', shared: false, private: true, fixed: false, populate: true, file: null, offset: 0 }, '')) as number;
   t.run(cpu_access(t.k, mm, a, 2 * PAGE, t.k.new_content('s')));

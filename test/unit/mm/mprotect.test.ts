@@ -6,7 +6,7 @@ import { do_mprotect } from '../../../src/mm/mprotect.js';
 import { find_vma, pte_pfn, pte_present, pte_write, type MmStruct } from '../../../src/mm/mm_types.js';
 import type { MmEventOf } from '../../../src/mm/trace_events.js';
 import { VM_READ, VM_WRITE } from '../../../src/mm/types.js';
-import { runScenario } from '../../../src/scenario/run.js';
+import { runScenario } from '../../../src/scenario/run/run.js';
 import { makeKernel, PAGE, type TestKernel } from '../../helpers/kernel.js';
 
 const example = (name: string) => JSON.parse(readFileSync(new URL(`../../../examples/${name}.json`, import.meta.url), 'utf8'));

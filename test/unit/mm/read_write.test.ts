@@ -11,7 +11,7 @@ import { folio_detach_buffers, folio_mark_dirty, storage_token } from '../../../
 import type { DmaRef } from '../../../src/mm/pin_registry.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
 import { FOLL_GET, PG_dirty, PG_private } from '../../../src/mm/types.js';
-import { runScenario } from '../../../src/scenario/run.js';
+import { runScenario } from '../../../src/scenario/run/run.js';
 import { makeKernel, PAGE, type TestKernel } from '../../helpers/kernel.js';
 
 const shared = (file: Inode, length: number, o: Partial<MmapArgs> = {}): MmapArgs => ({

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
-import type { RunResult } from '../../../src/scenario/result.js';
-import { runScenario } from '../../../src/scenario/run.js';
+import type { RunResult } from '../../../src/scenario/run/result.js';
+import { runScenario } from '../../../src/scenario/run/run.js';
 
 const US = 1000;
 

@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
-import type { RunResult } from '../../../src/scenario/result.js';
-import { runScenario } from '../../../src/scenario/run.js';
+import type { RunResult } from '../../../src/scenario/run/result.js';
+import { runScenario } from '../../../src/scenario/run/run.js';
 
 export const example = (name: string) => JSON.parse(readFileSync(new URL(`../../../examples/${name}.json`, import.meta.url), 'utf8'));
 

@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
-import type { RunResult } from '../../../src/scenario/result.js';
-import { runScenario } from '../../../src/scenario/run.js';
+import type { RunResult } from '../../../src/scenario/run/result.js';
+import { runScenario } from '../../../src/scenario/run/run.js';
 
 const US = 1000;
 const example = (name: string) => JSON.parse(readFileSync(new URL(`../../../examples/${name}.json`, import.meta.url), 'utf8'));

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
-import type { RunResult } from '../../../src/scenario/result.js';
-import { runScenario } from '../../../src/scenario/run.js';
+import type { RunResult } from '../../../src/scenario/run/result.js';
+import { runScenario } from '../../../src/scenario/run/run.js';
 
 function run(s: unknown, policy = 'layout-lease'): { r: RunResult; evs: MmTraceEvent[] } {
   const evs: MmTraceEvent[] = [];

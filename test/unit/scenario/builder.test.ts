@@ -1,17 +1,11 @@
 import { describe, it, expect } from 'vitest';
-import { scenario } from '../../../src/scenario/builder.js';
-import { validateScenario } from '../../../src/scenario/validate.js';
-import type { ValidationContext } from '../../../src/scenario/validate.js';
-import type { MmapFlag } from '../../../src/scenario/types.js';
+import { scenario } from '../../../src/scenario/format/builder.js';
+import { validationContext } from '../../../src/scenario/format/context.js';
+import { validateScenario } from '../../../src/scenario/format/validate.js';
+import type { MmapFlag } from '../../../src/scenario/format/types.js';
+import { defaultRegistry } from '../../../src/scenario/registry.js';
 
-const ctx: ValidationContext = {
-  policies: ['linux-4.20', 'linux-5.7', 'linux-6.12', 'block-truncate', 'lease-break-dummy', 'layout-lease', 'revoke', 'iommu-backstop'],
-  builtPolicies: ['linux-4.20', 'linux-6.12'],
-  knownModels: ['gup-nic', 'odp-nic', 'gpu-hmm'],
-  devices: { 'gup-nic': { dmaLatency: { kind: 'time' }, iommu: { kind: 'bool' }, pcieErrorHandling: { kind: 'enum', values: ['abort', 'hang'] } } },
-  implementedOps: new Set(['mmap', 'munmap', 'madvise', 'ftruncate', 'truncate', 'load', 'store', 'gup', 'unpin', 'reg_mr', 'dereg_mr', 'dma_read', 'dma_write', 'sleep', 'exit']),
-  invariantKinds: ['lost-write', 'dma-use-after-free', 'hang'],
-};
+const ctx = validationContext(defaultRegistry());
 
 /** The DESIGN §5 example, written with the builder. */
 function designExample() {
@@ -67,9 +61,11 @@ describe('scenario() builder', () => {
     if (r.ok) expect(r.scenario.actors['app']?.ops[2]).toMatchObject({ at: 10_000, length: 4096 });
   });
 
-  it('writes an actor of another process as { process, ops }', () => {
+  it('writes an actor of another process as { process, ops }, and takes that JSON form too', () => {
     const data = scenario('t').actor('t2', [{ op: 'sleep', duration: '1us' }], { process: 'app' }).build();
     expect(data.actors).toEqual({ t2: { process: 'app', ops: [{ op: 'sleep', duration: '1us' }] } });
+    const json = scenario('t').actor('t2', { process: 'app', ops: [{ op: 'sleep', duration: '1us' }] }).build();
+    expect(json.actors).toEqual(data.actors);
   });
 
   it('merges kernel settings and keeps each step immutable, so a base can be extended twice', () => {

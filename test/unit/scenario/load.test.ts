@@ -2,8 +2,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collectScenarioFiles, jsonErrorPosition, loadScenarioInput } from '../../../src/scenario/load.js';
-import { ScenarioError } from '../../../src/scenario/types.js';
+import { collectScenarioFiles, jsonErrorPosition, loadScenarioInput } from '../../../src/scenario/format/load.js';
+import { ScenarioError } from '../../../src/scenario/format/types.js';
 
 let dir = '';
 

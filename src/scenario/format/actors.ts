@@ -1,20 +1,24 @@
-/** Validation of the actors' ops and of the names they produce and use (with the cycle check). */
+/**
+ * Validation of the actors' ops, read from the op table, and of the names they produce and use
+ * (with the cycle check). onBreak lists are walked by the same code as top-level lists, so a word
+ * is refused the same way wherever it appears.
+ */
 import { parseSize } from '../../engine/clock.js';
-import { closest } from '../closest.js';
-import { OP_SCHEMA, REF_KIND } from '../schema.js';
-import type { FieldSpec, OpSchema, RefKind } from '../schema.js';
-import { ALL_OPS } from '../types.js';
-import type { ActorSpec, Op } from '../types.js';
-import { pathKey, pathIndex, isObject, Check } from './check.js';
+import { REF_KIND, type AnyField, type OpDescriptor, type RefKind } from '../ops/op.js';
+import { ALL_OPS, opDescriptor, type Op } from '../ops/table.js';
+import { Check, isObject, pathIndex, pathKey } from './check.js';
+import { closest } from './closest.js';
+import type { ActorSpec } from './types.js';
 // ---------------------------------------------------------------------------------------------
 // Ops, names and the wait graph
 
 /** An edge of the wait graph: this op cannot start before op `to` has completed. */
 interface Dep { to: number; why: string }
 interface OpNode { path: string; deps: Dep[] }
-/** A produced name; `kinds` null when its op is unknown (so it matches any reference). */
-interface NameDef { node: number; path: string; op: string; kinds: readonly RefKind[] | null }
-interface Ref { node: number; name: string; want: RefKind; path: string }
+/** A produced name; `kinds` null when its op is unknown (so it matches any reference); `device` of the op that made it. */
+interface NameDef { node: number; path: string; op: string; kinds: readonly RefKind[] | null; device: string | undefined }
+/** A reference; `deviceOp`: the device op whose device the name (an MR or mirror) decides. */
+interface Ref { node: number; name: string; want: RefKind; path: string; deviceOp: string | undefined; opPath: string }
 
 export const WANT_TEXT: Readonly<Record<RefKind, string>> = {
   address: 'an address (the "as" of mmap or mremap)',
@@ -37,13 +41,15 @@ export class OpWalker {
   /** Every process an actor runs in, and every fork's `as`. */
   readonly processNames = new Set<string>();
   private readonly refs: Ref[] = [];
-  private readonly processRefs: { process: string; path: string; first: number | undefined }[] = [];
+  /** An actor's `process` (with its first op, which waits for the fork), or an op's `process` field. */
+  private readonly processRefs: { process: string; path: string; first: number | undefined; field?: boolean }[] = [];
 
   private readonly c: Check;
   readonly files: readonly string[];
-  private readonly devices: readonly string[];
+  /** Declared device → the model it names (as written). */
+  private readonly devices: ReadonlyMap<string, unknown>;
 
-  constructor(c: Check, files: readonly string[], devices: readonly string[]) {
+  constructor(c: Check, files: readonly string[], devices: ReadonlyMap<string, unknown>) {
     this.c = c;
     this.files = files;
     this.devices = devices;
@@ -98,56 +104,73 @@ export class OpWalker {
     if (!o) return undefined;
     const node = this.nodes.push({ path, deps: dep ? [dep] : [] }) - 1;
     const word = c.string(c.required(o, 'op', path), pathKey(path, 'op'));
-    const schema = word === undefined ? undefined : (OP_SCHEMA as Readonly<Record<string, OpSchema>>)[word];
-    if (word !== undefined && !schema) {
+    const d = word === undefined ? undefined : opDescriptor(word);
+    if (word !== undefined && !d) {
       c.add('unknown-op', pathKey(path, 'op'), `unknown op "${word}"`, { didYouMean: closest(word, ALL_OPS) });
     }
-    if (!schema || word === undefined) {
-      if (typeof o['as'] === 'string') this.define(o['as'], pathKey(path, 'as'), node, word ?? '?', null);
+    if (!d) {
+      if (typeof o['as'] === 'string') this.define(o['as'], pathKey(path, 'as'), node, word ?? '?', null, undefined);
       return undefined;
     }
-    if (!c.ctx.implementedOps.has(word)) {
-      c.add('not-implemented', pathKey(path, 'op'), `op "${word}" is part of the contract but not built yet`);
-    }
-    const fieldNames = Object.keys(schema.fields);
-    c.keys(o, fieldNames, path, `op ${word}`);
+    if (!d.exec) c.notBuilt(pathKey(path, 'op'), `op "${d.name}"`);
+    c.keys(o, ['op', ...Object.keys(d.fields)], path, `op ${d.name}`);
     if (o['at'] !== undefined && o['after'] !== undefined) {
       c.add('conflict', path, 'an op takes "at" (since the run started) or "after" (since the previous op), not both');
     }
-    const out: Record<string, unknown> = { op: word };
-    for (const [f, spec] of Object.entries(schema.fields)) {
-      if (f === 'op') continue;
+    const out: Record<string, unknown> = { op: d.name };
+    for (const [f, spec] of Object.entries(d.fields)) {
       const x = o[f];
       if (x === undefined) {
-        if (spec.required) c.add('missing-field', pathKey(path, f), `op ${word} needs "${f}"`);
+        if (spec.required) c.add('missing-field', pathKey(path, f), `op ${d.name} needs "${f}"`);
         else if (spec.default !== undefined) out[f] = spec.default;
         else if (spec.kind === 'flags') out[f] = [];
         continue;
       }
-      const parsed = this.field(x, spec, pathKey(path, f), node);
+      if (!spec.built) {
+        c.notBuilt(pathKey(path, f), `op ${d.name} field "${f}"`);
+        continue;
+      }
+      const parsed = this.field(x, spec, pathKey(path, f), node, d, f);
       if (parsed !== undefined) out[f] = parsed;
     }
+    const device = typeof out['device'] === 'string' ? out['device'] : undefined;
+    if (device !== undefined && d.runs === 'device') this.modelAccepts(device, d.name, pathKey(path, 'op'));
     if (typeof out['as'] === 'string') {
-      const kinds: RefKind[] = [schema.produces];
-      if (schema.device && o['wait'] === false) kinds.push('wr');
-      this.define(out['as'], pathKey(path, 'as'), node, word, kinds);
+      const kinds: RefKind[] = [d.produces];
+      if (d.runs === 'device' && o['wait'] === false) kinds.push('wr');
+      this.define(out['as'], pathKey(path, 'as'), node, d.name, kinds, device);
     }
-    return out as unknown as Op;
+    // The object holds exactly the descriptor's fields, each parsed to its field type.
+    return out as Op;
   }
 
-  private field(v: unknown, spec: FieldSpec, path: string, node: number): unknown {
+  /** A device op on @device: its model must accept @op (built-in and plugin models alike). */
+  private modelAccepts(device: string, op: string, path: string): void {
+    const model = this.devices.get(device);
+    const spec = typeof model === 'string' ? this.c.ctx.models.get(model) : undefined;
+    if (!spec || spec.ops.includes(op)) return; // an unknown or unbuilt model is reported under devices
+    const accepting = [...this.c.ctx.models].filter(([, m]) => m.ops.includes(op)).map(([n]) => n);
+    this.c.add('unsupported-op', path, `device "${device}" is a ${String(model)}, which does not accept ${op} (it accepts ${spec.ops.join(', ') || 'no op'})`,
+      { expected: accepting.length ? `a device whose model accepts ${op}: ${accepting.join(', ')}` : `no device model here accepts ${op}` });
+  }
+
+  private field(v: unknown, spec: AnyField, path: string, node: number, d: OpDescriptor, f: string): unknown {
     const c = this.c;
     const want = REF_KIND[spec.kind];
     switch (spec.kind) {
-      case 'op': return undefined;
       case 'as': return c.string(v, path);
       case 'size': return c.size(v, path);
       case 'time': return c.time(v, path);
       case 'bool': return c.bool(v, path);
-      case 'enum': return c.word(v, spec.values ?? [], path, 'unknown-value');
-      case 'flags': return c.flags(v, spec.values ?? [], path);
+      case 'enum': return c.builtWord(v, spec.words ?? [], path, 'unknown-value', `${d.name} ${f}`);
+      case 'flags': return c.flags(v, spec.words ?? [], path, `${d.name} flag`);
       case 'file': return this.key(v, this.files, path, 'file');
-      case 'device': return this.key(v, this.devices, path, 'device');
+      case 'device': return this.key(v, [...this.devices.keys()], path, 'device');
+      case 'process': {
+        const s = c.string(v, path);
+        if (s !== undefined) this.processRefs.push({ process: s, path, first: undefined, field: true });
+        return s;
+      }
       case 'ops': return this.list(v, path, { to: node, why: 'runs when the lease breaks, taken by' });
       case 'target': {
         if (v === 'buffers') return v;
@@ -169,9 +192,9 @@ export class OpWalker {
           c.add('bad-addr', path, `address ${v} is above 2^53-1`, { expected: ADDR_TEXT });
           return undefined;
         }
-        return this.ref(v, 'address', path, node);
+        return this.ref(v, 'address', path, node, undefined);
       case 'name:mr': case 'name:pins': case 'name:mirror': case 'name:wr':
-        return want === undefined ? undefined : this.ref(v, want, path, node);
+        return want === undefined ? undefined : this.ref(v, want, path, node, d.runs === 'device' && (want === 'mr' || want === 'mirror') ? d.name : undefined);
     }
   }
 
@@ -182,19 +205,19 @@ export class OpWalker {
     return undefined;
   }
 
-  private ref(v: unknown, want: RefKind, path: string, node: number): string | undefined {
+  private ref(v: unknown, want: RefKind, path: string, node: number, deviceOp: string | undefined): string | undefined {
     const s = this.c.string(v, path);
-    if (s !== undefined) this.refs.push({ node, name: s, want, path });
+    if (s !== undefined) this.refs.push({ node, name: s, want, path, deviceOp, opPath: pathKey(path.replace(/\.[^.[]+$/, ''), 'op') });
     return s;
   }
 
-  private define(name: string, path: string, node: number, op: string, kinds: readonly RefKind[] | null): void {
+  private define(name: string, path: string, node: number, op: string, kinds: readonly RefKind[] | null, device: string | undefined): void {
     const prev = this.names.get(name);
     if (prev) {
       this.c.add('duplicate-name', path, `"${name}" already names the result of ${prev.path.replace(/\.as$/, '')}; names are global to the scenario`);
       return;
     }
-    this.names.set(name, { node, path, op, kinds });
+    this.names.set(name, { node, path, op, kinds, device });
     if (op === 'fork') this.processNames.add(name);
   }
 
@@ -211,10 +234,17 @@ export class OpWalker {
       this.nodes[r.node]?.deps.push({ to: def.node, why: `waits for "${r.name}" from` });
       if (def.kinds && !def.kinds.includes(r.want)) {
         this.c.add('wrong-name-kind', r.path, `"${r.name}" is the result of ${def.op} (${def.path}), not ${WANT_TEXT[r.want]}`, { expected: WANT_TEXT[r.want] });
+      } else if (r.deviceOp !== undefined && def.device !== undefined) {
+        this.modelAccepts(def.device, r.deviceOp, r.opPath);
       }
     }
     for (const p of this.processRefs) {
       const def = this.names.get(p.process);
+      if (p.field && !def && !this.processNames.has(p.process)) {
+        this.c.add('unknown-name', p.path, `no actor runs in process "${p.process}" and no fork creates it`,
+          { expected: WANT_TEXT.process, didYouMean: closest(p.process, [...this.processNames]) });
+        continue;
+      }
       if (!def) continue;
       if (def.kinds && !def.kinds.includes('process')) {
         this.c.add('wrong-name-kind', p.path, `"${p.process}" is the result of ${def.op} (${def.path}), not a process`, { expected: WANT_TEXT.process });

@@ -1,9 +1,10 @@
 /** The issue collector and path helpers of validation. */
 import { parseSize, parseTime } from '../../engine/clock.js';
 import type { Parsed } from '../../engine/clock.js';
-import { closest } from '../closest.js';
-import type { Issue } from '../types.js';
-import type { ValidationContext, ParamSpec } from '../validate.js';
+import type { WordSpec } from '../ops/op.js';
+import { closest } from './closest.js';
+import type { ParamSpec, ValidationContext } from './context.js';
+import type { Issue } from './types.js';
 // ---------------------------------------------------------------------------------------------
 // Paths and the issue collector
 
@@ -112,10 +113,27 @@ export class Check {
     return undefined;
   }
 
-  flags(v: unknown, values: readonly string[], path: string): string[] | undefined {
-    if (!Array.isArray(v)) return this.wrongType(v, path, `an array of ${values.join(', ')}`);
-    const out = v.map((x, i) => this.word(x, values, pathIndex(path, i), 'unknown-flag'));
+  /**
+   * One word of @words: an unknown one → @code with the closest word; a word of the format pinsim
+   * has not built → not-implemented (@what names the field in the message: `madvise advice`).
+   */
+  builtWord(v: unknown, words: readonly WordSpec[], path: string, code: string, what: string): string | undefined {
+    const s = this.word(v, words.map((w) => w.word), path, code);
+    if (s === undefined || words.find((w) => w.word === s)?.built !== false) return s;
+    this.notBuilt(path, `${what} "${s}"`, words.filter((w) => w.built).map((w) => w.word).join(', '));
+    return undefined;
+  }
+
+  /** A list of words of @words, each checked as builtWord() does. */
+  flags(v: unknown, words: readonly WordSpec[], path: string, what: string): string[] | undefined {
+    if (!Array.isArray(v)) return this.wrongType(v, path, `an array of ${words.map((w) => w.word).join(', ')}`);
+    const out = v.map((x, i) => this.builtWord(x, words, pathIndex(path, i), 'unknown-flag', what));
     return out.every((x) => x !== undefined) ? out : undefined;
+  }
+
+  /** @what is part of the format but pinsim has not built it yet: never run as a stub. */
+  notBuilt(path: string, what: string, expected?: string): void {
+    this.add('not-implemented', path, `${what} is part of the contract but not built yet`, expected === undefined ? {} : { expected });
   }
 
   param(v: unknown, spec: ParamSpec, path: string): number | string | boolean | undefined {

@@ -1,8 +1,8 @@
 /** Validation of `expect`, `expectByPolicy` and outcomes. */
-import { closest } from '../closest.js';
-import type { Expect, OutcomeSpec, PolicyExpect } from '../types.js';
+import { WANT_TEXT, OpWalker } from './actors.js';
 import { pathKey, pathIndex, isObject, Check } from './check.js';
-import { WANT_TEXT, OpWalker } from './ops.js';
+import { closest } from './closest.js';
+import type { Expect, OutcomeSpec, PolicyExpect } from './types.js';
 // ---------------------------------------------------------------------------------------------
 // Expectations
 
@@ -16,8 +16,9 @@ export function checkExpectByPolicy(c: Check, w: OpWalker, v: unknown): Record<s
   const out: Record<string, PolicyExpect> = {};
   for (const [policy, e] of Object.entries(o)) {
     const path = pathKey('expectByPolicy', policy);
-    if (!c.ctx.policies.includes(policy)) {
-      c.add('unknown-policy', path, `unknown policy "${policy}"`, { expected: `one of ${c.ctx.policies.join(', ')}`, didYouMean: closest(policy, c.ctx.policies) });
+    const known = c.ctx.policies.known;
+    if (!known.includes(policy)) {
+      c.add('unknown-policy', path, `unknown policy "${policy}"`, { expected: `one of ${known.join(', ')}`, didYouMean: closest(policy, known) });
     }
     if (isObject(e) && e['skip'] !== undefined) {
       c.keys(e, ['skip'], path, 'a skip entry');

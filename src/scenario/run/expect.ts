@@ -1,10 +1,10 @@
 /**
- * Evaluating `expect` against a run (DESIGN §5): a key left out is not checked; `violations` is the
- * exact set of kinds; `forbid` fails a single run when a forbidden outcome occurs in it.
+ * Evaluating `expect` against a run: a key left out is not checked; `violations` is the exact set of
+ * kinds; `forbid` fails a single run when a forbidden outcome occurs in it.
  */
-import type { Expect } from './types.js';
+import { formatTime } from '../../engine/clock.js';
+import type { Expect } from '../format/types.js';
 import type { RunResult } from './result.js';
-import { formatTime } from '../engine/clock.js';
 
 function matchesOutcome(r: RunResult, o: string | Record<string, string>): boolean {
   if (typeof o === 'string') return r.violations.some((v) => v.kind === o);
@@ -47,4 +47,14 @@ export function checkExpectations(e: Expect, r: RunResult): string[] {
     if (matchesOutcome(r, o)) f.push(`forbid: ${typeof o === 'string' ? o : JSON.stringify(o)} occurred`);
   }
   return f;
+}
+
+/** storageKeys() - the `storage:f@index` names @e observes (the durable content of file pages). */
+export function storageKeys(e: Expect | undefined): string[] {
+  if (!e) return [];
+  const keys = new Set<string>();
+  const add = (k: string) => { if (k.startsWith('storage:')) keys.add(k); };
+  for (const k of Object.keys(e.observed ?? {})) add(k);
+  for (const o of [...(e.forbid ?? []), ...(e.allow ?? [])]) if (typeof o !== 'string') for (const k of Object.keys(o)) add(k);
+  return [...keys];
 }

@@ -1,5 +1,5 @@
 /**
- * The typed scenario builder (DESIGN §5): `scenario(name)` chains to exactly the data a `.json`
+ * The typed scenario builder: `scenario(name)` chains to exactly the data a `.json`
  * scenario holds (a `ScenarioInput`, JSON-serialisable), so a scenario module can use loops and
  * parameters and still be checked by validateScenario(). Sizes and times take unit strings.
  * Each call returns a new builder, so a base scenario can be extended in several ways.
@@ -13,22 +13,15 @@
  *   .expect({ violations: ['lost-write'] })
  *   .build();
  */
-import type { FsType, Op, OpInput, ScenarioInput, SizeInput, TimeInput } from './types.js';
-
-/** A field value as written: numbers may be unit strings, nested op lists are written ops too. */
-type Loose<V> = V extends number ? number | string : V extends Op[] ? OpBuild[] : V;
-/** Fields the validator fills when left out (flags → [], an MR/mirror/file offset → 0). */
-type Defaulted = 'flags' | 'offset';
-type LooseOp<O> =
-  & { [K in keyof O as K extends Defaulted ? never : K]: Loose<O[K]> }
-  & { [K in keyof O as K extends Defaulted ? K : never]?: Loose<O[K]> };
-
-/** An op as the builder takes it: each op of `Op`, with unit strings allowed. */
-export type OpBuild = Op extends infer O ? (O extends Op ? LooseOp<O> : never) : never;
+import type { OpBuild } from '../ops/table.js';
+import type { FsType, OpInput, ScenarioInput, SizeInput, TimeInput } from './types.js';
+/** An op as the builder takes it (inferred from the op table): unit strings allowed, defaults optional. */
+export type { OpBuild } from '../ops/table.js';
 
 export interface KernelInput {
   policy?: string;
   memory?: SizeInput;
+  movable?: SizeInput;
   until?: TimeInput;
   livenessBound?: TimeInput;
   jitter?: TimeInput;
@@ -68,8 +61,11 @@ export interface ScenarioBuilder {
   file(name: string, f: { fs: FsType; size: SizeInput; dax?: boolean }): ScenarioBuilder;
   device(name: string, d: DeviceInput): ScenarioBuilder;
   process(name: string, p: { memlock?: SizeInput; capIpcLock?: boolean }): ScenarioBuilder;
-  /** A thread of its own process named after the actor, or of `opts.process` (shared address space, or a fork's child). */
-  actor(name: string, ops: readonly OpBuild[], opts?: { process: string }): ScenarioBuilder;
+  /**
+   * A thread of its own process named after the actor, or of `opts.process` (shared address space,
+   * or a fork's child); the JSON form `{ process, ops }` is taken too.
+   */
+  actor(name: string, ops: readonly OpBuild[] | { process: string; ops: readonly OpBuild[] }, opts?: { process: string }): ScenarioBuilder;
   expect(e: ExpectInput): ScenarioBuilder;
   /** Replaces `expect` under one policy; `{ skip: reason }` marks the scenario not applicable to it. */
   expectByPolicy(policy: string, e: ExpectInput | { skip: string }): ScenarioBuilder;
@@ -93,8 +89,9 @@ function makeBuilder(data: ScenarioInput): ScenarioBuilder {
     device: (name, d) => next({ devices: { ...data.devices, [name]: d } }),
     process: (name, p) => next({ processes: { ...data.processes, [name]: p } }),
     actor: (name, ops, opts) => {
-      const list = ops as readonly OpBuild[] as OpInput[];
-      return next({ actors: { ...data.actors, [name]: opts ? { process: opts.process, ops: list } : list } });
+      const [list, process] = 'ops' in ops ? [ops.ops, ops.process] : [ops, opts?.process];
+      const written: OpInput[] = [...list];
+      return next({ actors: { ...data.actors, [name]: process !== undefined ? { process, ops: written } : written } });
     },
     expect: (e) => next({ expect: { ...e } }),
     expectByPolicy: (policy, e) => next({ expectByPolicy: { ...data.expectByPolicy, [policy]: { ...e } } }),

@@ -1,9 +1,9 @@
 /**
- * The result of a run (DESIGN §6): what `runScenario` returns and `pinsim run --json` prints.
+ * The result of a run: what `runScenario` returns and `pinsim run --json` prints.
  */
-import type { ViolationReport } from '../invariants/checker.js';
+import type { ViolationReport } from '../../invariants/checker.js';
 
-/** A violation as a run reports it: a checker's report (DESIGN §6). */
+/** A violation as a run reports it: a checker's report. */
 export type Violation = ViolationReport;
 
 export interface OpTiming {

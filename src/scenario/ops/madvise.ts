@@ -1,0 +1,27 @@
+/** madvise: advise the kernel about a range. */
+import { do_madvise } from '../../mm/madvise.js';
+import { RANGE, errResult } from './common.js';
+import { F, processOp, unbuilt, word } from './op.js';
+
+export const madvise = processOp({
+  name: 'madvise',
+  doc: 'madvise(2) of a range',
+  produces: 'result',
+  results: ['ok', 'EINVAL', 'ENOMEM'],
+  fields: {
+    ...RANGE,
+    advice: F.enum([
+      word('dontneed', 'MADV_DONTNEED: zap the range; anonymous pages re-fault as new zero pages'),
+      unbuilt('free', 'MADV_FREE: anonymous pages may be reclaimed lazily'),
+      unbuilt('remove', 'MADV_REMOVE: punch a hole in the backing shared file'),
+      word('dontfork', 'MADV_DONTFORK: the child of a fork does not get the range'),
+      word('dofork', 'MADV_DOFORK: undo MADV_DONTFORK'),
+      unbuilt('hugepage', 'MADV_HUGEPAGE: the range may use THP'),
+      unbuilt('nohugepage', 'MADV_NOHUGEPAGE: the range may not use THP'),
+      unbuilt('collapse', 'MADV_COLLAPSE: collapse the range into THP now'),
+    ], 'the advice', { required: true }),
+  },
+  *exec(x, op) {
+    return { result: errResult(yield* do_madvise(x.k, x.proc.mm, x.addrOf(op.addr, op.offset), op.length, op.advice)) };
+  },
+});

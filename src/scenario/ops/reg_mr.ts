@@ -1,0 +1,41 @@
+/** reg_mr: register a memory region with a NIC (ibv_reg_mr). */
+import type { MemoryRegion } from '../../devices/device.js';
+import { EINVAL, IS_ERR } from '../../mm/errno.js';
+import { PINSIM_BUG } from '../../mm/mmdebug.js';
+import { complete, postToDevice } from '../run/device.js';
+import { RANGE } from './common.js';
+import { F, deviceOp, word } from './op.js';
+
+export const reg_mr = deviceOp({
+  name: 'reg_mr',
+  doc: 'ibv_reg_mr() of the range on `device` (ib_umem_get for a gup-nic, an ODP MR with its interval notifier for an odp-nic); its `as` names the MR',
+  produces: 'mr',
+  results: ['ok', 'EFAULT', 'EINVAL', 'ENOMEM', 'EOPNOTSUPP', 'EPERM'],
+  fields: {
+    device: F.device('the NIC', { required: true }),
+    ...RANGE,
+    access: F.enum([word('r', 'IB_ACCESS_REMOTE_READ'), word('rw', 'IB_ACCESS_REMOTE_READ|IB_ACCESS_REMOTE_WRITE|IB_ACCESS_LOCAL_WRITE')], 'the MR\'s access', { required: true }),
+    hugetlb: F.bool('IB_ACCESS_HUGETLB (odp-nic): huge MTT entries', { built: false }),
+  },
+  *exec(x, op) {
+    const st = x.st;
+    const slot = st.devices.get(op.device) ?? PINSIM_BUG(`no device "${op.device}"`);
+    if (!slot.inst.reg_mr) return { result: EINVAL };
+    const reg = slot.inst.reg_mr.bind(slot.inst);
+    const addr = x.addrOf(op.addr, op.offset);
+    const posted = op.wait === false;
+    let mr: MemoryRegion | null = null;
+    const c = postToDevice(st, op.device, function* () {
+      const r = yield* reg(x.proc, addr, op.length, op.access, x.name);
+      if (IS_ERR(r)) return { result: r, tokens: [] };
+      mr = r;
+      st.mrDevice.set(r, op.device);
+      if (posted) st.setName(op.as, { kind: 'mr', mr: r });
+      return { result: 'ok', tokens: [] };
+    });
+    return yield* complete(x, op, c, () => {
+      if (mr) st.setName(op.as, { kind: 'mr', mr });
+      return {};
+    });
+  },
+});

@@ -1,0 +1,110 @@
+/**
+ * Running one scenario actor: a generator that runs its ops in order, honouring `at` / `after`,
+ * waiting for the names each op refers to, and handing the op to its descriptor's executor. What the
+ * op did is recorded through record.ts.
+ */
+import { delay, type Actor, type Co } from '../../engine/actor.js';
+import { wait_event } from '../../engine/waitqueue.js';
+import { EINVAL } from '../../mm/errno.js';
+import type { Process } from '../../mm/kernel.js';
+import { PINSIM_BUG } from '../../mm/mmdebug.js';
+import type { ActorSpec } from '../format/types.js';
+import type { AddrRef, OpDescriptor } from '../ops/op.js';
+import { opDescriptor, type Op } from '../ops/table.js';
+import { killProcess } from './kill.js';
+import { recordResult, recordTiming } from './record.js';
+import type { OpTiming } from './result.js';
+import type { Exec, OpCtx, RunState } from './state.js';
+
+/** The names @op refers to, in field order (it waits until each exists). */
+export function refNames(d: OpDescriptor, op: Op): string[] {
+  const o: Readonly<Record<string, unknown>> = op;
+  const r: string[] = [];
+  for (const f of d.refs) if (typeof o[f] === 'string') r.push(o[f]);
+  return r;
+}
+
+/** The fields every op may carry, whatever its kind. */
+interface OpCommon { readonly op: string; readonly at?: number; readonly after?: number; readonly as?: string; readonly onSignal?: string }
+
+/** execOp() - run one op through its descriptor's executor. Return: its result (and what it read). */
+function* execOp(st: RunState, actor: string, proc: Process, d: OpDescriptor, op: Op, key: string): Co<Exec> {
+  const c: OpCommon = op;
+  // An op that depends on a failed one fails with EINVAL (poll reports the posted op's own result).
+  if (op.op !== 'poll') for (const n of refNames(d, op)) if (st.names.get(n)?.kind === 'failed') return { result: EINVAL };
+  if (!d.exec) return PINSIM_BUG(`op ${op.op} reached the runner unbuilt`);
+  const x: OpCtx = {
+    st, k: st.k, actor, proc, key, name: c.as ?? key,
+    addrOf(a: AddrRef | undefined, off: number | undefined): number {
+      if (a === undefined) return 0;
+      if (typeof a === 'number') return a + (off ?? 0);
+      const v = st.names.get(a);
+      return v?.kind === 'addr' ? v.addr + (off ?? 0) : PINSIM_BUG(`"${a}" names no address`);
+    },
+    spawnThread(thread, ops) {
+      let a: Actor | null = null;
+      a = st.sched.spawn(thread, runActor(st, thread, { process: proc.name, ops: [...ops] }, () => a!));
+      st.procActors.get(proc.name)?.push(a);
+    },
+  };
+  return yield* d.exec(x, op);
+}
+
+/** runActor() - the generator of one scenario actor (or of a lease break's onBreak thread). */
+export function* runActor(st: RunState, actorName: string, spec: ActorSpec, self: () => Actor): Co {
+  const k = st.k;
+  // An actor of a process that a fork creates starts once the fork has happened.
+  if (!k.processes.has(spec.process)) yield* wait_event(st.namesWq, () => k.processes.has(spec.process), 'op:wait_fork');
+  const proc = k.processes.get(spec.process) ?? PINSIM_BUG(`no process "${spec.process}"`);
+  const threads = st.procActors.get(proc.name) ?? [];
+  if (!threads.includes(self())) st.procActors.set(proc.name, [...threads, self()]);
+  let prevEnd = 0;
+  for (let i = 0; i < spec.ops.length; i++) {
+    if (!proc.alive) return;
+    const op = spec.ops[i] as Op;
+    const c: OpCommon = op;
+    const d = opDescriptor(op.op) ?? PINSIM_BUG(`unknown op ${op.op}`);
+    const key = `${actorName}.${i}`;
+    const target = c.at ?? (c.after !== undefined ? prevEnd + c.after : undefined);
+    if (target !== undefined && target > k.now) yield* delay(target - k.now, 'op:at');
+    // poll's `wr` exists once the op is posted; every other name once its op has completed.
+    for (const n of refNames(d, op)) yield* wait_event(st.namesWq, () => st.names.has(n) || (op.op === 'poll' && st.posted.has(n)), 'op:wait_name');
+    const me = self();
+    const start = k.now;
+    const lateNs = target !== undefined ? Math.max(0, start - target) : 0;
+    st.running.set(key, { actor: me, blocked0: me.blockedNs, start, lateNs });
+    k.emit({ type: 'op_start', time: start, actor: actorName, op: op.op, name: key });
+    const blocked0 = me.blockedNs;
+    const r = yield* execOp(st, actorName, proc, d, op, key);
+    st.running.delete(key);
+    const timing: OpTiming = { start, end: k.now, blockedNs: Math.max(0, me.blockedNs - blocked0 - (r.waitNs ?? 0)), lateNs, ...r.counters };
+    recordTiming(st, key, c.as, timing);
+    const finish = (result: string, tokens: number[] | undefined, text: string | undefined) => {
+      recordResult(st, key, c.as, result, { d, tokens, text });
+      k.emit({ type: 'op_end', time: k.now, actor: actorName, op: op.op, name: key, result, blockedNs: timing.blockedNs });
+    };
+    if (r.deferred) {
+      // Posted with wait:false: the op's result is its completion, whenever that comes; the name
+      // is produced then.
+      const cq = r.deferred;
+      st.running.set(key, { actor: me, blocked0: 0, start, lateNs });
+      st.sched.spawn(`${actorName}:cq`, (function* () {
+        yield* wait_event(cq.wq, () => cq.done, 'op:completion');
+        st.running.delete(key);
+        timing.end = k.now;
+        if (cq.counters) Object.assign(timing, cq.counters);
+        finish(cq.result, cq.tokens, cq.text);
+        if (c.as && !st.names.has(c.as)) st.setName(c.as, cq.result === 'ok' ? { kind: 'value' } : { kind: 'failed' });
+      })());
+    } else {
+      finish(r.result, r.tokens, r.text);
+      if (c.as && !st.names.has(c.as)) st.setName(c.as, r.result === 'ok' ? { kind: 'value' } : { kind: 'failed' });
+    }
+    prevEnd = k.now;
+    if (!proc.alive || r.exited) return; // killed by a sibling's fatal signal while in the kernel, or exited
+    if ((r.result === 'SIGBUS' || r.result === 'SIGSEGV') && c.onSignal !== 'continue') {
+      yield* killProcess(st, proc, me);
+      return;
+    }
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * runScenario(): validate a scenario, build the simulated machine once (world.ts), run it until
+ * every scenario actor has finished or is blocked with nothing pending (or `kernel.until`), and
+ * return the result with its expectations evaluated.
+ */
+import type { ChoicePoint } from '../../engine/scheduler.js';
+import { storage_token } from '../../mm/page-writeback.js';
+import { KernelBugStop, PinsimInternalError } from '../../mm/mmdebug.js';
+import type { MmTraceEvent } from '../../mm/trace_events.js';
+import { validateOrThrow } from '../format/validate.js';
+import type { Expect, Scenario } from '../format/types.js';
+import { DEFAULT_POLICY, defaultRegistry, resolvePolicy, type Registry } from '../registry.js';
+import { finalEvents } from './background.js';
+import { checkExpectations, storageKeys } from './expect.js';
+import { recordNotRun, recordResult, recordTiming } from './record.js';
+import type { RunResult } from './result.js';
+import { opAtKey } from './state.js';
+import { buildWorld, type World } from './world.js';
+
+export interface RunOptions {
+  /** Overrides `kernel.policy` (default linux-6.12). */
+  policy?: string;
+  /** Default 1. */
+  seed?: number;
+  /** The scheduler's window W in ns: candidates within W of the earliest are a choice; 0 under run/check. */
+  window?: number;
+  /** Timing jitter in ns (overrides `kernel.jitter`). */
+  jitter?: number;
+  /** Recorded choices to replay. */
+  choices?: readonly number[];
+  /** A strategy's pick at each choice point (wins over `choices`). */
+  chooser?: (p: ChoicePoint) => number;
+  /** Extra listener on every trace event (reports). */
+  trace?: (ev: MmTraceEvent) => void;
+  /** Record the running trace hash after every event (determinism self-check). */
+  stepHashes?: string[];
+  /** After every step: the actor and the resources it touched (partial-order reduction). */
+  afterStep?: (actor: string, footprint: ReadonlySet<string>) => void;
+  /** Offer a state fingerprint at every choice point (the explorer's state cache). */
+  stateHash?: boolean;
+  registry?: Registry;
+}
+
+/**
+ * runScenario() - run @input (a scenario as written, or from the builder) under one policy.
+ * Throws ScenarioError for bad input; pinsim's own failures come back as outcome `error`.
+ * @example
+ *   const r = runScenario(JSON.parse(fs.readFileSync('examples/gup-nic-truncate.json', 'utf8')), { policy: 'linux-4.20' });
+ *   r.violations.map((v) => v.kind); // ['lost-write']
+ */
+export function runScenario(input: unknown, opts: RunOptions = {}): RunResult {
+  const registry = opts.registry ?? defaultRegistry();
+  return runValidated(validateOrThrow(input, registry), { ...opts, registry });
+}
+
+/** runValidated() - runScenario() for a scenario that validation already produced. */
+export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
+  const registry = opts.registry ?? defaultRegistry();
+  const policyName = opts.policy ?? s.replay?.policy ?? s.kernel.policy ?? DEFAULT_POLICY;
+  const policy = resolvePolicy(policyName, registry);
+  const seed = opts.seed ?? s.replay?.seed ?? 1;
+  const base: RunResult = {
+    scenario: s.name, policy: policyName, seed, outcome: 'pass', violations: [], results: {}, observed: {}, ops: {},
+    expectations: { met: true, failures: [] },
+    stats: { events: 0, simTimeNs: 0, faults: 0, invalidations: 0, pins: 0, choicePoints: 0 }, traceHash: '', choices: [],
+  };
+  const pe = s.expectByPolicy?.[policyName];
+  if (pe && 'skip' in pe) return { ...base, outcome: 'skip', skipped: pe.skip };
+  const expect: Expect | undefined = pe ?? s.expect;
+
+  const choices = opts.choices ?? s.replay?.choices;
+  const w = buildWorld(s, {
+    registry, policyName, policy, seed,
+    window: opts.window ?? s.replay?.window ?? 0,
+    jitter: opts.jitter ?? s.replay?.jitter ?? s.kernel.jitter ?? 0,
+    ...(choices ? { choices } : {}),
+    ...(opts.chooser ? { chooser: opts.chooser } : {}),
+    ...(opts.trace ? { trace: opts.trace } : {}),
+    ...(opts.stepHashes ? { stepHashes: opts.stepHashes } : {}),
+    ...(opts.afterStep ? { afterStep: opts.afterStep } : {}),
+    ...(opts.stateHash ? { stateHash: true } : {}),
+  });
+  const { crashed, error } = runToEnd(w);
+  const { k, sched, bus, st, violations, stats } = w;
+
+  // Ops that never finished: blocked, crashed (cut off by a kernel BUG) or never started.
+  const end = sched.now;
+  for (const [key, r] of st.running) {
+    const waiting = r.actor.state === 'waiting' ? end - r.actor.waitStart : 0;
+    const as = opAtKey(s, key)?.as;
+    recordResult(st, key, as, crashed ? 'crashed' : 'blocked');
+    recordTiming(st, key, as, { start: r.start, end, blockedNs: r.actor.blockedNs - r.blocked0 + waiting, lateNs: r.lateNs });
+  }
+  for (const [name, spec] of Object.entries(s.actors)) {
+    spec.ops.forEach((op, i) => {
+      const key = `${name}.${i}`;
+      if (st.results[key] === undefined) recordNotRun(st, key, op.as);
+    });
+  }
+
+  // The durable content of the file pages the expectations name (`storage:f@index`).
+  for (const key of storageKeys(expect)) {
+    const m = /^storage:(.+)@(\d+)$/.exec(key);
+    const inode = m ? k.inodes.get(m[1] as string) : undefined;
+    if (m && inode) st.observed[key] = k.contents[storage_token(k, inode, Number(m[2]))] as string;
+  }
+
+  const r: RunResult = {
+    ...base, violations, results: st.results, observed: st.observed, ops: st.ops,
+    stats: { ...stats, events: bus.count, simTimeNs: end, choicePoints: sched.recorded.length },
+    traceHash: bus.traceHash, choices: [...sched.recorded],
+    ...(sched.pruned ? { pruned: true } : {}),
+  };
+  if (error) return { ...r, outcome: 'error', error };
+  const failures = expect ? checkExpectations(expect, r) : [];
+  r.expectations = { met: failures.length === 0, failures };
+  r.outcome = failures.length ? 'expectation-failed' : violations.length ? 'violations' : 'pass';
+  return r;
+}
+
+/**
+ * runToEnd() - run @w's scheduler to the end of the run, then (unless a kernel BUG stopped it) report
+ * the ops still blocked and the end-of-run events, and finish the checkers.
+ * Return: whether a modelled BUG crashed the kernel, and pinsim's own error if it failed.
+ */
+function runToEnd(w: World): { crashed: boolean; error: string | undefined } {
+  const { k, sched, st } = w;
+  let crashed = false;
+  let error: string | undefined;
+  try {
+    sched.run();
+  } catch (e) {
+    if (e instanceof KernelBugStop) crashed = true;
+    else error = e instanceof PinsimInternalError ? e.message : `[pinsim internal bug] ${(e as Error)?.stack ?? String(e)}`;
+  }
+  if (!crashed && !error) {
+    for (const [key, r] of st.running) {
+      const op = opAtKey(st.scenario, key);
+      k.emit({ type: 'op_blocked', time: k.now, actor: r.actor.name, op: op?.op ?? '?', name: key, since: r.start, wq: r.actor.waitingOn?.name ?? '' });
+    }
+    try {
+      finalEvents(k);
+    } catch (e) {
+      if (e instanceof KernelBugStop) crashed = true;
+      else error = `[pinsim internal bug] ${(e as Error)?.stack ?? String(e)}`;
+    }
+  }
+  for (const c of w.checkers) c.finish();
+  return { crashed, error };
+}
