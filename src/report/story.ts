@@ -8,6 +8,7 @@
  */
 import { formatSize, formatTime } from '../engine/clock.js';
 import type { ChainEvent } from '../invariants/checker.js';
+import { defaultRegistry, policyFeatures } from '../scenario/registry.js';
 import type { Violation } from '../scenario/run/result.js';
 
 type Fields = ChainEvent['fields'];
@@ -44,14 +45,13 @@ function flag(f: Fields, k: string): boolean {
 }
 
 /**
- * eraHasFollPin() - does @policy's kernel have FOLL_PIN (5.7+)? Named eras `linux-X.Y` compare
- * their version; the proposals of DESIGN §7b are built on linux-4.20, so they do not.
+ * eraHasFollPin() - does @policy's kernel have FOLL_PIN (5.7+)? Read from the features of the
+ * policy's era (the proposals are built on linux-4.20, so they do not); a policy @registry does not
+ * know is told in FOLL_GET words.
  */
-export function eraHasFollPin(policy: string): boolean {
-  const m = /^linux-(\d+)\.(\d+)/.exec(policy);
-  if (!m) return false;
-  const major = Number(m[1]), minor = Number(m[2]);
-  return major > 5 || (major === 5 && minor >= 7);
+export function eraHasFollPin(policy: string, registry = defaultRegistry()): boolean {
+  const p = registry.policies.get(policy);
+  return p ? policyFeatures(p).foll_pin : false;
 }
 
 function pfnOf(c: ChainEvent): number | undefined {

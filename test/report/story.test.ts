@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { ChainEvent } from '../../src/invariants/checker.js';
 import { eraHasFollPin, tellChain } from '../../src/report/story.js';
 import { formatRunText } from '../../src/report/text.js';
-import { defaultRegistry } from '../../src/scenario/registry.js';
+import { BUILTIN, createRegistry, defaultRegistry } from '../../src/scenario/registry.js';
 import type { RunResult, Violation } from '../../src/scenario/run/result.js';
 import { runScenario } from '../../src/scenario/run/run.js';
 
@@ -149,6 +149,10 @@ describe('one clause per chain event type', () => {
     expect(eraHasFollPin('linux-5.7')).toBe(true);
     expect(eraHasFollPin('linux-6.12')).toBe(true);
     expect(eraHasFollPin('block-truncate')).toBe(false); // the proposals are built on 4.20
+    // Read from the policy's era, not its name: a plugin policy on 6.1 has FOLL_PIN whatever it is called.
+    const reg = createRegistry({ ...BUILTIN, policies: [...BUILTIN.policies, { name: 'linux-4.20-ish', description: '', version: [6, 1], ops: {} }] });
+    expect(eraHasFollPin('linux-4.20-ish', reg)).toBe(true);
+    expect(eraHasFollPin('linux-4.20-ish')).toBe(false); // not in the default registry
     const pin = v('lost-write', [[100, 'nic0', 'dma_ref_get', { pfn: 1, file: 'f', index: 0, longterm: true, refcount: 1026 }]]);
     expect(tellChain(pin, 'linux-6.12')).toContain('nic0 pinned pfn 0x1 (f:0) FOLL_PIN|FOLL_LONGTERM, refcount 1026');
   });
