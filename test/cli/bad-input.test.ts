@@ -240,6 +240,23 @@ const CASES: Case[] = [
     where: 'actors.app[3].advice', expected: /dontneed/,
   },
   {
+    what: 'the same word inside a lease break\'s onBreak list',
+    file: () => scenarioFile('not-implemented-onbreak', (s) => {
+      app(s).push({ op: 'setlease', file: 'f', type: 'read', onBreak: [{ op: 'madvise', addr: 'buf', length: '4K', advice: 'free' }] });
+    }),
+    where: 'actors.app[3].onBreak[0].advice', expected: /dontneed/,
+  },
+  {
+    what: 'a device op on a model that does not accept it (reg_mr on a gpu-hmm)',
+    file: () => scenarioFile('reg-mr-on-gpu', (s) => { s['devices'] = { nic0: { model: 'gpu-hmm' } }; }),
+    where: 'actors.app[1].op', expected: /a device whose model accepts reg_mr: gup-nic, odp-nic/,
+  },
+  {
+    what: 'a device op on a model that does not accept it (mirror on a gup-nic)',
+    file: () => scenarioFile('mirror-on-nic', (s) => { app(s).push({ op: 'mirror', device: 'nic0', addr: 'buf', length: '4K' }); }),
+    where: 'actors.app[3].op', expected: /a device whose model accepts mirror: gpu-hmm/,
+  },
+  {
     what: 'an exception thrown inside a user\'s .ts scenario module',
     file: () => write('throws.scenario.ts', [
       "interface Knobs { pages: number }",
