@@ -67,6 +67,37 @@ function initialProcesses(s: Scenario): string[] {
   return [...new Set([...Object.keys(s.processes), ...Object.values(s.actors).map((a) => a.process)])].filter((p) => !forked.has(p));
 }
 
+/**
+ * The listeners on the trace bus, in order: the checkers (one report per (kind, pfn, actor)), the
+ * stats, and the caller's trace listener.
+ */
+function listen(bus: TraceBus<MmTraceEvent>, s: Scenario, o: WorldOptions): Pick<World, 'checkers' | 'violations' | 'stats'> {
+  const violations: Violation[] = [];
+  const seen = new Set<string>();
+  const cctx: CheckerCtx = {
+    policy: o.policyName,
+    livenessBound: s.kernel.livenessBound ?? DEFAULT_LIVENESS,
+    report(v) {
+      const key = `${v.kind}|${v.pfn}|${v.actor}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      violations.push({ ...v });
+    },
+  };
+  const checkers = [...o.registry.invariants.values()].map((c) => c.create(cctx));
+  bus.subscribe((ev) => {
+    for (const c of checkers) c.on(ev);
+  });
+  const stats: RunResult['stats'] = { events: 0, simTimeNs: 0, faults: 0, invalidations: 0, pins: 0, choicePoints: 0 };
+  bus.subscribe((ev) => {
+    if (ev.type === 'fault') stats.faults++;
+    else if (ev.type === 'notifier_start') stats.invalidations++;
+    else if (ev.type === 'dma_ref_get') stats.pins++;
+  });
+  if (o.trace) bus.subscribe(o.trace);
+  return { checkers, violations, stats };
+}
+
 /** buildWorld() - the machine of @s under @o.policy, every actor spawned and nothing run yet. */
 export function buildWorld(s: Scenario, o: WorldOptions): World {
   let world: World | null = null;
@@ -95,31 +126,7 @@ export function buildWorld(s: Scenario, o: WorldOptions): World {
     },
   });
 
-  // Checkers: one report per (kind, pfn, actor).
-  const violations: Violation[] = [];
-  const seen = new Set<string>();
-  const cctx: CheckerCtx = {
-    policy: o.policyName,
-    livenessBound: s.kernel.livenessBound ?? DEFAULT_LIVENESS,
-    report(v) {
-      const key = `${v.kind}|${v.pfn}|${v.actor}`;
-      if (seen.has(key)) return;
-      seen.add(key);
-      violations.push({ ...v });
-    },
-  };
-  const checkers = [...o.registry.invariants.values()].map((c) => c.create(cctx));
-  bus.subscribe((ev) => {
-    for (const c of checkers) c.on(ev);
-  });
-  const stats: RunResult['stats'] = { events: 0, simTimeNs: 0, faults: 0, invalidations: 0, pins: 0, choicePoints: 0 };
-  bus.subscribe((ev) => {
-    if (ev.type === 'fault') stats.faults++;
-    else if (ev.type === 'notifier_start') stats.invalidations++;
-    else if (ev.type === 'dma_ref_get') stats.pins++;
-  });
-  if (o.trace) bus.subscribe(o.trace);
-
+  const { checkers, violations, stats } = listen(bus, s, o);
   for (const [name, f] of Object.entries(s.files)) k.create_inode(name, f.fs, f.dax, f.size);
   // A process that a fork creates comes into being at the fork.
   for (const p of initialProcesses(s)) {
