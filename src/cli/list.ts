@@ -1,13 +1,12 @@
 /**
  * `pinsim list`: what this build knows: policies, device models with their parameters, invariant
  * kinds, example scenarios, and what is out of scope. Contract names not built yet are listed too,
- * marked, so a user sees the whole vocabulary of DESIGN §7/§7b and what runs today.
+ * marked, so a user sees the whole vocabulary of policies and models and what runs today.
  */
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
-import { formatSize, formatTime } from '../engine/clock.js';
-import type { DeviceParamSpec } from '../devices/device.js';
+import { opsListing, paramDefault } from '../report/reference.js';
 import { collectScenarioFiles, loadScenarioInput } from '../scenario/format/load.js';
 import { CONTRACT_MODELS, CONTRACT_POLICIES, DEFAULT_POLICY, INVARIANT_KINDS, defaultRegistry } from '../scenario/registry.js';
 import { ScenarioError } from '../scenario/format/types.js';
@@ -19,13 +18,17 @@ export const LIST_SPEC: CommandSpec = {
   operands: '',
   minOperands: 0,
   maxOperands: 0,
-  summary: 'policies, device models, invariant kinds, example scenarios',
-  flags: {},
+  summary: 'policies, device models, invariant kinds, example scenarios (--ops: every op and its fields)',
+  flags: {
+    ops: { value: false, doc: 'every op of the scenario format with its fields, units and defaults (docs/scenario-reference.md in full)' },
+  },
 };
 
-/** DESIGN §7b's one-liners, for contract names this build does not have a plugin for yet. */
+/** One-liners for the named policies and models this build does not have a plugin for yet. */
 const CONTRACT_DESCRIPTIONS: Record<string, string> = {
   'linux-5.7': 'FOLL_PIN and unpin_user_page* with the 1024-bias tracking; otherwise 4.20 behaviour',
+  'linux-5.9': 'refcount-based COW reuse; fork copies pinned anonymous pages for the child',
+  'linux-5.19': 'PageAnonExclusive; R/O pins unshare',
   'block-truncate': "the thread's S1: truncate unmaps, then waits until no device holds a long-term DMA reference on the range",
   'lease-break-dummy': "the thread's S2: truncate breaks the pinner's lease, waits, then redirects the device to a dummy page",
   'layout-lease': "Ira Weiny's 2019 RFC: long-term pins of file pages need a layout lease; truncate of pinned pages fails ETXTBSY",
@@ -37,11 +40,6 @@ const CONTRACT_DESCRIPTIONS: Record<string, string> = {
 
 const NOT_BUILT = '(not built yet)';
 
-function paramDefault(p: DeviceParamSpec): string {
-  if (typeof p.default !== 'number') return String(p.default);
-  return p.kind === 'time' ? formatTime(p.default) : p.kind === 'size' ? formatSize(p.default) : String(p.default);
-}
-
 function rows(items: [string, string][], indent = '  '): string[] {
   const w = Math.max(0, ...items.map(([n]) => n.length));
   return items.map(([n, d]) => `${indent}${n.padEnd(w)}  ${d}`.trimEnd());
@@ -49,8 +47,12 @@ function rows(items: [string, string][], indent = '  '): string[] {
 
 /** cmdList() - Return: the exit status (0). */
 export async function cmdList(argv: readonly string[]): Promise<number> {
-  parseArgs(argv, LIST_SPEC);
+  const p = parseArgs(argv, LIST_SPEC);
   const reg = defaultRegistry();
+  if (p.flags['ops'] === true) {
+    process.stdout.write(opsListing(reg).join('\n') + '\n');
+    return 0;
+  }
   const out: string[] = [];
 
   out.push('policies:');

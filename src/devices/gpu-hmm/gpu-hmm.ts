@@ -413,9 +413,9 @@ export const gpu_hmm: DeviceModel = {
   name: 'gpu-hmm',
   description: "a GPU mirroring through HMM as lib/test_hmm.c's dmirror: interval notifier over the address space, faults with retry in 32-page windows, no page references",
   params: {
-    dmaLatency: { kind: 'time', default: 1000, doc: 'one READ/WRITE copy, spread over its pages (DESIGN §7b: 1 µs)' },
-    faultLatency: { kind: 'time', default: 20_000, doc: 'one fault window: between the hmm_range_fault snapshot and the mirror mutex (§8: tens of µs per GPU fault batch)' },
-    invalidateLatency: { kind: 'time', default: 1_000, doc: 'erasing device entries and flushing the device TLB in invalidate (§8: ≈1 µs)' },
+    dmaLatency: { kind: 'time', default: 1000, doc: 'one READ/WRITE copy, spread over its pages' },
+    faultLatency: { kind: 'time', default: 20_000, doc: 'one fault window: between the hmm_range_fault snapshot and the mirror mutex (tens of µs per GPU fault batch)' },
+    invalidateLatency: { kind: 'time', default: 1_000, doc: 'erasing device entries and flushing the device TLB in invalidate (≈1 µs)' },
     skipReadRetry: { kind: 'bool', default: false, doc: 'a buggy driver: installs without mmu_interval_read_retry under its lock' },
     ackBeforeDrain: { kind: 'bool', default: false, doc: 'a buggy device: invalidate returns while a copy is still in flight' },
     ...COMMON_DEVICE_PARAMS,

@@ -177,7 +177,7 @@ export const gup_nic: DeviceModel = {
   name: 'gup-nic',
   description: 'classic RDMA MR (ib_umem_get): long-term DMA reference, ignores notifiers, releases with dirty at dereg',
   params: {
-    dmaLatency: { kind: 'time', default: 1000, doc: 'time from posting a DMA to its completion (DESIGN §7b default 1 µs)' },
+    dmaLatency: { kind: 'time', default: 1000, doc: 'time from posting a DMA to its completion' },
     ...COMMON_DEVICE_PARAMS,
   },
   ops: ['reg_mr', 'dereg_mr', 'dma_read', 'dma_write'],

@@ -198,6 +198,14 @@ const SIGNAL = {
     'what a SIGBUS or SIGSEGV does to the process'),
 };
 
+/** The fields some ops share (at, after, as; wait; onSignal), described once. */
+export const SHARED_FIELDS: Fields = { ...COMMON, ...DEVICE, ...SIGNAL };
+
+/** ownFields() - @d's fields other than the shared ones. */
+export function ownFields(d: OpDescriptor): [string, AnyField][] {
+  return Object.entries(d.fields).filter(([f]) => !(f in SHARED_FIELDS));
+}
+
 interface DefineOpts<N extends string, Fs extends Fields> {
   readonly name: N;
   readonly doc: string;
