@@ -5,7 +5,7 @@
 import { policyIssue, policyNames, type Registry } from '../scenario/registry.js';
 import { ScenarioError } from '../scenario/format/types.js';
 
-/** A contract feature of DESIGN §8 not built yet: stderr, exit 2 (never run as a stub). */
+/** A CLI feature of the contract not built yet: stderr, exit 2 (never run as a stub). */
 export class NotImplementedError extends Error {
   constructor(what: string) {
     super(`${what} is part of the contract but not built yet (not-implemented)`);

@@ -1,7 +1,7 @@
 /**
  * Worker threads for `pinsim explore --jobs N`: each worker explores one shard (i/N) of the same
  * scenario and posts its ExploreResult back; the parent merges them. (One of the three files allowed
- * Node built-ins, with cli/ and scenario/load.ts.)
+ * Node built-ins, with cli/ and the scenario loaders in scenario/format/.)
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { explore, type ExploreOptions, type ExploreResult } from './explore.js';
