@@ -85,9 +85,11 @@ describe('layering: each rule fails on a copy of src/ with an offence planted', 
     expect(r.layer).toEqual([]);
   });
 
-  it('a proposal importing another proposal fails, and so does an era importing a policy', () => {
+  it('a proposal importing anything but its era fails: another proposal, a second era; an era importing a policy fails', () => {
     const r = planted('src/policy/planted.ts', "import { revoke } from './revoke.js';\nimport { linux_4_20 } from './linux-4.20.js';\nexport const p = [revoke, linux_4_20];\n");
     expect(r.layer).toEqual([expect.stringMatching(/^src\/policy\/planted\.ts:1: '\.\/revoke\.js': a proposal imports another proposal/)]);
+    const two = planted('src/policy/planted.ts', "import { linux_4_20 } from './linux-4.20.js';\nimport { linux_6_12 } from './linux-6.12.js';\nexport const p = [linux_4_20, linux_6_12];\n");
+    expect(two.layer).toEqual([expect.stringMatching(/^src\/policy\/planted\.ts:2: '\.\/linux-6\.12\.js': a proposal imports a second era/)]);
     const era = planted('src/policy/linux-9.9.ts', "import { linux_6_12 } from './linux-6.12.js';\nexport const e = linux_6_12;\n");
     expect(era.layer).toEqual([expect.stringMatching(/^src\/policy\/linux-9\.9\.ts:1: .*an era imports another policy/)]);
   });

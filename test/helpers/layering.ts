@@ -72,10 +72,15 @@ export function scan(file: string, text: string): Scan {
   const src = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
   const at = (n: ts.Node) => `${file}:${src.getLineAndCharacterOfPosition(n.getStart(src)).line + 1}`;
   const model = !IO_ALLOWED(file);
+  /** The eras a policy file imports: a proposal is built on one. */
+  const eras = new Set<string>();
   const spec = (n: ts.Node, s: string, typeOnly: boolean) => {
     specifiers++;
     if (s.startsWith('.')) {
-      const why = layerOffence(file, posix.normalize(posix.join(posix.dirname(file), s)).replace(/\.js$/, '.ts'), typeOnly);
+      const to = posix.normalize(posix.join(posix.dirname(file), s)).replace(/\.js$/, '.ts');
+      if (group(file) === 'policy' && ERA.test(to)) eras.add(to);
+      if (eras.size === 2 && ERA.test(to) && eras.has(to)) layer.push(`${at(n)}: '${s}': a proposal imports a second era (a proposal is built on one era)`);
+      const why = layerOffence(file, to, typeOnly);
       if (why) layer.push(`${at(n)}: '${s}': ${why}`);
       if (!s.endsWith('.js')) layer.push(`${at(n)}: '${s}': relative imports end in .js (ESM)`);
       return;

@@ -3,7 +3,7 @@
  * The fields of kernel, files and processes are described here as data (kind, default, whether
  * pinsim has built them), read by validation and by the generated reference.
  */
-import { policyIssue } from '../registry.js';
+import { DEFAULT_POLICY, policyIssue } from '../registry.js';
 import { unbuilt, word, type WordSpec } from '../ops/op.js';
 import { Check, pathIndex, pathKey } from './check.js';
 import { closest } from './closest.js';
@@ -26,7 +26,7 @@ export interface SectionField {
 const field = (kind: SectionField['kind'], doc: string, more: Partial<Omit<SectionField, 'kind' | 'doc'>> = {}): SectionField => ({ kind, doc, built: true, ...more });
 
 export const KERNEL_FIELDS: Readonly<Record<string, SectionField>> = {
-  policy: field('policy', 'the kernel policy: an era (linux-4.20, linux-5.7, linux-6.12) or a proposal of the 2018 thread', { default: 'linux-6.12' }),
+  policy: field('policy', 'the kernel policy: an era (linux-4.20, linux-5.7, linux-6.12) or a proposal of the 2018 thread', { default: DEFAULT_POLICY }),
   memory: field('size', 'simulated RAM: a limit on allocation, not a preallocation', { default: '4G' }),
   movable: field('size', 'how much of it is ZONE_MOVABLE, where user pages go first', { default: '0' }),
   until: field('time', 'end the run at this time (background work stops too)'),
