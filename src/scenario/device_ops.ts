@@ -4,6 +4,7 @@
  * the device; the caller waits for its completion unless it posted it.
  */
 import { type Co } from '../engine/actor.js';
+import { PINSIM_BUG } from '../engine/bug.js';
 import { wait_event } from '../engine/waitqueue.js';
 import type { MemoryRegion } from '../devices/device.js';
 import { EINVAL, IS_ERR, type Errno } from '../mm/errno.js';
@@ -143,7 +144,7 @@ export function* execDeviceOp(st: RunState, proc: Process, op: Op, name: string,
         // The op failed before it could be posted (a failed dependency, an op the device lacks):
         // poll reports that result.
         const failed = st.results[op.wr];
-        if (failed === undefined) throw new Error(`[pinsim internal bug] poll: "${op.wr}" names no posted device op`);
+        if (failed === undefined) PINSIM_BUG(`poll: "${op.wr}" names no posted device op`);
         return { result: failed };
       }
       const t0 = k.now;

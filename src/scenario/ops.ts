@@ -5,6 +5,7 @@
  * timings are recorded in the run's state.
  */
 import { delay, type Actor, type Co } from '../engine/actor.js';
+import { PINSIM_BUG } from '../engine/bug.js';
 import { wait_event } from '../engine/waitqueue.js';
 import { cpu_access } from '../mm/cpu.js';
 import { EINVAL, IS_ERR, type Errno } from '../mm/errno.js';
@@ -150,7 +151,7 @@ function* execOp(st: RunState, actorName: string, proc: Process, op: Op, key: st
       const r = yield* execDeviceOp(st, proc, op, name, addrOf);
       if (r) return r;
       // Validation refuses ops this build does not implement; reaching here is pinsim's bug.
-      throw new Error(`[pinsim internal bug] op ${op.op} reached the runner unimplemented`);
+      PINSIM_BUG(`op ${op.op} reached the runner unimplemented`);
     }
   }
 }
