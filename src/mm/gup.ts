@@ -137,13 +137,16 @@ export function* unpin_user_pages_dirty_lock(k: Kernel, ref: DmaRef, make_dirty:
 }
 
 /**
- * __get_user_pages_locked() - take DMA references on @nr_pages pages from @start for @holder.
- * Context: takes mmap_lock for read; may sleep (faults).
+ * get_user_pages_unlocked() - take DMA references on @nr_pages pages of @mm from @start for
+ * @holder, with @gup_flags as the era took them (FOLL_PIN in them makes it pin_user_pages_unlocked()).
+ * Context: takes mmap_lock for read itself (the caller must not hold it); may sleep (faults).
  * From 5.13 a long-term pin first migrates pages out of ZONE_MOVABLE (ENOMEM if one will not move).
  * Return: the DmaRef holding every page, or an errno with nothing held (a partial success is
- * undone, as ib_umem_get and O_DIRECT callers do).
+ * undone, as ib_umem_get and O_DIRECT callers do): EINVAL, EFAULT, ENOMEM, EOPNOTSUPP.
+ * Kernel: mm/gup.c get_user_pages_unlocked(), pin_user_pages_unlocked() → __gup_longterm_locked()
+ * with no lock held; __get_user_pages(); check_and_migrate_movable_folios() (5.13).
  */
-export function* get_user_pages_locked(
+export function* get_user_pages_unlocked(
   k: Kernel, mm: MmStruct, start: number, nr_pages: number, gup_flags: number, holder: string, retries = 0,
 ): Co<DmaRef | Errno> {
   if (start % PAGE_SIZE !== 0) return EINVAL;
@@ -188,7 +191,7 @@ export function* get_user_pages_locked(
       up_read(mm.mmap_lock);
       if (failed) return ENOMEM;
       if (retries >= 3) return ENOMEM;
-      return yield* get_user_pages_locked(k, mm, start, nr_pages, gup_flags, holder, retries + 1);
+      return yield* get_user_pages_unlocked(k, mm, start, nr_pages, gup_flags, holder, retries + 1);
     }
   }
   up_read(mm.mmap_lock);
@@ -201,3 +204,9 @@ export function* get_user_pages_locked(
   return ref;
 }
 
+/**
+ * get_user_pages_locked() - the name pinsim 0.1.0 gave get_user_pages_unlocked(), kept because the
+ * plugin API is stable. In the kernel `_locked` means the caller holds mmap_lock; this takes it.
+ * @deprecated Call get_user_pages_unlocked().
+ */
+export const get_user_pages_locked = get_user_pages_unlocked;

@@ -10,7 +10,7 @@ import { wait_event } from '../engine/waitqueue.js';
 import { cpu_access } from '../mm/cpu.js';
 import { EINVAL, IS_ERR, type Errno } from '../mm/errno.js';
 import { exit_mmap } from '../mm/exit.js';
-import { get_user_pages_locked, gup_flags_for_era, unpin_user_pages_dirty_lock } from '../mm/gup.js';
+import { get_user_pages_unlocked, gup_flags_for_era, unpin_user_pages_dirty_lock } from '../mm/gup.js';
 import type { Process } from '../mm/kernel.js';
 import { do_madvise } from '../mm/madvise.js';
 import { do_mmap, do_munmap } from '../mm/mmap.js';
@@ -103,7 +103,7 @@ function* execOp(st: RunState, actorName: string, proc: Process, op: Op, key: st
       const start = addrOf(op.addr, op.offset);
       const first = Math.floor(start / PAGE_SIZE);
       const npages = op.length === 0 ? 0 : Math.ceil((start + op.length) / PAGE_SIZE) - first;
-      const ref = yield* get_user_pages_locked(k, mm, first * PAGE_SIZE, npages, flags, actorName);
+      const ref = yield* get_user_pages_unlocked(k, mm, first * PAGE_SIZE, npages, flags, actorName);
       if (IS_ERR(ref)) return { result: ref };
       st.setName(op.as, { kind: 'pins', ref, released: false });
       return { result: 'ok' };

@@ -9,7 +9,7 @@
 import { delay, schedPoint, type Co } from '../../engine/actor.js';
 import { Hasher } from '../../engine/hash.js';
 import { EINVAL, ENOMEM, IS_ERR, type Errno } from '../../mm/errno.js';
-import { get_user_pages_locked, gup_flags_for_era, gup_put_folio, unpin_user_pages_dirty_lock } from '../../mm/gup.js';
+import { get_user_pages_unlocked, gup_flags_for_era, gup_put_folio, unpin_user_pages_dirty_lock } from '../../mm/gup.js';
 import type { Process } from '../../mm/kernel.js';
 import type { DmaRef, PinOwnerOps } from '../../mm/pin_registry.js';
 import { PAGE_SIZE } from '../../mm/types.js';
@@ -57,7 +57,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
       mm.pinned_vm -= npages;
       return flags;
     }
-    const ref = yield* get_user_pages_locked(k, mm, page_start, npages, flags, ctx.name);
+    const ref = yield* get_user_pages_unlocked(k, mm, page_start, npages, flags, ctx.name);
     if (IS_ERR(ref)) {
       mm.pinned_vm -= npages;
       return ref;
