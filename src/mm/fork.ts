@@ -68,7 +68,7 @@ export function* do_fork(k: Kernel, parent: Process, child_name: string): Co<Pro
       }
       if (!is_device_private_entry(pte)) continue;
       const ops = k.pgmaps.ops.get(k.pgmaps.owner.get(pte_pfn(pte)) ?? '');
-      if (ops) yield* ops.migrate_to_ram(k, vma, v * PAGE_SIZE);
+      if (ops) yield* ops.migrate_to_ram(vma, v * PAGE_SIZE);
     }
     const entries = (): number[] => {
       const vs: number[] = [];

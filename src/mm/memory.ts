@@ -202,7 +202,7 @@ function* fault_locked(
     const owner = k.pgmaps.owner.get(pte_pfn(pte));
     const ops = owner === undefined ? undefined : k.pgmaps.ops.get(owner);
     if (!ops) return VM_FAULT_SIGBUS;
-    const ret = yield* ops.migrate_to_ram(k, vma, page);
+    const ret = yield* ops.migrate_to_ram(vma, page);
     if (ret) return ret;
     const now = mm.pgtable.get(vpn(page));
     return pte_present(now) ? yield* fault_locked(k, vma, page, now, write, has_file, cow, vm_write) : 0;

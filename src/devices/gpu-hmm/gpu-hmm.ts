@@ -316,7 +316,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
 
   // dev_pagemap_ops.migrate_to_ram: a CPU touch of a device page brings it back (dmirror_devmem_fault).
   k.pgmaps.ops.set(ctx.name, {
-    *migrate_to_ram(_k, vma, addr) {
+    *migrate_to_ram(vma, addr) {
       const d = mirrors.find((m) => m.proc.mm === vma.vm_mm && !m.closed) ?? mirrors.find((m) => m.proc.mm === vma.vm_mm);
       if (!d) return VM_FAULT_SIGBUS;
       yield* migrate_back(d, vma, addr, addr + PAGE_SIZE);
