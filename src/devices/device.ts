@@ -135,7 +135,7 @@ export function dma_map_translation(ctx: DeviceCtx, pfn: number, mm: string, va:
   const k = ctx.k;
   const o = k.owner_of(pfn);
   // @gen: the generation the pfn was obtained in (a snapshot may be older than the install).
-  return { pfn, iova: ctx.iommu ? ctx.iommu.dma_map_page(pfn) : -1, gen: gen ?? (k.mem.gen[pfn] as number), file: o.file, index: o.index, mm, va };
+  return { pfn, iova: ctx.iommu ? ctx.iommu.dma_map_page(pfn) : -1, gen: gen ?? k.mem.genOf(pfn), file: o.file, index: o.index, mm, va };
 }
 
 /** dma_unmap_translation() - Pairs with dma_map_translation(). */
@@ -176,7 +176,7 @@ export function dma_transfer_page(ctx: DeviceCtx, x: Translation, write: boolean
     return -1;
   }
   if (write) m.content[x.pfn] = token;
-  const seen = m.content[x.pfn] as number;
+  const seen = m.contentOf(x.pfn);
   const cpu = x.mm ? cpu_view(k, x.mm, x.va) : { pfn: -1, token: -1 };
   k.emit({
     type: 'dma_access', time: k.now, actor: ctx.name, wr, device: ctx.name, op, length, mm: x.mm, va: x.va, pfn: x.pfn, gen: x.gen,

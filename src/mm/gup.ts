@@ -91,7 +91,7 @@ function try_grab_folio(k: Kernel, ref: DmaRef, pfn: number, va: number): void {
   if (refs) {
     k.folio_ref_add(pfn, refs);
     if (pin) {
-      m._pincount[pfn] = (m._pincount[pfn] as number) + 1;
+      m._pincount[pfn] = m.pincount(pfn) + 1;
       k.vmstat.nr_foll_pin_acquired++;
       ref.mm.has_pinned = true;
     }
@@ -100,8 +100,8 @@ function try_grab_folio(k: Kernel, ref: DmaRef, pfn: number, va: number): void {
   const o = k.owner_of(pfn);
   k.emit({
     type: 'dma_ref_get', time: k.now, actor: k.actorName(), ref: ref.id, holder: ref.holder, api: gup_api_name(k, ref.gup_flags),
-    mm: ref.mm.owner, va, pfn, gen: m.gen[pfn] as number, file: o.file, index: o.index, flags: ref.gup_flags,
-    fnames: foll_names(ref.gup_flags), longterm: ref.longterm, pin: pin && refs > 0, refs, refcount: m._refcount[pfn] as number, pincount: m._pincount[pfn] as number,
+    mm: ref.mm.owner, va, pfn, gen: m.genOf(pfn), file: o.file, index: o.index, flags: ref.gup_flags,
+    fnames: foll_names(ref.gup_flags), longterm: ref.longterm, pin: pin && refs > 0, refs, refcount: m.refcount(pfn), pincount: m.pincount(pfn),
   });
 }
 
@@ -115,16 +115,16 @@ export function gup_put_folio(k: Kernel, ref: DmaRef, i: number, make_dirty: boo
   if (pfn < 0) return;
   const m = k.mem;
   const refs = ref.refs[i] as number;
-  if (make_dirty && pfn !== ZERO_PFN && !((m.flags[pfn] as number) & PG_dirty)) set_page_dirty_lock(k, pfn, `unpin:${ref.holder}`);
+  if (make_dirty && pfn !== ZERO_PFN && !(m.flagsOf(pfn) & PG_dirty)) set_page_dirty_lock(k, pfn, `unpin:${ref.holder}`);
   const pin = (ref.gup_flags & FOLL_PIN) !== 0 && refs > 0;
   if (pin) {
-    m._pincount[pfn] = (m._pincount[pfn] as number) - 1;
+    m._pincount[pfn] = m.pincount(pfn) - 1;
     k.vmstat.nr_foll_pin_released++;
   }
   k.pins.drop(ref, i);
   k.emit({
-    type: 'dma_ref_put', time: k.now, actor: k.actorName(), ref: ref.id, holder: ref.holder, pfn, gen: m.gen[pfn] as number,
-    dirty: make_dirty, pin, refs, refcount: (m._refcount[pfn] as number) - refs, pincount: m._pincount[pfn] as number,
+    type: 'dma_ref_put', time: k.now, actor: k.actorName(), ref: ref.id, holder: ref.holder, pfn, gen: m.genOf(pfn),
+    dirty: make_dirty, pin, refs, refcount: m.refcount(pfn) - refs, pincount: m.pincount(pfn),
   });
   if (refs) k.folio_put_refs(pfn, refs);
 }

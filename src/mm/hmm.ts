@@ -65,7 +65,7 @@ export function* hmm_range_fault(k: Kernel, mm: MmStruct, range: HmmRange, holde
     if (is_device_private_entry(pte) && k.pgmaps.owner.get(pte_pfn(pte)) === range.dev_private_owner) {
       // The caller's own device memory: reported as is (HMM_PFN_VALID, write from the entry).
       const pfn = pte_pfn(pte);
-      range.hmm_pfns.push({ pfn, gen: k.mem.gen[pfn] as number, write: pte_write(pte), error: false, zero: false, devpriv: true });
+      range.hmm_pfns.push({ pfn, gen: k.mem.genOf(pfn), write: pte_write(pte), error: false, zero: false, devpriv: true });
       continue;
     }
     const need = range.fault && (!pte_present(pte) || (range.write && !pte_write(pte)) || (range.write && pte_pfn(pte) === ZERO_PFN));
@@ -78,7 +78,7 @@ export function* hmm_range_fault(k: Kernel, mm: MmStruct, range: HmmRange, holde
     if (!pte_present(pte)) range.hmm_pfns.push({ pfn: -1, gen: 0, write: false, error: false, zero: false });
     else {
       const pfn = pte_pfn(pte);
-      range.hmm_pfns.push({ pfn, gen: k.mem.gen[pfn] as number, write: pte_write(pte), error: false, zero: pfn === ZERO_PFN });
+      range.hmm_pfns.push({ pfn, gen: k.mem.genOf(pfn), write: pte_write(pte), error: false, zero: pfn === ZERO_PFN });
     }
   }
   k.emit({ type: 'hmm_snapshot', time: k.now, actor: k.actorName(), holder, mm: mm.owner, start: range.start, end: range.end, seq: range.notifier_seq });

@@ -37,7 +37,7 @@ export function* truncate_inode_pages_range(k: Kernel, inode: Inode, first: numb
     if (filemap_get_folio(inode.i_mapping, index) !== pfn) continue;
     // truncate_cleanup_folio(): invalidate the buffers, cancel the dirty state.
     folio_detach_buffers(k, pfn);
-    k.mem.flags[pfn] = (k.mem.flags[pfn] as number) & ~PG_dirty;
+    k.mem.flags[pfn] = k.mem.flagsOf(pfn) & ~PG_dirty;
     filemap_remove_folio(k, pfn, reason);
     yield* delay(k.timing.truncatePerPage, 'truncate:folio_removed');
   }

@@ -192,7 +192,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
     k.mem.mapping[pfn] = MAPPING_ANON;
     k.mem.content[pfn] = content;
     k.pgmaps.owner.set(pfn, ctx.name);
-    k.emit({ type: 'folio_alloc', time: k.now, actor: ctx.name, pfn, gen: k.mem.gen[pfn] as number, owner: `devpriv:${ctx.name}`, file: '', index: -1 });
+    k.emit({ type: 'folio_alloc', time: k.now, actor: ctx.name, pfn, gen: k.mem.genOf(pfn), owner: `devpriv:${ctx.name}`, file: '', index: -1 });
     return pfn;
   }
 
@@ -221,7 +221,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
     yield* down_read(mm.mmap_lock, 'gpu:migrate_mmap_read_lock');
     for (const vma of vmas) {
       const mv = yield* migrate_vma_setup(k, vma, Math.max(start, vma.vm_start), Math.min(end, vma.vm_end), 'system', ctx.name);
-      const dst = mv.pages.map((p) => alloc_device_page(p.src < 0 || p.zero ? 0 : (k.mem.content[p.src] as number)));
+      const dst = mv.pages.map((p) => alloc_device_page(p.src < 0 || p.zero ? 0 : k.mem.contentOf(p.src)));
       migrate_vma_finalize(k, mv, dst, true);
       yield* mutex_lock(d.mutex, ctx.name, 'gpu:migrate_mutex');
       mv.pages.forEach((p, i) => {
@@ -252,8 +252,8 @@ function create(ctx: DeviceCtx): DeviceInstance {
       const pfn = k.alloc.alloc_page();
       if (pfn < 0) return -1;
       k.mem.mapping[pfn] = MAPPING_ANON;
-      k.mem.content[pfn] = k.mem.content[p.src] as number;
-      k.emit({ type: 'folio_alloc', time: k.now, actor: ctx.name, pfn, gen: k.mem.gen[pfn] as number, owner: `anon:${vma.vm_mm.owner}`, file: '', index: -1 });
+      k.mem.content[pfn] = k.mem.contentOf(p.src);
+      k.emit({ type: 'folio_alloc', time: k.now, actor: ctx.name, pfn, gen: k.mem.genOf(pfn), owner: `anon:${vma.vm_mm.owner}`, file: '', index: -1 });
       return pfn;
     });
     for (const p of mv.pages) erase(d, p.addr / PAGE_SIZE);
@@ -299,7 +299,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
       d.pt.set(a / PAGE_SIZE, x);
       trace_dev_map(ctx, x, true, k.bus.count, false);
       mutex_unlock(d.mutex);
-      res.tokens.push(k.mem.content[pfn] as number);
+      res.tokens.push(k.mem.contentOf(pfn));
       res.cpages++;
     }
     up_read(mm.mmap_lock);

@@ -28,7 +28,7 @@ export function* do_pread(k: Kernel, inode: Inode, pos: number, len: number): Co
   for (let index = Math.floor(pos / PAGE_SIZE); index * PAGE_SIZE < end; index++) {
     const pfn = filemap_read_folio(k, inode, index);
     if (pfn < 0) return tokens.length ? tokens : ENOMEM;
-    tokens.push(k.mem.content[pfn] as number);
+    tokens.push(k.mem.contentOf(pfn));
     yield* delay(k.timing.cpuAccessPerPage, 'pread:page_copied');
   }
   return tokens;
@@ -105,9 +105,9 @@ export function* drop_caches(k: Kernel): Co<0> {
     const cached: number[] = [];
     inode.i_mapping.i_pages.forEachIn(0, Infinity, (_i, v) => cached.push(v - 1));
     for (const pfn of cached) {
-      const f = k.mem.flags[pfn] as number;
-      if (f & (PG_dirty | PG_writeback) || (k.mem._mapcount[pfn] as number) > 0) continue;
-      if ((k.mem._refcount[pfn] as number) > 1) continue;
+      const f = k.mem.flagsOf(pfn);
+      if (f & (PG_dirty | PG_writeback) || k.mem.mapcount(pfn) > 0) continue;
+      if (k.mem.refcount(pfn) > 1) continue;
       if (f & PG_private) folio_detach_buffers(k, pfn);
       filemap_remove_folio(k, pfn, 'invalidate');
     }
