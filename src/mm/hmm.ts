@@ -14,6 +14,12 @@ import { find_vma, is_device_private_entry, pte_pfn, pte_present, pte_write, typ
 import { mmu_interval_check_retry, type MmuIntervalNotifier } from './mmu_interval_notifier.js';
 import { FAULT_FLAG_WRITE, PAGE_SIZE, VM_READ, VM_WRITE, ZERO_PFN } from './types.js';
 
+/**
+ * HMM_RANGE_DEFAULT_TIMEOUT - how long a driver keeps retrying a walk that invalidations keep
+ * colliding with before it gives up with EBUSY: 1000 ms, in ns. Kernel: include/linux/hmm.h.
+ */
+export const HMM_RANGE_DEFAULT_TIMEOUT = 1_000_000_000;
+
 /** One page of a walk's result (hmm_pfns[] entry). */
 export interface HmmPfn {
   /** -1 when the page is not valid (not present and not faulted, or an error) */
