@@ -62,7 +62,8 @@ export class Kernel implements MmTraceSink {
   /** Device-private memory: the owners' migrate_to_ram, and the owner of each device page. */
   readonly pgmaps = new DevPagemaps();
   readonly inodes = new Map<string, Inode>();
-  readonly inodeById: Inode[] = [];
+  /** Inodes by id; ids start at 1, slot 0 is no inode (mapping 0 means none). */
+  readonly inodeById: (Inode | null)[] = [null];
   readonly processes = new Map<string, Process>();
   readonly warned = new Set<string>();
   readonly vmstat = { nr_foll_pin_acquired: 0, nr_foll_pin_released: 0 };
@@ -89,7 +90,6 @@ export class Kernel implements MmTraceSink {
     this.policy = c.policy;
     this.timing = c.timing;
     this.alloc = new PageAllocator(this.mem, Math.floor(c.memory / PAGE_SIZE));
-    this.inodeById.push(null as unknown as Inode); // inode ids start at 1 (0 = no mapping)
   }
 
   get now(): number {

@@ -191,7 +191,7 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
   // The footprint of a step also holds what its trace events name (frames, address spaces, files, devices).
   if (opts.afterStep) {
     bus.subscribe((ev) => {
-      const e = ev as unknown as Record<string, unknown>;
+      const e: Readonly<Record<string, unknown>> = ev;
       if (typeof e['pfn'] === 'number' && (e['pfn'] as number) > 0) sched.touch(`pfn:${e['pfn']}`);
       if (typeof e['mm'] === 'string' && e['mm']) sched.touch(`mm:${e['mm']}`);
       if (typeof e['file'] === 'string' && e['file']) sched.touch(`file:${e['file']}`);

@@ -81,7 +81,7 @@ export class RunState {
 /** The names an op refers to (it waits until each exists). */
 export function refNames(op: Op): string[] {
   const r: string[] = [];
-  const o = op as unknown as Record<string, unknown>;
+  const o: Partial<Record<string, unknown>> = { ...op };
   for (const f of ['addr', 'newAddr', 'mr', 'pins', 'mirror', 'wr']) if (typeof o[f] === 'string') r.push(o[f] as string);
   return r;
 }
