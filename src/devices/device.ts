@@ -45,20 +45,27 @@ export interface DeviceCtx {
 /**
  * numberParam() - (pinsim-only) the `time`, `size` or `int` parameter @name of the device. The runner
  * fills every declared parameter (the scenario's value or the spec's default), so a missing or
- * mistyped one is pinsim's bug. Return: its value.
+ * mistyped one is pinsim's bug.
+ * Context: any. Return: its value. Kernel: none (a module parameter, in spirit).
  */
 export function numberParam(ctx: DeviceCtx, name: string): number {
   const v = ctx.params[name];
   return typeof v === 'number' ? v : PINSIM_BUG(`${ctx.name}: parameter ${name} is ${JSON.stringify(v)}, not a number`);
 }
 
-/** stringParam() - (pinsim-only) the `enum` parameter @name of the device. Return: its value. */
+/**
+ * stringParam() - (pinsim-only) the `enum` parameter @name of the device.
+ * Context: any. Return: its value. Kernel: none.
+ */
 export function stringParam(ctx: DeviceCtx, name: string): string {
   const v = ctx.params[name];
   return typeof v === 'string' ? v : PINSIM_BUG(`${ctx.name}: parameter ${name} is ${JSON.stringify(v)}, not a string`);
 }
 
-/** boolParam() - (pinsim-only) the `bool` parameter @name of the device. Return: true only when set true. */
+/**
+ * boolParam() - (pinsim-only) the `bool` parameter @name of the device.
+ * Context: any. Return: true only when set true. Kernel: none.
+ */
 export function boolParam(ctx: DeviceCtx, name: string): boolean {
   return ctx.params[name] === true;
 }
@@ -147,7 +154,10 @@ export interface DeviceModel {
   create(ctx: DeviceCtx): DeviceInstance;
 }
 
-/** page_bytes() - how many bytes of [start, start + length) fall in the page at @page_va. */
+/**
+ * page_bytes() - (pinsim-only) how many bytes of [@start, @start + @length) fall in the page at
+ * @page_va. Context: any. Return: the count (0..PAGE_SIZE). Kernel: none.
+ */
 export function page_bytes(start: number, length: number, page_va: number): number {
   return Math.max(0, Math.min(start + length, page_va + 4096) - Math.max(start, page_va));
 }
@@ -158,6 +168,7 @@ export function page_bytes(start: number, length: number, page_va: number): numb
  * device op (@op), the bytes of this page it moves (@length) and what a CPU sees there now.
  * Context: atomic (no yield): one page of a transfer happens at one instant.
  * Return: the token seen, or -1 when the IOMMU faulted the access (nothing was transferred).
+ * Kernel: none (the device's DMA engine); the IOMMU check stands for drivers/iommu/ translation.
  */
 export function dma_transfer_page(ctx: DeviceCtx, x: Translation, write: boolean, token: number, wr: string, op: string, length: number): number {
   const k = ctx.k;

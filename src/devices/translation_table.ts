@@ -48,6 +48,7 @@ export interface Translation {
  * dma_map_translation() - give the device a translation for @pfn: through its IOMMU domain when it
  * has one (an IOVA), else the physical address. @gen: the generation the pfn was obtained in (a
  * walk's snapshot may be older than the install), else the frame's current one.
+ * Context: any; no sleep (one IOVA allocated when the device has an IOMMU).
  * Return: the translation. Pairs with dma_unmap_translation().
  * Kernel: include/linux/dma-mapping.h dma_map_page(); drivers/iommu/dma-iommu.c.
  */
@@ -60,6 +61,7 @@ export function dma_map_translation(ctx: TranslationCtx, pfn: number, mm: string
 /**
  * dma_unmap_translation() - the device's IOVA for @x stops translating (a device without an IOMMU
  * has nothing to unmap). Pairs with dma_map_translation().
+ * Context: any; no sleep (no IOTLB to flush in pinsim). Return: nothing.
  * Kernel: include/linux/dma-mapping.h dma_unmap_page().
  */
 export function dma_unmap_translation(ctx: TranslationCtx, x: Translation): void {
@@ -69,6 +71,7 @@ export function dma_unmap_translation(ctx: TranslationCtx, x: Translation): void
 /**
  * trace_dev_map() - (pinsim-only) trace a translation the device installed, with @snapSeq, the
  * trace position of the page-table walk it came from (what install-during-invalidation orders).
+ * Context: any. Return: nothing. Kernel: none (the trace stands for the device's MTT write).
  */
 export function trace_dev_map(ctx: TranslationCtx, x: Translation, write: boolean, snapSeq: number, holdsRef: boolean): void {
   const k = ctx.k;
@@ -78,7 +81,10 @@ export function trace_dev_map(ctx: TranslationCtx, x: Translation, write: boolea
   });
 }
 
-/** trace_dev_unmap() - (pinsim-only) trace a translation the device dropped. */
+/**
+ * trace_dev_unmap() - (pinsim-only) trace a translation the device dropped.
+ * Context: any. Return: nothing. Kernel: none (the trace stands for the device's MTT clear).
+ */
 export function trace_dev_unmap(ctx: TranslationCtx, x: Translation): void {
   ctx.k.emit({ type: 'dev_unmap', time: ctx.k.now, actor: ctx.name, device: ctx.name, mm: x.mm, va: x.va, pfn: x.pfn });
 }

@@ -1,7 +1,7 @@
 /**
  * hmm_range_fault(): walk the CPU page tables of a range for a device, faulting pages in when
  * asked, and report each page's pfn and permission. It takes no page reference: the caller's
- * mmu_interval_notifier and read_retry protocol keep the result valid (kernel-semantics §3.5, §6.1).
+ * mmu_interval_notifier and read_retry protocol keep the result valid.
  * Kernel: mm/hmm.c hmm_range_fault(), hmm_vma_walk_pmd(), hmm_pte_need_fault(); include/linux/hmm.h.
  * Simplified: one pass per call; any fault ends the call with -EBUSY-style restart handled by the
  * walk itself re-reading the PTE; device-private entries arrive with the GPU's migration.
@@ -54,6 +54,7 @@ export interface HmmRange {
  * Return: 0; EBUSY when an invalidation hit the interval since notifier_seq (the caller restarts
  * from read_begin); EFAULT (no VMA, no read permission, or the fault failed: SIGBUS beyond EOF);
  * EPERM (a write fault on a VMA without VM_WRITE).
+ * Kernel: mm/hmm.c hmm_range_fault(), hmm_vma_walk_pmd(), hmm_pte_need_fault().
  */
 export function* hmm_range_fault(k: Kernel, mm: MmStruct, range: HmmRange, holder: string): Co<0 | Errno> {
   range.snapSeq = k.bus.count;

@@ -1,5 +1,5 @@
 /**
- * truncate and ftruncate of a page-cache file, in kernel-semantics §4.1's order: (1) i_size set;
+ * truncate and ftruncate of a page-cache file, in the kernel's order: (1) i_size set;
  * (2) unmap_mapping_range() beyond the new EOF (MMU_NOTIFY_CLEAR per VMA); (3)
  * truncate_inode_pages_range(): each folio's buffers invalidated, dirtiness cancelled, and the folio
  * removed from the page cache *whatever other references it has*: a folio a device still holds is
@@ -25,7 +25,8 @@ import { PAGE_SIZE, pages_in, PG_dirty } from './types.js';
 
 /**
  * truncate_inode_pages_range() - remove the cached folios of indexes [first, last] from @inode's
- * page cache. Context: i_rwsem held; may sleep between folios.
+ * page cache. Context: i_rwsem held; may sleep between folios. Return: nothing.
+ * Kernel: mm/truncate.c truncate_inode_pages_range().
  */
 export function* truncate_inode_pages_range(k: Kernel, inode: Inode, first: number, last: number, reason: string): Co {
   const victims: [index: number, pfn: number][] = [];
@@ -99,15 +100,19 @@ export function* do_truncate(k: Kernel, inode: Inode, length: number): Co<0 | Er
 }
 
 /**
- * (pinsim-only) The live long-term DMA references on the cached pages [first, last] of @inode,
- * oldest first: what the 2018 proposals act on, read from the pin registry (the tracking
- * put_user_page() proposed).
+ * longterm_refs_on_range() - (pinsim-only) the live long-term DMA references on the cached pages
+ * [first, last] of @inode: what the 2018 proposals act on, read from the pin registry (the
+ * tracking put_user_page() proposed). Context: any. Return: them, oldest first.
+ * Kernel: none; the 2018 thread's proposals.
  */
 export function longterm_refs_on_range(k: Kernel, inode: Inode, first: number, last: number): DmaRef[] {
   return k.pins.longterm_refs(filemap_pfns_in(inode.i_mapping, first, last));
 }
 
-/** The cached pfns of [first, last] that @ref holds. */
+/**
+ * ref_pfns_on_range() - (pinsim-only) the cached pfns of [first, last] of @inode that @ref holds.
+ * Context: any. Return: them, each once. Kernel: none.
+ */
 export function ref_pfns_on_range(ref: DmaRef, inode: Inode, first: number, last: number): number[] {
   const cached = new Set(filemap_pfns_in(inode.i_mapping, first, last));
   return [...new Set(ref.pfns.filter((p) => cached.has(p)))];

@@ -157,7 +157,11 @@ export function* dmirror_range_fault(d: Dmirror, start: number, end: number, wri
   }
 }
 
-/** dmirror_fault() - fault [@start, @end) in, window by window. Return: 0 or the first window's errno. */
+/**
+ * dmirror_fault() - fault [@start, @end) in, window by window.
+ * Context: may sleep. Return: 0 or the first failing window's errno.
+ * Kernel: lib/test_hmm.c dmirror_fault().
+ */
 export function* dmirror_fault(d: Dmirror, start: number, end: number, write: boolean): Co<0 | Errno> {
   for (let a = start; a < end; a += DMIRROR_FAULT_WINDOW * PAGE_SIZE) {
     const ret = yield* dmirror_range_fault(d, a, Math.min(end, a + DMIRROR_FAULT_WINDOW * PAGE_SIZE), write);
@@ -271,6 +275,7 @@ export function* dmirror_snapshot(d: Dmirror, start: number, end: number): Co<Mi
 
 /**
  * dmirror_vmas() - (pinsim-only name) the VMAs covering [@start, @end) of the mirror's mm.
+ * Context: mmap_lock not required (the simulated VMA list does not change under a step).
  * Return: them in order, or EINVAL when part of the range is unmapped or unreadable.
  * Kernel: the vma walks of lib/test_hmm.c dmirror_migrate_to_device(), dmirror_exclusive().
  */

@@ -117,6 +117,7 @@ export function* dmirror_migrate_to_system(d: Dmirror, start: number, end: numbe
 /**
  * dmirror_devmem_ops() - the device's dev_pagemap_ops: a CPU touch of one of its pages moves that
  * page back to system memory, through the mirror of the faulting mm (an open one first).
+ * Context: migrate_to_ram runs in the CPU fault, mmap_lock held for read; may sleep.
  * Return: the ops; their migrate_to_ram returns 0, or VM_FAULT_SIGBUS when no mirror of the mm exists.
  * Kernel: lib/test_hmm.c dmirror_devmem_ops, dmirror_devmem_fault().
  */

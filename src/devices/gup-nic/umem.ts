@@ -61,7 +61,7 @@ export function* ib_umem_get(ctx: DeviceCtx, proc: Process, addr: number, length
 /**
  * ib_umem_release() - drop every page reference of @umem (set_page_dirty_lock first when the MR
  * was writable) and uncharge RLIMIT_MEMLOCK. Pairs with ib_umem_get().
- * Context: may sleep.
+ * Context: may sleep. Return: nothing (a release cannot fail).
  * Kernel: drivers/infiniband/core/umem.c ib_umem_release(), __ib_umem_release().
  */
 export function* ib_umem_release(ctx: DeviceCtx, umem: IbUmem): Co {

@@ -62,6 +62,7 @@ export class Mlx5IbDev {
  * mlx5_ib_dev_dead() - (pinsim-only name) the device is declared dead: traced as `device_dead`, and
  * every translation of every MR goes at once, without dirtying (a dead device's writes are not
  * trusted). Context: any; takes no lock (the device is gone, nothing can race it for its tables).
+ * Return: nothing.
  * Kernel: drivers/net/ethernet/mellanox/mlx5/core/health.c mlx5_enter_error_state().
  */
 export function mlx5_ib_dev_dead(dev: Mlx5IbDev, reason: string): void {

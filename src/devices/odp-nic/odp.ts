@@ -45,7 +45,8 @@ export function* mlx5_ib_invalidate_range(dev: Mlx5IbDev, umem: IbUmemOdp, sub: 
 
 /**
  * mlx5_ib_alloc_umem() - (pinsim-only name) the umem of [@start, @end) for @mr, its notifier
- * calling mlx5_ib_invalidate_range(). Return: the umem, or EINVAL when the mm is gone.
+ * calling mlx5_ib_invalidate_range(). Context: process context; no sleep.
+ * Return: the umem, or EINVAL when the mm is gone.
  * Kernel: odp.c mlx5_ib_init_odp_mr() / implicit_get_child_mr() → ib_umem_odp_get(&mlx5_mn_ops).
  */
 export function mlx5_ib_alloc_umem(dev: Mlx5IbDev, mr: OdpMr, start: number, end: number): IbUmemOdp | Errno {
@@ -55,6 +56,7 @@ export function mlx5_ib_alloc_umem(dev: Mlx5IbDev, mr: OdpMr, start: number, end
 /**
  * mlx5_ib_mr_umem() - (pinsim-only name) the umem translating @va for @mr: the MR's own, or the 1 GiB
  * child of an implicit MR, created on first use.
+ * Context: the HCA's page-fault path or a prefetch; no sleep.
  * Return: the umem; EFAULT (an explicit MR has none); EINVAL (the mm is gone).
  * Kernel: odp.c pagefault_implicit_mr() → implicit_get_child_mr().
  */

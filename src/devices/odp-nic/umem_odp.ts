@@ -106,7 +106,8 @@ export function* ib_umem_odp_map_dma_and_lock(umem: IbUmemOdp, start: number, en
 /**
  * ib_umem_odp_unmap_dma_page() - drop the device's translation of page @vpn, dirtying the folio
  * first when the device could write it and @dirty (a still-allocated frame only).
- * Context: umem_mutex held (or the device dead). Kernel: ib_umem_odp_unmap_dma_pages(), per page.
+ * Context: umem_mutex held (or the device dead). Return: nothing.
+ * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_unmap_dma_pages(), one page of it.
  */
 export function ib_umem_odp_unmap_dma_page(umem: IbUmemOdp, vpn: number, dirty: boolean): void {
   const k = umem.ctx.k;
@@ -118,7 +119,7 @@ export function ib_umem_odp_unmap_dma_page(umem: IbUmemOdp, vpn: number, dirty: 
 
 /**
  * ib_umem_odp_unmap_dma_pages() - drop the translations of the pages @vpns (found by one walk of
- * the range), in order. Context: umem_mutex held (or the device dead).
+ * the range), in order. Context: umem_mutex held (or the device dead). Return: nothing.
  * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_unmap_dma_pages().
  */
 export function ib_umem_odp_unmap_dma_pages(umem: IbUmemOdp, vpns: readonly number[], dirty: boolean): void {
@@ -129,6 +130,7 @@ export function ib_umem_odp_unmap_dma_pages(umem: IbUmemOdp, vpns: readonly numb
  * ib_umem_odp_release() - unsubscribe the notifier, then unmap every page the device still
  * translates (dirtying what it could write). Pairs with ib_umem_odp_get().
  * Context: may sleep (an invalidation in progress finishes first); takes umem_mutex.
+ * Return: nothing (a release cannot fail).
  * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_release().
  */
 export function* ib_umem_odp_release(umem: IbUmemOdp): Co {

@@ -53,6 +53,8 @@ export function mlx5r_umr_map_xlt(dev: Mlx5IbDev, mr: OdpMr, umem: IbUmemOdp, ra
  * device dead, unless the unsafe what-if keeps its MTTs.
  * Context: umem_mutex held; sleeps.
  * Return: true when the HW no longer translates the range, false when the what-if kept the MTTs.
+ * Kernel: drivers/infiniband/hw/mlx5/umr.c mlx5r_umr_update_xlt(), mlx5r_umr_post_send_wait(),
+ * mlx5r_umr_recover().
  */
 export function* mlx5r_umr_zap_xlt(dev: Mlx5IbDev): Co<boolean> {
   const k = dev.ctx.k;
