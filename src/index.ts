@@ -47,7 +47,7 @@ export { formatRunText } from './report/text.js';
 export { delay, schedPoint, type Co } from './engine/actor.js';
 export { wait_event, wake_up_all, WaitQueueHead } from './engine/waitqueue.js';
 export { IS_ERR, EINVAL, EFAULT, ENOMEM, EPERM, EOPNOTSUPP, EBUSY, ETXTBSY, type Errno } from './mm/errno.js';
-export { get_user_pages_locked, gup_flags_for_era, unpin_user_pages_dirty_lock } from './mm/gup.js';
+export { get_user_pages_locked, get_user_pages_unlocked, gup_flags_for_era, unpin_user_pages_dirty_lock } from './mm/gup.js';
 export { PAGE_SIZE, VM_SHARED, VM_WRITE, FOLL_PIN, FOLL_GET, FOLL_LONGTERM, FOLL_WRITE } from './mm/types.js';
 export {
   COMMON_DEVICE_PARAMS, dma_iommu_fault, dma_map_translation, dma_transfer_page, dma_unmap_translation, page_bytes,

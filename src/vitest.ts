@@ -230,7 +230,7 @@ export interface ExtendableExpect {
  * setupPinsimMatchers() - register the matchers with @target (vitest's `expect` by default).
  * Importing `pinsim/vitest` already did this for vitest's own `expect`; calling it again is harmless.
  */
-export function setupPinsimMatchers(target: ExtendableExpect = expect as unknown as ExtendableExpect): void {
+export function setupPinsimMatchers(target: ExtendableExpect = expect): void {
   target.extend(pinsimMatchers);
 }
 

@@ -7,15 +7,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { closest } from '../scenario/format/closest.js';
-import { ScenarioError, formatIssues } from '../scenario/format/types.js';
 import { UsageError, usage } from './args.js';
 import type { CommandSpec } from './args.js';
 import { CHECK_SPEC, cmdCheck } from './check.js';
 import { COMPARE_SPEC, cmdCompare } from './compare.js';
 import { EXPLORE_SPEC, cmdExplore } from './explore.js';
+import { report } from './exit.js';
 import { MERGE_SPEC, cmdMerge } from './merge.js';
 import { REPLAY_SPEC, cmdReplay } from './replay.js';
-import { NotImplementedError } from './common.js';
 import { LIST_SPEC, cmdList } from './list.js';
 import { RUN_SPEC, cmdRun } from './run.js';
 
@@ -86,27 +85,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   return cmd.exec(rest);
-}
-
-/** report() - print @e as its exit status wants it; Return: that status. */
-export function report(e: unknown): number {
-  if (e instanceof UsageError) {
-    process.stderr.write(`pinsim: ${e.message}\n`);
-    if (e.command) process.stderr.write(`run "pinsim ${e.command} --help" for its flags\n`);
-    return 2;
-  }
-  if (e instanceof ScenarioError) {
-    process.stderr.write(`${formatIssues(e.issues, e.file)}\n`);
-    return 2;
-  }
-  if (e instanceof NotImplementedError) {
-    process.stderr.write(`pinsim: ${e.message}\n`);
-    return 2;
-  }
-  const msg = e instanceof Error ? e.message : String(e);
-  const head = msg.startsWith('[pinsim internal bug]') ? msg : `[pinsim internal bug] ${msg}`;
-  process.stderr.write(`${head}\n${e instanceof Error && e.stack ? e.stack + '\n' : ''}`);
-  return 3;
 }
 
 // `pinsim check … | head` closes the pipe early: that is the reader's choice, not a pinsim bug.

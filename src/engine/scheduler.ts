@@ -5,6 +5,7 @@
  * picks the earliest (time, seq), a replay picks what was recorded, a strategy picks what it likes.
  */
 import { Actor, type Co, type Yield } from './actor.js';
+import { PINSIM_BUG } from './bug.js';
 import { IdQueue } from './queue.js';
 import type { Prng } from './prng.js';
 import type { WaitQueueHead, Waker } from './waitqueue.js';
@@ -261,14 +262,20 @@ export class Scheduler implements Waker {
 
   private choose(cands: Candidate[]): number {
     const index = this.recorded.length;
+    const inRange = (i: number) => Number.isInteger(i) && i >= 0 && i < cands.length;
     let idx: number;
     if (this.opts.chooser) {
       const p: ChoicePoint = this.opts.fingerprint ? { index, now: this.now, candidates: cands, fingerprint: this.opts.fingerprint } : { index, now: this.now, candidates: cands };
       idx = this.opts.chooser(p);
+      if (idx === -1) return -1;
+      // A strategy is pinsim's own code: a pick outside the candidates is its bug, not a default.
+      if (!inRange(idx)) PINSIM_BUG(`choice point ${index}: the strategy picked ${idx} among ${cands.length} candidates`);
+    } else {
+      idx = this.opts.choices?.[index] ?? 0;
+      // Recorded choices are input: one out of range (a replay of an edited scenario, a shrinking
+      // candidate that dropped an op) takes the default pick, as a choice past their end does.
+      if (!inRange(idx)) idx = 0;
     }
-    else idx = this.opts.choices?.[index] ?? 0;
-    if (idx === -1 && this.opts.chooser) return -1;
-    if (!Number.isInteger(idx) || idx < 0 || idx >= cands.length) idx = 0;
     this.recorded.push(idx);
     return idx;
   }

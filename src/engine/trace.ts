@@ -44,6 +44,8 @@ export class TraceBus<E extends TraceEventBase> {
     // mix() inlined over the fields, with the two lanes in locals; an int32 field takes the short
     // path (its high word is its sign), which gives the same words as mix().
     let h1 = this.h1, h2 = this.h2;
+    // E is any event shape (an interface has no index signature): read its fields by name. The
+    // engine knows no event type, so the view cannot be narrower; no copy on this hot path.
     const rec = ev as unknown as Record<string, unknown>;
     for (const k in rec) {
       const v = rec[k];

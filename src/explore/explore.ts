@@ -4,6 +4,7 @@
  * within the bounds, and for each `allow` outcome whether it is reachable; keep the first
  * counterexample of each. A scenario with no `forbid` forbids every violation kind.
  */
+import { PINSIM_BUG } from '../engine/bug.js';
 import type { RunResult } from '../scenario/run/result.js';
 import { runValidated } from '../scenario/run/run.js';
 import type { Registry } from '../scenario/registry.js';
@@ -116,7 +117,7 @@ export function explore(s: Scenario, o: ExploreOptions, kinds: readonly string[]
       ...(o.registry ? { registry: o.registry } : {}),
     });
     strategy.endExecution(r);
-    if (r.outcome === 'error') throw new Error(r.error ?? '[pinsim internal bug] explore: a run failed');
+    if (r.outcome === 'error') PINSIM_BUG(r.error ?? 'explore: a run failed');
     // A shard other than 0 does not own a run without choice points (the unsharded run has one).
     const shard = o.shard ?? { index: 0, count: 1 };
     if (r.stats.choicePoints === 0 && (shard.index !== 0 || r.pruned)) continue;

@@ -26,7 +26,7 @@ export function* compact_zone(k: Kernel): Co<number> {
       const pfn = pte_pfn(pte);
       if (pfn === ZERO_PFN || k.mem.mapping[pfn] !== MAPPING_ANON) return;
       // isolate_migratepages_block(): an extra reference means "pinned, skip" (no notifier).
-      if ((k.mem._refcount[pfn] as number) > (k.mem._mapcount[pfn] as number)) return;
+      if (k.mem.refcount(pfn) > k.mem.mapcount(pfn)) return;
       candidates.push(v * PAGE_SIZE);
     });
     for (const va of candidates) {

@@ -25,14 +25,10 @@ export interface KernelFeatures {
   readonly anon_exclusive: boolean;
   /** Long-term pins migrate pages out of ZONE_MOVABLE/CMA first (5.13). */
   readonly longterm_migrates_movable: boolean;
-  /** mmu_interval_notifier (5.5). */
-  readonly interval_notifiers: boolean;
   /** mlx5 WARNs on a bad UMR completion (2022, 6.0+). */
   readonly mlx5_umr_warn: boolean;
   /** mremap looks up the source VMA first and fails EFAULT before any other work (≈5.16 [U]). */
   readonly mremap_vma_lookup_first: boolean;
-  /** fsdax pages are idle at refcount 0 (6.15), 1 before. */
-  readonly dax_idle_refcount: number;
 }
 
 function ge(v: readonly [number, number], maj: number, min: number): boolean {
@@ -54,9 +50,7 @@ export function kernelFeatures(major: number, minor: number): KernelFeatures {
     fork_copies_pinned: ge(v, 5, 9),
     anon_exclusive: ge(v, 5, 19),
     longterm_migrates_movable: ge(v, 5, 13),
-    interval_notifiers: ge(v, 5, 5),
     mlx5_umr_warn: ge(v, 6, 0),
     mremap_vma_lookup_first: ge(v, 5, 16),
-    dax_idle_refcount: ge(v, 6, 15) ? 0 : 1,
   };
 }

@@ -30,7 +30,7 @@ import { GUP_PIN_COUNTING_BIAS, PAGE_SIZE, VM_DONTCOPY, VM_WRITE, ZERO_PFN } fro
  * there is no such tracking: always false.
  */
 export function folio_maybe_dma_pinned(k: Kernel, pfn: number): boolean {
-  return k.features.foll_pin && (k.mem._refcount[pfn] as number) >= GUP_PIN_COUNTING_BIAS;
+  return k.features.foll_pin && k.mem.refcount(pfn) >= GUP_PIN_COUNTING_BIAS;
 }
 
 /** folio_needs_cow_for_dma() - fork must copy this page for the child now (5.9+). */
@@ -68,7 +68,7 @@ export function* do_fork(k: Kernel, parent: Process, child_name: string): Co<Pro
       }
       if (!is_device_private_entry(pte)) continue;
       const ops = k.pgmaps.ops.get(k.pgmaps.owner.get(pte_pfn(pte)) ?? '');
-      if (ops) yield* ops.migrate_to_ram(k, vma, v * PAGE_SIZE);
+      if (ops) yield* ops.migrate_to_ram(vma, v * PAGE_SIZE);
     }
     const entries = (): number[] => {
       const vs: number[] = [];
@@ -104,8 +104,8 @@ export function* do_fork(k: Kernel, parent: Process, child_name: string): Co<Pro
         }
         k.mem.mapping[npfn] = MAPPING_ANON;
         k.mem.index[npfn] = v;
-        k.mem.content[npfn] = k.mem.content[pfn] as number;
-        k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn: npfn, gen: k.mem.gen[npfn] as number, owner: `anon:${child_name}`, file: '', index: -1 });
+        k.mem.content[npfn] = k.mem.contentOf(pfn);
+        k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn: npfn, gen: k.mem.genOf(npfn), owner: `anon:${child_name}`, file: '', index: -1 });
         set_pte_at(k, cmm, va, npfn, (vma.vm_flags & VM_WRITE ? PTE_WRITE : 0) | PTE_DIRTY);
         continue;
       }

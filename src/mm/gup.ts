@@ -91,7 +91,7 @@ function try_grab_folio(k: Kernel, ref: DmaRef, pfn: number, va: number): void {
   if (refs) {
     k.folio_ref_add(pfn, refs);
     if (pin) {
-      m._pincount[pfn] = (m._pincount[pfn] as number) + 1;
+      m._pincount[pfn] = m.pincount(pfn) + 1;
       k.vmstat.nr_foll_pin_acquired++;
       ref.mm.has_pinned = true;
     }
@@ -100,8 +100,8 @@ function try_grab_folio(k: Kernel, ref: DmaRef, pfn: number, va: number): void {
   const o = k.owner_of(pfn);
   k.emit({
     type: 'dma_ref_get', time: k.now, actor: k.actorName(), ref: ref.id, holder: ref.holder, api: gup_api_name(k, ref.gup_flags),
-    mm: ref.mm.owner, va, pfn, gen: m.gen[pfn] as number, file: o.file, index: o.index, flags: ref.gup_flags,
-    fnames: foll_names(ref.gup_flags), longterm: ref.longterm, pin: pin && refs > 0, refs, refcount: m._refcount[pfn] as number, pincount: m._pincount[pfn] as number,
+    mm: ref.mm.owner, va, pfn, gen: m.genOf(pfn), file: o.file, index: o.index, flags: ref.gup_flags,
+    fnames: foll_names(ref.gup_flags), longterm: ref.longterm, pin: pin && refs > 0, refs, refcount: m.refcount(pfn), pincount: m.pincount(pfn),
   });
 }
 
@@ -115,16 +115,16 @@ export function gup_put_folio(k: Kernel, ref: DmaRef, i: number, make_dirty: boo
   if (pfn < 0) return;
   const m = k.mem;
   const refs = ref.refs[i] as number;
-  if (make_dirty && pfn !== ZERO_PFN && !((m.flags[pfn] as number) & PG_dirty)) set_page_dirty_lock(k, pfn, `unpin:${ref.holder}`);
+  if (make_dirty && pfn !== ZERO_PFN && !(m.flagsOf(pfn) & PG_dirty)) set_page_dirty_lock(k, pfn, `unpin:${ref.holder}`);
   const pin = (ref.gup_flags & FOLL_PIN) !== 0 && refs > 0;
   if (pin) {
-    m._pincount[pfn] = (m._pincount[pfn] as number) - 1;
+    m._pincount[pfn] = m.pincount(pfn) - 1;
     k.vmstat.nr_foll_pin_released++;
   }
   k.pins.drop(ref, i);
   k.emit({
-    type: 'dma_ref_put', time: k.now, actor: k.actorName(), ref: ref.id, holder: ref.holder, pfn, gen: m.gen[pfn] as number,
-    dirty: make_dirty, pin, refs, refcount: (m._refcount[pfn] as number) - refs, pincount: m._pincount[pfn] as number,
+    type: 'dma_ref_put', time: k.now, actor: k.actorName(), ref: ref.id, holder: ref.holder, pfn, gen: m.genOf(pfn),
+    dirty: make_dirty, pin, refs, refcount: m.refcount(pfn) - refs, pincount: m.pincount(pfn),
   });
   if (refs) k.folio_put_refs(pfn, refs);
 }
@@ -137,13 +137,16 @@ export function* unpin_user_pages_dirty_lock(k: Kernel, ref: DmaRef, make_dirty:
 }
 
 /**
- * __get_user_pages_locked() - take DMA references on @nr_pages pages from @start for @holder.
- * Context: takes mmap_lock for read; may sleep (faults).
+ * get_user_pages_unlocked() - take DMA references on @nr_pages pages of @mm from @start for
+ * @holder, with @gup_flags as the era took them (FOLL_PIN in them makes it pin_user_pages_unlocked()).
+ * Context: takes mmap_lock for read itself (the caller must not hold it); may sleep (faults).
  * From 5.13 a long-term pin first migrates pages out of ZONE_MOVABLE (ENOMEM if one will not move).
  * Return: the DmaRef holding every page, or an errno with nothing held (a partial success is
- * undone, as ib_umem_get and O_DIRECT callers do).
+ * undone, as ib_umem_get and O_DIRECT callers do): EINVAL, EFAULT, ENOMEM, EOPNOTSUPP.
+ * Kernel: mm/gup.c get_user_pages_unlocked(), pin_user_pages_unlocked() → __gup_longterm_locked()
+ * with no lock held; __get_user_pages(); check_and_migrate_movable_folios() (5.13).
  */
-export function* get_user_pages_locked(
+export function* get_user_pages_unlocked(
   k: Kernel, mm: MmStruct, start: number, nr_pages: number, gup_flags: number, holder: string, retries = 0,
 ): Co<DmaRef | Errno> {
   if (start % PAGE_SIZE !== 0) return EINVAL;
@@ -188,7 +191,7 @@ export function* get_user_pages_locked(
       up_read(mm.mmap_lock);
       if (failed) return ENOMEM;
       if (retries >= 3) return ENOMEM;
-      return yield* get_user_pages_locked(k, mm, start, nr_pages, gup_flags, holder, retries + 1);
+      return yield* get_user_pages_unlocked(k, mm, start, nr_pages, gup_flags, holder, retries + 1);
     }
   }
   up_read(mm.mmap_lock);
@@ -201,3 +204,9 @@ export function* get_user_pages_locked(
   return ref;
 }
 
+/**
+ * get_user_pages_locked() - the name pinsim 0.1.0 gave get_user_pages_unlocked(), kept because the
+ * plugin API is stable. In the kernel `_locked` means the caller holds mmap_lock; this takes it.
+ * @deprecated Call get_user_pages_unlocked().
+ */
+export const get_user_pages_locked = get_user_pages_unlocked;

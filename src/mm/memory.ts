@@ -36,10 +36,10 @@ export function set_pte_at(k: Kernel, mm: MmStruct, addr: number, pfn: number, b
   const m = k.mem;
   mm.pgtable.set(vpn(addr), mk_pte(pfn, bits));
   if (pfn !== ZERO_PFN) {
-    m._refcount[pfn] = (m._refcount[pfn] as number) + 1;
-    m._mapcount[pfn] = (m._mapcount[pfn] as number) + 1;
+    m._refcount[pfn] = m.refcount(pfn) + 1;
+    m._mapcount[pfn] = m.mapcount(pfn) + 1;
   }
-  k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, write: (bits & PTE_WRITE) !== 0, refcount: m._refcount[pfn] as number });
+  k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, write: (bits & PTE_WRITE) !== 0, refcount: m.refcount(pfn) });
 }
 
 /**
@@ -57,8 +57,8 @@ export function ptep_clear(k: Kernel, mm: MmStruct, addr: number, gather: number
   k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, dirty });
   if (pfn === ZERO_PFN) return pfn;
   const m = k.mem;
-  m._mapcount[pfn] = (m._mapcount[pfn] as number) - 1;
-  if (dirty && (m.mapping[pfn] as number) > 0) folio_mark_dirty(k, pfn, 'zap_pte_range');
+  m._mapcount[pfn] = m.mapcount(pfn) - 1;
+  if (dirty && m.mappingOf(pfn) > 0) folio_mark_dirty(k, pfn, 'zap_pte_range');
   gather.push(pfn);
   return pfn;
 }
@@ -139,7 +139,7 @@ function alloc_anon_page(k: Kernel, vma: VmAreaStruct, addr: number, content: nu
   k.mem.mapping[pfn] = MAPPING_ANON;
   k.mem.index[pfn] = vpn(addr);
   k.mem.content[pfn] = content;
-  k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn, gen: k.mem.gen[pfn] as number, owner: `anon:${vma.vm_mm.owner}`, file: '', index: -1 });
+  k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn, gen: k.mem.genOf(pfn), owner: `anon:${vma.vm_mm.owner}`, file: '', index: -1 });
   return pfn;
 }
 
@@ -150,7 +150,7 @@ function alloc_anon_page(k: Kernel, vma: VmAreaStruct, addr: number, content: nu
 function* wp_page_copy(k: Kernel, vma: VmAreaStruct, addr: number, old_pfn: number, writable: boolean): Co<VmFault> {
   const mm = vma.vm_mm;
   const page = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
-  const npfn = alloc_anon_page(k, vma, addr, old_pfn === ZERO_PFN ? 0 : (k.mem.content[old_pfn] as number));
+  const npfn = alloc_anon_page(k, vma, addr, old_pfn === ZERO_PFN ? 0 : k.mem.contentOf(old_pfn));
   if (npfn < 0) return VM_FAULT_OOM;
   const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_CLEAR, page, page + PAGE_SIZE);
   yield* mmu_notifier_invalidate_range_start(k, range);
@@ -202,7 +202,7 @@ function* fault_locked(
     const owner = k.pgmaps.owner.get(pte_pfn(pte));
     const ops = owner === undefined ? undefined : k.pgmaps.ops.get(owner);
     if (!ops) return VM_FAULT_SIGBUS;
-    const ret = yield* ops.migrate_to_ram(k, vma, page);
+    const ret = yield* ops.migrate_to_ram(vma, page);
     if (ret) return ret;
     const now = mm.pgtable.get(vpn(page));
     return pte_present(now) ? yield* fault_locked(k, vma, page, now, write, has_file, cow, vm_write) : 0;

@@ -43,7 +43,7 @@ function* move_page_tables(k: Kernel, mm: MmStruct, old: number, new_addr: numbe
     mm.pgtable.set(v, 0);
     k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: from, pfn, dirty: false });
     mm.pgtable.set(vpn(to), pte);
-    k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: to, pfn, write: pte_write(pte), refcount: k.mem._refcount[pfn] as number });
+    k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: to, pfn, write: pte_write(pte), refcount: k.mem.refcount(pfn) });
   }
   // PTEs moved; the TLB for the old range is flushed before the notifier ends.
   yield* delay(moves.length * k.timing.zapPerPage, 'mremap:ptes_moved');

@@ -36,7 +36,7 @@ export class PageAllocator {
     }
     this.used++;
     m.free[pfn] = 0;
-    m.gen[pfn] = (m.gen[pfn] as number) + 1;
+    m.gen[pfn] = m.genOf(pfn) + 1;
     m._refcount[pfn] = 0;
     m._pincount[pfn] = 0;
     m._mapcount[pfn] = 0;

@@ -7,6 +7,8 @@
 import type { Co } from '../engine/actor.js';
 import type { Errno } from './errno.js';
 import type { Inode } from './fs/inode.js';
+// kernel.ts holds the policy and every hook is handed the whole kernel (a proposal acts on the pin
+// registry, leases, wait queues): this type-only loop is the hook contract, not a convenience.
 import type { Kernel } from './kernel.js';
 import type { VmAreaStruct } from './mm_types.js';
 

@@ -106,8 +106,10 @@ function tellingFields(event: string, f: Fields): string[] {
 
 /** formatChainStep() - `t=20.3µs admin filemap_remove pfn 0x1 f@0 refcount=1 reason=truncate`. */
 export function formatChainStep(c: ChainEvent): string {
-  const w = where(c.pfn ?? (typeof c.fields['pfn'] === 'number' ? c.fields['pfn'] : undefined), c.fields['file'], c.fields['index']);
-  return [`t=${formatTime(c.time)}`, c.actor, c.event, w, ...tellingFields(c.event, c.fields)].filter((s) => s !== '').join(' ');
+  // The raw view prints fields by name, whatever the event: every event's fields are primitives.
+  const f: Readonly<Fields> = c.fields;
+  const w = where(c.pfn ?? (typeof f['pfn'] === 'number' ? f['pfn'] : undefined), f['file'], f['index']);
+  return [`t=${formatTime(c.time)}`, c.actor, c.event, w, ...tellingFields(c.event, f)].filter((s) => s !== '').join(' ');
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { delay, schedPoint, type Actor, type Co } from '../../../src/engine/actor.js';
+import { PinsimInternalError } from '../../../src/engine/bug.js';
 import { Prng } from '../../../src/engine/prng.js';
 import { Scheduler, type ChoicePoint, type SchedulerOptions } from '../../../src/engine/scheduler.js';
 import { WaitQueueHead, wait_event, wake_up_all } from '../../../src/engine/waitqueue.js';
@@ -95,6 +96,25 @@ describe('Scheduler: choices, replay and chooser', () => {
     expect(replayed.recorded).toEqual(explored.recorded);
     expect(run({}).log).not.toEqual(explored.log);
     expect(run({ choices: [7, -1] }).log).toEqual(run({}).log);
+  });
+
+  it('a strategy that picks outside the candidates is a pinsim bug (PINSIM_BUG), never silently the default', () => {
+    for (const pick of [2, -2, 0.5, NaN]) {
+      const { sched, mark } = world({ chooser: () => pick });
+      sched.spawn('A', stepper(mark, 'A', 1));
+      sched.spawn('B', stepper(mark, 'B', 1));
+      let err: unknown;
+      try { sched.run(); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(PinsimInternalError);
+      expect((err as Error).message).toBe(`[pinsim internal bug] choice point 0: the strategy picked ${pick} among 2 candidates`);
+      expect(sched.recorded).toEqual([]);
+    }
+    // -1 is not out of range: it is the strategy ending the execution (pruned).
+    const { sched, mark } = world({ chooser: () => -1 });
+    sched.spawn('A', stepper(mark, 'A', 1));
+    sched.spawn('B', stepper(mark, 'B', 1));
+    sched.run();
+    expect(sched.pruned).toBe(true);
   });
 
   it('past the end of the recorded choices the default (0) is taken', () => {
