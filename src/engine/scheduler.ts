@@ -219,25 +219,24 @@ export class Scheduler implements Waker {
       chosen = first;
     } else {
       const cands: Candidate[] = [this.candidate(first, tmin)];
-      const actors: Actor[] = [first];
       while (q.validTop(pending) <= limit) {
         const t = q.peekTime();
-        const a = this.actors[q.pop()] as Actor;
-        cands.push(this.candidate(a, t));
-        actors.push(a);
+        cands.push(this.candidate(this.actors[q.pop()] as Actor, t));
       }
       const idx = this.choose(cands);
       if (idx < 0) {
         // The strategy prunes this execution here: nothing more runs.
-        for (let i = 0; i < actors.length; i++) q.push((cands[i] as Candidate).time, (cands[i] as Candidate).seq, (actors[i] as Actor).id);
+        for (const c of cands) q.push(c.time, c.seq, c.actorId);
         this.stopped = true;
         this.pruned = true;
         return false;
       }
-      chosen = actors[idx] as Actor;
-      chosenTime = (cands[idx] as Candidate).time;
-      for (let i = 0; i < actors.length; i++) {
-        if (i !== idx) q.push((cands[i] as Candidate).time, (cands[i] as Candidate).seq, (actors[i] as Actor).id);
+      const c = cands[idx] as Candidate;
+      chosen = this.actors[c.actorId] as Actor;
+      chosenTime = c.time;
+      for (let i = 0; i < cands.length; i++) {
+        const o = cands[i] as Candidate;
+        if (i !== idx) q.push(o.time, o.seq, o.actorId);
       }
     }
     this.begin(chosen, chosenTime);
