@@ -723,7 +723,7 @@ async function benchScaling() {
     // The ratio of each round's medians.
     range: [Math.min(...perRound), Math.max(...perRound)], samples: perRound.length,
     detail: `munmap of ${pages} pages: ${l.toFixed(2)} ms with 10 unrelated mappings under 10 ODP MRs in the same mm and 10 processes each with an unrelated cached file and a GPU-mirrored buffer, vs ${b.toFixed(2)} ms without them (medians of ${tb.length} munmaps), every checker on`,
-    loadedMs: round(l, 3), bareMs: round(b, 3), samples: tb.length,
+    loadedMs: round(l, 3), bareMs: round(b, 3), munmaps: tb.length,
     // Not a target: the same with no checker subscribed.
     modelOnly: round(median(ml) / median(mb)), modelOnlyLoadedMs: round(median(ml), 3), modelOnlyBareMs: round(median(mb), 3),
     also: `no checker subscribed: ${round(median(ml) / median(mb))} (${median(ml).toFixed(3)} vs ${median(mb).toFixed(3)} ms)`,
