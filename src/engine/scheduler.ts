@@ -206,6 +206,8 @@ export class Scheduler implements Waker {
   private stepAmong(tmin: number, limit: number): boolean {
     const q = this.queue;
     const pending = this.pending;
+    // Nothing is held here (a step that threw may have left the flag set; its entry is stale now).
+    this.held = false;
     let chosen: Actor;
     let chosenTime = tmin;
     const first = this.actors[q.pop()] as Actor;

@@ -333,4 +333,13 @@ describe('Scheduler: an actor due alone keeps its queue entry while it runs', ()
     expect(sleeper.state).toBe('waiting');
     expect(sched.steps).toBe(5); // self 1, sleeper 2, late 2
   });
+
+  it('a step that throws leaves the queue sound: run() again runs every other actor, once each', () => {
+    const { sched, log, mark } = world();
+    sched.spawn('thrower', (function* () { yield* delay(10, 'd'); throw new Error('kernel BUG'); })());
+    for (const n of ['B', 'C']) sched.spawn(n, (function* () { yield* delay(20, 'd'); mark(n); yield* delay(5, 'd'); mark(n); })());
+    expect(() => sched.run()).toThrow('kernel BUG');
+    sched.run();
+    expect(log).toEqual(['B@20', 'C@20', 'B@25', 'C@25']);
+  });
 });
