@@ -81,6 +81,10 @@ export class Scheduler implements Waker {
   private readonly hasChooser: boolean;
   private readonly choices: readonly number[] | null;
   private readonly jitterMax: number;
+  /** afterStep is set: collect each step's footprint. */
+  private readonly collect: boolean;
+  /** The stepping actor's old entry is still at the top of the queue (see step()). */
+  private held = false;
 
   constructor(opts: SchedulerOptions = {}) {
     this.opts = opts;
@@ -89,6 +93,7 @@ export class Scheduler implements Waker {
     this.hasChooser = opts.chooser !== undefined;
     this.choices = opts.choices ?? null;
     this.jitterMax = opts.jitter && opts.jitter.max > 0 ? opts.jitter.max : 0;
+    this.collect = opts.afterStep !== undefined;
   }
 
   /** spawn() - start @gen as actor @name at @at (default now). */
@@ -179,10 +184,34 @@ export class Scheduler implements Waker {
     // Drop stale entries (an actor woken before its timeout fired, or killed).
     const tmin = q.validTop(pending);
     if (tmin === Infinity || tmin > this.until) return false;
+    const limit = tmin + this.window;
+    if (q.nextTime() > limit) {
+      // No other entry, stale or not, is due within the window: the top runs alone. Its entry stays
+      // at the top while it runs (whatever the step pushes is due no earlier, with a later seq),
+      // so that the actor's next entry replaces it in one pass down the heap (refile()).
+      this.held = true;
+      this.begin(this.actors[q.topId()] as Actor, tmin);
+      if (this.held) {
+        this.held = false;
+        q.pop();
+      }
+      return true;
+    }
+    return this.stepAmong(tmin, limit);
+  }
+
+  /**
+   * The step when other entries are due within the window of the top's @tmin (up to @limit): drop
+   * the stale ones, and take the default or ask for a choice among the candidates.
+   */
+  private stepAmong(tmin: number, limit: number): boolean {
+    const q = this.queue;
+    const pending = this.pending;
+    // Nothing is held here (a step that threw may have left the flag set; its entry is stale now).
+    this.held = false;
     let chosen: Actor;
     let chosenTime = tmin;
     const first = this.actors[q.pop()] as Actor;
-    const limit = tmin + this.window;
     if (q.validTop(pending) > limit) {
       chosen = first;
     } else if (this.window === 0 && !this.hasChooser && (this.choices === null || (this.choices[this.recorded.length] ?? 0) === 0)) {
@@ -193,30 +222,35 @@ export class Scheduler implements Waker {
       chosen = first;
     } else {
       const cands: Candidate[] = [this.candidate(first, tmin)];
-      const actors: Actor[] = [first];
       while (q.validTop(pending) <= limit) {
         const t = q.peekTime();
-        const a = this.actors[q.pop()] as Actor;
-        cands.push(this.candidate(a, t));
-        actors.push(a);
+        cands.push(this.candidate(this.actors[q.pop()] as Actor, t));
       }
       const idx = this.choose(cands);
       if (idx < 0) {
         // The strategy prunes this execution here: nothing more runs.
-        for (let i = 0; i < actors.length; i++) q.push((cands[i] as Candidate).time, (cands[i] as Candidate).seq, (actors[i] as Actor).id);
+        for (const c of cands) q.push(c.time, c.seq, c.actorId);
         this.stopped = true;
         this.pruned = true;
         return false;
       }
-      chosen = actors[idx] as Actor;
-      chosenTime = (cands[idx] as Candidate).time;
-      for (let i = 0; i < actors.length; i++) {
-        if (i !== idx) q.push((cands[i] as Candidate).time, (cands[i] as Candidate).seq, (actors[i] as Actor).id);
+      const c = cands[idx] as Candidate;
+      chosen = this.actors[c.actorId] as Actor;
+      chosenTime = c.time;
+      for (let i = 0; i < cands.length; i++) {
+        const o = cands[i] as Candidate;
+        if (i !== idx) q.push(o.time, o.seq, o.actorId);
       }
     }
+    this.begin(chosen, chosenTime);
+    return true;
+  }
+
+  /** Run @chosen, whose queue entry (due at @time) is no longer pending, for one step. */
+  private begin(chosen: Actor, time: number): void {
     this.setPending(chosen, -1);
     if (!chosen.background) this.fgPending--;
-    if (chosenTime > this.now) this.now = chosenTime;
+    if (time > this.now) this.now = time;
     let woken = true;
     if (chosen.state === 'waiting') {
       // Its wait's timeout fired before any wake-up.
@@ -232,7 +266,6 @@ export class Scheduler implements Waker {
       woken = false;
     }
     this.resume(chosen, woken);
-    return true;
   }
 
   /**
@@ -296,24 +329,54 @@ export class Scheduler implements Waker {
     this.queue.push(time, seq, a.id);
   }
 
+  /**
+   * refile() - the stepping actor's next entry, due at @time. When the actor ran alone from the top
+   * (step()), its old entry is still there and this one replaces it.
+   * Context: after the actor's step; it has no pending entry (begin() cleared it).
+   */
+  private refile(a: Actor, time: number): void {
+    const seq = this.seq++;
+    this.setPending(a, seq);
+    a.pendingTime = time;
+    if (!a.background) this.fgPending++;
+    if (this.held) {
+      this.held = false;
+      this.queue.replaceTop(time, seq, a.id);
+    } else this.queue.push(time, seq, a.id);
+  }
+
   private resume(a: Actor, value: boolean): void {
     this.current = a;
     this.steps++;
     a.stepsTaken++;
-    const collect = this.opts.afterStep !== undefined;
-    if (collect) this.footprint = new Set();
+    if (this.collect) return this.resumeCollecting(a, value);
     let r: IteratorResult<Yield, unknown>;
     try {
-      r = a.gen.next(value);
+      r = a.next(value);
     } finally {
       this.current = null;
     }
-    if (collect && this.footprint) {
-      const fp = this.footprint;
+    this.after(a, r);
+  }
+
+  /** resume() for partial-order reduction: the step's footprint goes to afterStep. */
+  private resumeCollecting(a: Actor, value: boolean): void {
+    const fp = new Set<string>();
+    this.footprint = fp;
+    let r: IteratorResult<Yield, unknown>;
+    try {
+      r = a.next(value);
+    } finally {
+      this.current = null;
       this.footprint = null;
-      if (!r.done && r.value.kind === 'wait') fp.add(`wq:${r.value.wq.name}`);
-      this.opts.afterStep?.(a, fp);
     }
+    if (!r.done && r.value.kind === 'wait') fp.add(r.value.wq.key);
+    this.opts.afterStep?.(a, fp);
+    this.after(a, r);
+  }
+
+  /** What the actor's step ended with: it finished, or it files its next entry or sleeps. */
+  private after(a: Actor, r: IteratorResult<Yield, unknown>): void {
     if (a.killed) return;
     if (r.done) {
       a.state = 'done';
@@ -326,11 +389,11 @@ export class Scheduler implements Waker {
       case 'delay': {
         let ns = y.ns;
         if (this.jitterMax > 0) ns += this.opts.jitter!.prng.nextInt(this.jitterMax + 1);
-        this.enqueue(a, this.now + ns);
+        this.refile(a, this.now + ns);
         break;
       }
       case 'point':
-        this.enqueue(a, this.now);
+        this.refile(a, this.now);
         break;
       case 'wait':
         this.park(a, y.wq, y.timeout);
@@ -345,13 +408,7 @@ export class Scheduler implements Waker {
     wq.waker = this;
     wq.waiters.push(a);
     if (!a.background) this.fgWaiting++;
-    if (timeout !== undefined) {
-      // The timeout is a queue entry of the actor's own; a wake-up before it makes it stale.
-      const seq = this.seq++;
-      this.setPending(a, seq);
-      a.pendingTime = this.now + timeout;
-      if (!a.background) this.fgPending++;
-      this.queue.push(this.now + timeout, seq, a.id);
-    }
+    // The timeout is a queue entry of the actor's own; a wake-up before it makes it stale.
+    if (timeout !== undefined) this.refile(a, this.now + timeout);
   }
 }

@@ -151,6 +151,8 @@ export function dfsStrategy(o: DfsOptions = {}): Strategy {
       return done && !boundHit;
     },
     stats,
+    // Footprints feed the sleep sets only: without partial-order reduction nobody collects them.
+    ...(por ? { afterStep(_actor: string, fp: ReadonlySet<string>) { for (const k of fp) trans.add(k); } } : {}),
     newExecution() {
       if (done) return false;
       if (started && !backtrack()) {
@@ -161,9 +163,6 @@ export function dfsStrategy(o: DfsOptions = {}): Strategy {
       depth = 0;
       trans = new Set();
       return true;
-    },
-    afterStep(_actor, fp) {
-      for (const k of fp) trans.add(k);
     },
     choose(p: ChoicePoint) {
       const i = depth++;

@@ -6,8 +6,8 @@
  */
 import { PINSIM_BUG } from '../engine/bug.js';
 import type { RunResult } from '../scenario/run/result.js';
-import { runValidated } from '../scenario/run/run.js';
-import type { Registry } from '../scenario/registry.js';
+import { runValidated, type RunOptions } from '../scenario/run/run.js';
+import { defaultRegistry, type Registry } from '../scenario/registry.js';
 import type { OutcomeSpec, Scenario } from '../scenario/format/types.js';
 import { dfsStrategy } from './dfs.js';
 import { pctStrategy } from './pct.js';
@@ -108,14 +108,16 @@ export function explore(s: Scenario, o: ExploreOptions, kinds: readonly string[]
     ...allow.map((a) => ({ outcome: outcomeName(a), kind: 'allow' as const, verdict: 'Never' as const, count: 0, spec: a })),
   ] as (OutcomeVerdict & { spec: OutcomeSpec })[];
   const cap = o.strategy === 'dfs' || !o.strategy ? (o.runs ?? Infinity) : Infinity;
+  // The same options for every execution: one registry, one chooser, built once.
+  const runOpts: RunOptions = {
+    policy: o.policy, seed, window, jitter, stateHash: strategy.name === 'dfs' && (o.stateCache ?? true),
+    chooser: (p) => strategy.choose(p),
+    ...(strategy.afterStep ? { afterStep: (a: string, fp: ReadonlySet<string>) => strategy.afterStep!(a, fp) } : {}),
+    registry: o.registry ?? defaultRegistry(),
+  };
   let executions = 0;
   while (executions < cap && !(o.shouldStop?.() ?? false) && strategy.newExecution()) {
-    const r = runValidated(s, {
-      policy: o.policy, seed, window, jitter, stateHash: strategy.name === 'dfs' && (o.stateCache ?? true),
-      chooser: (p) => strategy.choose(p),
-      ...(strategy.afterStep ? { afterStep: (a: string, fp: ReadonlySet<string>) => strategy.afterStep!(a, fp) } : {}),
-      ...(o.registry ? { registry: o.registry } : {}),
-    });
+    const r = runValidated(s, runOpts);
     strategy.endExecution(r);
     if (r.outcome === 'error') PINSIM_BUG(r.error ?? 'explore: a run failed');
     // A shard other than 0 does not own a run without choice points (the unsharded run has one).
