@@ -36,19 +36,13 @@ export const CHECK_SPEC: CommandSpec = {
 export type Verdict = 'PASS' | 'FAIL' | 'SKIP' | 'ERROR';
 
 /**
- * verdictOf() - whether a run passes its scenario: outcome `pass`, or `violations` with the
- * expectations met (an expected violation is a pass). A scenario with no `expect` at all for the
- * policy (neither `expect` nor `expectByPolicy[policy]`) passes only with no violation.
+ * verdictOf() - whether a run passes its scenario: its expectations met (outcome `pass`, or
+ * `violations` that were expected). runScenario applies the one expectation rule (no `expect` and
+ * no `expectByPolicy` entry for the policy: no violation expected), so `check` only reads the outcome.
  */
-export function verdictOf(s: Scenario, r: RunResult): { verdict: Verdict; failures: string[] } {
+export function verdictOf(r: RunResult): { verdict: Verdict; failures: string[] } {
   if (r.outcome === 'skip') return { verdict: 'SKIP', failures: [] };
   if (r.outcome === 'error') return { verdict: 'ERROR', failures: [r.error ?? '[pinsim internal bug]'] };
-  const hasExpect = s.expect !== undefined || s.expectByPolicy?.[r.policy] !== undefined;
-  if (!hasExpect) {
-    return r.violations.length === 0
-      ? { verdict: 'PASS', failures: [] }
-      : { verdict: 'FAIL', failures: [`no expect for ${r.policy}, so any violation fails: got [${kinds(r).join(', ')}]`] };
-  }
   const ok = (r.outcome === 'pass' || r.outcome === 'violations') && r.expectations.met;
   return { verdict: ok ? 'PASS' : 'FAIL', failures: ok ? [] : r.expectations.failures };
 }
@@ -101,7 +95,7 @@ export async function cmdCheck(argv: readonly string[]): Promise<number> {
         break;
       }
       results.push(r);
-      const { verdict, failures } = verdictOf(s, r);
+      const { verdict, failures } = verdictOf(r);
       const seen = kinds(r);
       const what = verdict === 'SKIP' ? r.skipped ?? '' : seen.length ? seen.join(', ') : 'no violations';
       say(`${verdict} ${r.scenario} under ${r.policy}: ${what} (${file})`);

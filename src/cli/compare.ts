@@ -44,7 +44,7 @@ export async function cmdCompare(argv: readonly string[]): Promise<number> {
       const input = await loadScenarioInput(file, { policy, ...(seed !== undefined ? { seed } : {}), params });
       const s = validateOrThrow(input, registry, file);
       const r = runValidated(s, { registry, policy, ...(seed !== undefined ? { seed } : {}) });
-      const { verdict } = verdictOf(s, r);
+      const { verdict } = verdictOf(r);
       row.scenario = s.name;
       row.cells[policy] = cellOf(s, r, verdict !== 'FAIL' && verdict !== 'ERROR');
       if (verdict === 'FAIL' || verdict === 'ERROR') unmet++;

@@ -2,7 +2,7 @@
  * Evaluating `expect` against a run (DESIGN §5): a key left out is not checked; `violations` is the
  * exact set of kinds; `forbid` fails a single run when a forbidden outcome occurs in it.
  */
-import type { Expect } from './types.js';
+import type { Expect, PolicyExpect, Scenario } from './types.js';
 import type { RunResult } from './result.js';
 import { formatTime } from '../engine/clock.js';
 
@@ -11,13 +11,27 @@ function matchesOutcome(r: RunResult, o: string | Record<string, string>): boole
   return Object.entries(o).every(([read, write]) => r.observed[read] === write);
 }
 
+/** What a scenario with neither `expect` nor an `expectByPolicy` entry for the policy expects: no violation. */
+export const NO_VIOLATION_EXPECTED: Expect = Object.freeze({ violations: [] as string[] });
+
+/**
+ * expectationFor() - the one expectation rule that runScenario, the matchers, `check`, `compare`
+ * and `explore` share: `expectByPolicy[policy]` (which may be a skip), else `expect`, else no
+ * violation (NO_VIOLATION_EXPECTED).
+ */
+export function expectationFor(s: Pick<Scenario, 'expect' | 'expectByPolicy'>, policy: string): PolicyExpect {
+  return s.expectByPolicy?.[policy] ?? s.expect ?? NO_VIOLATION_EXPECTED;
+}
+
 /** checkExpectations() - Return: the failures, each one line in plain words. */
 export function checkExpectations(e: Expect, r: RunResult): string[] {
   const f: string[] = [];
   if (e.violations) {
     const got = [...new Set(r.violations.map((v) => v.kind))].sort();
     const want = [...new Set(e.violations)].sort();
-    if (got.join(',') !== want.join(',')) f.push(`violations: expected [${want.join(', ')}], got [${got.join(', ')}]`);
+    if (e === NO_VIOLATION_EXPECTED && got.length) {
+      f.push(`violations: no expect or expectByPolicy entry for ${r.policy}, so none is expected; got [${got.join(', ')}]`);
+    } else if (got.join(',') !== want.join(',')) f.push(`violations: expected [${want.join(', ')}], got [${got.join(', ')}]`);
   }
   for (const [k, want] of Object.entries(e.results ?? {})) {
     const got = r.results[k];

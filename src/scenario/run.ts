@@ -20,7 +20,7 @@ import { Kernel } from '../mm/kernel.js';
 import { KernelBugStop, PinsimInternalError } from '../mm/mmdebug.js';
 import { DEFAULT_TIMING } from '../mm/timing.js';
 import type { MmTraceEvent } from '../mm/trace_events.js';
-import { checkExpectations } from './expect.js';
+import { checkExpectations, expectationFor } from './expect.js';
 import { opAtKey, RunState, runActor, type DeviceSlot } from './ops.js';
 import { CONTRACT_POLICIES, DEFAULT_POLICY, defaultRegistry, type Registry } from './registry.js';
 import type { OpTiming, RunResult, Violation } from './result.js';
@@ -102,9 +102,8 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
     expectations: { met: true, failures: [] },
     stats: { events: 0, simTimeNs: 0, faults: 0, invalidations: 0, pins: 0, choicePoints: 0 }, traceHash: '', choices: [],
   };
-  const pe = s.expectByPolicy?.[policyName];
-  if (pe && 'skip' in pe) return { ...base, outcome: 'skip', skipped: pe.skip };
-  const expect: Expect | undefined = pe ?? s.expect;
+  const expect = expectationFor(s, policyName);
+  if ('skip' in expect) return { ...base, outcome: 'skip', skipped: expect.skip };
 
   const jitter = opts.jitter ?? s.replay?.jitter ?? s.kernel.jitter ?? 0;
   const sched = new Scheduler({
@@ -271,7 +270,7 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
     ...(sched.pruned ? { pruned: true } : {}),
   };
   if (error) return { ...r, outcome: 'error', error };
-  const failures = expect ? checkExpectations(expect, r) : [];
+  const failures = checkExpectations(expect, r);
   r.expectations = { met: failures.length === 0, failures };
   r.outcome = failures.length ? 'expectation-failed' : violations.length ? 'violations' : 'pass';
   return r;
