@@ -512,7 +512,7 @@ async function benchBytes() {
 // schedulesPerSec
 
 async function benchSchedules() {
-  const { explore } = await import(pathToFileURL(join(DIST, 'explore/explore.js')).href);
+  const { exploreValidated: explore } = await import(pathToFileURL(join(DIST, 'explore/explore.js')).href);
   const file = join(ROOT, 'examples/explore/gpu-fault-vs-munmap-skip-read-retry.json');
   const s = lib.validateOrThrow(JSON.parse(readFileSync(file, 'utf8')), lib.defaultRegistry(), file);
   const policy = s.kernel.policy ?? lib.DEFAULT_POLICY;

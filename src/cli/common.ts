@@ -39,17 +39,26 @@ export function resolvePolicies(value: string, registry: Registry, allowAll: boo
   return names;
 }
 
-/** One progress line on stderr, rewritten in place; nothing at all when stderr is not a TTY. */
+/**
+ * One progress line on stderr, rewritten in place on a terminal; nothing at all when stderr is not
+ * a terminal, unless @force (`--progress`), which prints each update as a line of its own.
+ */
 export class Progress {
   private readonly on: boolean;
+  private readonly tty: boolean;
   private shown = false;
 
-  constructor() {
-    this.on = process.stderr.isTTY === true;
+  constructor(force = false) {
+    this.tty = process.stderr.isTTY === true;
+    this.on = this.tty || force;
   }
 
   show(text: string): void {
     if (!this.on) return;
+    if (!this.tty) {
+      process.stderr.write(`${text}\n`);
+      return;
+    }
     process.stderr.write(`\r\x1b[K${text}`);
     this.shown = true;
   }

@@ -249,7 +249,7 @@ describe('pinsim (dispatch)', () => {
     const r = pinsim('explore', bug, '--save', dir);
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/^forbid dma-into-reused-page: Sometimes/m);
-    expect(r.stdout).toMatch(/exhaustive: yes/);
+    expect(r.stdout).toMatch(/strategy dfs, exhaustive \(/);
     const saved = /replay it: npx pinsim replay (\S+)/.exec(r.stdout)?.[1];
     expect(saved).toBeDefined();
     const rep = pinsim('replay', saved!);
@@ -258,7 +258,7 @@ describe('pinsim (dispatch)', () => {
     expect(rep.stdout).toMatch(/replay reproduced traceHash [0-9a-f]{16}/);
     const ok = pinsim('explore', join(ROOT, 'examples', 'explore', 'gpu-fault-vs-munmap.json'));
     expect(ok.status).toBe(0);
-    expect(ok.stdout).toMatch(/^forbid dma-into-reused-page: Never$/m);
+    expect(ok.stdout).toMatch(/^forbid dma-into-reused-page: Never \(\d+ executions, exhaustive\)$/m);
   });
 
   it('explore --shard i/n results merged give the unsharded verdict and, without the state cache, its execution count', () => {

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { explore } from '../../src/explore/explore.js';
+import { explore, exploreValidated } from '../../src/explore/explore.js';
 import { tellChain } from '../../src/report/story.js';
 import { INVARIANT_KINDS } from '../../src/scenario/registry.js';
 import type { RunResult } from '../../src/scenario/result.js';
@@ -153,22 +153,45 @@ describe('on an explore() result', () => {
   const kinds = INVARIANT_KINDS;
 
   it('a forbidden outcome some execution showed is a violation, told through its counterexample', () => {
-    const e = explore(buggy, { policy: 'linux-6.12' }, kinds);
+    const e = exploreValidated(buggy, { policy: 'linux-6.12' }, kinds);
     const found = e.verdicts.filter((v) => v.kind === 'forbid' && v.verdict === 'Sometimes');
     expect(found.length).toBeGreaterThan(0);
     const kind = found[0]!.outcome;
     expect(e).toHaveViolation(kind);
     const m = failure(() => expect(e).toHaveNoViolations());
-    expect(m).toMatch(new RegExp(`to find no violation, but in ${e.executions} executions it found:\\n {2}${kind}: Sometimes`));
+    expect(m).toMatch(new RegExp(`to find no violation, but in ${e.executions} executions, exhaustive it found:\\n {2}${kind}: Sometimes`));
     expect(m).toContain('story: t=');
     expect(failure(() => expect(e).toMeetExpectations())).toMatch(/checks one run/);
     expect(failure(() => expect(e).not.toMeetExpectations())).toMatch(/checks one run/);
   });
 
   it('an exploration where every forbidden outcome is Never has no violations', () => {
-    const e = explore(fixed, { policy: 'linux-6.12' }, kinds);
+    const e = exploreValidated(fixed, { policy: 'linux-6.12' }, kinds);
     expect(e).toHaveNoViolations();
-    expect(failure(() => expect(e).toHaveViolation('dma-into-reused-page'))).toMatch(/but it was Never in \d+ executions/);
+    expect(failure(() => expect(e).toHaveViolation('dma-into-reused-page'))).toMatch(/but it was Never \(\d+ executions, exhaustive\)/);
+  });
+
+  it('the builder\'s output explores as runScenario runs it, with the scenario\'s forbid as the default kinds', () => {
+    const e = explore(load('explore/gpu-fault-vs-munmap.json'));
+    expect(e.verdicts.map((v) => v.outcome).sort()).toEqual(['dma-into-reused-page', 'dma-use-after-free']);
+    expect(e).toMatchObject({ policy: 'linux-6.12', exhaustive: true, bound: null });
+  });
+
+  it('a bounded exploration that saw nothing passes toHaveNoViolations() and says what bounded it', () => {
+    const e = exploreValidated(fixed, { strategy: 'random', runs: 5 });
+    expect(e.verdicts.every((v) => v.verdict === 'NotObserved')).toBe(true);
+    expect(e).toHaveNoViolations();
+    expect(failure(() => expect(e).not.toHaveNoViolations())).toMatch(/no forbidden outcome was observed \(5 executions, bounded by runs, not exhaustive\)/);
+  });
+
+  it('refuses an exploration that ran no execution, .not too', () => {
+    for (const e of [exploreValidated(buggy, { runs: 0 }), explore(load('explore/gpu-fault-vs-munmap.json'), { strategy: 'random', runs: 0 })]) {
+      expect(e.executions).toBe(0);
+      expect(failure(() => expect(e).toHaveNoViolations())).toMatch(/^toHaveNoViolations\(\): the exploration of .* ran no execution \(bounded by runs\)/);
+      expect(failure(() => expect(e).not.toHaveNoViolations())).toMatch(/ran no execution/);
+      expect(failure(() => expect(e).toHaveViolation('dma-use-after-free'))).toMatch(/^toHaveViolation\(\): .* ran no execution/);
+      expect(failure(() => expect(e).not.toHaveViolation('dma-use-after-free'))).toMatch(/ran no execution/);
+    }
   });
 });
 
