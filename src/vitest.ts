@@ -77,7 +77,7 @@ function runName(r: RunResult): string {
  * checker's message, and the story of its causal chain in @policy's era.
  */
 export function describeViolation(v: Violation, policy: string): string {
-  const where = v.file !== undefined && v.index !== undefined && v.index >= 0 ? ` (${v.file}:${v.index})` : '';
+  const where = v.file !== undefined && v.index !== undefined && v.index >= 0 ? ` (${v.file}@${v.index})` : '';
   const lines = [`  ${v.kind} at t=${formatTime(v.time)} by ${v.actor}, pfn ${hex(v.pfn)}${where}`, `    ${v.message}`];
   if (v.chain.length) lines.push(`    story: ${tellChain(v, policy)}`);
   return lines.join('\n');

@@ -7,7 +7,7 @@
  */
 import { toJson } from '../report/json.js';
 import { kinds } from '../report/text.js';
-import { collectScenarioFiles, loadScenarioInput } from '../scenario/load.js';
+import { loadScenarioInput } from '../scenario/load.js';
 import { defaultRegistry } from '../scenario/registry.js';
 import type { RunResult } from '../scenario/result.js';
 import { runValidated, validateOrThrow } from '../scenario/run.js';
@@ -15,7 +15,7 @@ import { ScenarioError, formatIssues } from '../scenario/types.js';
 import type { Scenario } from '../scenario/types.js';
 import { UsageError, flagParams, flagSeed, flagString, parseArgs } from './args.js';
 import type { CommandSpec } from './args.js';
-import { Progress, resolvePolicies, withFile } from './common.js';
+import { Progress, resolvePolicies, scenarioFiles, withFile } from './common.js';
 import { KtapWriter } from './ktap.js';
 
 export const CHECK_SPEC: CommandSpec = {
@@ -58,7 +58,7 @@ export async function cmdCheck(argv: readonly string[]): Promise<number> {
   const policies: (string | undefined)[] = policyFlag === undefined ? [undefined] : resolvePolicies(policyFlag, registry, true);
   const seed = flagSeed(p, 'check');
   const params = flagParams(p, 'check');
-  const files = collectScenarioFiles(p.operands);
+  const files = scenarioFiles(p.operands);
   if (files.length === 0) throw new UsageError(`no scenario files (*.json, *.scenario.{ts,js,mjs}) under ${p.operands.join(' ')}`, 'check');
 
   const progress = new Progress();

@@ -4,13 +4,13 @@
  * every run met its scenario's expectation for that policy, 1 otherwise, 2 for bad input.
  */
 import { cellOf, formatMatrix, verdicts, type MatrixRow } from '../report/compare.js';
-import { collectScenarioFiles, loadScenarioInput } from '../scenario/load.js';
+import { loadScenarioInput } from '../scenario/load.js';
 import { defaultRegistry } from '../scenario/registry.js';
 import { runValidated, validateOrThrow } from '../scenario/run.js';
 import { UsageError, flagParams, flagSeed, flagString, parseArgs } from './args.js';
 import type { CommandSpec } from './args.js';
 import { verdictOf } from './check.js';
-import { Progress, resolvePolicies } from './common.js';
+import { Progress, resolvePolicies, scenarioFiles } from './common.js';
 
 export const COMPARE_SPEC: CommandSpec = {
   name: 'compare',
@@ -32,7 +32,7 @@ export async function cmdCompare(argv: readonly string[]): Promise<number> {
   const policies = resolvePolicies(flagString(p, 'policy') ?? 'all', registry, true);
   const seed = flagSeed(p, 'compare');
   const params = flagParams(p, 'compare');
-  const files = collectScenarioFiles(p.operands);
+  const files = scenarioFiles(p.operands);
   if (files.length === 0) throw new UsageError(`no scenario files under ${p.operands.join(' ')}`, 'compare');
   const progress = new Progress();
   const rows: MatrixRow[] = [];

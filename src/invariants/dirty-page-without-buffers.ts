@@ -26,7 +26,7 @@ function create(ctx: CheckerCtx) {
           if (ev.file && !ev.buffers && stripped.has(ev.pfn) && ev.via.startsWith('unpin')) {
             ctx.report({
               kind: 'dirty-page-without-buffers', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
-              message: `${ev.via.slice(6) || ev.actor} released its DMA reference on pfn ${ev.pfn} (${ev.file}@${ev.index}) with dirty after writeback cleaned it and reclaim stripped its buffers: dirtied behind ${ev.file}'s filesystem's back`,
+              message: `${ev.via.slice(6) || ev.actor} released its DMA reference on pfn 0x${ev.pfn.toString(16)} (${ev.file}@${ev.index}) with dirty after writeback cleaned it and reclaim stripped its buffers: dirtied behind ${ev.file}'s filesystem's back`,
               chain: hist.chain(ev.pfn, ['dma_ref_get', 'storage_write', 'folio_buffers'], ev),
             });
           }

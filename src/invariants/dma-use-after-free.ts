@@ -18,7 +18,7 @@ function create(ctx: CheckerCtx) {
           if (fg === undefined || fg < ev.gen) return;
           ctx.report({
             kind: 'dma-use-after-free', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
-            message: `${ev.actor} ${ev.write ? 'wrote' : 'read'} pfn ${ev.pfn} through a translation obtained in generation ${ev.gen}, and the frame was freed since`,
+            message: `${ev.actor} ${ev.write ? 'wrote' : 'read'} pfn 0x${ev.pfn.toString(16)} through a translation obtained in generation ${ev.gen}, and the frame was freed since`,
             chain: hist.chain(ev.pfn, ['dma_ref_get', 'filemap_remove', 'folio_free'], ev),
           });
           break;

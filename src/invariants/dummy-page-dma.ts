@@ -20,7 +20,7 @@ function create(ctx: CheckerCtx) {
       const r = redirects.get(`${ev.device}:${ev.pfn}`);
       ctx.report({
         kind: 'dummy-page-dma', time: ev.time, actor: ev.device, pfn: ev.pfn,
-        message: `${ev.device} ${ev.write ? 'wrote its data into' : 'read its data from'} the dummy page (pfn ${ev.pfn})${r ? ` it was redirected to in place of pfn ${r.pfn}` : ''}: the transfer succeeds and the data is gone`,
+        message: `${ev.device} ${ev.write ? 'wrote its data into' : 'read its data from'} the dummy page (pfn 0x${ev.pfn.toString(16)})${r ? ` it was redirected to in place of pfn 0x${r.pfn.toString(16)}` : ''}: the transfer succeeds and the data is gone`,
         chain: [...(r ? [toChain(r)] : []), toChain(ev)],
       });
     },

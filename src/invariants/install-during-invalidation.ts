@@ -30,8 +30,8 @@ function create(ctx: CheckerCtx) {
           ctx.report({
             kind: 'install-during-invalidation', time: ev.time, actor: ev.device, pfn: ev.pfn, file: ev.file, index: ev.index,
             message: during
-              ? `${ev.device} installed ${ev.mm} va 0x${ev.va.toString(16)} → pfn ${ev.pfn} while ${during.event} (range ${during.id}) was open`
-              : `${ev.device} installed ${ev.mm} va 0x${ev.va.toString(16)} → pfn ${ev.pfn} from a snapshot taken before ${across.event} (range ${across.id}) hit it: read_retry would have refused`,
+              ? `${ev.device} installed ${ev.mm} va 0x${ev.va.toString(16)} → pfn 0x${ev.pfn.toString(16)} while ${during.event} (range ${during.id}) was open`
+              : `${ev.device} installed ${ev.mm} va 0x${ev.va.toString(16)} → pfn 0x${ev.pfn.toString(16)} from a snapshot taken before ${across.event} (range ${across.id}) hit it: read_retry would have refused`,
             chain: [toChain(across), toChain(ev)],
           });
           break;

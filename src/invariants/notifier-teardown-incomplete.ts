@@ -23,7 +23,7 @@ function create(ctx: CheckerCtx) {
       if (x.mm !== done.mm || x.va < done.start || x.va >= done.end || x.holdsRef !== refs) continue;
       ctx.report({
         kind: 'notifier-teardown-incomplete', time: at.time, actor: done.holder, pfn: x.pfn, file: x.file, index: x.index,
-        message: `${done.holder} still translates ${x.mm} va 0x${x.va.toString(16)} → pfn ${x.pfn} when its ${done.event} invalidation returns`,
+        message: `${done.holder} still translates ${x.mm} va 0x${x.va.toString(16)} → pfn 0x${x.pfn.toString(16)} when its ${done.event} invalidation returns`,
         chain: [toChain(x), toChain(done)],
       });
     }
@@ -32,7 +32,7 @@ function create(ctx: CheckerCtx) {
         if (h.mm !== done.mm || h.va < done.start || h.va >= done.end) continue;
         ctx.report({
           kind: 'notifier-teardown-incomplete', time: at.time, actor: done.holder, pfn: h.pfn,
-          message: `${done.holder} has DMA ${h.wr} in flight on pfn ${h.pfn} (${h.mm} va 0x${h.va.toString(16)}) when its ${done.event} invalidation returns`,
+          message: `${done.holder} has DMA ${h.wr} in flight on pfn 0x${h.pfn.toString(16)} (${h.mm} va 0x${h.va.toString(16)}) when its ${done.event} invalidation returns`,
           chain: [toChain(h), toChain(done)],
         });
       }

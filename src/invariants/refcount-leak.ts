@@ -38,7 +38,7 @@ function create(ctx: CheckerCtx) {
           if (ev.refcount > want || ev.pincount > wantPins) {
             ctx.report({
               kind: 'refcount-leak', time: ev.time, actor: ev.actor, pfn: ev.pfn,
-              message: `pfn ${ev.pfn}: refcount ${ev.refcount} (holders account for ${want}), pincount ${ev.pincount} (pins account for ${wantPins})`,
+              message: `pfn 0x${ev.pfn.toString(16)}: refcount ${ev.refcount} (holders account for ${want}), pincount ${ev.pincount} (pins account for ${wantPins})`,
               chain: [toChain(ev)],
             });
           }

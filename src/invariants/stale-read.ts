@@ -19,7 +19,7 @@ function create(ctx: CheckerCtx) {
           if (ev.cpuPfn >= 0 && ev.cpuPfn !== ev.pfn) return; // that is incoherent-mapping
           ctx.report({
             kind: 'stale-read', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
-            message: `${ev.actor} read ${name(ev.token)} from pfn ${ev.pfn} at ${ev.mm} va 0x${ev.va.toString(16)}, where a CPU load would see ${name(ev.cpuToken)}`,
+            message: `${ev.actor} read ${name(ev.token)} from pfn 0x${ev.pfn.toString(16)} at ${ev.mm} va 0x${ev.va.toString(16)}, where a CPU load would see ${name(ev.cpuToken)}`,
             chain: hist.chain(ev.pfn, ['dma_ref_get', 'filemap_remove', 'pte_clear'], ev),
           });
           break;

@@ -100,9 +100,9 @@ export function checkDeterminism(run: RunWithSteps): DeterminismVerdict {
 }
 
 /**
- * formatDeterminism() - the verdict for people: `deterministic: N events, traceHash X` and the
- * run's outcome (which decides the exit status), or where the runs part and both events as
- * ftrace-style lines.
+ * formatDeterminism() - the verdict for people (it alone decides the exit status): `deterministic:
+ * N events, traceHash X` with the run's outcome for information, or where the runs part and both
+ * events as ftrace-style lines.
  */
 export function formatDeterminism(v: DeterminismVerdict): string {
   if (v.deterministic) {

@@ -58,14 +58,14 @@ function pfnOf(c: ChainEvent): number | undefined {
   return c.pfn ?? num(c.fields, 'pfn');
 }
 
-/** `f:0` for a file page, or undefined. */
+/** `f@0` for a file page (as the text report and `storage:f@0` spell it), or undefined. */
 function fileIndex(f: Fields): string | undefined {
   const file = str(f, 'file');
   const index = num(f, 'index');
-  return file && index !== undefined && index >= 0 ? `${file}:${index}` : undefined;
+  return file && index !== undefined && index >= 0 ? `${file}@${index}` : undefined;
 }
 
-/** `pfn 0x1 (f:0)`, `pfn 0x5 (app va 0x7f…)` or `pfn 0x1`. */
+/** `pfn 0x1 (f@0)`, `pfn 0x5 (app va 0x7f…)` or `pfn 0x1`. */
 function pfnWhere(c: ChainEvent, withVa = false): string {
   const pfn = pfnOf(c);
   const p = pfn !== undefined && pfn >= 0 ? `pfn ${hex(pfn)}` : 'a page';

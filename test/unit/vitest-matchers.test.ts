@@ -50,18 +50,18 @@ describe('toHaveNoViolations()', () => {
     const m = failure(() => expect(lost).toHaveNoViolations());
     const v = lost.violations[0]!;
     expect(m).toContain('expected gup-nic-truncate under linux-4.20 (seed 1) to find no violation, but it found 1:');
-    expect(m).toContain('lost-write at t=30µs by nic0, pfn 0x1 (f:0)');
+    expect(m).toContain('lost-write at t=30µs by nic0, pfn 0x1 (f@0)');
     expect(m).toContain(v.message);
     expect(m).toContain(`story: ${tellChain(v, 'linux-4.20')}`);
     // The story itself: a FOLL_GET reference via get_user_pages_longterm, the truncate, the DMA.
-    expect(m).toMatch(/nic0 took a FOLL_GET reference on pfn 0x1 \(f:0\) via get_user_pages_longterm.* → .*admin truncate removed pfn 0x1 from f's page cache.* → .*nic0 dma_write 4K into pfn 0x1: the write never reaches f/);
+    expect(m).toMatch(/nic0 took a FOLL_GET reference on pfn 0x1 \(f@0\) via get_user_pages_longterm.* → .*admin truncate removed pfn 0x1 from f's page cache.* → .*nic0 dma_write 4K into pfn 0x1: the write never reaches f/);
     expect(m).toContain('outcome: violations');
   });
 
   it('tells the story in the era of the run: FOLL_PIN|FOLL_LONGTERM under linux-5.7', () => {
     const r = runScenario({ ...truncate, expect: undefined, expectByPolicy: undefined }, { policy: 'linux-5.7' });
     expect(r).toHaveViolation('lost-write');
-    expect(failure(() => expect(r).toHaveNoViolations())).toMatch(/story: t=\S+ nic0 pinned pfn 0x1 \(f:0\) FOLL_PIN\|FOLL_LONGTERM, refcount 1026 → /);
+    expect(failure(() => expect(r).toHaveNoViolations())).toMatch(/story: t=\S+ nic0 pinned pfn 0x1 \(f@0\) FOLL_PIN\|FOLL_LONGTERM, refcount 1026 → /);
   });
 
   it('fails with .not on a clean run, saying so', () => {
