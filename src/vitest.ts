@@ -43,7 +43,7 @@ export interface PinsimMatchers<R = unknown> {
   toHaveNoViolations(): R;
   /** The run found a violation of @kind (and, if given, of @filter's actor, pfn or file). */
   toHaveViolation(kind: string, filter?: ViolationFilter): R;
-  /** The run met its scenario's `expect` / `expectByPolicy` (DESIGN §5). */
+  /** The run met its scenario's `expect` / `expectByPolicy` (else: no violation). */
   toMeetExpectations(): R;
 }
 

@@ -27,7 +27,7 @@ export const CHECK_SPEC: CommandSpec = {
   flags: {
     policy: { value: true, meta: 'NAME|all', doc: "a policy, a comma list, or all built ones (default: each scenario's kernel.policy)" },
     seed: { value: true, meta: 'N', doc: 'the PRNG seed (default 1)' },
-    json: { value: false, doc: 'print the results (DESIGN §6) as one JSON list' },
+    json: { value: false, doc: 'print the results as one JSON list' },
     format: { value: true, meta: 'ktap', choices: ['ktap'], doc: 'KTAP version 1 on stdout, for kernel CI (SKIP neither passes nor fails)' },
     param: { value: true, meta: 'K=V', repeat: true, doc: 'a parameter for scenario modules that export a function' },
   },

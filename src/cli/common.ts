@@ -10,7 +10,7 @@ import { CONTRACT_POLICIES, type Registry } from '../scenario/registry.js';
 import { policyIssue } from '../scenario/run.js';
 import { ScenarioError } from '../scenario/types.js';
 
-/** A contract feature of DESIGN §8 not built yet: stderr, exit 2 (never run as a stub). */
+/** A contract feature not built yet: stderr, exit 2 (never run as a stub). */
 export class NotImplementedError extends Error {
   constructor(what: string) {
     super(`${what} is part of the contract but not built yet (not-implemented)`);

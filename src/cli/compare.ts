@@ -1,6 +1,6 @@
 /**
  * `pinsim compare <scenario|dir>... [--policy all|p1,p2] [--json]`: the scenario × policy matrix of
- * who is punished under each design (DESIGN §8), then one verdict line per policy. Exit 0 when
+ * who is punished under each design, then one verdict line per policy. Exit 0 when
  * every run met its scenario's expectation for that policy, 1 otherwise, 2 for bad input.
  */
 import type { DeviceParams } from '../devices/device.js';

@@ -1,7 +1,7 @@
 /**
  * `pinsim list`: what this build knows: policies, device models with their parameters, invariant
  * kinds, example scenarios, and what is out of scope. Contract names not built yet are listed too,
- * marked, so a user sees the whole vocabulary of DESIGN §7/§7b and what runs today.
+ * marked, so a user sees the whole vocabulary of the contract and what runs today.
  */
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,7 @@ export const LIST_SPEC: CommandSpec = {
   flags: {},
 };
 
-/** DESIGN §7b's one-liners, for contract names this build does not have a plugin for yet. */
+/** The contract's one-liners, for names this build does not have a plugin for yet. */
 const CONTRACT_DESCRIPTIONS: Record<string, string> = {
   'linux-5.7': 'FOLL_PIN and unpin_user_page* with the 1024-bias tracking; otherwise 4.20 behaviour',
   'block-truncate': "the thread's S1: truncate unmaps, then waits until no device holds a long-term DMA reference on the range",

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `pinsim` entry point (DESIGN §8): dispatches the command word, and maps what goes wrong to
+ * The `pinsim` entry point: dispatches the command word, and maps what goes wrong to
  * the exit statuses of the contract: 2 for bad input or usage (the message on stderr, never a
  * stack trace), 3 for pinsim's own bug (`[pinsim internal bug] …` with the stack, the one case a
  * stack helps). Commands of the contract not built yet refuse with `not-implemented`, exit 2.

@@ -33,7 +33,7 @@ export interface DeviceCtx {
   readonly iommu: IommuDomain | null;
 }
 
-/** Parameters every device model has: the IOMMU and how it takes a PCIe error (DESIGN §7b). */
+/** Parameters every device model has: the IOMMU and how it takes a PCIe error. */
 export const COMMON_DEVICE_PARAMS: Readonly<Record<string, DeviceParamSpec>> = {
   iommu: { kind: 'bool', default: false, doc: 'DMA goes through an IOMMU domain (IOVA per mapped page)' },
   pcieErrorHandling: { kind: 'enum', values: ['abort', 'hang'], default: 'abort', doc: 'on an IOMMU fault: abort the DMA (remote-access-error) or hang' },
@@ -51,7 +51,7 @@ export function* dma_iommu_fault(ctx: DeviceCtx): Co<DmaStatus> {
   return 'remote-access-error';
 }
 
-/** A DMA-engine completion status (DESIGN §5). */
+/** A DMA-engine completion status. */
 export type DmaStatus = 'ok' | 'remote-access-error' | 'device-error';
 
 /** What a registered memory region is to the runner: opaque, owned by its device. */

@@ -1,6 +1,6 @@
 /**
  * Virtual time: an integer count of nanoseconds, and the unit parsers for sizes and times that
- * scenario files use (DESIGN §5). Pure functions; the clock itself is a field of the scheduler.
+ * scenario files use. Pure functions; the clock itself is a field of the scheduler.
  */
 
 export const NS = 1;
@@ -39,12 +39,12 @@ function parseWithUnits(v: unknown, units: Record<string, number>, expected: str
   return { ok: true, value };
 }
 
-/** parseSize() - bytes from `8`, `"4K"`, `"16p"`; DESIGN §5 units. */
+/** parseSize() - bytes from `8`, `"4K"`, `"16p"` (K/M/G/T powers of 1024, p pages of 4096 bytes). */
 export function parseSize(v: unknown): Parsed {
   return parseWithUnits(v, SIZE_UNITS, SIZE_EXPECTED);
 }
 
-/** parseTime() - nanoseconds from `100`, `"10us"`, `"1.5ms"`; DESIGN §5 units. */
+/** parseTime() - nanoseconds from `100`, `"10us"`, `"1.5ms"` (ns, us, µs, ms, s). */
 export function parseTime(v: unknown): Parsed {
   return parseWithUnits(v, TIME_UNITS, TIME_EXPECTED);
 }

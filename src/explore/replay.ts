@@ -1,6 +1,6 @@
 /**
  * Replay files: a scenario (as written) with `replay: { seed, policy, window, jitter, choices,
- * traceHash, pinsimVersion }` attached (DESIGN §5) — the whole of a schedule. `pinsim replay`
+ * traceHash, pinsimVersion }` attached — the whole of a schedule. `pinsim replay`
  * re-runs it and compares the trace hash.
  */
 import type { MmTraceEvent } from '../mm/trace_events.js';

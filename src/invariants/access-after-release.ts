@@ -1,5 +1,5 @@
 /**
- * access-after-release (DESIGN §7): a device accessed memory of an mm after its release /
+ * access-after-release (docs/invariants.md): a device accessed memory of an mm after its release /
  * MMU_NOTIFY_RELEASE (only subscribers get a release; a GUP pinner never does).
  */
 import type { MmTraceEvent, MmEventOf } from '../mm/trace_events.js';

@@ -5,7 +5,7 @@
  */
 import type { MmTraceEvent } from '../mm/trace_events.js';
 
-/** One step of a causal chain, as DESIGN §6 prints it. */
+/** One step of a causal chain, as the result's `chain` holds it. */
 export interface ChainEvent {
   time: number;
   actor: string;

@@ -1,8 +1,8 @@
 /**
- * dirty-page-without-buffers (DESIGN §7): a file page cleaned by writeback and stripped of its
+ * dirty-page-without-buffers (docs/invariants.md): a file page cleaned by writeback and stripped of its
  * buffers was dirtied behind the filesystem's back — a DMA reference released with dirty
  * (set_page_dirty_lock / unpin_user_pages_dirty_lock) on a page no page_mkwrite re-armed: the S6
- * step of kernel-semantics §2.
+ * step of the put_user_page() story (docs/kernel-model.md).
  */
 import type { MmTraceEvent } from '../mm/trace_events.js';
 import { FrameHistory, type Checker, type CheckerCtx } from './checker.js';

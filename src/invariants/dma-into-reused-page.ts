@@ -1,5 +1,5 @@
 /**
- * dma-into-reused-page (DESIGN §7): a device accessed frame F through a translation obtained in
+ * dma-into-reused-page (docs/invariants.md): a device accessed frame F through a translation obtained in
  * generation g, F has been freed since, and allocated again to any owner (the same process
  * included). Always reported together with dma-use-after-free.
  */

@@ -1,5 +1,5 @@
 /**
- * dma-use-after-free (DESIGN §7): a device accessed frame F through a translation whose pfn was
+ * dma-use-after-free (docs/invariants.md): a device accessed frame F through a translation whose pfn was
  * obtained while F was in allocation generation g, and F has been freed since.
  */
 import type { MmTraceEvent } from '../mm/trace_events.js';

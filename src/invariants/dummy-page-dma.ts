@@ -1,5 +1,5 @@
 /**
- * dummy-page-dma (DESIGN §7): a device was redirected to a dummy page and then accessed it: the
+ * dummy-page-dma (docs/invariants.md): a device was redirected to a dummy page and then accessed it: the
  * RDMA user's data silently goes to (or comes from) a page no one reads — Jason Gunthorpe's
  * "silent data corruption" of the thread's S2.
  */

@@ -1,5 +1,5 @@
 /**
- * incoherent-mapping (DESIGN §7): at a device access to virtual address v of mm M, the device's
+ * incoherent-mapping (docs/invariants.md): at a device access to virtual address v of mm M, the device's
  * frame differs from the frame of a present PTE for v in M (COW after fork, a re-fault after
  * MADV_DONTNEED, a new mapping at a VA the device still translates). Not checked where v has no
  * present PTE. The checker keeps its own page-table books from pte_set / pte_clear.

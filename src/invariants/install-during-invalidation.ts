@@ -1,5 +1,5 @@
 /**
- * install-during-invalidation (DESIGN §7): a device installed a translation for an address while an
+ * install-during-invalidation (docs/invariants.md): a device installed a translation for an address while an
  * invalidation covering it was open, or from a snapshot taken across one (the read_retry protocol
  * broken): an invalidation of that address started after the device's page-table walk began.
  */

@@ -1,5 +1,5 @@
 /**
- * lost-write (DESIGN §7): a write that completed `ok` landed in a frame that at that instant was no
+ * lost-write (docs/invariants.md): a write that completed `ok` landed in a frame that at that instant was no
  * longer the page-cache page of the file index it was obtained for (removed by truncate, punch-hole
  * or invalidation while a reference kept it alive). Not lost: a write the file later discards by
  * truncating its own range, dirty data still cached at the end, a write into a freed frame (that is

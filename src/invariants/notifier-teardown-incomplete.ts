@@ -1,5 +1,5 @@
 /**
- * notifier-teardown-incomplete (DESIGN §7): a subscriber holding no page reference still has a
+ * notifier-teardown-incomplete (docs/invariants.md): a subscriber holding no page reference still has a
  * translation to, or a DMA in flight on, a frame of the range when its invalidate (interval) or
  * invalidate_range_start (classic) returns; a subscriber holding references is checked at
  * invalidate_range_end. A dead device maps nothing, and a device's own MMU_NOTIFY_MIGRATE (range

@@ -1,5 +1,5 @@
 /**
- * pinned-page-moved (DESIGN §7): migration, compaction or reclaim moved or freed a page holding a
+ * pinned-page-moved (docs/invariants.md): migration, compaction or reclaim moved or freed a page holding a
  * DMA reference. The checker keeps its own books of DMA references per frame.
  */
 import type { MmTraceEvent } from '../mm/trace_events.js';

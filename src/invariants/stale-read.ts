@@ -1,5 +1,5 @@
 /**
- * stale-read (DESIGN §7): a device read of a page returned a content token other than the one a CPU
+ * stale-read (docs/invariants.md): a device read of a page returned a content token other than the one a CPU
  * read of that address (or file offset) would return at the same instant. Not checked where there
  * is no VMA or the page is beyond EOF (the model reports cpuToken -1 there), nor for an access
  * already reported as incoherent-mapping (the CPU's PTE maps another frame).

@@ -1,5 +1,5 @@
 /**
- * The determinism self-check (DESIGN §3): run the same scenario twice under the same policy, seed
+ * The determinism self-check: run the same scenario twice under the same policy, seed
  * and choices, recording the running trace hash after every event, and compare the two runs step by
  * step. The first index whose hash differs names the first divergent event, printed from both runs
  * as ftrace-style lines. When the traces agree, the results must agree too (outcome, results,

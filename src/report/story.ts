@@ -45,7 +45,7 @@ function flag(f: Fields, k: string): boolean {
 
 /**
  * eraHasFollPin() - does @policy's kernel have FOLL_PIN (5.7+)? Named eras `linux-X.Y` compare
- * their version; the proposals of DESIGN §7b are built on linux-4.20, so they do not.
+ * their version; the proposals are built on linux-4.20, so they do not.
  */
 export function eraHasFollPin(policy: string): boolean {
   const m = /^linux-(\d+)\.(\d+)/.exec(policy);

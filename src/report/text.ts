@@ -198,6 +198,7 @@ export function formatRunText(r: RunResult, opts: TextOptions = {}): string {
     const { rows, label } = resultRows(r, opts.names);
     out.push(...table('results', rows, timing, label));
     out.push(...table('observed', r.observed));
+    if (r.notes?.length) out.push('notes:', ...r.notes.map((n) => `  - ${n}`));
     if (r.expectations.failures.length) {
       out.push('expectation failures:', ...r.expectations.failures.map((f) => `  - ${f}`));
     }

@@ -1,5 +1,5 @@
 /**
- * The typed scenario builder (DESIGN §5): `scenario(name)` chains to exactly the data a `.json`
+ * The typed scenario builder: `scenario(name)` chains to exactly the data a `.json`
  * scenario holds (a `ScenarioInput`, JSON-serialisable), so a scenario module can use loops and
  * parameters and still be checked by validateScenario(). Sizes and times take unit strings.
  * Each call returns a new builder, so a base scenario can be extended in several ways.

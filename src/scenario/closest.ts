@@ -1,5 +1,5 @@
 /**
- * Did-you-mean for scenario issues (DESIGN §5: "the closest valid name"). The distance is
+ * Did-you-mean for scenario issues ("the closest valid name"). The distance is
  * Damerau-Levenshtein in its optimal-string-alignment form (an adjacent swap costs 1, as the typo
  * `mamp` for `mmap` should), compared case-insensitively. A suggestion is made only when it is
  * plausibly what was meant: at most max(2, ⌊len/3⌋) edits and not a total rewrite, or the word is a

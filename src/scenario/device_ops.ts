@@ -1,5 +1,5 @@
 /**
- * Device ops of a scenario (DESIGN §5): reg_mr, dereg_mr, DMA (waited for or posted with
+ * Device ops of a scenario: reg_mr, dereg_mr, DMA (waited for or posted with
  * `wait: false`, then `poll`), advise_mr, and the GPU mirror's ops. Each runs on an actor named after
  * the device; the caller waits for its completion unless it posted it.
  */

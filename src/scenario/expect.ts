@@ -1,5 +1,5 @@
 /**
- * Evaluating `expect` against a run (DESIGN §5): a key left out is not checked; `violations` is the
+ * Evaluating `expect` against a run: a key left out is not checked; `violations` is the
  * exact set of kinds; `forbid` fails a single run when a forbidden outcome occurs in it.
  */
 import type { Expect, PolicyExpect, Scenario } from './types.js';

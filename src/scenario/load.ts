@@ -1,5 +1,5 @@
 /**
- * Loading scenario files (DESIGN §5): `.json` parsed, `.js`/`.mjs` imported (a default export that is
+ * Loading scenario files: `.json` parsed, `.js`/`.mjs` imported (a default export that is
  * a scenario, or a function called with `{ policy, seed, params }`), `.ts`/`.mts` imported the same
  * way through the ts-hook.ts load hook, which transpiles with the optional peer `typescript`. This is
  * the only file of scenario/ that touches node:fs; what it returns is still untrusted input for

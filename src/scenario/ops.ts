@@ -137,7 +137,7 @@ function* execOp(st: RunState, actorName: string, proc: Process, op: Op, key: st
     case 'setlease': {
       const inode = k.inodes.get(op.file)!;
       const handler = op.onBreak;
-      // The break runs `onBreak` as a new thread of the lease holder's process (DESIGN §5).
+      // The break runs `onBreak` as a new thread of the lease holder's process.
       k.leases.setlease(inode, proc.name, op.type, handler && handler.length ? () => {
         const tname = `${actorName}~break`;
         let a: Actor | null = null;

@@ -36,15 +36,15 @@ import { layout_lease } from '../policy/layout-lease.js';
 import { lease_break_dummy } from '../policy/lease-break-dummy.js';
 import { revoke } from '../policy/revoke.js';
 
-/** Every policy name of DESIGN §7b, built or not. */
+/** Every policy name of the contract, built or not. */
 export const CONTRACT_POLICIES = [
   'linux-4.20', 'linux-5.7', 'linux-6.12', 'block-truncate', 'lease-break-dummy', 'layout-lease', 'revoke', 'iommu-backstop',
 ] as const;
 
-/** Every device model of DESIGN §7b, built or not. */
+/** Every device model of the contract, built or not. */
 export const CONTRACT_MODELS = ['gup-nic', 'odp-nic', 'gpu-hmm'] as const;
 
-/** Every invariant kind of DESIGN §7, checked yet or not. */
+/** Every invariant kind of the contract, checked yet or not. */
 export const INVARIANT_KINDS = [
   'dma-use-after-free', 'dma-into-reused-page', 'lost-write', 'stale-read', 'incoherent-mapping',
   'notifier-teardown-incomplete', 'install-during-invalidation', 'notifier-unpaired', 'notifier-failed-blockable',
@@ -52,7 +52,7 @@ export const INVARIANT_KINDS = [
   'hang', 'refcount-leak', 'kernel-bug', 'kernel-warn',
 ] as const;
 
-/** The default policy (DESIGN §7b). */
+/** The default policy: today's kernel. */
 export const DEFAULT_POLICY = 'linux-6.12';
 
 export interface Registry {

@@ -1,9 +1,9 @@
 /**
- * The result of a run (DESIGN §6): what `runScenario` returns and `pinsim run --json` prints.
+ * The result of a run (docs/manual.md: the result format): what `runScenario` returns and `pinsim run --json` prints.
  */
 import type { ViolationReport } from '../invariants/checker.js';
 
-/** A violation as a run reports it: a checker's report (DESIGN §6). */
+/** A violation as a run reports it: a checker's report. */
 export type Violation = ViolationReport;
 
 export interface OpTiming {
@@ -37,4 +37,6 @@ export interface RunResult {
   skipped?: string;
   /** pinsim's own failure (outcome `error`). */
   error?: string;
+  /** Remarks that are not results (fallbacks, deprecated knobs, late starts); not part of traceHash. */
+  notes?: string[];
 }

@@ -1,7 +1,7 @@
 /**
  * runScenario(): validate a scenario, build the simulated machine (kernel of the chosen policy,
- * files, processes, devices, checkers), run it to the end-of-run rule of DESIGN §3, and return the
- * result of DESIGN §6 with its expectations evaluated.
+ * files, processes, devices, checkers), run it to the end-of-run rule, and return the result
+ * (docs/manual.md: the result format) with its expectations evaluated.
  */
 import { delay, type Actor, type Co } from '../engine/actor.js';
 import { Prng } from '../engine/prng.js';
@@ -33,7 +33,7 @@ export interface RunOptions {
   policy?: string;
   /** Default 1. */
   seed?: number;
-  /** DESIGN §3's W in ns; 0 under run/check. */
+  /** The race window W in ns; 0 under run/check. */
   window?: number;
   /** Timing jitter in ns (overrides `kernel.jitter`). */
   jitter?: number;
@@ -149,7 +149,7 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
   if (opts.trace) bus.subscribe(opts.trace);
 
   for (const [name, f] of Object.entries(s.files)) k.create_inode(name, f.fs, f.dax, f.size);
-  // A process that a fork creates comes into being at the fork (DESIGN §5).
+  // A process that a fork creates comes into being at the fork.
   const forked = new Set<string>();
   const visit = (ops: readonly { op: string; as?: string; onBreak?: readonly unknown[] }[]) => {
     for (const op of ops) {
@@ -288,7 +288,7 @@ function storageKeys(e: Expect | undefined): string[] {
 /**
  * The kernel's periodic work, when `kernel` asks for it: the flusher threads (writeback), kswapd
  * (reclaim: strip clean buffers, free unreferenced clean file folios) and kcompactd (compaction).
- * Background actors never keep a run alive (DESIGN §3), but one inside a pass when the scenario's
+ * Background actors never keep a run alive, but one inside a pass when the scenario's
  * actors have all finished ends that pass first (no kernel path is cut in half; docs/decisions.md).
  */
 function spawnBackground(k: Kernel, s: Scenario): void {

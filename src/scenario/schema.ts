@@ -1,5 +1,5 @@
 /**
- * The op table of the scenario format (DESIGN §5) as data: for every op of ALL_OPS, the fields it
+ * The op table of the scenario format as data: for every op of ALL_OPS, the fields it
  * takes, which of them are required, how each is parsed, and what kind of name its `as` produces.
  * validate.ts walks this table; nothing here runs anything.
  */

@@ -1,5 +1,5 @@
 /**
- * The `.ts` scenario loader (DESIGN §5): a `module.register` hook that load.ts registers, once,
+ * The `.ts` scenario loader: a `module.register` hook that load.ts registers, once,
  * the first time a `.ts` scenario is loaded. Its `load` transpiles `.ts`/`.mts` modules with the
  * optional peer `typescript` (transpileModule: ESM out, inline source map with the sources, so a
  * user's exception points at its own `file:line`); its `resolve` lets a `.ts` module import a

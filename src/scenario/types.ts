@@ -1,5 +1,5 @@
 /**
- * Scenario types (DESIGN §5). Two forms:
+ * Scenario types. Two forms:
  * - `ScenarioInput`: what users write (JSON, or the builder): sizes and times may be unit strings.
  * - `Scenario`: what validation produces and `runScenario` consumes: every size in bytes, every
  *   time in ns, every actor as `{ process, ops }`, every device as `{ model, params }`.
@@ -13,7 +13,7 @@ export type FsType = 'ext4' | 'xfs' | 'tmpfs';
 /** An address: a number, or the `as` name of an op that produced an address (mmap, mremap). */
 export type AddrRef = number | string;
 
-/** Every op name of the contract (DESIGN §5), built yet or not. */
+/** Every op name of the contract, built yet or not. */
 export const ALL_OPS = [
   // process ops
   'mmap', 'munmap', 'mremap', 'madvise', 'mprotect', 'fork', 'exit', 'load', 'store', 'msync',
@@ -95,7 +95,7 @@ export interface ActorSpec { process: string; ops: Op[] }
 
 export interface KernelSpec {
   policy?: string;
-  /** bytes of simulated RAM: a limit, not a preallocation (DESIGN §4) */
+  /** bytes of simulated RAM: a limit, not a preallocation */
   memory?: number;
   /** bytes of it that are ZONE_MOVABLE, where user pages go first (pinsim addition) */
   movable?: number;

@@ -1,5 +1,5 @@
 /**
- * validateScenario(): the input boundary of DESIGN §5. It turns what users write (untrusted) into a
+ * validateScenario(): the input boundary of the scenario format. It turns what users write (untrusted) into a
  * `Scenario` (units resolved, defaults applied), or into every issue it finds, each with a JSON path
  * and, for an unknown word, the closest valid one. Values the syscall ABI can carry but the kernel
  * refuses (length 0, unaligned addresses, conflicting flags, an unmapped range) pass through: the
@@ -34,7 +34,7 @@ export interface ValidationContext {
   devices: Readonly<Record<string, Readonly<Record<string, ParamSpec>>>>;
   /** an op of ALL_OPS not in here → 'not-implemented'; not in ALL_OPS → 'unknown-op' */
   implementedOps: ReadonlySet<string>;
-  /** the §7 kinds, for expect.violations / forbid / allow */
+  /** the invariant kinds, for expect.violations / forbid / allow */
   invariantKinds: readonly string[];
 }
 

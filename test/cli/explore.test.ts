@@ -4,22 +4,17 @@
  * sent once the first execution has been reported stops the search, prints the verdicts bounded by
  * `interrupted`, saves what was found, and exits 1 (a forbidden outcome was observed) or 130.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAIN, ROOT, ensureBuilt } from '../helpers/dist.js';
+import { MAIN, ROOT, ensureBuilt, pinsim } from '../helpers/dist.js';
 
 const TRUNCATE = join(ROOT, 'examples', 'gup-nic-truncate.json');
 const BUG = join(ROOT, 'examples', 'explore', 'gpu-fault-vs-munmap-skip-read-retry.json');
 const FIXED = join(ROOT, 'examples', 'explore', 'gpu-fault-vs-munmap.json');
 let tmp = '';
-
-function pinsim(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** Run explore with --progress, send SIGINT once the first execution has been reported, and wait for the exit. */
 function interrupted(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {

@@ -4,21 +4,15 @@
  * the report on stderr when the trace takes stdout, `pinsim help <command>`, one line per named
  * op, a unit on the trace's time column, `list` within 100 columns, and --check-determinism's exit.
  */
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAIN, ROOT, ensureBuilt } from '../helpers/dist.js';
+import { ROOT, ensureBuilt, pinsim } from '../helpers/dist.js';
 
 const TRUNCATE = join(ROOT, 'examples', 'gup-nic-truncate.json');
 const BUG = join(ROOT, 'examples', 'explore', 'gpu-fault-vs-munmap-skip-read-retry.json');
 let tmp = '';
-
-function pinsim(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** Lines longer than @width code points (not bytes: `µ` is one column). */
 const over = (text: string, width = 100) => text.split('\n').filter((l) => [...l].length > width);

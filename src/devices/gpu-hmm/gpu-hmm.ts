@@ -1,6 +1,6 @@
 /**
  * gpu-hmm: a GPU mirroring a process's address space through HMM, as lib/test_hmm.c's dmirror
- * (kernel-semantics §6.1, oracle §1.1). `mirror` registers one interval notifier over the whole
+ * (lib/test_hmm.c, and its tests in tools/testing/selftests/mm/hmm-tests.c). `mirror` registers one interval notifier over the whole
  * address space; the device page table (vpn → page, WRITE tag) holds no page references. READ and
  * WRITE copy under the mirror mutex; on the first missing entry they run one fault round over the
  * rest of the range in 32-page windows (read_begin → hmm_range_fault → faultLatency → mutex →
@@ -52,11 +52,11 @@ interface Dmirror extends MemoryRegion {
   closed: boolean;
 }
 
-/** Pages per fault window (32 in current kernels; Corrections). */
+/** Pages per fault window (32 in current kernels: dmirror_fault()'s 64-page chunk was halved). */
 const FAULT_WINDOW = 32;
 const HMM_TIMEOUT = 1_000_000_000;
 
-/** The snapshot byte of one page, as names (oracle §1.3). */
+/** The snapshot byte of one page, as names (HMM_DMIRROR_PROT_* of test_hmm_uapi.h). */
 function snapshot_name(h: HmmPfn): string {
   if (h.error) return 'ERROR';
   if (h.pfn < 0) return 'NONE';
@@ -107,7 +107,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
       up_read(mm.mmap_lock);
       if (ret === EBUSY) continue;
       if (ret) return ret;
-      // Where a real driver DMA-maps and programs its tables (DESIGN §5).
+      // Where a real driver DMA-maps and programs its tables.
       yield* delay(faultLatency, 'gpu:fault_latency');
       yield* mutex_lock(d.mutex, ctx.name, 'gpu:fault_mutex');
       if (p['skipReadRetry'] !== true && mmu_interval_read_retry(d.notifier, seq)) {
@@ -413,9 +413,9 @@ export const gpu_hmm: DeviceModel = {
   name: 'gpu-hmm',
   description: "a GPU mirroring through HMM as lib/test_hmm.c's dmirror: interval notifier over the address space, faults with retry in 32-page windows, no page references",
   params: {
-    dmaLatency: { kind: 'time', default: 1000, doc: 'one READ/WRITE copy, spread over its pages (DESIGN §7b: 1 µs)' },
-    faultLatency: { kind: 'time', default: 20_000, doc: 'one fault window: between the hmm_range_fault snapshot and the mirror mutex (§8: tens of µs per GPU fault batch)' },
-    invalidateLatency: { kind: 'time', default: 1_000, doc: 'erasing device entries and flushing the device TLB in invalidate (§8: ≈1 µs)' },
+    dmaLatency: { kind: 'time', default: 1000, doc: 'one READ/WRITE copy, spread over its pages' },
+    faultLatency: { kind: 'time', default: 20_000, doc: 'one fault window: between the hmm_range_fault snapshot and the mirror mutex (tens of µs per GPU fault batch, Zheng et al., HPCA 2016)' },
+    invalidateLatency: { kind: 'time', default: 1_000, doc: 'erasing device entries and flushing the device TLB in invalidate (≈1 µs, as an IOTLB flush)' },
     skipReadRetry: { kind: 'bool', default: false, doc: 'a buggy driver: installs without mmu_interval_read_retry under its lock' },
     ackBeforeDrain: { kind: 'bool', default: false, doc: 'a buggy device: invalidate returns while a copy is still in flight' },
     ...COMMON_DEVICE_PARAMS,

@@ -2,7 +2,7 @@
  * gup-nic: a classic RDMA memory region (ib_umem_get). Registration takes a long-term DMA reference
  * on every page (get_user_pages_longterm in 4.20, pin_user_pages(FOLL_LONGTERM) from 5.7) after the
  * RLIMIT_MEMLOCK charge, registers no MMU notifier, and the NIC's MTT keeps the pfns it got: the MR
- * pins pages, not the VA mapping (kernel-semantics §5.1). Deregistration releases every page with
+ * pins pages, not the VA mapping (ib_umem_get()). Deregistration releases every page with
  * dirty if the MR was writable. DMA walks the MR a page at a time over `dmaLatency`.
  * Kernel: drivers/infiniband/core/umem.c ib_umem_get(), __ib_umem_release().
  */
@@ -75,7 +75,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
 
   /**
    * The PinOwnerOps this MR registers with its long-term references: what the 2018 proposals may do
-   * to it (DESIGN §2). None of these exists in a real kernel; they are the designs argued.
+   * to it. None of these exists in a real kernel; they are the designs argued.
    */
   function pin_owner_ops(mr: GupMr): PinOwnerOps {
     return {
@@ -119,7 +119,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
     return 0;
   }
 
-  /** A DMA over the MR: n page accesses at t, t+Δ, …; completion at t + dmaLatency (DESIGN §5). */
+  /** A DMA over the MR: n page accesses at t, t+Δ, …; completion at t + dmaLatency. */
   function* dma(req: DmaRequest): Co<DmaResult> {
     const mr = req.mr as GupMr;
     const tokens: number[] = [];
@@ -156,7 +156,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
     return { status: 'ok', tokens };
   }
 
-  /** The process exits: uverbs fd close releases its MRs (after exit_mm, kernel-semantics §4.1). */
+  /** The process exits: uverbs fd close releases its MRs (exit_files() after exit_mm()). */
   function* release_process(proc: Process): Co {
     for (const mr of mrs) if (mr.proc === proc && !mr.deregistered) yield* dereg_mr(mr);
   }
@@ -177,7 +177,7 @@ export const gup_nic: DeviceModel = {
   name: 'gup-nic',
   description: 'classic RDMA MR (ib_umem_get): long-term DMA reference, ignores notifiers, releases with dirty at dereg',
   params: {
-    dmaLatency: { kind: 'time', default: 1000, doc: 'time from posting a DMA to its completion (DESIGN §7b default 1 µs)' },
+    dmaLatency: { kind: 'time', default: 1000, doc: 'time from posting a DMA to its completion' },
     ...COMMON_DEVICE_PARAMS,
   },
   ops: ['reg_mr', 'dereg_mr', 'dma_read', 'dma_write'],

@@ -1,6 +1,6 @@
 /**
- * odp-nic: an mlx5 On-Demand-Paging NIC (kernel-semantics §5.2). An MR holds no page reference in
- * any era (Corrections): registration inserts an mmu_interval_notifier over the MR and maps only the
+ * odp-nic: an mlx5 On-Demand-Paging NIC. An MR holds no page reference in any era (umem_odp
+ * keeps pfns, not pages, since hmm_range_fault): registration inserts an mmu_interval_notifier over the MR and maps only the
  * pages already present (a snapshot). A DMA that reaches an unmapped page takes a device page
  * fault, resolved after `faultLatency` through read_begin → hmm_range_fault → umem_mutex →
  * read_retry → install; a fault that cannot be satisfied completes the DMA with
@@ -155,7 +155,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
       up_read(mm.mmap_lock);
       if (ret === EBUSY) continue;
       if (ret) return ret;
-      // DMA-mapping and programming the MTTs take the fault latency (DESIGN §5); a snapshot that
+      // DMA-mapping and programming the MTTs take the fault latency; a snapshot that
       // found nothing present has nothing to program.
       if (fault || range.hmm_pfns.some((h) => h.pfn >= 0)) yield* delay(faultLatency, 'odp:fault_latency');
       yield* mutex_lock(u.umem_mutex, ctx.name, 'odp:fault_umem_mutex');
@@ -304,9 +304,9 @@ export const odp_nic: DeviceModel = {
   name: 'odp-nic',
   description: 'mlx5 ODP: interval notifier per MR, device page faults via hmm_range_fault with read_begin/read_retry, synchronous UMR zap in invalidate, no page references',
   params: {
-    dmaLatency: { kind: 'time', default: 1000, doc: 'post → completion of a DMA without faults (DESIGN §7b: 1 µs)' },
-    faultLatency: { kind: 'time', default: 100_000, doc: 'device page fault: between the hmm_range_fault snapshot and taking umem_mutex (§8: hundreds of µs to ms; pinsim picks 100 µs)' },
-    invalidateLatency: { kind: 'time', default: 10_000, doc: 'one zap UMR round trip in invalidate (§8 suggests 5–50 µs; pinsim picks 10 µs)' },
+    dmaLatency: { kind: 'time', default: 1000, doc: 'post → completion of a DMA without faults' },
+    faultLatency: { kind: 'time', default: 100_000, doc: 'device page fault: between the hmm_range_fault snapshot and taking umem_mutex (hundreds of µs to ms on real hardware; pinsim picks 100 µs)' },
+    invalidateLatency: { kind: 'time', default: 10_000, doc: 'one zap UMR round trip in invalidate (5–50 µs per UMR; pinsim picks 10 µs)' },
     umrFailure: { kind: 'enum', values: ['none', 'alloc', 'completion'], default: 'none', doc: 'alloc: emergency XLT page (slower, serialised, never fails); completion: the zap UMR fails, recovery fails, the device is dead' },
     unsafeIgnoreZapFailure: { kind: 'bool', default: false, doc: 'what-if: after a failed zap the device is not declared dead and keeps its translations' },
     implicit: { kind: 'bool', default: false, doc: 'implicit ODP: reg_mr covers the whole address space; DMA offsets are virtual addresses; 1 GiB children on first fault' },
