@@ -608,7 +608,7 @@ function exploreRate(explore, s, policy, strategy, runs, prof = null) {
  * SIZES.exploreSamples samples, each of every strategy; a sample's rate is its least strategy's.
  */
 async function schedulesOn(name, file, bound, prof) {
-  const { explore } = await import(pathToFileURL(join(DIST, 'explore/explore.js')).href);
+  const { exploreValidated: explore } = await import(pathToFileURL(join(DIST, 'explore/explore.js')).href);
   const path = join(ROOT, file);
   const s = lib.validateOrThrow(JSON.parse(readFileSync(path, 'utf8')), lib.defaultRegistry(), path);
   const policy = s.kernel.policy ?? lib.DEFAULT_POLICY;

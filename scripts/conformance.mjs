@@ -28,8 +28,8 @@ const DEFAULT_ERAS = ['linux-4.20', 'linux-5.7', 'linux-6.12'];
 // expressible, and without a scenario it is "not ported".
 
 const REASONS = {
-  thp: 'THP: every folio in pinsim is order-0 (DESIGN §4: THP and hugetlb are out of scope)',
-  hugetlb: 'hugetlb / hugetlbfs: no huge pages in pinsim (DESIGN §4: out of scope)',
+  thp: 'THP: every folio in pinsim is order-0 (THP and hugetlb are out of scope)',
+  hugetlb: 'hugetlb / hugetlbfs: no huge pages in pinsim (out of scope)',
   'migrate-file-private': 'migrate_vma collects the pages of anonymous VMAs only: the COW\'d anonymous pages of a private file VMA are not migrated (nor is the 2026 WARN at their unmap modelled)',
   'dmirror-release': 'dmirror RELEASE (a device evicting its pages by physical range, 6.1) is not a gpu-hmm op',
   mixedmap: 'VM_MIXEDMAP: an mmap of the device file itself (a driver-inserted kernel page) has no counterpart; pinsim maps files and anonymous memory',
@@ -118,7 +118,7 @@ const PORT_NOTES = {
 const EMBEDDED_RANGES = [['HMM', 38], ['GLT', 10], ['COW', 21], ['GUPT', 4], ['ODP', 23], ['MR', 8], ['FORK', 1], ['DES', 6]];
 
 const SUITES = {
-  HMM: 'hmm-tests', GLT: 'gup_longterm', COW: 'cow', GUPT: 'gup_test', ODP: 'rdma-core ODP', MR: 'rdma-core MR', FORK: 'rdma-core fork', DES: 'design (§5.5)',
+  HMM: 'hmm-tests', GLT: 'gup_longterm', COW: 'cow', GUPT: 'gup_test', ODP: 'rdma-core ODP', MR: 'rdma-core MR', FORK: 'rdma-core fork', DES: 'design',
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /**
  * The model fuzzer's scenario generator (issue 9): from one seed, a random but always *valid*
- * scenario (DESIGN §5) — random op sequences over every built process op, device op and piece of
+ * scenario — random op sequences over every built process op, device op and piece of
  * background work, with random sizes (page multiples, 0, unaligned, oversized), times, flags,
  * device parameters and a random policy — plus how to run it (seed, window, a random chooser).
  *

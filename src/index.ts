@@ -38,7 +38,10 @@ export type { Checker, CheckerCtx, ViolationReport, ChainEvent } from './invaria
 export type { MmTraceEvent } from './mm/trace_events.js';
 export { formatTime, formatSize, parseSize, parseTime } from './engine/clock.js';
 export { encodeChoices, decodeChoices, type Choices } from './engine/choices.js';
-export { explore, mergeResults, type ExploreOptions, type ExploreResult, type OutcomeVerdict, type StrategyName } from './explore/explore.js';
+export {
+  explore, exploreValidated, exploreSteps, mergeResults,
+  type ExploreBound, type ExploreOptions, type ExploreResult, type FinalState, type OutcomeVerdict, type StrategyName, type Verdict,
+} from './explore/explore.js';
 export { replay, replayFileOf, type ReplayRecord, type ReplayOutcome } from './explore/replay.js';
 export { tellChain } from './report/story.js';
 export { formatRunText } from './report/text.js';

@@ -8,7 +8,7 @@
  * the device wrote). Because it pins late and briefly, it follows the address space: after a truncate
  * or munmap its next transfer faults (remote-access-error) instead of writing a page the file lost.
  *
- * A device model is a const ops table (STYLE §3): `name`, `description`, `params` (each with kind,
+ * A device model is a const ops table (as pinsim's own models are): `name`, `description`, `params` (each with kind,
  * default and doc; COMMON_DEVICE_PARAMS adds `iommu` and `pcieErrorHandling`), the device `ops` it
  * executes, and `create(ctx)` returning the instance whose optional methods the runner calls. The
  * methods are generators: every `yield*` is a point where another actor (a CPU, another device) may

@@ -10,7 +10,7 @@ import { opsListing, paramDefault } from '../report/reference.js';
 import { collectScenarioFiles, loadScenarioInput } from '../scenario/format/load.js';
 import { CONTRACT_MODELS, CONTRACT_POLICIES, DEFAULT_POLICY, INVARIANT_KINDS, defaultRegistry } from '../scenario/registry.js';
 import { ScenarioError } from '../scenario/format/types.js';
-import { parseArgs } from './args.js';
+import { COLUMNS, parseArgs, wrapText } from './args.js';
 import type { CommandSpec } from './args.js';
 
 export const LIST_SPEC: CommandSpec = {
@@ -40,9 +40,12 @@ const CONTRACT_DESCRIPTIONS: Record<string, string> = {
 
 const NOT_BUILT = '(not built yet)';
 
+/** Name and description columns, the descriptions wrapped to COLUMNS under their own column. */
 function rows(items: [string, string][], indent = '  '): string[] {
   const w = Math.max(0, ...items.map(([n]) => n.length));
-  return items.map(([n, d]) => `${indent}${n.padEnd(w)}  ${d}`.trimEnd());
+  // A name column so wide that little room is left puts the description on the lines below it.
+  if (indent.length + w + 2 > COLUMNS / 2) return items.flatMap(([n, d]) => [`${indent}${n}`, ...wrapText(d, COLUMNS, `${indent}    `)]);
+  return items.flatMap(([n, d]) => wrapText(d, COLUMNS, `${indent}${n.padEnd(w)}  `));
 }
 
 /** cmdList() - Return: the exit status (0). */
@@ -91,7 +94,7 @@ async function examples(): Promise<string[]> {
       const s = (await loadScenarioInput(file)) as { name?: unknown; description?: unknown } | null;
       const name = typeof s?.name === 'string' ? s.name : shown;
       lines.push(`  ${name}  (${shown})`);
-      if (typeof s?.description === 'string') lines.push(`      ${s.description}`);
+      if (typeof s?.description === 'string') lines.push(...wrapText(s.description, COLUMNS, '      '));
     } catch (e) {
       if (!(e instanceof ScenarioError)) throw e;
       lines.push(`  ${shown}  (cannot load: ${e.issues[0]?.message ?? 'bad input'})`);

@@ -151,6 +151,12 @@ export interface DeviceModel {
   readonly params: Readonly<Record<string, DeviceParamSpec>>;
   /** Device ops this model executes (the runner refuses the others for it with EINVAL). */
   readonly ops: readonly string[];
+  /**
+   * Whether @params make this device behave as no merged driver code does (a what-if of the
+   * hardware): the reason, worded to follow the device's name, else null. `pinsim compare` shows
+   * such scenarios but leaves them out of who is punished.
+   */
+  readonly hypothetical?: (params: DeviceParams) => string | null;
   create(ctx: DeviceCtx): DeviceInstance;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Actors are generator coroutines (SimPy processes). Code between two yields runs atomically; a
  * yield is a point where another actor may run, and carries a stable site id so that an actor's
- * position is part of the state fingerprint (DESIGN §3). `yield` evaluates to `true`, or to `false`
+ * position is part of the state fingerprint. `yield` evaluates to `true`, or to `false`
  * when a wait with a timeout timed out.
  */
 import type { WaitQueueHead } from './waitqueue.js';

@@ -1,5 +1,5 @@
 /**
- * The scheduler: a SimPy-style loop over the event queue, with DESIGN §3's candidates and
+ * The scheduler: a SimPy-style loop over the event queue, with the candidates of the race window and
  * recorded choices. Candidates are the enabled events with time ≤ t_min + window (window 0 under
  * `run`/`check`: only exact ties). Every pick among two or more candidates is a choice; the default
  * picks the earliest (time, seq), a replay picks what was recorded, a strategy picks what it likes.
@@ -29,7 +29,7 @@ export interface ChoicePoint {
 }
 
 export interface SchedulerOptions {
-  /** DESIGN §3's W in ns (0 under run/check). */
+  /** The race window W in ns (0 under run/check). */
   window?: number;
   /** Recorded choices to replay; past their end the default (0) is taken. */
   choices?: readonly number[];
@@ -153,7 +153,7 @@ export class Scheduler implements Waker {
     this.stopped = true;
   }
 
-  /** run() - step until the end-of-run rule of DESIGN §3 says stop. */
+  /** run() - step until the end-of-run rule says stop (every actor finished or stuck, or kernel.until). */
   run(): void {
     let stallStart = -1;
     while (!this.stopped) {

@@ -1,5 +1,5 @@
 /**
- * hang (DESIGN §7): an operation stayed blocked past the liveness bound (kernel.livenessBound,
+ * hang (docs/invariants.md): an operation stayed blocked past the liveness bound (kernel.livenessBound,
  * default 1 s of simulated time), or is still blocked when the run ends, with its wait chain.
  */
 import type { MmTraceEvent, MmEventOf } from '../mm/trace_events.js';

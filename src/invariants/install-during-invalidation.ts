@@ -1,5 +1,5 @@
 /**
- * install-during-invalidation: a device installed a translation for an address while an
+ * install-during-invalidation (docs/invariants.md): a device installed a translation for an address while an
  * invalidation covering it was open, or from a snapshot taken across one (the read_retry protocol
  * broken): an invalidation of that address started after the device's page-table walk began. The
  * chain is the invalidation's start, then — when it had ended before the install — its end, then
@@ -45,8 +45,8 @@ function create(ctx: CheckerCtx) {
           ctx.report({
             kind: 'install-during-invalidation', time: ev.time, actor: ev.device, pfn: ev.pfn, file: ev.file, index: ev.index,
             message: during
-              ? `${ev.device} installed ${ev.mm} va 0x${ev.va.toString(16)} → pfn ${ev.pfn} while ${s.event} (range ${s.id}) was open`
-              : `${ev.device} installed ${ev.mm} va 0x${ev.va.toString(16)} → pfn ${ev.pfn} from a snapshot taken before ${s.event} (range ${s.id}) hit it: read_retry would have refused`,
+              ? `${ev.device} installed ${ev.mm} va 0x${ev.va.toString(16)} → pfn 0x${ev.pfn.toString(16)} while ${s.event} (range ${s.id}) was open`
+              : `${ev.device} installed ${ev.mm} va 0x${ev.va.toString(16)} → pfn 0x${ev.pfn.toString(16)} from a snapshot taken before ${s.event} (range ${s.id}) hit it: read_retry would have refused`,
             chain: [toChain(s), ...(!during && across.end ? [toChain(across.end)] : []), toChain(ev)],
           });
           break;

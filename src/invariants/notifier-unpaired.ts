@@ -1,5 +1,5 @@
 /**
- * notifier-unpaired (DESIGN §7): an invalidate_range_start without its _end, or an _end after a
+ * notifier-unpaired (docs/invariants.md): an invalidate_range_start without its _end, or an _end after a
  * failed non-blockable start. Starts still open are reported when the run ends.
  */
 import type { MmTraceEvent, MmEventOf } from '../mm/trace_events.js';

@@ -1,8 +1,8 @@
 /**
  * Compaction (kcompactd): anonymous pages are migrated to defragment memory. Its isolation step
  * pre-filters pages whose reference count exceeds what their mappings explain — a DMA reference —
- * and skips them *before any notifier fires*, unlike migrate_pages() (DESIGN §7b, kernel-semantics
- * §4.1 migration row).
+ * and skips them *before any notifier fires*, unlike migrate_pages(), which fires the notifier first
+ * and then finds the reference.
  * Kernel: mm/compaction.c isolate_migratepages_block(), compact_zone(). Simplified: up to
  * COMPACT_CLUSTER_MAX pages a pass, process by process, in address order.
  */

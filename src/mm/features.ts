@@ -1,6 +1,6 @@
 /**
- * Kernel feature boundaries (kernel-semantics.md §7 and the sections it cites), resolved for one
- * version. Eras are presets of a version; a later pinsim may accept any linux-X.Y (DESIGN §7b).
+ * Kernel feature boundaries (the era timeline of docs/kernel-model.md), resolved for one
+ * version. Eras are presets of a version; a later pinsim may accept any linux-X.Y.
  * (pinsim-only)
  */
 export interface KernelFeatures {

@@ -30,7 +30,7 @@ export function filemap_add_folio(k: Kernel, mapping: AddressSpace, pfn: number,
 
 /**
  * filemap_remove_folio() - take @pfn out of its file's page cache and drop the cache's reference.
- * A frame someone else still references survives, orphaned (mapping NULL): kernel-semantics §4.2.
+ * A frame someone else still references survives, orphaned (mapping NULL), as truncate leaves a page it could not free.
  * Pairs with filemap_add_folio().
  */
 export function filemap_remove_folio(k: Kernel, pfn: number, reason: string): void {

@@ -1,7 +1,7 @@
 /**
  * (pinsim-only) A fingerprint of the kernel model's state: frames, page tables, VMAs, page caches,
  * storage, DMA references, leases and notifier sequence numbers. With the actors' positions and the
- * devices' tables it identifies a state for the explorer's state cache (DESIGN §3).
+ * devices' tables it identifies a state for the explorer's state cache.
  */
 import type { Hasher } from '../engine/hash.js';
 import type { Kernel } from './kernel.js';

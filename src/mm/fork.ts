@@ -4,7 +4,7 @@
  * the parent. From 5.9 a page that may be DMA-pinned (MMF_HAS_PINNED and folio_maybe_dma_pinned)
  * is copied for the child at once, so the parent keeps its writable, pinned page; before 5.9 both
  * are write-protected and the parent's next write COWs it *away* from the page the device holds —
- * the classic RDMA + fork corruption (kernel-semantics §4.1 fork row, §7).
+ * the classic RDMA + fork corruption, until 5.9 copies maybe-pinned pages for the child.
  * Kernel: kernel/fork.c dup_mmap(); mm/memory.c copy_page_range(), copy_present_pte(),
  * copy_present_page(); include/linux/mm.h folio_needs_cow_for_dma().
  * Simplified: shared mappings are not copied (the child faults them in), no anon_vma chains.

@@ -1,8 +1,8 @@
 /**
  * get_user_pages and pin_user_pages: walk the range, fault pages in, check each VMA
- * (check_vma_flags, kernel-semantics §1.4, per era) and take a DMA reference per page with the
+ * (check_vma_flags, per era) and take a DMA reference per page with the
  * era's arithmetic: FOLL_GET adds 1; FOLL_PIN (5.7+) adds GUP_PIN_COUNTING_BIAS and counts the pin.
- * Before 5.7 there is no FOLL_PIN: a "pin" is a FOLL_GET reference (DESIGN §4). Every reference is
+ * Before 5.7 there is no FOLL_PIN: a "pin" is a FOLL_GET reference. Every reference is
  * recorded in the pin registry for its holder.
  * Kernel: mm/gup.c __get_user_pages(), check_vma_flags(), try_grab_folio(), gup_put_folio(),
  * unpin_user_pages_dirty_lock(), is_valid_gup_args(); v4.15 get_user_pages_longterm().
@@ -54,7 +54,7 @@ export function gup_api_name(k: Kernel, gup_flags: number): string {
 }
 
 /**
- * check_vma_flags() - may GUP with @gup_flags touch @vma? kernel-semantics §1.4, in order.
+ * check_vma_flags() - may GUP with @gup_flags touch @vma? The era's checks, in the kernel's order.
  * Return: 0, EFAULT or EOPNOTSUPP (long-term on fsdax).
  */
 export function check_vma_flags(k: Kernel, vma: VmAreaStruct, gup_flags: number): 0 | Errno {
@@ -174,7 +174,7 @@ export function* get_user_pages_unlocked(
       const ret = yield* handle_mm_fault(k, vma, addr, gup_flags & FOLL_WRITE ? FAULT_FLAG_WRITE : 0, (gup_flags & FOLL_FORCE) !== 0);
       if (ret) { err = ret === VM_FAULT_OOM ? ENOMEM : EFAULT; break; }
     }
-    // pin_user_pages spends ≈62 ns per page (kernel-semantics §8); another CPU may run meanwhile.
+    // pin_user_pages spends ≈62 ns per page (gup_test -LT); another CPU may run meanwhile.
     if (!err) yield* delay(k.timing.pinPerPage, 'gup:page_grabbed');
   }
   if (!err && k.features.longterm_migrates_movable && (gup_flags & (FOLL_PIN | FOLL_LONGTERM)) === (FOLL_PIN | FOLL_LONGTERM)) {

@@ -1,7 +1,7 @@
 /**
  * hmm_range_fault(): walk the CPU page tables of a range for a device, faulting pages in when
  * asked, and report each page's pfn and permission. It takes no page reference: the caller's
- * mmu_interval_notifier and read_retry protocol keep the result valid.
+ * mmu_interval_notifier and read_retry protocol keep the result valid (docs/kernel-model.md: HMM).
  * Kernel: mm/hmm.c hmm_range_fault(), hmm_vma_walk_pmd(), hmm_pte_need_fault(); include/linux/hmm.h.
  * Simplified: one pass per call; any fault ends the call with -EBUSY-style restart handled by the
  * walk itself re-reading the PTE; device-private entries arrive with the GPU's migration.

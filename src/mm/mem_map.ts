@@ -1,6 +1,6 @@
 /**
  * The frame table (mem_map): one row per physical frame in typed arrays indexed by pfn, grown on
- * demand up to the high-water pfn (DESIGN §4). Columns: _refcount, _pincount (the exact number of
+ * demand up to the high-water pfn, never sized by kernel.memory. Columns: _refcount, _pincount (the exact number of
  * FOLL_PIN pins: the simulator's books, whatever the era's refcount arithmetic), _mapcount (PTEs
  * mapping it), flags, owner (the inode id, 0 for none), index, allocation generation, content token.
  */
@@ -52,7 +52,7 @@ export class MemMap {
   contentOf(pfn: number): number { return this.content[pfn] as number; }
 
   constructor() {
-    // The shared zero page: never freed, never counted (pins on it are no-ops, kernel-semantics §1.1).
+    // The shared zero page: never freed, never counted (pins on it are no-ops, as is_zero_page() makes them).
     this.highWater = ZERO_PFN + 1;
     this.flags[ZERO_PFN] = PG_zero;
     this._refcount[ZERO_PFN] = 1;

@@ -1,7 +1,7 @@
 /**
  * Page faults and zaps: handle_mm_fault() for anonymous, file and COW faults (with page_mkwrite on
  * shared file mappings), and the zap primitives munmap, MADV_DONTNEED and truncate share, in the
- * order of kernel-semantics §4.0: notifier start (pages still mapped) → clear PTEs (references
+ * order every zap follows: notifier start (pages still mapped) → clear PTEs (references
  * queued in the mmu_gather batch) → notifier end → tlb_finish_mmu (references dropped, frames freed
  * at zero). Kernel: mm/memory.c. Simplified: order-0 folios, one PTE level, no swap.
  */
@@ -86,7 +86,7 @@ export function zap_pte_range(k: Kernel, mm: MmStruct, start: number, end: numbe
 /**
  * zap_page_range_single() - unmap [start, end) of @vma: notifier start, zap, notifier end,
  * tlb_finish_mmu. Context: mmap_lock or i_mmap_rwsem held; may sleep.
- * Kernel: mm/memory.c zap_page_range_single() (MMU_NOTIFY_CLEAR), kernel-semantics §4.0.
+ * Kernel: mm/memory.c zap_page_range_single() (MMU_NOTIFY_CLEAR), unmap_single_vma().
  */
 export function* zap_page_range_single(
   k: Kernel, vma: VmAreaStruct, start: number, end: number, event: MmuNotifierEvent = MMU_NOTIFY_CLEAR, only_file = false,

@@ -1,6 +1,6 @@
 /**
  * mmu_interval_notifier (5.5): a subscription to a VA interval of one mm, with a single
- * `invalidate` op and the collision-retry protocol drivers build on:
+ * `invalidate` op and the collision-retry protocol of mm/mmu_notifier.c:
  *
  *   per mm: invalidate_seq (even = idle, odd = a writer intersects some interval),
  *           active_invalidate_ranges, deferred inserts/removes, a wait queue;

@@ -2,8 +2,8 @@
  * mremap(): shrink (unmap the tail), grow in place, or move. A move carries the PTEs (the same
  * pages) from the old range to the new one under MMU_NOTIFY_UNMAP for the old range, then unmaps the
  * now-empty old range (another UNMAP). A device that translates by page keeps reaching the same
- * frames; one that translates by the old VA finds nothing there (kernel-semantics §4.1). A same-size
- * mremap without MREMAP_FIXED is a no-op (Corrections).
+ * frames; one that translates by the old VA finds nothing there. A same-size
+ * mremap without MREMAP_FIXED is a no-op (mremap_to() is reached only with MREMAP_FIXED).
  * Kernel: mm/mremap.c do_mremap() (the source VMA looked up first from ≈5.16), mremap_to(), move_vma(),
  * move_page_tables().
  */

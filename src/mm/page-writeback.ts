@@ -85,7 +85,7 @@ export function storage_token(k: Kernel, inode: Inode, index: number): number {
 /**
  * folio_mkclean() - write-protect and clean every PTE mapping @pfn (MMU_NOTIFY_PROTECTION_PAGE per
  * VMA), so the next write goes through page_mkwrite. A DMA reference is not a PTE: a device keeps
- * writing (kernel-semantics §2, S3). Return: whether a PTE was dirty.
+ * writing (step S3 of the put_user_page() story, docs/kernel-model.md). Return: whether a PTE was dirty.
  * Kernel: mm/rmap.c folio_mkclean(), page_mkclean_one().
  */
 export function* folio_mkclean(k: Kernel, inode: Inode, pfn: number, index: number): Co<boolean> {

@@ -9,7 +9,7 @@ import { WaitQueueHead, wake_up_all } from '../engine/waitqueue.js';
 import type { Inode } from './fs/inode.js';
 import type { MmStruct } from './mm_types.js';
 
-/** What a proposal may ask of a long-term DMA reference's holder (DESIGN §2). */
+/** What a proposal may ask of a long-term DMA reference's holder (declared here, where mm calls it). */
 export interface PinOwnerOps {
   /** Does the holder sit behind an IOMMU (iommu-backstop covers only those)? */
   readonly has_iommu: boolean;

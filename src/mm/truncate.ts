@@ -1,5 +1,5 @@
 /**
- * truncate and ftruncate of a page-cache file, in the kernel's order: (1) i_size set;
+ * truncate and ftruncate of a page-cache file, in truncate_pagecache()'s order: (1) i_size set;
  * (2) unmap_mapping_range() beyond the new EOF (MMU_NOTIFY_CLEAR per VMA); (3)
  * truncate_inode_pages_range(): each folio's buffers invalidated, dirtiness cancelled, and the folio
  * removed from the page cache *whatever other references it has*: a folio a device still holds is

@@ -1,5 +1,5 @@
 /**
- * Reclaim. `reclaim_buffers()` is the S4 step of kernel-semantics §2: memory pressure strips the
+ * Reclaim. `reclaim_buffers()` is step S4 of the put_user_page() story: memory pressure strips the
  * buffer heads of clean page-cache folios (try_to_release_page), and an elevated refcount does not
  * stop it, so a pinned page can lose its buffers. `shrink_folio_list()` reclaims clean file folios:
  * unmap (MMU_NOTIFY_CLEAR), then remove from the page cache only if nothing else references them —

@@ -38,12 +38,12 @@ function pfnOf(c: Where): number | undefined {
   return c.pfn ?? c.fields.pfn;
 }
 
-/** `f:0` for a file page, or undefined. */
+/** `f@0` for a file page (as the text report and `storage:f@0` spell it), or undefined. */
 function fileIndex(f: Where['fields']): string | undefined {
-  return f.file && f.index !== undefined && f.index >= 0 ? `${f.file}:${f.index}` : undefined;
+  return f.file && f.index !== undefined && f.index >= 0 ? `${f.file}@${f.index}` : undefined;
 }
 
-/** `pfn 0x1 (f:0)`, `pfn 0x5 (app va 0x7f…)` or `pfn 0x1`. */
+/** `pfn 0x1 (f@0)`, `pfn 0x5 (app va 0x7f…)` or `pfn 0x1`. */
 function pfnWhere(c: Where, withVa = false): string {
   const pfn = pfnOf(c);
   const p = pfn !== undefined && pfn >= 0 ? `pfn ${hex(pfn)}` : 'a page';
@@ -268,7 +268,7 @@ function clause(c: ChainEvent, x: StoryCtx): string {
  * `t=<time> <who did what>`, joined by " → ". Each step carries its era's words (a reference's
  * api and FOLL_* names as that kernel took them), so @_policy is not needed to tell it; it is kept
  * so that callers name the run the story belongs to. Under linux-5.7:
- * "t=350ns nic0 pinned pfn 0x1 (f:0) FOLL_PIN|FOLL_LONGTERM, refcount 1026 → t=20.3µs admin truncate
+ * "t=350ns nic0 pinned pfn 0x1 (f@0) FOLL_PIN|FOLL_LONGTERM, refcount 1026 → t=20.3µs admin truncate
  * removed pfn 0x1 from f's page cache (refcount 1024, orphaned) → t=30µs nic0 dma_write 4K into pfn
  * 0x1: the write never reaches f".
  */

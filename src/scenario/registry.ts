@@ -59,7 +59,7 @@ export const INVARIANT_KINDS = [
   'hang', 'refcount-leak', 'kernel-bug', 'kernel-warn',
 ] as const;
 
-/** The default policy. */
+/** The default policy: today's kernel. */
 export const DEFAULT_POLICY = 'linux-6.12';
 
 export interface Registry {

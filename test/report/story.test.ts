@@ -31,7 +31,7 @@ describe('the lost write of gup-nic-truncate', () => {
     const story = tellChain(only(r, 'lost-write'), 'linux-4.20');
     const clauses = story.split(' → ');
     expect(clauses).toHaveLength(3);
-    expect(clauses[0]).toMatch(/^t=\S+ nic0 took a FOLL_GET reference on pfn 0x1 \(f:0\) via get_user_pages_longterm, refcount 3$/);
+    expect(clauses[0]).toMatch(/^t=\S+ nic0 took a FOLL_GET reference on pfn 0x1 \(f@0\) via get_user_pages_longterm, refcount 3$/);
     expect(clauses[1]).toBe("t=20.3µs admin truncate removed pfn 0x1 from f's page cache (refcount 1, orphaned)");
     expect(clauses[2]).toBe('t=30µs nic0 dma_write 4K into pfn 0x1: the write never reaches f');
     expect(story).not.toContain('FOLL_PIN');
@@ -43,7 +43,7 @@ describe('the lost write of gup-nic-truncate', () => {
     const story = tellChain(only(r, 'lost-write'), 'linux-5.7');
     const clauses = story.split(' → ');
     expect(clauses).toHaveLength(3);
-    expect(clauses[0]).toMatch(/^t=\S+ nic0 pinned pfn 0x1 \(f:0\) FOLL_PIN\|FOLL_LONGTERM, refcount 1026$/);
+    expect(clauses[0]).toMatch(/^t=\S+ nic0 pinned pfn 0x1 \(f@0\) FOLL_PIN\|FOLL_LONGTERM, refcount 1026$/);
     expect(clauses[1]).toBe("t=20.3µs admin truncate removed pfn 0x1 from f's page cache (refcount 1024, orphaned)");
     expect(clauses[2]).toBe('t=30µs nic0 dma_write 4K into pfn 0x1: the write never reaches f');
     expect(story).not.toContain('FOLL_GET');
@@ -65,9 +65,9 @@ describe('the reused page of odp-nic-umr-failure-unsafe', () => {
   it('tells the use-after-free and the incomplete teardown in their own terms', () => {
     expect(tellChain(only(r, 'dma-use-after-free'), r.policy)).toMatch(/dma_write 4K into pfn 0x1: the frame was freed$/);
     const teardown = tellChain(only(r, 'notifier-teardown-incomplete'), r.policy);
-    expect(teardown).toContain('nic0 installed a translation of app va 0x7effffff0000 to pfn 0x1 (f:0) in its page tables');
+    expect(teardown).toContain('nic0 installed a translation of app va 0x7effffff0000 to pfn 0x1 (f@0) in its page tables');
     expect(teardown).toContain("nic0 acknowledged admin's MMU_NOTIFY_CLEAR of app");
-    expect(teardown).toMatch(/yet it still translates app va 0x7effffff0000 to pfn 0x1 \(f:0\)$/);
+    expect(teardown).toMatch(/yet it still translates app va 0x7effffff0000 to pfn 0x1 \(f@0\)$/);
   });
 });
 
@@ -93,18 +93,18 @@ describe('one clause per chain event type', () => {
   const cases: [string, Violation, string[]][] = [
     ['dma_ref_get of a FOLL_GET reference, in the API the era used', v('lost-write', [[100, 'nic0', 'dma_ref_get', {
       ...REF, api: 'get_user_pages_longterm', fnames: 'FOLL_GET|FOLL_LONGTERM|FOLL_WRITE', longterm: true, pin: false, refcount: 3,
-    }]]), ['nic0 took a FOLL_GET reference on pfn 0x1 (f:0) via get_user_pages_longterm, refcount 3']],
+    }]]), ['nic0 took a FOLL_GET reference on pfn 0x1 (f@0) via get_user_pages_longterm, refcount 3']],
     ['dma_ref_get of an anonymous page', v('incoherent-mapping', [[100, 'app', 'dma_ref_get', {
       ...REF, holder: 'app', pfn: 5, file: '', index: -1, api: 'get_user_pages', fnames: 'FOLL_GET', longterm: false, pin: false, refcount: 2,
     }]]), ['app took a FOLL_GET reference on pfn 0x5 (app va 0x1000) via get_user_pages, refcount 2']],
     ['dma_ref_put of a pin, with dirty', v('refcount-leak', [[100, 'nic0', 'dma_ref_put', { ref: 1, holder: 'nic0', pfn: 1, gen: 1, dirty: true, pin: true, refs: 1024, refcount: 2, pincount: 0 }]]),
       ['nic0 unpinned pfn 0x1 with dirty (unpin_user_pages_dirty_lock), refcount 2']],
     ['folio_alloc to a file', v('dma-into-reused-page', [[100, 'app', 'folio_alloc', { pfn: 1, gen: 2, owner: 'file', file: 'g', index: 3 }]]),
-      ["app reallocated pfn 0x1 to g:3's page cache"]],
+      ["app reallocated pfn 0x1 to g@3's page cache"]],
     ['stale-read ending', v('stale-read', [[100, 'nic0', 'dma_access', { ...ACCESS, op: 'dma_read', write: false, token: 2, cpuToken: 5 }]]),
       ['nic0 dma_read 4K from pfn 0x1: it read token 2 where a CPU load would see token 5']],
     ['lost-write ending of a CPU store', v('lost-write', [[100, 'app', 'cpu_access', { mm: 'app', va: 0x1000, pfn: 1, gen: 1, file: 'f', index: 0, write: true, token: 1, shared: true }]]),
-      ["app store into pfn 0x1 (f:0) through app va 0x1000 (shared mapping): the write never reaches f"]],
+      ["app store into pfn 0x1 (f@0) through app va 0x1000 (shared mapping): the write never reaches f"]],
     ['incoherent-mapping: pte_clear, pte_set, access', v('incoherent-mapping', [
       [100, 'app', 'pte_clear', { mm: 'app', va: 0x1000, pfn: 1, dirty: true }],
       [200, 'app', 'pte_set', { mm: 'app', va: 0x1000, pfn: 3, write: true, refcount: 1 }],
@@ -128,17 +128,17 @@ describe('one clause per chain event type', () => {
       [100, 'kswapd0', 'folio_buffers', { pfn: 1, file: 'f', index: 0, attached: false }],
       [200, 'nic0', 'folio_dirty', { pfn: 1, file: 'f', index: 0, buffers: false, via: 'unpin:nic0' }],
       [300, 'app', 'writeback_skip', { file: 'f', index: 0, pfn: 1, token: 4 }]]),
-    ['kswapd0 stripped the buffers of pfn 0x1 (f:0)', "nic0 dirtied pfn 0x1 (f:0) behind the filesystem's back", 'app writeback skipped dirty pfn 0x1 (f:0), which has no buffers: its data never reaches f']],
+    ['kswapd0 stripped the buffers of pfn 0x1 (f@0)', "nic0 dirtied pfn 0x1 (f@0) behind the filesystem's back", 'app writeback skipped dirty pfn 0x1 (f@0), which has no buffers: its data never reaches f']],
     ['storage_write and buffers attached', v('dirty-page-without-buffers', [
       [100, 'app', 'storage_write', { file: 'f', index: 0, pfn: 1, token: 1 }],
       [200, 'app', 'folio_buffers', { pfn: 1, file: 'f', index: 0, attached: true }]]),
-    ['app wrote pfn 0x1 (f:0) back to storage: writeback cleaned it', 'app attached buffers to pfn 0x1 (f:0)']],
+    ['app wrote pfn 0x1 (f@0) back to storage: writeback cleaned it', 'app attached buffers to pfn 0x1 (f@0)']],
     ['dummy-page-dma', v('dummy-page-dma', [
       [100, 'nic0', 'dummy_redirect', { device: 'nic0', pfn: 1, dummy: 9, mm: 'app', va: 0x1000 }],
       [200, 'nic0', 'dma_access', { ...ACCESS, pfn: 9 }]]),
     ['nic0 was redirected from pfn 0x1 to the dummy page pfn 0x9 (app va 0x1000)', 'dma_write 4K into pfn 0x9: that is the dummy page, so the data is gone']],
-    ['kernel-bug', v('kernel-bug', [[100, 'app', 'kernel_bug', { site: 'fs/ext4/inode.c:mpage_prepare_extent_to_map', pfn: 1, dump: 'page:pfn 1' }]]),
-      ['app hit kernel BUG at fs/ext4/inode.c:mpage_prepare_extent_to_map: page:pfn 1']],
+    ['kernel-bug', v('kernel-bug', [[100, 'app', 'kernel_bug', { site: 'fs/ext4/inode.c:mpage_prepare_extent_to_map', pfn: 1, dump: 'page:pfn 0x1' }]]),
+      ['app hit kernel BUG at fs/ext4/inode.c:mpage_prepare_extent_to_map: page:pfn 0x1']],
     ['hang', v('hang', [
       [100, 'admin', 'op_start', { op: 'ftruncate', name: 'admin.0' }],
       [900, 'admin', 'op_blocked', { op: 'ftruncate', name: 'admin.0', since: 100, wq: 'pin_registry' }]]),
@@ -165,7 +165,7 @@ describe('one clause per chain event type', () => {
       ...REF, api: 'pin_user_pages(FOLL_LONGTERM)', fnames: 'FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE', longterm: true, pin: true, refs: 1024, refcount: 1026, pincount: 1,
     }]]);
     for (const policy of ['linux-4.20', 'linux-6.12', 'block-truncate']) {
-      expect(tellChain(pin, policy)).toContain('nic0 pinned pfn 0x1 (f:0) FOLL_PIN|FOLL_LONGTERM, refcount 1026');
+      expect(tellChain(pin, policy)).toContain('nic0 pinned pfn 0x1 (f@0) FOLL_PIN|FOLL_LONGTERM, refcount 1026');
     }
   });
 

@@ -154,5 +154,10 @@ export const odp_nic: DeviceModel = {
     ...COMMON_DEVICE_PARAMS,
   },
   ops: ['reg_mr', 'dereg_mr', 'dma_read', 'dma_write', 'advise_mr'],
+  // After a failed zap mlx5_ib_invalidate_range() ignores the error and unmaps the DMA addresses;
+  // nothing stops the device: a device that stops all DMA is an assumption about the hardware.
+  hypothetical: (p) => (p['umrFailure'] === 'completion' && p['unsafeIgnoreZapFailure'] !== true
+    ? 'stops all DMA after a failed zap UMR, which no driver code makes it do (mlx5 ignores the failure)'
+    : null),
   create,
 };

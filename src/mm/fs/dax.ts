@@ -2,7 +2,7 @@
  * fsdax: a DAX file's blocks are frames, mapped straight into user page tables; there is no page
  * cache copy. Truncate and punch-hole first break layouts: unmap the range, then, holding no page
  * lock, sleep until every page of the range is idle (no reference beyond the DAX entry), re-checking
- * from the top after each wake-up; only then may the blocks be freed (kernel-semantics §4.1 DAX row).
+ * from the top after each wake-up; only then may the blocks be freed (dax_layout_busy_page_range()).
  * The sleep is interruptible: a dying process leaves it with EINTR.
  * Kernel: fs/dax.c dax_layout_busy_page_range(); fs/ext4/inode.c ext4_break_layouts();
  * fs/xfs/xfs_file.c xfs_break_dax_layouts(). Simplified: idle is refcount 1 (the DAX entry's own

@@ -1,5 +1,5 @@
 /**
- * The result of a run: what `runScenario` returns and `pinsim run --json` prints.
+ * The result of a run (docs/manual.md: the result format): what `runScenario` returns and `pinsim run --json` prints.
  */
 import type { ViolationReport } from '../../invariants/checker.js';
 
@@ -37,4 +37,6 @@ export interface RunResult {
   skipped?: string;
   /** pinsim's own failure (outcome `error`). */
   error?: string;
+  /** Remarks that are not results (fallbacks, deprecated knobs, late starts); not part of traceHash. */
+  notes?: string[];
 }

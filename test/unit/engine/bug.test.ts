@@ -10,7 +10,6 @@ import type { DeviceModel } from '../../../src/devices/device.js';
 import { explore } from '../../../src/explore/explore.js';
 import { BUILTIN, createRegistry } from '../../../src/scenario/registry.js';
 import { runScenario } from '../../../src/scenario/run/run.js';
-import { validateOrThrow } from '../../../src/scenario/format/validate.js';
 
 /** A device whose driver has a bug: every DMA reaches a state its author said cannot happen. */
 const buggy: DeviceModel = {
@@ -53,10 +52,9 @@ describe('PINSIM_BUG()', () => {
   });
 
   it('explore raises the run\'s bug again with one prefix', () => {
-    const s = validateOrThrow(input, registry);
     let err: unknown;
     try {
-      explore(s, { policy: 'linux-6.12', strategy: 'random', runs: 1, registry }, []);
+      explore(input, { policy: 'linux-6.12', strategy: 'random', runs: 1, registry }, []);
     } catch (e) { err = e; }
     expect(err).toBeInstanceOf(PinsimInternalError);
     expect((err as Error).message).toBe('[pinsim internal bug] buggy: the MR lost its MTT');

@@ -32,7 +32,7 @@ describe('incoherent-mapping (synthetic trace)', () => {
     const r = check([pteSet(0, 5), ref(10, 5), pteClear(20, 5), pteSet(30, 9), dma(40, 5)]);
     expect(r).toHaveLength(1);
     expect(r[0]).toMatchObject({ kind: 'incoherent-mapping', pfn: 5, actor: 'nic0', time: 40 });
-    expect(r[0]!.message).toMatch(/pfn 9/);
+    expect(r[0]!.message).toMatch(/pfn 0x9/);
     const chain = r[0]!.chain.map((c) => c.event);
     expect(chain).toEqual(['dma_ref_get', 'pte_clear', 'pte_set', 'dma_access']);
     expect(r[0]!.chain[2]!.pfn).toBe(9);
