@@ -29,6 +29,9 @@ import { stale_read } from '../invariants/stale-read.js';
 import type { KernelPolicy } from '../mm/policy_ops.js';
 import { linux_4_20 } from '../policy/linux-4.20.js';
 import { linux_5_7 } from '../policy/linux-5.7.js';
+import { linux_5_9 } from '../policy/linux-5.9.js';
+import { linux_5_19 } from '../policy/linux-5.19.js';
+import { linux_era } from '../policy/linux-era.js';
 import { linux_6_12 } from '../policy/linux-6.12.js';
 import { block_truncate } from '../policy/block-truncate.js';
 import { iommu_backstop } from '../policy/iommu-backstop.js';
@@ -38,7 +41,7 @@ import { revoke } from '../policy/revoke.js';
 
 /** Every policy name of DESIGN §7b, built or not. */
 export const CONTRACT_POLICIES = [
-  'linux-4.20', 'linux-5.7', 'linux-6.12', 'block-truncate', 'lease-break-dummy', 'layout-lease', 'revoke', 'iommu-backstop',
+  'linux-4.20', 'linux-5.7', 'linux-5.9', 'linux-5.19', 'linux-6.12', 'block-truncate', 'lease-break-dummy', 'layout-lease', 'revoke', 'iommu-backstop',
 ] as const;
 
 /** Every device model of DESIGN §7b, built or not. */
@@ -80,7 +83,7 @@ export function createRegistry(p: { devices: readonly DeviceModel[]; policies: r
 export const BUILTIN = {
   devices: [gup_nic, odp_nic, gpu_hmm] as readonly DeviceModel[],
   policies: [
-    linux_4_20, linux_5_7, linux_6_12, block_truncate, lease_break_dummy, layout_lease, revoke, iommu_backstop,
+    linux_4_20, linux_5_7, linux_5_9, linux_5_19, linux_6_12, block_truncate, lease_break_dummy, layout_lease, revoke, iommu_backstop,
   ] as readonly KernelPolicy[],
   invariants: [
     lost_write, dma_use_after_free, dma_into_reused_page, stale_read, incoherent_mapping, notifier_teardown_incomplete,
@@ -88,6 +91,14 @@ export const BUILTIN = {
     dummy_page_dma, hang, dirty_page_without_buffers, pinned_page_moved, refcount_leak, kernel_bug, kernel_warn,
   ] as readonly Checker[],
 };
+
+/**
+ * lookupPolicy() - the policy @name runs: a registered one, or else any other `linux-X.Y`, resolved
+ * from the era timeline (DESIGN §7b). Return: undefined for a name that is neither.
+ */
+export function lookupPolicy(registry: Registry, name: string): KernelPolicy | undefined {
+  return registry.policies.get(name) ?? linux_era(name) ?? undefined;
+}
 
 export function defaultRegistry(): Registry {
   return createRegistry(BUILTIN);

@@ -22,7 +22,7 @@ import { DEFAULT_TIMING } from '../mm/timing.js';
 import type { MmTraceEvent } from '../mm/trace_events.js';
 import { checkExpectations } from './expect.js';
 import { opAtKey, RunState, runActor, type DeviceSlot } from './ops.js';
-import { CONTRACT_POLICIES, DEFAULT_POLICY, defaultRegistry, type Registry } from './registry.js';
+import { CONTRACT_POLICIES, DEFAULT_POLICY, defaultRegistry, lookupPolicy, type Registry } from './registry.js';
 import type { OpTiming, RunResult, Violation } from './result.js';
 import { ScenarioError, type Expect, type Issue, type Scenario } from './types.js';
 import { featureIssues, validationContext } from './context.js';
@@ -80,12 +80,12 @@ export function runScenario(input: unknown, opts: RunOptions = {}): RunResult {
 
 /** policyIssue() - why @name cannot be run, or null. */
 export function policyIssue(name: string, registry: Registry, path = 'policy'): Issue | null {
-  if (registry.policies.has(name)) return null;
+  if (lookupPolicy(registry, name)) return null;
   const known = (CONTRACT_POLICIES as readonly string[]).includes(name);
   return {
     code: known ? 'not-implemented' : 'unknown-policy', path,
     message: known ? `policy "${name}" is part of the contract but not built yet` : `unknown policy "${name}"`,
-    expected: `one of ${[...registry.policies.keys()].join(', ')}`,
+    expected: `one of ${[...registry.policies.keys()].join(', ')}, or linux-X.Y (from 4.19)`,
   };
 }
 
@@ -95,7 +95,7 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
   const policyName = opts.policy ?? s.replay?.policy ?? s.kernel.policy ?? DEFAULT_POLICY;
   const pi = policyIssue(policyName, registry);
   if (pi) throw new ScenarioError([pi]);
-  const policy = registry.policies.get(policyName)!;
+  const policy = lookupPolicy(registry, policyName)!;
   const seed = opts.seed ?? s.replay?.seed ?? 1;
   const base: RunResult = {
     scenario: s.name, policy: policyName, seed, outcome: 'pass', violations: [], results: {}, observed: {}, ops: {},

@@ -1,4 +1,5 @@
 /** Validation of `expect`, `expectByPolicy` and outcomes. */
+import { linux_era } from '../../policy/linux-era.js';
 import { closest } from '../closest.js';
 import type { Expect, OutcomeSpec, PolicyExpect } from '../types.js';
 import { pathKey, pathIndex, isObject, Check } from './check.js';
@@ -16,8 +17,8 @@ export function checkExpectByPolicy(c: Check, w: OpWalker, v: unknown): Record<s
   const out: Record<string, PolicyExpect> = {};
   for (const [policy, e] of Object.entries(o)) {
     const path = pathKey('expectByPolicy', policy);
-    if (!c.ctx.policies.includes(policy)) {
-      c.add('unknown-policy', path, `unknown policy "${policy}"`, { expected: `one of ${c.ctx.policies.join(', ')}`, didYouMean: closest(policy, c.ctx.policies) });
+    if (!c.ctx.policies.includes(policy) && !linux_era(policy)) {
+      c.add('unknown-policy', path, `unknown policy "${policy}"`, { expected: `one of ${c.ctx.policies.join(', ')}, or linux-X.Y from 4.19`, didYouMean: closest(policy, c.ctx.policies) });
     }
     if (isObject(e) && e['skip'] !== undefined) {
       c.keys(e, ['skip'], path, 'a skip entry');

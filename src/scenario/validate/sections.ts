@@ -1,4 +1,5 @@
 /** Validation of the top-level sections: kernel, files, devices, processes, replay. */
+import { linux_era } from '../../policy/linux-era.js';
 import { closest } from '../closest.js';
 import { FS_VALUES } from '../schema.js';
 import type { DeviceSpec, FileSpec, KernelSpec, ProcessSpec, ReplaySpec } from '../types.js';
@@ -13,12 +14,12 @@ export const KERNEL_FIELDS = ['policy', 'memory', 'movable', 'until', 'livenessB
 export function checkRunPolicy(c: Check, v: unknown, path: string): string | undefined {
   const p = c.string(v, path);
   const built = c.ctx.builtPolicies;
-  if (p === undefined || built.includes(p)) return p;
+  if (p === undefined || built.includes(p) || linux_era(p)) return p;
   if (c.ctx.policies.includes(p)) {
     c.add('not-implemented', path, `policy "${p}" is part of the contract but not built yet`, { expected: `one of ${built.join(', ')}` });
   } else {
     c.add('unknown-policy', path, `unknown policy "${p}"`,
-      { expected: `one of ${built.join(', ')}`, didYouMean: closest(p, [...built, ...c.ctx.policies]) });
+      { expected: `one of ${built.join(', ')}, or linux-X.Y from 4.19`, didYouMean: closest(p, [...built, ...c.ctx.policies]) });
   }
   return undefined;
 }

@@ -283,8 +283,8 @@ describe('validateScenario: contract features not built', () => {
     expect(i.path).toBe('actors.app[1].op');
   });
 
-  it('refuses a contract model not built (odp-nic) and a policy not built (linux-5.7)', () => {
-    const list = issues(withOps([], { kernel: { policy: 'linux-5.7' }, devices: { nic1: { model: 'odp-nic', faultLatency: '1us' } } }));
+  it('refuses a contract model not built (odp-nic) and a policy not built (revoke)', () => {
+    const list = issues(withOps([], { kernel: { policy: 'revoke' }, devices: { nic1: { model: 'odp-nic', faultLatency: '1us' } } }));
     expect(list.map((i) => [i.code, i.path])).toEqual([['not-implemented', 'kernel.policy'], ['not-implemented', 'devices.nic1.model']]);
   });
 });
@@ -326,9 +326,18 @@ describe('validateScenario: expectations and replay', () => {
     const base = withOps([mmapBuf]);
     const s = valid({ ...base, expectByPolicy: { revoke: { skip: 'no MR' }, 'linux-6.12': { violations: [] } } });
     expect(s.expectByPolicy).toEqual({ revoke: { skip: 'no MR' }, 'linux-6.12': { violations: [] } });
-    const i = one(issues({ ...base, expectByPolicy: { 'linux-6.13': {} } }), 'unknown-policy');
-    expect(i.path).toBe('expectByPolicy["linux-6.13"]');
+    const i = one(issues({ ...base, expectByPolicy: { 'linux-6.021': {} } }), 'unknown-policy');
+    expect(i.path).toBe('expectByPolicy["linux-6.021"]');
     expect(i.didYouMean).toBe('linux-6.12');
+  });
+
+  it('accepts any linux-X.Y of the era timeline as a kernel.policy or an expectByPolicy key, and refuses one before 4.19', () => {
+    const base = withOps([mmapBuf]);
+    const s = valid({ ...base, kernel: { policy: 'linux-5.15' }, expectByPolicy: { 'linux-5.8': { violations: [] }, 'linux-6.2': { violations: [] } } });
+    expect(s.kernel.policy).toBe('linux-5.15');
+    expect(Object.keys(s.expectByPolicy ?? {})).toEqual(['linux-5.8', 'linux-6.2']);
+    expect(one(issues({ ...base, kernel: { policy: 'linux-4.18' } }), 'unknown-policy').path).toBe('kernel.policy');
+    expect(one(issues({ ...base, expectByPolicy: { 'linux-5.20': {} } }), 'unknown-policy').path).toBe('expectByPolicy["linux-5.20"]');
   });
 
   it('normalizes replay and checks its policy and choices', () => {
