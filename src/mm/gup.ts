@@ -98,6 +98,7 @@ function try_grab_folio(k: Kernel, ref: DmaRef, pfn: number, va: number): void {
   }
   k.pins.hold(ref, pfn, refs);
   const o = k.owner_of(pfn);
+  ref.obtained.push({ gen: m.gen[pfn] as number, file: o.file, index: o.index });
   k.emit({
     type: 'dma_ref_get', time: k.now, actor: k.actorName(), ref: ref.id, holder: ref.holder, api: gup_api_name(k, ref.gup_flags),
     mm: ref.mm.owner, va, pfn, gen: m.gen[pfn] as number, file: o.file, index: o.index, flags: ref.gup_flags,

@@ -10,6 +10,7 @@ import { cpu_access } from '../mm/cpu.js';
 import { EINVAL, IS_ERR, type Errno } from '../mm/errno.js';
 import { exit_mmap } from '../mm/exit.js';
 import { get_user_pages_locked, gup_flags_for_era, unpin_user_pages_dirty_lock } from '../mm/gup.js';
+import { pin_read, pin_write } from '../mm/pin_access.js';
 import type { Process } from '../mm/kernel.js';
 import { do_madvise } from '../mm/madvise.js';
 import { do_mmap, do_munmap } from '../mm/mmap.js';
@@ -104,7 +105,7 @@ function* execOp(st: RunState, actorName: string, proc: Process, op: Op, key: st
       const npages = op.length === 0 ? 0 : Math.ceil((start + op.length) / PAGE_SIZE) - first;
       const ref = yield* get_user_pages_locked(k, mm, first * PAGE_SIZE, npages, flags, actorName);
       if (IS_ERR(ref)) return { result: ref };
-      st.setName(op.as, { kind: 'pins', ref, released: false });
+      st.setName(op.as, { kind: 'pins', ref, released: false, addr: start, length: op.length });
       return { result: 'ok' };
     }
     case 'unpin': {
@@ -113,6 +114,15 @@ function* execOp(st: RunState, actorName: string, proc: Process, op: Op, key: st
       v.released = true;
       yield* unpin_user_pages_dirty_lock(k, v.ref, op.dirty ?? false);
       return { result: 'ok' };
+    }
+    case 'pin_read':
+    case 'pin_write': {
+      const v = st.names.get(op.pins) as Extract<NameVal, { kind: 'pins' }>;
+      const buf = { ref: v.ref, addr: v.addr, length: v.length };
+      const r = op.op === 'pin_read'
+        ? yield* pin_read(k, buf, op.offset, op.length, name)
+        : yield* pin_write(k, buf, op.offset, op.length, k.new_content(name), name);
+      return { result: err(r.result), tokens: r.tokens };
     }
     case 'fork': {
       const child = yield* do_fork(k, proc, op.as ?? `${proc.name}:child`);
@@ -225,7 +235,7 @@ export function* runActor(st: RunState, actorName: string, spec: ActorSpec, self
       st.results[key] = result;
       if (op.as) st.results[op.as] = result;
       const seen = tokens ? tokensName(k, tokens) : null;
-      if (op.as && seen !== null && (op.op === 'load' || op.op === 'dma_read' || op.op === 'poll' || op.op === 'pread' || op.op === 'gpu_read' || op.op === 'make_exclusive')) st.observed[op.as] = seen;
+      if (op.as && seen !== null && (op.op === 'load' || op.op === 'dma_read' || op.op === 'poll' || op.op === 'pread' || op.op === 'gpu_read' || op.op === 'make_exclusive' || op.op === 'pin_read')) st.observed[op.as] = seen;
       if (op.as && r.text !== undefined) st.observed[op.as] = r.text;
       k.emit({ type: 'op_end', time: k.now, actor: actorName, op: op.op, name: key, result, blockedNs: timing.blockedNs });
     };

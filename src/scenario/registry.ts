@@ -108,7 +108,7 @@ export function defaultRegistry(): Registry {
 export const IMPLEMENTED_OPS: ReadonlySet<string> = new Set([
   'mmap', 'munmap', 'mremap', 'madvise', 'mprotect', 'fork', 'exit', 'load', 'store', 'msync', 'ftruncate', 'truncate',
   'fallocate', 'fsync', 'pread', 'pwrite', 'drop_caches', 'setlease', 'sleep',
-  'gup', 'unpin', 'reg_mr', 'dereg_mr', 'dma_read', 'dma_write', 'poll', 'advise_mr',
+  'gup', 'unpin', 'pin_read', 'pin_write', 'reg_mr', 'dereg_mr', 'dma_read', 'dma_write', 'poll', 'advise_mr',
   'mirror', 'unmirror', 'gpu_read', 'gpu_write', 'snapshot', 'migrate_to_device', 'migrate_to_host', 'make_exclusive', 'check_exclusive',
   'writeback_now', 'reclaim', 'migrate',
 ]);

@@ -113,6 +113,8 @@ export const OP_SCHEMA: Readonly<Record<OpName, OpSchema>> = {
   // kernel GUP users
   gup: op('pins', { ...range, flags: flags(GUP_FLAGS) }),
   unpin: op('result', { pins: { kind: 'name:pins', required: true }, dirty: { kind: 'bool' } }),
+  pin_read: op('read', { pins: { kind: 'name:pins', required: true }, ...inner }),
+  pin_write: op('write', { pins: { kind: 'name:pins', required: true }, ...inner }),
   // device ops; poll waits by itself, so it takes no `wait`
   reg_mr: op('mr', { device: deviceReq, ...range, access: enumReq(['r', 'rw']) }, dev),
   dereg_mr: op('result', { mr: mrReq }, dev),

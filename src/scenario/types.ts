@@ -19,7 +19,7 @@ export const ALL_OPS = [
   'mmap', 'munmap', 'mremap', 'madvise', 'mprotect', 'fork', 'exit', 'load', 'store', 'msync',
   'ftruncate', 'truncate', 'fallocate', 'fsync', 'pread', 'pwrite', 'drop_caches', 'setlease', 'sleep',
   // kernel GUP users
-  'gup', 'unpin',
+  'gup', 'unpin', 'pin_read', 'pin_write',
   // device ops
   'reg_mr', 'dereg_mr', 'dma_read', 'dma_write', 'poll', 'advise_mr',
   'mirror', 'unmirror', 'gpu_read', 'gpu_write', 'migrate_to_device', 'migrate_to_host',
@@ -67,6 +67,8 @@ export interface SleepOp extends OpCommon { op: 'sleep'; duration: number }
 export type GupFlag = 'get' | 'pin' | 'longterm' | 'write' | 'force';
 export interface GupOp extends AddrRangeOp { op: 'gup'; flags: GupFlag[] }
 export interface UnpinOp extends OpCommon { op: 'unpin'; pins: string; dirty?: boolean }
+/** The GUP user reads or writes through its pins; `offset` counts from the gup's addr + offset. */
+export interface PinAccessOp extends OpCommon { op: 'pin_read' | 'pin_write'; pins: string; offset: number; length: number }
 export interface RegMrOp extends AddrRangeOp { op: 'reg_mr'; device: string; access: 'r' | 'rw' }
 export interface DeregMrOp extends OpCommon { op: 'dereg_mr'; mr: string }
 export interface DmaOp extends OpCommon { op: 'dma_read' | 'dma_write'; mr: string; offset: number; length: number }
@@ -85,7 +87,7 @@ export interface MigrateOp extends AddrRangeOp { op: 'migrate' }
 export type Op =
   | MmapOp | MunmapOp | MremapOp | MadviseOp | MprotectOp | ForkOp | ExitOp | LoadOp | StoreOp | MsyncOp
   | TruncateOp | FallocateOp | FsyncOp | PreadOp | DropCachesOp | SetleaseOp | SleepOp
-  | GupOp | UnpinOp | RegMrOp | DeregMrOp | DmaOp | PollOp | AdviseMrOp
+  | GupOp | UnpinOp | PinAccessOp | RegMrOp | DeregMrOp | DmaOp | PollOp | AdviseMrOp
   | MirrorOp | UnmirrorOp | MirrorRangeOp | WritebackNowOp | ReclaimOp | MigrateOp;
 
 export interface FileSpec { fs: FsType; dax: boolean; size: number }

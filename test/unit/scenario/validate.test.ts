@@ -12,7 +12,7 @@ const ctx: ValidationContext = {
   devices: {
     'gup-nic': { dmaLatency: { kind: 'time' }, iommu: { kind: 'bool' }, pcieErrorHandling: { kind: 'enum', values: ['abort', 'hang'] } },
   },
-  implementedOps: new Set(['mmap', 'munmap', 'madvise', 'ftruncate', 'truncate', 'load', 'store', 'gup', 'unpin', 'reg_mr', 'dereg_mr', 'dma_read', 'dma_write', 'sleep', 'exit']),
+  implementedOps: new Set(['mmap', 'munmap', 'madvise', 'ftruncate', 'truncate', 'load', 'store', 'gup', 'unpin', 'reg_mr', 'dereg_mr', 'dma_read', 'dma_write', 'sleep', 'exit', 'pin_read', 'pin_write']),
   invariantKinds: ['dma-use-after-free', 'dma-into-reused-page', 'lost-write', 'stale-read', 'hang', 'refcount-leak', 'kernel-bug', 'kernel-warn'],
 };
 
@@ -220,6 +220,14 @@ describe('validateScenario: scheduling fields and names', () => {
     const i = one(issues(withOps([mmapBuf, { op: 'dma_write', mr: 'buf', length: '4K' }])), 'wrong-name-kind');
     expect(i.path).toBe('actors.app[1].mr');
     expect(i.message).toContain('mmap');
+  });
+
+  it('pin_read and pin_write need the "as" of a gup in pins, and a length; their offset defaults to 0', () => {
+    const gup = { op: 'gup', addr: 'buf', length: '8K', flags: ['pin'], as: 'p' };
+    const ok = valid(withOps([mmapBuf, gup, { op: 'pin_read', pins: 'p', length: '4K', as: 'r' }, { op: 'pin_write', pins: 'p', offset: '4K', length: 1, as: 'w' }]));
+    expect(ok.actors['app']?.ops.slice(2)).toMatchObject([{ op: 'pin_read', pins: 'p', offset: 0, length: 4096 }, { op: 'pin_write', offset: 4096, length: 1 }]);
+    expect(one(issues(withOps([mmapBuf, { op: 'pin_read', pins: 'buf', length: '4K' }])), 'wrong-name-kind').path).toBe('actors.app[1].pins');
+    expect(one(issues(withOps([mmapBuf, gup, { op: 'pin_write', pins: 'p' }])), 'missing-field').path).toBe('actors.app[2].length');
   });
 
   it('reports an unknown file or device reference', () => {
