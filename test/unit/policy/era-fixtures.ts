@@ -58,3 +58,111 @@ export const BUFFERLESS = {
     ],
   },
 };
+
+// ---------------------------------------------------------------------------------------------
+// Anonymous COW and GUP, asked of every era (docs/cow-gup-eras.md)
+
+const anonPage = [
+  { op: 'mmap', length: '4K', prot: 'rw', flags: ['private'], as: 'mem' },
+  { op: 'store', addr: 'mem', length: '4K', as: 'old' },
+];
+
+/**
+ * cow.c COW-03: the child takes a FOLL_GET reference (vmsplice) on the page fork shares, unmaps it,
+ * the parent writes, the child reads its pipe: `piperead` is `new` where the parent's write reused
+ * the page the pipe holds (CVE-2020-29374), `old` where it copied.
+ */
+export const VMSPLICE_CHILD = {
+  name: 'era-vmsplice-child', kernel: { memory: '64M' },
+  actors: {
+    app: [...anonPage, { op: 'fork', as: 'child' }, { op: 'store', addr: 'mem', length: '4K', at: '20us', as: 'new' }],
+    kid: { process: 'child', ops: [
+      { op: 'gup', addr: 'mem', length: '4K', flags: ['get'], as: 'pipe' },
+      { op: 'munmap', addr: 'mem', length: '4K' },
+      { op: 'pin_read', pins: 'pipe', length: '4K', at: '40us', as: 'piperead' },
+    ] },
+  },
+};
+
+/** cow.c COW-09: fork (the child stays), a R/O long-term pin in the parent, the parent writes, the pin is read. */
+export const RO_PIN_AFTER_FORK = {
+  name: 'era-ro-pin-after-fork', kernel: { memory: '64M' },
+  actors: {
+    app: [...anonPage, { op: 'fork', as: 'child' },
+      { op: 'gup', addr: 'mem', length: '4K', flags: ['pin', 'longterm'], as: 'pin' },
+      { op: 'store', addr: 'mem', length: '4K', as: 'new' },
+      { op: 'pin_read', pins: 'pin', length: '4K', as: 'pinread' },
+      { op: 'unpin', pins: 'pin' }],
+    kid: { process: 'child', ops: [{ op: 'load', addr: 'mem', length: '4K', at: '50us', as: 'childsaw' }] },
+  },
+};
+
+/** cow.c COW-11: as COW-09, but the child has exited before the pin: the page is mapped once, R/O. */
+export const RO_PIN_PREVIOUSLY_SHARED = {
+  name: 'era-ro-pin-previously-shared', kernel: { memory: '64M' },
+  actors: {
+    app: [...anonPage, { op: 'fork', as: 'child' },
+      { op: 'gup', addr: 'mem', length: '4K', flags: ['pin', 'longterm'], at: '50us', as: 'pin' },
+      { op: 'store', addr: 'mem', length: '4K', as: 'new' },
+      { op: 'pin_read', pins: 'pin', length: '4K', as: 'pinread' }],
+    kid: { process: 'child', ops: [{ op: 'exit' }] },
+  },
+};
+
+/** cow.c COW-07 with a gup pin: R/W pinned while exclusive, write-protected by mprotect, written, read through the pin. */
+export const PINNED_WRITE_PROTECTED = {
+  name: 'era-pinned-write-protected', kernel: { memory: '64M' },
+  actors: {
+    app: [...anonPage,
+      { op: 'gup', addr: 'mem', length: '4K', flags: ['pin', 'longterm', 'write'], as: 'pin' },
+      { op: 'mprotect', addr: 'mem', length: '4K', prot: 'r' },
+      { op: 'mprotect', addr: 'mem', length: '4K', prot: 'rw' },
+      { op: 'store', addr: 'mem', length: '4K', as: 'new' },
+      { op: 'pin_read', pins: 'pin', length: '4K', as: 'pinread' }],
+  },
+};
+
+/** cow.c COW-20: a R/O long-term pin of a page-cache page a private mapping maps read-only, then a write through it. */
+export function privateFileRoPin(fs: 'tmpfs' | 'ext4') {
+  return {
+    name: 'era-private-file-ro-pin', kernel: { memory: '64M' }, files: { f: { fs, size: '4K' } },
+    actors: {
+      app: [
+        { op: 'mmap', file: 'f', length: '4K', prot: 'rw', flags: ['private'], as: 'mem' },
+        { op: 'load', addr: 'mem', length: '4K', as: 'mem0' },
+        { op: 'gup', addr: 'mem', length: '4K', flags: ['pin', 'longterm'], as: 'pin' },
+        { op: 'store', addr: 'mem', length: '4K', as: 'ff' },
+        { op: 'pin_read', pins: 'pin', length: '4K', as: 'pinread' },
+      ],
+    },
+  };
+}
+
+/**
+ * The issue's forced R/O MR: a read-only VMA shared by fork, a gup-nic MR with access r (before
+ * 6.2 ib_umem_get asks FOLL_WRITE|FOLL_FORCE), then the parent makes it writable and writes.
+ */
+export const FORCED_RO_MR_AFTER_FORK = {
+  name: 'era-forced-ro-mr-after-fork', kernel: { memory: '64M' }, devices: { nic0: { model: 'gup-nic' } },
+  actors: {
+    app: [...anonPage,
+      { op: 'mprotect', addr: 'mem', length: '4K', prot: 'r' },
+      { op: 'fork', as: 'child' },
+      { op: 'reg_mr', device: 'nic0', addr: 'mem', length: '4K', access: 'r', as: 'mr' },
+      { op: 'mprotect', addr: 'mem', length: '4K', prot: 'rw' },
+      { op: 'store', addr: 'mem', length: '4K', as: 'new' },
+      { op: 'dma_read', mr: 'mr', offset: 0, length: '4K', as: 'nicsaw' }],
+    kid: { process: 'child', ops: [{ op: 'load', addr: 'mem', length: '4K', at: '50us', as: 'childsaw' }] },
+  },
+};
+
+/** A FOLL_FORCE|FOLL_WRITE gup (ptrace's access_process_vm) of an untouched page of a read-only private VMA. */
+export const FORCE_WRITE_RO_VMA = {
+  name: 'era-force-write-ro-vma', kernel: { memory: '64M' },
+  actors: {
+    app: [
+      { op: 'mmap', length: '4K', prot: 'r', flags: ['private'], as: 'mem' },
+      { op: 'gup', addr: 'mem', length: '4K', flags: ['get', 'write', 'force'], as: 'ref' },
+    ],
+  },
+};
