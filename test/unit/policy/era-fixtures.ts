@@ -1,8 +1,10 @@
 /**
- * What the era tests (linux-4.20, linux-5.7, linux-6.12) share: a runner for one era, and the
- * scenarios each era is asked about, so that the three files differ only in what they expect.
+ * What the era tests (linux-4.20, linux-5.7, linux-5.9, linux-5.19, linux-6.12, and the eras between
+ * them) share: a runner for one era, and the scenarios each era is asked about, so that the files
+ * differ only in what they expect.
  */
 import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
 import type { RunResult } from '../../../src/scenario/result.js';
 import { runScenario } from '../../../src/scenario/run.js';
@@ -166,3 +168,48 @@ export const FORCE_WRITE_RO_VMA = {
     ],
   },
 };
+
+/**
+ * What linux-4.20 and linux-5.7 both answer (anonymous COW by mapcount, FOLL_FORCE through
+ * faultin_page and FOLL_COW): the same questions, asked of @era through @run.
+ */
+export function mapcountCowEra(era: string, run: ReturnType<typeof eraRunner>): void {
+  describe(`${era}: anonymous COW by mapcount (reuse_swap_page), before 5.8`, () => {
+    it('the parent\'s write reuses the page the child\'s vmsplice holds once the child unmapped it: the pipe sees the new data (CVE-2020-29374)', () => {
+      const { r, evs } = run(VMSPLICE_CHILD);
+      expect(r.observed['piperead']).toBe('new');
+      expect(of(evs, 'cow_copy')).toEqual([]);
+    });
+
+    it('a R/O GUP reference takes the page fork shared as it is, and the parent\'s write COWs away from it', () => {
+      const { r, evs } = run(RO_PIN_AFTER_FORK);
+      expect(of(evs, 'gup_cow')).toEqual([]);
+      expect(r.observed['pinread']).toBe('old');
+      expect(kinds(r)).toEqual(['incoherent-mapping']);
+    });
+
+    it('a page pinned R/W and write-protected by mprotect is mapped once, so the write reuses it: coherent', () => {
+      expect(run(PINNED_WRITE_PROTECTED).r.observed['pinread']).toBe('new');
+    });
+
+    it('a R/O long-term pin of a private file page stays on the page-cache page while the write COWs', () => {
+      expect(run(privateFileRoPin('ext4')).r.observed['pinread']).toBe('zero');
+    });
+  });
+
+  describe(`${era}: FOLL_FORCE|FOLL_WRITE through faultin_page and FOLL_COW`, () => {
+    it('a forced R/O MR on a R/O VMA after fork breaks COW first (the NIC gets a private copy), then the parent\'s write reuses that copy', () => {
+      const { r, evs } = run(FORCED_RO_MR_AFTER_FORK);
+      const shared = of(evs, 'pte_set').find((e) => e.mm === 'child')!.pfn;
+      expect(of(evs, 'dma_ref_get')[0]!.pfn).not.toBe(shared);
+      expect(r.observed).toMatchObject({ nicsaw: 'new', childsaw: 'old' });
+      expect(kinds(r)).toEqual([]);
+    });
+
+    it('an untouched page of a R/O VMA takes two write faults: do_anonymous_page leaves the PTE clean, do_wp_page dirties it and sets FOLL_COW', () => {
+      const { r, evs } = run(FORCE_WRITE_RO_VMA);
+      expect(r.results['ref']).toBe('ok');
+      expect(of(evs, 'fault').map((e) => e.write)).toEqual([true, true]);
+    });
+  });
+}

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  eraRunner, example, kinds, of, anonPin, filePin, BUFFERLESS, FORCE_WRITE_RO_VMA, FORCED_RO_MR_AFTER_FORK, PINNED_WRITE_PROTECTED, privateFileRoPin, RO_PIN_AFTER_FORK, VMSPLICE_CHILD,
+  eraRunner, example, kinds, of, anonPin, filePin, BUFFERLESS, mapcountCowEra,
 } from './era-fixtures.js';
 
 const ERA = 'linux-5.7';
@@ -78,41 +78,4 @@ describe('linux-5.7: mlx5 UMR failure', () => {
   });
 });
 
-describe('linux-5.7: anonymous COW by mapcount (reuse_swap_page), before 5.8', () => {
-  it('the parent\'s write reuses the page the child\'s vmsplice holds once the child unmapped it: the pipe sees the new data (CVE-2020-29374)', () => {
-    const { r, evs } = run(VMSPLICE_CHILD);
-    expect(r.observed['piperead']).toBe('new');
-    expect(of(evs, 'cow_copy')).toEqual([]);
-  });
-
-  it('a R/O GUP reference takes the page fork shared as it is, and the parent\'s write COWs away from it', () => {
-    const { r, evs } = run(RO_PIN_AFTER_FORK);
-    expect(of(evs, 'gup_cow')).toEqual([]);
-    expect(r.observed['pinread']).toBe('old');
-    expect(kinds(r)).toEqual(['incoherent-mapping']);
-  });
-
-  it('a page pinned R/W and write-protected by mprotect is mapped once, so the write reuses it: coherent', () => {
-    expect(run(PINNED_WRITE_PROTECTED).r.observed['pinread']).toBe('new');
-  });
-
-  it('a R/O long-term pin of a private file page stays on the page-cache page while the write COWs', () => {
-    expect(run(privateFileRoPin('ext4')).r.observed['pinread']).toBe('zero');
-  });
-});
-
-describe('linux-5.7: FOLL_FORCE|FOLL_WRITE through faultin_page and FOLL_COW', () => {
-  it('a forced R/O MR on a R/O VMA after fork breaks COW first (the NIC gets a private copy), then the parent\'s write reuses that copy', () => {
-    const { r, evs } = run(FORCED_RO_MR_AFTER_FORK);
-    const shared = of(evs, 'pte_set').find((e) => e.mm === 'child')!.pfn;
-    expect(of(evs, 'dma_ref_get')[0]!.pfn).not.toBe(shared);
-    expect(r.observed).toMatchObject({ nicsaw: 'new', childsaw: 'old' });
-    expect(kinds(r)).toEqual([]);
-  });
-
-  it('an untouched page of a R/O VMA takes two write faults: do_anonymous_page leaves the PTE clean, do_wp_page dirties it and sets FOLL_COW', () => {
-    const { r, evs } = run(FORCE_WRITE_RO_VMA);
-    expect(r.results['ref']).toBe('ok');
-    expect(of(evs, 'fault').map((e) => e.write)).toEqual([true, true]);
-  });
-});
+mapcountCowEra(ERA, run);
