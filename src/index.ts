@@ -27,7 +27,7 @@ export {
   type Scenario, type ScenarioInput, type Op, type OpInput, type Issue, type Expect, type ValidationResult,
 } from './scenario/types.js';
 export {
-  createRegistry, defaultRegistry, BUILTIN, CONTRACT_POLICIES, CONTRACT_MODELS, INVARIANT_KINDS, DEFAULT_POLICY,
+  createRegistry, defaultRegistry, lookupPolicy, BUILTIN, CONTRACT_POLICIES, CONTRACT_MODELS, INVARIANT_KINDS, DEFAULT_POLICY,
   type Registry,
 } from './scenario/registry.js';
 export type { DeviceModel, DeviceCtx, DeviceInstance, DeviceParamSpec, MemoryRegion, DmaRequest, DmaResult } from './devices/device.js';

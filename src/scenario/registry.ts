@@ -94,7 +94,7 @@ export const BUILTIN = {
 
 /**
  * lookupPolicy() - the policy @name runs: a registered one, or else any other `linux-X.Y`, resolved
- * from the era timeline (DESIGN §7b). Return: undefined for a name that is neither.
+ * from the era timeline. Return: undefined for a name that is neither.
  */
 export function lookupPolicy(registry: Registry, name: string): KernelPolicy | undefined {
   return registry.policies.get(name) ?? linux_era(name) ?? undefined;
