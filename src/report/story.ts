@@ -220,6 +220,34 @@ function folioDirty(c: ChainEvent): string {
   return `${who} dirtied ${pfnWhere(c)}${how ? ` via ${how}` : ''}`;
 }
 
+/**
+ * cow_copy: do_wp_page() copied a page only its process maps, in the era's words: 5.9–5.18 reuse a
+ * page only for a sole holder; from 5.19 an exclusive page, or a sole holder.
+ */
+function cowCopy(c: ChainEvent): string {
+  const f = c.fields;
+  const rc = num(f, 'refcount') ?? '?';
+  const why = str(f, 'rule') === 'refcount'
+    ? `refcount ${rc} shows another holder (5.9–5.18: a page is reused only for a sole holder)`
+    : `it is not PageAnonExclusive and refcount ${rc} shows another holder`;
+  const fault = flag(f, 'unshare') ? 'unshare fault' : 'write fault';
+  return `${c.actor}'s ${fault} at ${mmVa(f)}: do_wp_page copied ${pfnOnly(c)} though only ${str(f, 'mm') ?? 'it'} maps it: ${why}`;
+}
+
+/** gup_cow: GUP faulted for COW's sake before taking its reference, in the era's words. */
+function gupCow(c: ChainEvent): string {
+  const f = c.fields;
+  const who = str(f, 'holder') ?? c.actor;
+  const pfn = num(f, 'pfn');
+  const at = `${mmVa(f)}${pfn !== undefined && pfn >= 0 ? ` (${pfn === 0 ? 'the shared zero page' : `pfn ${hex(pfn)}`})` : ''}`;
+  switch (str(f, 'reason')) {
+    case 'force_cow_break': return `5.8: GUP broke COW: ${who}'s ${str(f, 'fnames') ?? 'GUP'} of ${at} write-faulted first`;
+    case 'unshare_anon': return `R/O FOLL_PIN of a non-exclusive anon page: unshare fault at ${at} before ${who} pins it`;
+    case 'unshare_longterm_cow': return `R/O FOLL_LONGTERM pin of a non-anonymous page in a COW mapping: unshare fault at ${at} before ${who} pins it (6.2)`;
+    default: return generic(c);
+  }
+}
+
 /** The generic clause: the actor, the event and its fields, as the ftrace line would have them. */
 function generic(c: ChainEvent): string {
   const kv = Object.entries(c.fields)
@@ -300,6 +328,8 @@ function clause(c: ChainEvent, x: StoryCtx): string {
       const wq = str(f, 'wq');
       return `${c.actor}'s ${str(f, 'op') ?? '?'} (${str(f, 'name') ?? '?'}) is still blocked when the run ends${wq ? `, waiting on ${wq}` : ''}`;
     }
+    case 'cow_copy': return cowCopy(c);
+    case 'gup_cow': return gupCow(c);
     case 'mr_revoked': return `${str(f, 'device') ?? c.actor} had MR ${str(f, 'mr') ?? '?'} revoked (its QP in error, its references dropped)`;
     case 'device_dead': return `${str(f, 'device') ?? c.actor} was declared dead (${str(f, 'reason') ?? '?'})`;
     case 'iommu_fault': return `${str(f, 'device') ?? c.actor} faulted at its IOMMU on IOVA ${hex(num(f, 'iova') ?? -1)} (${pfnWhere(c)})`;
