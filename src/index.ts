@@ -29,7 +29,7 @@ export {
 export { ALL_OPS, OP_TABLE, opDescriptor, type OpName } from './scenario/ops/table.js';
 export type { OpDescriptor, FieldSpec, WordSpec } from './scenario/ops/op.js';
 export {
-  createRegistry, defaultRegistry, BUILTIN, CONTRACT_POLICIES, CONTRACT_MODELS, INVARIANT_KINDS, DEFAULT_POLICY,
+  createRegistry, defaultRegistry, lookupPolicy, BUILTIN, CONTRACT_POLICIES, CONTRACT_MODELS, INVARIANT_KINDS, DEFAULT_POLICY,
   type Registry,
 } from './scenario/registry.js';
 export type { DeviceModel, DeviceCtx, DeviceInstance, DeviceParamSpec, MemoryRegion, DmaRequest, DmaResult } from './devices/device.js';

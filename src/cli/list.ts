@@ -6,6 +6,7 @@
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
+import { EARLIEST_ERA, ERA_TIMELINE, formatVersion } from '../mm/features.js';
 import { opsListing, paramDefault } from '../report/reference.js';
 import { collectScenarioFiles, loadScenarioInput } from '../scenario/format/load.js';
 import { CONTRACT_MODELS, CONTRACT_POLICIES, DEFAULT_POLICY, INVARIANT_KINDS, defaultRegistry } from '../scenario/registry.js';
@@ -66,6 +67,8 @@ export async function cmdList(argv: readonly string[]): Promise<number> {
     return [label, p ? p.description : `${NOT_BUILT} ${CONTRACT_DESCRIPTIONS[name] ?? ''}`];
   })));
 
+  out.push('', ...eraTimeline());
+
   out.push('', 'device models:');
   for (const name of [...new Set([...CONTRACT_MODELS, ...reg.devices.keys()])]) {
     const m = reg.devices.get(name);
@@ -81,6 +84,20 @@ export async function cmdList(argv: readonly string[]): Promise<number> {
   out.push('', 'out of scope: THP and hugetlb (all folios are order-0), swap, NUMA');
   process.stdout.write(out.join('\n') + '\n');
   return 0;
+}
+
+/**
+ * The era timeline: every kernel boundary pinsim models, oldest first, with its commit and subject.
+ * Any linux-X.Y from the earliest era on runs with the features of every boundary up to it.
+ */
+function eraTimeline(): string[] {
+  const out = [`era timeline (any linux-X.Y from ${formatVersion(EARLIEST_ERA)} takes every boundary up to X.Y):`];
+  for (const b of ERA_TIMELINE) {
+    const what = b.commit ? `${b.commit} "${b.subject}"` : `(commit not recorded) ${b.subject}`;
+    out.push(...wrapText(what, COLUMNS, `  ${formatVersion(b.version).padEnd(5)}  `, ' '.repeat(9)));
+    out.push(...wrapText(`${b.where}: ${b.effect}`, COLUMNS, ' '.repeat(9)));
+  }
+  return out;
 }
 
 /** The scenarios under the package's examples/ directory, each with its name and description. */

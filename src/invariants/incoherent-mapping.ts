@@ -15,7 +15,7 @@ function create(ctx: CheckerCtx) {
       switch (ev.type) {
         case 'pte_set': ptes.set(`${ev.mm}:${ev.va}`, ev); break;
         case 'pte_clear': ptes.delete(`${ev.mm}:${ev.va}`); hist.note(ev.pfn, ev); break;
-        case 'dma_ref_get': hist.note(ev.pfn, ev); break;
+        case 'dma_ref_get': case 'cow_copy': hist.note(ev.pfn, ev); break;
         case 'dma_access': {
           if (!ev.mm) return;
           const p = ptes.get(`${ev.mm}:${ev.va}`);
@@ -23,7 +23,7 @@ function create(ctx: CheckerCtx) {
           ctx.report({
             kind: 'incoherent-mapping', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
             message: `${ev.actor} ${ev.write ? 'wrote' : 'read'} pfn 0x${ev.pfn.toString(16)} for ${ev.mm} va 0x${ev.va.toString(16)}, but ${ev.mm}'s PTE there maps pfn 0x${p.pfn.toString(16)}: CPU and device no longer share that page`,
-            chain: [...hist.chain(ev.pfn, ['dma_ref_get', 'pte_clear'], ev).slice(0, -1), toChain(p), toChain(ev)],
+            chain: [...hist.chain(ev.pfn, ['dma_ref_get', 'cow_copy', 'pte_clear'], ev).slice(0, -1), toChain(p), toChain(ev)],
           });
           break;
         }

@@ -11,6 +11,7 @@
 import type { Co } from '../engine/actor.js';
 import type { Kernel } from './kernel.js';
 import { MAPPING_ANON } from './mem_map.js';
+import { PageAnonExclusive, SetPageAnonExclusive } from './page-flags.js';
 import { set_pte_at, vpn } from './memory.js';
 import { PINSIM_BUG } from './mmdebug.js';
 import {
@@ -104,6 +105,8 @@ export function migrate_vma_finalize(k: Kernel, mv: MigrateVma, dst: readonly nu
       return;
     }
     if (to_device !== k.pgmaps.owner.has(d)) PINSIM_BUG('migrate_vma_finalize: destination of the wrong kind');
+    // The destination is as exclusive as its source was; a fresh page (none, or the zero page) is.
+    if (p.src < 0 || p.src === ZERO_PFN || PageAnonExclusive(k, p.src)) SetPageAnonExclusive(k, d);
     map(p.addr, d, p.write, true);
     // The source's mapping reference goes; the frame is freed unless someone else holds it.
     if (p.src >= 0 && p.src !== ZERO_PFN) k.folio_put_refs(p.src, 1);

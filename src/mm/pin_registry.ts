@@ -37,6 +37,8 @@ export class DmaRef {
   readonly pfns: number[] = [];
   /** The refcount increment each page got (1 for FOLL_GET, the bias for FOLL_PIN). */
   readonly refs: number[] = [];
+  /** What each page was when its reference was taken: generation, file and index ('' / -1 anon). */
+  readonly obtained: { gen: number; file: string; index: number }[] = [];
   ops: PinOwnerOps | null = null;
   released = false;
 

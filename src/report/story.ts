@@ -169,6 +169,31 @@ function folioDirty(c: Rec<'folio_dirty'>): string {
   return `${who} dirtied ${pfnWhere(c)}${how ? ` via ${how}` : ''}`;
 }
 
+/**
+ * cow_copy: do_wp_page() copied a page only its process maps, in the era's words: 5.9–5.18 reuse a
+ * page only for a sole holder; from 5.19 an exclusive page, or a sole holder.
+ */
+function cowCopy(c: Rec<'cow_copy'>): string {
+  const f = c.fields;
+  const why = f.rule === 'refcount'
+    ? `refcount ${f.refcount} shows another holder (5.9–5.18: a page is reused only for a sole holder)`
+    : `it is not PageAnonExclusive and refcount ${f.refcount} shows another holder`;
+  const fault = f.unshare ? 'unshare fault' : 'write fault';
+  return `${c.actor}'s ${fault} at ${mmVa(f)}: do_wp_page copied ${pfnOnly(c)} though only ${f.mm} maps it: ${why}`;
+}
+
+/** gup_cow: GUP faulted for COW's sake before taking its reference, in the era's words. */
+function gupCow(c: Rec<'gup_cow'>): string {
+  const f = c.fields;
+  const at = `${mmVa(f)}${f.pfn >= 0 ? ` (${f.pfn === 0 ? 'the shared zero page' : `pfn ${hex(f.pfn)}`})` : ''}`;
+  switch (f.reason) {
+    case 'force_cow_break': return `5.8: GUP broke COW: ${f.holder}'s ${f.fnames} of ${at} write-faulted first`;
+    case 'unshare_anon': return `R/O FOLL_PIN of a non-exclusive anon page: unshare fault at ${at} before ${f.holder} pins it`;
+    case 'unshare_longterm_cow': return `R/O FOLL_LONGTERM pin of a non-anonymous page in a COW mapping: unshare fault at ${at} before ${f.holder} pins it (6.2)`;
+    default: return generic(c);
+  }
+}
+
 /** The generic clause: the actor, the event and its fields, as the ftrace line would have them. */
 function generic(c: ChainEvent): string {
   const kv = Object.entries(c.fields)
@@ -250,6 +275,8 @@ function clause(c: ChainEvent, x: StoryCtx): string {
     case 'kernel_warn': return `${c.actor} hit WARNING at ${c.fields.site}: ${c.fields.dump}`;
     case 'kernel_bug': return `${c.actor} hit kernel BUG at ${c.fields.site}: ${c.fields.dump}`;
     case 'op_start': case 'op_end': case 'op_blocked': return opClause(c);
+    case 'cow_copy': return cowCopy(c);
+    case 'gup_cow': return gupCow(c);
     case 'mr_revoked': return `${c.fields.device} had MR ${c.fields.mr} revoked (its QP in error, its references dropped)`;
     case 'device_dead': return `${c.fields.device} was declared dead (${c.fields.reason})`;
     case 'iommu_fault': return `${c.fields.device} faulted at its IOMMU on IOVA ${hex(c.fields.iova)} (${pfnWhere(c)})`;

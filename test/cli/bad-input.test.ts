@@ -112,7 +112,7 @@ const CASES: Case[] = [
   },
   {
     what: 'an unknown policy in kernel.policy',
-    file: () => scenarioFile('unknown-policy', (s) => { s['kernel'] = { policy: 'linux-6.13' }; }),
+    file: () => scenarioFile('unknown-policy', (s) => { s['kernel'] = { policy: 'linux-6.1.2' }; }),
     where: 'kernel.policy', expected: /one of .*linux-6\.12/, didYouMean: 'linux-6.12',
   },
   {

@@ -54,6 +54,31 @@ describe('pinsim list', () => {
     }
     for (const p of BUILT) expect(r.stdout).toContain(p);
   });
+
+  it('prints the era timeline: each boundary with its version, commit and subject, oldest first', () => {
+    const r = pinsim('list');
+    expect(r.stdout).toContain('era timeline (any linux-X.Y from 4.19');
+    const at = (s: string) => r.stdout.indexOf(s);
+    expect(at('5.8    17839856fd58 "gup: document and work around "COW can break either way" issue"')).toBeGreaterThan(0);
+    expect(at('5.9    09854ba94c6a "mm: do_wp_page() simplification"')).toBeGreaterThan(at('17839856fd58'));
+    expect(at('5.19   a7f226604170')).toBeGreaterThan(at('09854ba94c6a'));
+    expect(at('6.2    84209e87c696 "mm/gup: reliable R/O long-term pinning in COW mappings"')).toBeGreaterThan(at('a7f226604170'));
+  });
+});
+
+describe('pinsim run --policy linux-X.Y', () => {
+  it('runs any era of the timeline (linux-5.15: FOLL_PIN, refcount-based COW, no 6.5 refusal), and refuses one before 4.19 with exit 2', () => {
+    const r = pinsim('run', EXAMPLE, '--policy', 'linux-5.15', '--json');
+    expect(r.status).toBe(1);
+    const res = JSON.parse(r.stdout) as { policy: string; results: Record<string, string>; violations: { kind: string }[] };
+    expect(res.policy).toBe('linux-5.15');
+    expect(res.results['mr']).toBe('ok');
+    expect(res.violations.map((v) => v.kind)).toContain('lost-write');
+    const old = pinsim('run', EXAMPLE, '--policy', 'linux-4.9');
+    expect(old.status).toBe(2);
+    expect(old.stderr).toMatch(/unknown policy "linux-4.9"/);
+    expect(old.stderr).not.toMatch(STACK_FRAME);
+  });
 });
 
 describe('pinsim run', () => {

@@ -137,6 +137,18 @@ describe('one clause per chain event type', () => {
       [100, 'nic0', 'dummy_redirect', { device: 'nic0', pfn: 1, dummy: 9, mm: 'app', va: 0x1000 }],
       [200, 'nic0', 'dma_access', { ...ACCESS, pfn: 9 }]]),
     ['nic0 was redirected from pfn 0x1 to the dummy page pfn 0x9 (app va 0x1000)', 'dma_write 4K into pfn 0x9: that is the dummy page, so the data is gone']],
+    ['cow_copy under 5.9-5.18 (refcount rule) and 5.19+ (exclusive rule), and an unshare', v('incoherent-mapping', [
+      [100, 'app', 'cow_copy', { mm: 'app', va: 0x1000, pfn: 1, refcount: 1025, mapcount: 1, exclusive: false, rule: 'refcount', unshare: false }],
+      [200, 'app', 'cow_copy', { mm: 'app', va: 0x1000, pfn: 2, refcount: 2, mapcount: 1, exclusive: false, rule: 'anon_exclusive', unshare: true }]]),
+    ["app's write fault at app va 0x1000: do_wp_page copied pfn 0x1 though only app maps it: refcount 1025 shows another holder (5.9–5.18: a page is reused only for a sole holder)",
+      "app's unshare fault at app va 0x1000: do_wp_page copied pfn 0x2 though only app maps it: it is not PageAnonExclusive and refcount 2 shows another holder"]],
+    ['gup_cow: 5.8 forced break, 5.19 and 6.2 unshare', v('incoherent-mapping', [
+      [100, 'app', 'gup_cow', { holder: 'dio', mm: 'app', va: 0x1000, pfn: 1, fnames: 'FOLL_PIN', reason: 'force_cow_break' }],
+      [200, 'app', 'gup_cow', { holder: 'dio', mm: 'app', va: 0x1000, pfn: 1, fnames: 'FOLL_PIN', reason: 'unshare_anon' }],
+      [300, 'app', 'gup_cow', { holder: 'nic0', mm: 'app', va: 0x2000, pfn: 0, fnames: 'FOLL_PIN|FOLL_LONGTERM', reason: 'unshare_longterm_cow' }]]),
+    ["5.8: GUP broke COW: dio's FOLL_PIN of app va 0x1000 (pfn 0x1) write-faulted first",
+      'R/O FOLL_PIN of a non-exclusive anon page: unshare fault at app va 0x1000 (pfn 0x1) before dio pins it',
+      'R/O FOLL_LONGTERM pin of a non-anonymous page in a COW mapping: unshare fault at app va 0x2000 (the shared zero page) before nic0 pins it (6.2)']],
     ['kernel-bug', v('kernel-bug', [[100, 'app', 'kernel_bug', { site: 'fs/ext4/inode.c:mpage_prepare_extent_to_map', pfn: 1, dump: 'page:pfn 0x1' }]]),
       ['app hit kernel BUG at fs/ext4/inode.c:mpage_prepare_extent_to_map: page:pfn 0x1']],
     ['hang', v('hang', [

@@ -27,7 +27,7 @@ export const gup = processOp({
     const npages = op.length === 0 ? 0 : Math.ceil((start + op.length) / PAGE_SIZE) - first;
     const ref = yield* get_user_pages_unlocked(x.k, x.proc.mm, first * PAGE_SIZE, npages, flags, x.actor);
     if (IS_ERR(ref)) return { result: ref };
-    x.st.setName(op.as, { kind: 'pins', ref, released: false });
+    x.st.setName(op.as, { kind: 'pins', ref, released: false, addr: start, length: op.length });
     return { result: 'ok' };
   },
 });
