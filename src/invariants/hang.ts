@@ -2,37 +2,34 @@
  * hang (docs/invariants.md): an operation stayed blocked past the liveness bound (kernel.livenessBound,
  * default 1 s of simulated time), or is still blocked when the run ends, with its wait chain.
  */
-import type { MmTraceEvent, MmEventOf } from '../mm/trace_events.js';
-import { toChain, type Checker, type CheckerCtx } from './checker.js';
+import type { MmEventOf } from '../mm/trace_events.js';
+import { toChain, type Checker, type CheckerCtx, type CheckerInstance } from './checker.js';
 
-function create(ctx: CheckerCtx) {
+function create(ctx: CheckerCtx): CheckerInstance {
   const bound = ctx.livenessBound ?? 1_000_000_000;
   const starts = new Map<string, MmEventOf<'op_start'>>();
   return {
-    on(ev: MmTraceEvent): void {
-      switch (ev.type) {
-        case 'op_start': starts.set(ev.name, ev); break;
-        case 'op_end':
-          if (ev.blockedNs > bound) {
-            const s = starts.get(ev.name);
-            ctx.report({
-              kind: 'hang', time: ev.time, actor: ev.actor, pfn: -1,
-              message: `${ev.name} (${ev.op}) was blocked ${ev.blockedNs} ns, past the liveness bound of ${bound} ns`,
-              chain: [...(s ? [toChain(s)] : []), toChain(ev)],
-            });
-          }
-          break;
-        case 'op_blocked': {
-          const s = starts.get(ev.name);
-          ctx.report({
-            kind: 'hang', time: ev.time, actor: ev.actor, pfn: -1,
-            message: `${ev.name} (${ev.op}) is still blocked when the run ends${ev.wq ? `, waiting on ${ev.wq}` : ''} since ${ev.since} ns`,
-            chain: [...(s ? [toChain(s)] : []), toChain(ev)],
-          });
-          break;
-        }
-        default: break;
-      }
+    on: {
+      op_start(ev) {
+        starts.set(ev.name, ev);
+      },
+      op_end(ev) {
+        if (ev.blockedNs <= bound) return;
+        const s = starts.get(ev.name);
+        ctx.report({
+          kind: 'hang', time: ev.time, actor: ev.actor, pfn: -1,
+          message: `${ev.name} (${ev.op}) was blocked ${ev.blockedNs} ns, past the liveness bound of ${bound} ns`,
+          chain: [...(s ? [toChain(s)] : []), toChain(ev)],
+        });
+      },
+      op_blocked(ev) {
+        const s = starts.get(ev.name);
+        ctx.report({
+          kind: 'hang', time: ev.time, actor: ev.actor, pfn: -1,
+          message: `${ev.name} (${ev.op}) is still blocked when the run ends${ev.wq ? `, waiting on ${ev.wq}` : ''} since ${ev.since} ns`,
+          chain: [...(s ? [toChain(s)] : []), toChain(ev)],
+        });
+      },
     },
     finish(): void {},
   };

@@ -53,6 +53,8 @@ export interface KernelFeatures {
   readonly mlx5_umr_warn: boolean;
   /** mremap looks up the source VMA first and fails EFAULT before any other work (≈5.16 [U]). */
   readonly mremap_vma_lookup_first: boolean;
+  /** PAGEVEC_SIZE: the folios a folio_batch holds, so truncate removes at once (15; 31 from 6.9). */
+  readonly folio_batch_size: number;
 }
 
 type FeatureValues = Omit<KernelFeatures, 'version'>;
@@ -77,7 +79,7 @@ const BEFORE_TIMELINE: FeatureValues = {
   umem_force_write: true, ext4_dirty_nobuffers_warn: false, ext4_writepages_bug: true, fork_copies_pinned: false,
   wp_reuse: 'mapcount', gup_forces_cow_break: false, foll_cow: true, anon_exclusive: false, gup_unshare_anon: false,
   gup_unshare_longterm_cow: false, longterm_migrates_movable: false, mlx5_umr_warn: false,
-  mremap_vma_lookup_first: false,
+  mremap_vma_lookup_first: false, folio_batch_size: 15,
 };
 
 /**
@@ -163,6 +165,11 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     version: [6, 5], set: { longterm_file_write_refused: true }, commit: '8ac268436e6d',
     subject: 'mm/gup: disallow FOLL_LONGTERM GUP-nonfast writing to file-backed mappings',
     where: 'mm/gup.c check_vma_flags() writable_file_mapping_allowed()', effect: 'a writable long-term pin of a dirty-tracked shared file mapping fails EFAULT',
+  },
+  {
+    version: [6, 9], set: { folio_batch_size: 31 }, commit: '9cecde80aae0', subject: 'mm: increase folio batch size',
+    where: 'include/linux/pagevec.h PAGEVEC_SIZE; mm/truncate.c truncate_inode_pages_range()',
+    effect: 'truncate removes up to 31 folios from the page cache at once (15 before), one preemption point per batch',
   },
 ];
 

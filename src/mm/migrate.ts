@@ -118,7 +118,10 @@ function* migrate_one(k: Kernel, mm: MmStruct, va: number, old: number, inode: I
     const index = m.indexOf(old);
     inode.i_mapping.i_pages.set(index, npfn + 1);
     m._refcount[npfn] = 1;
-    k.emit({ type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: old, gen: m.genOf(old), refcount: m.refcount(old) - 1, pincount: m.pincount(old), reason: 'migrate' });
+    k.emit({
+      type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, reason: 'migrate', indices: Float64Array.of(index),
+      pfns: Int32Array.of(old), refcounts: Int32Array.of(m.refcount(old) - 1), pincounts: Int32Array.of(m.pincount(old)),
+    });
     k.emit({ type: 'filemap_add', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: npfn, gen: m.genOf(npfn), refcount: 1 });
     k.folio_put_refs(old, 1);
   }

@@ -7,11 +7,18 @@
  * fit) and becomes a Float64Array the first time a value that is not a 32-bit integer is stored
  * in it, so any number round-trips exactly.
  */
+import { leafKeysIn } from '../engine/bits.js';
+
 const LEAF_SHIFT = 9;
 const LEAF_SIZE = 1 << LEAF_SHIFT;
 const LEAF_MASK = LEAF_SIZE - 1;
 
 type Leaf = Int32Array | Float64Array;
+
+/** What a scanIn() callback answers. */
+const SCAN_NEXT = 0;
+const SCAN_CLEAR = 1;
+const SCAN_STOP = 2;
 
 export class Radix {
   private readonly leaves = new Map<number, Leaf>();
@@ -42,6 +49,64 @@ export class Radix {
     if (old === 0 && v !== 0) this.count++;
     else if (old !== 0 && v === 0) this.count--;
     leaf[j] = v;
+  }
+
+  /**
+   * leafKeysIn() - the keys (index / 512) of the leaves that exist and hold indexes of [first, last],
+   * in increasing order: what a walk over a sparse range visits.
+   */
+  leafKeysIn(first: number, last: number): number[] {
+    return leafKeysIn(this.leaves, Math.floor(first / LEAF_SIZE), Math.floor(last / LEAF_SIZE));
+  }
+
+  /**
+   * scanIn() - hand @fn every non-zero entry of [first, last], in increasing order; @fn answers
+   * SCAN_NEXT, SCAN_CLEAR (zero the entry, then go on) or SCAN_STOP. Return: how many were zeroed.
+   */
+  private scanIn(first: number, last: number, fn: (i: number, v: number) => number): number {
+    let n = 0;
+    for (const k of this.leafKeysIn(first, last)) {
+      const leaf = this.leaves.get(k) as Leaf;
+      const base = k * LEAF_SIZE;
+      const j0 = Math.max(first - base, 0), j1 = Math.min(last - base, LEAF_MASK);
+      for (let j = j0; j <= j1; j++) {
+        const v = leaf[j] as number;
+        if (v === 0) continue;
+        const r = fn(base + j, v);
+        if (r === SCAN_CLEAR) {
+          leaf[j] = 0;
+          n++;
+        } else if (r === SCAN_STOP) {
+          this.count -= n;
+          return n;
+        }
+      }
+    }
+    this.count -= n;
+    return n;
+  }
+
+  /**
+   * clearIn() - offer every non-zero entry of [first, last] to @take, in increasing order, and zero
+   * those it takes. Return: how many were zeroed.
+   */
+  clearIn(first: number, last: number, take: (i: number, v: number) => boolean): number {
+    return this.scanIn(first, last, (i, v) => (take(i, v) ? SCAN_CLEAR : SCAN_NEXT));
+  }
+
+  /**
+   * collectIn() - the first @max non-zero entries of [first, last], in increasing order, into @idx
+   * and @val (emptied first). Return: how many.
+   */
+  collectIn(first: number, last: number, max: number, idx: number[], val: number[]): number {
+    idx.length = 0;
+    val.length = 0;
+    this.scanIn(first, last, (i, v) => {
+      idx.push(i);
+      val.push(v);
+      return idx.length === max ? SCAN_STOP : SCAN_NEXT;
+    });
+    return idx.length;
   }
 
   /** Visit the non-zero entries with index in [first, last], in increasing order. */

@@ -70,10 +70,6 @@ export function mlx5_ib_dev_dead(dev: Mlx5IbDev, reason: string): void {
   dev.dead = true;
   k.emit({ type: 'device_dead', time: k.now, actor: dev.ctx.name, device: dev.ctx.name, reason });
   for (const mr of dev.mrs) {
-    for (const umem of mr.children.values()) {
-      const all: number[] = [];
-      umem.table.walk(0, Infinity, (vpn) => all.push(vpn));
-      ib_umem_odp_unmap_dma_pages(umem, all, false);
-    }
+    for (const umem of mr.children.values()) ib_umem_odp_unmap_dma_pages(umem, 0, Infinity, false);
   }
 }

@@ -34,11 +34,11 @@ export function* mlx5_ib_invalidate_range(dev: Mlx5IbDev, umem: IbUmemOdp, sub: 
   // Pairs with mmu_interval_read_retry() in ib_umem_odp_map_dma_and_lock().
   mmu_interval_set_seq(sub, cur_seq);
   const lo = Math.max(range.start, umem.start), hi = Math.min(range.end, umem.end);
-  const victims: number[] = [];
-  umem.table.walk(Math.ceil(lo / PAGE_SIZE), Math.ceil(hi / PAGE_SIZE), (vpn) => victims.push(vpn));
-  const zapped = victims.length && !dev.dead ? yield* mlx5r_umr_zap_xlt(dev) : true;
+  const first = Math.ceil(lo / PAGE_SIZE), end = Math.ceil(hi / PAGE_SIZE);
+  // One walk decides whether a zap UMR is needed; umem_mutex keeps the range as it is until the unmap.
+  const zapped = umem.table.anyIn(first, end) && !dev.dead ? yield* mlx5r_umr_zap_xlt(dev) : true;
   // The driver unmaps the DMA addresses whatever the zap returned; the unsafe HW keeps its MTTs.
-  if (zapped) ib_umem_odp_unmap_dma_pages(umem, victims, true);
+  if (zapped) ib_umem_odp_unmap_dma_pages(umem, first, end, true);
   mutex_unlock(umem.umem_mutex);
   return true;
 }

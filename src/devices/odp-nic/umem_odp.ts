@@ -118,12 +118,18 @@ export function ib_umem_odp_unmap_dma_page(umem: IbUmemOdp, vpn: number, dirty: 
 }
 
 /**
- * ib_umem_odp_unmap_dma_pages() - drop the translations of the pages @vpns (found by one walk of
- * the range), in order. Context: umem_mutex held (or the device dead). Return: nothing.
+ * ib_umem_odp_unmap_dma_pages() - drop the device's translations of pages [@first, @end) (@end may
+ * be Infinity) in one walk of the range, dirtying first the still-allocated frames the device could
+ * write when @dirty; traced as one `dev_unmap` per table leaf.
+ * Context: umem_mutex held (or the device dead): no preemption point inside. Return: nothing.
  * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_unmap_dma_pages().
  */
-export function ib_umem_odp_unmap_dma_pages(umem: IbUmemOdp, vpns: readonly number[], dirty: boolean): void {
-  for (const vpn of vpns) ib_umem_odp_unmap_dma_page(umem, vpn, dirty);
+export function ib_umem_odp_unmap_dma_pages(umem: IbUmemOdp, first: number, end: number, dirty: boolean): void {
+  const k = umem.ctx.k;
+  umem.table.eraseRange(first, end, dirty ? (vpn) => {
+    const x = umem.table.lookup(vpn);
+    if (x && x.write && !k.mem.free[x.pfn]) folio_mark_dirty(k, x.pfn, 'ib_umem_odp_unmap_dma_pages');
+  } : undefined);
 }
 
 /**
@@ -136,8 +142,6 @@ export function ib_umem_odp_unmap_dma_pages(umem: IbUmemOdp, vpns: readonly numb
 export function* ib_umem_odp_release(umem: IbUmemOdp): Co {
   yield* mmu_interval_notifier_remove(umem.ctx.k, umem.notifier);
   yield* mutex_lock(umem.umem_mutex, umem.ctx.name, 'odp:dereg_umem_mutex');
-  const all: number[] = [];
-  umem.table.walk(0, Infinity, (vpn) => all.push(vpn));
-  ib_umem_odp_unmap_dma_pages(umem, all, true);
+  ib_umem_odp_unmap_dma_pages(umem, 0, Infinity, true);
   mutex_unlock(umem.umem_mutex);
 }

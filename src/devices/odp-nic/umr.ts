@@ -30,6 +30,7 @@ import { ib_umem_odp_unmap_dma_page, type IbUmemOdp } from './umem_odp.js';
 export function mlx5r_umr_map_xlt(dev: Mlx5IbDev, mr: OdpMr, umem: IbUmemOdp, range: HmmRange): 0 | Errno {
   if (dev.umr_broken || dev.dead) return EFAULT;
   const first = range.start / PAGE_SIZE;
+  const batch = umem.table.beginMap(range.snapSeq);
   range.hmm_pfns.forEach((h, i) => {
     if (h.pfn < 0 || h.error) return;
     const vpn = first + i;
@@ -40,8 +41,9 @@ export function mlx5r_umr_map_xlt(dev: Mlx5IbDev, mr: OdpMr, umem: IbUmemOdp, ra
       return;
     }
     if (old) ib_umem_odp_unmap_dma_page(umem, vpn, true);
-    umem.table.insert(vpn, h.pfn, write, range.snapSeq, h.gen);
+    batch.insert(vpn, h.pfn, write, h.gen);
   });
+  batch.end();
   return 0;
 }
 
