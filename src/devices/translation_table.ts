@@ -17,11 +17,12 @@
  * per page. A table with a reverse map also finds the entries that translate to a given pfn (what a
  * proposal acting on a pinned page asks of an MR).
  */
-import { anySetBit, forEachSetBit, leafKeysIn } from '../engine/bits.js';
+import { anySetBit, firstSetBit, forEachSetBit, lastSetBit, leafKeysIn, rangeMask } from '../engine/bits.js';
 import { PINSIM_BUG } from '../engine/bug.js';
 import type { Hasher } from '../engine/hash.js';
 import type { IommuDomain } from '../mm/iommu.js';
 import type { Kernel } from '../mm/kernel.js';
+import { PageArrays } from '../mm/page_arrays.js';
 import { PAGE_SIZE } from '../mm/types.js';
 
 /**
@@ -171,7 +172,8 @@ export class MapBatch {
     if (!n) return;
     const first = this.vpns[0] as number;
     const len = (this.vpns[n - 1] as number) - first + 1;
-    const pfns = new Int32Array(len).fill(-1), gens = new Uint32Array(len), indices = new Float64Array(len).fill(-1), write = new Uint8Array(len);
+    const cols = new PageArrays(len, 1, 2, 1);
+    const indices = cols.f64(-1), pfns = cols.i32(-1), gens = cols.u32(), write = cols.u8();
     for (let i = 0; i < n; i++) {
       const j = (this.vpns[i] as number) - first;
       pfns[j] = this.pfns[i] as number;
@@ -293,34 +295,59 @@ export class TranslationTable {
 
   /**
    * eraseRange() - remove every entry of [@first, @end) (@end may be Infinity), in page order,
-   * handing each to @before first (while it is still there: a driver dirtying what the device could
-   * write); traced as one `dev_unmap` per leaf it touched. Visits only the present entries.
+   * handing each to @before first (its page, frame and WRITE access, while it is still there: a
+   * driver dirtying what the device could write); traced as one `dev_unmap` per leaf it touched.
+   * Visits only the present entries, leaf by leaf.
    * Context: the caller holds its driver's table lock. Return: how many entries went.
    */
-  eraseRange(first: number, end: number, before?: (vpn: number) => void): number {
-    let n = 0, lo = 0, hi = 0, leafKey = -1;
-    let run: Int32Array | null = null;
-    const flush = (): void => {
-      if (run && hi > lo && this.traced) trace_dev_unmap(this.ctx, this.mm, lo, run.slice(0, hi - lo));
-      run = null;
-    };
-    this.walk(first, end, (vpn) => {
-      const key = Math.floor(vpn / LEAF_SIZE);
-      if (key !== leafKey || !run) {
-        flush();
-        leafKey = key;
-        lo = hi = vpn;
-        run = new Int32Array(Math.min(end, (key + 1) * LEAF_SIZE) - vpn).fill(-1);
+  eraseRange(first: number, end: number, before?: (vpn: number, pfn: number, write: boolean) => void): number {
+    if (end <= first || this.count === 0) return 0;
+    let n = 0;
+    const iommu = this.ctx.iommu;
+    for (const key of leafKeysIn(this.leaves, Math.floor(first / LEAF_SIZE), Math.floor((end - 1) / LEAF_SIZE))) {
+      const leaf = this.leaves.get(key) as Leaf;
+      const base = key * LEAF_SIZE;
+      const j0 = Math.max(first - base, 0), j1 = Math.min(end - 1 - base, LEAF_MASK);
+      // The run spans the first to the last present entry of the range in this leaf.
+      const lo = firstSetBit(leaf.present, j0, j1);
+      if (lo < 0) continue;
+      const hi = lastSetBit(leaf.present, j0, j1);
+      const run = new Int32Array(hi - lo + 1).fill(-1);
+      let gone = 0;
+      const present = leaf.present;
+      for (let w = lo >>> 5; w <= hi >>> 5; w++) {
+        let bits = present[w] as number;
+        while (bits) {
+          const low = bits & -bits;
+          bits = (bits ^ low) >>> 0;
+          const j = w * 32 + (31 - Math.clz32(low));
+          if (j < lo || j > hi) continue;
+          const pfn = leaf.pfn[j] as number;
+          if (before) before(base + j, pfn, ((leaf.tags[j] as number) & TAG_WRITE) !== 0);
+          if (iommu && leaf.iova && (leaf.iova[j] as number) >= 0) iommu.dma_unmap_page(leaf.iova[j] as number);
+          if (this.rmap) this.unlinkRmap(pfn, base + j);
+          run[j - lo] = pfn;
+          gone++;
+        }
+        // Every bit of [lo, hi] in this word goes; the others stay.
+        present[w] = ((present[w] as number) & ~rangeMask(w, lo, hi)) >>> 0;
       }
-      before?.(vpn);
-      const pfn = this.remove(vpn);
-      if (pfn < 0) return;
-      run[vpn - lo] = pfn;
-      hi = vpn + 1;
-      n++;
-    });
-    flush();
+      leaf.count -= gone;
+      this.count -= gone;
+      this.visited += gone;
+      n += gone;
+      if (leaf.count === 0) this.leaves.delete(key);
+      if (this.traced) trace_dev_unmap(this.ctx, this.mm, base + lo, run);
+    }
     return n;
+  }
+
+  /** unlinkRmap() - forget that page @vpn translates to @pfn in the reverse map. */
+  private unlinkRmap(pfn: number, vpn: number): void {
+    const l = this.rmap?.get(pfn);
+    if (!l) return;
+    l.splice(l.indexOf(vpn), 1);
+    if (!l.length) this.rmap?.delete(pfn);
   }
 
   /** remove() - take the entry at @vpn out (DMA-unmapped, untraced). Return: its pfn, or -1 if none. */
@@ -334,11 +361,7 @@ export class TranslationTable {
     leaf.present[j >>> 5] = ((leaf.present[j >>> 5] as number) & ~(1 << (j & 31))) >>> 0;
     if (--leaf.count === 0) this.leaves.delete(key);
     this.count--;
-    if (this.rmap) {
-      const l = this.rmap.get(pfn) as number[];
-      l.splice(l.indexOf(vpn), 1);
-      if (!l.length) this.rmap.delete(pfn);
-    }
+    if (this.rmap) this.unlinkRmap(pfn, vpn);
     return pfn;
   }
 

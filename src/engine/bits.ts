@@ -45,3 +45,26 @@ export function anySetBit(words: Uint32Array, j0: number, j1: number): boolean {
   }
   return false;
 }
+
+/** rangeMask() - the bits of word @w of a bitmap that fall in [j0, j1]. */
+export function rangeMask(w: number, j0: number, j1: number): number {
+  return bitsIn(0xffffffff, w === j0 >>> 5 ? j0 & 31 : 0, w === j1 >>> 5 ? j1 & 31 : 31);
+}
+
+/** firstSetBit() - the lowest set bit of @words in [j0, j1], or -1. */
+export function firstSetBit(words: Uint32Array, j0: number, j1: number): number {
+  for (let w = j0 >>> 5; w <= j1 >>> 5; w++) {
+    const bits = bitsIn(words[w] as number, w === j0 >>> 5 ? j0 & 31 : 0, w === j1 >>> 5 ? j1 & 31 : 31);
+    if (bits) return w * 32 + (31 - Math.clz32(bits & -bits));
+  }
+  return -1;
+}
+
+/** lastSetBit() - the highest set bit of @words in [j0, j1], or -1. */
+export function lastSetBit(words: Uint32Array, j0: number, j1: number): number {
+  for (let w = j1 >>> 5; w >= j0 >>> 5; w--) {
+    const bits = bitsIn(words[w] as number, w === j0 >>> 5 ? j0 & 31 : 0, w === j1 >>> 5 ? j1 & 31 : 31);
+    if (bits) return w * 32 + (31 - Math.clz32(bits));
+  }
+  return -1;
+}

@@ -3,7 +3,8 @@
  * listeners (invariant checkers, reports). The hash is computed from the event's fields in their
  * declared order, before any listener sees it, so it depends neither on which listeners are
  * attached nor on `--trace`. A field is a primitive (number, string, boolean) or, for an event
- * that covers a range of pages, a typed array of per-page values, hashed element by element.
+ * that covers a range of pages, a typed array of per-page values (Int32Array, Uint32Array,
+ * Uint8Array, Float64Array), hashed element by element.
  *
  * A listener either takes every event or names the event types it takes; an event is handed to
  * the listeners of its type only, so a checker that reads three types costs nothing on the others.
@@ -20,6 +21,14 @@ export interface TraceEventBase {
 
 export type TraceListener<E> = (ev: E) => void;
 
+/**
+ * TRACE_HASH_SCHEMA - what `traceHash` covers, as a number a replay file records: a trace hash is
+ * comparable only with one of the same schema. 1: one event per page; 2: one event per range the
+ * kernel handles without a preemption point (range events with typed per-page arrays). Bump it
+ * whenever the events hashed change shape, not when a behaviour changes.
+ */
+export const TRACE_HASH_SCHEMA = 2;
+
 const FNV_PRIME = 0x01000193;
 
 /**
@@ -30,8 +39,40 @@ const FNV_PRIME = 0x01000193;
 const strHash = new Map<string, number>();
 const STR_HASH_MAX = 1 << 16;
 
-/** The words of a typed array's element @v, as mix() splits a number. */
-function hashArray(h1: number, h2: number, a: ArrayLike<number>): [number, number] {
+/** The two lanes of a hash, threaded through the array hashers below. */
+const lanes = new Int32Array(2);
+
+/**
+ * hashInts() - mix every element of an integer array (Int32Array, Uint32Array; Uint8Array in hashBytes()) into
+ * @lanes, one 32-bit word an element. A loop per array type keeps each one monomorphic.
+ */
+function hashInts(a: Int32Array | Uint32Array): void {
+  let h1 = lanes[0] as number, h2 = lanes[1] as number;
+  for (let i = 0; i < a.length; i++) {
+    const w = (a[i] as number) | 0;
+    h1 = Math.imul(h1 ^ w, FNV_PRIME);
+    h2 = Math.imul(h2 ^ w, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  lanes[0] = h1;
+  lanes[1] = h2;
+}
+
+function hashBytes(a: Uint8Array): void {
+  let h1 = lanes[0] as number, h2 = lanes[1] as number;
+  for (let i = 0; i < a.length; i++) {
+    const w = a[i] as number;
+    h1 = Math.imul(h1 ^ w, FNV_PRIME);
+    h2 = Math.imul(h2 ^ w, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  lanes[0] = h1;
+  lanes[1] = h2;
+}
+
+/** A float array's elements, each split into two words as mix() splits a number. */
+function hashFloats(a: Float64Array): void {
+  let h1 = lanes[0] as number, h2 = lanes[1] as number;
   for (let i = 0; i < a.length; i++) {
     const v = a[i] as number;
     const lo = v | 0;
@@ -40,9 +81,9 @@ function hashArray(h1: number, h2: number, a: ArrayLike<number>): [number, numbe
     h1 = Math.imul(h1 ^ hi, FNV_PRIME);
     h2 = Math.imul(h2 ^ lo, 0x5bd1e995);
     h2 ^= h2 >>> 15;
-    h2 = Math.imul(h2 ^ hi, 0x27d4eb2d) ^ h1;
   }
-  return [h1, h2];
+  lanes[0] = h1;
+  lanes[1] = h2;
 }
 
 export class TraceBus<E extends TraceEventBase> {
@@ -119,12 +160,16 @@ export class TraceBus<E extends TraceEventBase> {
       } else if (typeof v === 'boolean') {
         lo = v ? 1 : 2;
         hi = 0;
-      } else if (ArrayBuffer.isView(v)) {
-        // A range event's per-page values: its length, then every element. Every view the model
-        // puts in an event is a typed array of numbers, which the ArrayBufferView type does not say.
-        const a = v as unknown as ArrayLike<number>;
-        [h1, h2] = hashArray(h1, h2, a);
-        lo = a.length;
+      } else if (v instanceof Int32Array || v instanceof Uint32Array || v instanceof Uint8Array || v instanceof Float64Array) {
+        // A range event's per-page values: every element, then its length.
+        lanes[0] = h1;
+        lanes[1] = h2;
+        if (v instanceof Float64Array) hashFloats(v);
+        else if (v instanceof Uint8Array) hashBytes(v);
+        else hashInts(v);
+        h1 = lanes[0] as number;
+        h2 = lanes[1] as number;
+        lo = v.length;
         hi = 0x7a11;
       } else continue;
       h1 = Math.imul(h1 ^ lo, FNV_PRIME);

@@ -39,10 +39,13 @@ export class PfnColumn<A extends Column> {
     this.a[pfn] = v;
   }
 
-  /** ensure() - make room for pfn @pfn (rows up to it read as the fill value). */
-  ensure(pfn: number): void {
+  /**
+   * ensure() - make room for pfn @pfn (rows up to it read as the fill value), and for @hint rows
+   * when it grows at all (the frame books' size: a column that grows once grows to it at once).
+   */
+  ensure(pfn: number, hint = 0): void {
     if (pfn < this.a.length) return;
-    let cap = Math.max(64, this.a.length);
+    let cap = Math.max(64, this.a.length, hint);
     while (cap <= pfn) cap = cap < GROW_LINEAR_FROM ? cap * 2 : cap + Math.ceil(cap / 4 / 4096) * 4096;
     const b = this.make(cap);
     b.set(this.a);
@@ -141,6 +144,8 @@ export function pageFact(ev: MmEventOf<MmPageFact['type']>, i: number, gen: numb
  * frame. Events are kept in slots counted by the frames pointing into them, and let go at zero.
  */
 class RangeNotes {
+  /** Keep each frame's generation (frees and page-cache removals: their events do not carry it). */
+  private readonly keepGen: boolean;
   private readonly slot = i32Column();
   private readonly pos = i32Column();
   /** The frame's generation when the event touched it (the event itself does not say). */
@@ -148,6 +153,10 @@ class RangeNotes {
   private readonly events: (MmEventOf<MmPageFact['type']> | null)[] = [];
   private readonly refs: number[] = [];
   private readonly freeSlots: number[] = [];
+
+  constructor(keepGen: boolean) {
+    this.keepGen = keepGen;
+  }
 
   note(ev: MmEventOf<MmPageFact['type']>, pfns: Int32Array, frames: FrameBooks | null): void {
     let s = this.freeSlots.pop();
@@ -165,9 +174,10 @@ class RangeNotes {
       this.release(s);
       return;
     }
-    this.slot.ensure(max);
-    this.pos.ensure(max);
-    if (frames) this.gen.ensure(max);
+    const hint = frames ? frames.gen.a.length : 0;
+    this.slot.ensure(max, hint);
+    this.pos.ensure(max, hint);
+    if (frames && this.keepGen) this.gen.ensure(max, hint);
     const slot = this.slot.a, pos = this.pos.a, gen = this.gen.a, refs = this.refs;
     for (let i = 0; i < pfns.length; i++) {
       const pfn = pfns[i] as number;
@@ -179,7 +189,7 @@ class RangeNotes {
         (refs[s] as number)++;
       }
       pos[pfn] = i;
-      if (frames) gen[pfn] = frames.gen.get(pfn);
+      if (frames && this.keepGen) gen[pfn] = frames.gen.get(pfn);
     }
     if (refs[s] === 0) this.release(s);
   }
@@ -208,7 +218,7 @@ export type HistoryType = (typeof KEPT_RANGES)[number] | (typeof KEPT_EVENTS)[nu
  * frame's allocation only when it was reused.
  */
 export class ChainHistory {
-  private readonly ranges = new Map<HistoryType, RangeNotes>(KEPT_RANGES.map((t) => [t, new RangeNotes()]));
+  private readonly ranges = new Map<HistoryType, RangeNotes>(KEPT_RANGES.map((t) => [t, new RangeNotes(t !== 'pte_clear')]));
   private readonly events = new Map<HistoryType, Map<number, MmTraceEvent>>(KEPT_EVENTS.map((t) => [t, new Map()]));
   private readonly frames: FrameBooks;
 
@@ -222,7 +232,7 @@ export class ChainHistory {
   /** on() - note @ev (one of ChainHistory.types). */
   on(ev: MmTraceEvent): void {
     switch (ev.type) {
-      case 'pte_clear': (this.ranges.get('pte_clear') as RangeNotes).note(ev, ev.pfns, null); break;
+      case 'pte_clear': (this.ranges.get('pte_clear') as RangeNotes).note(ev, ev.pfns, this.frames); break;
       case 'folio_free': (this.ranges.get('folio_free') as RangeNotes).note(ev, ev.pfns, this.frames); break;
       case 'filemap_remove': (this.ranges.get('filemap_remove') as RangeNotes).note(ev, ev.pfns, this.frames); break;
       case 'folio_alloc': if (ev.gen > 1) this.events.get('folio_alloc')?.set(ev.pfn, ev); break;
@@ -289,17 +299,31 @@ class VaLeaf {
 export class VaTable {
   private readonly leaves = new Map<number, VaLeaf>();
   private readonly bDefault: number;
+  /** The leaf last looked up (runs of pages hit the same one). */
+  private lastKey = -1;
+  private lastLeaf: VaLeaf | undefined = undefined;
   count = 0;
 
   constructor(bDefault = -1) {
     this.bDefault = bDefault;
   }
 
+  private leafOf(key: number): VaLeaf | undefined {
+    if (key !== this.lastKey) {
+      this.lastKey = key;
+      this.lastLeaf = this.leaves.get(key);
+    }
+    return this.lastLeaf;
+  }
+
   /** set() - the entry of page @vpn (present from now on). */
   set(vpn: number, pfn: number, a: number, b: number, c: number, flags: number): void {
     const key = Math.floor(vpn / LEAF), j = vpn - key * LEAF;
-    let leaf = this.leaves.get(key);
-    if (!leaf) this.leaves.set(key, (leaf = new VaLeaf()));
+    let leaf = this.leafOf(key);
+    if (!leaf) {
+      this.leaves.set(key, (leaf = new VaLeaf()));
+      this.lastLeaf = leaf;
+    }
     const w = j >>> 5, bit = 1 << (j & 31);
     if (!((leaf.present[w] as number) & bit)) {
       leaf.present[w] = ((leaf.present[w] as number) | bit) >>> 0;
@@ -316,7 +340,7 @@ export class VaTable {
   /** at() - the leaf and slot of page @vpn if its entry is present, else null. */
   private at(vpn: number): { leaf: VaLeaf; j: number } | null {
     const key = Math.floor(vpn / LEAF), j = vpn - key * LEAF;
-    const leaf = this.leaves.get(key);
+    const leaf = this.leafOf(key);
     if (!leaf || !((leaf.present[j >>> 5] as number) & (1 << (j & 31)))) return null;
     return { leaf, j };
   }
@@ -335,13 +359,56 @@ export class VaTable {
 
   /** clear() - forget page @vpn's entry. Return: its `a` value, or null when none was present. */
   clear(vpn: number): number | null {
-    const x = this.at(vpn);
-    if (!x) return null;
-    const { leaf, j } = x;
+    const key = Math.floor(vpn / LEAF), j = vpn - key * LEAF;
+    const leaf = this.leafOf(key);
+    if (!leaf || !((leaf.present[j >>> 5] as number) & (1 << (j & 31)))) return null;
     leaf.present[j >>> 5] = ((leaf.present[j >>> 5] as number) & ~(1 << (j & 31))) >>> 0;
     this.count--;
-    if (--leaf.count === 0) this.leaves.delete(Math.floor(vpn / LEAF));
+    if (--leaf.count === 0) {
+      this.leaves.delete(key);
+      this.lastKey = -1;
+      this.lastLeaf = undefined;
+    }
     return leaf.a[j] as number;
+  }
+
+  /**
+   * clearRun() - forget the pages @first + i for which @pfns[i] >= 0 (a range event's pages),
+   * handing the `a` value of each entry that was present to @gone.
+   */
+  clearRun(first: number, pfns: Int32Array, gone?: (a: number) => void): void {
+    if (this.count === 0) return;
+    const end = first + pfns.length;
+    for (let key = Math.floor(first / LEAF); key * LEAF < end; key++) {
+      const leaf = this.leaves.get(key);
+      if (!leaf) continue;
+      const base = key * LEAF;
+      const j0 = Math.max(first - base, 0), j1 = Math.min(end - 1 - base, LEAF - 1);
+      let cleared = 0;
+      for (let w = j0 >>> 5; w <= j1 >>> 5; w++) {
+        // The bits of this word's pages the event names, then those of them present here.
+        let mask = 0;
+        const lo = Math.max(j0, w * 32), hi = Math.min(j1, w * 32 + 31);
+        for (let j = lo; j <= hi; j++) if ((pfns[base + j - first] as number) >= 0) mask |= 1 << (j & 31);
+        let hit = ((leaf.present[w] as number) & mask) >>> 0;
+        if (!hit) continue;
+        leaf.present[w] = ((leaf.present[w] as number) & ~hit) >>> 0;
+        while (hit) {
+          const low = hit & -hit;
+          hit = (hit ^ low) >>> 0;
+          cleared++;
+          if (gone) gone(leaf.a[w * 32 + (31 - Math.clz32(low))] as number);
+        }
+      }
+      if (!cleared) continue;
+      this.count -= cleared;
+      leaf.count -= cleared;
+      if (leaf.count === 0) {
+        this.leaves.delete(key);
+        this.lastKey = -1;
+        this.lastLeaf = undefined;
+      }
+    }
   }
 
   /** walk() - hand @fn every present page of [first, end), in order; @fn may clear the page it is given. */

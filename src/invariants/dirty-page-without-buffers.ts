@@ -20,7 +20,12 @@ function create(ctx: CheckerCtx): CheckerInstance {
         state.set(ev.pfn, 0);
       },
       folio_free(ev) {
-        for (const pfn of ev.pfns) if (state.get(pfn)) state.set(pfn, 0);
+        // Only frames writeback ever cleaned have a state; the column is as long as the highest.
+        const p = ev.pfns, a = state.a;
+        for (let i = 0; i < p.length; i++) {
+          const pfn = p[i] as number;
+          if (pfn < a.length) a[pfn] = 0;
+        }
       },
       storage_write(ev) {
         state.set(ev.pfn, CLEANED);

@@ -28,8 +28,7 @@ function create(ctx: CheckerCtx): CheckerInstance {
       pte_clear(ev) {
         const t = ptes.get(names.id(ev.mm));
         if (!t || !t.count) return;
-        const first = vpnOf(ev.start);
-        for (let i = 0; i < ev.pfns.length; i++) if ((ev.pfns[i] as number) >= 0) t.clear(first + i);
+        t.clearRun(vpnOf(ev.start), ev.pfns);
       },
       dma_access(ev) {
         if (!ev.mm) return;

@@ -44,9 +44,11 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
       filemap_remove(ev) {
         const id = files.id(ev.file);
-        ev.pfns.forEach((pfn, i) => {
-          if (cachedFile.get(pfn) === id && cachedIndex.get(pfn) === ev.indices[i]) cachedFile.set(pfn, 0);
-        });
+        const p = ev.pfns;
+        for (let i = 0; i < p.length; i++) {
+          const pfn = p[i] as number;
+          if (cachedFile.get(pfn) === id && cachedIndex.get(pfn) === ev.indices[i]) cachedFile.a[pfn] = 0;
+        }
       },
       storage_write(ev) {
         const id = files.id(ev.file);

@@ -31,6 +31,7 @@ function create(ctx: CheckerCtx): CheckerInstance {
   /** Each device's translations: by device, then by mm id; pfn, a = install slot, b = file index, c = generation. */
   const tables = new Map<string, Map<number, VaTable>>();
   const installs = new SlotTable<Install>();
+  const put = (slot: number): void => installs.put(slot);
   const holds = new Map<string, Map<string, MmEventOf<'dev_dma_hold'>[]>>();
   /** ref-holding subscribers to check at _end, by range id */
   const atEnd = new Map<number, MmEventOf<'notifier_sub_done'>[]>();
@@ -100,12 +101,7 @@ function create(ctx: CheckerCtx): CheckerInstance {
       dev_unmap(ev) {
         const t = tableOf(ev.device, ev.mm, false);
         if (!t) return;
-        const first = vpnOf(ev.start);
-        for (let i = 0; i < ev.pfns.length; i++) {
-          if ((ev.pfns[i] as number) < 0) continue;
-          const old = t.clear(first + i);
-          if (old !== null) installs.put(old);
-        }
+        t.clearRun(vpnOf(ev.start), ev.pfns, put);
       },
       device_dead(ev) {
         for (const t of tables.get(ev.device)?.values() ?? []) t.walk(0, Infinity, (vpn) => installs.put(t.clear(vpn) as number));

@@ -29,14 +29,19 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
       filemap_remove(ev) {
         if (ev.reason !== 'reclaim') return;
-        ev.pfns.forEach((pfn, i) => {
+        const p = ev.pfns;
+        for (let i = 0; i < p.length; i++) {
+          const pfn = p[i] as number;
           if (held.get(pfn) > 0) report(pageFact(ev, i, frames.gen.get(pfn)), pfn, 'reclaim dropped');
-        });
+        }
       },
       folio_free(ev) {
-        ev.pfns.forEach((pfn, i) => {
-          if (held.get(pfn) > 0) report(pageFact(ev, i, frames.gen.get(pfn)), pfn, 'the allocator freed');
-        });
+        // Only frames a DMA reference was ever taken on have a count; the column is as long as the highest.
+        const p = ev.pfns, h = held.a;
+        for (let i = 0; i < p.length; i++) {
+          const pfn = p[i] as number;
+          if (pfn < h.length && (h[pfn] as number) > 0) report(pageFact(ev, i, frames.gen.get(pfn)), pfn, 'the allocator freed');
+        }
       },
     },
     finish(): void {},

@@ -25,13 +25,19 @@ function create(ctx: CheckerCtx): CheckerInstance {
         if (ev.owner === 'dummy') refs.set(ev.pfn, 1); // the kernel keeps its dummy page
       },
       folio_free(ev) {
-        for (const pfn of ev.pfns) reset(pfn);
+        const p = ev.pfns, r = refs.a, q = pins.a;
+        for (let i = 0; i < p.length; i++) {
+          const pfn = p[i] as number;
+          if (pfn < r.length) r[pfn] = 0;
+          if (pfn < q.length) q[pfn] = 0;
+        }
       },
       filemap_add(ev) {
         add(ev.pfn, 1);
       },
       filemap_remove(ev) {
-        for (const pfn of ev.pfns) add(pfn, -1);
+        const p = ev.pfns;
+        for (let i = 0; i < p.length; i++) add(p[i] as number, -1);
       },
       pte_set(ev) {
         if (ev.pfn !== 0) add(ev.pfn, 1);

@@ -7,6 +7,7 @@
 import type { AddressSpace, Inode } from './fs/inode.js';
 import type { Kernel } from './kernel.js';
 import { MAPPING_NONE } from './mem_map.js';
+import { PageArrays } from './page_arrays.js';
 import { alloc_user_page } from './mmzone.js';
 import { PG_dax, PG_dirty, PG_uptodate, pages_in } from './types.js';
 
@@ -44,12 +45,11 @@ export function filemap_remove_folio(k: Kernel, pfn: number, reason: string): vo
  * survives, orphaned. Context: the folios locked, no preemption point inside. Return: nothing.
  * Kernel: mm/filemap.c delete_from_page_cache_batch(); mm/swap.c folio_batch_release().
  */
-export function delete_from_page_cache_batch(k: Kernel, inode: Inode, pfns: readonly number[], reason: string): void {
+export function delete_from_page_cache_batch(k: Kernel, inode: Inode, pfns: ArrayLike<number>, reason: string): void {
   const m = k.mem;
   const n = pfns.length;
-  const ev = {
-    indices: new Float64Array(n), pfns: new Int32Array(n), refcounts: new Int32Array(n), pincounts: new Int32Array(n),
-  };
+  const cols = new PageArrays(n, 1, 3, 0);
+  const ev = { indices: cols.f64(), pfns: cols.i32(), refcounts: cols.i32(), pincounts: cols.i32() };
   for (let i = 0; i < n; i++) {
     const pfn = pfns[i] as number;
     const index = m.indexOf(pfn);

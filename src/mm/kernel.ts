@@ -90,6 +90,8 @@ export class Kernel implements MmTraceSink {
   /** fatal_signal_pending() for the running task. Interruptible sleeps check it and return EINTR. */
   readonly fatal_signal_pending: () => boolean;
   readonly tunables: KernelTunables;
+  /** The frames one folios_put_refs() freed, before they are traced together. */
+  private readonly freedScratch: number[] = [];
   /** The dummy ("crappy") page devices are redirected to, allocated on first use. */
   private dummyPfn = -1;
   /** Where DAX break-layouts sleeps until a busy page goes idle (woken on every DAX put). */
@@ -184,15 +186,15 @@ export class Kernel implements MmTraceSink {
    * Context: the caller's batch (a folio_batch, an mmu_gather batch): no preemption point inside.
    * Kernel: mm/swap.c folios_put_refs(), release_pages().
    */
-  folios_put_refs(pfns: readonly number[], from: number, to: number, n: number): void {
-    let freed: Int32Array | null = null, nr = 0;
+  folios_put_refs(pfns: ArrayLike<number>, from: number, to: number, n: number): void {
+    const freed = this.freedScratch;
     for (let i = from; i < to; i++) {
       const pfn = pfns[i] as number;
-      if (!this.put_testzero(pfn, n)) continue;
-      freed ??= new Int32Array(to - i);
-      freed[nr++] = pfn;
+      if (this.put_testzero(pfn, n)) freed.push(pfn);
     }
-    if (freed) this.trace_folio_free(nr === freed.length ? freed : freed.slice(0, nr));
+    if (!freed.length) return;
+    this.trace_folio_free(Int32Array.from(freed));
+    freed.length = 0;
   }
 
   /**
@@ -204,8 +206,8 @@ export class Kernel implements MmTraceSink {
     if (pfn === ZERO_PFN) return false;
     const m = this.mem;
     const rc = m.refcount(pfn) - n;
-    BUG_ON(this, rc < 0 || m.free[pfn] === 1, 'include/linux/mm.h:folio_put_testzero', pfn,
-      `page:pfn ${pfn} refcount:${m._refcount[pfn]} put ${n}`);
+    // The dump is made only when the BUG fires: this runs for every page a zap or truncate frees.
+    if (rc < 0 || m.free[pfn] === 1) BUG_ON(this, true, 'include/linux/mm.h:folio_put_testzero', pfn, `page:pfn ${pfn} refcount:${m._refcount[pfn]} put ${n}`);
     m._refcount[pfn] = rc;
     if (rc <= 1 && m.flagsOf(pfn) & PG_dax) wake_up_all(this.dax_wq);
     if (rc !== 0) return false;

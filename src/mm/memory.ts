@@ -12,6 +12,7 @@ import { filemap_read_folio, index_beyond_eof } from './filemap.js';
 import type { Kernel } from './kernel.js';
 import { MAPPING_ANON } from './mem_map.js';
 import { alloc_user_page } from './mmzone.js';
+import { PageArrays } from './page_arrays.js';
 import {
   is_cow_mapping, is_device_exclusive_entry, is_device_private_entry, mk_pte, pte_dirty, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE,
   vma_needs_dirty_tracking, type MmStruct, type VmAreaStruct,
@@ -44,6 +45,30 @@ export function set_pte_at(k: Kernel, mm: MmStruct, addr: number, pfn: number, b
   k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, write: (bits & PTE_WRITE) !== 0, refcount: m.refcount(pfn) });
 }
 
+/**
+ * struct mmu_gather (simplified) - the frames a zap unmapped, whose references tlb_finish_mmu()
+ * drops once the TLB is flushed. Made by tlb_gather_mmu().
+ */
+export class MmuGather {
+  pages = new Int32Array(64);
+  nr = 0;
+}
+
+/** tlb_gather_mmu() - an empty gather for a zap. Kernel: mm/mmu_gather.c tlb_gather_mmu(). */
+export function tlb_gather_mmu(): MmuGather {
+  return new MmuGather();
+}
+
+/** __tlb_remove_page() - queue @pfn's mapping reference in @tlb. Kernel: mm/mmu_gather.c. */
+export function __tlb_remove_page(tlb: MmuGather, pfn: number): void {
+  if (tlb.nr === tlb.pages.length) {
+    const b = new Int32Array(tlb.pages.length * 2);
+    b.set(tlb.pages);
+    tlb.pages = b;
+  }
+  tlb.pages[tlb.nr++] = pfn;
+}
+
 /** PTRS_PER_PTE - the entries of one page table: a zap clears at most this many under one lock. */
 export const PTRS_PER_PTE = 512;
 
@@ -64,14 +89,14 @@ export function trace_pte_clear(k: Kernel, mm: MmStruct, start: number, pfns: In
  * Context: the page table's lock held. Return: nothing.
  * Kernel: mm/memory.c zap_present_ptes(), zap_present_folio_ptes().
  */
-function zap_present_ptes(k: Kernel, pfns: Int32Array, dirty: Uint8Array, gather: number[]): void {
+function zap_present_ptes(k: Kernel, pfns: Int32Array, dirty: Uint8Array, gather: MmuGather): void {
   const m = k.mem;
   for (let i = 0; i < pfns.length; i++) {
     const pfn = pfns[i] as number;
     if (pfn < 0 || pfn === ZERO_PFN) continue;
     m._mapcount[pfn] = m.mapcount(pfn) - 1;
     if (dirty[i] && m.mappingOf(pfn) > 0) folio_mark_dirty(k, pfn, 'zap_pte_range');
-    gather.push(pfn);
+    __tlb_remove_page(gather, pfn);
   }
 }
 
@@ -80,7 +105,7 @@ function zap_present_ptes(k: Kernel, pfns: Int32Array, dirty: Uint8Array, gather
  * mapcount drops, and the mapping's reference goes into @gather (dropped by tlb_finish_mmu()).
  * Return: the pfn that was mapped, or -1.
  */
-export function ptep_clear(k: Kernel, mm: MmStruct, addr: number, gather: number[]): number {
+export function ptep_clear(k: Kernel, mm: MmStruct, addr: number, gather: MmuGather): number {
   const v = vpn(addr);
   const pte = mm.pgtable.get(v);
   if (!pte_present(pte) && !is_device_private_entry(pte) && !is_device_exclusive_entry(pte)) return -1;
@@ -101,11 +126,11 @@ export const MAX_NR_FOLIOS_PER_FREE = 512;
  * Kernel: mm/mmu_gather.c tlb_finish_mmu(), __tlb_batch_free_encoded_pages().
  * Simplified: the cond_resched() between batches is not a scheduling point.
  */
-export function tlb_finish_mmu(k: Kernel, gather: number[]): void {
-  for (let i = 0; i < gather.length; i += MAX_NR_FOLIOS_PER_FREE) {
-    k.folios_put_refs(gather, i, Math.min(gather.length, i + MAX_NR_FOLIOS_PER_FREE), 1);
+export function tlb_finish_mmu(k: Kernel, gather: MmuGather): void {
+  for (let i = 0; i < gather.nr; i += MAX_NR_FOLIOS_PER_FREE) {
+    k.folios_put_refs(gather.pages, i, Math.min(gather.nr, i + MAX_NR_FOLIOS_PER_FREE), 1);
   }
-  gather.length = 0;
+  gather.nr = 0;
 }
 
 /**
@@ -115,7 +140,7 @@ export function tlb_finish_mmu(k: Kernel, gather: number[]): void {
  * Return: number of PTEs cleared.
  * Kernel: mm/memory.c zap_pte_range().
  */
-export function zap_pte_range(k: Kernel, mm: MmStruct, start: number, end: number, gather: number[], only_file = false): number {
+export function zap_pte_range(k: Kernel, mm: MmStruct, start: number, end: number, gather: MmuGather, only_file = false): number {
   const first = vpn(start), n = vpn(end - 1) - first + 1;
   let pfns: Int32Array | null = null, dirty: Uint8Array | null = null;
   const cleared = mm.pgtable.clearIn(first, first + n - 1, (v, pte) => {
@@ -123,8 +148,9 @@ export function zap_pte_range(k: Kernel, mm: MmStruct, start: number, end: numbe
     const pfn = pte_pfn(pte);
     if (only_file && k.mem.mapping[pfn] === MAPPING_ANON) return false;
     if (!pfns || !dirty) {
-      pfns = new Int32Array(n).fill(-1);
-      dirty = new Uint8Array(n);
+      const cols = new PageArrays(n, 0, 1, 1);
+      pfns = cols.i32(-1);
+      dirty = cols.u8();
     }
     pfns[v - first] = pfn;
     if (pte_dirty(pte)) dirty[v - first] = 1;
@@ -146,7 +172,7 @@ export function zap_pte_range(k: Kernel, mm: MmStruct, start: number, end: numbe
  * Kernel: mm/memory.c unmap_page_range(), zap_pmd_range().
  */
 export function* unmap_page_range(
-  k: Kernel, mm: MmStruct, start: number, end: number, gather: number[], only_file = false, resched_first = false,
+  k: Kernel, mm: MmStruct, start: number, end: number, gather: MmuGather, only_file = false, resched_first = false,
 ): Co<number> {
   let n = 0;
   const keys = mm.pgtable.leafKeysIn(vpn(start), vpn(end - 1));
@@ -173,7 +199,7 @@ export function* zap_page_range_single(
   yield* mmu_notifier_invalidate_range_start(k, range);
   // All pages are still mapped here; a device (or another CPU) may access them.
   yield* schedPoint('zap:after_notifier_start');
-  const gather: number[] = [];
+  const gather = tlb_gather_mmu();
   const n = yield* unmap_page_range(k, mm, start, end, gather, only_file);
   // PTEs cleared, references still queued in the gather: not freed yet.
   yield* delay(n * k.timing.zapPerPage, 'zap:ptes_cleared');
@@ -235,7 +261,7 @@ function* wp_page_copy(k: Kernel, vma: VmAreaStruct, addr: number, old_pfn: numb
   if (npfn < 0) return VM_FAULT_OOM;
   const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_CLEAR, page, page + PAGE_SIZE);
   yield* mmu_notifier_invalidate_range_start(k, range);
-  const gather: number[] = [];
+  const gather = tlb_gather_mmu();
   ptep_clear(k, mm, page, gather);
   set_pte_at(k, mm, page, npfn, unshare ? 0 : (vma.vm_flags & VM_WRITE ? PTE_WRITE : 0) | PTE_DIRTY);
   yield* mmu_notifier_invalidate_range_end(k, range);

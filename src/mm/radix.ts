@@ -7,8 +7,6 @@
  * fit) and becomes a Float64Array the first time a value that is not a 32-bit integer is stored
  * in it, so any number round-trips exactly.
  */
-import { leafKeysIn } from '../engine/bits.js';
-
 const LEAF_SHIFT = 9;
 const LEAF_SIZE = 1 << LEAF_SHIFT;
 const LEAF_MASK = LEAF_SIZE - 1;
@@ -26,22 +24,42 @@ export class Radix {
   count = 0;
   /** Bumped when a leaf is replaced by its Float64Array form (a visit then re-reads it). */
   private widened = 0;
+  /** The leaf last looked up, and its key (runs of indexes hit the same leaf). */
+  private lastKey = -1;
+  private lastLeaf: Leaf | undefined = undefined;
+  /** The leaves' keys in increasing order, made again after a leaf is added (leaves never go). */
+  private sorted: number[] | null = null;
+
+  private leafOf(k: number): Leaf | undefined {
+    if (k !== this.lastKey) {
+      this.lastKey = k;
+      this.lastLeaf = this.leaves.get(k);
+    }
+    return this.lastLeaf;
+  }
+
+  private putLeaf(k: number, leaf: Leaf): void {
+    if (!this.leaves.has(k)) this.sorted = null;
+    this.leaves.set(k, leaf);
+    this.lastKey = k;
+    this.lastLeaf = leaf;
+  }
 
   get(i: number): number {
-    const leaf = this.leaves.get(Math.floor(i / LEAF_SIZE));
+    const leaf = this.leafOf(Math.floor(i / LEAF_SIZE));
     return leaf ? (leaf[i & LEAF_MASK] as number) : 0;
   }
 
   set(i: number, v: number): void {
     const k = Math.floor(i / LEAF_SIZE);
-    let leaf = this.leaves.get(k);
+    let leaf = this.leafOf(k);
     if (!leaf) {
       if (v === 0) return;
       leaf = (v | 0) === v ? new Int32Array(LEAF_SIZE) : new Float64Array(LEAF_SIZE);
-      this.leaves.set(k, leaf);
+      this.putLeaf(k, leaf);
     } else if ((v | 0) !== v && leaf instanceof Int32Array) {
       leaf = Float64Array.from(leaf);
-      this.leaves.set(k, leaf);
+      this.putLeaf(k, leaf);
       this.widened++;
     }
     const j = i & LEAF_MASK;
@@ -56,7 +74,34 @@ export class Radix {
    * in increasing order: what a walk over a sparse range visits.
    */
   leafKeysIn(first: number, last: number): number[] {
-    return leafKeysIn(this.leaves, Math.floor(first / LEAF_SIZE), Math.floor(last / LEAF_SIZE));
+    const out: number[] = [];
+    this.eachLeafIn(first, last, (k) => {
+      out.push(k);
+      return true;
+    });
+    return out;
+  }
+
+  /**
+   * eachLeafIn() - hand @fn the key of every leaf that exists and holds indexes of [first, last], in
+   * increasing order, until it answers false: over a short range key by key, over a sparse one (to
+   * the end of a file, a whole address space) through the leaves' sorted keys.
+   */
+  private eachLeafIn(first: number, last: number, fn: (k: number) => boolean): void {
+    const k0 = Math.floor(first / LEAF_SIZE), k1 = Math.floor(last / LEAF_SIZE);
+    if (k1 < k0 || this.leaves.size === 0) return;
+    if (k1 - k0 + 1 <= this.leaves.size) {
+      for (let k = k0; k <= k1; k++) if (this.leaves.has(k) && !fn(k)) return;
+      return;
+    }
+    const keys = (this.sorted ??= [...this.leaves.keys()].sort((a, b) => a - b));
+    let lo = 0, hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((keys[mid] as number) < k0) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < keys.length && (keys[i] as number) <= k1; i++) if (!fn(keys[i] as number)) return;
   }
 
   /**
@@ -65,7 +110,7 @@ export class Radix {
    */
   private scanIn(first: number, last: number, fn: (i: number, v: number) => number): number {
     let n = 0;
-    for (const k of this.leafKeysIn(first, last)) {
+    this.eachLeafIn(first, last, (k) => {
       const leaf = this.leaves.get(k) as Leaf;
       const base = k * LEAF_SIZE;
       const j0 = Math.max(first - base, 0), j1 = Math.min(last - base, LEAF_MASK);
@@ -76,12 +121,10 @@ export class Radix {
         if (r === SCAN_CLEAR) {
           leaf[j] = 0;
           n++;
-        } else if (r === SCAN_STOP) {
-          this.count -= n;
-          return n;
-        }
+        } else if (r === SCAN_STOP) return false;
       }
-    }
+      return true;
+    });
     this.count -= n;
     return n;
   }
@@ -95,31 +138,24 @@ export class Radix {
   }
 
   /**
-   * collectIn() - the first @max non-zero entries of [first, last], in increasing order, into @idx
-   * and @val (emptied first). Return: how many.
+   * collectIn() - the first @max non-zero entries of [first, last], in increasing order, into
+   * @idx[0..n) and @val[0..n) (each room for @max). Return: n, how many.
    */
-  collectIn(first: number, last: number, max: number, idx: number[], val: number[]): number {
-    idx.length = 0;
-    val.length = 0;
+  collectIn(first: number, last: number, max: number, idx: Float64Array, val: Float64Array): number {
+    let n = 0;
     this.scanIn(first, last, (i, v) => {
-      idx.push(i);
-      val.push(v);
-      return idx.length === max ? SCAN_STOP : SCAN_NEXT;
+      idx[n] = i;
+      val[n++] = v;
+      return n === max ? SCAN_STOP : SCAN_NEXT;
     });
-    return idx.length;
+    return n;
   }
 
   /** Visit the non-zero entries with index in [first, last], in increasing order. */
   forEachIn(first: number, last: number, fn: (i: number, v: number) => void): void {
     if (last < first || this.count === 0) return;
-    const k0 = Math.floor(first / LEAF_SIZE), k1 = Math.floor(last / LEAF_SIZE);
-    if (k1 - k0 > this.leaves.size) {
-      // Sparse: walk the leaves that exist, in order.
-      const ks = [...this.leaves.keys()].filter((k) => k >= k0 && k <= k1).sort((a, b) => a - b);
-      for (const k of ks) this.visitLeaf(k, first, last, fn);
-      return;
-    }
-    for (let k = k0; k <= k1; k++) this.visitLeaf(k, first, last, fn);
+    // The keys first: the callback may add leaves (a new key list is made then, not this one).
+    for (const k of this.leafKeysIn(first, last)) this.visitLeaf(k, first, last, fn);
   }
 
   private visitLeaf(k: number, first: number, last: number, fn: (i: number, v: number) => void): void {

@@ -34,23 +34,22 @@ import { PAGE_SIZE, pages_in, PG_dirty } from './types.js';
  * Simplified: one pass (the kernel's second pass waits for folios it could not lock).
  */
 export function* truncate_inode_pages_range(k: Kernel, inode: Inode, first: number, last: number, reason: string): Co {
-  const idx: number[] = [], val: number[] = [];
-  const pfns: number[] = [];
+  const max = k.features.folio_batch_size;
+  const idx = new Float64Array(max), val = new Float64Array(max);
   let index = first;
   for (;;) {
     // Each batch is looked up afresh from the cursor, after the sleep: drop_caches (i_rwsem does
     // not keep it out) may have removed (and freed) folios meanwhile.
-    const n = inode.i_mapping.i_pages.collectIn(index, last, k.features.folio_batch_size, idx, val);
+    const n = inode.i_mapping.i_pages.collectIn(index, last, max, idx, val);
     if (n === 0) break;
-    pfns.length = 0;
     for (let i = 0; i < n; i++) {
       const pfn = (val[i] as number) - 1;
+      val[i] = pfn;
       // truncate_cleanup_folio(): invalidate the buffers, cancel the dirty state.
       folio_detach_buffers(k, pfn);
       k.mem.flags[pfn] = k.mem.flagsOf(pfn) & ~PG_dirty;
-      pfns.push(pfn);
     }
-    delete_from_page_cache_batch(k, inode, pfns, reason);
+    delete_from_page_cache_batch(k, inode, val.subarray(0, n), reason);
     // The batch is gone from the cache and released; cond_resched() before the next one.
     yield* delay(n * k.timing.truncatePerPage, 'truncate:folio_batch_removed');
     index = (idx[n - 1] as number) + 1;

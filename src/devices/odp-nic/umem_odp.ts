@@ -126,9 +126,8 @@ export function ib_umem_odp_unmap_dma_page(umem: IbUmemOdp, vpn: number, dirty: 
  */
 export function ib_umem_odp_unmap_dma_pages(umem: IbUmemOdp, first: number, end: number, dirty: boolean): void {
   const k = umem.ctx.k;
-  umem.table.eraseRange(first, end, dirty ? (vpn) => {
-    const x = umem.table.lookup(vpn);
-    if (x && x.write && !k.mem.free[x.pfn]) folio_mark_dirty(k, x.pfn, 'ib_umem_odp_unmap_dma_pages');
+  umem.table.eraseRange(first, end, dirty ? (_vpn, pfn, write) => {
+    if (write && !k.mem.free[pfn]) folio_mark_dirty(k, pfn, 'ib_umem_odp_unmap_dma_pages');
   } : undefined);
 }
 

@@ -7,6 +7,7 @@
 import { delay, type Actor, type Co } from '../../engine/actor.js';
 import { compact_zone } from '../../mm/compaction.js';
 import type { Kernel } from '../../mm/kernel.js';
+import { PageArrays } from '../../mm/page_arrays.js';
 import { write_cache_pages } from '../../mm/page-writeback.js';
 import { reclaim_buffers, shrink_folio_list } from '../../mm/vmscan.js';
 import type { KernelSpec } from '../format/types.js';
@@ -48,8 +49,10 @@ export function finalEvents(k: Kernel): void {
   const flush = (): void => {
     const n = live.length;
     if (!n) return;
-    const ev = { pfns: Int32Array.from(live), gens: new Uint32Array(n), refcounts: new Int32Array(n), pincounts: new Int32Array(n), mapcounts: new Int32Array(n) };
+    const cols = new PageArrays(n, 0, 5, 0);
+    const ev = { pfns: cols.i32(), gens: cols.u32(), refcounts: cols.i32(), pincounts: cols.i32(), mapcounts: cols.i32() };
     live.forEach((pfn, i) => {
+      ev.pfns[i] = pfn;
       ev.gens[i] = m.genOf(pfn);
       ev.refcounts[i] = m.refcount(pfn);
       ev.pincounts[i] = m.pincount(pfn);

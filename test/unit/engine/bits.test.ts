@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { anySetBit, forEachSetBit, leafKeysIn } from '../../../src/engine/bits.js';
+import { anySetBit, firstSetBit, forEachSetBit, lastSetBit, leafKeysIn, rangeMask } from '../../../src/engine/bits.js';
 
 describe('bits: leaf keys of a range and set bits of a bitmap', () => {
   it('leafKeysIn() lists the keys in [k0, k1] in order, densely or from the map when the range is larger than it', () => {
@@ -20,5 +20,7 @@ describe('bits: leaf keys of a range and set bits of a bitmap', () => {
     expect(got(95, 95)).toEqual([95]);
     expect(anySetBit(w, 2, 30)).toBe(false);
     expect(anySetBit(w, 2, 31)).toBe(true);
+    expect([firstSetBit(w, 2, 95), lastSetBit(w, 0, 94), firstSetBit(w, 2, 30), lastSetBit(w, 65, 94)]).toEqual([31, 64, -1, -1]);
+    expect([rangeMask(0, 4, 40) >>> 0, rangeMask(1, 4, 40) >>> 0, rangeMask(1, 0, 95) >>> 0]).toEqual([0xfffffff0, 0x1ff, 0xffffffff]);
   });
 });

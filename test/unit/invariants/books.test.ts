@@ -53,6 +53,13 @@ describe('the checkers\' books', () => {
     expect(t.clear(600)).toBe(1);
     expect(t.clear(600)).toBeNull();
     expect(t.count).toBe(2);
+    // A run clears the pages its array names (not -1), across leaves, handing out each one that was there.
+    for (let v = 500; v < 530; v++) t.set(v, v, v * 10, -1, 0, 0);
+    const gone: number[] = [];
+    const pfns = Int32Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? -1 : 1));
+    t.clearRun(495, pfns, (a) => gone.push(a));
+    expect(gone).toEqual([500, 502, 503, 505, 506, 508, 509, 511, 512, 514, 515, 517, 518, 520, 521, 523, 524, 526, 527, 529].map((v) => v * 10));
+    expect(walked(495, 535)).toEqual([501, 504, 507, 510, 513, 516, 519, 522, 525, 528]);
   });
 
   it('a slot table lets an item go when the last entry pointing to it does, and reuses the slot', () => {
