@@ -4,6 +4,7 @@
  * is refused the same way wherever it appears.
  */
 import { parseSize } from '../../engine/clock.js';
+import { dict } from '../../engine/dict.js';
 import { REF_KIND, type AnyField, type OpDescriptor, type RefKind } from '../ops/op.js';
 import { ALL_OPS, opDescriptor, type Op } from '../ops/table.js';
 import { Check, isObject, pathIndex, pathKey } from './check.js';
@@ -56,7 +57,7 @@ export class OpWalker {
   }
 
   actors(v: unknown): Record<string, ActorSpec> {
-    const out: Record<string, ActorSpec> = {};
+    const out = dict<ActorSpec>();
     const o = v === undefined ? undefined : this.c.object(v, 'actors', 'an object of actors');
     for (const [actor, spec] of Object.entries(o ?? {})) {
       const path = pathKey('actors', actor);

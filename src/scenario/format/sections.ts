@@ -3,6 +3,7 @@
  * The fields of kernel, files and processes are described here as data (kind, default, whether
  * pinsim has built them), read by validation and by the generated reference.
  */
+import { dict } from '../../engine/dict.js';
 import { DEFAULT_POLICY, policyIssue } from '../registry.js';
 import { unbuilt, word, type WordSpec } from '../ops/op.js';
 import { Check, pathIndex, pathKey } from './check.js';
@@ -121,7 +122,7 @@ export function* entries(c: Check, v: unknown, section: string, expected: string
 }
 
 export function checkFiles(c: Check, v: unknown): Record<string, FileSpec> {
-  const out: Record<string, FileSpec> = {};
+  const out = dict<FileSpec>();
   for (const [name, o, path] of entries(c, v, 'files', 'a file { fs, size, dax? }')) {
     c.keys(o, builtFields(c, o, FILE_FIELDS, path, 'file'), path, 'a file');
     const fs = c.builtWord(c.required(o, 'fs', path), FILE_FIELDS['fs']?.words ?? [], pathKey(path, 'fs'), 'unknown-value', 'filesystem');
@@ -137,7 +138,7 @@ export function checkFiles(c: Check, v: unknown): Record<string, FileSpec> {
 }
 
 export function checkDevices(c: Check, v: unknown): Record<string, DeviceSpec> {
-  const out: Record<string, DeviceSpec> = {};
+  const out = dict<DeviceSpec>();
   for (const [name, o, path] of entries(c, v, 'devices', 'a device { model, ...params }')) {
     const modelPath = pathKey(path, 'model');
     const model = c.string(c.required(o, 'model', path), modelPath);
@@ -154,7 +155,7 @@ export function checkDevices(c: Check, v: unknown): Record<string, DeviceSpec> {
       continue;
     }
     c.keys(o, ['model', ...Object.keys(spec.params)], path, `a ${model} device`);
-    const parsed: DeviceSpec['params'] = {};
+    const parsed = dict<DeviceSpec['params'][string]>();
     for (const [p, ps] of Object.entries(spec.params)) {
       const x = o[p] === undefined ? undefined : c.param(o[p], ps, pathKey(path, p));
       if (x !== undefined) parsed[p] = x;
@@ -165,7 +166,7 @@ export function checkDevices(c: Check, v: unknown): Record<string, DeviceSpec> {
 }
 
 export function checkProcesses(c: Check, v: unknown): Record<string, ProcessSpec> {
-  const out: Record<string, ProcessSpec> = {};
+  const out = dict<ProcessSpec>();
   for (const [name, o, path] of entries(c, v, 'processes', 'a process { memlock?, capIpcLock? }')) {
     c.keys(o, Object.keys(PROCESS_FIELDS), path, 'a process');
     const p: ProcessSpec = {};
