@@ -16,7 +16,7 @@ import { DEFAULT_POLICY, INVARIANT_KINDS, defaultRegistry } from '../scenario/re
 import { validateOrThrow } from '../scenario/format/validate.js';
 import { UsageError, flagParams, flagSeed, flagString, parseArgs } from './args.js';
 import type { CommandSpec } from './args.js';
-import { Progress, resolvePolicies } from './common.js';
+import { LOAD_FLAGS, Progress, flagLoadTimeout, resolvePolicies } from './common.js';
 
 export const EXPLORE_SPEC: CommandSpec = {
   name: 'explore',
@@ -41,6 +41,7 @@ export const EXPLORE_SPEC: CommandSpec = {
     seed: { value: true, meta: 'N', doc: 'the PRNG seed (default 1)' },
     json: { value: false, doc: 'print the result as JSON (for pinsim merge)' },
     out: { value: true, meta: 'FILE', doc: 'with --json: write it to FILE' },
+    ...LOAD_FLAGS,
     param: { value: true, meta: 'K=V', repeat: true, doc: 'a parameter for scenario modules that export a function' },
   },
 };
@@ -73,7 +74,7 @@ export async function cmdExplore(argv: readonly string[]): Promise<number> {
   const file = p.operands[0] as string;
   const registry = defaultRegistry();
   const seed = flagSeed(p, 'explore') ?? 1;
-  const raw = await loadScenarioInput(file, { seed, params: flagParams(p, 'explore') });
+  const raw = await loadScenarioInput(file, { seed, params: flagParams(p, 'explore'), ...flagLoadTimeout(p, 'explore') });
   const s = validateOrThrow(raw, registry, file);
   const policy = resolvePolicies(flagString(p, 'policy') ?? s.kernel.policy ?? DEFAULT_POLICY, registry, false)[0] as string;
   const shardFlag = flagString(p, 'shard');

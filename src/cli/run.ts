@@ -17,7 +17,7 @@ import { validateOrThrow } from '../scenario/format/validate.js';
 import { ScenarioError } from '../scenario/format/types.js';
 import { UsageError, flagParams, flagSeed, flagString, parseArgs } from './args.js';
 import type { CommandSpec } from './args.js';
-import { resolvePolicies, withFile } from './common.js';
+import { LOAD_FLAGS, flagLoadTimeout, resolvePolicies, withFile } from './common.js';
 
 export const RUN_SPEC: CommandSpec = {
   name: 'run',
@@ -34,6 +34,7 @@ export const RUN_SPEC: CommandSpec = {
     },
     out: { value: true, meta: 'FILE', doc: 'where --trace writes (default stdout, after the report)' },
     json: { value: false, doc: 'print the result (DESIGN §6) as one JSON document' },
+    ...LOAD_FLAGS,
     param: { value: true, meta: 'K=V', repeat: true, doc: 'a parameter for a scenario module that exports a function' },
     'raw-chains': { value: false, doc: "also print each violation's causal chain as raw trace steps, under its story" },
     'check-determinism': { value: false, doc: 'run twice and compare the trace hashes event by event; exit 1 at the first divergence' },
@@ -65,7 +66,7 @@ export async function cmdRun(argv: readonly string[]): Promise<number> {
   }
 
   const input = await loadScenarioInput(file, {
-    ...(policy !== undefined ? { policy } : {}), ...(seed !== undefined ? { seed } : {}), params: flagParams(p, 'run'),
+    ...(policy !== undefined ? { policy } : {}), ...(seed !== undefined ? { seed } : {}), params: flagParams(p, 'run'), ...flagLoadTimeout(p, 'run'),
   });
   const s = validateOrThrow(input, registry, file);
   const lines: string[] = [];

@@ -3,12 +3,18 @@
  * The fields of kernel, files and processes are described here as data (kind, default, whether
  * pinsim has built them), read by validation and by the generated reference.
  */
+import { formatSize } from '../../engine/clock.js';
 import { dict } from '../../engine/dict.js';
+import { PAGE_SIZE } from '../../mm/types.js';
+import { PINSIM_MAX_FRAMES } from './limits.js';
 import { DEFAULT_POLICY, policyIssue } from '../registry.js';
 import { unbuilt, word, type WordSpec } from '../ops/op.js';
 import { Check, pathIndex, pathKey } from './check.js';
 import { closest } from './closest.js';
 import type { DeviceSpec, FileSpec, KernelSpec, ProcessSpec, ReplaySpec } from './types.js';
+
+/** The largest `kernel.memory` a run may have. */
+export const MAX_MEMORY = PINSIM_MAX_FRAMES * PAGE_SIZE;
 
 export const TOP_FIELDS = ['name', 'description', 'kernel', 'files', 'devices', 'processes', 'actors', 'expect', 'expectByPolicy', 'replay'];
 
@@ -96,7 +102,10 @@ export function checkKernel(c: Check, v: unknown): KernelSpec {
       if (p !== undefined) out.policy = p;
     } else if (f === 'memory' || f === 'movable') {
       const n = c.size(o[f], path);
-      if (n !== undefined) out[f] = n;
+      if (n !== undefined && f === 'memory' && n > MAX_MEMORY) {
+        c.add('too-large', path, `kernel.memory ${formatSize(n)} is more than pinsim simulates (${formatSize(MAX_MEMORY)}: ${PINSIM_MAX_FRAMES} frames, about 1 KiB of the host's memory each)`,
+          { expected: `at most ${formatSize(MAX_MEMORY)} (pinsim's limit)` });
+      } else if (n !== undefined) out[f] = n;
     } else if (f === 'writeback' || f === 'compaction' || f === 'reclaim') {
       const po = c.object(o[f], path, 'an object { period }');
       if (!po) continue;
