@@ -23,8 +23,10 @@ export class NotImplementedError extends Error {
  */
 export function resolvePolicies(value: string, registry: Registry, allowAll: boolean): string[] {
   if (allowAll && value === 'all') return [...registry.policies.keys()];
-  const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (names.length === 0) throw new ScenarioError([{ code: 'unknown-policy', path: '--policy', message: 'no policy named' }]);
+  const names = value.split(',').map((s) => s.trim());
+  if (names.includes('')) {
+    throw new ScenarioError([{ code: 'unknown-policy', path: '--policy', message: `an empty policy name in "${value}"`, expected: 'a policy, or policies separated by single commas' }]);
+  }
   const known = policyNames(registry);
   const issues = names.flatMap((n) => policyIssue(n, known, '--policy', { all: allowAll }) ?? []);
   if (issues.length) throw new ScenarioError(issues);

@@ -5,6 +5,7 @@
  * replay file, with the `pinsim replay` command printed. Exit 0 when every forbid is Never, 1 otherwise.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { explore, mergeResults, type ExploreOptions, type ExploreResult, type StrategyName } from '../explore/explore.js';
 import { replayFileOf } from '../explore/replay.js';
@@ -86,6 +87,7 @@ export async function cmdExplore(argv: readonly string[]): Promise<number> {
   }
   const opts: Omit<ExploreOptions, 'shouldStop' | 'onExecution' | 'registry'> = { policy, seed, shard, strategy: (flagString(p, 'strategy') ?? 'dfs') as StrategyName };
   const runs = count(p, 'runs'), depth = count(p, 'depth'), bound = count(p, 'preemption-bound');
+  if (depth === 0) throw new UsageError('--depth must be at least 1 (PCT with depth d looks for bugs that need d - 1 ordering changes)', 'explore');
   const window = time(p, 'window'), jitter = time(p, 'jitter'), secs = count(p, 'time');
   if (runs !== undefined) opts.runs = runs;
   if (depth !== undefined) opts.depth = depth;
@@ -96,6 +98,9 @@ export async function cmdExplore(argv: readonly string[]): Promise<number> {
   if (p.flags['no-state-cache'] === true) opts.stateCache = false;
   const deadline = secs !== undefined ? Date.now() + secs * 1000 : null;
   const jobs = count(p, 'jobs') ?? 1;
+  if (jobs < 1 || jobs > maxJobs()) {
+    throw new UsageError(`--jobs must be from 1 to ${maxJobs()} on this machine, not ${jobs} (pinsim's limit: 4 worker threads per CPU, each holding its own model)`, 'explore');
+  }
   const progress = new Progress();
   const started = Date.now();
   let r: ExploreResult;
@@ -141,6 +146,11 @@ export async function cmdExplore(argv: readonly string[]): Promise<number> {
     log(`  replay it: npx pinsim replay ${out}`);
   }
   return r.verdicts.some((v) => v.kind === 'forbid' && v.verdict === 'Sometimes') ? 1 : 0;
+}
+
+/** The most worker threads explore starts: 4 per CPU (a worker holds a whole model; more only queue). */
+export function maxJobs(): number {
+  return 4 * availableParallelism();
 }
 
 function version(): string {

@@ -29,5 +29,7 @@ export async function cmdReplay(argv: readonly string[]): Promise<number> {
     return 0;
   }
   process.stdout.write(`replay did NOT reproduce: expected traceHash ${o.expected || '(none saved)'}, got ${o.result.traceHash}\n`);
+  // Why, when the saved choices did not fit this run's choice points (the notes say where).
+  for (const n of o.result.notes ?? []) if (n.includes('choice')) process.stdout.write(`  ${n}\n`);
   return 1;
 }

@@ -73,6 +73,8 @@ export class Scheduler implements Waker {
   private stopped = false;
   /** The chooser cut the execution short (a strategy pruned it). */
   pruned = false;
+  /** The first replayed choice that named no candidate (the default was taken instead). */
+  badChoice: { index: number; choice: number; candidates: number } | null = null;
 
   private readonly opts: SchedulerOptions;
   // The options the hot path reads, loaded once.
@@ -268,7 +270,10 @@ export class Scheduler implements Waker {
     }
     else idx = this.opts.choices?.[index] ?? 0;
     if (idx === -1 && this.opts.chooser) return -1;
-    if (!Number.isInteger(idx) || idx < 0 || idx >= cands.length) idx = 0;
+    if (!Number.isInteger(idx) || idx < 0 || idx >= cands.length) {
+      if (!this.opts.chooser) this.badChoice ??= { index, choice: idx, candidates: cands.length };
+      idx = 0;
+    }
     this.recorded.push(idx);
     return idx;
   }

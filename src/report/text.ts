@@ -175,6 +175,7 @@ export function formatRunText(r: RunResult, opts: TextOptions = {}): string {
     for (const l of table('observed', r.observed)) out.push(l);
     if (r.expectations.failures.length) out.push('expectation failures:');
     for (const f of r.expectations.failures) out.push(`  - ${f}`);
+    if (r.notes?.length) out.push('notes:', ...r.notes.map((n) => `  - ${n}`));
     const s = r.stats;
     out.push(
       `stats     events=${s.events} simTime=${formatTime(s.simTimeNs)} faults=${s.faults} invalidations=${s.invalidations} pins=${s.pins} choicePoints=${s.choicePoints}`,

@@ -37,4 +37,6 @@ export interface RunResult {
   skipped?: string;
   /** pinsim's own failure (outcome `error`). */
   error?: string;
+  /** Remarks that are not results (a replay that did not fit the run, a run cut by kernel.until); not hashed. */
+  notes?: string[];
 }
