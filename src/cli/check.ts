@@ -68,7 +68,18 @@ export async function cmdCheck(argv: readonly string[]): Promise<number> {
   const seed = flagSeed(p, 'check');
   const params = flagParams(p, 'check');
   const timeout = flagLoadTimeout(p, 'check');
-  const files = collectScenarioFiles(p.operands);
+  // An operand that does not exist is checked like any file (it is INVALID), not the end of the run.
+  const files: string[] = [];
+  for (const op of p.operands) {
+    let found: string[];
+    try {
+      found = collectScenarioFiles([op]);
+    } catch (e) {
+      if (!(e instanceof ScenarioError)) throw e;
+      found = [op];
+    }
+    for (const f of found) if (!files.includes(f)) files.push(f);
+  }
   if (files.length === 0) throw new UsageError(`no scenario files (*.json, *.scenario.{ts,js,mjs}) under ${p.operands.join(' ')}`, 'check');
 
   const progress = new Progress();

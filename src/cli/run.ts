@@ -61,7 +61,7 @@ export async function cmdRun(argv: readonly string[]): Promise<number> {
   const policy = policyFlag === undefined ? undefined : resolvePolicies(policyFlag, registry, false)[0];
   const seed = flagSeed(p, 'run');
   const file = p.operands[0] as string;
-  if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) {
+  if (isDirectory(file)) {
     throw new UsageError(`${file} is a directory; pinsim run takes one scenario file (pinsim check takes directories)`, 'run');
   }
 
@@ -119,6 +119,15 @@ export async function cmdRun(argv: readonly string[]): Promise<number> {
   }
   if (r.outcome === 'skip') process.stderr.write(`pinsim: ${r.scenario} does not apply to ${r.policy}: ${r.skipped ?? ''}\n`);
   return r.outcome === 'pass' || r.outcome === 'skip' ? 0 : 1;
+}
+
+/** Whether @file is a directory (false for what cannot be stat'ed, a symlink loop included: the loader says why). */
+function isDirectory(file: string): boolean {
+  try {
+    return statSync(file, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    return false;
+  }
 }
 
 /** The --json form of a determinism verdict: the verdict, the first divergence, the first run's outcome. */
