@@ -73,6 +73,8 @@ export class Scheduler implements Waker {
   private stopped = false;
   /** The chooser cut the execution short (a strategy pruned it). */
   pruned = false;
+  /** `until` ended the run with work still due after it: whatever was in progress was cut. */
+  cut = false;
   /** The first replayed choice that named no candidate (the default was taken instead). */
   badChoice: { index: number; choice: number; candidates: number } | null = null;
 
@@ -179,7 +181,11 @@ export class Scheduler implements Waker {
     const pending = this.pending;
     // Drop stale entries (an actor woken before its timeout fired, or killed).
     const tmin = q.validTop(pending);
-    if (tmin === Infinity || tmin > this.until) return false;
+    if (tmin === Infinity) return false;
+    if (tmin > this.until) {
+      this.cut = true;
+      return false;
+    }
     let chosen: Actor;
     let chosenTime = tmin;
     const first = this.actors[q.pop()] as Actor;

@@ -2,6 +2,10 @@
  * install-during-invalidation (DESIGN §7): a device installed a translation for an address while an
  * invalidation covering it was open, or from a snapshot taken across one (the read_retry protocol
  * broken): an invalidation of that address started after the device's page-table walk began.
+ * A device's own MMU_NOTIFY_MIGRATE (range owner = the device) does not count: the device migrates
+ * that range itself, and its invalidate ignores it without touching the sequence count, as
+ * dmirror_interval_invalidate() does, so read_retry would not refuse. The owner is the one each
+ * subscriber's callback was given (notifier_sub_done).
  */
 import type { MmTraceEvent, MmEventOf } from '../mm/trace_events.js';
 import { toChain, type Checker, type CheckerCtx } from './checker.js';
@@ -11,6 +15,8 @@ function create(ctx: CheckerCtx) {
   const open = new Map<number, MmEventOf<'notifier_start'> & { seq: number }>();
   /** invalidations by mm, with their trace position, most recent last */
   const past: (MmEventOf<'notifier_start'> & { seq: number })[] = [];
+  /** The owner of each MIGRATE range, as its callbacks were told. */
+  const migrateOwner = new Map<number, string>();
   return {
     on(ev: MmTraceEvent): void {
       n++;
@@ -22,8 +28,12 @@ function create(ctx: CheckerCtx) {
           break;
         }
         case 'notifier_end': case 'notifier_abort': open.delete(ev.id); break;
+        case 'notifier_sub_done':
+          if (ev.event === 'MMU_NOTIFY_MIGRATE' && ev.owner) migrateOwner.set(ev.id, ev.owner);
+          break;
         case 'dev_map': {
-          const covers = (s: MmEventOf<'notifier_start'>) => s.mm === ev.mm && ev.va >= s.start && ev.va < s.end;
+          const covers = (s: MmEventOf<'notifier_start'>) =>
+            s.mm === ev.mm && ev.va >= s.start && ev.va < s.end && migrateOwner.get(s.id) !== ev.device;
           const during = [...open.values()].find(covers);
           const across = during ?? past.find((s) => covers(s) && s.seq > ev.snapSeq);
           if (!across) return;

@@ -111,7 +111,7 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
     traceHash: bus.traceHash, choices: [...sched.recorded],
     ...(sched.pruned ? { pruned: true } : {}),
   };
-  const notes = replayNotes(choices, sched);
+  const notes = [...w.notes, ...replayNotes(choices, sched)];
   if (notes.length) r.notes = notes;
   if (error) return { ...r, outcome: 'error', error };
   const failures = expect ? checkExpectations(expect, r) : [];
