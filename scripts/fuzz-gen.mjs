@@ -1,6 +1,6 @@
 /**
  * The model fuzzer's scenario generator (issue 9): from one seed, a random but always *valid*
- * scenario (DESIGN §5) — random op sequences over every built process op, device op and piece of
+ * scenario — random op sequences over every built process op, device op and piece of
  * background work, with random sizes (page multiples, 0, unaligned, oversized), times, flags,
  * device parameters and a random policy — plus how to run it (seed, window, a random chooser).
  *
@@ -16,8 +16,8 @@
 /** The ops this generator knows how to build; soak.mjs checks that it covers every built op. */
 export const GENERATED_OPS = [
   'mmap', 'munmap', 'mremap', 'madvise', 'mprotect', 'fork', 'exit', 'load', 'store', 'msync', 'ftruncate', 'truncate',
-  'fallocate', 'fsync', 'pread', 'pwrite', 'drop_caches', 'setlease', 'sleep', 'gup', 'unpin', 'reg_mr', 'dereg_mr',
-  'dma_read', 'dma_write', 'poll', 'advise_mr', 'mirror', 'unmirror', 'gpu_read', 'gpu_write', 'snapshot',
+  'fallocate', 'fsync', 'pread', 'pwrite', 'drop_caches', 'setlease', 'sleep', 'gup', 'unpin', 'pin_read', 'pin_write',
+  'reg_mr', 'dereg_mr', 'dma_read', 'dma_write', 'poll', 'advise_mr', 'mirror', 'unmirror', 'gpu_read', 'gpu_write', 'snapshot',
   'migrate_to_device', 'migrate_to_host', 'make_exclusive', 'check_exclusive', 'writeback_now', 'reclaim', 'migrate',
 ];
 
@@ -288,7 +288,7 @@ function pickFile(g) {
 const OP_WEIGHTS = {
   mmap: 14, munmap: 4, mremap: 3, madvise: 3, mprotect: 3, fork: 2, exit: 0.5, load: 6, store: 6, msync: 2,
   ftruncate: 3, truncate: 1, fallocate: 2, fsync: 1.5, pread: 2, pwrite: 2, drop_caches: 1, setlease: 2, sleep: 2,
-  gup: 4, unpin: 3, reg_mr: 7, dereg_mr: 3, dma_read: 5, dma_write: 6, poll: 2, advise_mr: 2, mirror: 5, unmirror: 2,
+  gup: 4, unpin: 3, pin_read: 2, pin_write: 2, reg_mr: 7, dereg_mr: 3, dma_read: 5, dma_write: 6, poll: 2, advise_mr: 2, mirror: 5, unmirror: 2,
   gpu_read: 4, gpu_write: 4, snapshot: 2, migrate_to_device: 3, migrate_to_host: 2, make_exclusive: 2, check_exclusive: 1,
   writeback_now: 2, reclaim: 2, migrate: 2,
 };
@@ -399,7 +399,8 @@ function makeOp(g, a, nested = false) {
       const flags = d.chance(0.7)
         ? d.pick([['pin', 'longterm', 'write'], ['pin', 'longterm'], ['pin', 'write'], ['get', 'write'], ['get'], ['pin']])
         : d.subset(['get', 'pin', 'longterm', 'write', 'force'], 0.4);
-      return withAs({ op: 'gup', ...range(g, proc), flags }, 'pins', 0.9);
+      const r = range(g, proc);
+      return withAs({ op: 'gup', ...r, flags }, 'pins', 0.9, pagesOf(r.length));
     }
     case 'unpin': {
       const pins = nameOf(g, 'pins', proc);
@@ -407,6 +408,12 @@ function makeOp(g, a, nested = false) {
       const op = { op: 'unpin', pins };
       if (d.chance(0.5)) op.dirty = d.chance(0.5);
       return op;
+    }
+    case 'pin_read':
+    case 'pin_write': {
+      const pins = entryOf(g, 'pins', proc);
+      if (!pins) return null;
+      return withAs({ op: kind, pins: pins.name, ...inner(d, pins.pages) }, null, 0.6);
     }
     case 'reg_mr': {
       if (!g.regDevices.length || nested) return null;

@@ -1,6 +1,6 @@
 /**
  * Model-sanity checks for the fuzzer (issue 9), on every run, from the trace events a run emits
- * (runScenario's `trace` listener) and its RunResult. Unlike the invariants of DESIGN §7, which are
+ * (runScenario's `trace` listener) and its RunResult. Unlike the invariants (docs/invariants.md), which are
  * findings about the modelled kernel, a failure here means pinsim itself is wrong:
  *
  * - `internal-error`      the run's outcome is `error` ([pinsim internal bug]), or runScenario threw

@@ -29,7 +29,7 @@ export {
 export { ALL_OPS, OP_TABLE, opDescriptor, type OpName } from './scenario/ops/table.js';
 export type { OpDescriptor, FieldSpec, WordSpec } from './scenario/ops/op.js';
 export {
-  createRegistry, defaultRegistry, BUILTIN, CONTRACT_POLICIES, CONTRACT_MODELS, INVARIANT_KINDS, DEFAULT_POLICY,
+  createRegistry, defaultRegistry, lookupPolicy, BUILTIN, CONTRACT_POLICIES, CONTRACT_MODELS, INVARIANT_KINDS, DEFAULT_POLICY,
   type Registry,
 } from './scenario/registry.js';
 export type { DeviceModel, DeviceCtx, DeviceInstance, DeviceParamSpec, MemoryRegion, DmaRequest, DmaResult } from './devices/device.js';
@@ -38,7 +38,10 @@ export type { Checker, CheckerCtx, ViolationReport, ChainEvent } from './invaria
 export type { MmTraceEvent } from './mm/trace_events.js';
 export { formatTime, formatSize, parseSize, parseTime } from './engine/clock.js';
 export { encodeChoices, decodeChoices, type Choices } from './engine/choices.js';
-export { explore, mergeResults, type ExploreOptions, type ExploreResult, type OutcomeVerdict, type StrategyName } from './explore/explore.js';
+export {
+  explore, exploreValidated, exploreSteps, mergeResults,
+  type ExploreBound, type ExploreOptions, type ExploreResult, type FinalState, type OutcomeVerdict, type StrategyName, type Verdict,
+} from './explore/explore.js';
 export { replay, replayFileOf, type ReplayRecord, type ReplayOutcome } from './explore/replay.js';
 export { tellChain } from './report/story.js';
 export { formatRunText } from './report/text.js';
@@ -47,7 +50,7 @@ export { formatRunText } from './report/text.js';
 export { delay, schedPoint, type Co } from './engine/actor.js';
 export { wait_event, wake_up_all, WaitQueueHead } from './engine/waitqueue.js';
 export { IS_ERR, EINVAL, EFAULT, ENOMEM, EPERM, EOPNOTSUPP, EBUSY, ETXTBSY, type Errno } from './mm/errno.js';
-export { get_user_pages_locked, gup_flags_for_era, unpin_user_pages_dirty_lock } from './mm/gup.js';
+export { get_user_pages_locked, get_user_pages_unlocked, gup_flags_for_era, unpin_user_pages_dirty_lock } from './mm/gup.js';
 export { PAGE_SIZE, VM_SHARED, VM_WRITE, FOLL_PIN, FOLL_GET, FOLL_LONGTERM, FOLL_WRITE } from './mm/types.js';
 export {
   COMMON_DEVICE_PARAMS, dma_iommu_fault, dma_map_translation, dma_transfer_page, dma_unmap_translation, page_bytes,

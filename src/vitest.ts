@@ -43,7 +43,7 @@ export interface PinsimMatchers<R = unknown> {
   toHaveNoViolations(): R;
   /** The run found a violation of @kind (and, if given, of @filter's actor, pfn or file). */
   toHaveViolation(kind: string, filter?: ViolationFilter): R;
-  /** The run met its scenario's `expect` / `expectByPolicy` (DESIGN §5). */
+  /** The run met its scenario's `expect` / `expectByPolicy` (else: no violation). */
   toMeetExpectations(): R;
 }
 
@@ -77,7 +77,7 @@ function runName(r: RunResult): string {
  * checker's message, and the story of its causal chain in @policy's era.
  */
 export function describeViolation(v: Violation, policy: string): string {
-  const where = v.file !== undefined && v.index !== undefined && v.index >= 0 ? ` (${v.file}:${v.index})` : '';
+  const where = v.file !== undefined && v.index !== undefined && v.index >= 0 ? ` (${v.file}@${v.index})` : '';
   const lines = [`  ${v.kind} at t=${formatTime(v.time)} by ${v.actor}, pfn ${hex(v.pfn)}${where}`, `    ${v.message}`];
   if (v.chain.length) lines.push(`    story: ${tellChain(v, policy)}`);
   return lines.join('\n');
@@ -123,17 +123,29 @@ function filterText(kind: string, f: ViolationFilter | undefined): string {
   return parts.length ? `${kind} (${parts.join(', ')})` : kind;
 }
 
-/** The forbid verdicts an exploration found Sometimes, each with its counterexample's violations. */
+/** The forbid outcomes an exploration observed, each with its counterexample's violations. */
 function exploreFindings(e: ExploreResult): string {
-  const found = e.verdicts.filter((v) => v.kind === 'forbid' && v.verdict === 'Sometimes');
+  const found = e.verdicts.filter((v) => v.kind === 'forbid' && v.count > 0);
   if (!found.length) return '  (none)';
   return found.map((v) => {
     const ex = v.example;
-    const head = `  ${v.outcome}: Sometimes (${v.count} of ${e.executions} executions)`;
+    const head = `  ${v.outcome}: ${v.verdict} (${v.count} of ${e.executions} executions)`;
     if (!ex) return head;
     const vs = ex.result.violations.filter((x) => x.kind === v.outcome);
     return `${head}, first in execution ${ex.execution} (choices ${ex.choices.join(',') || 'none'})\n${describeViolations(vs.length ? vs : ex.result.violations, e.policy)}`;
   }).join('\n');
+}
+
+/** How far an exploration went: `262 executions, exhaustive` or `50 executions, bounded by runs`. */
+function searchText(e: ExploreResult): string {
+  return `${e.executions} executions, ${e.exhaustive ? 'exhaustive' : `bounded by ${e.bound ?? 'runs'}, not exhaustive`}`;
+}
+
+/** An exploration that ran no execution proves nothing either way: every matcher refuses it, `.not` too. */
+function refuseEmpty(name: string, e: ExploreResult): void {
+  if (e.executions === 0) {
+    misuse(`${name}(): the exploration of ${e.scenario} under ${e.policy} ran no execution (bounded by ${e.bound ?? 'runs'}), so it shows nothing either way`);
+  }
 }
 
 /**
@@ -143,12 +155,13 @@ function exploreFindings(e: ExploreResult): string {
 function toHaveNoViolations(received: unknown): MatcherResult {
   if (isExploreResult(received)) {
     const e = received;
-    const pass = e.verdicts.every((v) => v.kind !== 'forbid' || v.verdict === 'Never');
+    refuseEmpty('toHaveNoViolations', e);
+    const pass = e.verdicts.every((v) => v.kind !== 'forbid' || v.count === 0);
     return {
       pass,
       message: () => pass
-        ? `expected the exploration of ${e.scenario} under ${e.policy} to find a violation, but every forbidden outcome was Never in ${e.executions} executions`
-        : `expected the exploration of ${e.scenario} under ${e.policy} to find no violation, but in ${e.executions} executions it found:\n${exploreFindings(e)}`,
+        ? `expected the exploration of ${e.scenario} under ${e.policy} to find a violation, but no forbidden outcome was observed (${searchText(e)})`
+        : `expected the exploration of ${e.scenario} under ${e.policy} to find no violation, but in ${searchText(e)} it found:\n${exploreFindings(e)}`,
     };
   }
   if (!isRunResult(received)) return notAResult('toHaveNoViolations', received);
@@ -173,14 +186,15 @@ function toHaveViolation(received: unknown, kind: unknown, filter?: ViolationFil
   const want = filterText(kind, filter);
   if (isExploreResult(received)) {
     const e = received;
+    refuseEmpty('toHaveViolation', e);
     const v = e.verdicts.find((x) => x.outcome === kind);
     const runs = (v?.example ? [v.example.result] : []).filter((r) => r.violations.some((x) => matches(x, kind, filter)));
-    const pass = v?.verdict === 'Sometimes' && runs.length > 0;
+    const pass = v !== undefined && v.count > 0 && runs.length > 0;
     return {
       pass,
       message: () => pass
         ? `expected the exploration of ${e.scenario} under ${e.policy} not to find ${want}, but it did:\n${exploreFindings({ ...e, verdicts: e.verdicts.filter((x) => x.outcome === kind) })}`
-        : `expected the exploration of ${e.scenario} under ${e.policy} to find ${want}, but ${v ? `it was ${v.verdict} in ${e.executions} executions` : `${kind} was not among the outcomes it judged (${e.verdicts.map((x) => x.outcome).join(', ') || 'none'})`}; it found:\n${exploreFindings(e)}`,
+        : `expected the exploration of ${e.scenario} under ${e.policy} to find ${want}, but ${v ? `it was ${v.verdict} (${searchText(e)})` : `${kind} was not among the outcomes it judged (${e.verdicts.map((x) => x.outcome).join(', ') || 'none'})`}; it found:\n${exploreFindings(e)}`,
     };
   }
   if (!isRunResult(received)) return notAResult('toHaveViolation', received);
@@ -230,7 +244,7 @@ export interface ExtendableExpect {
  * setupPinsimMatchers() - register the matchers with @target (vitest's `expect` by default).
  * Importing `pinsim/vitest` already did this for vitest's own `expect`; calling it again is harmless.
  */
-export function setupPinsimMatchers(target: ExtendableExpect = expect as unknown as ExtendableExpect): void {
+export function setupPinsimMatchers(target: ExtendableExpect = expect): void {
   target.extend(pinsimMatchers);
 }
 

@@ -77,7 +77,7 @@ describe('checkDeterminism() on runs that are not deterministic', () => {
     const text = formatDeterminism(v);
     expect(text).toContain('diverge at event 2');
     expect(text).toContain(`first run:  ${formatTraceLine(base[2] as MmTraceEvent)}`);
-    expect(text).toContain('second run: 0.250 app op_start: op=store name=app.2');
+    expect(text).toContain('second run: 0.250µs app op_start: op=store name=app.2');
   });
 
   it('names the first missing event when one run is shorter', () => {

@@ -4,29 +4,15 @@
  * `test()`s registered in this file, with `pinsim` standing for src/index.ts and `pinsim/vitest` for
  * src/vitest.ts; and the failure message the section quotes is the one the matcher gives.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 import * as vitest from 'vitest';
 import { describe, expect, it } from 'vitest';
 import * as pinsim from '../src/index.js';
 import * as pinsimVitest from '../src/vitest.js';
+import { README, blocks, evalBlock, section } from './helpers/readme.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-
-/** The text of the section headed `## <title>`, up to the next `## ` heading. */
-function section(md: string, title: string): string {
-  const start = md.indexOf(`\n## ${title}\n`);
-  if (start < 0) return '';
-  const next = md.indexOf('\n## ', start + 1);
-  return md.slice(start, next < 0 ? undefined : next);
-}
-
-/** The fenced blocks of @lang in @md, in order. */
-function blocks(md: string, lang: string): string[] {
-  return [...md.matchAll(new RegExp('^```' + lang + '\\n([\\s\\S]*?)^```$', 'gm'))].map((m) => m[1] as string);
-}
 
 const LIBRARY_USE = section(README, 'Library use');
 const TS_BLOCKS = blocks(LIBRARY_USE, 'ts');
@@ -67,21 +53,6 @@ function typeErrors(codes: readonly string[]): string[] {
     const where = d.file && d.start !== undefined ? `${f ? `README block ${f.i}` : d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}: ` : '';
     return where + ts.flattenDiagnosticMessageText(d.messageText, '\n');
   });
-}
-
-/**
- * Evaluate @code (a test file) here, its imports of vitest and pinsim resolved to @modules, then
- * @tail (plain JS in the same scope). Return: its module.exports.
- */
-function evalBlock(code: string, modules: Record<string, unknown>, tail = ''): Record<string, unknown> {
-  const js = ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
-  const require = (name: string): unknown => {
-    if (!(name in modules)) throw new Error(`the README example imports "${name}", which this test does not provide`);
-    return modules[name];
-  };
-  const module = { exports: {} as Record<string, unknown> };
-  new Function('require', 'module', 'exports', `${js}\n${tail}`)(require, module, module.exports);
-  return module.exports;
 }
 
 /** The head of a block that misuses the matchers. */

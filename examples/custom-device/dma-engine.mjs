@@ -8,7 +8,7 @@
  * the device wrote). Because it pins late and briefly, it follows the address space: after a truncate
  * or munmap its next transfer faults (remote-access-error) instead of writing a page the file lost.
  *
- * A device model is a const ops table (STYLE §3): `name`, `description`, `params` (each with kind,
+ * A device model is a const ops table (as pinsim's own models are): `name`, `description`, `params` (each with kind,
  * default and doc; COMMON_DEVICE_PARAMS adds `iommu` and `pcieErrorHandling`), the device `ops` it
  * executes, and `create(ctx)` returning the instance whose optional methods the runner calls. The
  * methods are generators: every `yield*` is a point where another actor (a CPU, another device) may
@@ -17,7 +17,7 @@
  */
 import {
   COMMON_DEVICE_PARAMS, EINVAL, IS_ERR, PAGE_SIZE, delay, dma_iommu_fault, dma_map_translation, dma_transfer_page,
-  dma_unmap_translation, get_user_pages_locked, gup_flags_for_era, page_bytes, schedPoint, unpin_user_pages_dirty_lock,
+  dma_unmap_translation, get_user_pages_unlocked, gup_flags_for_era, page_bytes, schedPoint, unpin_user_pages_dirty_lock,
 } from './kit.mjs';
 
 /** @typedef {import('pinsim').DeviceModel} DeviceModel */
@@ -83,7 +83,7 @@ function create(ctx) {
       // pin_user_pages(FOLL_WRITE when the device writes memory): FOLL_PIN from 5.7, FOLL_GET before.
       const flags = gup_flags_for_era(k, false, true, false, req.write, false);
       if (IS_ERR(flags)) return { status: 'device-error', tokens };
-      const ref = yield* get_user_pages_locked(k, w.proc.mm, first, n, flags, ctx.name);
+      const ref = yield* get_user_pages_unlocked(k, w.proc.mm, first, n, flags, ctx.name);
       if (IS_ERR(ref)) {
         // The driver could not pin the buffer (no VMA, SIGBUS beyond EOF, …): the descriptor fails.
         yield* delay(dmaLatency, 'dma-engine:pin_failed');
@@ -110,7 +110,7 @@ function create(ctx) {
       }
       if (status === 'ok') yield* delay(dmaLatency - step * (n - 1), 'dma-engine:dma_done');
       for (const x of xs) dma_unmap_translation(ctx, x);
-      // Pairs with get_user_pages_locked() above: set_page_dirty_lock() then unpin, as O_DIRECT reads do.
+      // Pairs with get_user_pages_unlocked() above: set_page_dirty_lock() then unpin, as O_DIRECT reads do.
       yield* unpin_user_pages_dirty_lock(k, ref, req.write);
       return { status, tokens };
     },

@@ -6,7 +6,7 @@
  */
 export { delay, schedPoint } from 'pinsim';
 export { EINVAL, EOPNOTSUPP, IS_ERR } from 'pinsim';
-export { get_user_pages_locked, gup_flags_for_era, unpin_user_pages_dirty_lock } from 'pinsim';
+export { get_user_pages_unlocked, gup_flags_for_era, unpin_user_pages_dirty_lock } from 'pinsim';
 export { PAGE_SIZE, VM_SHARED } from 'pinsim';
 export {
   COMMON_DEVICE_PARAMS, dma_iommu_fault, dma_map_translation, dma_transfer_page, dma_unmap_translation, page_bytes,

@@ -6,7 +6,7 @@
  * writes: 4.15's fsdax refusal applied to every shared file. Private mappings are still pinned (as
  * anonymous COW copies), and so are ODP and HMM devices, which hold no long-term reference.
  *
- * A policy is a const ops table (STYLE §3): a name, a description, the kernel version it is built on
+ * A policy is a const ops table (as pinsim's own policies are): a name, a description, the kernel version it is built on
  * (which selects the era's features), and the hooks of KernelPolicyOps it implements. Here the one
  * hook is `longterm_pin_admit(k, vma)`, asked before a long-term reference to a file VMA's pages:
  * 0 admits, an errno refuses, null leaves the decision to the era's own rules.

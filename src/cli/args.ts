@@ -129,12 +129,36 @@ export function flagParams(p: ParsedArgs, command: string): Record<string, strin
   return params;
 }
 
-/** usage() - the usage text of one command: its synopsis and one line per flag. */
+/** The width help and lists are written for: a terminal of 100 columns. */
+export const COLUMNS = 100;
+
+/**
+ * wrapText() - @text broken at spaces into lines of at most @width code points (a word longer than
+ * that stands alone), the first line starting with @first and the others with @rest.
+ */
+export function wrapText(text: string, width: number, first: string, rest = ' '.repeat([...first].length)): string[] {
+  const lines: string[] = [];
+  let line = first;
+  let empty = true;
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    if (!empty && [...line].length + 1 + [...word].length > width) {
+      lines.push(line);
+      line = rest;
+      empty = true;
+    }
+    line += (empty ? '' : ' ') + word;
+    empty = false;
+  }
+  lines.push(line);
+  return lines.map((l) => l.trimEnd());
+}
+
+/** usage() - the usage text of one command: its synopsis and its flags, wrapped to COLUMNS. */
 export function usage(spec: CommandSpec): string {
-  const flags = Object.entries(spec.flags).map(([n, f]) => {
+  const flags = Object.entries(spec.flags).flatMap(([n, f]) => {
     const head = `--${n}${f.value ? ` ${f.meta ?? 'VALUE'}` : ''}`;
-    return `  ${head.padEnd(26)} ${f.doc}`;
+    return wrapText(f.doc, COLUMNS, `  ${head.padEnd(26)} `, ' '.repeat(29));
   });
   const synopsis = ['pinsim', spec.name, spec.operands, flags.length ? '[flags]' : ''].filter((s) => s !== '').join(' ');
-  return [`usage: ${synopsis}`, `  ${spec.summary}`, '', ...flags].join('\n');
+  return [`usage: ${synopsis}`, ...wrapText(spec.summary, COLUMNS, '  '), '', ...flags].join('\n');
 }

@@ -8,7 +8,7 @@
  */
 import { toJson } from '../report/json.js';
 import { kinds } from '../report/text.js';
-import { collectScenarioFiles, loadScenarioInput } from '../scenario/format/load.js';
+import { loadScenarioInput } from '../scenario/format/load.js';
 import { defaultRegistry } from '../scenario/registry.js';
 import type { RunResult } from '../scenario/run/result.js';
 import { runValidated } from '../scenario/run/run.js';
@@ -17,7 +17,7 @@ import { ScenarioError, formatIssues } from '../scenario/format/types.js';
 import type { Scenario } from '../scenario/format/types.js';
 import { UsageError, flagParams, flagSeed, flagString, parseArgs } from './args.js';
 import type { CommandSpec } from './args.js';
-import { LOAD_FLAGS, Progress, flagLoadTimeout, resolvePolicies, withFile } from './common.js';
+import { LOAD_FLAGS, Progress, flagLoadTimeout, resolvePolicies, scenarioFiles, withFile } from './common.js';
 import { KtapWriter } from './ktap.js';
 
 export const CHECK_SPEC: CommandSpec = {
@@ -29,7 +29,7 @@ export const CHECK_SPEC: CommandSpec = {
   flags: {
     policy: { value: true, meta: 'NAME|all', doc: "a policy, a comma list, or all built ones (default: each scenario's kernel.policy)" },
     seed: { value: true, meta: 'N', doc: 'the PRNG seed (default 1)' },
-    json: { value: false, doc: 'print the results (DESIGN §6) as one JSON list' },
+    json: { value: false, doc: 'print the results as one JSON list' },
     format: { value: true, meta: 'ktap', choices: ['ktap'], doc: 'KTAP version 1 on stdout, for kernel CI (SKIP neither passes nor fails)' },
     ...LOAD_FLAGS,
     param: { value: true, meta: 'K=V', repeat: true, doc: 'a parameter for scenario modules that export a function' },
@@ -39,19 +39,13 @@ export const CHECK_SPEC: CommandSpec = {
 export type Verdict = 'PASS' | 'FAIL' | 'SKIP' | 'ERROR';
 
 /**
- * verdictOf() - whether a run passes its scenario: outcome `pass`, or `violations` with the
- * expectations met (an expected violation is a pass). A scenario with no `expect` at all for the
- * policy (neither `expect` nor `expectByPolicy[policy]`) passes only with no violation.
+ * verdictOf() - whether a run passes its scenario: its expectations met (outcome `pass`, or
+ * `violations` that were expected). runScenario applies the one expectation rule (no `expect` and
+ * no `expectByPolicy` entry for the policy: no violation expected), so `check` only reads the outcome.
  */
-export function verdictOf(s: Scenario, r: RunResult): { verdict: Verdict; failures: string[] } {
+export function verdictOf(r: RunResult): { verdict: Verdict; failures: string[] } {
   if (r.outcome === 'skip') return { verdict: 'SKIP', failures: [] };
   if (r.outcome === 'error') return { verdict: 'ERROR', failures: [r.error ?? '[pinsim internal bug]'] };
-  const hasExpect = s.expect !== undefined || s.expectByPolicy?.[r.policy] !== undefined;
-  if (!hasExpect) {
-    return r.violations.length === 0
-      ? { verdict: 'PASS', failures: [] }
-      : { verdict: 'FAIL', failures: [`no expect for ${r.policy}, so any violation fails: got [${kinds(r).join(', ')}]`] };
-  }
   const ok = (r.outcome === 'pass' || r.outcome === 'violations') && r.expectations.met;
   return { verdict: ok ? 'PASS' : 'FAIL', failures: ok ? [] : r.expectations.failures };
 }
@@ -73,7 +67,7 @@ export async function cmdCheck(argv: readonly string[]): Promise<number> {
   for (const op of p.operands) {
     let found: string[];
     try {
-      found = collectScenarioFiles([op]);
+      found = scenarioFiles([op]);
     } catch (e) {
       if (!(e instanceof ScenarioError)) throw e;
       found = [op];
@@ -125,7 +119,7 @@ export async function cmdCheck(argv: readonly string[]): Promise<number> {
         break;
       }
       results.push(r);
-      const { verdict, failures } = verdictOf(s, r);
+      const { verdict, failures } = verdictOf(r);
       const seen = kinds(r);
       const what = verdict === 'SKIP' ? r.skipped ?? '' : seen.length ? seen.join(', ') : 'no violations';
       say(`${verdict} ${r.scenario} under ${r.policy}: ${what} (${file})`);

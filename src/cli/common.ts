@@ -4,11 +4,14 @@
  */
 import { parseTime } from '../engine/clock.js';
 import { DEFAULT_LOAD_TIMEOUT_MS } from '../scenario/format/limits.js';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { collectScenarioFiles, type SkipReason } from '../scenario/format/load.js';
 import { policyIssue, policyNames, type Registry } from '../scenario/registry.js';
 import { UsageError, flagString, type FlagSpec, type ParsedArgs } from './args.js';
 import { ScenarioError } from '../scenario/format/types.js';
 
-/** A CLI feature of the contract not built yet: stderr, exit 2 (never run as a stub). */
+/** A contract feature not built yet: stderr, exit 2 (never run as a stub). */
 export class NotImplementedError extends Error {
   constructor(what: string) {
     super(`${what} is part of the contract but not built yet (not-implemented)`);
@@ -33,17 +36,26 @@ export function resolvePolicies(value: string, registry: Registry, allowAll: boo
   return names;
 }
 
-/** One progress line on stderr, rewritten in place; nothing at all when stderr is not a TTY. */
+/**
+ * One progress line on stderr, rewritten in place on a terminal; nothing at all when stderr is not
+ * a terminal, unless @force (`--progress`), which prints each update as a line of its own.
+ */
 export class Progress {
   private readonly on: boolean;
+  private readonly tty: boolean;
   private shown = false;
 
-  constructor() {
-    this.on = process.stderr.isTTY === true;
+  constructor(force = false) {
+    this.tty = process.stderr.isTTY === true;
+    this.on = this.tty || force;
   }
 
   show(text: string): void {
     if (!this.on) return;
+    if (!this.tty) {
+      process.stderr.write(`${text}\n`);
+      return;
+    }
     process.stderr.write(`\r\x1b[K${text}`);
     this.shown = true;
   }
@@ -76,4 +88,38 @@ export function flagLoadTimeout(p: ParsedArgs, command: string): { timeoutMs?: n
   const t = parseTime(v);
   if (!t.ok || t.value < 1_000_000) throw new UsageError(`--load-timeout must be a time of at least 1ms, like "90s" or "500ms", not "${v}"`, command);
   return { timeoutMs: Math.ceil(t.value / 1_000_000) };
+}
+
+const SKIP_WHY: Record<SkipReason, string> = {
+  'json-without-actors': 'JSON without a top-level "actors"',
+  'not-a-scenario-module': 'modules are loaded only when named *.scenario.{ts,js,mjs}',
+  'not-a-scenario-file': 'not scenario files',
+};
+
+/**
+ * scenarioFiles() - collectScenarioFiles() for a command: the files of a directory that are not
+ * scenarios are named on stderr, one line per directory and reason; a directory that holds no
+ * scenario at all says so, and points at its README.md when it has one.
+ */
+export function scenarioFiles(paths: string[]): string[] {
+  const skipped = new Map<string, Map<SkipReason, string[]>>();
+  const files = collectScenarioFiles(paths, (f, why) => {
+    const dir = dirname(f);
+    const byWhy = skipped.get(dir) ?? new Map<SkipReason, string[]>();
+    byWhy.set(why, [...(byWhy.get(why) ?? []), basename(f)]);
+    skipped.set(dir, byWhy);
+  });
+  const held = files.map((f) => resolve(f));
+  for (const [dir, byWhy] of skipped) {
+    const shown = `${relative(process.cwd(), dir) || '.'}${sep}`;
+    const abs = resolve(dir) + sep;
+    const none = !held.some((f) => f.startsWith(abs));
+    const readme = existsSync(join(dir, 'README.md')) ? `; see its README.md` : '';
+    // A directory of other things (dist/, a package) is summed up; one that holds scenarios names each.
+    const list = (names: string[]) => (none && names.length > 4 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', '));
+    const lines = [...byWhy].map(([why, names]) => `${list(names)} (${SKIP_WHY[why]})`);
+    if (none) process.stderr.write(`pinsim: skipped ${shown}: no scenario in it: ${lines.join('; ')}${readme}\n`);
+    else for (const l of lines) process.stderr.write(`pinsim: skipped in ${shown}: ${l}\n`);
+  }
+  return files;
 }

@@ -1,5 +1,5 @@
 /**
- * KTAP version 1 for `pinsim check --format ktap` (DESIGN §8), as kernel CI reads it
+ * KTAP version 1 for `pinsim check --format ktap`, as kernel CI reads it
  * (Documentation/dev-tools/ktap.rst; kselftest and kunit.py parse it): the version line, the plan
  * `1..N` (one test per scenario × policy), one result line per test, its diagnostic lines (`# …`)
  * directly before it, and kselftest's `# Totals:` line at the end. A SKIP is `ok … # SKIP reason`

@@ -6,11 +6,12 @@
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
+import { EARLIEST_ERA, ERA_TIMELINE, formatVersion } from '../mm/features.js';
 import { opsListing, paramDefault } from '../report/reference.js';
 import { collectScenarioFiles, loadScenarioInput } from '../scenario/format/load.js';
 import { CONTRACT_MODELS, CONTRACT_POLICIES, DEFAULT_POLICY, INVARIANT_KINDS, defaultRegistry } from '../scenario/registry.js';
 import { ScenarioError } from '../scenario/format/types.js';
-import { parseArgs } from './args.js';
+import { COLUMNS, parseArgs, wrapText } from './args.js';
 import type { CommandSpec } from './args.js';
 
 export const LIST_SPEC: CommandSpec = {
@@ -40,9 +41,12 @@ const CONTRACT_DESCRIPTIONS: Record<string, string> = {
 
 const NOT_BUILT = '(not built yet)';
 
+/** Name and description columns, the descriptions wrapped to COLUMNS under their own column. */
 function rows(items: [string, string][], indent = '  '): string[] {
   const w = Math.max(0, ...items.map(([n]) => n.length));
-  return items.map(([n, d]) => `${indent}${n.padEnd(w)}  ${d}`.trimEnd());
+  // A name column so wide that little room is left puts the description on the lines below it.
+  if (indent.length + w + 2 > COLUMNS / 2) return items.flatMap(([n, d]) => [`${indent}${n}`, ...wrapText(d, COLUMNS, `${indent}    `)]);
+  return items.flatMap(([n, d]) => wrapText(d, COLUMNS, `${indent}${n.padEnd(w)}  `));
 }
 
 /** cmdList() - Return: the exit status (0). */
@@ -63,6 +67,8 @@ export async function cmdList(argv: readonly string[]): Promise<number> {
     return [label, p ? p.description : `${NOT_BUILT} ${CONTRACT_DESCRIPTIONS[name] ?? ''}`];
   })));
 
+  out.push('', ...eraTimeline());
+
   out.push('', 'device models:');
   for (const name of [...new Set([...CONTRACT_MODELS, ...reg.devices.keys()])]) {
     const m = reg.devices.get(name);
@@ -80,6 +86,20 @@ export async function cmdList(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * The era timeline: every kernel boundary pinsim models, oldest first, with its commit and subject.
+ * Any linux-X.Y from the earliest era on runs with the features of every boundary up to it.
+ */
+function eraTimeline(): string[] {
+  const out = [`era timeline (any linux-X.Y from ${formatVersion(EARLIEST_ERA)} takes every boundary up to X.Y):`];
+  for (const b of ERA_TIMELINE) {
+    const what = b.commit ? `${b.commit} "${b.subject}"` : `(commit not recorded) ${b.subject}`;
+    out.push(...wrapText(what, COLUMNS, `  ${formatVersion(b.version).padEnd(5)}  `, ' '.repeat(9)));
+    out.push(...wrapText(`${b.where}: ${b.effect}`, COLUMNS, ' '.repeat(9)));
+  }
+  return out;
+}
+
 /** The scenarios under the package's examples/ directory, each with its name and description. */
 async function examples(): Promise<string[]> {
   const dir = fileURLToPath(new URL('../../examples/', import.meta.url));
@@ -91,7 +111,7 @@ async function examples(): Promise<string[]> {
       const s = (await loadScenarioInput(file)) as { name?: unknown; description?: unknown } | null;
       const name = typeof s?.name === 'string' ? s.name : shown;
       lines.push(`  ${name}  (${shown})`);
-      if (typeof s?.description === 'string') lines.push(`      ${s.description}`);
+      if (typeof s?.description === 'string') lines.push(...wrapText(s.description, COLUMNS, '      '));
     } catch (e) {
       if (!(e instanceof ScenarioError)) throw e;
       lines.push(`  ${shown}  (cannot load: ${e.issues[0]?.message ?? 'bad input'})`);

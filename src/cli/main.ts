@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `pinsim` entry point (DESIGN §8): dispatches the command word, and maps what goes wrong to
+ * The `pinsim` entry point: dispatches the command word, and maps what goes wrong to
  * the exit statuses of the contract: 2 for bad input or usage (the message on stderr, never a
  * stack trace), 3 for pinsim's own bug (`[pinsim internal bug] …` with the stack, the one case a
  * stack helps). Commands of the contract not built yet refuse with `not-implemented`, exit 2.
@@ -8,15 +8,14 @@
 import { readFileSync } from 'node:fs';
 import { own } from '../engine/dict.js';
 import { closest } from '../scenario/format/closest.js';
-import { ScenarioError, formatIssues } from '../scenario/format/types.js';
 import { UsageError, usage } from './args.js';
 import type { CommandSpec } from './args.js';
 import { CHECK_SPEC, cmdCheck } from './check.js';
 import { COMPARE_SPEC, cmdCompare } from './compare.js';
 import { EXPLORE_SPEC, cmdExplore } from './explore.js';
+import { report } from './exit.js';
 import { MERGE_SPEC, cmdMerge } from './merge.js';
 import { REPLAY_SPEC, cmdReplay } from './replay.js';
-import { NotImplementedError } from './common.js';
 import { LIST_SPEC, cmdList } from './list.js';
 import { RUN_SPEC, cmdRun } from './run.js';
 
@@ -36,20 +35,28 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 };
 
 
-const HELP = `pinsim - Linux memory management as devices see it: GUP pins, MMU notifiers, truncate/munmap racing DMA
+const HELP = `pinsim - Linux memory management as devices see it: GUP pins, MMU notifiers, DMA races
 
 usage:
-  pinsim run <scenario> [--policy P] [--seed N] [--trace text|json|chrome] [--out FILE] [--json] [--check-determinism]
+  pinsim run <scenario> [--policy P] [--seed N] [--json] [--trace text|json|chrome] [--out FILE]
+             [--check-determinism]               one run, told as a story (or JSON), with its trace
   pinsim check <scenario|dir>... [--policy NAME|all] [--seed N] [--json | --format ktap]
-  pinsim compare <scenario|dir>... [--policy all|p1,p2] [--json]   who is punished under each policy
-  pinsim list                            policies, devices, invariants, example scenarios
-  pinsim explore <scenario> [--strategy random|pct|dfs] [--runs N] [--time S] [--jobs J] [--shard i/n] [--save DIR]
-  pinsim replay <replay.json>            exact re-run of a saved counterexample
-  pinsim merge <result.json>...          join sharded explore --json results
-  pinsim <command> --help                the flags of one command
+                                                 run scenarios against their expectations
+  pinsim compare <scenario|dir>... [--policy all|p1,p2] [--json]
+                                                 who is punished under each policy
+  pinsim explore <scenario> [--strategy random|pct|dfs] [--runs N] [--time S] [--jobs J]
+                 [--shard i/n] [--save DIR] [--states] [--json]
+                                                 a verdict for each forbidden or allowed outcome
+  pinsim replay <replay.json> [--json] [--trace text|json|chrome] [--out FILE]
+                                                 exact re-run of a saved counterexample
+  pinsim merge <result.json>...                  join sharded explore --json results
+  pinsim list                                    policies, devices, invariants, example scenarios
+  pinsim help <command>                          the flags of one command (or <command> --help)
   pinsim --version
 
-exit status: 0 ok, 1 violations or failed expectations, 2 bad input or usage, 3 pinsim internal bug
+exit status: 0 ok; 1 a violation, an unmet expectation, or (explore) a forbidden outcome observed;
+  2 bad input or usage, or nothing explored; 3 a pinsim internal bug; 130 explore interrupted.
+The manual: docs/manual.md in the package.
 `;
 
 function version(): string {
@@ -70,7 +77,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   if (word === '--help' || word === '-h' || word === 'help') {
-    process.stdout.write(HELP);
+    // `pinsim help run` is `pinsim run --help`.
+    const topic = word === 'help' ? rest[0] : undefined;
+    if (topic === undefined) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const about = COMMANDS[topic];
+    if (!about) {
+      const guess = closest(topic, Object.keys(COMMANDS));
+      throw new UsageError(`no command "${topic}" to help with${guess ? ` (did you mean ${guess}?)` : ''}; run pinsim --help`);
+    }
+    process.stdout.write(usage(about.spec) + '\n');
     return 0;
   }
   if (word === '--version' || word === '-V' || word === 'version') {
@@ -87,27 +105,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   return cmd.exec(rest);
-}
-
-/** report() - print @e as its exit status wants it; Return: that status. */
-export function report(e: unknown): number {
-  if (e instanceof UsageError) {
-    process.stderr.write(`pinsim: ${e.message}\n`);
-    if (e.command) process.stderr.write(`run "pinsim ${e.command} --help" for its flags\n`);
-    return 2;
-  }
-  if (e instanceof ScenarioError) {
-    process.stderr.write(`${formatIssues(e.issues, e.file)}\n`);
-    return 2;
-  }
-  if (e instanceof NotImplementedError) {
-    process.stderr.write(`pinsim: ${e.message}\n`);
-    return 2;
-  }
-  const msg = e instanceof Error ? e.message : String(e);
-  const head = msg.startsWith('[pinsim internal bug]') ? msg : `[pinsim internal bug] ${msg}`;
-  process.stderr.write(`${head}\n${e instanceof Error && e.stack ? e.stack + '\n' : ''}`);
-  return 3;
 }
 
 // `pinsim check … | head` closes the pipe early: that is the reader's choice, not a pinsim bug.

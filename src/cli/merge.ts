@@ -1,12 +1,13 @@
 /**
  * `pinsim merge <result.json>...`: join the JSON results of `pinsim explore --shard i/n --json` into
- * one verdict (Sometimes if any shard saw it; counts summed; exhaustive only if every shard was).
+ * one verdict: counts and final states summed, exhaustive only if every shard was, the verdicts
+ * judged again on the totals. Exit statuses as explore's.
  */
 import { readFileSync } from 'node:fs';
 import { mergeResults, type ExploreResult } from '../explore/explore.js';
 import { parseArgs, UsageError } from './args.js';
 import type { CommandSpec } from './args.js';
-import { printResult } from './explore.js';
+import { exitOf, printResult } from './explore.js';
 
 export const MERGE_SPEC: CommandSpec = {
   name: 'merge',
@@ -31,8 +32,18 @@ export async function cmdMerge(argv: readonly string[]): Promise<number> {
   });
   const keys = new Set(parts.map((r) => `${r.scenario}|${r.policy}|${r.strategy}`));
   if (keys.size > 1) throw new UsageError(`the results are of different explorations: ${[...keys].join('; ')}`, 'merge');
+  // A missing shard would let the others claim Never for a space they did not cover.
+  const n = parts[0]?.shard?.count ?? 1;
+  const got = parts.map((r) => r.shard ?? { index: 0, count: 1 });
+  if (got.some((s) => s.count !== n)) throw new UsageError(`the results are of different shardings: ${got.map((s) => `${s.index}/${s.count}`).join(', ')}`, 'merge');
+  const missing = Array.from({ length: n }, (_, i) => i).filter((i) => got.filter((s) => s.index === i).length !== 1);
+  if (missing.length) throw new UsageError(`every shard i/${n} must be given once; missing or repeated: ${missing.map((i) => `${i}/${n}`).join(', ')}`, 'merge');
   const m = mergeResults(parts);
   if (p.flags['json'] === true) process.stdout.write(JSON.stringify(m, null, 2) + '\n');
   else printResult(m, (l) => process.stdout.write(l + '\n'));
-  return m.verdicts.some((v) => v.kind === 'forbid' && v.verdict === 'Sometimes') ? 1 : 0;
+  if (m.executions === 0) {
+    process.stderr.write('pinsim: the shards explored nothing, so there is no verdict to give\n');
+    return 2;
+  }
+  return exitOf(m);
 }

@@ -2,15 +2,24 @@
  * The device plugin contract. A device model is a const descriptor (`DeviceModel`) whose
  * `create()` gets everything through its `DeviceCtx`; the scenario runner turns device ops into
  * calls of the instance's optional methods, run by an actor named after the device. Helpers every
- * DMA engine shares (one page transfer through a translation) live here.
+ * DMA engine shares (its parameters, one page transfer through a translation, the translation table
+ * of ./translation_table.ts) are reached from here: a model's folder imports this file only.
  */
 import type { Co } from '../engine/actor.js';
+import { PINSIM_BUG } from '../engine/bug.js';
 import { WaitQueueHead, wait_event } from '../engine/waitqueue.js';
 import type { Prng } from '../engine/prng.js';
 import { cpu_view } from '../mm/cpu.js';
 import type { Errno } from '../mm/errno.js';
 import type { IommuDomain } from '../mm/iommu.js';
 import type { Kernel, Process } from '../mm/kernel.js';
+import type { Translation } from './translation_table.js';
+
+// The translations a device holds and the table every model keeps them in (part of the contract).
+export {
+  dma_map_translation, dma_unmap_translation, trace_dev_map, trace_dev_unmap, TranslationTable,
+  type TableEntry, type TableOptions, type Translation, type TranslationCtx,
+} from './translation_table.js';
 
 /** A parameter a model accepts in a scenario's `devices.<name>` entry. */
 export interface DeviceParamSpec {
@@ -33,7 +42,35 @@ export interface DeviceCtx {
   readonly iommu: IommuDomain | null;
 }
 
-/** Parameters every device model has: the IOMMU and how it takes a PCIe error (DESIGN §7b). */
+/**
+ * numberParam() - (pinsim-only) the `time`, `size` or `int` parameter @name of the device. The runner
+ * fills every declared parameter (the scenario's value or the spec's default), so a missing or
+ * mistyped one is pinsim's bug.
+ * Context: any. Return: its value. Kernel: none (a module parameter, in spirit).
+ */
+export function numberParam(ctx: DeviceCtx, name: string): number {
+  const v = ctx.params[name];
+  return typeof v === 'number' ? v : PINSIM_BUG(`${ctx.name}: parameter ${name} is ${JSON.stringify(v)}, not a number`);
+}
+
+/**
+ * stringParam() - (pinsim-only) the `enum` parameter @name of the device.
+ * Context: any. Return: its value. Kernel: none.
+ */
+export function stringParam(ctx: DeviceCtx, name: string): string {
+  const v = ctx.params[name];
+  return typeof v === 'string' ? v : PINSIM_BUG(`${ctx.name}: parameter ${name} is ${JSON.stringify(v)}, not a string`);
+}
+
+/**
+ * boolParam() - (pinsim-only) the `bool` parameter @name of the device.
+ * Context: any. Return: true only when set true. Kernel: none.
+ */
+export function boolParam(ctx: DeviceCtx, name: string): boolean {
+  return ctx.params[name] === true;
+}
+
+/** Parameters every device model has: the IOMMU and how it takes a PCIe error. */
 export const COMMON_DEVICE_PARAMS: Readonly<Record<string, DeviceParamSpec>> = {
   iommu: { kind: 'bool', default: false, doc: 'DMA goes through an IOMMU domain (IOVA per mapped page)' },
   pcieErrorHandling: { kind: 'enum', values: ['abort', 'hang'], default: 'abort', doc: 'on an IOMMU fault: abort the DMA (remote-access-error) or hang' },
@@ -42,6 +79,9 @@ export const COMMON_DEVICE_PARAMS: Readonly<Record<string, DeviceParamSpec>> = {
 /**
  * dma_iommu_fault() - the device took an IOMMU fault: abort (the DMA completes with
  * remote-access-error) or, with pcieErrorHandling "hang", never complete.
+ * Context: the device's own actor; with "hang" it sleeps forever.
+ * Return: 'remote-access-error' (when it returns at all).
+ * Kernel: drivers/iommu/ (the fault itself); what the device does next is its firmware's choice.
  */
 export function* dma_iommu_fault(ctx: DeviceCtx): Co<DmaStatus> {
   if (ctx.params['pcieErrorHandling'] === 'hang') {
@@ -51,7 +91,7 @@ export function* dma_iommu_fault(ctx: DeviceCtx): Co<DmaStatus> {
   return 'remote-access-error';
 }
 
-/** A DMA-engine completion status (DESIGN §5). */
+/** A DMA-engine completion status. */
 export type DmaStatus = 'ok' | 'remote-access-error' | 'device-error';
 
 /** What a registered memory region is to the runner: opaque, owned by its device. */
@@ -111,62 +151,30 @@ export interface DeviceModel {
   readonly params: Readonly<Record<string, DeviceParamSpec>>;
   /** Device ops this model executes (the runner refuses the others for it with EINVAL). */
   readonly ops: readonly string[];
+  /**
+   * Whether @params make this device behave as no merged driver code does (a what-if of the
+   * hardware): the reason, worded to follow the device's name, else null. `pinsim compare` shows
+   * such scenarios but leaves them out of who is punished.
+   */
+  readonly hypothetical?: (params: DeviceParams) => string | null;
   create(ctx: DeviceCtx): DeviceInstance;
 }
 
-/** One page a device reaches through a translation: where it points and what it was obtained for. */
-export interface Translation {
-  pfn: number;
-  /** The IOVA page the device uses when it sits behind an IOMMU, else -1. */
-  iova: number;
-  /** The frame's allocation generation when the pfn was obtained. */
-  gen: number;
-  file: string;
-  index: number;
-  mm: string;
-  va: number;
-}
-
 /**
- * dma_map_translation() - give the device a translation for @pfn: through its IOMMU domain when it
- * has one (an IOVA), else the physical address. Pairs with dma_unmap_translation().
+ * page_bytes() - (pinsim-only) how many bytes of [@start, @start + @length) fall in the page at
+ * @page_va. Context: any. Return: the count (0..PAGE_SIZE). Kernel: none.
  */
-export function dma_map_translation(ctx: DeviceCtx, pfn: number, mm: string, va: number, gen?: number): Translation {
-  const k = ctx.k;
-  const o = k.owner_of(pfn);
-  // @gen: the generation the pfn was obtained in (a snapshot may be older than the install).
-  return { pfn, iova: ctx.iommu ? ctx.iommu.dma_map_page(pfn) : -1, gen: gen ?? (k.mem.gen[pfn] as number), file: o.file, index: o.index, mm, va };
-}
-
-/** dma_unmap_translation() - Pairs with dma_map_translation(). */
-export function dma_unmap_translation(ctx: DeviceCtx, x: Translation): void {
-  if (ctx.iommu && x.iova >= 0) ctx.iommu.dma_unmap_page(x.iova);
-}
-
-/** Trace a device-table install (for install-during-invalidation and teardown checks). */
-export function trace_dev_map(ctx: DeviceCtx, x: Translation, write: boolean, snapSeq: number, holdsRef: boolean): void {
-  const k = ctx.k;
-  k.emit({
-    type: 'dev_map', time: k.now, actor: ctx.name, device: ctx.name, mm: x.mm, va: x.va, pfn: x.pfn, gen: x.gen,
-    file: x.file, index: x.index, write, snapSeq, holdsRef,
-  });
-}
-
-/** Trace a device-table removal. */
-export function trace_dev_unmap(ctx: DeviceCtx, x: Translation): void {
-  ctx.k.emit({ type: 'dev_unmap', time: ctx.k.now, actor: ctx.name, device: ctx.name, mm: x.mm, va: x.va, pfn: x.pfn });
-}
-
-/** page_bytes() - how many bytes of [start, start + length) fall in the page at @page_va. */
 export function page_bytes(start: number, length: number, page_va: number): number {
   return Math.max(0, Math.min(start + length, page_va + 4096) - Math.max(start, page_va));
 }
 
 /**
- * dma_transfer_page() - the device moves one page through @x at this instant: a write stores
- * @token in the frame, a read returns the frame's token. Traced as `dma_access` with the device op
- * (@op) and the bytes of this page it moves (@length).
+ * dma_transfer_page() - (pinsim-only) the device moves one page through @x at this instant: a write
+ * stores @token in the frame, a read returns the frame's token. Traced as `dma_access` with the
+ * device op (@op), the bytes of this page it moves (@length) and what a CPU sees there now.
+ * Context: atomic (no yield): one page of a transfer happens at one instant.
  * Return: the token seen, or -1 when the IOMMU faulted the access (nothing was transferred).
+ * Kernel: none (the device's DMA engine); the IOMMU check stands for drivers/iommu/ translation.
  */
 export function dma_transfer_page(ctx: DeviceCtx, x: Translation, write: boolean, token: number, wr: string, op: string, length: number): number {
   const k = ctx.k;
@@ -176,7 +184,7 @@ export function dma_transfer_page(ctx: DeviceCtx, x: Translation, write: boolean
     return -1;
   }
   if (write) m.content[x.pfn] = token;
-  const seen = m.content[x.pfn] as number;
+  const seen = m.contentOf(x.pfn);
   const cpu = x.mm ? cpu_view(k, x.mm, x.va) : { pfn: -1, token: -1 };
   k.emit({
     type: 'dma_access', time: k.now, actor: ctx.name, wr, device: ctx.name, op, length, mm: x.mm, va: x.va, pfn: x.pfn, gen: x.gen,

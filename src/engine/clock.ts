@@ -1,6 +1,6 @@
 /**
  * Virtual time: an integer count of nanoseconds, and the unit parsers for sizes and times that
- * scenario files use (DESIGN §5). Pure functions; the clock itself is a field of the scheduler.
+ * scenario files use. Pure functions; the clock itself is a field of the scheduler.
  */
 
 export const NS = 1;
@@ -15,8 +15,8 @@ export type Parsed = { ok: true; value: number } | { ok: false; expected: string
 const SIZE_UNITS: ReadonlyMap<string, number> = new Map([['', 1], ['K', 1024], ['M', 1024 ** 2], ['G', 1024 ** 3], ['T', 1024 ** 4], ['p', 4096]]);
 const TIME_UNITS: ReadonlyMap<string, number> = new Map([['', 1], ['ns', NS], ['us', US], ['µs', US], ['ms', MS], ['s', S]]);
 
-const SIZE_EXPECTED = 'a non-negative integer of bytes or a string like "4K", "16p", "2M" (K/M/G/T are powers of 1024, p is 4096-byte pages)';
-const TIME_EXPECTED = 'a non-negative integer of ns or a string like "10us", "1.5ms", "2s" (ns, us, µs, ms, s)';
+const SIZE_EXPECTED = 'a non-negative integer of bytes or a string like "4K", "16p", "2M" (K/M/G/T are powers of 1024, p is 4096-byte pages; no space before the unit)';
+const TIME_EXPECTED = 'a non-negative integer of ns or a string like "10us", "1.5ms", "2s" (ns, us, µs, ms, s; no space before the unit)';
 
 function parseWithUnits(v: unknown, units: ReadonlyMap<string, number>, expected: string): Parsed {
   if (typeof v === 'number') {
@@ -24,7 +24,8 @@ function parseWithUnits(v: unknown, units: ReadonlyMap<string, number>, expected
     return { ok: true, value: v };
   }
   if (typeof v !== 'string') return { ok: false, expected };
-  const m = /^\s*(\d+)(?:\.(\d+))?\s*([A-Za-zµ]*)\s*$/.exec(v);
+  // The unit follows the digits directly, as in the kernel's own memparse() ("16K", not "16 K").
+  const m = /^(\d+)(?:\.(\d+))?([A-Za-zµ]*)$/.exec(v);
   if (!m) return { ok: false, expected };
   const mult = units.get(m[3] ?? '');
   if (mult === undefined) return { ok: false, expected };
@@ -39,12 +40,12 @@ function parseWithUnits(v: unknown, units: ReadonlyMap<string, number>, expected
   return { ok: true, value };
 }
 
-/** parseSize() - bytes from `8`, `"4K"`, `"16p"`; DESIGN §5 units. */
+/** parseSize() - bytes from `8`, `"4K"`, `"16p"` (K/M/G/T powers of 1024, p pages of 4096 bytes). */
 export function parseSize(v: unknown): Parsed {
   return parseWithUnits(v, SIZE_UNITS, SIZE_EXPECTED);
 }
 
-/** parseTime() - nanoseconds from `100`, `"10us"`, `"1.5ms"`; DESIGN §5 units. */
+/** parseTime() - nanoseconds from `100`, `"10us"`, `"1.5ms"` (ns, us, µs, ms, s). */
 export function parseTime(v: unknown): Parsed {
   return parseWithUnits(v, TIME_UNITS, TIME_EXPECTED);
 }

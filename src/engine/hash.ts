@@ -2,6 +2,25 @@
  * A small 53-bit hash accumulator for state fingerprints (two 32-bit lanes folded together).
  * Deterministic and allocation-free; not cryptographic.
  */
+/**
+ * A 53-bit hash of each string added to a fingerprint, shared by every Hasher: a state fingerprint
+ * adds the same names (sites, wait queues, actors) at every choice point. Emptied at STR_MAX strings.
+ */
+const strHash = new Map<string, number>();
+const STR_MAX = 1 << 16;
+
+function stringHash(s: string): number {
+  let v = strHash.get(s);
+  if (v === undefined) {
+    const h = new Hasher();
+    for (let i = 0; i < s.length; i++) h.add(s.charCodeAt(i));
+    v = h.add(s.length).value;
+    if (strHash.size >= STR_MAX) strHash.clear();
+    strHash.set(s, v);
+  }
+  return v;
+}
+
 export class Hasher {
   private a = 0x811c9dc5;
   private b = 0x9747b28c;
@@ -17,9 +36,9 @@ export class Hasher {
     return this;
   }
 
+  /** Add @s as one number: its own 53-bit hash (computed once per string). */
   addString(s: string): this {
-    for (let i = 0; i < s.length; i++) this.add(s.charCodeAt(i));
-    return this.add(s.length);
+    return this.add(stringHash(s));
   }
 
   /** The hash as a safe integer. */

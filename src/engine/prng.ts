@@ -1,6 +1,6 @@
 /**
  * Seeded PRNG (xoshiro128**) and named streams split from one seed, so that a draw added in one
- * stream (timing jitter, fault injection, workload) never perturbs another (DESIGN §3).
+ * stream (timing jitter, fault injection, workload) never perturbs another.
  */
 
 function fnv1a32(s: string): number {

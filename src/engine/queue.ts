@@ -45,16 +45,47 @@ export class IdQueue {
     t[i] = time; s[i] = seq; v[i] = id;
   }
 
+  /** The id of the earliest entry, stale or not (the queue must not be empty). */
+  topId(): number {
+    return this.ids[0] as number;
+  }
+
+  /**
+   * The earliest time among the entries after the top, stale or not; Infinity when there are none.
+   * In a heap the runner-up is one of the top's two children.
+   */
+  nextTime(): number {
+    const n = this.n, t = this.times;
+    if (n < 2) return Infinity;
+    const l = t[1] as number;
+    if (n === 2) return l;
+    const r = t[2] as number;
+    return r < l ? r : l;
+  }
+
   /** Removes the earliest entry; Return: its id (read its time with peekTime() first). */
   pop(): number {
-    const t = this.times, s = this.seqs, v = this.ids;
-    const top = v[0] as number;
+    const top = this.ids[0] as number;
     const n = --this.n;
     if (n <= 0) {
       this.n = 0;
       return top;
     }
-    const lastT = t[n] as number, lastS = s[n] as number, lastV = v[n] as number;
+    this.siftDown(this.times[n] as number, this.seqs[n] as number, this.ids[n] as number);
+    return top;
+  }
+
+  /**
+   * replaceTop() - pop() then push(@time, @seq, @id) in one pass down the heap: how an actor that
+   * ran from the top files its next entry. The queue must not be empty.
+   */
+  replaceTop(time: number, seq: number, id: number): void {
+    this.siftDown(time, seq, id);
+  }
+
+  /** Put (@time, @seq, @id) at the root's place and move it down to where it belongs. */
+  private siftDown(time: number, seq: number, id: number): void {
+    const t = this.times, s = this.seqs, v = this.ids, n = this.n;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
@@ -66,12 +97,11 @@ export class IdQueue {
         const rt = t[r] as number;
         if (rt < ct || (rt === ct && (s[r] as number) < (s[l] as number))) { c = r; ct = rt; }
       }
-      if (lastT < ct || (lastT === ct && lastS < (s[c] as number))) break;
+      if (time < ct || (time === ct && seq < (s[c] as number))) break;
       t[i] = ct; s[i] = s[c] as number; v[i] = v[c] as number;
       i = c;
     }
-    t[i] = lastT; s[i] = lastS; v[i] = lastV;
-    return top;
+    t[i] = time; s[i] = seq; v[i] = id;
   }
 
   private grow(): void {

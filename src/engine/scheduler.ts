@@ -1,10 +1,11 @@
 /**
- * The scheduler: a SimPy-style loop over the event queue, with DESIGN §3's candidates and
+ * The scheduler: a SimPy-style loop over the event queue, with the candidates of the race window and
  * recorded choices. Candidates are the enabled events with time ≤ t_min + window (window 0 under
  * `run`/`check`: only exact ties). Every pick among two or more candidates is a choice; the default
  * picks the earliest (time, seq), a replay picks what was recorded, a strategy picks what it likes.
  */
 import { Actor, type Co, type Yield } from './actor.js';
+import { PINSIM_BUG } from './bug.js';
 import { IdQueue } from './queue.js';
 import type { Prng } from './prng.js';
 import type { WaitQueueHead, Waker } from './waitqueue.js';
@@ -28,7 +29,7 @@ export interface ChoicePoint {
 }
 
 export interface SchedulerOptions {
-  /** DESIGN §3's W in ns (0 under run/check). */
+  /** The race window W in ns (0 under run/check). */
   window?: number;
   /** Recorded choices to replay; past their end the default (0) is taken. */
   choices?: readonly number[];
@@ -84,6 +85,10 @@ export class Scheduler implements Waker {
   private readonly hasChooser: boolean;
   private readonly choices: readonly number[] | null;
   private readonly jitterMax: number;
+  /** afterStep is set: collect each step's footprint. */
+  private readonly collect: boolean;
+  /** The stepping actor's old entry is still at the top of the queue (see step()). */
+  private held = false;
 
   constructor(opts: SchedulerOptions = {}) {
     this.opts = opts;
@@ -92,6 +97,7 @@ export class Scheduler implements Waker {
     this.hasChooser = opts.chooser !== undefined;
     this.choices = opts.choices ?? null;
     this.jitterMax = opts.jitter && opts.jitter.max > 0 ? opts.jitter.max : 0;
+    this.collect = opts.afterStep !== undefined;
   }
 
   /** spawn() - start @gen as actor @name at @at (default now). */
@@ -151,7 +157,7 @@ export class Scheduler implements Waker {
     this.stopped = true;
   }
 
-  /** run() - step until the end-of-run rule of DESIGN §3 says stop. */
+  /** run() - step until the end-of-run rule says stop (every actor finished or stuck, or kernel.until). */
   run(): void {
     let stallStart = -1;
     while (!this.stopped) {
@@ -186,10 +192,34 @@ export class Scheduler implements Waker {
       this.cut = true;
       return false;
     }
+    const limit = tmin + this.window;
+    if (q.nextTime() > limit) {
+      // No other entry, stale or not, is due within the window: the top runs alone. Its entry stays
+      // at the top while it runs (whatever the step pushes is due no earlier, with a later seq),
+      // so that the actor's next entry replaces it in one pass down the heap (refile()).
+      this.held = true;
+      this.begin(this.actors[q.topId()] as Actor, tmin);
+      if (this.held) {
+        this.held = false;
+        q.pop();
+      }
+      return true;
+    }
+    return this.stepAmong(tmin, limit);
+  }
+
+  /**
+   * The step when other entries are due within the window of the top's @tmin (up to @limit): drop
+   * the stale ones, and take the default or ask for a choice among the candidates.
+   */
+  private stepAmong(tmin: number, limit: number): boolean {
+    const q = this.queue;
+    const pending = this.pending;
+    // Nothing is held here (a step that threw may have left the flag set; its entry is stale now).
+    this.held = false;
     let chosen: Actor;
     let chosenTime = tmin;
     const first = this.actors[q.pop()] as Actor;
-    const limit = tmin + this.window;
     if (q.validTop(pending) > limit) {
       chosen = first;
     } else if (this.window === 0 && !this.hasChooser && (this.choices === null || (this.choices[this.recorded.length] ?? 0) === 0)) {
@@ -200,30 +230,35 @@ export class Scheduler implements Waker {
       chosen = first;
     } else {
       const cands: Candidate[] = [this.candidate(first, tmin)];
-      const actors: Actor[] = [first];
       while (q.validTop(pending) <= limit) {
         const t = q.peekTime();
-        const a = this.actors[q.pop()] as Actor;
-        cands.push(this.candidate(a, t));
-        actors.push(a);
+        cands.push(this.candidate(this.actors[q.pop()] as Actor, t));
       }
       const idx = this.choose(cands);
       if (idx < 0) {
         // The strategy prunes this execution here: nothing more runs.
-        for (let i = 0; i < actors.length; i++) q.push((cands[i] as Candidate).time, (cands[i] as Candidate).seq, (actors[i] as Actor).id);
+        for (const c of cands) q.push(c.time, c.seq, c.actorId);
         this.stopped = true;
         this.pruned = true;
         return false;
       }
-      chosen = actors[idx] as Actor;
-      chosenTime = (cands[idx] as Candidate).time;
-      for (let i = 0; i < actors.length; i++) {
-        if (i !== idx) q.push((cands[i] as Candidate).time, (cands[i] as Candidate).seq, (actors[i] as Actor).id);
+      const c = cands[idx] as Candidate;
+      chosen = this.actors[c.actorId] as Actor;
+      chosenTime = c.time;
+      for (let i = 0; i < cands.length; i++) {
+        const o = cands[i] as Candidate;
+        if (i !== idx) q.push(o.time, o.seq, o.actorId);
       }
     }
+    this.begin(chosen, chosenTime);
+    return true;
+  }
+
+  /** Run @chosen, whose queue entry (due at @time) is no longer pending, for one step. */
+  private begin(chosen: Actor, time: number): void {
     this.setPending(chosen, -1);
     if (!chosen.background) this.fgPending--;
-    if (chosenTime > this.now) this.now = chosenTime;
+    if (time > this.now) this.now = time;
     let woken = true;
     if (chosen.state === 'waiting') {
       // Its wait's timeout fired before any wake-up.
@@ -239,7 +274,6 @@ export class Scheduler implements Waker {
       woken = false;
     }
     this.resume(chosen, woken);
-    return true;
   }
 
   /**
@@ -269,16 +303,22 @@ export class Scheduler implements Waker {
 
   private choose(cands: Candidate[]): number {
     const index = this.recorded.length;
+    const inRange = (i: number) => Number.isInteger(i) && i >= 0 && i < cands.length;
     let idx: number;
     if (this.opts.chooser) {
       const p: ChoicePoint = this.opts.fingerprint ? { index, now: this.now, candidates: cands, fingerprint: this.opts.fingerprint } : { index, now: this.now, candidates: cands };
       idx = this.opts.chooser(p);
-    }
-    else idx = this.opts.choices?.[index] ?? 0;
-    if (idx === -1 && this.opts.chooser) return -1;
-    if (!Number.isInteger(idx) || idx < 0 || idx >= cands.length) {
-      if (!this.opts.chooser) this.badChoice ??= { index, choice: idx, candidates: cands.length };
-      idx = 0;
+      if (idx === -1) return -1;
+      // A strategy is pinsim's own code: a pick outside the candidates is its bug, not a default.
+      if (!inRange(idx)) PINSIM_BUG(`choice point ${index}: the strategy picked ${idx} among ${cands.length} candidates`);
+    } else {
+      idx = this.opts.choices?.[index] ?? 0;
+      // Recorded choices are input: one out of range (a replay of an edited scenario, a shrinking
+      // candidate that dropped an op) takes the default pick, as a choice past their end does.
+      if (!inRange(idx)) {
+        this.badChoice ??= { index, choice: idx, candidates: cands.length };
+        idx = 0;
+      }
     }
     this.recorded.push(idx);
     return idx;
@@ -300,24 +340,54 @@ export class Scheduler implements Waker {
     this.queue.push(time, seq, a.id);
   }
 
+  /**
+   * refile() - the stepping actor's next entry, due at @time. When the actor ran alone from the top
+   * (step()), its old entry is still there and this one replaces it.
+   * Context: after the actor's step; it has no pending entry (begin() cleared it).
+   */
+  private refile(a: Actor, time: number): void {
+    const seq = this.seq++;
+    this.setPending(a, seq);
+    a.pendingTime = time;
+    if (!a.background) this.fgPending++;
+    if (this.held) {
+      this.held = false;
+      this.queue.replaceTop(time, seq, a.id);
+    } else this.queue.push(time, seq, a.id);
+  }
+
   private resume(a: Actor, value: boolean): void {
     this.current = a;
     this.steps++;
     a.stepsTaken++;
-    const collect = this.opts.afterStep !== undefined;
-    if (collect) this.footprint = new Set();
+    if (this.collect) return this.resumeCollecting(a, value);
     let r: IteratorResult<Yield, unknown>;
     try {
-      r = a.gen.next(value);
+      r = a.next(value);
     } finally {
       this.current = null;
     }
-    if (collect && this.footprint) {
-      const fp = this.footprint;
+    this.after(a, r);
+  }
+
+  /** resume() for partial-order reduction: the step's footprint goes to afterStep. */
+  private resumeCollecting(a: Actor, value: boolean): void {
+    const fp = new Set<string>();
+    this.footprint = fp;
+    let r: IteratorResult<Yield, unknown>;
+    try {
+      r = a.next(value);
+    } finally {
+      this.current = null;
       this.footprint = null;
-      if (!r.done && r.value.kind === 'wait') fp.add(`wq:${r.value.wq.name}`);
-      this.opts.afterStep?.(a, fp);
     }
+    if (!r.done && r.value.kind === 'wait') fp.add(r.value.wq.key);
+    this.opts.afterStep?.(a, fp);
+    this.after(a, r);
+  }
+
+  /** What the actor's step ended with: it finished, or it files its next entry or sleeps. */
+  private after(a: Actor, r: IteratorResult<Yield, unknown>): void {
     if (a.killed) return;
     if (r.done) {
       a.state = 'done';
@@ -330,11 +400,11 @@ export class Scheduler implements Waker {
       case 'delay': {
         let ns = y.ns;
         if (this.jitterMax > 0) ns += this.opts.jitter!.prng.nextInt(this.jitterMax + 1);
-        this.enqueue(a, this.now + ns);
+        this.refile(a, this.now + ns);
         break;
       }
       case 'point':
-        this.enqueue(a, this.now);
+        this.refile(a, this.now);
         break;
       case 'wait':
         this.park(a, y.wq, y.timeout);
@@ -349,13 +419,7 @@ export class Scheduler implements Waker {
     wq.waker = this;
     wq.waiters.push(a);
     if (!a.background) this.fgWaiting++;
-    if (timeout !== undefined) {
-      // The timeout is a queue entry of the actor's own; a wake-up before it makes it stale.
-      const seq = this.seq++;
-      this.setPending(a, seq);
-      a.pendingTime = this.now + timeout;
-      if (!a.background) this.fgPending++;
-      this.queue.push(this.now + timeout, seq, a.id);
-    }
+    // The timeout is a queue entry of the actor's own; a wake-up before it makes it stale.
+    if (timeout !== undefined) this.refile(a, this.now + timeout);
   }
 }

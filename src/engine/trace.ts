@@ -16,11 +16,18 @@ export type TraceListener<E> = (ev: E) => void;
 
 const FNV_PRIME = 0x01000193;
 
+/**
+ * The hash of every string seen in an event, shared by all buses: a pure function of the string,
+ * so an exploration's executions (a bus each) do not hash the same names again. Emptied when it
+ * reaches STR_HASH_MAX strings, so that names made up per run cannot grow it without bound.
+ */
+const strHash = new Map<string, number>();
+const STR_HASH_MAX = 1 << 16;
+
 export class TraceBus<E extends TraceEventBase> {
   private readonly listeners: TraceListener<E>[] = [];
   private h1 = 0x811c9dc5;
   private h2 = 0x9747b28c;
-  private readonly strHash = new Map<string, number>();
   /** Number of events emitted. */
   count = 0;
   /** When set, the running hash after each event (for the determinism self-check). */
@@ -44,6 +51,8 @@ export class TraceBus<E extends TraceEventBase> {
     // mix() inlined over the fields, with the two lanes in locals; an int32 field takes the short
     // path (its high word is its sign), which gives the same words as mix().
     let h1 = this.h1, h2 = this.h2;
+    // E is any event shape (an interface has no index signature): read its fields by name. The
+    // engine knows no event type, so the view cannot be narrower; no copy on this hot path.
     const rec = ev as unknown as Record<string, unknown>;
     for (const k in rec) {
       const v = rec[k];
@@ -90,11 +99,12 @@ export class TraceBus<E extends TraceEventBase> {
   }
 
   private hashStr(s: string): number {
-    let h = this.strHash.get(s);
+    let h = strHash.get(s);
     if (h === undefined) {
       h = 0x811c9dc5;
       for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
-      this.strHash.set(s, h);
+      if (strHash.size >= STR_HASH_MAX) strHash.clear();
+      strHash.set(s, h);
     }
     return h;
   }

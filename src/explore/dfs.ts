@@ -45,6 +45,46 @@ function independent(a: ReadonlySet<string> | undefined, b: ReadonlySet<string> 
   return true;
 }
 
+/**
+ * A node for a new choice point @p below @parent: what sleeps here is what slept (or was explored)
+ * at the parent and commutes with the transition just taken (@taken, its footprint).
+ */
+function newNode(p: ChoicePoint, parent: Node | undefined, taken: ReadonlySet<string>, por: boolean): Node {
+  const n: Node = { cands: p.candidates.map((c) => c.actorId), explored: new Set(), sleep: new Map(), fp: new Map(), chosen: -1, preemptions: 0 };
+  if (por && parent) {
+    const takenActor = parent.cands[parent.chosen] as number;
+    for (const [a, fp] of parent.sleep) if (a !== takenActor && independent(fp, taken)) n.sleep.set(a, fp);
+    for (const idx of parent.explored) {
+      const a = parent.cands[idx] as number;
+      if (idx !== parent.chosen && independent(parent.fp.get(a), taken)) n.sleep.set(a, parent.fp.get(a)!);
+    }
+  }
+  return n;
+}
+
+/**
+ * The state cache's verdict on reaching state @f with @n's sleep set: true (prune) when an earlier
+ * visit explored everything this one would (its sleep set ⊆ ours); else the visit is recorded.
+ */
+function cachedState(visited: Map<number, Set<number>[]>, f: number, n: Node, stats: StrategyStats): boolean {
+  const sleepIds = new Set(n.sleep.keys());
+  const seen = visited.get(f);
+  if (seen && seen.some((s) => [...s].every((a) => sleepIds.has(a)))) {
+    stats.pruned++;
+    return true;
+  }
+  if (!seen) stats.states++;
+  visited.set(f, [...(seen ?? []), sleepIds]);
+  return false;
+}
+
+/** Take candidate @idx at @n, whose parent path made @pre non-default choices. */
+function takeAt(n: Node, idx: number, pre: number): void {
+  n.chosen = idx;
+  n.explored.add(idx);
+  n.preemptions = pre + (idx === 0 ? 0 : 1);
+}
+
 export function dfsStrategy(o: DfsOptions = {}): Strategy {
   const bound = o.preemptionBound ?? Infinity;
   const por = o.por ?? true;
@@ -96,9 +136,7 @@ export function dfsStrategy(o: DfsOptions = {}): Strategy {
       if (n.chosen >= 0 && por) n.sleep.set(n.cands[n.chosen] as number, n.fp.get(n.cands[n.chosen] as number) ?? new Set(['*']));
       const next = pick(n, path.length === 1, pre);
       if (next) {
-        n.chosen = next.idx;
-        n.explored.add(next.idx);
-        n.preemptions = pre + (next.idx === 0 ? 0 : 1);
+        takeAt(n, next.idx, pre);
         probing = next.probe;
         return true;
       }
@@ -113,6 +151,8 @@ export function dfsStrategy(o: DfsOptions = {}): Strategy {
       return done && !boundHit;
     },
     stats,
+    // Footprints feed the sleep sets only: without partial-order reduction nobody collects them.
+    ...(por ? { afterStep(_actor: string, fp: ReadonlySet<string>) { for (const k of fp) trans.add(k); } } : {}),
     newExecution() {
       if (done) return false;
       if (started && !backtrack()) {
@@ -123,9 +163,6 @@ export function dfsStrategy(o: DfsOptions = {}): Strategy {
       depth = 0;
       trans = new Set();
       return true;
-    },
-    afterStep(_actor, fp) {
-      for (const k of fp) trans.add(k);
     },
     choose(p: ChoicePoint) {
       const i = depth++;
@@ -138,37 +175,14 @@ export function dfsStrategy(o: DfsOptions = {}): Strategy {
         return -1;
       }
       if (i < path.length) return (path[i] as Node).chosen; // replaying the prefix
-      // A new node: what sleeps here is what slept (or was explored) at the parent and commutes
-      // with the transition just taken.
-      const n: Node = { cands: p.candidates.map((c) => c.actorId), explored: new Set(), sleep: new Map(), fp: new Map(), chosen: -1, preemptions: 0 };
       const parent = path[i - 1];
-      if (por && parent) {
-        const takenActor = parent.cands[parent.chosen] as number;
-        for (const [a, fp] of parent.sleep) if (a !== takenActor && independent(fp, taken)) n.sleep.set(a, fp);
-        for (const idx of parent.explored) {
-          const a = parent.cands[idx] as number;
-          if (idx !== parent.chosen && independent(parent.fp.get(a), taken)) n.sleep.set(a, parent.fp.get(a)!);
-        }
-      }
-      if (cache && p.fingerprint) {
-        const f = p.fingerprint();
-        const sleepIds = new Set(n.sleep.keys());
-        const seen = visited.get(f);
-        // Pruned if an earlier visit explored everything this one would (its sleep set ⊆ ours).
-        if (seen && seen.some((s) => [...s].every((a) => sleepIds.has(a)))) {
-          stats.pruned++;
-          return -1;
-        }
-        if (!seen) stats.states++;
-        visited.set(f, [...(seen ?? []), sleepIds]);
-      }
+      const n = newNode(p, parent, taken, por);
+      if (cache && p.fingerprint && cachedState(visited, p.fingerprint(), n, stats)) return -1;
       path.push(n);
       const pre = parent ? parent.preemptions : 0;
       const next = pick(n, i === 0, pre);
       if (next) {
-        n.chosen = next.idx;
-        n.explored.add(next.idx);
-        n.preemptions = pre + (next.idx === 0 ? 0 : 1);
+        takeAt(n, next.idx, pre);
         probing = next.probe;
         return next.idx;
       }

@@ -1,11 +1,19 @@
 /**
- * explore(): run a scenario under many schedules (DESIGN §3's candidates within a window W) and
- * answer, herd7-style, for each `forbid` outcome whether it can happen (Sometimes) or not (Never)
- * within the bounds, and for each `allow` outcome whether it is reachable; keep the first
- * counterexample of each. A scenario with no `forbid` forbids every violation kind.
+ * explore(): run a scenario under many schedules (the candidates within a window W) and answer,
+ * herd7-style, for each `forbid` and `allow` outcome how often it happened, with a verdict that
+ * claims no more than the search showed: `Never` and `Always` only after an exhaustive search
+ * (every schedule within the window, up to the reductions), `NotObserved` when a bounded search did
+ * not see it, `Sometimes` when some execution did. Each verdict carries `exhaustive` and the
+ * `bound` that stopped the search (`runs`, `time`, `preemption-bound`, `interrupted`; null when
+ * none did). The first counterexample of each outcome is kept. A scenario with no `forbid`
+ * forbids every violation kind.
  */
 import type { RunResult } from '../scenario/run/result.js';
-import { runValidated } from '../scenario/run/run.js';
+import { expectationFor } from '../scenario/run/expect.js';
+import { DEFAULT_POLICY, INVARIANT_KINDS, defaultRegistry, resolvePolicy } from '../scenario/registry.js';
+import { PINSIM_BUG } from '../engine/bug.js';
+import { runValidated, type RunOptions } from '../scenario/run/run.js';
+import { validateOrThrow } from '../scenario/format/validate.js';
 import type { Registry } from '../scenario/registry.js';
 import type { OutcomeSpec, Scenario } from '../scenario/format/types.js';
 import { dfsStrategy } from './dfs.js';
@@ -15,13 +23,19 @@ import type { Shard, Strategy } from './strategy.js';
 
 export type StrategyName = 'random' | 'pct' | 'dfs';
 
+/** What stopped a search before it covered every schedule. */
+export type ExploreBound = 'runs' | 'time' | 'preemption-bound' | 'interrupted';
+
+export type Verdict = 'Never' | 'NotObserved' | 'Sometimes' | 'Always';
+
 export interface ExploreOptions {
-  policy: string;
+  /** Default: the scenario's `kernel.policy`, else linux-6.12. */
+  policy?: string;
   strategy?: StrategyName;
   seed?: number;
-  /** executions at most (random, pct: the number run; dfs: a cap) */
+  /** executions at most (random, pct: the number run, default 1000; dfs: a cap) */
   runs?: number;
-  /** DESIGN §3's W (default 1 µs) */
+  /** the race window W in ns (default 1 µs) */
   window?: number;
   jitter?: number;
   /** pct depth (default 3) */
@@ -30,8 +44,10 @@ export interface ExploreOptions {
   por?: boolean;
   stateCache?: boolean;
   shard?: Shard;
-  /** Asked between executions: stop now (a wall-clock budget kept by the caller). */
-  shouldStop?: () => boolean;
+  /** Record the distinct final states (results and observed values) in `finalStates`. */
+  states?: boolean;
+  /** Asked between executions: stop now, and why (a wall-clock budget or an interrupt kept by the caller). */
+  shouldStop?: () => 'time' | 'interrupted' | false;
   /** Called after every execution (progress). */
   onExecution?: (n: number, r: RunResult) => void;
   registry?: Registry;
@@ -40,11 +56,21 @@ export interface ExploreOptions {
 export interface OutcomeVerdict {
   outcome: string;
   kind: 'forbid' | 'allow';
-  verdict: 'Never' | 'Sometimes';
+  verdict: Verdict;
   /** how many executions showed it */
   count: number;
+  /** the search covered every schedule within the window (up to the reductions) */
+  exhaustive: boolean;
+  /** what stopped the search short of that; null when it was exhaustive */
+  bound: ExploreBound | null;
   /** the first execution that showed it */
   example?: { execution: number; choices: number[]; traceHash: string; result: RunResult };
+}
+
+/** One distinct final state (herd7's States): the op results and observed values, and how many executions ended in it. */
+export interface FinalState {
+  outcome: string;
+  count: number;
 }
 
 export interface ExploreResult {
@@ -59,7 +85,10 @@ export interface ExploreResult {
   states: number;
   pruned: number;
   exhaustive: boolean;
+  bound: ExploreBound | null;
   verdicts: OutcomeVerdict[];
+  /** with the `states` option */
+  finalStates?: FinalState[];
 }
 
 export function outcomeName(o: OutcomeSpec): string {
@@ -72,11 +101,20 @@ export function shows(r: RunResult, o: OutcomeSpec): boolean {
   return Object.entries(o).every(([read, write]) => r.observed[read] === write);
 }
 
-/** The outcomes explore judges for @s under @policy. */
+/** The outcomes explore judges for @s under @policy: the scenario's forbid (else every kind of @kinds) and allow. */
 export function outcomesOf(s: Scenario, policy: string, kinds: readonly string[]): { forbid: OutcomeSpec[]; allow: OutcomeSpec[] } {
-  const pe = s.expectByPolicy?.[policy];
-  const e = pe && !('skip' in pe) ? pe : s.expect;
+  const pe = expectationFor(s, policy);
+  const e = 'skip' in pe ? s.expect : pe;
   return { forbid: e?.forbid?.length ? e.forbid : [...kinds], allow: e?.allow ?? [] };
+}
+
+/**
+ * verdictOf() - what @count sightings in @executions let a search claim: Never / Always only when
+ * it was @exhaustive.
+ */
+export function verdictOf(count: number, executions: number, exhaustive: boolean): Verdict {
+  if (count === 0) return exhaustive ? 'Never' : 'NotObserved';
+  return exhaustive && count === executions ? 'Always' : 'Sometimes';
 }
 
 export function makeStrategy(o: ExploreOptions): Strategy {
@@ -95,67 +133,146 @@ export function makeStrategy(o: ExploreOptions): Strategy {
   }
 }
 
-/** explore() - Return: the verdicts and counts; counterexamples carry their choices. */
-export function explore(s: Scenario, o: ExploreOptions, kinds: readonly string[]): ExploreResult {
+/** The final state of @r as one line: the results of @keys (`actor.index`), then the observed values. */
+function finalStateOf(r: RunResult, keys: readonly string[]): string {
+  const results = keys.map((k) => `${k}=${r.results[k] ?? '?'}`).join(' ');
+  const observed = Object.keys(r.observed).sort().map((k) => `${k}=${r.observed[k]}`).join(' ');
+  return observed ? `${results} | ${observed}` : results;
+}
+
+/**
+ * exploreSteps() - explore() one execution at a time: the generator yields the number of
+ * executions counted so far after each one, so that a caller can hand control back to its event
+ * loop (to hear an interrupt) between executions; its return value is the result.
+ */
+export function* exploreSteps(s: Scenario, o: ExploreOptions = {}, kinds?: readonly string[]): Generator<number, ExploreResult, void> {
+  const registry = o.registry ?? defaultRegistry();
+  const policy = o.policy ?? s.replay?.policy ?? s.kernel.policy ?? DEFAULT_POLICY;
+  resolvePolicy(policy, registry); // throws ScenarioError when it cannot run
   const strategy = makeStrategy(o);
   const window = o.window ?? 1000;
   const jitter = o.jitter ?? 0;
   const seed = o.seed ?? 1;
-  const { forbid, allow } = outcomesOf(s, o.policy, kinds);
-  const verdicts: (OutcomeVerdict & { spec: OutcomeSpec })[] = [
-    ...forbid.map((f) => ({ outcome: outcomeName(f), kind: 'forbid' as const, verdict: 'Never' as const, count: 0, spec: f })),
-    ...allow.map((a) => ({ outcome: outcomeName(a), kind: 'allow' as const, verdict: 'Never' as const, count: 0, spec: a })),
-  ] as (OutcomeVerdict & { spec: OutcomeSpec })[];
-  const cap = o.strategy === 'dfs' || !o.strategy ? (o.runs ?? Infinity) : Infinity;
+  const shard = o.shard ?? { index: 0, count: 1 };
+  const { forbid, allow } = outcomesOf(s, policy, kinds ?? [...new Set([...INVARIANT_KINDS, ...registry.invariants.keys()])]);
+  const judged = [
+    ...forbid.map((spec) => ({ spec, kind: 'forbid' as const })),
+    ...allow.map((spec) => ({ spec, kind: 'allow' as const })),
+  ].map((x) => ({ ...x, outcome: outcomeName(x.spec), count: 0, example: undefined as OutcomeVerdict['example'] }));
+  const opKeys = Object.entries(s.actors).flatMap(([a, spec]) => spec.ops.map((_op, i) => `${a}.${i}`));
+  const finals = new Map<string, number>();
+  const cap = strategy.name === 'dfs' ? (o.runs ?? Infinity) : Infinity;
+  // Out of schedules: a DFS that hit its preemption bound, or a sampler that ran its runs.
+  const spent = (): ExploreBound | null => (strategy.exhaustive ? null : strategy.name === 'dfs' ? 'preemption-bound' : 'runs');
+  // The same options for every execution: one registry, one chooser, built once.
+  const runOpts: RunOptions = {
+    policy, seed, window, jitter, stateHash: strategy.name === 'dfs' && (o.stateCache ?? true),
+    chooser: (p) => strategy.choose(p),
+    ...(strategy.afterStep ? { afterStep: (a: string, fp: ReadonlySet<string>) => strategy.afterStep!(a, fp) } : {}),
+    registry,
+  };
   let executions = 0;
-  while (executions < cap && !(o.shouldStop?.() ?? false) && strategy.newExecution()) {
-    const r = runValidated(s, {
-      policy: o.policy, seed, window, jitter, stateHash: strategy.name === 'dfs' && (o.stateCache ?? true),
-      chooser: (p) => strategy.choose(p),
-      ...(strategy.afterStep ? { afterStep: (a: string, fp: ReadonlySet<string>) => strategy.afterStep!(a, fp) } : {}),
-      ...(o.registry ? { registry: o.registry } : {}),
-    });
+  let bound: ExploreBound | null;
+  for (;;) {
+    if (executions >= cap) {
+      bound = strategy.newExecution() ? 'runs' : spent();
+      break;
+    }
+    if (!strategy.newExecution()) {
+      bound = spent();
+      break;
+    }
+    const stop = o.shouldStop?.();
+    if (stop) {
+      bound = stop;
+      break;
+    }
+    const r = runValidated(s, runOpts);
     strategy.endExecution(r);
-    if (r.outcome === 'error') throw new Error(r.error ?? '[pinsim internal bug] explore: a run failed');
+    if (r.outcome === 'error') PINSIM_BUG(r.error ?? 'explore: a run failed');
     // A shard other than 0 does not own a run without choice points (the unsharded run has one).
-    const shard = o.shard ?? { index: 0, count: 1 };
     if (r.stats.choicePoints === 0 && (shard.index !== 0 || r.pruned)) continue;
     if (r.pruned) continue;
     executions++;
     o.onExecution?.(executions, r);
-    for (const v of verdicts) {
+    if (o.states) {
+      const f = finalStateOf(r, opKeys);
+      finals.set(f, (finals.get(f) ?? 0) + 1);
+    }
+    for (const v of judged) {
       if (!shows(r, v.spec)) continue;
       v.count++;
-      if (v.verdict === 'Never') {
-        v.verdict = 'Sometimes';
-        v.example = { execution: executions, choices: [...r.choices], traceHash: r.traceHash, result: r };
-      }
+      v.example ??= { execution: executions, choices: [...r.choices], traceHash: r.traceHash, result: r };
     }
+    yield executions;
   }
+  const exhaustive = bound === null;
   return {
-    scenario: s.name, policy: o.policy, strategy: o.strategy ?? 'dfs', seed, window, jitter, shard: o.shard ?? { index: 0, count: 1 },
-    executions, states: strategy.stats.states, pruned: strategy.stats.pruned, exhaustive: strategy.exhaustive,
-    verdicts: verdicts.map(({ spec: _spec, ...v }) => v),
+    scenario: s.name, policy, strategy: o.strategy ?? 'dfs', seed, window, jitter, shard,
+    executions, states: strategy.stats.states, pruned: strategy.stats.pruned, exhaustive, bound,
+    verdicts: judged.map((v) => ({
+      outcome: v.outcome, kind: v.kind, verdict: verdictOf(v.count, executions, exhaustive), count: v.count, exhaustive, bound,
+      ...(v.example ? { example: v.example } : {}),
+    })),
+    ...(o.states ? { finalStates: sortStates([...finals].map(([outcome, count]) => ({ outcome, count }))) } : {}),
   };
 }
 
-/** merge() - join shard results of one scenario and policy into one verdict. */
+function sortStates(states: FinalState[]): FinalState[] {
+  return states.sort((a, b) => (a.outcome < b.outcome ? -1 : a.outcome > b.outcome ? 1 : 0));
+}
+
+/**
+ * explore() - explore @input (a scenario as written, or from the builder, validated as runScenario
+ * validates it) under @o's policy and strategy. @kinds are the violation kinds forbidden when the
+ * scenario's expectation has no `forbid` (default: every invariant kind, the registry's included).
+ * Return: the verdicts, counts and bound; counterexamples carry their choices.
+ * Throws ScenarioError for bad input.
+ * @example
+ *   const e = explore(JSON.parse(readFileSync('examples/explore/gpu-fault-vs-munmap.json', 'utf8')));
+ *   e.verdicts.every((v) => v.verdict === 'Never'); // true: exhaustive, nothing forbidden happened
+ */
+export function explore(input: unknown, o: ExploreOptions = {}, kinds?: readonly string[]): ExploreResult {
+  const registry = o.registry ?? defaultRegistry();
+  return exploreValidated(validateOrThrow(input, registry), { ...o, registry }, kinds);
+}
+
+/** exploreValidated() - explore() for a scenario that validation already produced (as runValidated()). */
+export function exploreValidated(s: Scenario, o: ExploreOptions = {}, kinds?: readonly string[]): ExploreResult {
+  const steps = exploreSteps(s, o, kinds);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** The bound a merged search reports: the strongest reason any part stopped early. */
+const BOUND_ORDER: readonly ExploreBound[] = ['interrupted', 'time', 'runs', 'preemption-bound'];
+
+/** mergeResults() - join shard results of one scenario and policy into one verdict. */
 export function mergeResults(parts: readonly ExploreResult[]): ExploreResult {
   const first = parts[0];
   if (!first) throw new Error('merge: nothing to merge');
+  const executions = parts.reduce((n, p) => n + p.executions, 0);
+  const exhaustive = parts.every((p) => p.exhaustive);
+  const bound = exhaustive ? null : BOUND_ORDER.find((b) => parts.some((p) => p.bound === b)) ?? 'runs';
   const verdicts = first.verdicts.map((v) => {
     const all = parts.map((p) => p.verdicts.find((x) => x.outcome === v.outcome && x.kind === v.kind)!);
-    const hit = all.find((x) => x.verdict === 'Sometimes');
-    const out: OutcomeVerdict = { outcome: v.outcome, kind: v.kind, verdict: hit ? 'Sometimes' : 'Never', count: all.reduce((n, x) => n + x.count, 0) };
+    const count = all.reduce((n, x) => n + x.count, 0);
+    const out: OutcomeVerdict = { outcome: v.outcome, kind: v.kind, verdict: verdictOf(count, executions, exhaustive), count, exhaustive, bound };
+    const hit = all.find((x) => x.example);
     if (hit?.example) out.example = hit.example;
     return out;
   });
+  const finals = new Map<string, number>();
+  for (const p of parts) for (const f of p.finalStates ?? []) finals.set(f.outcome, (finals.get(f.outcome) ?? 0) + f.count);
   return {
     ...first, shard: { index: 0, count: 1 },
-    executions: parts.reduce((n, p) => n + p.executions, 0),
+    executions,
     states: parts.reduce((n, p) => n + p.states, 0),
     pruned: parts.reduce((n, p) => n + p.pruned, 0),
-    exhaustive: parts.every((p) => p.exhaustive),
+    exhaustive, bound,
     verdicts,
+    ...(parts.some((p) => p.finalStates) ? { finalStates: sortStates([...finals].map(([outcome, count]) => ({ outcome, count }))) } : {}),
   };
 }

@@ -1,12 +1,14 @@
 /**
  * Replay files: a scenario (as written) with `replay: { seed, policy, window, jitter, choices,
- * traceHash, pinsimVersion }` attached (DESIGN §5) — the whole of a schedule. `pinsim replay`
+ * traceHash, pinsimVersion }` attached — the whole of a schedule. `pinsim replay`
  * re-runs it and compares the trace hash.
  */
+import type { MmTraceEvent } from '../mm/trace_events.js';
 import type { RunResult } from '../scenario/run/result.js';
 import { runValidated } from '../scenario/run/run.js';
 import { validateOrThrow } from '../scenario/format/validate.js';
 import type { Registry } from '../scenario/registry.js';
+import type { Scenario } from '../scenario/format/types.js';
 
 export interface ReplayRecord {
   seed: number;
@@ -27,17 +29,22 @@ export function replayFileOf(input: Record<string, unknown>, rec: ReplayRecord):
 }
 
 export interface ReplayOutcome {
+  /** the scenario, validated */
+  scenario: Scenario;
   result: RunResult;
   expected: string;
   reproduced: boolean;
 }
 
-/** replay() - re-run a replay file's schedule. Throws ScenarioError for bad input. */
-export function replay(input: unknown, registry: Registry, file?: string): ReplayOutcome {
+/**
+ * replay() - re-run a replay file's schedule, handing every trace event to @trace if given.
+ * Throws ScenarioError for bad input.
+ */
+export function replay(input: unknown, registry: Registry, file?: string, trace?: (ev: MmTraceEvent) => void): ReplayOutcome {
   const s = validateOrThrow(input, registry, file);
   const rec = s.replay ?? {};
   const r = runValidated(s, {
-    registry,
+    registry, ...(trace ? { trace } : {}),
     ...(rec.policy !== undefined ? { policy: rec.policy } : {}),
     ...(rec.seed !== undefined ? { seed: rec.seed } : {}),
     window: rec.window ?? 0,
@@ -45,5 +52,5 @@ export function replay(input: unknown, registry: Registry, file?: string): Repla
     choices: rec.choices ?? [],
   });
   const expected = rec.traceHash ?? '';
-  return { result: r, expected, reproduced: expected !== '' && expected === r.traceHash };
+  return { scenario: s, result: r, expected, reproduced: expected !== '' && expected === r.traceHash };
 }

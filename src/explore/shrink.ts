@@ -3,6 +3,7 @@
  * picks) and of the scenario (ops dropped, lengths halved) while the forbidden outcome persists.
  * Every candidate is a full replay; the result is the smallest found within the attempt budget.
  */
+import { PINSIM_BUG } from '../engine/bug.js';
 import { parseSize } from '../engine/clock.js';
 import type { RunResult } from '../scenario/run/result.js';
 import { runValidated } from '../scenario/run/run.js';
@@ -62,7 +63,7 @@ export function shrink(o: ShrinkInput): Shrunk {
   let input = clone(o.input);
   let choices = [...o.choices];
   let best = attempt(input, choices);
-  if (!best) throw new Error('[pinsim internal bug] shrink: the counterexample does not replay');
+  if (!best) PINSIM_BUG('shrink: the counterexample does not replay');
   // 1. The shortest prefix of choices (past its end every pick is the default).
   for (let len = 0; len < choices.length; len++) {
     const r = attempt(input, choices.slice(0, len));

@@ -1,5 +1,5 @@
 /**
- * access-after-release (DESIGN §7): a device accessed memory of an mm after its release /
+ * access-after-release (docs/invariants.md): a device accessed memory of an mm after its release /
  * MMU_NOTIFY_RELEASE (only subscribers get a release; a GUP pinner never does).
  */
 import type { MmTraceEvent, MmEventOf } from '../mm/trace_events.js';
@@ -15,7 +15,7 @@ function create(ctx: CheckerCtx) {
       if (!r) return;
       ctx.report({
         kind: 'access-after-release', time: ev.time, actor: ev.device, pfn: ev.pfn, file: ev.file, index: ev.index,
-        message: `${ev.device} ${ev.write ? 'wrote' : 'read'} pfn ${ev.pfn} for ${ev.mm} after ${ev.mm}'s MMU_NOTIFY_RELEASE`,
+        message: `${ev.device} ${ev.write ? 'wrote' : 'read'} pfn 0x${ev.pfn.toString(16)} for ${ev.mm} after ${ev.mm}'s MMU_NOTIFY_RELEASE`,
         chain: [toChain(r), toChain(ev)],
       });
     },

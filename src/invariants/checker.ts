@@ -3,16 +3,26 @@
  * It reports violations with the causal chain of trace events that make them; the runner keeps
  * one report per (kind, pfn, actor). Helpers here are shared by every checker.
  */
-import type { MmTraceEvent } from '../mm/trace_events.js';
+import type { MmEventOf, MmEventType, MmTraceEvent } from '../mm/trace_events.js';
 
-/** One step of a causal chain, as DESIGN §6 prints it. */
-export interface ChainEvent {
-  time: number;
-  actor: string;
-  event: string;
-  pfn?: number;
-  fields: Record<string, string | number | boolean>;
-}
+/** The fields of trace event @E a chain step carries: all of them but its type, time and actor. */
+export type ChainFields<E extends MmTraceEvent> = Omit<E, 'type' | 'time' | 'actor'>;
+
+/**
+ * One step of a causal chain: the trace event's type (`event`) and its fields, typed per event, so
+ * that a story switches on `event` and reads the fields it needs with their types. It is the shape
+ * the result format documents, `{ time, actor, event, pfn?, fields }` (`pfn` when the event names
+ * a frame), and serialises as is.
+ */
+export type ChainRecord<E extends MmTraceEvent = MmTraceEvent> = E extends MmTraceEvent
+  ? { time: number; actor: string; event: E['type']; pfn?: number; fields: ChainFields<E> }
+  : never;
+
+/** The chain step of the event of type @T. */
+export type ChainRecordOf<T extends MmEventType> = ChainRecord<MmEventOf<T>>;
+
+/** A step of a causal chain (any event type): what `Violation.chain` holds. */
+export type ChainEvent = ChainRecord;
 
 export interface ViolationReport {
   kind: string;
@@ -54,14 +64,12 @@ export interface Checker {
   create(ctx: CheckerCtx): CheckerInstance;
 }
 
-/** toChain() - a trace event as a chain step (every primitive field but the base ones). */
-export function toChain(ev: MmTraceEvent): ChainEvent {
-  const fields: Record<string, string | number | boolean> = {};
-  for (const [k, v] of Object.entries(ev)) {
-    if (k === 'type' || k === 'time' || k === 'actor') continue;
-    if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') fields[k] = v;
-  }
-  const c: ChainEvent = { time: ev.time, actor: ev.actor, event: ev.type, fields };
+/** toChain() - @ev as a chain step: its type and every field but the base ones, in their order. */
+export function toChain<E extends MmTraceEvent>(ev: E): ChainRecord<E> {
+  const { type, time, actor, ...fields } = ev;
+  // The rest of an event is its fields by construction; TypeScript cannot see through the
+  // distributive ChainRecord<E> for a generic E.
+  const c = { time, actor, event: type, fields } as ChainRecord<E>;
   if ('pfn' in ev && typeof ev.pfn === 'number' && ev.pfn >= 0) c.pfn = ev.pfn;
   return c;
 }
@@ -71,7 +79,7 @@ export function toChain(ev: MmTraceEvent): ChainEvent {
  * (the DMA reference, the removal from the page cache, the free, the reuse).
  */
 export class FrameHistory {
-  private readonly last = new Map<number, Map<string, MmTraceEvent>>();
+  private readonly last = new Map<number, Map<MmEventType, MmTraceEvent>>();
 
   note(pfn: number, ev: MmTraceEvent): void {
     let m = this.last.get(pfn);
@@ -79,12 +87,12 @@ export class FrameHistory {
     m.set(ev.type, ev);
   }
 
-  get(pfn: number, type: string): MmTraceEvent | undefined {
+  get(pfn: number, type: MmEventType): MmTraceEvent | undefined {
     return this.last.get(pfn)?.get(type);
   }
 
   /** The chain of the given event types for @pfn, in time order, then @tail. */
-  chain(pfn: number, types: readonly string[], tail: MmTraceEvent): ChainEvent[] {
+  chain(pfn: number, types: readonly MmEventType[], tail: MmTraceEvent): ChainEvent[] {
     const evs = types.map((t) => this.get(pfn, t)).filter((e): e is MmTraceEvent => e !== undefined && e.time <= tail.time);
     evs.sort((a, b) => a.time - b.time);
     return [...evs, tail].map(toChain);

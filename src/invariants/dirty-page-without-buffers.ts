@@ -1,8 +1,8 @@
 /**
- * dirty-page-without-buffers (DESIGN §7): a file page cleaned by writeback and stripped of its
+ * dirty-page-without-buffers (docs/invariants.md): a file page cleaned by writeback and stripped of its
  * buffers was dirtied behind the filesystem's back — a DMA reference released with dirty
  * (set_page_dirty_lock / unpin_user_pages_dirty_lock) on a page no page_mkwrite re-armed: the S6
- * step of kernel-semantics §2.
+ * step of the put_user_page() story (docs/kernel-model.md).
  */
 import type { MmTraceEvent } from '../mm/trace_events.js';
 import { FrameHistory, type Checker, type CheckerCtx } from './checker.js';
@@ -26,7 +26,7 @@ function create(ctx: CheckerCtx) {
           if (ev.file && !ev.buffers && stripped.has(ev.pfn) && ev.via.startsWith('unpin')) {
             ctx.report({
               kind: 'dirty-page-without-buffers', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
-              message: `${ev.via.slice(6) || ev.actor} released its DMA reference on pfn ${ev.pfn} (${ev.file}@${ev.index}) with dirty after writeback cleaned it and reclaim stripped its buffers: dirtied behind ${ev.file}'s filesystem's back`,
+              message: `${ev.via.slice(6) || ev.actor} released its DMA reference on pfn 0x${ev.pfn.toString(16)} (${ev.file}@${ev.index}) with dirty after writeback cleaned it and reclaim stripped its buffers: dirtied behind ${ev.file}'s filesystem's back`,
               chain: hist.chain(ev.pfn, ['dma_ref_get', 'storage_write', 'folio_buffers'], ev),
             });
           }

@@ -1,5 +1,5 @@
 /**
- * dma-into-reused-page (DESIGN §7): a device accessed frame F through a translation obtained in
+ * dma-into-reused-page (docs/invariants.md): a device accessed frame F through a translation obtained in
  * generation g, F has been freed since, and allocated again to any owner (the same process
  * included). Always reported together with dma-use-after-free.
  */
@@ -21,7 +21,7 @@ function create(ctx: CheckerCtx) {
           const who = a && a.type === 'folio_alloc' ? (a.file ? `${a.file}@${a.index}` : a.owner) : 'another owner';
           ctx.report({
             kind: 'dma-into-reused-page', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
-            message: `${ev.actor} ${ev.write ? 'wrote into' : 'read'} pfn ${ev.pfn}, freed and reallocated to ${who} since its translation was obtained`,
+            message: `${ev.actor} ${ev.write ? 'wrote into' : 'read'} pfn 0x${ev.pfn.toString(16)}, freed and reallocated to ${who} since its translation was obtained`,
             chain: hist.chain(ev.pfn, ['dma_ref_get', 'filemap_remove', 'folio_free', 'folio_alloc'], ev),
           });
           break;

@@ -1,5 +1,5 @@
 /**
- * dma-use-after-free (DESIGN §7): a device accessed frame F through a translation whose pfn was
+ * dma-use-after-free (docs/invariants.md): a device accessed frame F through a translation whose pfn was
  * obtained while F was in allocation generation g, and F has been freed since.
  */
 import type { MmTraceEvent } from '../mm/trace_events.js';
@@ -18,7 +18,7 @@ function create(ctx: CheckerCtx) {
           if (fg === undefined || fg < ev.gen) return;
           ctx.report({
             kind: 'dma-use-after-free', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
-            message: `${ev.actor} ${ev.write ? 'wrote' : 'read'} pfn ${ev.pfn} through a translation obtained in generation ${ev.gen}, and the frame was freed since`,
+            message: `${ev.actor} ${ev.write ? 'wrote' : 'read'} pfn 0x${ev.pfn.toString(16)} through a translation obtained in generation ${ev.gen}, and the frame was freed since`,
             chain: hist.chain(ev.pfn, ['dma_ref_get', 'filemap_remove', 'folio_free'], ev),
           });
           break;

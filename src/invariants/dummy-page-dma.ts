@@ -1,5 +1,5 @@
 /**
- * dummy-page-dma (DESIGN §7): a device was redirected to a dummy page and then accessed it: the
+ * dummy-page-dma (docs/invariants.md): a device was redirected to a dummy page and then accessed it: the
  * RDMA user's data silently goes to (or comes from) a page no one reads — Jason Gunthorpe's
  * "silent data corruption" of the thread's S2.
  */
@@ -20,7 +20,7 @@ function create(ctx: CheckerCtx) {
       const r = redirects.get(`${ev.device}:${ev.pfn}`);
       ctx.report({
         kind: 'dummy-page-dma', time: ev.time, actor: ev.device, pfn: ev.pfn,
-        message: `${ev.device} ${ev.write ? 'wrote its data into' : 'read its data from'} the dummy page (pfn ${ev.pfn})${r ? ` it was redirected to in place of pfn ${r.pfn}` : ''}: the transfer succeeds and the data is gone`,
+        message: `${ev.device} ${ev.write ? 'wrote its data into' : 'read its data from'} the dummy page (pfn 0x${ev.pfn.toString(16)})${r ? ` it was redirected to in place of pfn 0x${r.pfn.toString(16)}` : ''}: the transfer succeeds and the data is gone`,
         chain: [...(r ? [toChain(r)] : []), toChain(ev)],
       });
     },

@@ -1,5 +1,5 @@
 /**
- * hang (DESIGN §7): an operation stayed blocked past the liveness bound (kernel.livenessBound,
+ * hang (docs/invariants.md): an operation stayed blocked past the liveness bound (kernel.livenessBound,
  * default 1 s of simulated time), or is still blocked when the run ends, with its wait chain. An op
  * that kernel.until stopped while it was running (in a delay, waiting on nothing) was not blocked:
  * the user's stop cut it, and that is a note, not a hang.

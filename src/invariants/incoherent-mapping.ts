@@ -1,5 +1,5 @@
 /**
- * incoherent-mapping (DESIGN §7): at a device access to virtual address v of mm M, the device's
+ * incoherent-mapping (docs/invariants.md): at a device access to virtual address v of mm M, the device's
  * frame differs from the frame of a present PTE for v in M (COW after fork, a re-fault after
  * MADV_DONTNEED, a new mapping at a VA the device still translates). Not checked where v has no
  * present PTE. The checker keeps its own page-table books from pte_set / pte_clear.
@@ -15,15 +15,15 @@ function create(ctx: CheckerCtx) {
       switch (ev.type) {
         case 'pte_set': ptes.set(`${ev.mm}:${ev.va}`, ev); break;
         case 'pte_clear': ptes.delete(`${ev.mm}:${ev.va}`); hist.note(ev.pfn, ev); break;
-        case 'dma_ref_get': hist.note(ev.pfn, ev); break;
+        case 'dma_ref_get': case 'cow_copy': hist.note(ev.pfn, ev); break;
         case 'dma_access': {
           if (!ev.mm) return;
           const p = ptes.get(`${ev.mm}:${ev.va}`);
           if (!p || p.type !== 'pte_set' || p.pfn === ev.pfn) return;
           ctx.report({
             kind: 'incoherent-mapping', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
-            message: `${ev.actor} ${ev.write ? 'wrote' : 'read'} pfn ${ev.pfn} for ${ev.mm} va 0x${ev.va.toString(16)}, but ${ev.mm}'s PTE there maps pfn ${p.pfn}: CPU and device no longer share that page`,
-            chain: [...hist.chain(ev.pfn, ['dma_ref_get', 'pte_clear'], ev).slice(0, -1), toChain(p), toChain(ev)],
+            message: `${ev.actor} ${ev.write ? 'wrote' : 'read'} pfn 0x${ev.pfn.toString(16)} for ${ev.mm} va 0x${ev.va.toString(16)}, but ${ev.mm}'s PTE there maps pfn 0x${p.pfn.toString(16)}: CPU and device no longer share that page`,
+            chain: [...hist.chain(ev.pfn, ['dma_ref_get', 'cow_copy', 'pte_clear'], ev).slice(0, -1), toChain(p), toChain(ev)],
           });
           break;
         }

@@ -1,4 +1,4 @@
-/** kernel-bug (DESIGN §7): a modelled BUG_ON/VM_BUG_ON_* fired; the real kernel would have crashed. */
+/** kernel-bug (docs/invariants.md): a modelled BUG_ON/VM_BUG_ON_* fired; the real kernel would have crashed. */
 import type { MmTraceEvent } from '../mm/trace_events.js';
 import { toChain, type Checker, type CheckerCtx } from './checker.js';
 

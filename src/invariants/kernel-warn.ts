@@ -1,4 +1,4 @@
-/** kernel-warn (DESIGN §7): a modelled WARN_ON/WARN_ON_ONCE fired; reported with what else the path caused. */
+/** kernel-warn (docs/invariants.md): a modelled WARN_ON/WARN_ON_ONCE fired; reported with what else the path caused. */
 import type { MmTraceEvent } from '../mm/trace_events.js';
 import { toChain, type Checker, type CheckerCtx } from './checker.js';
 

@@ -1,5 +1,5 @@
 /**
- * lost-write (DESIGN §7): a write that completed `ok` landed in a frame that at that instant was no
+ * lost-write (docs/invariants.md): a write that completed `ok` landed in a frame that at that instant was no
  * longer the page-cache page of the file index it was obtained for (removed by truncate, punch-hole
  * or invalidation while a reference kept it alive). Not lost: a write the file later discards by
  * truncating its own range, dirty data still cached at the end, a write into a freed frame (that is
@@ -30,7 +30,7 @@ function create(ctx: CheckerCtx) {
     const how = removed && removed.type === 'filemap_remove' ? `${removed.reason} removed it from ${ev.file}'s page cache` : `it is not ${ev.file}'s page cache page`;
     return {
       kind: 'lost-write', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
-      message: `${ev.actor} wrote pfn ${ev.pfn} for ${ev.file}@${ev.index} after ${how}: the write never reaches ${ev.file}`,
+      message: `${ev.actor} wrote pfn 0x${ev.pfn.toString(16)} for ${ev.file}@${ev.index} after ${how}: the write never reaches ${ev.file}`,
       chain: hist.chain(ev.pfn, CHAIN, ev),
     };
   }
@@ -52,7 +52,7 @@ function create(ctx: CheckerCtx) {
           if ((stored.get(`${ev.file}:${ev.index}`) ?? 0) === ev.token) break;
           ctx.report({
             kind: 'lost-write', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
-            message: `writeback skipped dirty pfn ${ev.pfn} (${ev.file}@${ev.index}) because it has no buffers: its data never reaches ${ev.file}`,
+            message: `writeback skipped dirty pfn 0x${ev.pfn.toString(16)} (${ev.file}@${ev.index}) because it has no buffers: its data never reaches ${ev.file}`,
             chain: hist.chain(ev.pfn, ['dma_ref_get', 'folio_buffers', 'folio_dirty'], ev),
           });
           break;

@@ -1,4 +1,4 @@
-/** nonblock-slept (DESIGN §7): a notifier callback slept (waited) in a non-blockable range. */
+/** nonblock-slept (docs/invariants.md): a notifier callback slept (waited) in a non-blockable range. */
 import type { MmTraceEvent } from '../mm/trace_events.js';
 import { toChain, type Checker, type CheckerCtx } from './checker.js';
 

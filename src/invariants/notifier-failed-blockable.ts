@@ -1,4 +1,4 @@
-/** notifier-failed-blockable (DESIGN §7): a notifier callback failed in a blockable range (the kernel WARNs and proceeds). */
+/** notifier-failed-blockable (docs/invariants.md): a notifier callback failed in a blockable range (the kernel WARNs and proceeds). */
 import type { MmTraceEvent } from '../mm/trace_events.js';
 import { toChain, type Checker, type CheckerCtx } from './checker.js';
 

@@ -1,5 +1,5 @@
 /**
- * notifier-teardown-incomplete (DESIGN §7): a subscriber holding no page reference still has a
+ * notifier-teardown-incomplete (docs/invariants.md): a subscriber holding no page reference still has a
  * translation to, or a DMA in flight on, a frame of the range when its invalidate (interval) or
  * invalidate_range_start (classic) returns; a subscriber holding references is checked at
  * invalidate_range_end. A dead device maps nothing, and a device's own MMU_NOTIFY_MIGRATE (range
@@ -23,7 +23,7 @@ function create(ctx: CheckerCtx) {
       if (x.mm !== done.mm || x.va < done.start || x.va >= done.end || x.holdsRef !== refs) continue;
       ctx.report({
         kind: 'notifier-teardown-incomplete', time: at.time, actor: done.holder, pfn: x.pfn, file: x.file, index: x.index,
-        message: `${done.holder} still translates ${x.mm} va 0x${x.va.toString(16)} → pfn ${x.pfn} when its ${done.event} invalidation returns`,
+        message: `${done.holder} still translates ${x.mm} va 0x${x.va.toString(16)} → pfn 0x${x.pfn.toString(16)} when its ${done.event} invalidation returns`,
         chain: [toChain(x), toChain(done)],
       });
     }
@@ -32,7 +32,7 @@ function create(ctx: CheckerCtx) {
         if (h.mm !== done.mm || h.va < done.start || h.va >= done.end) continue;
         ctx.report({
           kind: 'notifier-teardown-incomplete', time: at.time, actor: done.holder, pfn: h.pfn,
-          message: `${done.holder} has DMA ${h.wr} in flight on pfn ${h.pfn} (${h.mm} va 0x${h.va.toString(16)}) when its ${done.event} invalidation returns`,
+          message: `${done.holder} has DMA ${h.wr} in flight on pfn 0x${h.pfn.toString(16)} (${h.mm} va 0x${h.va.toString(16)}) when its ${done.event} invalidation returns`,
           chain: [toChain(h), toChain(done)],
         });
       }

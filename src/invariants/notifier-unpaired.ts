@@ -1,5 +1,5 @@
 /**
- * notifier-unpaired (DESIGN §7): an invalidate_range_start without its _end, or an _end after a
+ * notifier-unpaired (docs/invariants.md): an invalidate_range_start without its _end, or an _end after a
  * failed non-blockable start. Starts still open are reported when the run ends, unless
  * kernel.until ended the run inside them: a range the user's stop cut is not the kernel's, and it
  * becomes a note naming the range, the devices whose invalidation had not returned, and the stop.

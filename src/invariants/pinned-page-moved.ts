@@ -1,5 +1,5 @@
 /**
- * pinned-page-moved (DESIGN §7): migration, compaction or reclaim moved or freed a page holding a
+ * pinned-page-moved (docs/invariants.md): migration, compaction or reclaim moved or freed a page holding a
  * DMA reference. The checker keeps its own books of DMA references per frame.
  */
 import type { MmTraceEvent } from '../mm/trace_events.js';
@@ -10,7 +10,7 @@ function create(ctx: CheckerCtx) {
   const hist = new FrameHistory();
   const report = (ev: MmTraceEvent, pfn: number, what: string) => ctx.report({
     kind: 'pinned-page-moved', time: ev.time, actor: ev.actor, pfn,
-    message: `${what} pfn ${pfn} while ${held.get(pfn)} DMA reference(s) hold it: the device keeps the old frame`,
+    message: `${what} pfn 0x${pfn.toString(16)} while ${held.get(pfn)} DMA reference(s) hold it: the device keeps the old frame`,
     chain: hist.chain(pfn, ['dma_ref_get'], ev),
   });
   return {

@@ -1,5 +1,5 @@
 /**
- * refcount-leak (DESIGN §7): at the end of the run, a frame's refcount or pincount exceeds what its
+ * refcount-leak (docs/invariants.md): at the end of the run, a frame's refcount or pincount exceeds what its
  * holders account for (page cache, PTEs, DMA references), or nr_foll_pin_acquired −
  * nr_foll_pin_released differs from the live pins. The checker keeps its own books from the trace:
  * every event that takes or drops a holder's reference says so. When kernel.until ended the run
@@ -42,7 +42,7 @@ function create(ctx: CheckerCtx) {
           } else if (ev.refcount > want || ev.pincount > wantPins) {
             ctx.report({
               kind: 'refcount-leak', time: ev.time, actor: ev.actor, pfn: ev.pfn,
-              message: `pfn ${ev.pfn}: refcount ${ev.refcount} (holders account for ${want}), pincount ${ev.pincount} (pins account for ${wantPins})`,
+              message: `pfn 0x${ev.pfn.toString(16)}: refcount ${ev.refcount} (holders account for ${want}), pincount ${ev.pincount} (pins account for ${wantPins})`,
               chain: [toChain(ev)],
             });
           }

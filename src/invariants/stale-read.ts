@@ -1,5 +1,5 @@
 /**
- * stale-read (DESIGN §7): a device read of a page returned a content token other than the one a CPU
+ * stale-read (docs/invariants.md): a device read of a page returned a content token other than the one a CPU
  * read of that address (or file offset) would return at the same instant. Not checked where there
  * is no VMA or the page is beyond EOF (the model reports cpuToken -1 there), nor for an access
  * already reported as incoherent-mapping (the CPU's PTE maps another frame).
@@ -19,7 +19,7 @@ function create(ctx: CheckerCtx) {
           if (ev.cpuPfn >= 0 && ev.cpuPfn !== ev.pfn) return; // that is incoherent-mapping
           ctx.report({
             kind: 'stale-read', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
-            message: `${ev.actor} read ${name(ev.token)} from pfn ${ev.pfn} at ${ev.mm} va 0x${ev.va.toString(16)}, where a CPU load would see ${name(ev.cpuToken)}`,
+            message: `${ev.actor} read ${name(ev.token)} from pfn 0x${ev.pfn.toString(16)} at ${ev.mm} va 0x${ev.va.toString(16)}, where a CPU load would see ${name(ev.cpuToken)}`,
             chain: hist.chain(ev.pfn, ['dma_ref_get', 'filemap_remove', 'pte_clear'], ev),
           });
           break;

@@ -1,8 +1,8 @@
 /**
  * Compaction (kcompactd): anonymous pages are migrated to defragment memory. Its isolation step
  * pre-filters pages whose reference count exceeds what their mappings explain — a DMA reference —
- * and skips them *before any notifier fires*, unlike migrate_pages() (DESIGN §7b, kernel-semantics
- * §4.1 migration row).
+ * and skips them *before any notifier fires*, unlike migrate_pages(), which fires the notifier first
+ * and then finds the reference.
  * Compaction stops when there is nothing to gain: a page it migrated is where it put it, and
  * moving it again gains nothing, so a later pass leaves it alone. (In the kernel the migrate
  * scanner does not re-scan what it compacted, migrated pages land beyond it on the free scanner's
@@ -38,9 +38,9 @@ export function* compact_zone(k: Kernel): Co<number> {
       const pfn = pte_pfn(pte);
       if (pfn === ZERO_PFN || k.mem.mapping[pfn] !== MAPPING_ANON) return;
       // isolate_migratepages_block(): an extra reference means "pinned, skip" (no notifier).
-      if ((k.mem._refcount[pfn] as number) > (k.mem._mapcount[pfn] as number)) return;
+      if (k.mem.refcount(pfn) > k.mem.mapcount(pfn)) return;
       // A page compaction already migrated is in place: nothing to gain by moving it again.
-      if (k.compacted.get(pfn) === k.mem.gen[pfn]) return;
+      if (k.compacted.get(pfn) === k.mem.genOf(pfn)) return;
       candidates.push(v * PAGE_SIZE);
     });
     for (const va of candidates) {
@@ -50,7 +50,7 @@ export function* compact_zone(k: Kernel): Co<number> {
       moved++;
       const pte = p.mm.pgtable.get(vpn(va));
       const now = pte_pfn(pte);
-      if (pte_present(pte) && now !== before) k.compacted.set(now, k.mem.gen[now] as number);
+      if (pte_present(pte) && now !== before) k.compacted.set(now, k.mem.genOf(now));
     }
   }
   return moved;

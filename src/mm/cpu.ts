@@ -54,11 +54,11 @@ export function* cpu_access(k: Kernel, mm: MmStruct, addr: number, len: number, 
     if (write) {
       m.content[pfn] = token;
       mm.pgtable.set(vpn(va), mk_pte(pfn, PTE_WRITE | PTE_DIRTY));
-    } else tokens.push(m.content[pfn] as number);
+    } else tokens.push(m.contentOf(pfn));
     k.emit({
-      type: 'cpu_access', time: k.now, actor: k.actorName(), mm: mm.owner, va, pfn, gen: m.gen[pfn] as number,
+      type: 'cpu_access', time: k.now, actor: k.actorName(), mm: mm.owner, va, pfn, gen: m.genOf(pfn),
       file: shared_file ? vma!.vm_file!.name : '', index: shared_file ? vma!.linear_page_index(va) : -1,
-      write, token: write ? token : (m.content[pfn] as number), shared: shared_file,
+      write, token: write ? token : m.contentOf(pfn), shared: shared_file,
     });
     // A page of memcpy; another CPU or a device may run meanwhile.
     yield* delay(k.timing.cpuAccessPerPage, 'cpu:page_accessed');
@@ -79,12 +79,12 @@ export function cpu_view(k: Kernel, owner: string, va: number): { pfn: number; t
   const pte = mm.pgtable.get(vpn(va));
   const pfn = pte_present(pte) ? pte_pfn(pte) : -1;
   if (!vma || !(vma.vm_flags & VM_READ)) return { pfn, token: -1 };
-  if (is_device_private_entry(pte) || is_device_exclusive_entry(pte)) return { pfn: -1, token: k.mem.content[pte_pfn(pte)] as number };
-  if (pfn >= 0) return { pfn, token: k.mem.content[pfn] as number };
+  if (is_device_private_entry(pte) || is_device_exclusive_entry(pte)) return { pfn: -1, token: k.mem.contentOf(pte_pfn(pte)) };
+  if (pfn >= 0) return { pfn, token: k.mem.contentOf(pfn) };
   const file = vma.vm_file;
   if (!file) return { pfn, token: 0 };
   const index = vma.linear_page_index(Math.floor(va / PAGE_SIZE) * PAGE_SIZE);
   if (index_beyond_eof(file, index)) return { pfn, token: -1 };
   const cached = filemap_get_folio(file.i_mapping, index);
-  return { pfn, token: cached >= 0 ? (k.mem.content[cached] as number) : storage_token(k, file, index) };
+  return { pfn, token: cached >= 0 ? k.mem.contentOf(cached) : storage_token(k, file, index) };
 }

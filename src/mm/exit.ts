@@ -1,7 +1,7 @@
 /**
  * Process exit: exit_mm() → exit_mmap(): MMU-notifier release first (before any page of the mm is
  * freed), then every VMA unmapped (MMU_NOTIFY_UNMAP). Files (and with them uverbs MRs) are closed
- * after the mm, by the caller (kernel-semantics §4.1, exit row).
+ * after the mm, by the caller (exit_files() runs after exit_mm()).
  * Kernel: kernel/exit.c do_exit(); mm/mmap.c exit_mmap(); mm/mmu_notifier.c __mmu_notifier_release().
  */
 import type { Co } from '../engine/actor.js';

@@ -1,13 +1,27 @@
 /**
- * Kernel feature boundaries (kernel-semantics.md §7 and the sections it cites), resolved for one
- * version. Eras are presets of a version; a later pinsim may accept any linux-X.Y (DESIGN §7b).
- * (pinsim-only)
+ * Kernel feature boundaries as data: the era timeline. Each entry is one mainline change pinsim
+ * models, with the first release that has it, its commit and subject; kernelFeatures() folds every
+ * entry up to a version into the feature set the kernel model reads. A named era (linux-4.20,
+ * linux-6.12, ...) is a preset of a version, and any linux-X.Y from EARLIEST_ERA on resolves the same
+ * way. `pinsim list` prints the timeline. (pinsim-only)
  */
+
+export type KernelVersion = readonly [number, number];
+
+/** How do_wp_page() decides that a write-protected anonymous page may be reused in place. */
+export type WpReuse =
+  /** reuse_swap_page(): the page is mapped once (≤ 5.8), whatever other references it has. */
+  | 'mapcount'
+  /** the page's refcount shows a sole holder: no GUP reference, no other mapping (5.9–5.18). */
+  | 'refcount'
+  /** PageAnonExclusive, or else a sole holder, which then marks it exclusive (5.19+). */
+  | 'anon_exclusive';
+
 export interface KernelFeatures {
-  readonly version: readonly [number, number];
+  readonly version: KernelVersion;
   /** FOLL_PIN with GUP_PIN_COUNTING_BIAS tracking (5.7); before it a "pin" is FOLL_GET. */
   readonly foll_pin: boolean;
-  /** get/pin mixed in one call is a WARN + EINVAL (5.7 pin_user_pages). */
+  /** get/pin mixed in one call is a WARN + EINVAL (pin_user_pages(), 5.6). */
   readonly gup_get_pin_exclusive: boolean;
   /** FOLL_LONGTERM without FOLL_PIN is a WARN + EINVAL (is_valid_gup_args, 6.4 [U]). */
   readonly gup_longterm_needs_pin: boolean;
@@ -21,42 +35,170 @@ export interface KernelFeatures {
   readonly ext4_writepages_bug: boolean;
   /** fork copies pinned anon pages for the child (5.9). */
   readonly fork_copies_pinned: boolean;
-  /** Anonymous pages carry PageAnonExclusive; pinned anon pages are exclusive (5.19). */
+  /** do_wp_page()'s reuse rule for anonymous pages. */
+  readonly wp_reuse: WpReuse;
+  /** 5.8 only: a FOLL_GET/FOLL_PIN GUP of a COW mapping breaks COW (FOLL_WRITE forced, gup-fast too). */
+  readonly gup_forces_cow_break: boolean;
+  /** FOLL_COW + a dirty PTE lets FOLL_FORCE write a R/O PTE after a COW fault (before 6.0). */
+  readonly foll_cow: boolean;
+  /** Anonymous pages carry PageAnonExclusive: set when fresh, cleared when fork shares them (5.19). */
   readonly anon_exclusive: boolean;
+  /** A R/O FOLL_PIN of a non-exclusive anonymous page takes an unshare fault first (5.19). */
+  readonly gup_unshare_anon: boolean;
+  /** ... and so does a R/O FOLL_LONGTERM pin of any non-anonymous page in a COW mapping (6.2). */
+  readonly gup_unshare_longterm_cow: boolean;
   /** Long-term pins migrate pages out of ZONE_MOVABLE/CMA first (5.13). */
   readonly longterm_migrates_movable: boolean;
-  /** mmu_interval_notifier (5.5). */
-  readonly interval_notifiers: boolean;
   /** mlx5 WARNs on a bad UMR completion (2022, 6.0+). */
   readonly mlx5_umr_warn: boolean;
   /** mremap looks up the source VMA first and fails EFAULT before any other work (≈5.16 [U]). */
   readonly mremap_vma_lookup_first: boolean;
-  /** fsdax pages are idle at refcount 0 (6.15), 1 before. */
-  readonly dax_idle_refcount: number;
 }
 
-function ge(v: readonly [number, number], maj: number, min: number): boolean {
-  return v[0] > maj || (v[0] === maj && v[1] >= min);
+type FeatureValues = Omit<KernelFeatures, 'version'>;
+
+/** One boundary of the timeline: from @version on, the features in @set take these values. */
+export interface EraBoundary {
+  readonly version: KernelVersion;
+  readonly set: Partial<FeatureValues>;
+  /** Abbreviated upstream commit ('' when the project has not recorded it). */
+  readonly commit: string;
+  /** The commit's subject; without a commit, what changed. */
+  readonly subject: string;
+  /** The kernel file and function the change is in. */
+  readonly where: string;
+  /** What pinsim does with it, in a few words. */
+  readonly effect: string;
 }
 
-/** kernelFeatures() - the feature set of linux-@major.@minor. */
+/** The values before the first boundary. */
+const BEFORE_TIMELINE: FeatureValues = {
+  foll_pin: false, gup_get_pin_exclusive: false, gup_longterm_needs_pin: false, longterm_file_write_refused: false,
+  umem_force_write: true, ext4_dirty_nobuffers_warn: false, ext4_writepages_bug: true, fork_copies_pinned: false,
+  wp_reuse: 'mapcount', gup_forces_cow_break: false, foll_cow: true, anon_exclusive: false, gup_unshare_anon: false,
+  gup_unshare_longterm_cow: false, longterm_migrates_movable: false, mlx5_umr_warn: false,
+  mremap_vma_lookup_first: false,
+};
+
+/**
+ * The era timeline, oldest first. Versions are the first mainline release with the change; the
+ * sources behind each are in docs/cow-gup-eras.md (anonymous COW and GUP) and docs/decisions.md.
+ */
+export const ERA_TIMELINE: readonly EraBoundary[] = [
+  {
+    version: [4, 10], set: { ext4_dirty_nobuffers_warn: true }, commit: '', subject: 'ext4: WARN in set_page_dirty of a page without buffers',
+    where: 'fs/ext4/inode.c ext4_set_page_dirty()', effect: 'dirtying a buffer-less ext4 page at unpin WARNs',
+  },
+  {
+    version: [5, 6], set: { gup_get_pin_exclusive: true }, commit: 'eddb1c228f79', subject: 'mm/gup: introduce pin_user_pages*() and FOLL_PIN',
+    where: 'mm/gup.c pin_user_pages()', effect: 'FOLL_GET with FOLL_PIN in one call WARNs and fails EINVAL',
+  },
+  {
+    version: [5, 7], set: { foll_pin: true }, commit: '3faa52c03f44', subject: 'mm/gup: track FOLL_PIN pages',
+    where: 'mm/gup.c try_grab_page()', effect: 'a pin adds GUP_PIN_COUNTING_BIAS (1024); folio_maybe_dma_pinned() sees it',
+  },
+  {
+    version: [5, 8], set: { gup_forces_cow_break: true }, commit: '17839856fd58',
+    subject: 'gup: document and work around "COW can break either way" issue',
+    where: 'mm/gup.c __get_user_pages() should_force_cow_break(), internal_get_user_pages_fast()',
+    effect: 'any FOLL_GET/FOLL_PIN GUP of a COW mapping write-faults (breaks COW), read-only ones included',
+  },
+  {
+    version: [5, 9], set: { wp_reuse: 'refcount' }, commit: '09854ba94c6a', subject: 'mm: do_wp_page() simplification',
+    where: 'mm/memory.c do_wp_page()', effect: 'an anonymous page is reused only when its refcount shows a sole holder',
+  },
+  {
+    version: [5, 9], set: { gup_forces_cow_break: false }, commit: 'a308c71bf1e6', subject: 'mm/gup: Remove enfornced COW mechanism',
+    where: 'mm/gup.c __get_user_pages()', effect: 'the 5.8 forced COW break is gone; FOLL_COW needs FOLL_FORCE again',
+  },
+  {
+    version: [5, 9], set: { fork_copies_pinned: true }, commit: '70e806e4e645', subject: 'mm: Do early cow for pinned pages during fork() for ptes',
+    where: 'mm/memory.c copy_present_page()', effect: 'fork copies a maybe-DMA-pinned anonymous page for the child',
+  },
+  {
+    version: [5, 13], set: { longterm_migrates_movable: true }, commit: 'd1e153fea2a8', subject: 'mm/gup: migrate pinned pages out of movable zone',
+    where: 'mm/gup.c check_and_migrate_movable_pages()', effect: 'a long-term pin first migrates pages out of ZONE_MOVABLE',
+  },
+  {
+    version: [5, 16], set: { mremap_vma_lookup_first: true }, commit: '', subject: 'mremap looks the source VMA up before any other work [U]',
+    where: 'mm/mremap.c mremap()', effect: 'mremap of an unmapped source fails EFAULT first',
+  },
+  {
+    version: [5, 18], set: { ext4_writepages_bug: false }, commit: 'cc5095747edf', subject: "ext4: don't BUG if someone dirty pages without asking ext4 first",
+    where: 'fs/ext4/inode.c mpage_prepare_extent_to_map()', effect: 'writeback warns and skips a dirty page without buffers instead of BUG',
+  },
+  {
+    version: [5, 19], set: { anon_exclusive: true, wp_reuse: 'anon_exclusive' }, commit: '6c287605fd56',
+    subject: 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive',
+    where: 'mm/memory.c do_wp_page(), copy_present_pte(); include/linux/rmap.h page_try_dup_anon_rmap()',
+    effect: 'PageAnonExclusive: fork clears it (or copies a pinned page); do_wp_page reuses an exclusive page',
+  },
+  {
+    version: [5, 19], set: { gup_unshare_anon: true }, commit: 'a7f226604170',
+    subject: 'mm/gup: trigger FAULT_FLAG_UNSHARE when R/O-pinning a possibly shared anonymous page',
+    where: 'mm/internal.h gup_must_unshare(); mm/gup.c follow_page_pte(), faultin_page()',
+    effect: 'a R/O FOLL_PIN of a non-exclusive anonymous page takes an unshare fault first',
+  },
+  {
+    version: [6, 0], set: { foll_cow: false }, commit: '5535be309971', subject: 'mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW',
+    where: 'mm/gup.c can_follow_write_pte()', effect: 'FOLL_FORCE may write a R/O PTE only of an exclusive anonymous page in a R/O COW mapping',
+  },
+  {
+    version: [6, 0], set: { mlx5_umr_warn: true }, commit: '158e71bb69e3', subject: 'RDMA/mlx5: Add a umr recovery flow',
+    where: 'drivers/infiniband/hw/mlx5/umr.c', effect: 'a bad UMR completion WARNs and the UMR QP is recovered',
+  },
+  {
+    version: [6, 2], set: { gup_unshare_longterm_cow: true }, commit: '84209e87c696', subject: 'mm/gup: reliable R/O long-term pinning in COW mappings',
+    where: 'mm/internal.h gup_must_unshare()', effect: 'a R/O FOLL_LONGTERM pin of a page-cache or zero page in a COW mapping unshares first',
+  },
+  {
+    version: [6, 2], set: { umem_force_write: false }, commit: 'b40656aa7d55', subject: 'RDMA/umem: remove FOLL_FORCE usage',
+    where: 'drivers/infiniband/core/umem.c ib_umem_get()', effect: 'a read-only MR is pinned read-only (no FOLL_WRITE|FOLL_FORCE)',
+  },
+  {
+    version: [6, 4], set: { gup_longterm_needs_pin: true }, commit: '', subject: 'is_valid_gup_args(): FOLL_LONGTERM only with FOLL_PIN [U]',
+    where: 'mm/gup.c is_valid_gup_args()', effect: 'FOLL_LONGTERM without FOLL_PIN WARNs and fails EINVAL',
+  },
+  {
+    version: [6, 5], set: { longterm_file_write_refused: true }, commit: '8ac268436e6d',
+    subject: 'mm/gup: disallow FOLL_LONGTERM GUP-nonfast writing to file-backed mappings',
+    where: 'mm/gup.c check_vma_flags() writable_file_mapping_allowed()', effect: 'a writable long-term pin of a dirty-tracked shared file mapping fails EFAULT',
+  },
+];
+
+/** The oldest kernel a linux-X.Y may name: blockable notifiers (4.19) are in every era pinsim runs. */
+export const EARLIEST_ERA: KernelVersion = [4, 19];
+
+/** The last minor of each mainline series (7.x is open-ended). */
+const LAST_MINOR: ReadonlyMap<number, number> = new Map([[4, 20], [5, 19], [6, 19], [7, 99]]);
+
+/** compareVersions() - <0, 0, >0 as @a is older than, the same as, newer than @b. */
+export function compareVersions(a: KernelVersion, b: KernelVersion): number {
+  return a[0] - b[0] || a[1] - b[1];
+}
+
+/** kernelFeatures() - the feature set of linux-@major.@minor: every timeline entry up to it, folded. */
 export function kernelFeatures(major: number, minor: number): KernelFeatures {
-  const v = [major, minor] as const;
-  return {
-    version: v,
-    foll_pin: ge(v, 5, 7),
-    gup_get_pin_exclusive: ge(v, 5, 7),
-    gup_longterm_needs_pin: ge(v, 6, 4),
-    longterm_file_write_refused: ge(v, 6, 5),
-    umem_force_write: !ge(v, 6, 2),
-    ext4_dirty_nobuffers_warn: ge(v, 4, 10),
-    ext4_writepages_bug: !ge(v, 5, 18),
-    fork_copies_pinned: ge(v, 5, 9),
-    anon_exclusive: ge(v, 5, 19),
-    longterm_migrates_movable: ge(v, 5, 13),
-    interval_notifiers: ge(v, 5, 5),
-    mlx5_umr_warn: ge(v, 6, 0),
-    mremap_vma_lookup_first: ge(v, 5, 16),
-    dax_idle_refcount: ge(v, 6, 15) ? 0 : 1,
-  };
+  const version = [major, minor] as const;
+  const f: Record<string, unknown> = { ...BEFORE_TIMELINE };
+  for (const b of ERA_TIMELINE) if (compareVersions(b.version, version) <= 0) Object.assign(f, b.set);
+  return { version, ...(f as unknown as FeatureValues) };
+}
+
+/**
+ * parseEraName() - the version a policy name `linux-X.Y` names, or null when it is not of that form
+ * or names no mainline release pinsim can run (before EARLIEST_ERA, or past a series' last minor).
+ */
+export function parseEraName(name: string): KernelVersion | null {
+  const m = /^linux-([1-9]\d?)\.(0|[1-9]\d?)$/.exec(name);
+  if (!m) return null;
+  const v = [Number(m[1]), Number(m[2])] as const;
+  const last = LAST_MINOR.get(v[0]);
+  if (last === undefined || v[1] > last || compareVersions(v, EARLIEST_ERA) < 0) return null;
+  return v;
+}
+
+/** formatVersion() - `5.19`. */
+export function formatVersion(v: KernelVersion): string {
+  return `${v[0]}.${v[1]}`;
 }

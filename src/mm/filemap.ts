@@ -24,24 +24,24 @@ export function filemap_add_folio(k: Kernel, mapping: AddressSpace, pfn: number,
   mapping.i_pages.set(index, pfn + 1);
   m.mapping[pfn] = mapping.host.id;
   m.index[pfn] = index;
-  m._refcount[pfn] = (m._refcount[pfn] as number) + 1;
-  k.emit({ type: 'filemap_add', time: k.now, actor: k.actorName(), file: mapping.host.name, index, pfn, gen: m.gen[pfn] as number, refcount: m._refcount[pfn] as number });
+  m._refcount[pfn] = m.refcount(pfn) + 1;
+  k.emit({ type: 'filemap_add', time: k.now, actor: k.actorName(), file: mapping.host.name, index, pfn, gen: m.genOf(pfn), refcount: m.refcount(pfn) });
 }
 
 /**
  * filemap_remove_folio() - take @pfn out of its file's page cache and drop the cache's reference.
- * A frame someone else still references survives, orphaned (mapping NULL): kernel-semantics §4.2.
+ * A frame someone else still references survives, orphaned (mapping NULL), as truncate leaves a page it could not free.
  * Pairs with filemap_add_folio().
  */
 export function filemap_remove_folio(k: Kernel, pfn: number, reason: string): void {
   const m = k.mem;
-  const ino = k.inodeById[m.mapping[pfn] as number] as Inode;
-  const index = m.index[pfn] as number;
+  const ino = k.inodeById[m.mappingOf(pfn)] as Inode;
+  const index = m.indexOf(pfn);
   ino.i_mapping.i_pages.set(index, 0);
   m.mapping[pfn] = MAPPING_NONE;
   k.emit({
-    type: 'filemap_remove', time: k.now, actor: k.actorName(), file: ino.name, index, pfn, gen: m.gen[pfn] as number,
-    refcount: (m._refcount[pfn] as number) - 1, pincount: m._pincount[pfn] as number, reason,
+    type: 'filemap_remove', time: k.now, actor: k.actorName(), file: ino.name, index, pfn, gen: m.genOf(pfn),
+    refcount: m.refcount(pfn) - 1, pincount: m.pincount(pfn), reason,
   });
   k.folio_put_refs(pfn, 1);
 }
@@ -55,7 +55,7 @@ export function filemap_read_folio(k: Kernel, inode: Inode, index: number): numb
   if (got >= 0) return got;
   const pfn = alloc_user_page(k);
   if (pfn < 0) return -1;
-  k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn, gen: k.mem.gen[pfn] as number, owner: 'file', file: inode.name, index });
+  k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn, gen: k.mem.genOf(pfn), owner: 'file', file: inode.name, index });
   k.mem.content[pfn] = inode.storage.get(index) ?? 0;
   // fsdax: the frame is the block itself (ZONE_DEVICE memory in the kernel).
   k.mem.flags[pfn] = inode.dax ? PG_uptodate | PG_dax : PG_uptodate;
@@ -77,5 +77,5 @@ export function index_beyond_eof(inode: Inode, index: number): boolean {
 
 /** folio_test_dirty() */
 export function folio_test_dirty(k: Kernel, pfn: number): boolean {
-  return ((k.mem.flags[pfn] as number) & PG_dirty) !== 0;
+  return (k.mem.flagsOf(pfn) & PG_dirty) !== 0;
 }

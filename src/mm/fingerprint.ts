@@ -1,7 +1,7 @@
 /**
  * (pinsim-only) A fingerprint of the kernel model's state: frames, page tables, VMAs, page caches,
  * storage, DMA references, leases and notifier sequence numbers. With the actors' positions and the
- * devices' tables it identifies a state for the explorer's state cache (DESIGN §3).
+ * devices' tables it identifies a state for the explorer's state cache.
  */
 import type { Hasher } from '../engine/hash.js';
 import type { Kernel } from './kernel.js';
@@ -11,9 +11,9 @@ export function kernel_fingerprint(k: Kernel, h: Hasher): void {
   h.add(m.highWater);
   for (let pfn = 1; pfn < m.highWater; pfn++) {
     if (m.free[pfn]) { h.add(-pfn); continue; }
-    h.add(m._refcount[pfn] as number).add(m._pincount[pfn] as number).add(m._mapcount[pfn] as number)
-      .add(m.flags[pfn] as number).add(m.mapping[pfn] as number).add(m.index[pfn] as number)
-      .add(m.gen[pfn] as number).add(m.content[pfn] as number);
+    h.add(m.refcount(pfn)).add(m.pincount(pfn)).add(m.mapcount(pfn))
+      .add(m.flagsOf(pfn)).add(m.mappingOf(pfn)).add(m.indexOf(pfn))
+      .add(m.genOf(pfn)).add(m.contentOf(pfn));
   }
   for (const p of k.processes.values()) {
     h.addString(p.name).add(p.alive ? 1 : 0).add(p.mm.pinned_vm).add(p.mm.dead ? 1 : 0);

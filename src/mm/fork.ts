@@ -4,7 +4,8 @@
  * the parent. From 5.9 a page that may be DMA-pinned (MMF_HAS_PINNED and folio_maybe_dma_pinned)
  * is copied for the child at once, so the parent keeps its writable, pinned page; before 5.9 both
  * are write-protected and the parent's next write COWs it *away* from the page the device holds —
- * the classic RDMA + fork corruption (kernel-semantics §4.1 fork row, §7).
+ * the classic RDMA + fork corruption, until 5.9 copies maybe-pinned pages for the child. From 5.19
+ * sharing a page clears its PageAnonExclusive.
  * Kernel: kernel/fork.c dup_mmap(); mm/memory.c copy_page_range(), copy_present_pte(),
  * copy_present_page(); include/linux/mm.h folio_needs_cow_for_dma().
  * Simplified: shared mappings are not copied (the child faults them in), no anon_vma chains.
@@ -18,6 +19,7 @@ import { is_cow_mapping, is_device_exclusive_entry, is_device_private_entry, mk_
 import { exit_mmap } from './exit.js';
 import { insert_vma } from './mmap.js';
 import { alloc_user_page } from './mmzone.js';
+import { ClearPageAnonExclusive, PageAnonExclusive, SetPageAnonExclusive } from './page-flags.js';
 import { remove_device_exclusive_entry } from './rmap.js';
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_PROTECTION_PAGE,
@@ -30,12 +32,27 @@ import { GUP_PIN_COUNTING_BIAS, PAGE_SIZE, VM_DONTCOPY, VM_WRITE, ZERO_PFN } fro
  * there is no such tracking: always false.
  */
 export function folio_maybe_dma_pinned(k: Kernel, pfn: number): boolean {
-  return k.features.foll_pin && (k.mem._refcount[pfn] as number) >= GUP_PIN_COUNTING_BIAS;
+  return k.features.foll_pin && k.mem.refcount(pfn) >= GUP_PIN_COUNTING_BIAS;
 }
 
 /** folio_needs_cow_for_dma() - fork must copy this page for the child now (5.9+). */
 function folio_needs_cow_for_dma(k: Kernel, parent: Process, pfn: number): boolean {
   return k.features.fork_copies_pinned && parent.mm.has_pinned && folio_maybe_dma_pinned(k, pfn);
+}
+
+/**
+ * page_try_dup_anon_rmap() - may fork share the parent's anonymous page @pfn with the child? Not
+ * when it may be DMA-pinned (5.9+; from 5.19 only an exclusive page can be pinned, so only an
+ * exclusive one is checked). Sharing clears PageAnonExclusive (5.19+).
+ * Return: true when shared, false when the child must get a copy.
+ * Kernel: include/linux/rmap.h page_try_dup_anon_rmap() (5.19); mm/memory.c copy_present_pte()
+ * (5.9: 70e806e4e645).
+ */
+function page_try_dup_anon_rmap(k: Kernel, parent: Process, pfn: number): boolean {
+  if (k.features.anon_exclusive && !PageAnonExclusive(k, pfn)) return true;
+  if (folio_needs_cow_for_dma(k, parent, pfn)) return false;
+  ClearPageAnonExclusive(k, pfn);
+  return true;
 }
 
 /**
@@ -68,7 +85,7 @@ export function* do_fork(k: Kernel, parent: Process, child_name: string): Co<Pro
       }
       if (!is_device_private_entry(pte)) continue;
       const ops = k.pgmaps.ops.get(k.pgmaps.owner.get(pte_pfn(pte)) ?? '');
-      if (ops) yield* ops.migrate_to_ram(k, vma, v * PAGE_SIZE);
+      if (ops) yield* ops.migrate_to_ram(vma, v * PAGE_SIZE);
     }
     const entries = (): number[] => {
       const vs: number[] = [];
@@ -91,7 +108,7 @@ export function* do_fork(k: Kernel, parent: Process, child_name: string): Co<Pro
       if (!pte_present(pte)) continue;
       const pfn = pte_pfn(pte), va = v * PAGE_SIZE;
       const anon = pfn !== ZERO_PFN && k.mem.mapping[pfn] === MAPPING_ANON;
-      if (anon && folio_needs_cow_for_dma(k, parent, pfn)) {
+      if (anon && !page_try_dup_anon_rmap(k, parent, pfn)) {
         // copy_present_page(): the child gets its own copy; the parent keeps the pinned page.
         const npfn = alloc_user_page(k);
         if (npfn < 0) {
@@ -104,8 +121,9 @@ export function* do_fork(k: Kernel, parent: Process, child_name: string): Co<Pro
         }
         k.mem.mapping[npfn] = MAPPING_ANON;
         k.mem.index[npfn] = v;
-        k.mem.content[npfn] = k.mem.content[pfn] as number;
-        k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn: npfn, gen: k.mem.gen[npfn] as number, owner: `anon:${child_name}`, file: '', index: -1 });
+        k.mem.content[npfn] = k.mem.contentOf(pfn);
+        SetPageAnonExclusive(k, npfn);
+        k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn: npfn, gen: k.mem.genOf(npfn), owner: `anon:${child_name}`, file: '', index: -1 });
         set_pte_at(k, cmm, va, npfn, (vma.vm_flags & VM_WRITE ? PTE_WRITE : 0) | PTE_DIRTY);
         continue;
       }

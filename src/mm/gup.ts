@@ -1,27 +1,35 @@
 /**
  * get_user_pages and pin_user_pages: walk the range, fault pages in, check each VMA
- * (check_vma_flags, kernel-semantics §1.4, per era) and take a DMA reference per page with the
+ * (check_vma_flags, per era) and take a DMA reference per page with the
  * era's arithmetic: FOLL_GET adds 1; FOLL_PIN (5.7+) adds GUP_PIN_COUNTING_BIAS and counts the pin.
- * Before 5.7 there is no FOLL_PIN: a "pin" is a FOLL_GET reference (DESIGN §4). Every reference is
- * recorded in the pin registry for its holder.
- * Kernel: mm/gup.c __get_user_pages(), check_vma_flags(), try_grab_folio(), gup_put_folio(),
- * unpin_user_pages_dirty_lock(), is_valid_gup_args(); v4.15 get_user_pages_longterm().
+ * Before 5.7 there is no FOLL_PIN: a "pin" is a FOLL_GET reference. Every reference is recorded in
+ * the pin registry for its holder. How GUP meets copy-on-write is the era's: FOLL_FORCE writes of
+ * read-only private VMAs through FOLL_COW (before 6.0) or PageAnonExclusive (6.0+), the 5.8 forced
+ * COW break of every GUP of a COW mapping, and the 5.19/6.2 unshare faults of read-only pins
+ * (docs/cow-gup-eras.md).
+ * Kernel: mm/gup.c __get_user_pages(), follow_page_pte(), faultin_page(), check_vma_flags(),
+ * try_grab_folio(), gup_put_folio(), unpin_user_pages_dirty_lock(), is_valid_gup_args();
+ * mm/internal.h gup_must_unshare(); v4.15 get_user_pages_longterm().
  * Simplified: GUP-fast is the slow path; order-0 folios only.
  */
 import { delay, type Co } from '../engine/actor.js';
 import { EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, type Errno } from './errno.js';
 import type { Kernel } from './kernel.js';
 import { down_read, up_read } from './locking.js';
-import { handle_mm_fault, vpn } from './memory.js';
-import { find_vma, is_cow_mapping, pte_pfn, pte_present, pte_write, vma_is_fsdax, vma_needs_dirty_tracking, type MmStruct, type VmAreaStruct } from './mm_types.js';
-import { WARN_ON_ONCE } from './mmdebug.js';
+import { __handle_mm_fault, vpn } from './memory.js';
+import {
+  find_vma, is_cow_mapping, pte_dirty, pte_pfn, pte_present, pte_write, vma_is_fsdax, vma_needs_dirty_tracking, type MmStruct, type VmAreaStruct,
+} from './mm_types.js';
+import { PINSIM_BUG, WARN_ON_ONCE } from './mmdebug.js';
+import { PageAnonExclusive } from './page-flags.js';
 import { do_migrate_pages } from './migrate.js';
 import { folio_is_longterm_pinnable } from './mmzone.js';
 import { set_page_dirty_lock } from './page-writeback.js';
 import type { DmaRef } from './pin_registry.js';
 import {
-  FAULT_FLAG_WRITE, FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, foll_names, GUP_PIN_COUNTING_BIAS,
-  PAGE_SIZE, PG_dirty, VM_FAULT_OOM, VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ, VM_WRITE, ZERO_PFN,
+  FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, FOLL_COW, FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, foll_names,
+  GUP_PIN_COUNTING_BIAS, PAGE_SIZE, PG_dirty, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_WRITE, VM_IO,
+  VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE, ZERO_PFN,
 } from './types.js';
 
 /**
@@ -54,7 +62,7 @@ export function gup_api_name(k: Kernel, gup_flags: number): string {
 }
 
 /**
- * check_vma_flags() - may GUP with @gup_flags touch @vma? kernel-semantics §1.4, in order.
+ * check_vma_flags() - may GUP with @gup_flags touch @vma? The era's checks, in the kernel's order.
  * Return: 0, EFAULT or EOPNOTSUPP (long-term on fsdax).
  */
 export function check_vma_flags(k: Kernel, vma: VmAreaStruct, gup_flags: number): 0 | Errno {
@@ -91,17 +99,18 @@ function try_grab_folio(k: Kernel, ref: DmaRef, pfn: number, va: number): void {
   if (refs) {
     k.folio_ref_add(pfn, refs);
     if (pin) {
-      m._pincount[pfn] = (m._pincount[pfn] as number) + 1;
+      m._pincount[pfn] = m.pincount(pfn) + 1;
       k.vmstat.nr_foll_pin_acquired++;
       ref.mm.has_pinned = true;
     }
   }
   k.pins.hold(ref, pfn, refs);
   const o = k.owner_of(pfn);
+  ref.obtained.push({ gen: m.gen[pfn] as number, file: o.file, index: o.index });
   k.emit({
     type: 'dma_ref_get', time: k.now, actor: k.actorName(), ref: ref.id, holder: ref.holder, api: gup_api_name(k, ref.gup_flags),
-    mm: ref.mm.owner, va, pfn, gen: m.gen[pfn] as number, file: o.file, index: o.index, flags: ref.gup_flags,
-    fnames: foll_names(ref.gup_flags), longterm: ref.longterm, pin: pin && refs > 0, refs, refcount: m._refcount[pfn] as number, pincount: m._pincount[pfn] as number,
+    mm: ref.mm.owner, va, pfn, gen: m.genOf(pfn), file: o.file, index: o.index, flags: ref.gup_flags,
+    fnames: foll_names(ref.gup_flags), longterm: ref.longterm, pin: pin && refs > 0, refs, refcount: m.refcount(pfn), pincount: m.pincount(pfn),
   });
 }
 
@@ -115,16 +124,16 @@ export function gup_put_folio(k: Kernel, ref: DmaRef, i: number, make_dirty: boo
   if (pfn < 0) return;
   const m = k.mem;
   const refs = ref.refs[i] as number;
-  if (make_dirty && pfn !== ZERO_PFN && !((m.flags[pfn] as number) & PG_dirty)) set_page_dirty_lock(k, pfn, `unpin:${ref.holder}`);
+  if (make_dirty && pfn !== ZERO_PFN && !(m.flagsOf(pfn) & PG_dirty)) set_page_dirty_lock(k, pfn, `unpin:${ref.holder}`);
   const pin = (ref.gup_flags & FOLL_PIN) !== 0 && refs > 0;
   if (pin) {
-    m._pincount[pfn] = (m._pincount[pfn] as number) - 1;
+    m._pincount[pfn] = m.pincount(pfn) - 1;
     k.vmstat.nr_foll_pin_released++;
   }
   k.pins.drop(ref, i);
   k.emit({
-    type: 'dma_ref_put', time: k.now, actor: k.actorName(), ref: ref.id, holder: ref.holder, pfn, gen: m.gen[pfn] as number,
-    dirty: make_dirty, pin, refs, refcount: (m._refcount[pfn] as number) - refs, pincount: m._pincount[pfn] as number,
+    type: 'dma_ref_put', time: k.now, actor: k.actorName(), ref: ref.id, holder: ref.holder, pfn, gen: m.genOf(pfn),
+    dirty: make_dirty, pin, refs, refcount: m.refcount(pfn) - refs, pincount: m.pincount(pfn),
   });
   if (refs) k.folio_put_refs(pfn, refs);
 }
@@ -137,13 +146,92 @@ export function* unpin_user_pages_dirty_lock(k: Kernel, ref: DmaRef, make_dirty:
 }
 
 /**
- * __get_user_pages_locked() - take DMA references on @nr_pages pages from @start for @holder.
- * Context: takes mmap_lock for read; may sleep (faults).
+ * can_follow_write_pte() - may a FOLL_WRITE GUP take the page behind the present, non-writable
+ * @pte? Before 6.0 only after a COW fault (FOLL_COW) left the PTE dirty, and only for FOLL_FORCE
+ * (in 5.8 the forced COW break sets FOLL_COW without it); from 6.0 only an exclusive anonymous
+ * page in a read-only private mapping, for FOLL_FORCE. Kernel: mm/gup.c can_follow_write_pte()
+ * (4.20; 5.8: 17839856fd58; 6.0: 5535be309971).
+ */
+function can_follow_write_pte(k: Kernel, pte: number, vma: VmAreaStruct, foll: number): boolean {
+  if (pte_write(pte)) return true;
+  if (k.features.foll_cow) {
+    const forced = k.features.gup_forces_cow_break || (foll & FOLL_FORCE) !== 0;
+    return forced && (foll & FOLL_COW) !== 0 && pte_dirty(pte);
+  }
+  if (!(foll & FOLL_FORCE)) return false;
+  if (vma.vm_flags & (VM_SHARED | VM_MAYSHARE) || !(vma.vm_flags & VM_MAYWRITE) || vma.vm_flags & VM_WRITE) return false;
+  const pfn = pte_pfn(pte);
+  return pfn !== ZERO_PFN && k.is_anon(pfn) && PageAnonExclusive(k, pfn);
+}
+
+/**
+ * gup_must_unshare() - must a GUP with @foll take an unshare fault before taking @pfn? Only a R/O
+ * FOLL_PIN: of an anonymous page that is not PageAnonExclusive (5.19), or, as a FOLL_LONGTERM
+ * pin, of any other page (page cache, the zero page) in a COW mapping (6.2).
+ * Kernel: mm/internal.h gup_must_unshare() (5.19: a7f226604170; 6.2: 84209e87c696).
+ */
+function gup_must_unshare(k: Kernel, vma: VmAreaStruct, foll: number, pfn: number): string | null {
+  if ((foll & (FOLL_WRITE | FOLL_PIN)) !== FOLL_PIN) return null;
+  if (pfn === ZERO_PFN || !k.is_anon(pfn)) {
+    return k.features.gup_unshare_longterm_cow && foll & FOLL_LONGTERM && is_cow_mapping(vma.vm_flags) ? 'unshare_longterm_cow' : null;
+  }
+  return k.features.gup_unshare_anon && !PageAnonExclusive(k, pfn) ? 'unshare_anon' : null;
+}
+
+/** A GUP that keeps faulting on one page is pinsim's bug: the kernel's loop always makes progress. */
+const FOLLOW_RETRIES = 16;
+
+/**
+ * follow_page_or_fault() - take @ref's reference on the page at @addr, faulting it in first as the
+ * era's GUP does: a missing page, a non-writable PTE for FOLL_WRITE (5.8: forced for any GUP of a
+ * COW mapping), an unshare; after a fault that broke COW of a read-only VMA, FOLL_COW (before 6.0).
+ * Context: mmap_lock held for read; may sleep. Return: 0, or EFAULT / ENOMEM from the fault.
+ * Kernel: mm/gup.c __get_user_pages(), follow_page_pte(), faultin_page(). Simplified: GUP-fast is
+ * this slow path (it falls back to it whenever a fault, a COW break or an unshare is needed).
+ */
+function* follow_page_or_fault(k: Kernel, ref: DmaRef, vma: VmAreaStruct, addr: number, gup_flags: number): Co<0 | Errno> {
+  const mm = vma.vm_mm;
+  let foll = gup_flags;
+  const force_cow = k.features.gup_forces_cow_break && is_cow_mapping(vma.vm_flags) && (foll & (FOLL_GET | FOLL_PIN)) !== 0;
+  if (force_cow) foll |= FOLL_WRITE; // should_force_cow_break() (5.8)
+  for (let tries = 0; tries < FOLLOW_RETRIES; tries++) {
+    const pte = mm.pgtable.get(vpn(addr));
+    let fault_flags: number;
+    let why: string | null = null;
+    if (!pte_present(pte)) fault_flags = foll & FOLL_WRITE ? FAULT_FLAG_WRITE : 0;
+    else if (foll & FOLL_WRITE && !can_follow_write_pte(k, pte, vma, foll)) {
+      fault_flags = FAULT_FLAG_WRITE;
+      if (force_cow && !(gup_flags & FOLL_WRITE)) why = 'force_cow_break';
+    } else if ((why = gup_must_unshare(k, vma, foll, pte_pfn(pte)))) fault_flags = FAULT_FLAG_UNSHARE;
+    else {
+      try_grab_folio(k, ref, pte_pfn(pte), addr);
+      return 0;
+    }
+    if (why) {
+      k.emit({
+        type: 'gup_cow', time: k.now, actor: k.actorName(), holder: ref.holder, mm: mm.owner, va: addr,
+        pfn: pte_present(pte) ? pte_pfn(pte) : -1, fnames: foll_names(gup_flags), reason: why,
+      });
+    }
+    // faultin_page(): GUP checked the VMA already, so a write may break COW of a read-only one.
+    const ret = yield* __handle_mm_fault(k, vma, addr, fault_flags, true);
+    if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV)) return ret & VM_FAULT_OOM ? ENOMEM : EFAULT;
+    if (k.features.foll_cow && ret & VM_FAULT_WRITE && !(vma.vm_flags & VM_WRITE)) foll |= FOLL_COW;
+  }
+  return PINSIM_BUG(`GUP of ${mm.owner} va 0x${addr.toString(16)} made no progress after ${FOLLOW_RETRIES} faults`);
+}
+
+/**
+ * get_user_pages_unlocked() - take DMA references on @nr_pages pages of @mm from @start for
+ * @holder, with @gup_flags as the era took them (FOLL_PIN in them makes it pin_user_pages_unlocked()).
+ * Context: takes mmap_lock for read itself (the caller must not hold it); may sleep (faults).
  * From 5.13 a long-term pin first migrates pages out of ZONE_MOVABLE (ENOMEM if one will not move).
  * Return: the DmaRef holding every page, or an errno with nothing held (a partial success is
- * undone, as ib_umem_get and O_DIRECT callers do).
+ * undone, as ib_umem_get and O_DIRECT callers do): EINVAL, EFAULT, ENOMEM, EOPNOTSUPP.
+ * Kernel: mm/gup.c get_user_pages_unlocked(), pin_user_pages_unlocked() → __gup_longterm_locked()
+ * with no lock held; __get_user_pages(); check_and_migrate_movable_folios() (5.13).
  */
-export function* get_user_pages_locked(
+export function* get_user_pages_unlocked(
   k: Kernel, mm: MmStruct, start: number, nr_pages: number, gup_flags: number, holder: string, retries = 0,
 ): Co<DmaRef | Errno> {
   if (start % PAGE_SIZE !== 0) return EINVAL;
@@ -161,17 +249,8 @@ export function* get_user_pages_locked(
       if (err) break;
       last = vma;
     }
-    for (;;) {
-      const pte = mm.pgtable.get(vpn(addr));
-      const cow_ok = (gup_flags & FOLL_FORCE) !== 0 && !(vma.vm_flags & VM_WRITE) && pte_present(pte) && k.is_anon(pte_pfn(pte));
-      if (pte_present(pte) && (!(gup_flags & FOLL_WRITE) || pte_write(pte) || cow_ok)) {
-        try_grab_folio(k, ref, pte_pfn(pte), addr);
-        break;
-      }
-      const ret = yield* handle_mm_fault(k, vma, addr, gup_flags & FOLL_WRITE ? FAULT_FLAG_WRITE : 0, (gup_flags & FOLL_FORCE) !== 0);
-      if (ret) { err = ret === VM_FAULT_OOM ? ENOMEM : EFAULT; break; }
-    }
-    // pin_user_pages spends ≈62 ns per page (kernel-semantics §8); another CPU may run meanwhile.
+    err = yield* follow_page_or_fault(k, ref, vma, addr, gup_flags);
+    // pin_user_pages spends ≈62 ns per page (gup_test -LT); another CPU may run meanwhile.
     if (!err) yield* delay(k.timing.pinPerPage, 'gup:page_grabbed');
   }
   if (!err && k.features.longterm_migrates_movable && (gup_flags & (FOLL_PIN | FOLL_LONGTERM)) === (FOLL_PIN | FOLL_LONGTERM)) {
@@ -188,7 +267,7 @@ export function* get_user_pages_locked(
       up_read(mm.mmap_lock);
       if (failed) return ENOMEM;
       if (retries >= 3) return ENOMEM;
-      return yield* get_user_pages_locked(k, mm, start, nr_pages, gup_flags, holder, retries + 1);
+      return yield* get_user_pages_unlocked(k, mm, start, nr_pages, gup_flags, holder, retries + 1);
     }
   }
   up_read(mm.mmap_lock);
@@ -201,3 +280,9 @@ export function* get_user_pages_locked(
   return ref;
 }
 
+/**
+ * get_user_pages_locked() - the name pinsim 0.1.0 gave get_user_pages_unlocked(), kept because the
+ * plugin API is stable. In the kernel `_locked` means the caller holds mmap_lock; this takes it.
+ * @deprecated Call get_user_pages_unlocked().
+ */
+export const get_user_pages_locked = get_user_pages_unlocked;

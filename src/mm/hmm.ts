@@ -1,7 +1,7 @@
 /**
  * hmm_range_fault(): walk the CPU page tables of a range for a device, faulting pages in when
  * asked, and report each page's pfn and permission. It takes no page reference: the caller's
- * mmu_interval_notifier and read_retry protocol keep the result valid (kernel-semantics §3.5, §6.1).
+ * mmu_interval_notifier and read_retry protocol keep the result valid (docs/kernel-model.md: HMM).
  * Kernel: mm/hmm.c hmm_range_fault(), hmm_vma_walk_pmd(), hmm_pte_need_fault(); include/linux/hmm.h.
  * Simplified: one pass per call; any fault ends the call with -EBUSY-style restart handled by the
  * walk itself re-reading the PTE; device-private entries arrive with the GPU's migration.
@@ -13,6 +13,12 @@ import { handle_mm_fault, vpn } from './memory.js';
 import { find_vma, is_device_private_entry, pte_pfn, pte_present, pte_write, type MmStruct } from './mm_types.js';
 import { mmu_interval_check_retry, type MmuIntervalNotifier } from './mmu_interval_notifier.js';
 import { FAULT_FLAG_WRITE, PAGE_SIZE, VM_READ, VM_WRITE, ZERO_PFN } from './types.js';
+
+/**
+ * HMM_RANGE_DEFAULT_TIMEOUT - how long a driver keeps retrying a walk that invalidations keep
+ * colliding with before it gives up with EBUSY: 1000 ms, in ns. Kernel: include/linux/hmm.h.
+ */
+export const HMM_RANGE_DEFAULT_TIMEOUT = 1_000_000_000;
 
 /** One page of a walk's result (hmm_pfns[] entry). */
 export interface HmmPfn {
@@ -48,6 +54,7 @@ export interface HmmRange {
  * Return: 0; EBUSY when an invalidation hit the interval since notifier_seq (the caller restarts
  * from read_begin); EFAULT (no VMA, no read permission, or the fault failed: SIGBUS beyond EOF);
  * EPERM (a write fault on a VMA without VM_WRITE).
+ * Kernel: mm/hmm.c hmm_range_fault(), hmm_vma_walk_pmd(), hmm_pte_need_fault().
  */
 export function* hmm_range_fault(k: Kernel, mm: MmStruct, range: HmmRange, holder: string): Co<0 | Errno> {
   range.snapSeq = k.bus.count;
@@ -65,7 +72,7 @@ export function* hmm_range_fault(k: Kernel, mm: MmStruct, range: HmmRange, holde
     if (is_device_private_entry(pte) && k.pgmaps.owner.get(pte_pfn(pte)) === range.dev_private_owner) {
       // The caller's own device memory: reported as is (HMM_PFN_VALID, write from the entry).
       const pfn = pte_pfn(pte);
-      range.hmm_pfns.push({ pfn, gen: k.mem.gen[pfn] as number, write: pte_write(pte), error: false, zero: false, devpriv: true });
+      range.hmm_pfns.push({ pfn, gen: k.mem.genOf(pfn), write: pte_write(pte), error: false, zero: false, devpriv: true });
       continue;
     }
     const need = range.fault && (!pte_present(pte) || (range.write && !pte_write(pte)) || (range.write && pte_pfn(pte) === ZERO_PFN));
@@ -78,7 +85,7 @@ export function* hmm_range_fault(k: Kernel, mm: MmStruct, range: HmmRange, holde
     if (!pte_present(pte)) range.hmm_pfns.push({ pfn: -1, gen: 0, write: false, error: false, zero: false });
     else {
       const pfn = pte_pfn(pte);
-      range.hmm_pfns.push({ pfn, gen: k.mem.gen[pfn] as number, write: pte_write(pte), error: false, zero: pfn === ZERO_PFN });
+      range.hmm_pfns.push({ pfn, gen: k.mem.genOf(pfn), write: pte_write(pte), error: false, zero: pfn === ZERO_PFN });
     }
   }
   k.emit({ type: 'hmm_snapshot', time: k.now, actor: k.actorName(), holder, mm: mm.owner, start: range.start, end: range.end, seq: range.notifier_seq });

@@ -79,7 +79,8 @@ export class Kernel implements MmTraceSink {
   /** Device-private memory: the owners' migrate_to_ram, and the owner of each device page. */
   readonly pgmaps = new DevPagemaps();
   readonly inodes = new Map<string, Inode>();
-  readonly inodeById: Inode[] = [];
+  /** Inodes by id; ids start at 1, slot 0 is no inode (mapping 0 means none). */
+  readonly inodeById: (Inode | null)[] = [null];
   readonly processes = new Map<string, Process>();
   readonly warned = new Set<string>();
   /**
@@ -110,7 +111,6 @@ export class Kernel implements MmTraceSink {
     this.movable = new MovableZone(Math.floor((c.movable ?? 0) / PAGE_SIZE));
     this.tunables = { ...KERNEL_TUNABLES, ...c.tunables };
     this.fatal_signal_pending = c.fatal_signal_pending ?? (() => false);
-    this.inodeById.push(null as unknown as Inode); // inode ids start at 1 (0 = no mapping)
   }
 
   get now(): number {
@@ -152,15 +152,15 @@ export class Kernel implements MmTraceSink {
     this.mem.flags[pfn] = PG_dummy;
     this.mem._refcount[pfn] = 1;
     this.mem.content[pfn] = this.new_content('dummy');
-    this.emit({ type: 'folio_alloc', time: this.now, actor: this.actorName(), pfn, gen: this.mem.gen[pfn] as number, owner: 'dummy', file: '', index: -1 });
+    this.emit({ type: 'folio_alloc', time: this.now, actor: this.actorName(), pfn, gen: this.mem.genOf(pfn), owner: 'dummy', file: '', index: -1 });
     this.dummyPfn = pfn;
     return pfn;
   }
 
   /** The file name and index a frame belongs to, for traces ('' / -1 when none). */
   owner_of(pfn: number): { file: string; index: number } {
-    const m = this.mem.mapping[pfn] as number;
-    if (m > 0) return { file: (this.inodeById[m] as Inode).name, index: this.mem.index[pfn] as number };
+    const m = this.mem.mappingOf(pfn);
+    if (m > 0) return { file: (this.inodeById[m] as Inode).name, index: this.mem.indexOf(pfn) };
     return { file: '', index: -1 };
   }
 
@@ -171,7 +171,7 @@ export class Kernel implements MmTraceSink {
   /** folio_ref_add() - take @n references on @pfn. Pairs with folio_put_refs(). */
   folio_ref_add(pfn: number, n: number): void {
     if (pfn === ZERO_PFN) return;
-    this.mem._refcount[pfn] = (this.mem._refcount[pfn] as number) + n;
+    this.mem._refcount[pfn] = this.mem.refcount(pfn) + n;
   }
 
   /**
@@ -182,15 +182,15 @@ export class Kernel implements MmTraceSink {
   folio_put_refs(pfn: number, n: number): void {
     if (pfn === ZERO_PFN) return;
     const m = this.mem;
-    const rc = (m._refcount[pfn] as number) - n;
+    const rc = m.refcount(pfn) - n;
     BUG_ON(this, rc < 0 || m.free[pfn] === 1, 'include/linux/mm.h:folio_put_testzero', pfn,
       `page:pfn ${pfn} refcount:${m._refcount[pfn]} put ${n}`);
     m._refcount[pfn] = rc;
-    if (rc <= 1 && (m.flags[pfn] as number) & PG_dax) wake_up_all(this.dax_wq);
+    if (rc <= 1 && m.flagsOf(pfn) & PG_dax) wake_up_all(this.dax_wq);
     if (rc === 0) {
       this.pgmaps.owner.delete(pfn);
       this.movable.pfns.delete(pfn);
-      this.emit({ type: 'folio_free', time: this.now, actor: this.actorName(), pfn, gen: m.gen[pfn] as number });
+      this.emit({ type: 'folio_free', time: this.now, actor: this.actorName(), pfn, gen: m.genOf(pfn) });
       this.alloc.free_page(pfn);
     }
   }

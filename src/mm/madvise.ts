@@ -1,7 +1,7 @@
 /**
  * madvise(). MADV_DONTNEED zaps the range (MMU_NOTIFY_CLEAR): an anonymous page a device still
  * references survives unmapped, and the next CPU touch maps a new zero page, so CPU and device
- * diverge (kernel-semantics §4.1); file pages stay cached and re-fault to the same page.
+ * diverge; file pages stay cached and re-fault to the same page.
  * Kernel: mm/madvise.c do_madvise(), madvise_dontneed_single_vma().
  */
 import { delay, type Co } from '../engine/actor.js';

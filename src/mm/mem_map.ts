@@ -1,6 +1,6 @@
 /**
  * The frame table (mem_map): one row per physical frame in typed arrays indexed by pfn, grown on
- * demand up to the high-water pfn (DESIGN §4). Columns: _refcount, _pincount (the exact number of
+ * demand up to the high-water pfn, never sized by kernel.memory. Columns: _refcount, _pincount (the exact number of
  * FOLL_PIN pins: the simulator's books, whatever the era's refcount arithmetic), _mapcount (PTEs
  * mapping it), flags, owner (the inode id, 0 for none), index, allocation generation, content token.
  */
@@ -31,8 +31,28 @@ export class MemMap {
   /** True while the frame is on the free list (or never allocated). */
   free = new Uint8Array(INITIAL_FRAMES).fill(1);
 
+  // Reads of one column at @pfn. With noUncheckedIndexedAccess a typed-array read is `number |
+  // undefined`; every pfn the model reads is below the capacity, so each column narrows here, once.
+
+  /** The folio's reference count (folio_ref_count()). */
+  refcount(pfn: number): number { return this._refcount[pfn] as number; }
+  /** The exact number of FOLL_PIN pins on the folio (pinsim's books, whatever the era's arithmetic). */
+  pincount(pfn: number): number { return this._pincount[pfn] as number; }
+  /** How many PTEs map the folio. */
+  mapcount(pfn: number): number { return this._mapcount[pfn] as number; }
+  /** The folio's PG_* flags. */
+  flagsOf(pfn: number): number { return this.flags[pfn] as number; }
+  /** The owner code: an inode id (> 0), MAPPING_ANON or MAPPING_NONE. */
+  mappingOf(pfn: number): number { return this.mapping[pfn] as number; }
+  /** The folio's page index in its file (folio->index). */
+  indexOf(pfn: number): number { return this.index[pfn] as number; }
+  /** The frame's allocation generation. */
+  genOf(pfn: number): number { return this.gen[pfn] as number; }
+  /** The content token the frame holds. */
+  contentOf(pfn: number): number { return this.content[pfn] as number; }
+
   constructor() {
-    // The shared zero page: never freed, never counted (pins on it are no-ops, kernel-semantics §1.1).
+    // The shared zero page: never freed, never counted (pins on it are no-ops, as is_zero_page() makes them).
     this.highWater = ZERO_PFN + 1;
     this.flags[ZERO_PFN] = PG_zero;
     this._refcount[ZERO_PFN] = 1;

@@ -1,9 +1,10 @@
 /**
  * Page faults and zaps: handle_mm_fault() for anonymous, file and COW faults (with page_mkwrite on
  * shared file mappings), and the zap primitives munmap, MADV_DONTNEED and truncate share, in the
- * order of kernel-semantics §4.0: notifier start (pages still mapped) → clear PTEs (references
+ * order every zap follows: notifier start (pages still mapped) → clear PTEs (references
  * queued in the mmu_gather batch) → notifier end → tlb_finish_mmu (references dropped, frames freed
- * at zero). Kernel: mm/memory.c. Simplified: order-0 folios, one PTE level, no swap.
+ * at zero). Write faults on private mappings follow the era's COW rules (do_wp_page()).
+ * Kernel: mm/memory.c. Simplified: order-0 folios, one PTE level, no swap.
  */
 import { delay, schedPoint, type Co } from '../engine/actor.js';
 import type { AddressSpace } from './fs/inode.js';
@@ -19,11 +20,12 @@ import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init,
   MMU_NOTIFY_CLEAR, type MmuNotifierEvent,
 } from './mmu_notifier.js';
+import { PageAnonExclusive, SetPageAnonExclusive } from './page-flags.js';
 import { do_page_mkwrite, folio_mark_dirty } from './page-writeback.js';
 import { remove_device_exclusive_entry } from './rmap.js';
 import {
-  FAULT_FLAG_WRITE, PAGE_SIZE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_READ, VM_SHARED,
-  VM_WRITE, ZERO_PFN, type VmFault,
+  FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, PAGE_SIZE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_WRITE, VM_READ,
+  VM_SHARED, VM_WRITE, ZERO_PFN, type VmFault,
 } from './types.js';
 
 /** The virtual page number of @addr. */
@@ -36,10 +38,10 @@ export function set_pte_at(k: Kernel, mm: MmStruct, addr: number, pfn: number, b
   const m = k.mem;
   mm.pgtable.set(vpn(addr), mk_pte(pfn, bits));
   if (pfn !== ZERO_PFN) {
-    m._refcount[pfn] = (m._refcount[pfn] as number) + 1;
-    m._mapcount[pfn] = (m._mapcount[pfn] as number) + 1;
+    m._refcount[pfn] = m.refcount(pfn) + 1;
+    m._mapcount[pfn] = m.mapcount(pfn) + 1;
   }
-  k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, write: (bits & PTE_WRITE) !== 0, refcount: m._refcount[pfn] as number });
+  k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, write: (bits & PTE_WRITE) !== 0, refcount: m.refcount(pfn) });
 }
 
 /**
@@ -57,8 +59,8 @@ export function ptep_clear(k: Kernel, mm: MmStruct, addr: number, gather: number
   k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, dirty });
   if (pfn === ZERO_PFN) return pfn;
   const m = k.mem;
-  m._mapcount[pfn] = (m._mapcount[pfn] as number) - 1;
-  if (dirty && (m.mapping[pfn] as number) > 0) folio_mark_dirty(k, pfn, 'zap_pte_range');
+  m._mapcount[pfn] = m.mapcount(pfn) - 1;
+  if (dirty && m.mappingOf(pfn) > 0) folio_mark_dirty(k, pfn, 'zap_pte_range');
   gather.push(pfn);
   return pfn;
 }
@@ -86,7 +88,7 @@ export function zap_pte_range(k: Kernel, mm: MmStruct, start: number, end: numbe
 /**
  * zap_page_range_single() - unmap [start, end) of @vma: notifier start, zap, notifier end,
  * tlb_finish_mmu. Context: mmap_lock or i_mmap_rwsem held; may sleep.
- * Kernel: mm/memory.c zap_page_range_single() (MMU_NOTIFY_CLEAR), kernel-semantics §4.0.
+ * Kernel: mm/memory.c zap_page_range_single() (MMU_NOTIFY_CLEAR), unmap_single_vma().
  */
 export function* zap_page_range_single(
   k: Kernel, vma: VmAreaStruct, start: number, end: number, event: MmuNotifierEvent = MMU_NOTIFY_CLEAR, only_file = false,
@@ -133,46 +135,106 @@ export function* unmap_mapping_range(k: Kernel, mapping: AddressSpace, holebegin
   }
 }
 
+/** A fresh anonymous page: exclusive to the process that maps it (page_add_new_anon_rmap()). */
 function alloc_anon_page(k: Kernel, vma: VmAreaStruct, addr: number, content: number): number {
   const pfn = alloc_user_page(k);
   if (pfn < 0) return -1;
   k.mem.mapping[pfn] = MAPPING_ANON;
   k.mem.index[pfn] = vpn(addr);
   k.mem.content[pfn] = content;
-  k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn, gen: k.mem.gen[pfn] as number, owner: `anon:${vma.vm_mm.owner}`, file: '', index: -1 });
+  SetPageAnonExclusive(k, pfn);
+  k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn, gen: k.mem.genOf(pfn), owner: `anon:${vma.vm_mm.owner}`, file: '', index: -1 });
   return pfn;
 }
 
 /**
  * wp_page_copy() - break COW at @addr: a new anonymous page with the old content replaces the PTE,
- * under an MMU_NOTIFY_CLEAR for the page. Kernel: mm/memory.c wp_page_copy().
+ * under an MMU_NOTIFY_CLEAR for the page. A write maps it dirty (writable where the VMA allows: a
+ * FOLL_FORCE write of a read-only VMA gets a dirty read-only PTE); an unshare fault (@unshare) maps
+ * it read-only and clean. Kernel: mm/memory.c wp_page_copy(), maybe_mkwrite().
  */
-function* wp_page_copy(k: Kernel, vma: VmAreaStruct, addr: number, old_pfn: number, writable: boolean): Co<VmFault> {
+function* wp_page_copy(k: Kernel, vma: VmAreaStruct, addr: number, old_pfn: number, unshare: boolean): Co<number> {
   const mm = vma.vm_mm;
   const page = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
-  const npfn = alloc_anon_page(k, vma, addr, old_pfn === ZERO_PFN ? 0 : (k.mem.content[old_pfn] as number));
+  const npfn = alloc_anon_page(k, vma, addr, old_pfn === ZERO_PFN ? 0 : k.mem.contentOf(old_pfn));
   if (npfn < 0) return VM_FAULT_OOM;
   const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_CLEAR, page, page + PAGE_SIZE);
   yield* mmu_notifier_invalidate_range_start(k, range);
   const gather: number[] = [];
   ptep_clear(k, mm, page, gather);
-  set_pte_at(k, mm, page, npfn, writable ? PTE_WRITE | PTE_DIRTY : 0);
+  set_pte_at(k, mm, page, npfn, unshare ? 0 : (vma.vm_flags & VM_WRITE ? PTE_WRITE : 0) | PTE_DIRTY);
   yield* mmu_notifier_invalidate_range_end(k, range);
   tlb_finish_mmu(k, gather);
-  return 0;
+  return unshare ? 0 : VM_FAULT_WRITE;
+}
+
+/**
+ * wp_can_reuse_anon() - may the write-protected anonymous page @pfn be reused in place, as this
+ * era's do_wp_page() decides? ≤ 5.8 reuse_swap_page(): mapped once, whatever else references it
+ * (so a GUP holder keeps seeing the writer's data: CVE-2020-29374); 5.9–5.18: the refcount shows a
+ * sole holder (any GUP reference makes the write copy); 5.19+: PageAnonExclusive, or else a sole
+ * holder. Kernel: mm/memory.c do_wp_page() (4.20: reuse_swap_page(); 5.9: 09854ba94c6a; 5.19:
+ * 6c287605fd56).
+ */
+function wp_can_reuse_anon(k: Kernel, pfn: number): boolean {
+  const m = k.mem;
+  switch (k.features.wp_reuse) {
+    case 'mapcount': return m._mapcount[pfn] === 1;
+    case 'refcount': return m._refcount[pfn] === 1;
+    case 'anon_exclusive': return PageAnonExclusive(k, pfn) || m._refcount[pfn] === 1;
+  }
+}
+
+/**
+ * do_wp_page() - a write (or an unshare) fault on the present, write-protected PTE @pte of a
+ * private mapping: reuse the anonymous page if the era's rule allows (marking it exclusive), else
+ * copy it; the zero page and page-cache pages are always copied. A copy of a page mapped once is
+ * traced (`cow_copy`): that is where the era's rule, not the mapcount, decided.
+ * Return: VM_FAULT_WRITE when COW was broken for a write (reuse or copy), 0 for an unshare,
+ * VM_FAULT_OOM. Kernel: mm/memory.c do_wp_page(), wp_page_reuse(), page_move_anon_rmap().
+ */
+function* do_wp_page(k: Kernel, vma: VmAreaStruct, page: number, pte: number, unshare: boolean): Co<number> {
+  const mm = vma.vm_mm;
+  const pfn = pte_pfn(pte);
+  if (pfn !== ZERO_PFN && k.is_anon(pfn)) {
+    if (wp_can_reuse_anon(k, pfn)) {
+      SetPageAnonExclusive(k, pfn);
+      if (unshare) return 0; // now exclusive; the PTE stays read-only
+      mm.pgtable.set(vpn(page), mk_pte(pfn, (vma.vm_flags & VM_WRITE ? PTE_WRITE : 0) | PTE_DIRTY));
+      return VM_FAULT_WRITE;
+    }
+    const m = k.mem;
+    if (m._mapcount[pfn] === 1) {
+      k.emit({
+        type: 'cow_copy', time: k.now, actor: k.actorName(), mm: mm.owner, va: page, pfn, refcount: m._refcount[pfn] as number,
+        mapcount: 1, exclusive: PageAnonExclusive(k, pfn), rule: k.features.wp_reuse, unshare,
+      });
+    }
+  }
+  return yield* wp_page_copy(k, vma, page, pfn, unshare);
 }
 
 /**
  * handle_mm_fault() - resolve a fault at @addr in @vma.
  * Context: mmap_lock held for read; may sleep (the fault takes `timing.fault`).
  * Return: 0, VM_FAULT_SIGBUS (file page beyond EOF), VM_FAULT_SIGSEGV (access the VMA does not
- * allow; @force lets a write break COW in a private mapping without VM_WRITE, as FOLL_FORCE does),
- * VM_FAULT_OOM.
+ * allow; @force lets a write break COW in a private mapping without VM_WRITE, as GUP's FOLL_FORCE
+ * does), VM_FAULT_OOM.
  * Kernel: mm/memory.c handle_mm_fault(), do_anonymous_page(), do_read_fault(), do_cow_fault(),
- * do_shared_fault(), do_wp_page(). Simplified: COW reuse when the page is anonymous and mapped once.
+ * do_shared_fault(), do_wp_page().
  */
 export function* handle_mm_fault(k: Kernel, vma: VmAreaStruct, addr: number, flags: number, force = false): Co<VmFault> {
+  return ((yield* __handle_mm_fault(k, vma, addr, flags, force)) & ~VM_FAULT_WRITE) as VmFault;
+}
+
+/**
+ * __handle_mm_fault() - handle_mm_fault() for GUP's faultin_page(): the result may also carry
+ * VM_FAULT_WRITE (do_wp_page() broke COW), and @flags may be FAULT_FLAG_UNSHARE (5.19+: make a
+ * possibly shared page exclusive, the PTE staying read-only; no VM_WRITE needed).
+ */
+export function* __handle_mm_fault(k: Kernel, vma: VmAreaStruct, addr: number, flags: number, force = false): Co<number> {
   const write = (flags & FAULT_FLAG_WRITE) !== 0;
+  const unshare = (flags & FAULT_FLAG_UNSHARE) !== 0;
   const mm = vma.vm_mm;
   const page = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
   const cow = is_cow_mapping(vma.vm_flags);
@@ -181,58 +243,55 @@ export function* handle_mm_fault(k: Kernel, vma: VmAreaStruct, addr: number, fla
   // The fault itself takes time, during which others run (and may change the page tables).
   yield* delay(k.timing.fault, 'fault:enter');
   const pte = mm.pgtable.get(vpn(page));
-  const file = vma.vm_file;
-  const vm_write = (vma.vm_flags & VM_WRITE) !== 0;
-  const ret = yield* fault_locked(k, vma, page, pte, write, file !== null, cow, vm_write);
-  k.emit({ type: 'fault', time: k.now, actor: k.actorName(), mm: mm.owner, va: page, write, result: ret === 0 ? 'ok' : ret === VM_FAULT_SIGBUS ? 'SIGBUS' : ret === VM_FAULT_OOM ? 'OOM' : 'SIGSEGV' });
+  const ret = yield* fault_locked(k, vma, page, pte, write, unshare, cow);
+  const bad = ret & (VM_FAULT_SIGBUS | VM_FAULT_OOM | VM_FAULT_SIGSEGV);
+  k.emit({ type: 'fault', time: k.now, actor: k.actorName(), mm: mm.owner, va: page, write, result: !bad ? 'ok' : bad === VM_FAULT_SIGBUS ? 'SIGBUS' : bad === VM_FAULT_OOM ? 'OOM' : 'SIGSEGV' });
   return ret;
 }
 
-function* fault_locked(
-  k: Kernel, vma: VmAreaStruct, page: number, pte: number, write: boolean, has_file: boolean, cow: boolean, vm_write: boolean,
-): Co<VmFault> {
+function* fault_locked(k: Kernel, vma: VmAreaStruct, page: number, pte: number, write: boolean, unshare: boolean, cow: boolean): Co<number> {
   const mm = vma.vm_mm;
+  const has_file = vma.vm_file !== null;
+  const vm_write = (vma.vm_flags & VM_WRITE) !== 0;
   if (is_device_exclusive_entry(pte)) {
     // The device loses its exclusive access; the CPU gets its PTE back, then the access retries.
     yield* remove_device_exclusive_entry(k, vma, page, pte);
-    return yield* fault_locked(k, vma, page, mm.pgtable.get(vpn(page)), write, has_file, cow, vm_write);
+    return yield* fault_locked(k, vma, page, mm.pgtable.get(vpn(page)), write, unshare, cow);
   }
   if (is_device_private_entry(pte)) {
     // do_swap_page(): the page is in device memory; its owner migrates it back to RAM.
     const owner = k.pgmaps.owner.get(pte_pfn(pte));
     const ops = owner === undefined ? undefined : k.pgmaps.ops.get(owner);
     if (!ops) return VM_FAULT_SIGBUS;
-    const ret = yield* ops.migrate_to_ram(k, vma, page);
+    const ret = yield* ops.migrate_to_ram(vma, page);
     if (ret) return ret;
     const now = mm.pgtable.get(vpn(page));
-    return pte_present(now) ? yield* fault_locked(k, vma, page, now, write, has_file, cow, vm_write) : 0;
+    return pte_present(now) ? yield* fault_locked(k, vma, page, now, write, unshare, cow) : 0;
   }
   if (pte_present(pte)) {
     // A racing fault may have done the work already.
-    if (!write || pte_write(pte)) return 0;
+    if ((!write && !unshare) || pte_write(pte)) return 0;
     const pfn = pte_pfn(pte);
     if (!cow) {
+      if (unshare) return 0; // nothing to unshare in a shared mapping
       // wp_page_shared(): a shared file page becomes writable through page_mkwrite.
       do_page_mkwrite(k, pfn);
       mm.pgtable.set(vpn(page), mk_pte(pfn, PTE_WRITE | PTE_DIRTY));
       return 0;
     }
-    // do_wp_page(): reuse an anonymous page only this mapping holds, else copy.
-    if (pfn !== ZERO_PFN && k.mem.mapping[pfn] === MAPPING_ANON && k.mem._mapcount[pfn] === 1) {
-      mm.pgtable.set(vpn(page), mk_pte(pfn, (vm_write ? PTE_WRITE : 0) | PTE_DIRTY));
-      return 0;
-    }
-    return yield* wp_page_copy(k, vma, page, pfn, vm_write);
+    return yield* do_wp_page(k, vma, page, pte, unshare);
   }
+  // No PTE: an unshare fault that lost a race to a zap is a read fault (GUP then looks again).
   if (!has_file) {
-    // do_anonymous_page(): the zero page for reads, a new zeroed page for writes.
+    // do_anonymous_page(): the zero page for reads, a new zeroed page for writes (dirty and
+    // writable only where the VMA is writable: a FOLL_FORCE write of a read-only VMA gets neither).
     if (!write) {
       set_pte_at(k, mm, page, ZERO_PFN, 0);
       return 0;
     }
     const pfn = alloc_anon_page(k, vma, page, 0);
     if (pfn < 0) return VM_FAULT_OOM;
-    set_pte_at(k, mm, page, pfn, (vm_write ? PTE_WRITE : 0) | PTE_DIRTY);
+    set_pte_at(k, mm, page, pfn, vm_write ? PTE_WRITE | PTE_DIRTY : 0);
     return 0;
   }
   const file = vma.vm_file!;
@@ -241,7 +300,8 @@ function* fault_locked(
   const pfn = filemap_read_folio(k, file, index);
   if (pfn < 0) return VM_FAULT_OOM;
   if (cow) {
-    if (write) return yield* wp_page_copy(k, vma, page, pfn, vm_write); // do_cow_fault()
+    // do_cow_fault(): finish_fault() returns 0, not VM_FAULT_WRITE, though the copy is dirty.
+    if (write) return (yield* wp_page_copy(k, vma, page, pfn, false)) & ~VM_FAULT_WRITE;
     set_pte_at(k, mm, page, pfn, 0);
     return 0;
   }

@@ -5,14 +5,17 @@
  * Kernel: include/linux/memremap.h struct dev_pagemap_ops, mm/memory.c do_swap_page().
  */
 import type { Co } from '../engine/actor.js';
-import type { Kernel } from './kernel.js';
 import type { VmAreaStruct } from './mm_types.js';
 import type { VmFault } from './types.js';
 
 /** struct dev_pagemap_ops (the part pinsim calls). */
 export interface DevPagemapOps {
-  /** Move the device page at @addr back to system memory. Return: 0 or a VM_FAULT_* code. */
-  migrate_to_ram(k: Kernel, vma: VmAreaStruct, addr: number): Co<VmFault>;
+  /**
+   * Move the device page at @addr of @vma back to system memory (the kernel passes the vm_fault;
+   * the owner reaches the rest of the kernel through its own context).
+   * Return: 0 or a VM_FAULT_* code.
+   */
+  migrate_to_ram(vma: VmAreaStruct, addr: number): Co<VmFault>;
 }
 
 /** The owners of device-private memory, by device name, and which device owns each device page. */

@@ -40,7 +40,7 @@ export function* do_migrate_pages(k: Kernel, mm: MmStruct, start: number, len: n
     if (!pte_present(pte) || pte_pfn(pte) === ZERO_PFN) continue;
     const old = pte_pfn(pte);
     const m = k.mem;
-    const inode = (m.mapping[old] as number) > 0 ? (k.inodeById[m.mapping[old] as number] as Inode) : null;
+    const inode = m.mappingOf(old) > 0 ? (k.inodeById[m.mappingOf(old)] as Inode) : null;
     if (!inode && m.mapping[old] !== MAPPING_ANON) continue;
     // Isolation: migrate holds its own reference on the folio until it is done with it, so nothing
     // (reclaim, truncate, a zap) can free the frame under it. Pairs with migrate_folio_done().
@@ -95,8 +95,8 @@ function* migrate_one(k: Kernel, mm: MmStruct, va: number, old: number, inode: I
     return 0;
   }
   // folio_migrate_mapping(): page cache + mappings + the unmap's queued reference + isolation.
-  const expected = (cached ? 1 : 0) + (m._mapcount[old] as number) + gather.length + 1;
-  if ((m._refcount[old] as number) !== expected) {
+  const expected = (cached ? 1 : 0) + m.mapcount(old) + gather.length + 1;
+  if (m.refcount(old) !== expected) {
     // folio_migrate_mapping() refuses: restore the original mapping.
     set_pte_at(k, mm, va, old, bits);
     tlb_finish_mmu(k, gather);
@@ -108,18 +108,18 @@ function* migrate_one(k: Kernel, mm: MmStruct, va: number, old: number, inode: I
     tlb_finish_mmu(k, gather);
     return ENOMEM;
   }
-  m.content[npfn] = m.content[old] as number;
-  m.flags[npfn] = m.flags[old] as number;
-  m.mapping[npfn] = m.mapping[old] as number;
-  m.index[npfn] = m.index[old] as number;
-  k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn: npfn, gen: m.gen[npfn] as number, owner: inode ? 'file' : `anon:${mm.owner}`, file: inode?.name ?? '', index: inode ? (m.index[old] as number) : -1 });
+  m.content[npfn] = m.contentOf(old);
+  m.flags[npfn] = m.flagsOf(old);
+  m.mapping[npfn] = m.mappingOf(old);
+  m.index[npfn] = m.indexOf(old);
+  k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn: npfn, gen: m.genOf(npfn), owner: inode ? 'file' : `anon:${mm.owner}`, file: inode?.name ?? '', index: inode ? m.indexOf(old) : -1 });
   if (inode) {
     // The page cache's reference moves to the new folio.
-    const index = m.index[old] as number;
+    const index = m.indexOf(old);
     inode.i_mapping.i_pages.set(index, npfn + 1);
     m._refcount[npfn] = 1;
-    k.emit({ type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: old, gen: m.gen[old] as number, refcount: (m._refcount[old] as number) - 1, pincount: m._pincount[old] as number, reason: 'migrate' });
-    k.emit({ type: 'filemap_add', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: npfn, gen: m.gen[npfn] as number, refcount: 1 });
+    k.emit({ type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: old, gen: m.genOf(old), refcount: m.refcount(old) - 1, pincount: m.pincount(old), reason: 'migrate' });
+    k.emit({ type: 'filemap_add', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: npfn, gen: m.genOf(npfn), refcount: 1 });
     k.folio_put_refs(old, 1);
   }
   k.emit({ type: 'folio_migrate', time: k.now, actor: k.actorName(), old, new: npfn, mm: mm.owner, va });

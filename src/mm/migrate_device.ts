@@ -11,7 +11,9 @@
 import type { Co } from '../engine/actor.js';
 import type { Kernel } from './kernel.js';
 import { MAPPING_ANON } from './mem_map.js';
+import { PageAnonExclusive, SetPageAnonExclusive } from './page-flags.js';
 import { set_pte_at, vpn } from './memory.js';
+import { PINSIM_BUG } from './mmdebug.js';
 import {
   is_device_private_entry, mk_devpriv_pte, mk_pte, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE, type VmAreaStruct,
 } from './mm_types.js';
@@ -60,7 +62,7 @@ export function* migrate_vma_setup(
       const pfn = pte_pfn(pte);
       if (pfn !== ZERO_PFN && k.mem.mapping[pfn] !== MAPPING_ANON) continue;
       // A reference beyond the mapping (a DMA pin) makes the page unmovable.
-      if (pfn !== ZERO_PFN && (k.mem._refcount[pfn] as number) !== (k.mem._mapcount[pfn] as number)) continue;
+      if (pfn !== ZERO_PFN && k.mem.refcount(pfn) !== k.mem.mapcount(pfn)) continue;
     }
     const pfn = pte_pfn(pte);
     pages.push({ addr, src: pfn, write: pte_write(pte) || (pfn === ZERO_PFN && vm_write), zero: pfn === ZERO_PFN });
@@ -70,7 +72,7 @@ export function* migrate_vma_setup(
     if (p.src < 0) continue;
     mm.pgtable.set(vpn(p.addr), 0);
     k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: p.addr, pfn: p.src, dirty: false });
-    if (p.src !== ZERO_PFN) k.mem._mapcount[p.src] = (k.mem._mapcount[p.src] as number) - 1;
+    if (p.src !== ZERO_PFN) k.mem._mapcount[p.src] = k.mem.mapcount(p.src) - 1;
   }
   yield* mmu_notifier_invalidate_range_end(k, range);
   return { vma, pages };
@@ -86,14 +88,14 @@ export function migrate_vma_finalize(k: Kernel, mv: MigrateVma, dst: readonly nu
   const map = (addr: number, pfn: number, write: boolean, take_ref: boolean): void => {
     if (k.pgmaps.owner.has(pfn)) {
       mm.pgtable.set(vpn(addr), mk_devpriv_pte(pfn, write));
-      if (take_ref) k.mem._refcount[pfn] = (k.mem._refcount[pfn] as number) + 1;
-      k.mem._mapcount[pfn] = (k.mem._mapcount[pfn] as number) + 1;
-      k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, write, refcount: k.mem._refcount[pfn] as number });
+      if (take_ref) k.mem._refcount[pfn] = k.mem.refcount(pfn) + 1;
+      k.mem._mapcount[pfn] = k.mem.mapcount(pfn) + 1;
+      k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, write, refcount: k.mem.refcount(pfn) });
     } else if (take_ref) set_pte_at(k, mm, addr, pfn, write ? PTE_WRITE | PTE_DIRTY : 0);
     else {
       mm.pgtable.set(vpn(addr), mk_pte(pfn, write ? PTE_WRITE | PTE_DIRTY : 0));
-      if (pfn !== ZERO_PFN) k.mem._mapcount[pfn] = (k.mem._mapcount[pfn] as number) + 1;
-      k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, write, refcount: k.mem._refcount[pfn] as number });
+      if (pfn !== ZERO_PFN) k.mem._mapcount[pfn] = k.mem.mapcount(pfn) + 1;
+      k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, write, refcount: k.mem.refcount(pfn) });
     }
   };
   mv.pages.forEach((p, i) => {
@@ -102,7 +104,9 @@ export function migrate_vma_finalize(k: Kernel, mv: MigrateVma, dst: readonly nu
       if (p.src >= 0) map(p.addr, p.src, p.write, false);
       return;
     }
-    if (to_device !== k.pgmaps.owner.has(d)) throw new Error('[pinsim internal bug] migrate_vma_finalize: destination of the wrong kind');
+    if (to_device !== k.pgmaps.owner.has(d)) PINSIM_BUG('migrate_vma_finalize: destination of the wrong kind');
+    // The destination is as exclusive as its source was; a fresh page (none, or the zero page) is.
+    if (p.src < 0 || p.src === ZERO_PFN || PageAnonExclusive(k, p.src)) SetPageAnonExclusive(k, d);
     map(p.addr, d, p.write, true);
     // The source's mapping reference goes; the frame is freed unless someone else holds it.
     if (p.src >= 0 && p.src !== ZERO_PFN) k.folio_put_refs(p.src, 1);

@@ -1,5 +1,5 @@
 /**
- * mmap and munmap. munmap follows kernel-semantics §4.1: VMAs detached → notifier start
+ * mmap and munmap. munmap follows the kernel's order: VMAs detached → notifier start
  * (MMU_NOTIFY_UNMAP over the span) → zap → notifier end → free_pgtables → tlb_finish_mmu. A page
  * a device holds a DMA reference on survives the unmap; the CPU simply cannot see it any more.
  * Kernel: mm/mmap.c do_mmap(), get_unmapped_area() (top-down), mm/vma.c do_vmi_munmap(),
@@ -20,7 +20,7 @@ import {
   PAGE_ALIGN, PAGE_SIZE, VM_EXEC, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE,
 } from './types.js';
 
-/** Where top-down placement starts (DESIGN §5). */
+/** Where top-down placement starts (the scenario format's rule). */
 export const MMAP_BASE = 0x7f0000000000;
 /** The end of the user address space (x86-64, 4-level). */
 export const TASK_SIZE = 0x7ffffffff000;

@@ -16,17 +16,8 @@ export class KernelBugStop extends Error {
   }
 }
 
-export class PinsimInternalError extends Error {
-  constructor(msg: string) {
-    super(`[pinsim internal bug] ${msg}`);
-    this.name = 'PinsimInternalError';
-  }
-}
-
-/** PINSIM_BUG() - pinsim itself is wrong; never a finding about the kernel. */
-export function PINSIM_BUG(msg: string): never {
-  throw new PinsimInternalError(msg);
-}
+// pinsim's own bugs are reported the same way in every layer; the model reaches them from here.
+export { PINSIM_BUG, PinsimInternalError } from '../engine/bug.js';
 
 /**
  * BUG_ON() - if @cond, trace `kernel_bug` at @site with the dumped object and stop the run.

@@ -1,6 +1,6 @@
 /**
  * mmu_interval_notifier (5.5): a subscription to a VA interval of one mm, with a single
- * `invalidate` op and the collision-retry protocol of kernel-semantics §3.5:
+ * `invalidate` op and the collision-retry protocol of mm/mmu_notifier.c:
  *
  *   per mm: invalidate_seq (even = idle, odd = a writer intersects some interval),
  *           active_invalidate_ranges, deferred inserts/removes, a wait queue;
@@ -76,7 +76,11 @@ function itree_remove(subs: MmuNotifierSubscriptions, sub: MmuIntervalNotifier):
   sub.inserted = false;
 }
 
-/** mn_itree_is_invalidating() - is some writer intersecting an interval right now? */
+/**
+ * mn_itree_is_invalidating() - is some writer intersecting an interval right now?
+ * Context: any. Return: true while the mm's seq is odd.
+ * Kernel: mm/mmu_notifier.c mn_itree_is_invalidating().
+ */
 export function mn_itree_is_invalidating(subs: MmuNotifierSubscriptions): boolean {
   return (subs.invalidate_seq & 1) === 1;
 }
@@ -85,7 +89,10 @@ export function mn_itree_is_invalidating(subs: MmuNotifierSubscriptions): boolea
  * mmu_interval_notifier_insert() - subscribe @sub to its interval of @sub.mm. While an
  * invalidation is active the new interval is born "invalidating" (its seq equals the mm's), so a
  * reader waits; if a writer intersects an interval right now, the insert is deferred to the final
- * inv_end. Return: 0, or EINVAL when the mm is gone. Pairs with mmu_interval_notifier_remove().
+ * inv_end. Pairs with mmu_interval_notifier_remove().
+ * Context: process context, no sleep (the kernel's takes mmap_lock via mmget; pinsim needs none).
+ * Return: 0, or EINVAL when the mm is gone.
+ * Kernel: mm/mmu_notifier.c mmu_interval_notifier_insert(), __mmu_interval_notifier_insert().
  */
 export function mmu_interval_notifier_insert(k: Kernel, sub: MmuIntervalNotifier): 0 | Errno {
   if (sub.mm.dead) return EINVAL;
@@ -106,8 +113,10 @@ export function mmu_interval_notifier_insert(k: Kernel, sub: MmuIntervalNotifier
 }
 
 /**
- * mmu_interval_notifier_remove() - unsubscribe @sub. Context: may sleep until an invalidation in
- * progress has finished; must not be called from an invalidate callback.
+ * mmu_interval_notifier_remove() - unsubscribe @sub. Pairs with mmu_interval_notifier_insert().
+ * Context: may sleep until an invalidation in progress has finished; must not be called from an
+ * invalidate callback. Return: nothing (removal cannot fail).
+ * Kernel: mm/mmu_notifier.c mmu_interval_notifier_remove().
  */
 export function* mmu_interval_notifier_remove(k: Kernel, sub: MmuIntervalNotifier): Co {
   const subs = subscriptions(sub.mm);
@@ -128,6 +137,7 @@ export function* mmu_interval_notifier_remove(k: Kernel, sub: MmuIntervalNotifie
  * mmu_interval_read_begin() - begin a read-side critical section against @sub's interval.
  * Context: may sleep (no locks held) while a writer intersecting the interval is active.
  * Return: the seq to pass to mmu_interval_read_retry(). Pairs with mmu_interval_read_retry().
+ * Kernel: mm/mmu_notifier.c mmu_interval_read_begin().
  */
 export function* mmu_interval_read_begin(k: Kernel, sub: MmuIntervalNotifier): Co<number> {
   const subs = subscriptions(sub.mm);
@@ -142,12 +152,19 @@ export function* mmu_interval_read_begin(k: Kernel, sub: MmuIntervalNotifier): C
 /**
  * mmu_interval_read_retry() - did an invalidation hit @sub since read_begin returned @seq?
  * Context: meaningful only under the driver lock the invalidate callback takes.
+ * Return: true when the caller must drop its lock and start again from read_begin.
+ * Kernel: include/linux/mmu_notifier.h mmu_interval_read_retry().
  */
 export function mmu_interval_read_retry(sub: MmuIntervalNotifier, seq: number): boolean {
   return sub.invalidate_seq !== seq;
 }
 
-/** mmu_interval_check_retry() - the lockless hint of read_retry. */
+/**
+ * mmu_interval_check_retry() - the lockless hint of read_retry, for long walks to give up early.
+ * Context: any; a false answer proves nothing without the driver lock.
+ * Return: true when an invalidation has hit @sub since @seq.
+ * Kernel: include/linux/mmu_notifier.h mmu_interval_check_retry().
+ */
 export function mmu_interval_check_retry(sub: MmuIntervalNotifier, seq: number): boolean {
   return sub.invalidate_seq !== seq;
 }
@@ -155,14 +172,17 @@ export function mmu_interval_check_retry(sub: MmuIntervalNotifier, seq: number):
 /**
  * mmu_interval_set_seq() - record that an invalidation (@cur_seq) hit @sub.
  * Context: under the driver lock, inside invalidate(). Pairs with mmu_interval_read_retry().
+ * Return: nothing. Kernel: include/linux/mmu_notifier.h mmu_interval_set_seq().
  */
 export function mmu_interval_set_seq(sub: MmuIntervalNotifier, cur_seq: number): void {
   sub.invalidate_seq = cur_seq;
 }
 
 /**
- * Run a callback; in a non-blockable range any sleep in it is the non_block_start() splat the
- * kernel would print (traced as `nonblock_slept`).
+ * call_guarded() - run a subscriber's callback; in a non-blockable range any sleep in it is the
+ * non_block_start() splat the kernel would print (traced as `nonblock_slept`), and it sleeps anyway.
+ * Context: the invalidation's caller. Return: the callback's own result.
+ * Kernel: include/linux/sched.h non_block_start()/non_block_end() around the callbacks.
  */
 export function* call_guarded<T>(k: Kernel, gen: Co<T>, blockable: boolean, holder: string, id: number): Co<T> {
   let r = gen.next(true);
@@ -179,8 +199,10 @@ export function* call_guarded<T>(k: Kernel, gen: Co<T>, blockable: boolean, hold
 /**
  * mn_itree_invalidate() - the interval part of invalidate_range_start: open an invalidation, make
  * the mm's seq odd if an interval intersects, and call each intersecting subscriber.
+ * Context: may sleep when the range is blockable (the subscribers' callbacks).
  * Return: 0, or EAGAIN when a subscriber refused a non-blockable range (the invalidation has then
  * been closed here; the caller must not call _end).
+ * Kernel: mm/mmu_notifier.c mn_itree_invalidate(), mn_itree_inv_start_range().
  */
 export function* mn_itree_invalidate(k: Kernel, range: MmuNotifierRange): Co<0 | Errno> {
   const subs = subscriptions(range.mm);
@@ -204,7 +226,11 @@ export function* mn_itree_invalidate(k: Kernel, range: MmuNotifierRange): Co<0 |
   return 0;
 }
 
-/** mn_itree_inv_end() - close an invalidation; the last one makes the seq even and wakes readers. */
+/**
+ * mn_itree_inv_end() - close an invalidation; the last one makes the seq even, applies the deferred
+ * inserts and removes, and wakes the readers waiting in read_begin.
+ * Context: any; no sleep. Return: nothing. Kernel: mm/mmu_notifier.c mn_itree_inv_end().
+ */
 export function mn_itree_inv_end(_k: Kernel, mm: MmStruct): void {
   const subs = subscriptions(mm);
   subs.active_invalidate_ranges--;
@@ -220,7 +246,9 @@ export function mn_itree_inv_end(_k: Kernel, mm: MmStruct): void {
 
 /**
  * mn_itree_release() - the mm is dying: every interval subscriber gets invalidate(MMU_NOTIFY_RELEASE)
- * over the whole address space, before any page of the mm is freed. Kernel: __mmu_notifier_release().
+ * over the whole address space, before any page of the mm is freed.
+ * Context: exit_mmap(); may sleep (the callbacks). Return: nothing (a refusal is a WARN).
+ * Kernel: mm/mmu_notifier.c __mmu_notifier_release(), mn_itree_release().
  */
 export function* mn_itree_release(k: Kernel, mm: MmStruct, range: MmuNotifierRange): Co {
   const subs = mm.notifier_subscriptions;

@@ -1,7 +1,7 @@
 /**
  * The MMU-notifier dispatcher: classic whole-mm subscribers (`struct mmu_notifier` with
  * invalidate_range_start/end and release), called at the points of each path that
- * kernel-semantics §4 lists. Interval notifiers (5.5) plug into the same start/end.
+ * docs/kernel-model.md lists. Interval notifiers (5.5) plug into the same start/end.
  * Kernel: mm/mmu_notifier.c, include/linux/mmu_notifier.h.
  * Simplified: no SRCU; subscribers are called in registration order.
  */
@@ -29,7 +29,7 @@ export function mmu_notifier_range_init(
  * [start, end) are about to change. Every page in the range is still mapped here.
  * Context: may sleep (blockable range). Pairs with mmu_notifier_invalidate_range_end().
  * Return: 0. A blockable subscriber that fails is WARNed about and ignored: the kernel proceeds
- * (kernel-semantics §3.4.4: notifiers must never fail).
+ * (a blockable invalidate_range_start must not fail: mm_has_blockable_invalidate_notifiers).
  * Kernel: mm/mmu_notifier.c __mmu_notifier_invalidate_range_start(), mn_hlist_invalidate_range_start().
  */
 export function* mmu_notifier_invalidate_range_start(k: Kernel, range: MmuNotifierRange): Co<0 | Errno> {

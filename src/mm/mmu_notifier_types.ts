@@ -57,7 +57,7 @@ export class MmuNotifierSubscriptions {
   readonly list: MmuNotifier[] = [];
   /** Interval subscribers, sorted by start (the interval tree). */
   readonly itree: MmuIntervalNotifier[] = [];
-  /** Even = idle, odd = a writer intersects an interval (kernel-semantics §3.5). */
+  /** Even = idle, odd = a writer intersects an interval (mm/mmu_notifier.c invalidate_seq). */
   invalidate_seq = 2;
   active_invalidate_ranges = 0;
   deferred: { op: 'insert' | 'remove'; sub: MmuIntervalNotifier }[] = [];

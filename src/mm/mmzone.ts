@@ -7,7 +7,7 @@
  * folio_is_longterm_pinnable(), include/linux/sched/mm.h memalloc_pin_save().
  * Simplified: the zone is a property of an allocation, not of a physical frame range; no CMA.
  */
-import type { Kernel } from './kernel.js';
+import type { PageAllocator } from './page_alloc.js';
 
 export class MovableZone {
   /** pages of ZONE_MOVABLE (0: none) */
@@ -21,8 +21,17 @@ export class MovableZone {
   }
 }
 
+/**
+ * The part of the kernel zone accounting reads: its allocator and ZONE_MOVABLE (the Kernel has both;
+ * naming only these keeps this file, which kernel.ts builds on, from importing kernel.ts back).
+ */
+export interface ZoneView {
+  readonly alloc: PageAllocator;
+  readonly movable: MovableZone;
+}
+
 /** alloc_user_page() - a frame for user memory: from ZONE_MOVABLE while it has room. Return: pfn or -1. */
-export function alloc_user_page(k: Kernel): number {
+export function alloc_user_page(k: ZoneView): number {
   const pfn = k.alloc.alloc_page();
   if (pfn < 0) return pfn;
   const z = k.movable;
@@ -31,6 +40,6 @@ export function alloc_user_page(k: Kernel): number {
 }
 
 /** folio_is_longterm_pinnable() - not in ZONE_MOVABLE (fsdax is refused separately). */
-export function folio_is_longterm_pinnable(k: Kernel, pfn: number): boolean {
+export function folio_is_longterm_pinnable(k: Pick<ZoneView, 'movable'>, pfn: number): boolean {
   return !k.movable.pfns.has(pfn);
 }

@@ -1,7 +1,7 @@
 /**
  * mprotect(): new VMA permissions, and PTEs rewritten under MMU_NOTIFY_PROTECTION_VMA (started
  * lazily, only when the range has a populated PTE). A DMA reference ignores all of it: a pinned page
- * stays writable to the device under PROT_READ or PROT_NONE (kernel-semantics §1.1, §4.1).
+ * stays writable to the device under PROT_READ or PROT_NONE.
  * Kernel: mm/mprotect.c do_mprotect_pkey(), mprotect_fixup(), change_protection().
  * Simplified: no VMA merging; adding write permission leaves PTEs read-only (the next write faults).
  */

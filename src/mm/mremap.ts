@@ -2,8 +2,8 @@
  * mremap(): shrink (unmap the tail), grow in place, or move. A move carries the PTEs (the same
  * pages) from the old range to the new one under MMU_NOTIFY_UNMAP for the old range, then unmaps the
  * now-empty old range (another UNMAP). A device that translates by page keeps reaching the same
- * frames; one that translates by the old VA finds nothing there (kernel-semantics §4.1). A same-size
- * mremap without MREMAP_FIXED is a no-op (Corrections).
+ * frames; one that translates by the old VA finds nothing there. A same-size
+ * mremap without MREMAP_FIXED is a no-op (mremap_to() is reached only with MREMAP_FIXED).
  * Kernel: mm/mremap.c do_mremap() (the source VMA looked up first from ≈5.16), mremap_to(), move_vma(),
  * move_page_tables().
  */
@@ -43,7 +43,7 @@ function* move_page_tables(k: Kernel, mm: MmStruct, old: number, new_addr: numbe
     mm.pgtable.set(v, 0);
     k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: from, pfn, dirty: false });
     mm.pgtable.set(vpn(to), pte);
-    k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: to, pfn, write: pte_write(pte), refcount: k.mem._refcount[pfn] as number });
+    k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: to, pfn, write: pte_write(pte), refcount: k.mem.refcount(pfn) });
   }
   // PTEs moved; the TLB for the old range is flushed before the notifier ends.
   yield* delay(moves.length * k.timing.zapPerPage, 'mremap:ptes_moved');

@@ -22,8 +22,8 @@ import { PAGE_SIZE, PG_dirty, PG_private, VM_SHARED } from './types.js';
  */
 export function folio_mark_dirty(k: Kernel, pfn: number, via: string): void {
   const m = k.mem;
-  const f = m.flags[pfn] as number;
-  const ino = (m.mapping[pfn] as number) > 0 ? (k.inodeById[m.mapping[pfn] as number] as Inode) : null;
+  const f = m.flagsOf(pfn);
+  const ino = m.mappingOf(pfn) > 0 ? (k.inodeById[m.mappingOf(pfn)] as Inode) : null;
   const buffers = (f & PG_private) !== 0;
   // fsdax folios never have buffers: ext4's DAX aops dirty them with noop_dirty_folio.
   if (ino && !ino.dax && ino.checks_buffers && k.features.ext4_dirty_nobuffers_warn) {
@@ -43,7 +43,7 @@ export function set_page_dirty_lock(k: Kernel, pfn: number, via: string): void {
 
 /** folio_attach_buffers() - create buffer heads for @pfn (block_page_mkwrite, write_begin). */
 export function folio_attach_buffers(k: Kernel, pfn: number): void {
-  const f = k.mem.flags[pfn] as number;
+  const f = k.mem.flagsOf(pfn);
   if (f & PG_private) return;
   k.mem.flags[pfn] = f | PG_private;
   const o = k.owner_of(pfn);
@@ -52,7 +52,7 @@ export function folio_attach_buffers(k: Kernel, pfn: number): void {
 
 /** folio_detach_buffers() - drop @pfn's buffer heads (truncate's invalidate_folio, reclaim). */
 export function folio_detach_buffers(k: Kernel, pfn: number): void {
-  const f = k.mem.flags[pfn] as number;
+  const f = k.mem.flagsOf(pfn);
   if (!(f & PG_private)) return;
   k.mem.flags[pfn] = f & ~PG_private;
   const o = k.owner_of(pfn);
@@ -65,7 +65,7 @@ export function folio_detach_buffers(k: Kernel, pfn: number): void {
  * Kernel: mm/memory.c do_page_mkwrite(); fs/ext4/inode.c ext4_page_mkwrite().
  */
 export function do_page_mkwrite(k: Kernel, pfn: number): void {
-  const ino = (k.mem.mapping[pfn] as number) > 0 ? (k.inodeById[k.mem.mapping[pfn] as number] as Inode) : null;
+  const ino = k.mem.mappingOf(pfn) > 0 ? (k.inodeById[k.mem.mappingOf(pfn)] as Inode) : null;
   if (ino && ino.has_writeback && !ino.dax) folio_attach_buffers(k, pfn);
   folio_mark_dirty(k, pfn, 'page_mkwrite');
 }
@@ -77,7 +77,7 @@ export function do_page_mkwrite(k: Kernel, pfn: number): void {
 export function storage_token(k: Kernel, inode: Inode, index: number): number {
   if (inode.dax || inode.fs === 'tmpfs') {
     const pfn = inode.i_mapping.i_pages.get(index) - 1;
-    if (pfn >= 0) return k.mem.content[pfn] as number;
+    if (pfn >= 0) return k.mem.contentOf(pfn);
   }
   return inode.storage.get(index) ?? 0;
 }
@@ -85,7 +85,7 @@ export function storage_token(k: Kernel, inode: Inode, index: number): number {
 /**
  * folio_mkclean() - write-protect and clean every PTE mapping @pfn (MMU_NOTIFY_PROTECTION_PAGE per
  * VMA), so the next write goes through page_mkwrite. A DMA reference is not a PTE: a device keeps
- * writing (kernel-semantics §2, S3). Return: whether a PTE was dirty.
+ * writing (step S3 of the put_user_page() story, docs/kernel-model.md). Return: whether a PTE was dirty.
  * Kernel: mm/rmap.c folio_mkclean(), page_mkclean_one().
  */
 export function* folio_mkclean(k: Kernel, inode: Inode, pfn: number, index: number): Co<boolean> {
@@ -118,23 +118,23 @@ export function* write_cache_pages(k: Kernel, inode: Inode, first: number, last:
   if (inode.dax || inode.fs === 'tmpfs') return;
   const dirty: number[] = [];
   inode.i_mapping.i_pages.forEachIn(first, last, (_i, v) => {
-    if ((k.mem.flags[v - 1] as number) & PG_dirty) dirty.push(v - 1);
+    if (k.mem.flagsOf(v - 1) & PG_dirty) dirty.push(v - 1);
   });
   for (const pfn of dirty) {
-    const index = k.mem.index[pfn] as number;
-    if ((k.mem.mapping[pfn] as number) !== inode.id) continue; // truncated meanwhile
+    const index = k.mem.indexOf(pfn);
+    if (k.mem.mappingOf(pfn) !== inode.id) continue; // truncated meanwhile
     yield* folio_mkclean(k, inode, pfn, index);
-    k.mem.flags[pfn] = (k.mem.flags[pfn] as number) & ~PG_dirty;
-    const buffers = ((k.mem.flags[pfn] as number) & PG_private) !== 0;
+    k.mem.flags[pfn] = k.mem.flagsOf(pfn) & ~PG_dirty;
+    const buffers = (k.mem.flagsOf(pfn) & PG_private) !== 0;
     if (inode.checks_buffers && !buffers) {
       const dump = `page:pfn ${pfn} index:${index} mapping:${inode.name} refcount:${k.mem._refcount[pfn]} flags:dirty, no buffers`;
       if (k.features.ext4_writepages_bug) BUG_ON(k, true, 'fs/ext4/inode.c:mpage_prepare_extent_to_map', pfn, dump);
       WARN_ON_ONCE(k, true, 'fs/ext4/inode.c:mpage_prepare_extent_to_map', pfn, dump);
-      k.emit({ type: 'writeback_skip', time: k.now, actor: k.actorName(), file: inode.name, index, pfn, token: k.mem.content[pfn] as number });
+      k.emit({ type: 'writeback_skip', time: k.now, actor: k.actorName(), file: inode.name, index, pfn, token: k.mem.contentOf(pfn) });
       continue;
     }
-    inode.storage.set(index, k.mem.content[pfn] as number);
-    k.emit({ type: 'storage_write', time: k.now, actor: k.actorName(), file: inode.name, index, pfn, token: k.mem.content[pfn] as number });
+    inode.storage.set(index, k.mem.contentOf(pfn));
+    k.emit({ type: 'storage_write', time: k.now, actor: k.actorName(), file: inode.name, index, pfn, token: k.mem.contentOf(pfn) });
     // The write I/O itself: another CPU (or a device) may run meanwhile.
     yield* delay(k.timing.writebackPerPage, 'writeback:folio_written');
   }

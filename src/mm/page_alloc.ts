@@ -1,5 +1,5 @@
 /**
- * The page allocator: a LIFO free list over the frame table (DESIGN §4), so a freed frame is the
+ * The page allocator: a LIFO free list over the frame table, so a freed frame is the
  * next one handed out and a use-after-free shows up as a write into someone else's data, as on
  * real hardware. `kernel.memory` is a limit: allocation beyond it fails as the kernel's would.
  */
@@ -43,7 +43,7 @@ export class PageAllocator {
     }
     this.used++;
     m.free[pfn] = 0;
-    m.gen[pfn] = (m.gen[pfn] as number) + 1;
+    m.gen[pfn] = m.genOf(pfn) + 1;
     m._refcount[pfn] = 0;
     m._pincount[pfn] = 0;
     m._mapcount[pfn] = 0;

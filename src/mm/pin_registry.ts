@@ -9,7 +9,7 @@ import { WaitQueueHead, wake_up_all } from '../engine/waitqueue.js';
 import type { Inode } from './fs/inode.js';
 import type { MmStruct } from './mm_types.js';
 
-/** What a proposal may ask of a long-term DMA reference's holder (DESIGN §2). */
+/** What a proposal may ask of a long-term DMA reference's holder (declared here, where mm calls it). */
 export interface PinOwnerOps {
   /** Does the holder sit behind an IOMMU (iommu-backstop covers only those)? */
   readonly has_iommu: boolean;
@@ -37,6 +37,8 @@ export class DmaRef {
   readonly pfns: number[] = [];
   /** The refcount increment each page got (1 for FOLL_GET, the bias for FOLL_PIN). */
   readonly refs: number[] = [];
+  /** What each page was when its reference was taken: generation, file and index ('' / -1 anon). */
+  readonly obtained: { gen: number; file: string; index: number }[] = [];
   ops: PinOwnerOps | null = null;
   released = false;
 

@@ -2,11 +2,13 @@
  * The hook table the kernel model calls and policy/ implements (declared here, with the caller, as
  * the kernel declares its ops tables). An era is a kernel version plus no hooks; a proposal of the
  * 2018 thread is an era plus hooks that change only what happens to pages held by a device's
- * long-term DMA reference, acting on them only through PinOwnerOps (DESIGN §7b).
+ * long-term DMA reference, acting on them only through PinOwnerOps.
  */
 import type { Co } from '../engine/actor.js';
 import type { Errno } from './errno.js';
 import type { Inode } from './fs/inode.js';
+// kernel.ts holds the policy and every hook is handed the whole kernel (a proposal acts on the pin
+// registry, leases, wait queues): this type-only loop is the hook contract, not a convenience.
 import type { Kernel } from './kernel.js';
 import type { VmAreaStruct } from './mm_types.js';
 

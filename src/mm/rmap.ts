@@ -33,7 +33,7 @@ export function* make_device_exclusive(k: Kernel, vma: VmAreaStruct, addr: numbe
   yield* mmu_notifier_invalidate_range_start(k, range);
   mm.pgtable.set(vpn(addr), mk_exclusive_pte(pfn, true));
   k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, dirty: false });
-  k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, write: true, refcount: k.mem._refcount[pfn] as number });
+  k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, write: true, refcount: k.mem.refcount(pfn) });
   yield* mmu_notifier_invalidate_range_end(k, range);
   return pfn;
 }
@@ -48,6 +48,6 @@ export function* remove_device_exclusive_entry(k: Kernel, vma: VmAreaStruct, add
   const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_EXCLUSIVE, addr, addr + PAGE_SIZE);
   yield* mmu_notifier_invalidate_range_start(k, range);
   mm.pgtable.set(vpn(addr), mk_pte(pfn, (vma.vm_flags & VM_WRITE ? PTE_WRITE : 0) | PTE_DIRTY));
-  k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, write: (vma.vm_flags & VM_WRITE) !== 0, refcount: k.mem._refcount[pfn] as number });
+  k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, write: (vma.vm_flags & VM_WRITE) !== 0, refcount: k.mem.refcount(pfn) });
   yield* mmu_notifier_invalidate_range_end(k, range);
 }

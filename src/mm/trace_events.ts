@@ -39,6 +39,19 @@ export type MmTraceEvent =
   /** A CPU load or store of one page through a PTE; `file`/`index` the shared file page it maps. */
   | Ev<'cpu_access', { mm: string; va: number; pfn: number; gen: number; file: string; index: number; write: boolean; token: number; shared: boolean }>
   | Ev<'fault', { mm: string; va: number; write: boolean; result: string }>
+  /**
+   * do_wp_page() copied an anonymous page mapped once (the pre-5.9 mapcount rule would have reused
+   * it): `rule` is the era's (refcount: 5.9–5.18, anon_exclusive: 5.19+), `refcount` and `exclusive`
+   * what it saw, `unshare` whether the fault was an unshare (the copy then stays read-only).
+   */
+  | Ev<'cow_copy', { mm: string; va: number; pfn: number; refcount: number; mapcount: number; exclusive: boolean; rule: string; unshare: boolean }>
+  /**
+   * GUP takes a fault for COW's sake before taking its reference on (mm, va), whose present frame is
+   * `pfn` (-1 none): `reason` force_cow_break (5.8: FOLL_GET/FOLL_PIN of a COW mapping breaks COW),
+   * unshare_anon (5.19: R/O FOLL_PIN of a non-exclusive anonymous page) or unshare_longterm_cow
+   * (6.2: R/O FOLL_LONGTERM pin of a page-cache or zero page in a COW mapping).
+   */
+  | Ev<'gup_cow', { holder: string; mm: string; va: number; pfn: number; fnames: string; reason: string }>
   | Ev<'notifier_start', { id: number; mm: string; start: number; end: number; event: string; blockable: boolean }>
   | Ev<'notifier_end', { id: number; mm: string }>
   /** A refused non-blockable start: the range is skipped and no _end may follow. */

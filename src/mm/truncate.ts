@@ -1,5 +1,5 @@
 /**
- * truncate and ftruncate of a page-cache file, in kernel-semantics §4.1's order: (1) i_size set;
+ * truncate and ftruncate of a page-cache file, in truncate_pagecache()'s order: (1) i_size set;
  * (2) unmap_mapping_range() beyond the new EOF (MMU_NOTIFY_CLEAR per VMA); (3)
  * truncate_inode_pages_range(): each folio's buffers invalidated, dirtiness cancelled, and the folio
  * removed from the page cache *whatever other references it has*: a folio a device still holds is
@@ -21,11 +21,12 @@ import { down_write, up_write } from './locking.js';
 import { unmap_mapping_range } from './memory.js';
 import { folio_detach_buffers } from './page-writeback.js';
 import type { DmaRef } from './pin_registry.js';
-import { PAGE_ALIGN, PAGE_SIZE, pages_in, PG_dirty } from './types.js';
+import { PAGE_SIZE, pages_in, PG_dirty } from './types.js';
 
 /**
  * truncate_inode_pages_range() - remove the cached folios of indexes [first, last] from @inode's
- * page cache. Context: i_rwsem held; may sleep between folios.
+ * page cache. Context: i_rwsem held; may sleep between folios. Return: nothing.
+ * Kernel: mm/truncate.c truncate_inode_pages_range().
  */
 export function* truncate_inode_pages_range(k: Kernel, inode: Inode, first: number, last: number, reason: string): Co {
   const victims: [index: number, pfn: number][] = [];
@@ -37,60 +38,81 @@ export function* truncate_inode_pages_range(k: Kernel, inode: Inode, first: numb
     if (filemap_get_folio(inode.i_mapping, index) !== pfn) continue;
     // truncate_cleanup_folio(): invalidate the buffers, cancel the dirty state.
     folio_detach_buffers(k, pfn);
-    k.mem.flags[pfn] = (k.mem.flags[pfn] as number) & ~PG_dirty;
+    k.mem.flags[pfn] = k.mem.flagsOf(pfn) & ~PG_dirty;
     filemap_remove_folio(k, pfn, reason);
     yield* delay(k.timing.truncatePerPage, 'truncate:folio_removed');
   }
 }
 
+/** i_size_write() - set @inode's size (traced as `i_size`). Context: i_rwsem held for write. */
+function i_size_write(k: Kernel, inode: Inode, size: number): void {
+  const old = inode.i_size;
+  inode.i_size = size;
+  k.emit({ type: 'i_size', time: k.now, actor: k.actorName(), file: inode.name, old, size });
+}
+
+/**
+ * truncate_pagecache_sequence() - (pinsim-only) what truncate and punch-hole both do to the page
+ * indexes [first, last] of @inode, in order: the policy's hook; fsdax breaks layouts; i_size set
+ * (truncate only: @newsize, null for a hole); unmap the range; remove its folios from the page cache
+ * (a folio someone still references is orphaned); unmap again for private COW pages faulted in
+ * meanwhile; the filesystem frees the blocks.
+ * Context: i_rwsem held for write; may sleep.
+ * Return: 0, or the hook's or break-layouts' errno (nothing changed then).
+ * Kernel: mm/truncate.c truncate_setsize()/truncate_pagecache() (truncate: both unmaps even_cows)
+ * and truncate_pagecache_range() (a hole: the first unmap keeps private COW pages);
+ * fs/ext4/inode.c ext4_setattr(), ext4_punch_hole(); fs/dax.c.
+ * Simplified: the second unmap of a hole is pinsim's (the kernel's truncate_pagecache_range() has
+ * one); blocks are freed per page.
+ */
+export function* truncate_pagecache_sequence(k: Kernel, inode: Inode, first: number, last: number, newsize: number | null): Co<0 | Errno> {
+  const hook = k.policy.ops.truncate_pinned_range;
+  let err: 0 | Errno = hook ? yield* hook(k, inode, first, last) : 0;
+  // fsdax: ext4_setattr()/xfs_setattr_size() and the punch-hole paths break layouts before anything.
+  if (!err && inode.dax) err = yield* dax_break_layouts(k, inode, first, last);
+  if (err) return err;
+  if (newsize !== null) i_size_write(k, inode, newsize);
+  const reason = newsize === null ? 'punch_hole' : 'truncate';
+  const holebegin = first * PAGE_SIZE, holelen = last === Infinity ? 0 : (last - first + 1) * PAGE_SIZE;
+  yield* unmap_mapping_range(k, inode.i_mapping, holebegin, holelen, newsize !== null);
+  // PTEs gone, page cache untouched: a racing fault or device may still observe the pages.
+  yield* schedPoint(`${reason}:unmapped`);
+  yield* truncate_inode_pages_range(k, inode, first, last, reason);
+  yield* unmap_mapping_range(k, inode.i_mapping, holebegin, holelen, true);
+  for (const idx of [...inode.storage.keys()]) if (idx >= first && idx <= last) inode.storage.delete(idx);
+  return 0;
+}
+
 /**
  * do_truncate() - set @inode's size to @length.
  * Context: takes i_rwsem for write; may sleep.
- * Return: 0, or the errno of the policy's hook (layout-lease: ETXTBSY).
+ * Return: 0, or the errno of the policy's hook (layout-lease: ETXTBSY) or of break-layouts (EINTR).
  * Kernel: fs/open.c do_truncate() → ext4_setattr() → truncate_setsize() + truncate_pagecache().
  */
 export function* do_truncate(k: Kernel, inode: Inode, length: number): Co<0 | Errno> {
   yield* delay(k.timing.syscall, 'truncate:enter');
   yield* down_write(inode.i_rwsem, k.actorName(), 'truncate:i_rwsem');
-  const old = inode.i_size;
-  if (length < old) {
-    const first = pages_in(length);
-    const hook = k.policy.ops.truncate_pinned_range;
-    let err: 0 | Errno = hook ? yield* hook(k, inode, first, Infinity) : 0;
-    // fsdax: ext4_setattr()/xfs_setattr_size() break layouts before touching i_size.
-    if (!err && inode.dax) err = yield* dax_break_layouts(k, inode, first, Infinity);
-    if (err) {
-      up_write(inode.i_rwsem);
-      return err;
-    }
-  }
-  inode.i_size = length;
-  k.emit({ type: 'i_size', time: k.now, actor: k.actorName(), file: inode.name, old, size: length });
-  if (length < old) {
-    const holebegin = PAGE_ALIGN(length);
-    yield* unmap_mapping_range(k, inode.i_mapping, holebegin, 0, true);
-    // PTEs gone, page cache untouched: a racing fault or device may still observe the pages.
-    yield* schedPoint('truncate:unmapped');
-    yield* truncate_inode_pages_range(k, inode, Math.floor(holebegin / PAGE_SIZE), Infinity, 'truncate');
-    // truncate_pagecache() unmaps a second time for private COW pages faulted in meanwhile.
-    yield* unmap_mapping_range(k, inode.i_mapping, holebegin, 0, true);
-    // The filesystem frees the blocks beyond the new EOF.
-    for (const idx of [...inode.storage.keys()]) if (idx >= pages_in(length)) inode.storage.delete(idx);
-  }
+  let err: 0 | Errno = 0;
+  if (length < inode.i_size) err = yield* truncate_pagecache_sequence(k, inode, pages_in(length), Infinity, length);
+  else i_size_write(k, inode, length);
   up_write(inode.i_rwsem);
-  return 0;
+  return err;
 }
 
 /**
- * (pinsim-only) The live long-term DMA references on the cached pages [first, last] of @inode,
- * oldest first: what the 2018 proposals act on, read from the pin registry (the tracking
- * put_user_page() proposed).
+ * longterm_refs_on_range() - (pinsim-only) the live long-term DMA references on the cached pages
+ * [first, last] of @inode: what the 2018 proposals act on, read from the pin registry (the
+ * tracking put_user_page() proposed). Context: any. Return: them, oldest first.
+ * Kernel: none; the 2018 thread's proposals.
  */
 export function longterm_refs_on_range(k: Kernel, inode: Inode, first: number, last: number): DmaRef[] {
   return k.pins.longterm_refs(filemap_pfns_in(inode.i_mapping, first, last));
 }
 
-/** The cached pfns of [first, last] that @ref holds. */
+/**
+ * ref_pfns_on_range() - (pinsim-only) the cached pfns of [first, last] of @inode that @ref holds.
+ * Context: any. Return: them, each once. Kernel: none.
+ */
 export function ref_pfns_on_range(ref: DmaRef, inode: Inode, first: number, last: number): number[] {
   const cached = new Set(filemap_pfns_in(inode.i_mapping, first, last));
   return [...new Set(ref.pfns.filter((p) => cached.has(p)))];

@@ -15,6 +15,8 @@ export const FOLL_WRITE = 0x01;
 export const FOLL_GET = 0x04;
 export const FOLL_FORCE = 0x10;
 export const FOLL_LONGTERM = 0x100;
+/** Internal (mm/internal.h, before 6.0): a COW fault already happened for this FOLL_FORCE write. */
+export const FOLL_COW = 0x4000;
 export const FOLL_PIN = 0x40000;
 
 /** include/linux/mm.h: GUP_PIN_COUNTING_BIAS (5.7+). */
@@ -36,12 +38,19 @@ export const VM_LOCKED = 0x2000;
 
 /** Fault flags (include/linux/mm_types.h). */
 export const FAULT_FLAG_WRITE = 0x1;
+/** 5.19+: break COW of a possibly shared page without writing it: the new PTE stays read-only. */
+export const FAULT_FLAG_UNSHARE = 0x400;
 
 /** Fault results (include/linux/mm_types.h vm_fault_reason). */
 export const VM_FAULT_OOM = 0x1;
 export const VM_FAULT_SIGBUS = 0x2;
 export const VM_FAULT_SIGSEGV = 0x40;
 export type VmFault = 0 | typeof VM_FAULT_OOM | typeof VM_FAULT_SIGBUS | typeof VM_FAULT_SIGSEGV;
+/**
+ * "do_wp_page() broke COW" (reused or copied for a write): what faultin_page() tests to set FOLL_COW
+ * before 6.0. Only __handle_mm_fault() returns it; handle_mm_fault() masks it off.
+ */
+export const VM_FAULT_WRITE = 0x8;
 
 /** Page flags (include/linux/page-flags.h); bits are pinsim's own. */
 export const PG_locked = 0x1;
@@ -56,6 +65,8 @@ export const PG_dummy = 0x80;
 export const PG_zero = 0x100;
 /** A device-private page (ZONE_DEVICE memory a driver owns; the CPU cannot map it). */
 export const PG_devpriv = 0x200;
+/** PG_anon_exclusive (PageAnonExclusive, 5.19): an anonymous page mapped by this process only. */
+export const PG_anon_exclusive = 0x400;
 
 export function PAGE_ALIGNED(x: number): boolean {
   return x % PAGE_SIZE === 0;
@@ -77,5 +88,6 @@ export function foll_names(f: number): string {
   if (f & FOLL_LONGTERM) n.push('FOLL_LONGTERM');
   if (f & FOLL_WRITE) n.push('FOLL_WRITE');
   if (f & FOLL_FORCE) n.push('FOLL_FORCE');
+  if (f & FOLL_COW) n.push('FOLL_COW');
   return n.join('|');
 }

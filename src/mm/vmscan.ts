@@ -1,5 +1,5 @@
 /**
- * Reclaim. `reclaim_buffers()` is the S4 step of kernel-semantics §2: memory pressure strips the
+ * Reclaim. `reclaim_buffers()` is step S4 of the put_user_page() story: memory pressure strips the
  * buffer heads of clean page-cache folios (try_to_release_page), and an elevated refcount does not
  * stop it, so a pinned page can lose its buffers. `shrink_folio_list()` reclaims clean file folios:
  * unmap (MMU_NOTIFY_CLEAR), then remove from the page cache only if nothing else references them —
@@ -22,7 +22,7 @@ function clean_cached(k: Kernel): { inode: Inode; pfn: number; index: number }[]
     if (inode.dax || inode.fs === 'tmpfs') continue;
     inode.i_mapping.i_pages.forEachIn(0, Infinity, (index, v) => {
       const pfn = v - 1;
-      if (!((k.mem.flags[pfn] as number) & (PG_dirty | PG_writeback))) out.push({ inode, pfn, index });
+      if (!(k.mem.flagsOf(pfn) & (PG_dirty | PG_writeback))) out.push({ inode, pfn, index });
     });
   }
   return out;
@@ -32,7 +32,7 @@ function clean_cached(k: Kernel): { inode: Inode; pfn: number; index: number }[]
 export function* reclaim_buffers(k: Kernel): Co<number> {
   let n = 0;
   for (const { pfn } of clean_cached(k)) {
-    if (!((k.mem.flags[pfn] as number) & PG_private)) continue;
+    if (!(k.mem.flagsOf(pfn) & PG_private)) continue;
     folio_detach_buffers(k, pfn);
     n++;
   }
@@ -46,11 +46,11 @@ export function* shrink_folio_list(k: Kernel, nr: number): Co<number> {
   for (const { inode, pfn, index } of clean_cached(k)) {
     if (freed >= nr) break;
     // try_to_unmap(): every mapping goes (MMU_NOTIFY_CLEAR); notifier devices let go.
-    if ((k.mem._mapcount[pfn] as number) > 0) yield* unmap_mapping_range(k, inode.i_mapping, index * PAGE_SIZE, PAGE_SIZE, false);
-    if ((k.mem.mapping[pfn] as number) !== inode.id || (k.mem.flags[pfn] as number) & PG_dirty) continue;
-    if ((k.mem.flags[pfn] as number) & PG_private) folio_detach_buffers(k, pfn);
+    if (k.mem.mapcount(pfn) > 0) yield* unmap_mapping_range(k, inode.i_mapping, index * PAGE_SIZE, PAGE_SIZE, false);
+    if (k.mem.mappingOf(pfn) !== inode.id || k.mem.flagsOf(pfn) & PG_dirty) continue;
+    if (k.mem.flagsOf(pfn) & PG_private) folio_detach_buffers(k, pfn);
     // __remove_mapping(): freeze the refcount at the page cache's own reference, or keep the folio.
-    if ((k.mem._refcount[pfn] as number) !== 1) continue;
+    if (k.mem.refcount(pfn) !== 1) continue;
     filemap_remove_folio(k, pfn, 'reclaim');
     freed++;
   }

@@ -2,7 +2,7 @@
  * block-truncate: the thread's S1. Truncate and punch-hole unmap first (so notifier devices drop
  * their mappings), then wait, holding no page lock, until no device holds a long-term DMA reference
  * on the range, and only then update i_size and remove pages, as DAX's break-layouts does
- * (DESIGN §7b). The filesystem user pays: the truncate blocks for as long as the MR lives.
+ * (the thread's S1). The filesystem user pays: the truncate blocks for as long as the MR lives.
  */
 import { wait_event } from '../engine/waitqueue.js';
 import { EINTR } from '../mm/errno.js';

@@ -2,7 +2,7 @@
  * iommu-backstop: truncate (and punch-hole) unmaps the IOVA entries of the pinning devices that sit
  * behind an IOMMU (`"iommu": true`, PinOwnerOps.iommu_unmap) and proceeds; their later DMA faults at
  * the IOMMU (remote-access-error, or a hang with pcieErrorHandling "hang"). Devices without an IOMMU
- * behave as in 4.20 (DESIGN §7b).
+ * behave as in 4.20.
  */
 import type { KernelPolicy } from '../mm/policy_ops.js';
 import { longterm_refs_on_range, ref_pfns_on_range } from '../mm/truncate.js';

@@ -3,7 +3,7 @@
  * long-term DMA reference to the file pages of a shared mapping (fsdax included, lifting 4.20's
  * EOPNOTSUPP) needs a layout lease held by the pinning process (`setlease` with type "layout"),
  * else the pin fails with EPERM; truncate or punch-hole, by anyone, of pages so referenced fails
- * with ETXTBSY (DESIGN §7b). A private mapping's pinned pages are anonymous copies: base rules.
+ * with ETXTBSY. A private mapping's pinned pages are anonymous copies: base rules.
  * The filesystem user pays: truncate is refused while the MR lives.
  */
 import { EPERM, ETXTBSY } from '../mm/errno.js';

@@ -3,7 +3,7 @@
  * (its onBreak handler runs), waits up to kernel.leaseBreakTimeout (10 ms) for the long-term
  * references to go, then redirects each remaining holder to a dummy page
  * (PinOwnerOps.redirect_to_dummy, which drops its reference on the real page) and proceeds. Without
- * a lease the redirect is immediate (DESIGN §7b). The RDMA user pays: its device streams the dummy
+ * a lease the redirect is immediate. The RDMA user pays: its device streams the dummy
  * page, silently (dummy-page-dma).
  */
 import { wait_event } from '../engine/waitqueue.js';

@@ -2,7 +2,7 @@
  * revoke: Jason Gunthorpe's "forcibly terminate the RDMA activity". Truncate (and punch-hole)
  * revokes every MR holding a long-term reference on the range (PinOwnerOps.revoke: its QP goes to
  * error, its references are dropped), then proceeds; later DMA on it completes device-error
- * (DESIGN §7b). The RDMA user pays, loudly: an error it sees, not corruption.
+ * (Jason Gunthorpe's "forcibly terminate"). The RDMA user pays, loudly: an error it sees, not corruption.
  */
 import type { KernelPolicy } from '../mm/policy_ops.js';
 import { longterm_refs_on_range } from '../mm/truncate.js';

@@ -129,14 +129,35 @@ function assignLanes(slices: Slice[]): number {
   return stacks.length;
 }
 
-/**
- * toChromeTrace() - @events (every trace event of the run, in order) and @r as a Chrome / Perfetto
- * trace. Deterministic: the same run gives the same document.
- */
-export function toChromeTrace(events: readonly MmTraceEvent[], r: RunResult): ChromeTrace {
-  const lastTime = events.length ? (events[events.length - 1] as MmTraceEvent).time : r.stats.simTimeNs;
+/** A flow arrow from an invalidation's slice to one subscriber's acknowledgement. */
+interface Flow {
+  id: number;
+  event: string;
+  from: Slice;
+  to: Slice;
+  holder: string;
+}
 
-  // Who is who: scenario actors run ops, devices are named by device/holder fields, the rest is kernel.
+/** A refcount/pincount sample of a frame a violation is about (pincount undefined: unchanged). */
+interface CounterSample {
+  ev: MmTraceEvent;
+  pfn: number;
+  refcount: number;
+  pincount: number | undefined;
+}
+
+/** The actors in order of first appearance, and which group (scenario, device, kernel) each is in. */
+interface Actors {
+  seen: string[];
+  note(a: string): void;
+  groupOf(a: string): number;
+}
+
+/**
+ * actorsOf() - who is who: scenario actors run ops, devices are named by device/holder fields, the
+ * rest is kernel; each noted in order of first appearance.
+ */
+function actorsOf(events: readonly MmTraceEvent[], r: RunResult): Actors {
   const scenarioActors = new Set<string>();
   for (const k of Object.keys(r.results)) {
     const m = /^(.+)\.\d+$/.exec(k);
@@ -162,145 +183,162 @@ export function toChromeTrace(events: readonly MmTraceEvent[], r: RunResult): Ch
   for (const a of scenarioActors) note(a);
   for (const v of r.violations) note(v.actor);
   const groupOf = (a: string) => (scenarioActors.has(a) ? ACTOR_GROUP.scenario : devices.has(a) ? ACTOR_GROUP.device : ACTOR_GROUP.kernel);
+  return { seen, note, groupOf };
+}
 
-  // Slices.
-  const slices: Slice[] = [];
-  const openOps = new Map<string, MmEventOf<'op_start'>>();
-  const openDma = new Map<string, MmEventOf<'dma_start'>>();
-  const openHold = new Map<string, MmEventOf<'dev_dma_hold'>>();
-  const ranges = new Map<number, NotifierRange>();
-  /** The range of @id; a range without notifier_start (exit's release) begins at its first acknowledgement. */
-  const rangeOf = (id: number, ev: MmEventOf<'notifier_start' | 'notifier_sub_done'>): NotifierRange => {
-    let rg = ranges.get(id);
-    if (!rg) {
-      rg = {
-        id, actor: ev.actor, event: ev.event, mm: ev.mm, from: ev.start, to: ev.end, blockable: ev.blockable,
-        start: null, end: null, aborted: false, acks: [], first: ev.time,
-      };
-      ranges.set(id, rg);
-    }
-    return rg;
-  };
-  const flows: { id: number; event: string; from: Slice; to: Slice; holder: string }[] = [];
-  const instants: ChromeEvent[] = [];
-  const counterEvents: { ev: MmTraceEvent; pfn: number; refcount: number; pincount: number | undefined }[] = [];
+/** The frames the violations are about (their own pfn and every chain step's): these get counters. */
+function involvedPfns(r: RunResult): Set<number> {
   const involved = new Set<number>();
   for (const v of r.violations) {
     if (v.pfn >= 0) involved.add(v.pfn);
     for (const c of v.chain) if (c.pfn !== undefined && c.pfn >= 0) involved.add(c.pfn);
   }
+  return involved;
+}
 
-  const addSlice = (actor: string, start: number, end: number, name: string, cat: string, args: Args): Slice => {
+/**
+ * SliceCollector - one pass over the events: ops, DMA windows and held DMAs become slices, notifier
+ * ranges are gathered with their acknowledgements, counter samples and notable instants are kept.
+ * finish() ends what is still open with the run and turns the ranges into slices and flows.
+ */
+class SliceCollector {
+  readonly slices: Slice[] = [];
+  readonly flows: Flow[] = [];
+  readonly instants: ChromeEvent[] = [];
+  readonly counters: CounterSample[] = [];
+  private readonly involved: ReadonlySet<number>;
+  private readonly openOps = new Map<string, MmEventOf<'op_start'>>();
+  private readonly openDma = new Map<string, MmEventOf<'dma_start'>>();
+  private readonly openHold = new Map<string, MmEventOf<'dev_dma_hold'>>();
+  private readonly ranges = new Map<number, NotifierRange>();
+
+  constructor(involved: ReadonlySet<number>) {
+    this.involved = involved;
+  }
+
+  private add(actor: string, start: number, end: number, name: string, cat: string, args: Args): Slice {
     const s: Slice = { actor, start, end: Math.max(start, end), name, cat, args, lane: 0 };
-    slices.push(s);
+    this.slices.push(s);
     return s;
-  };
+  }
 
-  for (const ev of events) {
+  /** The range of @id; a range without notifier_start (exit's release) begins at its first acknowledgement. */
+  private rangeOf(id: number, ev: MmEventOf<'notifier_start' | 'notifier_sub_done'>): NotifierRange {
+    let rg = this.ranges.get(id);
+    if (!rg) {
+      rg = {
+        id, actor: ev.actor, event: ev.event, mm: ev.mm, from: ev.start, to: ev.end, blockable: ev.blockable,
+        start: null, end: null, aborted: false, acks: [], first: ev.time,
+      };
+      this.ranges.set(id, rg);
+    }
+    return rg;
+  }
+
+  private opEnd(ev: MmEventOf<'op_end' | 'op_blocked'>): void {
+    const o = this.openOps.get(ev.name);
+    if (!o) return;
+    this.openOps.delete(ev.name);
+    const args: Args = { op: ev.name, result: ev.type === 'op_end' ? ev.result : 'blocked' };
+    if (ev.type === 'op_end' && ev.blockedNs) args['blocked'] = formatTime(ev.blockedNs);
+    if (ev.type === 'op_blocked' && ev.wq) args['wq'] = ev.wq;
+    this.add(o.actor, o.time, ev.time, ev.op, 'op', args);
+  }
+
+  private dmaComplete(ev: MmEventOf<'dma_complete'>): void {
+    const key = `${ev.device}:${ev.wr}`;
+    const s = this.openDma.get(key);
+    if (!s) {
+      // Completed without starting (a dead device, a revoked MR): a zero-length slice.
+      this.add(ev.device, ev.time, ev.time, `dma ${ev.wr}`, 'dma', { wr: ev.wr, status: ev.status });
+      return;
+    }
+    this.openDma.delete(key);
+    this.add(ev.device, s.time, ev.time, `${s.op} ${s.wr}`, 'dma', { wr: s.wr, op: s.op, length: s.length, pages: s.pages, status: ev.status });
+  }
+
+  private holdRelease(ev: MmEventOf<'dev_dma_release'>): void {
+    const key = `${ev.device}:${ev.wr}`;
+    const s = this.openHold.get(key);
+    if (!s) return;
+    this.openHold.delete(key);
+    this.add(ev.device, s.time, ev.time, `dma ${ev.wr}`, 'dma', { wr: ev.wr });
+  }
+
+  private rangeEnd(ev: MmEventOf<'notifier_end' | 'notifier_abort'>): void {
+    const rg = this.ranges.get(ev.id);
+    if (!rg || rg.end !== null) return;
+    rg.end = ev.time;
+    if (ev.type === 'notifier_abort') rg.aborted = true;
+  }
+
+  private sample(ev: MmTraceEvent, pfn: number, refcount: number, pincount: number | undefined): void {
+    if (this.involved.has(pfn)) this.counters.push({ ev, pfn, refcount, pincount });
+  }
+
+  on(ev: MmTraceEvent): void {
     switch (ev.type) {
-      case 'op_start': openOps.set(ev.name, ev); break;
-      case 'op_end':
-      case 'op_blocked': {
-        const o = openOps.get(ev.name);
-        if (!o) break;
-        openOps.delete(ev.name);
-        const args: Args = { op: ev.name, result: ev.type === 'op_end' ? ev.result : 'blocked' };
-        if (ev.type === 'op_end' && ev.blockedNs) args['blocked'] = formatTime(ev.blockedNs);
-        if (ev.type === 'op_blocked' && ev.wq) args['wq'] = ev.wq;
-        addSlice(o.actor, o.time, ev.time, ev.op, 'op', args);
-        break;
-      }
-      case 'dma_start': openDma.set(`${ev.device}:${ev.wr}`, ev); break;
-      case 'dma_complete': {
-        const key = `${ev.device}:${ev.wr}`;
-        const s = openDma.get(key);
-        if (!s) {
-          // Completed without starting (a dead device, a revoked MR): a zero-length slice.
-          addSlice(ev.device, ev.time, ev.time, `dma ${ev.wr}`, 'dma', { wr: ev.wr, status: ev.status });
-          break;
-        }
-        openDma.delete(key);
-        addSlice(ev.device, s.time, ev.time, `${s.op} ${s.wr}`, 'dma', { wr: s.wr, op: s.op, length: s.length, pages: s.pages, status: ev.status });
-        break;
-      }
+      case 'op_start': this.openOps.set(ev.name, ev); break;
+      case 'op_end': case 'op_blocked': this.opEnd(ev); break;
+      case 'dma_start': this.openDma.set(`${ev.device}:${ev.wr}`, ev); break;
+      case 'dma_complete': this.dmaComplete(ev); break;
       case 'dev_dma_hold': {
         const key = `${ev.device}:${ev.wr}`;
-        if (!openHold.has(key)) openHold.set(key, ev);
+        if (!this.openHold.has(key)) this.openHold.set(key, ev);
         break;
       }
-      case 'dev_dma_release': {
-        const key = `${ev.device}:${ev.wr}`;
-        const s = openHold.get(key);
-        if (!s) break;
-        openHold.delete(key);
-        addSlice(ev.device, s.time, ev.time, `dma ${ev.wr}`, 'dma', { wr: ev.wr });
-        break;
-      }
-      case 'notifier_start': {
-        const rg = rangeOf(ev.id, ev);
-        rg.start = ev.time;
-        break;
-      }
-      case 'notifier_end':
-      case 'notifier_abort': {
-        const rg = ranges.get(ev.id);
-        if (!rg || rg.end !== null) break;
-        rg.end = ev.time;
-        if (ev.type === 'notifier_abort') rg.aborted = true;
-        break;
-      }
-      case 'notifier_sub_done': rangeOf(ev.id, ev).acks.push(ev); break;
-      case 'dma_ref_get':
-      case 'dma_ref_put':
-      case 'filemap_remove':
-        if (involved.has(ev.pfn)) counterEvents.push({ ev, pfn: ev.pfn, refcount: ev.refcount, pincount: ev.pincount });
-        break;
-      case 'filemap_add':
-      case 'pte_set':
-      case 'dax_busy_wait':
-        if (involved.has(ev.pfn)) counterEvents.push({ ev, pfn: ev.pfn, refcount: ev.refcount, pincount: undefined });
-        break;
-      case 'folio_free':
-        if (involved.has(ev.pfn)) counterEvents.push({ ev, pfn: ev.pfn, refcount: 0, pincount: 0 });
-        break;
-      case 'frame_final':
-        if (involved.has(ev.pfn)) counterEvents.push({ ev, pfn: ev.pfn, refcount: ev.refcount, pincount: ev.pincount });
-        break;
+      case 'dev_dma_release': this.holdRelease(ev); break;
+      case 'notifier_start': this.rangeOf(ev.id, ev).start = ev.time; break;
+      case 'notifier_end': case 'notifier_abort': this.rangeEnd(ev); break;
+      case 'notifier_sub_done': this.rangeOf(ev.id, ev).acks.push(ev); break;
+      case 'dma_ref_get': case 'dma_ref_put': case 'filemap_remove': case 'frame_final': this.sample(ev, ev.pfn, ev.refcount, ev.pincount); break;
+      case 'filemap_add': case 'pte_set': case 'dax_busy_wait': this.sample(ev, ev.pfn, ev.refcount, undefined); break;
+      case 'folio_free': this.sample(ev, ev.pfn, 0, 0); break;
       default: break;
     }
     if (NOTABLE.has(ev.type)) {
-      instants.push({ name: ev.type, ph: 'i', s: 't', cat: 'kernel', pid: PID, tid: 0, ts: us(ev.time), args: { actor: ev.actor, ...eventArgs(ev) } });
-    }
-  }
-  // Whatever is still open ends with the run.
-  for (const o of openOps.values()) addSlice(o.actor, o.time, lastTime, o.op, 'op', { op: o.name, result: 'unfinished' });
-  for (const s of openDma.values()) {
-    addSlice(s.device, s.time, lastTime, `${s.op} ${s.wr}`, 'dma', { wr: s.wr, op: s.op, length: s.length, pages: s.pages, status: 'unfinished' });
-  }
-  for (const s of openHold.values()) addSlice(s.device, s.time, lastTime, `dma ${s.wr}`, 'dma', { wr: s.wr, status: 'unfinished' });
-  // Each range: a slice on the invalidating actor from start to end, then each subscriber's
-  // invalidate as a slice on the subscriber, from the previous acknowledgement to its own.
-  for (const rg of ranges.values()) {
-    const lastAck = rg.acks.length ? (rg.acks[rg.acks.length - 1] as MmTraceEvent).time : rg.first;
-    const start = rg.start ?? rg.first;
-    const end = rg.end ?? (rg.start === null ? lastAck : lastTime);
-    const args: Args = { range: rg.id, mm: rg.mm, start: hex(rg.from), end: hex(rg.to), blockable: rg.blockable };
-    if (rg.aborted) args['aborted'] = true;
-    if (rg.start !== null && rg.end === null) args['ended'] = false;
-    const inv = addSlice(rg.actor, start, Math.max(end, lastAck), `mmu_notifier ${rg.event}`, 'notifier', args);
-    let next = start;
-    for (const a of rg.acks) {
-      const ack = addSlice(a.holder, next, a.time, `invalidate ${a.event}`, 'notifier', {
-        range: rg.id, invalidator: a.actor, mm: a.mm, ok: a.ok, blockable: a.blockable,
-      });
-      next = a.time;
-      flows.push({ id: flows.length + 1, event: a.event, from: inv, to: ack, holder: a.holder });
+      this.instants.push({ name: ev.type, ph: 'i', s: 't', cat: 'kernel', pid: PID, tid: 0, ts: us(ev.time), args: { actor: ev.actor, ...eventArgs(ev) } });
     }
   }
 
-  // Tracks: scenario actors, then devices, then kernel paths, each in order of first appearance.
-  for (const s of slices) note(s.actor);
-  const order = [...seen].sort((a, b) => groupOf(a) - groupOf(b) || seen.indexOf(a) - seen.indexOf(b));
+  /**
+   * finish() - whatever is still open ends with the run (@lastTime). Each range: a slice on the
+   * invalidating actor from start to end, then each subscriber's invalidate as a slice on the
+   * subscriber, from the previous acknowledgement to its own, with a flow to it.
+   */
+  finish(lastTime: number): void {
+    for (const o of this.openOps.values()) this.add(o.actor, o.time, lastTime, o.op, 'op', { op: o.name, result: 'unfinished' });
+    for (const s of this.openDma.values()) {
+      this.add(s.device, s.time, lastTime, `${s.op} ${s.wr}`, 'dma', { wr: s.wr, op: s.op, length: s.length, pages: s.pages, status: 'unfinished' });
+    }
+    for (const s of this.openHold.values()) this.add(s.device, s.time, lastTime, `dma ${s.wr}`, 'dma', { wr: s.wr, status: 'unfinished' });
+    for (const rg of this.ranges.values()) {
+      const lastAck = rg.acks.length ? (rg.acks[rg.acks.length - 1] as MmTraceEvent).time : rg.first;
+      const start = rg.start ?? rg.first;
+      const end = rg.end ?? (rg.start === null ? lastAck : lastTime);
+      const args: Args = { range: rg.id, mm: rg.mm, start: hex(rg.from), end: hex(rg.to), blockable: rg.blockable };
+      if (rg.aborted) args['aborted'] = true;
+      if (rg.start !== null && rg.end === null) args['ended'] = false;
+      const inv = this.add(rg.actor, start, Math.max(end, lastAck), `mmu_notifier ${rg.event}`, 'notifier', args);
+      let next = start;
+      for (const a of rg.acks) {
+        const ack = this.add(a.holder, next, a.time, `invalidate ${a.event}`, 'notifier', {
+          range: rg.id, invalidator: a.actor, mm: a.mm, ok: a.ok, blockable: a.blockable,
+        });
+        next = a.time;
+        this.flows.push({ id: this.flows.length + 1, event: a.event, from: inv, to: ack, holder: a.holder });
+      }
+    }
+  }
+}
+
+/**
+ * assignTracks() - tracks for scenario actors, then devices, then kernel paths, each in order of
+ * first appearance, with one tid per lane its slices need.
+ */
+function assignTracks(who: Actors, slices: Slice[]): Map<string, Track> {
+  for (const s of slices) who.note(s.actor);
+  const order = [...who.seen].sort((a, b) => who.groupOf(a) - who.groupOf(b) || who.seen.indexOf(a) - who.seen.indexOf(b));
   const byActor = new Map<string, Slice[]>();
   for (const s of slices) {
     const l = byActor.get(s.actor) ?? [];
@@ -309,42 +347,40 @@ export function toChromeTrace(events: readonly MmTraceEvent[], r: RunResult): Ch
   }
   const tracks = new Map<string, Track>();
   let nextTid = 1;
-  order.forEach((a, i) => tracks.set(a, { name: a, group: groupOf(a), order: i, tids: [nextTid++] }));
+  order.forEach((a, i) => tracks.set(a, { name: a, group: who.groupOf(a), order: i, tids: [nextTid++] }));
   for (const a of order) {
     const list = byActor.get(a);
     const t = tracks.get(a) as Track;
     const lanes = list ? assignLanes(list) : 1;
     for (let l = 1; l < lanes; l++) t.tids.push(nextTid++);
   }
-  const tidOf = (actor: string, lane = 0): number => tracks.get(actor)?.tids[lane] ?? 0;
+  return tracks;
+}
 
+/**
+ * flowEvents() - each flow's two ends. They lie strictly inside their slices where the slices have
+ * any length, so that both viewers bind them to those slices whatever order they give events of
+ * equal timestamps; and the arrow never points back in time (an acknowledgement may come at the
+ * range's start).
+ */
+function flowEvents(flows: readonly Flow[], tidOf: (actor: string, lane?: number) => number): ChromeEvent[] {
   const out: ChromeEvent[] = [];
-  out.push({ name: 'process_name', ph: 'M', pid: PID, tid: 0, args: { name: `pinsim ${r.scenario} (${r.policy}, seed ${r.seed})` } });
-  for (const t of tracks.values()) {
-    t.tids.forEach((tid, lane) => {
-      out.push({ name: 'thread_name', ph: 'M', pid: PID, tid, args: { name: lane === 0 ? t.name : `${t.name} (${lane + 1})` } });
-      out.push({ name: 'thread_sort_index', ph: 'M', pid: PID, tid, args: { sort_index: t.order * 64 + lane } });
-    });
-  }
-
-  const timed: ChromeEvent[] = [];
-  for (const s of slices) {
-    timed.push({ name: s.name, ph: 'X', cat: s.cat, pid: PID, tid: tidOf(s.actor, s.lane), ts: us(s.start), dur: us(s.end - s.start), args: s.args });
-  }
-  // A flow's ends lie strictly inside their slices where the slices have any length, so that both
-  // viewers bind them to those slices whatever order they give events of equal timestamps.
   for (const f of flows) {
     const args: Args = { range: Number(f.from.args['range'] ?? 0), subscriber: f.holder };
     const fAt = f.to.end - Math.min(1, (f.to.end - f.to.start) / 2);
-    // ...and the arrow never points back in time (an acknowledgement may come at the range's start).
     const sAt = Math.min(f.from.start + Math.min(1, (f.from.end - f.from.start) / 2), Math.max(f.from.start, fAt));
-    timed.push({ name: f.event, ph: 's', cat: 'notifier', id: f.id, pid: PID, tid: tidOf(f.from.actor, f.from.lane), ts: us(sAt), args });
-    timed.push({ name: f.event, ph: 'f', bp: 'e', cat: 'notifier', id: f.id, pid: PID, tid: tidOf(f.to.actor, f.to.lane), ts: us(fAt), args });
+    out.push({ name: f.event, ph: 's', cat: 'notifier', id: f.id, pid: PID, tid: tidOf(f.from.actor, f.from.lane), ts: us(sAt), args });
+    out.push({ name: f.event, ph: 'f', bp: 'e', cat: 'notifier', id: f.id, pid: PID, tid: tidOf(f.to.actor, f.to.lane), ts: us(fAt), args });
   }
-  // Counters: one sample per frame and instant (the last change at that instant wins).
+  return out;
+}
+
+/** counterEvents() - one sample per frame and instant (the last change at that instant wins). */
+function counterEvents(samples: readonly CounterSample[], tidOf: (actor: string) => number): ChromeEvent[] {
+  const out: ChromeEvent[] = [];
   const pins = new Map<number, number>();
   const lastCounter = new Map<number, ChromeEvent>();
-  for (const c of counterEvents) {
+  for (const c of samples) {
     const pincount = c.pincount ?? pins.get(c.pfn) ?? 0;
     pins.set(c.pfn, pincount);
     const prev = lastCounter.get(c.pfn);
@@ -357,19 +393,53 @@ export function toChromeTrace(events: readonly MmTraceEvent[], r: RunResult): Ch
       name: `pfn ${hex(c.pfn)}`, ph: 'C', cat: 'frame', pid: PID, tid: tidOf(c.ev.actor), ts: us(c.ev.time), args: { refcount: c.refcount, pincount },
     };
     lastCounter.set(c.pfn, e);
-    timed.push(e);
+    out.push(e);
   }
-  for (const i of instants) {
-    i.tid = tidOf(String(i.args?.['actor'] ?? ''));
-    timed.push(i);
-  }
-  for (const v of r.violations) {
+  return out;
+}
+
+/** Each violation as a global instant carrying its message and story. */
+function violationEvents(r: RunResult, tidOf: (actor: string) => number): ChromeEvent[] {
+  return r.violations.map((v) => {
     const args: Args = { message: v.message, story: tellChain(v, r.policy) };
     if (v.pfn >= 0) args['pfn'] = hex(v.pfn);
     if (v.file !== undefined) args['file'] = v.file;
     if (v.index !== undefined) args['index'] = v.index;
-    timed.push({ name: v.kind, ph: 'i', s: 'g', cat: 'violation', pid: PID, tid: tidOf(v.actor), ts: us(v.time), args });
+    return { name: v.kind, ph: 'i', s: 'g', cat: 'violation', pid: PID, tid: tidOf(v.actor), ts: us(v.time), args };
+  });
+}
+
+/**
+ * toChromeTrace() - @events (every trace event of the run, in order) and @r as a Chrome / Perfetto
+ * trace. Deterministic: the same run gives the same document.
+ */
+export function toChromeTrace(events: readonly MmTraceEvent[], r: RunResult): ChromeTrace {
+  const lastTime = events.length ? (events[events.length - 1] as MmTraceEvent).time : r.stats.simTimeNs;
+  const who = actorsOf(events, r);
+  const c = new SliceCollector(involvedPfns(r));
+  for (const ev of events) c.on(ev);
+  c.finish(lastTime);
+  const tracks = assignTracks(who, c.slices);
+  const tidOf = (actor: string, lane = 0): number => tracks.get(actor)?.tids[lane] ?? 0;
+
+  const out: ChromeEvent[] = [];
+  out.push({ name: 'process_name', ph: 'M', pid: PID, tid: 0, args: { name: `pinsim ${r.scenario} (${r.policy}, seed ${r.seed})` } });
+  for (const t of tracks.values()) {
+    t.tids.forEach((tid, lane) => {
+      out.push({ name: 'thread_name', ph: 'M', pid: PID, tid, args: { name: lane === 0 ? t.name : `${t.name} (${lane + 1})` } });
+      out.push({ name: 'thread_sort_index', ph: 'M', pid: PID, tid, args: { sort_index: t.order * 64 + lane } });
+    });
   }
+
+  const timed: ChromeEvent[] = c.slices.map((s) => ({
+    name: s.name, ph: 'X', cat: s.cat, pid: PID, tid: tidOf(s.actor, s.lane), ts: us(s.start), dur: us(s.end - s.start), args: s.args,
+  }));
+  timed.push(...flowEvents(c.flows, tidOf), ...counterEvents(c.counters, tidOf));
+  for (const i of c.instants) {
+    i.tid = tidOf(String(i.args?.['actor'] ?? ''));
+    timed.push(i);
+  }
+  timed.push(...violationEvents(r, tidOf));
   // Time order; at equal times enclosing slices first, then their contents, flows and instants.
   const rank = (e: ChromeEvent) => (e.ph === 'X' ? 0 : e.ph === 'C' ? 1 : e.ph === 's' || e.ph === 'f' ? 2 : 3);
   const indexed = timed.map((e, i) => ({ e, i }));

@@ -1,5 +1,5 @@
 /**
- * The determinism self-check (DESIGN §3): run the same scenario twice under the same policy, seed
+ * The determinism self-check: run the same scenario twice under the same policy, seed
  * and choices, recording the running trace hash after every event, and compare the two runs step by
  * step. The first index whose hash differs names the first divergent event, printed from both runs
  * as ftrace-style lines. When the traces agree, the results must agree too (outcome, results,
@@ -100,9 +100,9 @@ export function checkDeterminism(run: RunWithSteps): DeterminismVerdict {
 }
 
 /**
- * formatDeterminism() - the verdict for people: `deterministic: N events, traceHash X` and the
- * run's outcome (which decides the exit status), or where the runs part and both events as
- * ftrace-style lines.
+ * formatDeterminism() - the verdict for people (it alone decides the exit status): `deterministic:
+ * N events, traceHash X` with the run's outcome for information, or where the runs part and both
+ * events as ftrace-style lines.
  */
 export function formatDeterminism(v: DeterminismVerdict): string {
   if (v.deterministic) {

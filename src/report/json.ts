@@ -1,5 +1,5 @@
 /**
- * The JSON report: the result format of DESIGN §6 (one run, or a list of runs), pretty-printed with
+ * The JSON report: the result format (one run, or a list of runs), pretty-printed with
  * two-space indents. Arrays of numbers (`choices`) stay on one line, so a long schedule does not
  * take a line per choice. The output parses back to exactly what JSON.stringify would give.
  */

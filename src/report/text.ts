@@ -2,13 +2,14 @@
  * The text report of one run, for people: violations first, each told as its causal chain in kernel
  * words (story.ts: the DMA reference, the page-cache removal, the free, the access), then a summary
  * block; with `--trace text` the CLI appends the trace. Also the ftrace-style trace line
- * (`<µs> <actor> <event>: key=val …`), so that kernel developers read a pinsim trace the way they
+ * (`<t>µs <actor> <event>: key=val …`), so that kernel developers read a pinsim trace the way they
  * read `trace-cmd report`.
  */
 import { formatTime } from '../engine/clock.js';
 import type { ChainEvent } from '../invariants/checker.js';
 import type { MmTraceEvent } from '../mm/trace_events.js';
 import type { RunResult, Violation } from '../scenario/run/result.js';
+import type { Scenario } from '../scenario/format/types.js';
 import { tellChain } from './story.js';
 
 type Fields = Record<string, string | number | boolean>;
@@ -18,6 +19,22 @@ export interface TextOptions {
   ops?: boolean;
   /** Also print each violation's chain as raw steps (event and fields), one per line, under its story. */
   rawChains?: boolean;
+  /**
+   * The `as` name of each op that has one, by its `actor.index` key (opNamesOf()): the results list
+   * each such op once, as `app.1 (mr)`, instead of under both keys.
+   */
+  names?: ReadonlyMap<string, string>;
+}
+
+/** opNamesOf() - the `as` name of every top-level op of @s that has one, by its `actor.index` key. */
+export function opNamesOf(s: Pick<Scenario, 'actors'>): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const [actor, spec] of Object.entries(s.actors)) {
+    spec.ops.forEach((op, i) => {
+      if (op.as !== undefined) names.set(`${actor}.${i}`, op.as);
+    });
+  }
+  return names;
 }
 
 /** hex() - a frame or address as the kernel prints it: `0x1f3`. */
@@ -29,7 +46,7 @@ export function hex(n: number): string {
 const ADDRESS_FIELDS: ReadonlySet<string> = new Set(['pfn', 'va', 'start', 'end']);
 
 /**
- * formatTraceLine() - one event as an ftrace-style line: time in µs with three decimals, the actor,
+ * formatTraceLine() - one event as an ftrace-style line: time in µs with three decimals and its unit, the actor,
  * the event, then every field as key=val (pfn and addresses in hex; `file=''`/`index=-1`, which
  * mean "none", left out).
  */
@@ -40,7 +57,7 @@ export function formatTraceLine(ev: MmTraceEvent): string {
     if ((k === 'file' && v === '') || (k === 'index' && v === -1)) continue;
     parts.push(`${k}=${fieldValue(k, v)}`);
   }
-  return `${micros(ev.time)} ${ev.actor} ${ev.type}:${parts.length ? ' ' + parts.join(' ') : ''}`;
+  return `${micros(ev.time)}µs ${ev.actor} ${ev.type}:${parts.length ? ' ' + parts.join(' ') : ''}`;
 }
 
 /** µs with exactly three decimals, from integer ns without floating-point rounding. */
@@ -106,8 +123,10 @@ function tellingFields(event: string, f: Fields): string[] {
 
 /** formatChainStep() - `t=20.3µs admin filemap_remove pfn 0x1 f@0 refcount=1 reason=truncate`. */
 export function formatChainStep(c: ChainEvent): string {
-  const w = where(c.pfn ?? (typeof c.fields['pfn'] === 'number' ? c.fields['pfn'] : undefined), c.fields['file'], c.fields['index']);
-  return [`t=${formatTime(c.time)}`, c.actor, c.event, w, ...tellingFields(c.event, c.fields)].filter((s) => s !== '').join(' ');
+  // The raw view prints fields by name, whatever the event: every event's fields are primitives.
+  const f: Readonly<Fields> = c.fields;
+  const w = where(c.pfn ?? (typeof f['pfn'] === 'number' ? f['pfn'] : undefined), f['file'], f['index']);
+  return [`t=${formatTime(c.time)}`, c.actor, c.event, w, ...tellingFields(c.event, f)].filter((s) => s !== '').join(' ');
 }
 
 /**
@@ -142,10 +161,19 @@ export function kinds(r: RunResult): string[] {
   return [...new Set(r.violations.map((v) => v.kind))];
 }
 
-function table(title: string, rows: Record<string, string>, extra?: (k: string) => string): string[] {
+function table(title: string, rows: Record<string, string>, extra?: (k: string) => string, label: (k: string) => string = (k) => k): string[] {
   const keys = Object.keys(rows);
   if (!keys.length) return [];
-  return [`${title}:`, ...keys.map((k) => `  ${k} = ${rows[k]}${extra ? extra(k) : ''}`)];
+  return [`${title}:`, ...keys.map((k) => `  ${label(k)} = ${rows[k]}${extra ? extra(k) : ''}`)];
+}
+
+/** The results with each named op once (`app.1 (mr)`), when @names says which keys name the same op. */
+function resultRows(r: RunResult, names: ReadonlyMap<string, string> | undefined): { rows: Record<string, string>; label: (k: string) => string } {
+  if (!names?.size) return { rows: r.results, label: (k) => k };
+  const aliases = new Set(names.values());
+  const rows: Record<string, string> = {};
+  for (const [k, v] of Object.entries(r.results)) if (names.has(k) || !aliases.has(k)) rows[k] = v;
+  return { rows, label: (k) => (names.has(k) ? `${k} (${names.get(k) as string})` : k) };
 }
 
 /**
@@ -169,13 +197,15 @@ export function formatRunText(r: RunResult, opts: TextOptions = {}): string {
       const n = notes.filter((s) => s !== '');
       return n.length ? `  (${n.join(', ')})` : '';
     };
+    const { rows, label } = resultRows(r, opts.names);
     // Appended in loops: a spread into push() passes every line as an argument, and a run of
     // 400 k ops has more results than the stack has room for arguments.
-    for (const l of table('results', r.results, timing)) out.push(l);
+    for (const l of table('results', rows, timing, label)) out.push(l);
     for (const l of table('observed', r.observed)) out.push(l);
+    if (r.notes?.length) out.push('notes:');
+    for (const n of r.notes ?? []) out.push(`  - ${n}`);
     if (r.expectations.failures.length) out.push('expectation failures:');
     for (const f of r.expectations.failures) out.push(`  - ${f}`);
-    if (r.notes?.length) out.push('notes:', ...r.notes.map((n) => `  - ${n}`));
     const s = r.stats;
     out.push(
       `stats     events=${s.events} simTime=${formatTime(s.simTimeNs)} faults=${s.faults} invalidations=${s.invalidations} pins=${s.pins} choicePoints=${s.choicePoints}`,

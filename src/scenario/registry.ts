@@ -28,10 +28,13 @@ import { lost_write } from '../invariants/lost-write.js';
 import { pinned_page_moved } from '../invariants/pinned-page-moved.js';
 import { refcount_leak } from '../invariants/refcount-leak.js';
 import { stale_read } from '../invariants/stale-read.js';
-import { kernelFeatures, type KernelFeatures } from '../mm/features.js';
+import { EARLIEST_ERA, formatVersion, kernelFeatures, type KernelFeatures } from '../mm/features.js';
 import type { KernelPolicy } from '../mm/policy_ops.js';
 import { linux_4_20 } from '../policy/linux-4.20.js';
 import { linux_5_7 } from '../policy/linux-5.7.js';
+import { linux_5_9 } from '../policy/linux-5.9.js';
+import { linux_5_19 } from '../policy/linux-5.19.js';
+import { linux_era } from '../policy/linux-era.js';
 import { linux_6_12 } from '../policy/linux-6.12.js';
 import { block_truncate } from '../policy/block-truncate.js';
 import { iommu_backstop } from '../policy/iommu-backstop.js';
@@ -44,8 +47,7 @@ import { ScenarioError, type Issue } from './format/types.js';
 
 /** Every named policy (era presets and the 2018 thread's proposals), built or not. */
 export const CONTRACT_POLICIES = [
-  'linux-4.20', 'linux-5.7', 'linux-6.12', 'block-truncate', 'lease-break-dummy', 'layout-lease', 'revoke', 'iommu-backstop',
-  'linux-5.9', 'linux-5.19',
+  'linux-4.20', 'linux-5.7', 'linux-5.9', 'linux-5.19', 'linux-6.12', 'block-truncate', 'lease-break-dummy', 'layout-lease', 'revoke', 'iommu-backstop',
 ] as const;
 
 /** Every built-in device model name, built or not. */
@@ -59,7 +61,7 @@ export const INVARIANT_KINDS = [
   'hang', 'refcount-leak', 'kernel-bug', 'kernel-warn',
 ] as const;
 
-/** The default policy. */
+/** The default policy: today's kernel. */
 export const DEFAULT_POLICY = 'linux-6.12';
 
 export interface Registry {
@@ -101,7 +103,7 @@ export function createRegistry(p: { devices: readonly DeviceModel[]; policies: r
 export const BUILTIN = {
   devices: [gup_nic, odp_nic, gpu_hmm] as readonly DeviceModel[],
   policies: [
-    linux_4_20, linux_5_7, linux_6_12, block_truncate, lease_break_dummy, layout_lease, revoke, iommu_backstop,
+    linux_4_20, linux_5_7, linux_5_9, linux_5_19, linux_6_12, block_truncate, lease_break_dummy, layout_lease, revoke, iommu_backstop,
   ] as readonly KernelPolicy[],
   invariants: [
     lost_write, dma_use_after_free, dma_into_reused_page, stale_read, incoherent_mapping, notifier_teardown_incomplete,
@@ -109,6 +111,14 @@ export const BUILTIN = {
     dummy_page_dma, hang, dirty_page_without_buffers, pinned_page_moved, refcount_leak, kernel_bug, kernel_warn,
   ] as readonly Checker[],
 };
+
+/**
+ * lookupPolicy() - the policy @name runs: a registered one, or else any other `linux-X.Y`, resolved
+ * from the era timeline. Return: undefined for a name that is neither.
+ */
+export function lookupPolicy(registry: Registry, name: string): KernelPolicy | undefined {
+  return registry.policies.get(name) ?? linux_era(name) ?? undefined;
+}
 
 export function defaultRegistry(): Registry {
   return createRegistry(BUILTIN);
@@ -128,12 +138,21 @@ export function policyNames(registry: Registry): PolicyNames {
 }
 
 /**
- * policyIssue() - why policy @name cannot be run, or null: `not-implemented` for a named policy not
- * built yet, else `unknown-policy` with the closest name. @more: also offer `all` (the CLI's --policy).
+ * isPolicyName() - may input name policy @name (an expectByPolicy key): a known name, built or not,
+ * or any `linux-X.Y` of the era timeline.
+ */
+export function isPolicyName(names: PolicyNames, name: string): boolean {
+  return names.known.includes(name) || linux_era(name) !== null;
+}
+
+/**
+ * policyIssue() - why policy @name cannot be run, or null: a registered policy and any `linux-X.Y`
+ * of the era timeline run; `not-implemented` for a named policy not built yet, else `unknown-policy`
+ * with the closest name. @more: also offer `all` (the CLI's --policy).
  */
 export function policyIssue(name: string, names: PolicyNames, path: string, more: { all?: boolean } = {}): Issue | null {
-  if (names.built.includes(name)) return null;
-  const expected = `one of ${names.built.join(', ')}${more.all ? ', a comma list of them, or all' : ''}`;
+  if (names.built.includes(name) || linux_era(name)) return null;
+  const expected = `one of ${names.built.join(', ')}${more.all ? ', a comma list of them, or all' : ''}, or linux-X.Y (from ${formatVersion(EARLIEST_ERA)})`;
   if (names.known.includes(name)) return { code: 'not-implemented', path, message: `policy "${name}" is part of the contract but not built yet`, expected };
   const issue: Issue = { code: 'unknown-policy', path, message: `unknown policy "${name}"`, expected };
   const guess = closest(name, [...names.built, ...names.known, ...(more.all ? ['all'] : [])]);
@@ -154,7 +173,7 @@ export function policyFeatures(policy: KernelPolicy): KernelFeatures {
 
 /** resolvePolicy() - policy @name of @registry with its features. Throws ScenarioError when it cannot run. */
 export function resolvePolicy(name: string, registry: Registry, path = 'policy'): ResolvedPolicy {
-  const policy = registry.policies.get(name);
+  const policy = lookupPolicy(registry, name);
   if (!policy) throw new ScenarioError([policyIssue(name, policyNames(registry), path) ?? { code: 'unknown-policy', path, message: `unknown policy "${name}"` }]);
   return { policy, features: policyFeatures(policy) };
 }

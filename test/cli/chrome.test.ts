@@ -87,9 +87,9 @@ describe('pinsim run --trace chrome --out FILE', () => {
 });
 
 describe('pinsim run --check-determinism', () => {
-  it('runs twice and says so, exiting as the run would (1: the lost write)', () => {
+  it('runs twice and says so: exit 0, the question being determinism, though the run shows a lost write', () => {
     const r = pinsim('run', 'examples/gup-nic-truncate.json', '--policy', 'linux-4.20', '--check-determinism');
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^deterministic: \d+ events, traceHash [0-9a-f]{16}\n/);
     expect(r.stdout).toContain('lost-write');
   });

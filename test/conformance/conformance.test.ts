@@ -2,7 +2,8 @@
  * The conformance suite: every scenario under test/conformance/ ports one case of the oracle
  * (/work/shared/oracle/kernel-selftests.md: hmm-tests §1.7 as HMM-NN, rdma-core §5.2 as ODP-NN,
  * the §5.5 design cases as DES-NN) and states its outcome with `expect` (and `expectByPolicy` where
- * eras differ). Each file runs under every policy the default registry builds; one test per
+ * eras differ). Each file runs under every policy the default registry builds, and under every other
+ * linux-X.Y its expectByPolicy names (an era boundary between the presets); one test per
  * (case, policy), named with the case ID.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -62,7 +63,8 @@ describe('conformance scenario files', () => {
 
 for (const c of cases) {
   describe(c.scenario.name, () => {
-    for (const policy of policies) {
+    const eras = Object.keys(c.scenario.expectByPolicy ?? {}).filter((p) => /^linux-\d+\.\d+$/.test(p) && !policies.includes(p));
+    for (const policy of [...policies, ...eras]) {
       const skip = c.scenario.expectByPolicy?.[policy];
       if (skip && 'skip' in skip) {
         // Not expressible in this era: the run must say so with the scenario's reason, never run it.

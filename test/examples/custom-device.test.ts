@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BUILTIN, createRegistry, runScenario, ScenarioError } from 'pinsim';
+import { BUILTIN, createRegistry, get_user_pages_locked, get_user_pages_unlocked, runScenario, ScenarioError } from 'pinsim';
 import 'pinsim/vitest';
 import { dma_engine } from '../../examples/custom-device/dma-engine.mjs';
 import { no_shared_file_longterm } from '../../examples/custom-device/no-shared-file-longterm.mjs';
@@ -100,6 +100,13 @@ describe('the registry', () => {
 
   it('rejects a second policy with a name already taken', () => {
     expect(() => createRegistry({ ...BUILTIN, policies: [...BUILTIN.policies, { ...no_shared_file_longterm, name: 'linux-6.12' }] })).toThrow(/duplicate policy "linux-6.12"/);
+  });
+});
+
+describe('the plugin API kept stable', () => {
+  it('get_user_pages_locked, the 0.1.0 name of get_user_pages_unlocked, is still exported as the same function', () => {
+    expect(typeof get_user_pages_unlocked).toBe('function');
+    expect(get_user_pages_locked).toBe(get_user_pages_unlocked);
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { explore } from '../../src/explore/explore.js';
+import { exploreValidated as explore } from '../../src/explore/explore.js';
 import { replay, replayFileOf } from '../../src/explore/replay.js';
 import { shrink } from '../../src/explore/shrink.js';
 import { defaultRegistry, INVARIANT_KINDS } from '../../src/scenario/registry.js';

@@ -31,3 +31,9 @@ export function ensureBuilt(): void {
   spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8', shell: process.platform === 'win32' });
   if (!existsSync(MAIN)) throw new Error(`the build did not produce ${MAIN}`);
 }
+
+/** pinsim() - run the built CLI with @args in the repository root; its status and output. */
+export function pinsim(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}

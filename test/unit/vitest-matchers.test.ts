@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { explore } from '../../src/explore/explore.js';
+import { explore, exploreValidated } from '../../src/explore/explore.js';
 import { tellChain } from '../../src/report/story.js';
 import { INVARIANT_KINDS } from '../../src/scenario/registry.js';
 import type { RunResult } from '../../src/scenario/run/result.js';
@@ -51,18 +51,18 @@ describe('toHaveNoViolations()', () => {
     const m = failure(() => expect(lost).toHaveNoViolations());
     const v = lost.violations[0]!;
     expect(m).toContain('expected gup-nic-truncate under linux-4.20 (seed 1) to find no violation, but it found 1:');
-    expect(m).toContain('lost-write at t=30µs by nic0, pfn 0x1 (f:0)');
+    expect(m).toContain('lost-write at t=30µs by nic0, pfn 0x1 (f@0)');
     expect(m).toContain(v.message);
     expect(m).toContain(`story: ${tellChain(v, 'linux-4.20')}`);
     // The story itself: a FOLL_GET reference via get_user_pages_longterm, the truncate, the DMA.
-    expect(m).toMatch(/nic0 took a FOLL_GET reference on pfn 0x1 \(f:0\) via get_user_pages_longterm.* → .*admin truncate removed pfn 0x1 from f's page cache.* → .*nic0 dma_write 4K into pfn 0x1: the write never reaches f/);
+    expect(m).toMatch(/nic0 took a FOLL_GET reference on pfn 0x1 \(f@0\) via get_user_pages_longterm.* → .*admin truncate removed pfn 0x1 from f's page cache.* → .*nic0 dma_write 4K into pfn 0x1: the write never reaches f/);
     expect(m).toContain('outcome: violations');
   });
 
   it('tells the story in the era of the run: FOLL_PIN|FOLL_LONGTERM under linux-5.7', () => {
     const r = runScenario({ ...truncate, expect: undefined, expectByPolicy: undefined }, { policy: 'linux-5.7' });
     expect(r).toHaveViolation('lost-write');
-    expect(failure(() => expect(r).toHaveNoViolations())).toMatch(/story: t=\S+ nic0 pinned pfn 0x1 \(f:0\) FOLL_PIN\|FOLL_LONGTERM, refcount 1026 → /);
+    expect(failure(() => expect(r).toHaveNoViolations())).toMatch(/story: t=\S+ nic0 pinned pfn 0x1 \(f@0\) FOLL_PIN\|FOLL_LONGTERM, refcount 1026 → /);
   });
 
   it('fails with .not on a clean run, saying so', () => {
@@ -154,22 +154,45 @@ describe('on an explore() result', () => {
   const kinds = INVARIANT_KINDS;
 
   it('a forbidden outcome some execution showed is a violation, told through its counterexample', () => {
-    const e = explore(buggy, { policy: 'linux-6.12' }, kinds);
+    const e = exploreValidated(buggy, { policy: 'linux-6.12' }, kinds);
     const found = e.verdicts.filter((v) => v.kind === 'forbid' && v.verdict === 'Sometimes');
     expect(found.length).toBeGreaterThan(0);
     const kind = found[0]!.outcome;
     expect(e).toHaveViolation(kind);
     const m = failure(() => expect(e).toHaveNoViolations());
-    expect(m).toMatch(new RegExp(`to find no violation, but in ${e.executions} executions it found:\\n {2}${kind}: Sometimes`));
+    expect(m).toMatch(new RegExp(`to find no violation, but in ${e.executions} executions, exhaustive it found:\\n {2}${kind}: Sometimes`));
     expect(m).toContain('story: t=');
     expect(failure(() => expect(e).toMeetExpectations())).toMatch(/checks one run/);
     expect(failure(() => expect(e).not.toMeetExpectations())).toMatch(/checks one run/);
   });
 
   it('an exploration where every forbidden outcome is Never has no violations', () => {
-    const e = explore(fixed, { policy: 'linux-6.12' }, kinds);
+    const e = exploreValidated(fixed, { policy: 'linux-6.12' }, kinds);
     expect(e).toHaveNoViolations();
-    expect(failure(() => expect(e).toHaveViolation('dma-into-reused-page'))).toMatch(/but it was Never in \d+ executions/);
+    expect(failure(() => expect(e).toHaveViolation('dma-into-reused-page'))).toMatch(/but it was Never \(\d+ executions, exhaustive\)/);
+  });
+
+  it('the builder\'s output explores as runScenario runs it, with the scenario\'s forbid as the default kinds', () => {
+    const e = explore(load('explore/gpu-fault-vs-munmap.json'));
+    expect(e.verdicts.map((v) => v.outcome).sort()).toEqual(['dma-into-reused-page', 'dma-use-after-free']);
+    expect(e).toMatchObject({ policy: 'linux-6.12', exhaustive: true, bound: null });
+  });
+
+  it('a bounded exploration that saw nothing passes toHaveNoViolations() and says what bounded it', () => {
+    const e = exploreValidated(fixed, { strategy: 'random', runs: 5 });
+    expect(e.verdicts.every((v) => v.verdict === 'NotObserved')).toBe(true);
+    expect(e).toHaveNoViolations();
+    expect(failure(() => expect(e).not.toHaveNoViolations())).toMatch(/no forbidden outcome was observed \(5 executions, bounded by runs, not exhaustive\)/);
+  });
+
+  it('refuses an exploration that ran no execution, .not too', () => {
+    for (const e of [exploreValidated(buggy, { runs: 0 }), explore(load('explore/gpu-fault-vs-munmap.json'), { strategy: 'random', runs: 0 })]) {
+      expect(e.executions).toBe(0);
+      expect(failure(() => expect(e).toHaveNoViolations())).toMatch(/^toHaveNoViolations\(\): the exploration of .* ran no execution \(bounded by runs\)/);
+      expect(failure(() => expect(e).not.toHaveNoViolations())).toMatch(/ran no execution/);
+      expect(failure(() => expect(e).toHaveViolation('dma-use-after-free'))).toMatch(/^toHaveViolation\(\): .* ran no execution/);
+      expect(failure(() => expect(e).not.toHaveViolation('dma-use-after-free'))).toMatch(/ran no execution/);
+    }
   });
 });
 

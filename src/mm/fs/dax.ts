@@ -2,7 +2,7 @@
  * fsdax: a DAX file's blocks are frames, mapped straight into user page tables; there is no page
  * cache copy. Truncate and punch-hole first break layouts: unmap the range, then, holding no page
  * lock, sleep until every page of the range is idle (no reference beyond the DAX entry), re-checking
- * from the top after each wake-up; only then may the blocks be freed (kernel-semantics §4.1 DAX row).
+ * from the top after each wake-up; only then may the blocks be freed (dax_layout_busy_page_range()).
  * The sleep is interruptible: a dying process leaves it with EINTR.
  * Kernel: fs/dax.c dax_layout_busy_page_range(); fs/ext4/inode.c ext4_break_layouts();
  * fs/xfs/xfs_file.c xfs_break_dax_layouts(). Simplified: idle is refcount 1 (the DAX entry's own
@@ -22,7 +22,7 @@ export function* dax_layout_busy_page_range(k: Kernel, inode: Inode, first: numb
   yield* unmap_mapping_range(k, inode.i_mapping, first * PAGE_SIZE, holelen, false);
   let busy = -1;
   inode.i_mapping.i_pages.forEachIn(first, last, (_i, v) => {
-    if (busy < 0 && (k.mem._refcount[v - 1] as number) > 1) busy = v - 1;
+    if (busy < 0 && k.mem.refcount(v - 1) > 1) busy = v - 1;
   });
   return busy;
 }
@@ -35,9 +35,9 @@ export function* dax_break_layouts(k: Kernel, inode: Inode, first: number, last:
   for (;;) {
     const busy = yield* dax_layout_busy_page_range(k, inode, first, last);
     if (busy < 0) return 0;
-    k.emit({ type: 'dax_busy_wait', time: k.now, actor: k.actorName(), file: inode.name, pfn: busy, refcount: k.mem._refcount[busy] as number });
+    k.emit({ type: 'dax_busy_wait', time: k.now, actor: k.actorName(), file: inode.name, pfn: busy, refcount: k.mem.refcount(busy) });
     // Sleep (TASK_INTERRUPTIBLE) until the busy page's last extra reference goes.
-    yield* wait_event(k.dax_wq, () => (k.mem._refcount[busy] as number) <= 1 || k.mem.free[busy] === 1 || k.fatal_signal_pending(), 'dax:break_layouts_wait');
+    yield* wait_event(k.dax_wq, () => k.mem.refcount(busy) <= 1 || k.mem.free[busy] === 1 || k.fatal_signal_pending(), 'dax:break_layouts_wait');
     if (k.fatal_signal_pending()) return EINTR;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * File leases (fcntl F_SETLEASE, and the layout lease of Ira Weiny's 2019 RFC): a process holds a
  * lease on a file; a lease break notifies the holder, which in pinsim runs the lease's `onBreak`
- * ops as a new thread of the holder's process (DESIGN §5). The kernel does not wait here: whoever
+ * ops as a new thread of the holder's process. The kernel does not wait here: whoever
  * breaks the lease decides how long to wait (lease-break-dummy's leaseBreakTimeout).
  * Kernel: fs/locks.c generic_setlease(), __break_lease(). Simplified: no conflict checks between
  * openers; a lease is broken once.

@@ -6,17 +6,15 @@
  * vfs_fallocate() → ext4_punch_hole()/shmem_fallocate() → truncate_pagecache_range().
  * Simplified: partial pages are read in whole and take the write's content token.
  */
-import { delay, schedPoint, type Co } from '../../engine/actor.js';
+import { delay, type Co } from '../../engine/actor.js';
 import { EFBIG, EINVAL, ENOMEM, type Errno } from '../errno.js';
 import { filemap_read_folio, filemap_remove_folio } from '../filemap.js';
 import type { Kernel } from '../kernel.js';
 import { down_read, down_write, up_read, up_write } from '../locking.js';
-import { unmap_mapping_range } from '../memory.js';
 import { vmas_in, type MmStruct } from '../mm_types.js';
 import { folio_attach_buffers, folio_detach_buffers, folio_mark_dirty, write_cache_pages } from '../page-writeback.js';
-import { truncate_inode_pages_range } from '../truncate.js';
+import { truncate_pagecache_sequence } from '../truncate.js';
 import { PAGE_ALIGN, PAGE_SIZE, PG_dirty, PG_private, PG_writeback, VM_SHARED } from '../types.js';
-import { dax_break_layouts } from './dax.js';
 import type { Inode } from './inode.js';
 
 /** The largest file size (ext4 with 4 KiB blocks: 16 TiB). */
@@ -30,7 +28,7 @@ export function* do_pread(k: Kernel, inode: Inode, pos: number, len: number): Co
   for (let index = Math.floor(pos / PAGE_SIZE); index * PAGE_SIZE < end; index++) {
     const pfn = filemap_read_folio(k, inode, index);
     if (pfn < 0) return tokens.length ? tokens : ENOMEM;
-    tokens.push(k.mem.content[pfn] as number);
+    tokens.push(k.mem.contentOf(pfn));
     yield* delay(k.timing.cpuAccessPerPage, 'pread:page_copied');
   }
   return tokens;
@@ -107,9 +105,9 @@ export function* drop_caches(k: Kernel): Co<0> {
     const cached: number[] = [];
     inode.i_mapping.i_pages.forEachIn(0, Infinity, (_i, v) => cached.push(v - 1));
     for (const pfn of cached) {
-      const f = k.mem.flags[pfn] as number;
-      if (f & (PG_dirty | PG_writeback) || (k.mem._mapcount[pfn] as number) > 0) continue;
-      if ((k.mem._refcount[pfn] as number) > 1) continue;
+      const f = k.mem.flagsOf(pfn);
+      if (f & (PG_dirty | PG_writeback) || k.mem.mapcount(pfn) > 0) continue;
+      if (k.mem.refcount(pfn) > 1) continue;
       if (f & PG_private) folio_detach_buffers(k, pfn);
       filemap_remove_folio(k, pfn, 'invalidate');
     }
@@ -131,18 +129,8 @@ export function* do_punch_hole(k: Kernel, inode: Inode, offset: number, len: num
   const end = Math.min(offset + len, inode.i_size);
   if (offset >= end) { up_write(inode.i_rwsem); return 0; }
   const first = Math.ceil(offset / PAGE_SIZE), last = Math.floor(end / PAGE_SIZE) - 1;
-  if (first <= last) {
-    const hook = k.policy.ops.truncate_pinned_range;
-    let err: 0 | Errno = hook ? yield* hook(k, inode, first, last) : 0;
-    if (!err && inode.dax) err = yield* dax_break_layouts(k, inode, first, last);
-    if (err) { up_write(inode.i_rwsem); return err; }
-    // truncate_pagecache_range(): unmap, remove, unmap again for COWed private pages.
-    yield* unmap_mapping_range(k, inode.i_mapping, first * PAGE_SIZE, (last - first + 1) * PAGE_SIZE, false);
-    yield* schedPoint('punch_hole:unmapped');
-    yield* truncate_inode_pages_range(k, inode, first, last, 'punch_hole');
-    yield* unmap_mapping_range(k, inode.i_mapping, first * PAGE_SIZE, (last - first + 1) * PAGE_SIZE, true);
-    for (let i = first; i <= last; i++) inode.storage.delete(i);
-  }
+  // truncate_pagecache_range(): the sequence truncate uses, without the i_size change.
+  const err = first <= last ? yield* truncate_pagecache_sequence(k, inode, first, last, null) : 0;
   up_write(inode.i_rwsem);
-  return 0;
+  return err;
 }

@@ -29,8 +29,8 @@ export const WANT_TEXT: Readonly<Record<RefKind, string>> = {
   mirror: 'a mirror (the "as" of mirror)',
   wr: 'a posted device op (the "as" of a device op with "wait": false)',
   process: 'a process (the "as" of fork)',
-  write: 'a write (the "as" of store, pwrite, dma_write or gpu_write)',
-  read: 'a read (the "as" of load, pread, dma_read, gpu_read or snapshot)',
+  write: 'a write (the "as" of store, pwrite, dma_write, gpu_write or pin_write)',
+  read: 'a read (the "as" of load, pread, dma_read, gpu_read, pin_read or snapshot)',
   result: 'the "as" of an op',
 };
 

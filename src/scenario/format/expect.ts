@@ -1,5 +1,6 @@
 /** Validation of `expect`, `expectByPolicy` and outcomes. */
 import { dict } from '../../engine/dict.js';
+import { isPolicyName } from '../registry.js';
 import { WANT_TEXT, OpWalker } from './actors.js';
 import { pathKey, pathIndex, isObject, Check } from './check.js';
 import { closest } from './closest.js';
@@ -18,8 +19,8 @@ export function checkExpectByPolicy(c: Check, w: OpWalker, v: unknown): Record<s
   for (const [policy, e] of Object.entries(o)) {
     const path = pathKey('expectByPolicy', policy);
     const known = c.ctx.policies.known;
-    if (!known.includes(policy)) {
-      c.add('unknown-policy', path, `unknown policy "${policy}"`, { expected: `one of ${known.join(', ')}`, didYouMean: closest(policy, known) });
+    if (!isPolicyName(c.ctx.policies, policy)) {
+      c.add('unknown-policy', path, `unknown policy "${policy}"`, { expected: `one of ${known.join(', ')}, or linux-X.Y`, didYouMean: closest(policy, known) });
     }
     if (isObject(e) && e['skip'] !== undefined) {
       c.keys(e, ['skip'], path, 'a skip entry');

@@ -41,12 +41,18 @@ function fail(file: string, code: string, message: string, path = '', expected?:
   throw new ScenarioError([issue], file);
 }
 
+/** Why collectScenarioFiles() left a file of a directory out. */
+export type SkipReason = 'not-a-scenario-module' | 'json-without-actors' | 'not-a-scenario-file';
+
 /**
  * collectScenarioFiles() - the scenario files named by `paths`: a file as given; a directory
- * recursed in sorted order for `*.json` and `*.scenario.{ts,js,mjs}` (skipping `node_modules` and
- * dot-directories). Return: the files in order, each once. Throws ScenarioError `missing-file`.
+ * recursed in sorted order for `*.json` files with a top-level `actors` and for
+ * `*.scenario.{ts,js,mjs}` (passing over `node_modules` and dot-files). Every other file of a
+ * directory is handed to @onSkip with the reason (a JSON file that does not parse is kept when it
+ * mentions `"actors"`, so that a broken scenario is reported rather than passed over).
+ * Return: the files in order, each once. Throws ScenarioError `missing-file`.
  */
-export function collectScenarioFiles(paths: string[]): string[] {
+export function collectScenarioFiles(paths: string[], onSkip?: (file: string, why: SkipReason) => void): string[] {
   const out: string[] = [];
   const seen = new Set<string>();
   const add = (f: string): void => {
@@ -56,7 +62,7 @@ export function collectScenarioFiles(paths: string[]): string[] {
   for (const p of paths) {
     const st = stat(p);
     if (!st) fail(p, 'missing-file', 'no such file or directory');
-    if (st.isDirectory()) walk(p, add);
+    if (st.isDirectory()) walk(p, add, onSkip ?? (() => {}));
     else add(p);
   }
   return out;
@@ -70,17 +76,46 @@ function stat(p: string): Stats | undefined {
   }
 }
 
-function walk(dir: string, add: (f: string) => void): void {
+/**
+ * Is @file a JSON scenario: an object with a top-level `actors` (package.json, tsconfig.json are
+ * not)? A file that is not JSON text at all (too large, UTF-16, binary) is kept, so that the
+ * loader reports it rather than a directory walk passing over it.
+ */
+function jsonScenario(file: string): boolean {
+  if ((stat(file)?.size ?? 0) > MAX_FILE_BYTES) return true;
+  let text: string;
+  try {
+    text = UTF8.decode(readFileSync(file));
+  } catch {
+    return true; // unreadable or not UTF-8: let the loader say why
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (notText(text) !== null) return true;
+  try {
+    const v = JSON.parse(text) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) && 'actors' in v;
+  } catch {
+    return /"actors"\s*:/.test(text);
+  }
+}
+
+function walk(dir: string, add: (f: string) => void, skip: (f: string, why: SkipReason) => void): void {
   // Sorted by code unit, not locale, so every machine lists the same order.
   const names = readdirSync(dir).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   for (const name of names) {
     const p = join(dir, name);
     const st = stat(p);
     if (!st) continue;
+    if (name.startsWith('.')) continue; // dot-files and dot-directories, as ls does
     if (st.isDirectory()) {
-      if (name !== 'node_modules' && !name.startsWith('.')) walk(p, add);
-    } else if (name.endsWith('.json') || SCENARIO_MODULE.test(name)) {
+      if (name !== 'node_modules') walk(p, add, skip);
+    } else if (SCENARIO_MODULE.test(name)) {
       add(p);
+    } else if (name.endsWith('.json')) {
+      if (jsonScenario(p)) add(p);
+      else skip(p, 'json-without-actors');
+    } else {
+      skip(p, /\.(m?[jt]s|cjs)$/.test(name) ? 'not-a-scenario-module' : 'not-a-scenario-file');
     }
   }
 }

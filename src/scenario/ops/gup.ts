@@ -1,6 +1,6 @@
 /** gup / unpin: a kernel GUP user that is not a device (O_DIRECT, io_uring fixed buffers, vmsplice). */
 import { IS_ERR, EINVAL } from '../../mm/errno.js';
-import { get_user_pages_locked, gup_flags_for_era, unpin_user_pages_dirty_lock } from '../../mm/gup.js';
+import { get_user_pages_unlocked, gup_flags_for_era, unpin_user_pages_dirty_lock } from '../../mm/gup.js';
 import { PINSIM_BUG } from '../../mm/mmdebug.js';
 import { PAGE_SIZE } from '../../mm/types.js';
 import { RANGE } from './common.js';
@@ -25,9 +25,9 @@ export const gup = processOp({
     const start = x.addrOf(op.addr, op.offset);
     const first = Math.floor(start / PAGE_SIZE);
     const npages = op.length === 0 ? 0 : Math.ceil((start + op.length) / PAGE_SIZE) - first;
-    const ref = yield* get_user_pages_locked(x.k, x.proc.mm, first * PAGE_SIZE, npages, flags, x.actor);
+    const ref = yield* get_user_pages_unlocked(x.k, x.proc.mm, first * PAGE_SIZE, npages, flags, x.actor);
     if (IS_ERR(ref)) return { result: ref };
-    x.st.setName(op.as, { kind: 'pins', ref, released: false });
+    x.st.setName(op.as, { kind: 'pins', ref, released: false, addr: start, length: op.length });
     return { result: 'ok' };
   },
 });

@@ -1,11 +1,21 @@
 /**
  * pin_read / pin_write: what a kernel GUP user does through the references it holds (a pipe reader
- * after vmsplice, O_DIRECT, io_uring fixed buffers). Part of the format, not built yet.
+ * after vmsplice, O_DIRECT, io_uring fixed buffers). The access itself is mm/pin_access.ts.
  */
-import { INNER } from './common.js';
+import { pin_read as do_pin_read, pin_write as do_pin_write, type PinnedBuffer } from '../../mm/pin_access.js';
+import { PINSIM_BUG } from '../../mm/mmdebug.js';
+import type { RunState } from '../run/state.js';
+import { INNER, errResult } from './common.js';
 import { F, processOp } from './op.js';
 
 const fields = { pins: F.pins('the `as` of the gup', { required: true }), ...INNER };
+
+/** The references and range a gup's `as` names. */
+function pinnedBuffer(st: RunState, pins: string): PinnedBuffer {
+  const v = st.names.get(pins);
+  if (v?.kind !== 'pins') return PINSIM_BUG(`"${pins}" names no pins`);
+  return { ref: v.ref, addr: v.addr, length: v.length };
+}
 
 export const pin_read = processOp({
   name: 'pin_read',
@@ -14,6 +24,10 @@ export const pin_read = processOp({
   observes: true,
   results: ['ok', 'EINVAL'],
   fields,
+  *exec(x, op) {
+    const r = yield* do_pin_read(x.k, pinnedBuffer(x.st, op.pins), op.offset, op.length, x.name);
+    return { result: errResult(r.result), tokens: r.tokens };
+  },
 });
 
 export const pin_write = processOp({
@@ -22,4 +36,8 @@ export const pin_write = processOp({
   produces: 'write',
   results: ['ok', 'EINVAL'],
   fields,
+  *exec(x, op) {
+    const r = yield* do_pin_write(x.k, pinnedBuffer(x.st, op.pins), op.offset, op.length, x.k.new_content(x.name), x.name);
+    return { result: errResult(r.result), tokens: r.tokens };
+  },
 });

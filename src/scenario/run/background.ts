@@ -41,8 +41,8 @@ export function finalEvents(k: Kernel): void {
   for (let pfn = 1; pfn < m.highWater; pfn++) {
     if (m.free[pfn]) continue;
     k.emit({
-      type: 'frame_final', time: k.now, actor: 'kernel', pfn, gen: m.gen[pfn] as number,
-      refcount: m._refcount[pfn] as number, pincount: m._pincount[pfn] as number, mapcount: m._mapcount[pfn] as number,
+      type: 'frame_final', time: k.now, actor: 'kernel', pfn, gen: m.genOf(pfn),
+      refcount: m.refcount(pfn), pincount: m.pincount(pfn), mapcount: m.mapcount(pfn),
     });
   }
   k.emit({ type: 'vmstat_final', time: k.now, actor: 'kernel', ...k.vmstat });

@@ -3,12 +3,24 @@
  * kinds; `forbid` fails a single run when a forbidden outcome occurs in it.
  */
 import { formatTime } from '../../engine/clock.js';
-import type { Expect } from '../format/types.js';
+import type { Expect, PolicyExpect, Scenario } from '../format/types.js';
 import type { RunResult } from './result.js';
 
 function matchesOutcome(r: RunResult, o: string | Record<string, string>): boolean {
   if (typeof o === 'string') return r.violations.some((v) => v.kind === o);
   return Object.entries(o).every(([read, write]) => r.observed[read] === write);
+}
+
+/** What a scenario with neither `expect` nor an `expectByPolicy` entry for the policy expects: no violation. */
+export const NO_VIOLATION_EXPECTED: Expect = Object.freeze({ violations: [] as string[] });
+
+/**
+ * expectationFor() - the one expectation rule that runScenario, the matchers, `check`, `compare`
+ * and `explore` share: `expectByPolicy[policy]` (which may be a skip), else `expect`, else no
+ * violation (NO_VIOLATION_EXPECTED).
+ */
+export function expectationFor(s: Pick<Scenario, 'expect' | 'expectByPolicy'>, policy: string): PolicyExpect {
+  return s.expectByPolicy?.[policy] ?? s.expect ?? NO_VIOLATION_EXPECTED;
 }
 
 /** checkExpectations() - Return: the failures, each one line in plain words. */
@@ -17,7 +29,9 @@ export function checkExpectations(e: Expect, r: RunResult): string[] {
   if (e.violations) {
     const got = [...new Set(r.violations.map((v) => v.kind))].sort();
     const want = [...new Set(e.violations)].sort();
-    if (got.join(',') !== want.join(',')) f.push(`violations: expected [${want.join(', ')}], got [${got.join(', ')}]`);
+    if (e === NO_VIOLATION_EXPECTED && got.length) {
+      f.push(`violations: no expect or expectByPolicy entry for ${r.policy}, so none is expected; got [${got.join(', ')}]`);
+    } else if (got.join(',') !== want.join(',')) f.push(`violations: expected [${want.join(', ')}], got [${got.join(', ')}]`);
   }
   for (const [k, want] of Object.entries(e.results ?? {})) {
     const got = r.results[k];

@@ -1,5 +1,5 @@
 /**
- * The result of a run: what `runScenario` returns and `pinsim run --json` prints.
+ * The result of a run (docs/manual.md: the result format): what `runScenario` returns and `pinsim run --json` prints.
  */
 import type { ViolationReport } from '../../invariants/checker.js';
 
@@ -37,6 +37,6 @@ export interface RunResult {
   skipped?: string;
   /** pinsim's own failure (outcome `error`). */
   error?: string;
-  /** Remarks that are not results (a replay that did not fit the run, a run cut by kernel.until); not hashed. */
+  /** Remarks that are not results (fallbacks, deprecated knobs, late starts, a replay that did not fit the run, a path kernel.until cut); not part of traceHash. */
   notes?: string[];
 }

@@ -8,10 +8,10 @@ import { storage_token } from '../../mm/page-writeback.js';
 import { KernelBugStop, PinsimInternalError } from '../../mm/mmdebug.js';
 import type { MmTraceEvent } from '../../mm/trace_events.js';
 import { validateOrThrow } from '../format/validate.js';
-import type { Expect, Scenario } from '../format/types.js';
+import type { Scenario } from '../format/types.js';
 import { DEFAULT_POLICY, defaultRegistry, resolvePolicy, type Registry } from '../registry.js';
 import { finalEvents } from './background.js';
-import { checkExpectations, storageKeys } from './expect.js';
+import { checkExpectations, expectationFor, storageKeys } from './expect.js';
 import { recordNotRun, recordResult, recordTiming } from './record.js';
 import type { RunResult } from './result.js';
 import { opAtKey } from './state.js';
@@ -64,9 +64,8 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
     expectations: { met: true, failures: [] },
     stats: { events: 0, simTimeNs: 0, faults: 0, invalidations: 0, pins: 0, choicePoints: 0 }, traceHash: '', choices: [],
   };
-  const pe = s.expectByPolicy?.[policyName];
-  if (pe && 'skip' in pe) return { ...base, outcome: 'skip', skipped: pe.skip };
-  const expect: Expect | undefined = pe ?? s.expect;
+  const expect = expectationFor(s, policyName);
+  if ('skip' in expect) return { ...base, outcome: 'skip', skipped: expect.skip };
 
   const choices = opts.choices ?? s.replay?.choices;
   const w = buildWorld(s, {
@@ -114,7 +113,7 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
   const notes = [...w.notes, ...replayNotes(choices, sched)];
   if (notes.length) r.notes = notes;
   if (error) return { ...r, outcome: 'error', error };
-  const failures = expect ? checkExpectations(expect, r) : [];
+  const failures = checkExpectations(expect, r);
   r.expectations = { met: failures.length === 0, failures };
   r.outcome = failures.length ? 'expectation-failed' : violations.length ? 'violations' : 'pass';
   return r;

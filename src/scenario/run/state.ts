@@ -32,7 +32,7 @@ export interface Completion {
 export type NameVal =
   | { kind: 'addr'; addr: number }
   | { kind: 'mr'; mr: MemoryRegion }
-  | { kind: 'pins'; ref: DmaRef; released: boolean }
+  | { kind: 'pins'; ref: DmaRef; released: boolean; addr: number; length: number }
   | { kind: 'value' }
   | { kind: 'failed' };
 

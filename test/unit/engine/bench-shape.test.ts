@@ -9,11 +9,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, ROOT } from '../../helpers/dist.js';
 
 const BENCH = join(ROOT, 'scripts/bench.mjs');
-const FIGURES = ['engineVsBareHeap', 'munmapSimVsReal', 'truncateSimVsReal', 'bytesPerPage', 'schedulesPerSec', 'scaling'];
+const FIGURES = ['engineVsBareHeap', 'munmapSimVsReal', 'truncateSimVsReal', 'bytesPerPage', 'schedulesPerSec', 'schedulesPerSecOdp', 'scaling'];
+/** Figures whose value is the median of the samples their range spans. */
+const MEDIANS = ['engineVsBareHeap', 'schedulesPerSec', 'schedulesPerSecOdp'];
 
 interface Figure {
   name: string;
   value: number | null;
+  range: [number, number] | null;
+  samples: number;
   target: string;
   targetOp: '>=' | '<=';
   targetBound: number;
@@ -46,11 +50,34 @@ describe('npm run bench -- --json (shape only, --quick)', () => {
         expect(Number.isFinite(f.value)).toBe(true);
         expect(f.met).toBe(f.targetOp === '>=' ? (f.value as number) >= f.targetBound : (f.value as number) <= f.targetBound);
         expect(f.detail).toEqual(expect.any(String));
+        // Every measured figure carries the range of its samples.
+        expect(f.samples).toBeGreaterThanOrEqual(1);
+        const [lo, hi] = f.range as [number, number];
+        expect(lo).toBeLessThanOrEqual(hi);
+        if (MEDIANS.includes(name)) {
+          expect(f.samples).toBeGreaterThanOrEqual(3);
+          expect(f.value as number).toBeGreaterThanOrEqual(lo);
+          expect(f.value as number).toBeLessThanOrEqual(hi);
+        }
       }
     }
     const { met, missed, skipped } = json.summary;
     expect([...met, ...missed, ...skipped].sort()).toEqual([...FIGURES].sort());
-    expect(json.figures['schedulesPerSec']).toMatchObject({ random: expect.any(Number), pct: expect.any(Number), dfs: expect.any(Number) });
+    for (const name of ['schedulesPerSec', 'schedulesPerSecOdp']) {
+      expect(json.figures[name]).toMatchObject({ random: expect.any(Number), pct: expect.any(Number), dfs: expect.any(Number), warmupBatches: expect.any(Number) });
+    }
+    expect(json.figures['schedulesPerSecOdp']).toMatchObject({ scenario: 'odp-fault-vs-truncate' });
+  });
+
+  it('engineVsBareHeap is the lower of its two workloads, each with its range', () => {
+    const { json } = bench('--only', 'engineVsBareHeap');
+    const f = json.figures['engineVsBareHeap'] as Figure & { workloads: Record<string, { median: number; range: [number, number]; actors: number; timeouts: number }> };
+    const w = Object.values(f.workloads);
+    expect(w).toHaveLength(2);
+    expect(f.value).toBe(Math.min(...w.map((x) => x.median)));
+    for (const x of w) expect(x.range[0]).toBeLessThanOrEqual(x.range[1]);
+    expect(f.target).toBe('≥ 0.8');
+    expect(f).toMatchObject({ directYieldVsBareHeap: expect.any(Number), generatorLoopVsBareHeap: expect.any(Number) });
   });
 
   it('skips the real-kernel figures with a message, not a failure, when no tool can measure the kernel', () => {

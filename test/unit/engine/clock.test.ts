@@ -6,13 +6,14 @@ const value = (r: ReturnType<typeof parseSize>): number | undefined => (r.ok ? r
 describe('parseSize', () => {
   it.each([
     [8, 8], ['8', 8], [0, 0], ['4K', 4096], ['16p', 65536], ['2M', 2 * 1024 ** 2], ['1G', 1024 ** 3], ['1T', 1024 ** 4],
-    ['0.5K', 512], [' 4K ', 4096], ['4 K', 4096], [2 ** 53 - 1, 2 ** 53 - 1],
+    ['0.5K', 512], [2 ** 53 - 1, 2 ** 53 - 1],
   ])('reads %j as %d bytes', (input, bytes) => {
     expect(value(parseSize(input))).toBe(bytes);
   });
 
   it.each([
     [-1], ['-4K'], [1.5], ['1.5'], ['0.3K'], [2 ** 53], ['9000000T'], ['4Q'], ['4k'], ['4KB'], [''], ['K'], [NaN], [Infinity],
+    ['16 K'], ['4 K'], [' 4K'], ['4K '], ['4\tK'],
     [true], [null], [undefined], [[4096]], [{ size: 1 }],
   ])('refuses %j with the expected text', (input) => {
     const r = parseSize(input);
@@ -29,12 +30,12 @@ describe('parseTime', () => {
     expect(value(parseTime(input))).toBe(ns);
   });
 
-  it.each([[-1], ['-1us'], [0.5], ['0.5ns'], ['1.0000000001s'], ['10 parsecs'], ['1m'], ['1h'], ['1MS'], [false], [{}]])(
+  it.each([[-1], ['-1us'], [0.5], ['0.5ns'], ['1.0000000001s'], ['10 parsecs'], ['1m'], ['1h'], ['1MS'], [false], [{}], ['10 us'], ['10 µs'], [' 10us'], ['100 ']])(
     'refuses %j with the expected text',
     (input) => {
       const r = parseTime(input);
       expect(r.ok).toBe(false);
-      if (!r.ok) expect(r.expected).toMatch(/non-negative integer of ns.*"10us"/);
+      if (!r.ok) expect(r.expected).toMatch(/non-negative integer of ns.*"10us".*no space before the unit/);
     },
   );
 

@@ -104,4 +104,41 @@ describe('IdQueue (binary heap keyed (time, seq))', () => {
     q.push(2 ** 40 + 1, 0, 2); q.push(2 ** 40, 1, 1); q.push(2 ** 33, 2, 0);
     expect(drain(q)).toEqual([0, 1, 2]);
   });
+
+  it('nextTime() is the earliest time after the top, stale or not; Infinity with fewer than two entries', () => {
+    const q = new IdQueue();
+    expect(q.nextTime()).toBe(Infinity);
+    q.push(10, 0, 0);
+    expect(q.nextTime()).toBe(Infinity);
+    q.push(30, 1, 1);
+    expect(q.nextTime()).toBe(30);
+    q.push(20, 2, 2); q.push(5, 3, 3);
+    expect(q.topId()).toBe(3);
+    expect(q.nextTime()).toBe(10);
+  });
+
+  it('replaceTop() is a pop() then a push(), in one pass: the same order as the two calls', () => {
+    const rng = new Prng(11, 'queue-replace');
+    const a = new IdQueue(), b = new IdQueue();
+    let seq = 0;
+    for (let i = 0; i < 200; i++) {
+      const t = rng.nextInt(30);
+      a.push(t, seq, i); b.push(t, seq, i); seq++;
+    }
+    for (let round = 0; round < 2000; round++) {
+      const t = a.peekTime() + rng.nextInt(25);
+      const id = a.topId();
+      expect(b.pop()).toBe(id);
+      b.push(t, seq, id);
+      a.replaceTop(t, seq, id);
+      seq++;
+      expect(a.size).toBe(b.size);
+      expect(a.peekTime()).toBe(b.peekTime());
+      expect(a.topId()).toBe(b.topId());
+    }
+    const da: number[] = [], db: number[] = [];
+    while (a.size) da.push(a.pop());
+    while (b.size) db.push(b.pop());
+    expect(da).toEqual(db);
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { delay, schedPoint, type Actor, type Co } from '../../../src/engine/actor.js';
+import { PinsimInternalError } from '../../../src/engine/bug.js';
 import { Prng } from '../../../src/engine/prng.js';
 import { Scheduler, type ChoicePoint, type SchedulerOptions } from '../../../src/engine/scheduler.js';
 import { WaitQueueHead, wait_event, wake_up_all } from '../../../src/engine/waitqueue.js';
@@ -95,6 +96,25 @@ describe('Scheduler: choices, replay and chooser', () => {
     expect(replayed.recorded).toEqual(explored.recorded);
     expect(run({}).log).not.toEqual(explored.log);
     expect(run({ choices: [7, -1] }).log).toEqual(run({}).log);
+  });
+
+  it('a strategy that picks outside the candidates is a pinsim bug (PINSIM_BUG), never silently the default', () => {
+    for (const pick of [2, -2, 0.5, NaN]) {
+      const { sched, mark } = world({ chooser: () => pick });
+      sched.spawn('A', stepper(mark, 'A', 1));
+      sched.spawn('B', stepper(mark, 'B', 1));
+      let err: unknown;
+      try { sched.run(); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(PinsimInternalError);
+      expect((err as Error).message).toBe(`[pinsim internal bug] choice point 0: the strategy picked ${pick} among 2 candidates`);
+      expect(sched.recorded).toEqual([]);
+    }
+    // -1 is not out of range: it is the strategy ending the execution (pruned).
+    const { sched, mark } = world({ chooser: () => -1 });
+    sched.spawn('A', stepper(mark, 'A', 1));
+    sched.spawn('B', stepper(mark, 'B', 1));
+    sched.run();
+    expect(sched.pruned).toBe(true);
   });
 
   it('past the end of the recorded choices the default (0) is taken', () => {
@@ -287,5 +307,59 @@ describe('Scheduler: wait queues, until, end of run, kill', () => {
     expect(log).toEqual(['before@0']);
     expect(self.killed).toBe(true);
     expect(self.state).toBe('done');
+  });
+});
+
+describe('Scheduler: an actor due alone keeps its queue entry while it runs', () => {
+  it('a waiter it wakes at the same instant runs before its own next point (the earlier seq), as a choice point', () => {
+    const { sched, log, mark } = world();
+    const wq = new WaitQueueHead('completion');
+    let done = false;
+    sched.spawn('waiter', (function* () { yield* wait_event(wq, () => done, 'wait'); mark('waiter'); })());
+    sched.spawn('waker', (function* () {
+      yield* delay(10, 'd');
+      done = true;
+      wake_up_all(wq);
+      yield* schedPoint('after-wake');
+      mark('waker');
+    })());
+    sched.run();
+    expect(log).toEqual(['waiter@10', 'waker@10']);
+    expect(sched.recorded).toEqual([0, 0]); // both ready at 0, then the waiter and the point at 10
+  });
+
+  it('an actor spawned during the step at the same instant runs after the stepping actor\'s earlier entries', () => {
+    const { sched, log, mark } = world();
+    sched.spawn('parent', (function* () {
+      yield* delay(5, 'd');
+      sched.spawn('child', (function* () { mark('child'); })());
+      mark('parent');
+      yield* delay(1, 'd2');
+      mark('parent');
+    })());
+    sched.run();
+    expect(log).toEqual(['parent@5', 'child@5', 'parent@6']);
+  });
+
+  it('an actor that kills itself, finishes or sleeps leaves no entry behind: later actors still run, once each', () => {
+    const { sched, log, mark } = world();
+    const wq = new WaitQueueHead('never');
+    const me: { actor?: Actor } = {};
+    me.actor = sched.spawn('self', (function* (): Co { mark('self'); sched.kill(me.actor!); yield* delay(1, 'd'); mark('self-after'); })());
+    const sleeper = sched.spawn('sleeper', (function* () { yield* delay(10, 'd'); mark('sleeper'); yield* wait_event(wq, () => false, 'w'); mark('sleeper-woke'); })());
+    sched.spawn('late', (function* () { yield* delay(100, 'd'); mark('late'); })());
+    sched.run();
+    expect(log).toEqual(['self@0', 'sleeper@10', 'late@100']);
+    expect(sleeper.state).toBe('waiting');
+    expect(sched.steps).toBe(5); // self 1, sleeper 2, late 2
+  });
+
+  it('a step that throws leaves the queue sound: run() again runs every other actor, once each', () => {
+    const { sched, log, mark } = world();
+    sched.spawn('thrower', (function* () { yield* delay(10, 'd'); throw new Error('kernel BUG'); })());
+    for (const n of ['B', 'C']) sched.spawn(n, (function* () { yield* delay(20, 'd'); mark(n); yield* delay(5, 'd'); mark(n); })());
+    expect(() => sched.run()).toThrow('kernel BUG');
+    sched.run();
+    expect(log).toEqual(['B@20', 'C@20', 'B@25', 'C@25']);
   });
 });

@@ -92,4 +92,14 @@ describe('TraceBus and traceHash', () => {
     expect(seen).toEqual(['folio_alloc']);
     expect(b.listened).toBe(false);
   });
+
+  it('string hashes are shared between buses and may be forgotten: the hash of a trace never changes', () => {
+    const before = hashOf(EVENTS);
+    // Enough distinct names to empty the shared table of string hashes at least once.
+    const names: Ev[] = Array.from({ length: 70_000 }, (_, i) => ({ type: 'folio_alloc', time: i, actor: `a${i}` }));
+    const many = hashOf(names);
+    expect(hashOf(EVENTS)).toBe(before);
+    expect(hashOf(names)).toBe(many);
+    expect(hashOf([{ ...EVENTS[0]!, actor: 'other' }])).not.toBe(hashOf([EVENTS[0]!]));
+  });
 });

@@ -25,7 +25,7 @@ describe('access-after-release (synthetic trace)', () => {
     const r = check([released(), access()]);
     expect(r).toHaveLength(1);
     expect(r[0]).toMatchObject({ kind: 'access-after-release', actor: 'gpu0', pfn: 7, time: 200 });
-    expect(r[0]!.message).toMatch(/gpu0 wrote pfn 7 for app after app's MMU_NOTIFY_RELEASE/);
+    expect(r[0]!.message).toMatch(/gpu0 wrote pfn 0x7 for app after app's MMU_NOTIFY_RELEASE/);
     expect(r[0]!.chain.map((c) => c.event)).toEqual(['notifier_sub_done', 'dma_access']);
   });
 

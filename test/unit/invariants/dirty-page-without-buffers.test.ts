@@ -35,7 +35,7 @@ describe('dirty-page-without-buffers (synthetic trace)', () => {
     expect(r).toHaveLength(1);
     expect(r[0]).toMatchObject({ kind: 'dirty-page-without-buffers', pfn: 5, file: 'f', index: 0, time: 3_000, actor: 'nic0' });
     expect(r[0]!.chain.map((c) => c.event)).toEqual(['dma_ref_get', 'storage_write', 'folio_buffers', 'folio_dirty']);
-    expect(r[0]!.message).toMatch(/nic0 released its DMA reference on pfn 5/);
+    expect(r[0]!.message).toMatch(/nic0 released its DMA reference on pfn 0x5/);
   });
 
   it('does not fire when the buffers are still attached (writeback cleaned it but reclaim did not strip it)', () => {

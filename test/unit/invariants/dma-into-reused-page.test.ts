@@ -40,7 +40,7 @@ describe('dma-into-reused-page (synthetic trace)', () => {
   it('names the file page that now owns the frame, and fires for the same process reusing it', () => {
     const r = check([alloc(0, 4, 1, 'app'), free(500, 4, 1), alloc(600, 4, 2, 'app', 'f', 3), dma(1_000, 4, 1, false)]);
     expect(r.map((v) => v.kind)).toEqual(['dma-into-reused-page']);
-    expect(r[0]!.message).toMatch(/read pfn 4, freed and reallocated to f@3/);
+    expect(r[0]!.message).toMatch(/read pfn 0x4, freed and reallocated to f@3/);
   });
 
   it('is always reported together with dma-use-after-free', () => {

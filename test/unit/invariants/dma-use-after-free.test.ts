@@ -32,7 +32,7 @@ describe('dma-use-after-free (synthetic trace)', () => {
     expect(r).toHaveLength(1);
     expect(r[0]).toMatchObject({ kind: 'dma-use-after-free', pfn: 9, actor: 'nic0', time: 1_000 });
     expect(r[0]!.chain.map((c) => c.event)).toEqual(['dma_ref_get', 'folio_free', 'dma_access']);
-    expect(r[0]!.message).toMatch(/wrote pfn 9 .*generation 1/);
+    expect(r[0]!.message).toMatch(/wrote pfn 0x9 .*generation 1/);
   });
 
   it('fires for a device read as well, and still after the frame was reallocated', () => {

@@ -29,7 +29,7 @@ describe('dummy-page-dma (synthetic trace)', () => {
     expect(r).toHaveLength(1);
     expect(r[0]).toMatchObject({ kind: 'dummy-page-dma', pfn: 40, actor: 'nic0', time: 30_000 });
     expect(r[0]!.chain.map((c) => c.event)).toEqual(['dummy_redirect', 'dma_access']);
-    expect(r[0]!.message).toMatch(/wrote its data into the dummy page \(pfn 40\) it was redirected to in place of pfn 5/);
+    expect(r[0]!.message).toMatch(/wrote its data into the dummy page \(pfn 0x28\) it was redirected to in place of pfn 0x5/);
   });
 
   it('fires for a read of the dummy page too', () => {

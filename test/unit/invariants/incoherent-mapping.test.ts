@@ -32,10 +32,16 @@ describe('incoherent-mapping (synthetic trace)', () => {
     const r = check([pteSet(0, 5), ref(10, 5), pteClear(20, 5), pteSet(30, 9), dma(40, 5)]);
     expect(r).toHaveLength(1);
     expect(r[0]).toMatchObject({ kind: 'incoherent-mapping', pfn: 5, actor: 'nic0', time: 40 });
-    expect(r[0]!.message).toMatch(/pfn 9/);
+    expect(r[0]!.message).toMatch(/pfn 0x9/);
     const chain = r[0]!.chain.map((c) => c.event);
     expect(chain).toEqual(['dma_ref_get', 'pte_clear', 'pte_set', 'dma_access']);
     expect(r[0]!.chain[2]!.pfn).toBe(9);
+  });
+
+  it('puts the era\'s COW decision in the chain: do_wp_page copied the pinned page (cow_copy)', () => {
+    const copy: MmEventOf<'cow_copy'> = { type: 'cow_copy', time: 20, actor: 'app', mm: 'app', va: VA, pfn: 5, refcount: 1025, mapcount: 1, exclusive: false, rule: 'refcount', unshare: false };
+    const r = check([pteSet(0, 5), ref(10, 5), copy, pteClear(20, 5), pteSet(20, 9), dma(40, 5, { write: false })]);
+    expect(r[0]!.chain.map((c) => c.event)).toEqual(['dma_ref_get', 'cow_copy', 'pte_clear', 'pte_set', 'dma_access']);
   });
 
   it('fires for a device read as well as a write', () => {

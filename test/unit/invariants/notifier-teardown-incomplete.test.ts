@@ -31,7 +31,7 @@ describe('notifier-teardown-incomplete (synthetic trace)', () => {
     const r = check([map(), done()]);
     expect(r).toHaveLength(1);
     expect(r[0]).toMatchObject({ kind: 'notifier-teardown-incomplete', actor: 'nic0', pfn: 42, time: 40 });
-    expect(r[0]!.message).toMatch(/nic0 still translates app va 0x10000000 → pfn 42 when its MMU_NOTIFY_UNMAP invalidation returns/);
+    expect(r[0]!.message).toMatch(/nic0 still translates app va 0x10000000 → pfn 0x2a when its MMU_NOTIFY_UNMAP invalidation returns/);
     expect(r[0]!.chain.map((c) => c.event)).toEqual(['dev_map', 'notifier_sub_done']);
   });
 
@@ -58,7 +58,7 @@ describe('notifier-teardown-incomplete (synthetic trace)', () => {
   it('fires for a DMA still in flight on a page of the range, and not once the device drained it', () => {
     const r = check([hold(), done({ holder: 'gpu0' })]);
     expect(r).toHaveLength(1);
-    expect(r[0]!.message).toMatch(/gpu0 has DMA gw in flight on pfn 42/);
+    expect(r[0]!.message).toMatch(/gpu0 has DMA gw in flight on pfn 0x2a/);
     expect(check([hold(), release(), done({ holder: 'gpu0' })])).toEqual([]);
   });
 });

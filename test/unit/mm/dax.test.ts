@@ -5,7 +5,7 @@ import { cpu_access } from '../../../src/mm/cpu.js';
 import type { Errno } from '../../../src/mm/errno.js';
 import { filemap_get_folio } from '../../../src/mm/filemap.js';
 import { do_punch_hole, vfs_fsync_range } from '../../../src/mm/fs/read_write.js';
-import { get_user_pages_locked, unpin_user_pages_dirty_lock } from '../../../src/mm/gup.js';
+import { get_user_pages_unlocked, unpin_user_pages_dirty_lock } from '../../../src/mm/gup.js';
 import { do_mmap } from '../../../src/mm/mmap.js';
 import type { DmaRef } from '../../../src/mm/pin_registry.js';
 import { do_truncate } from '../../../src/mm/truncate.js';
@@ -62,7 +62,7 @@ describe('fsdax truncate breaks layouts (fs/dax.c dax_layout_busy_page_range)', 
 
   it.each(ERAS)('under linux-%s a truncate waits for a short-term GUP reference: blocked at least until the unpin, ending after it, frames freed only then', (era) => {
     const { t, mm, f, a, pfns } = setup(era);
-    const ref = t.run(get_user_pages_locked(t.k, mm, a, 1, shortTerm(era), 'odirect')) as DmaRef;
+    const ref = t.run(get_user_pages_unlocked(t.k, mm, a, 1, shortTerm(era), 'odirect')) as DmaRef;
     const pinned = ref.pfns[0] as number;
     expect(pinned).toBe(pfns[0]);
     const t0 = t.k.now;
@@ -88,8 +88,8 @@ describe('fsdax truncate breaks layouts (fs/dax.c dax_layout_busy_page_range)', 
     const { t, mm, a, pfns } = setup(era);
     const rc = pfns.map((p) => t.k.mem._refcount[p]);
     const flags = (era === '4.20' ? FOLL_GET : FOLL_PIN) | FOLL_LONGTERM | FOLL_WRITE;
-    expect(t.run(get_user_pages_locked(t.k, mm, a, 4, flags, 'nic0'))).toBe('EOPNOTSUPP');
-    expect(t.run(get_user_pages_locked(t.k, mm, a, 4, flags & ~FOLL_WRITE, 'nic0'))).toBe('EOPNOTSUPP');
+    expect(t.run(get_user_pages_unlocked(t.k, mm, a, 4, flags, 'nic0'))).toBe('EOPNOTSUPP');
+    expect(t.run(get_user_pages_unlocked(t.k, mm, a, 4, flags & ~FOLL_WRITE, 'nic0'))).toBe('EOPNOTSUPP');
     expect(pfns.map((p) => t.k.mem._refcount[p])).toEqual(rc);
     expect(t.events.some((e) => e.type === 'dma_ref_get')).toBe(false);
   });
@@ -116,7 +116,7 @@ describe('fsdax truncate breaks layouts (fs/dax.c dax_layout_busy_page_range)', 
 describe('fsdax dirtying and writeback', () => {
   it.each(ERAS)('under linux-%s dirtying a DAX page (store fault, unpin with dirty) never WARNs about buffers, attaches none, and fsync is a no-op', (era) => {
     const { t, mm, f, a, pfns } = setup(era, 'ext4');
-    const ref = t.run(get_user_pages_locked(t.k, mm, a, 2, shortTerm(era), 'odirect')) as DmaRef;
+    const ref = t.run(get_user_pages_unlocked(t.k, mm, a, 2, shortTerm(era), 'odirect')) as DmaRef;
     t.run(unpin_user_pages_dirty_lock(t.k, ref, true));
     expect(t.run(vfs_fsync_range(t.k, f))).toBe(0);
     expect(t.events.filter((e) => e.type === 'kernel_warn' || e.type === 'kernel_bug')).toEqual([]);
@@ -128,7 +128,7 @@ describe('fsdax dirtying and writeback', () => {
 describe('fsdax punch-hole breaks layouts too', () => {
   it.each(ERAS)('under linux-%s a punch over a page a short-term reference holds waits for the unpin; one beside it does not', (era) => {
     const { t, mm, f, a, pfns } = setup(era);
-    const ref = t.run(get_user_pages_locked(t.k, mm, a + PAGE, 1, shortTerm(era), 'odirect')) as DmaRef;
+    const ref = t.run(get_user_pages_unlocked(t.k, mm, a + PAGE, 1, shortTerm(era), 'odirect')) as DmaRef;
     // Page 2 is not busy: no wait.
     const beside = t.sched.spawn('admin0', do_punch_hole(t.k, f, 2 * PAGE, PAGE));
     t.sched.run();

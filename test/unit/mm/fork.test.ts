@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { cpu_access } from '../../../src/mm/cpu.js';
 import { IS_ERR } from '../../../src/mm/errno.js';
 import { do_fork, folio_maybe_dma_pinned } from '../../../src/mm/fork.js';
-import { get_user_pages_locked } from '../../../src/mm/gup.js';
+import { get_user_pages_unlocked } from '../../../src/mm/gup.js';
 import type { Process } from '../../../src/mm/kernel.js';
 import { do_madvise } from '../../../src/mm/madvise.js';
 import { vpn } from '../../../src/mm/memory.js';
@@ -45,7 +45,7 @@ const fork = (w: World) => {
   return c;
 };
 const pin = (w: World, flags: number) => {
-  const ref = w.t.run(get_user_pages_locked(w.t.k, w.p.mm, w.addr, 1, flags, 'nic0'));
+  const ref = w.t.run(get_user_pages_unlocked(w.t.k, w.p.mm, w.addr, 1, flags, 'nic0'));
   if (IS_ERR(ref)) throw new Error(ref);
   return ref as DmaRef;
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IS_ERR } from '../../../src/mm/errno.js';
-import { get_user_pages_locked, gup_flags_for_era, unpin_user_pages_dirty_lock } from '../../../src/mm/gup.js';
+import { get_user_pages_unlocked, gup_flags_for_era, unpin_user_pages_dirty_lock } from '../../../src/mm/gup.js';
 import { do_mmap } from '../../../src/mm/mmap.js';
 import type { DmaRef } from '../../../src/mm/pin_registry.js';
 import { FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS } from '../../../src/mm/types.js';
@@ -18,7 +18,7 @@ function map(t: TestKernel, o: { file?: string; shared?: boolean; prot?: 'r' | '
 }
 
 function gup(t: TestKernel, addr: number, n: number, flags: number) {
-  return t.run(get_user_pages_locked(t.k, t.k.processes.get('p')!.mm, addr, n, flags, 'nic0'));
+  return t.run(get_user_pages_unlocked(t.k, t.k.processes.get('p')!.mm, addr, n, flags, 'nic0'));
 }
 
 describe('GUP reference arithmetic per era', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cpu_access } from '../../../src/mm/cpu.js';
-import { get_user_pages_locked } from '../../../src/mm/gup.js';
+import { get_user_pages_unlocked } from '../../../src/mm/gup.js';
 import { do_madvise } from '../../../src/mm/madvise.js';
 import { do_mmap, do_munmap, MMAP_BASE, type MmapArgs } from '../../../src/mm/mmap.js';
 import { pte_pfn, pte_write } from '../../../src/mm/mm_types.js';
@@ -46,7 +46,7 @@ describe('mmap and munmap (mm/mmap.c, mm/vma.c)', () => {
     const t = makeKernel('4.20');
     const mm = t.k.create_process('p').mm;
     const a = t.run(do_mmap(t.k, mm, anon(2 * PAGE, { populate: true }), '')) as number;
-    const ref = t.run(get_user_pages_locked(t.k, mm, a, 1, FOLL_GET | FOLL_LONGTERM | FOLL_WRITE, 'nic0')) as DmaRef;
+    const ref = t.run(get_user_pages_unlocked(t.k, mm, a, 1, FOLL_GET | FOLL_LONGTERM | FOLL_WRITE, 'nic0')) as DmaRef;
     const pinned = ref.pfns[0] as number;
     const other = pte_pfn(mm.pgtable.get((a + PAGE) / PAGE));
     t.run(do_munmap(t.k, mm, a, 2 * PAGE));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cpu_access } from '../../../src/mm/cpu.js';
 import { IS_ERR } from '../../../src/mm/errno.js';
-import { get_user_pages_locked } from '../../../src/mm/gup.js';
+import { get_user_pages_unlocked } from '../../../src/mm/gup.js';
 import { do_mmap } from '../../../src/mm/mmap.js';
 import { pte_pfn } from '../../../src/mm/mm_types.js';
 import type { DmaRef } from '../../../src/mm/pin_registry.js';
@@ -25,7 +25,7 @@ describe('long-term pins and ZONE_MOVABLE (5.13)', () => {
   it('under 6.12 a long-term pin migrates its pages out of ZONE_MOVABLE first: the pin and the PTE hold the new, pinnable page', () => {
     const { t, mm, a } = setup('6.12');
     const before = pte_pfn(mm.pgtable.get(a / PAGE));
-    const ref = t.run(get_user_pages_locked(t.k, mm, a, 2, FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE, 'nic0')) as DmaRef;
+    const ref = t.run(get_user_pages_unlocked(t.k, mm, a, 2, FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE, 'nic0')) as DmaRef;
     expect(IS_ERR(ref)).toBe(false);
     const after = pte_pfn(mm.pgtable.get(a / PAGE));
     expect(after).not.toBe(before);
@@ -36,15 +36,15 @@ describe('long-term pins and ZONE_MOVABLE (5.13)', () => {
 
   it('a movable page another reference holds cannot move: the long-term pin fails with ENOMEM and holds nothing', () => {
     const { t, mm, a } = setup('6.12');
-    t.run(get_user_pages_locked(t.k, mm, a, 1, FOLL_PIN | FOLL_WRITE, 'odirect'));
-    expect(t.run(get_user_pages_locked(t.k, mm, a, 2, FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE, 'nic0'))).toBe('ENOMEM');
+    t.run(get_user_pages_unlocked(t.k, mm, a, 1, FOLL_PIN | FOLL_WRITE, 'odirect'));
+    expect(t.run(get_user_pages_unlocked(t.k, mm, a, 2, FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE, 'nic0'))).toBe('ENOMEM');
     expect([...t.k.pins.live.values()].map((r) => r.holder)).toEqual(['odirect']);
   });
 
   it('under 4.20 (before 5.13) the long-term reference is taken in place, in ZONE_MOVABLE', () => {
     const { t, mm, a } = setup('4.20');
     const before = pte_pfn(mm.pgtable.get(a / PAGE));
-    const ref = t.run(get_user_pages_locked(t.k, mm, a, 2, FOLL_GET | FOLL_LONGTERM | FOLL_WRITE, 'nic0')) as DmaRef;
+    const ref = t.run(get_user_pages_unlocked(t.k, mm, a, 2, FOLL_GET | FOLL_LONGTERM | FOLL_WRITE, 'nic0')) as DmaRef;
     expect(ref.pfns[0]).toBe(before);
     expect(t.k.movable.pfns.has(before)).toBe(true);
     expect(t.events.filter((e) => e.type === 'folio_migrate')).toHaveLength(0);

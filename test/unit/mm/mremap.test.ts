@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cpu_access } from '../../../src/mm/cpu.js';
-import { get_user_pages_locked } from '../../../src/mm/gup.js';
+import { get_user_pages_unlocked } from '../../../src/mm/gup.js';
 import { do_mmap, type MmapArgs } from '../../../src/mm/mmap.js';
 import { do_mremap, type MremapArgs } from '../../../src/mm/mremap.js';
 import { find_vma, pte_pfn, pte_present, type MmStruct } from '../../../src/mm/mm_types.js';
@@ -183,7 +183,7 @@ describe('mremap move (move_vma, move_page_tables)', () => {
 
   it('a page a long-term FOLL_GET reference holds moves with its PTE: the reference still reaches the frame now mapped at the new address', () => {
     const { t, mm, a } = setup(2, '4.20');
-    const ref = t.run(get_user_pages_locked(t.k, mm, a, 2, FOLL_GET | FOLL_LONGTERM | FOLL_WRITE, 'nic0')) as DmaRef;
+    const ref = t.run(get_user_pages_unlocked(t.k, mm, a, 2, FOLL_GET | FOLL_LONGTERM | FOLL_WRITE, 'nic0')) as DmaRef;
     const dst = 0x10000000;
     const rc = ref.pfns.map((p) => t.k.mem._refcount[p]);
     expect(t.run(do_mremap(t.k, mm, args(a, 2 * PAGE, 2 * PAGE, { maymove: true, fixed: true, new_addr: dst })))).toBe(dst);

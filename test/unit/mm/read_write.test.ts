@@ -3,7 +3,7 @@ import { cpu_access } from '../../../src/mm/cpu.js';
 import { filemap_get_folio } from '../../../src/mm/filemap.js';
 import type { Inode } from '../../../src/mm/fs/inode.js';
 import { do_msync, do_pread, do_punch_hole, do_pwrite, drop_caches, vfs_fsync_range } from '../../../src/mm/fs/read_write.js';
-import { get_user_pages_locked } from '../../../src/mm/gup.js';
+import { get_user_pages_unlocked } from '../../../src/mm/gup.js';
 import { do_mmap, do_munmap, type MmapArgs } from '../../../src/mm/mmap.js';
 import { pte_present, pte_write, type MmStruct } from '../../../src/mm/mm_types.js';
 import { KernelBugStop } from '../../../src/mm/mmdebug.js';
@@ -158,7 +158,7 @@ describe('drop_caches (invalidate_mapping_pages)', () => {
     t.run(do_pwrite(t.k, f, PAGE, PAGE, t.k.new_content('w1')));
     const a = t.run(do_mmap(t.k, mm, shared(f, 4 * PAGE), '')) as number;
     t.run(cpu_access(t.k, mm, a + 2 * PAGE, PAGE, -1));
-    const ref = t.run(get_user_pages_locked(t.k, mm, a + 3 * PAGE, 1, FOLL_GET, 'odirect')) as DmaRef;
+    const ref = t.run(get_user_pages_unlocked(t.k, mm, a + 3 * PAGE, 1, FOLL_GET, 'odirect')) as DmaRef;
     t.run(do_munmap(t.k, mm, a + 3 * PAGE, PAGE));
     const p0 = filemap_get_folio(f.i_mapping, 0);
     expect(flagsOf(t, f, 0) & (PG_dirty | PG_private)).toBe(PG_private);
@@ -217,7 +217,7 @@ describe('fallocate(PUNCH_HOLE) (truncate_pagecache_range)', () => {
   it('a folio a DMA reference holds is orphaned, not freed: out of the page cache, mapping NULL, alive with only that reference', () => {
     const { t, mm, f, tok } = written('4.20');
     const a = t.run(do_mmap(t.k, mm, shared(f, 4 * PAGE), '')) as number;
-    const ref = t.run(get_user_pages_locked(t.k, mm, a + PAGE, 1, FOLL_GET, 'nic0')) as DmaRef;
+    const ref = t.run(get_user_pages_unlocked(t.k, mm, a + PAGE, 1, FOLL_GET, 'nic0')) as DmaRef;
     const pfn = ref.pfns[0] as number;
     expect(t.run(do_punch_hole(t.k, f, PAGE, PAGE))).toBe(0);
     expect(filemap_get_folio(f.i_mapping, 1)).toBe(-1);

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { cpu_access } from '../../../src/mm/cpu.js';
 import { filemap_get_folio } from '../../../src/mm/filemap.js';
-import { get_user_pages_locked } from '../../../src/mm/gup.js';
+import { get_user_pages_unlocked } from '../../../src/mm/gup.js';
+import { do_punch_hole } from '../../../src/mm/fs/read_write.js';
 import { do_mmap } from '../../../src/mm/mmap.js';
+import type { KernelPolicy } from '../../../src/mm/policy_ops.js';
 import type { DmaRef } from '../../../src/mm/pin_registry.js';
 import { do_truncate } from '../../../src/mm/truncate.js';
 import { FOLL_GET, FOLL_LONGTERM, FOLL_WRITE, PG_dirty, PG_private } from '../../../src/mm/types.js';
+import { linux_6_12 } from '../../../src/policy/linux-6.12.js';
 import { makeKernel, PAGE } from '../../helpers/kernel.js';
 
 function setup(era: '4.20' | '6.12' = '4.20') {
@@ -40,7 +43,7 @@ describe('truncate of a page-cache file (mm/truncate.c)', () => {
 
   it('orphans a folio a long-term FOLL_GET reference holds: out of the page cache, unmapped, alive, mapping NULL', () => {
     const { t, p, f, a } = setup('4.20');
-    const ref = t.run(get_user_pages_locked(t.k, p.mm, a, 1, FOLL_GET | FOLL_LONGTERM | FOLL_WRITE, 'nic0')) as DmaRef;
+    const ref = t.run(get_user_pages_unlocked(t.k, p.mm, a, 1, FOLL_GET | FOLL_LONGTERM | FOLL_WRITE, 'nic0')) as DmaRef;
     const pfn = ref.pfns[0] as number;
     expect(t.run(do_truncate(t.k, f, 0))).toBe(0);
     expect(filemap_get_folio(f.i_mapping, 0)).toBe(-1);
@@ -55,7 +58,7 @@ describe('truncate of a page-cache file (mm/truncate.c)', () => {
 
   it('unmaps every mapping first (MMU_NOTIFY_CLEAR), then removes pages, and never blocks on the reference', () => {
     const { t, p, f, a } = setup('4.20');
-    t.run(get_user_pages_locked(t.k, p.mm, a, 4, FOLL_GET | FOLL_LONGTERM | FOLL_WRITE, 'nic0'));
+    t.run(get_user_pages_unlocked(t.k, p.mm, a, 4, FOLL_GET | FOLL_LONGTERM | FOLL_WRITE, 'nic0'));
     const before = t.events.length;
     t.run(do_truncate(t.k, f, 0));
     const evs = t.events.slice(before).map((e) => e.type);
@@ -83,5 +86,45 @@ describe('truncate of a page-cache file (mm/truncate.c)', () => {
     t.run(do_truncate(t.k, f, 8 * PAGE));
     expect(f.i_size).toBe(8 * PAGE);
     expect(f.i_mapping.i_pages.count).toBe(cached);
+  });
+});
+
+describe('truncate and punch-hole share one sequence', () => {
+  /** The event types of @f's truncate at 2 pages (or a hole over pages 2..3), from a fresh setup. */
+  function sequence(how: 'truncate' | 'punch_hole'): { types: string[]; reasons: string[] } {
+    const { t, f } = setup('6.12');
+    const before = t.events.length;
+    const ret = how === 'truncate' ? t.run(do_truncate(t.k, f, 2 * PAGE)) : t.run(do_punch_hole(t.k, f, 2 * PAGE, 2 * PAGE));
+    expect(ret).toBe(0);
+    expect(f.storage.has(2) || f.storage.has(3)).toBe(false);
+    const evs = t.events.slice(before);
+    return {
+      types: evs.map((e) => e.type).filter((x) => x !== 'i_size'),
+      reasons: evs.flatMap((e) => (e.type === 'filemap_remove' ? [e.reason] : [])),
+    };
+  }
+
+  it('the same unmap → remove → unmap steps, in the same order; only the i_size change and the reason differ', () => {
+    const tr = sequence('truncate'), ph = sequence('punch_hole');
+    expect(tr.types).toEqual(ph.types);
+    expect(tr.types.indexOf('notifier_start')).toBeLessThan(tr.types.indexOf('filemap_remove'));
+    expect(tr.types.filter((x) => x === 'filemap_remove')).toHaveLength(2);
+    expect(tr.reasons).toEqual(['truncate', 'truncate']);
+    expect(ph.reasons).toEqual(['punch_hole', 'punch_hole']);
+  });
+
+  it('a policy hook refusing the range stops both before anything changes (layout-lease style)', () => {
+    const refuse: KernelPolicy = { ...linux_6_12, name: 'refuse', ops: { *truncate_pinned_range() { return 'ETXTBSY'; } } };
+    for (const how of ['truncate', 'punch_hole'] as const) {
+      const t = makeKernel(refuse);
+      const f = t.k.create_inode('f', 'ext4', false, 4 * PAGE);
+      f.storage.set(3, 7);
+      const before = t.events.length;
+      const ret = how === 'truncate' ? t.run(do_truncate(t.k, f, 0)) : t.run(do_punch_hole(t.k, f, 0, 4 * PAGE));
+      expect(ret).toBe('ETXTBSY');
+      expect(f.i_size).toBe(4 * PAGE);
+      expect(f.storage.get(3)).toBe(7);
+      expect(t.events.slice(before).map((e) => e.type)).toEqual([]);
+    }
   });
 });

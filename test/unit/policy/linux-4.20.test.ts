@@ -5,7 +5,9 @@
  * COW, ext4 WARN then BUG on a dirty page without buffers, no mlx5 UMR WARN.
  */
 import { describe, expect, it } from 'vitest';
-import { eraRunner, example, kinds, of, anonPin, filePin, BUFFERLESS } from './era-fixtures.js';
+import {
+  eraRunner, example, kinds, of, anonPin, filePin, BUFFERLESS, mapcountCowEra,
+} from './era-fixtures.js';
 
 const ERA = 'linux-4.20';
 const run = eraRunner(ERA);
@@ -73,3 +75,5 @@ describe('linux-4.20: mlx5 UMR failure', () => {
     expect(kinds(r)).toEqual([]);
   });
 });
+
+mapcountCowEra(ERA, run);

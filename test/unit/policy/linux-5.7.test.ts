@@ -5,7 +5,9 @@
  * BUGs on a dirty page without buffers (5.18), no mlx5 UMR WARN (6.0).
  */
 import { describe, expect, it } from 'vitest';
-import { eraRunner, example, kinds, of, anonPin, filePin, BUFFERLESS } from './era-fixtures.js';
+import {
+  eraRunner, example, kinds, of, anonPin, filePin, BUFFERLESS, mapcountCowEra,
+} from './era-fixtures.js';
 
 const ERA = 'linux-5.7';
 const run = eraRunner(ERA);
@@ -75,3 +77,5 @@ describe('linux-5.7: mlx5 UMR failure', () => {
     expect(kinds(r)).toEqual([]);
   });
 });
+
+mapcountCowEra(ERA, run);

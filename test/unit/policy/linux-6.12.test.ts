@@ -6,7 +6,9 @@
  * bad UMR completion (6.0).
  */
 import { describe, expect, it } from 'vitest';
-import { eraRunner, example, kinds, of, anonPin, filePin, BUFFERLESS } from './era-fixtures.js';
+import {
+  eraRunner, example, kinds, of, anonPin, filePin, BUFFERLESS, FORCE_WRITE_RO_VMA, FORCED_RO_MR_AFTER_FORK, PINNED_WRITE_PROTECTED, privateFileRoPin, RO_PIN_AFTER_FORK, VMSPLICE_CHILD, RO_PIN_PREVIOUSLY_SHARED,
+} from './era-fixtures.js';
 
 const ERA = 'linux-6.12';
 const run = eraRunner(ERA);
@@ -81,5 +83,42 @@ describe('linux-6.12: mlx5 UMR failure', () => {
     expect(of(evs, 'kernel_warn').map((e) => e.site)).toEqual(['drivers/infiniband/hw/mlx5/umr.c:mlx5r_umr_post_send_wait']);
     expect(r.results['w2']).toBe('device-error');
     expect(kinds(r)).toEqual(['kernel-warn']);
+  });
+});
+
+describe('linux-6.12: anonymous COW and R/O pins (5.19, 6.0, 6.2)', () => {
+  it('R/O FOLL_PIN of a page fork shared unshares first (5.19): the pin and the parent stay coherent', () => {
+    const { r, evs } = run(RO_PIN_AFTER_FORK);
+    expect(of(evs, 'gup_cow').map((e) => e.reason)).toEqual(['unshare_anon']);
+    expect(r.observed).toMatchObject({ pinread: 'new', childsaw: 'old' });
+    expect(kinds(r)).toEqual([]);
+  });
+
+  it('a R/O long-term pin of a private file mapping\'s page-cache page unshares into an anonymous copy first (6.2)', () => {
+    for (const fs of ['tmpfs', 'ext4'] as const) {
+      const { r, evs } = run(privateFileRoPin(fs));
+      expect(of(evs, 'gup_cow').map((e) => e.reason)).toEqual(['unshare_longterm_cow']);
+      expect(r.observed).toMatchObject({ mem0: 'zero', pinread: 'ff' });
+      expect(kinds(r)).toEqual([]);
+    }
+  });
+
+  it('the pipe of a vmsplice keeps the old data, and a page pinned while exclusive is reused by the write', () => {
+    expect(run(VMSPLICE_CHILD).r.observed['piperead']).toBe('old');
+    expect(run(PINNED_WRITE_PROTECTED).r.observed['pinread']).toBe('new');
+    expect(run(RO_PIN_PREVIOUSLY_SHARED).r.observed['pinread']).toBe('new');
+  });
+
+  it('a read-only MR is a R/O pin (6.2): after fork it unshares, so the parent\'s later write stays coherent', () => {
+    const { r, evs } = run(FORCED_RO_MR_AFTER_FORK);
+    expect(of(evs, 'dma_ref_get')[0]!.fnames).toBe('FOLL_PIN|FOLL_LONGTERM');
+    expect(of(evs, 'gup_cow').map((e) => e.reason)).toEqual(['unshare_anon']);
+    expect(r.observed).toMatchObject({ nicsaw: 'new', childsaw: 'old' });
+  });
+
+  it('without FOLL_COW (6.0) a FOLL_FORCE write of an untouched R/O private page follows the exclusive page after one fault', () => {
+    const { r, evs } = run(FORCE_WRITE_RO_VMA);
+    expect(r.results['ref']).toBe('ok');
+    expect(of(evs, 'fault')).toHaveLength(1);
   });
 });

@@ -34,12 +34,19 @@ afterAll(() => {
 });
 
 describe('collectScenarioFiles', () => {
-  it('recurses a directory in sorted order, picking *.json and *.scenario.{ts,js,mjs} only', () => {
+  it('recurses a directory in sorted order, picking *.json with a top-level actors and *.scenario.{ts,js,mjs} only', () => {
     const root = join(dir, 'tree');
     for (const f of ['b.json', 'a.json', 'notes.txt', 'helper.mjs', 'sub/c.scenario.mjs', 'sub/d.scenario.ts', 'sub/e.scenario.js',
-      'node_modules/x.json', '.git/y.json']) put(join('tree', f), '{}');
-    expect(collectScenarioFiles([root])).toEqual(
-      ['a.json', 'b.json', 'sub/c.scenario.mjs', 'sub/d.scenario.ts', 'sub/e.scenario.js'].map((f) => join(root, f)));
+      'node_modules/x.json', '.git/y.json']) put(join('tree', f), '{ "actors": {} }');
+    put('tree/package.json', '{ "name": "p" }');
+    put('tree/tsconfig.json', '{ // comments\n }');
+    put('tree/broken.json', '{ "actors": { ');
+    const skipped: string[] = [];
+    expect(collectScenarioFiles([root], (f, why) => skipped.push(`${f.slice(root.length + 1)}: ${why}`))).toEqual(
+      ['a.json', 'b.json', 'broken.json', 'sub/c.scenario.mjs', 'sub/d.scenario.ts', 'sub/e.scenario.js'].map((f) => join(root, f)));
+    expect(skipped).toEqual([
+      'helper.mjs: not-a-scenario-module', 'notes.txt: not-a-scenario-file', 'package.json: json-without-actors', 'tsconfig.json: json-without-actors',
+    ]);
   });
 
   it('takes a named file as is, and lists a file once', () => {

@@ -109,7 +109,7 @@ describe('the op table: what is not built yet', () => {
       'kernel.hugepages', 'kernel.khugepaged', 'kernel.lateWarn', 'kernel.thp',
       'madvise.advice=collapse', 'madvise.advice=free', 'madvise.advice=hugepage', 'madvise.advice=nohugepage', 'madvise.advice=remove',
       'mmap.flags=hugetlb', 'mmap.hugePageSize', 'mremap.flags=dontunmap',
-      'oom_kill', 'pagemap', 'pin_read', 'pin_write', 'reg_mr.hugetlb',
+      'oom_kill', 'pagemap', 'reg_mr.hugetlb',
     ]);
   });
 

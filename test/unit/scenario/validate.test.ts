@@ -218,6 +218,14 @@ describe('validateScenario: scheduling fields and names', () => {
     expect(i.message).toContain('mmap');
   });
 
+  it('pin_read and pin_write need the "as" of a gup in pins, and a length; their offset defaults to 0', () => {
+    const gup = { op: 'gup', addr: 'buf', length: '8K', flags: ['pin'], as: 'p' };
+    const ok = valid(withOps([mmapBuf, gup, { op: 'pin_read', pins: 'p', length: '4K', as: 'r' }, { op: 'pin_write', pins: 'p', offset: '4K', length: 1, as: 'w' }]));
+    expect(ok.actors['app']?.ops.slice(2)).toMatchObject([{ op: 'pin_read', pins: 'p', offset: 0, length: 4096 }, { op: 'pin_write', offset: 4096, length: 1 }]);
+    expect(one(issues(withOps([mmapBuf, { op: 'pin_read', pins: 'buf', length: '4K' }])), 'wrong-name-kind').path).toBe('actors.app[1].pins');
+    expect(one(issues(withOps([mmapBuf, gup, { op: 'pin_write', pins: 'p' }])), 'missing-field').path).toBe('actors.app[2].length');
+  });
+
   it('reports an unknown file or device reference', () => {
     const list = issues(withOps([{ op: 'ftruncate', file: 'g', length: 0 }, { op: 'reg_mr', device: 'nic1', addr: 0, length: 1, access: 'r' }]));
     expect(list.map((i) => [i.code, i.path, i.didYouMean])).toEqual([
@@ -274,13 +282,13 @@ describe('validateScenario: scheduling fields and names', () => {
 });
 
 describe('validateScenario: contract features not built', () => {
-  it('refuses a contract op not built (pin_read) as not-implemented, never a stub', () => {
-    const i = one(issues(withOps([mmapBuf, { op: 'gup', addr: 'buf', length: '4K', as: 'p' }, { op: 'pin_read', pins: 'p', length: '4K' }])), 'not-implemented');
-    expect(i.path).toBe('actors.app[2].op');
+  it('refuses a contract op not built (pagemap) as not-implemented, never a stub', () => {
+    const i = one(issues(withOps([mmapBuf, { op: 'pagemap', addr: 'buf', as: 'pm' }])), 'not-implemented');
+    expect(i.path).toBe('actors.app[1].op');
   });
 
-  it('refuses a contract model not built (odp-nic) and a policy not built (linux-5.7)', () => {
-    const list = issues(withOps([], { kernel: { policy: 'linux-5.7' }, devices: { nic1: { model: 'odp-nic', faultLatency: '1us' } } }));
+  it('refuses a contract model not built (odp-nic) and a policy not built (revoke)', () => {
+    const list = issues(withOps([], { kernel: { policy: 'revoke' }, devices: { nic1: { model: 'odp-nic', faultLatency: '1us' } } }));
     expect(list.map((i) => [i.code, i.path])).toEqual([['not-implemented', 'kernel.policy'], ['not-implemented', 'devices.nic1.model']]);
   });
 });
@@ -322,9 +330,18 @@ describe('validateScenario: expectations and replay', () => {
     const base = withOps([mmapBuf]);
     const s = valid({ ...base, expectByPolicy: { revoke: { skip: 'no MR' }, 'linux-6.12': { violations: [] } } });
     expect(s.expectByPolicy).toEqual({ revoke: { skip: 'no MR' }, 'linux-6.12': { violations: [] } });
-    const i = one(issues({ ...base, expectByPolicy: { 'linux-6.13': {} } }), 'unknown-policy');
-    expect(i.path).toBe('expectByPolicy["linux-6.13"]');
+    const i = one(issues({ ...base, expectByPolicy: { 'linux-6.021': {} } }), 'unknown-policy');
+    expect(i.path).toBe('expectByPolicy["linux-6.021"]');
     expect(i.didYouMean).toBe('linux-6.12');
+  });
+
+  it('accepts any linux-X.Y of the era timeline as a kernel.policy or an expectByPolicy key, and refuses one before 4.19', () => {
+    const base = withOps([mmapBuf]);
+    const s = valid({ ...base, kernel: { policy: 'linux-5.15' }, expectByPolicy: { 'linux-5.8': { violations: [] }, 'linux-6.2': { violations: [] } } });
+    expect(s.kernel.policy).toBe('linux-5.15');
+    expect(Object.keys(s.expectByPolicy ?? {})).toEqual(['linux-5.8', 'linux-6.2']);
+    expect(one(issues({ ...base, kernel: { policy: 'linux-4.18' } }), 'unknown-policy').path).toBe('kernel.policy');
+    expect(one(issues({ ...base, expectByPolicy: { 'linux-5.20': {} } }), 'unknown-policy').path).toBe('expectByPolicy["linux-5.20"]');
   });
 
   it('normalizes replay and checks its policy and choices', () => {

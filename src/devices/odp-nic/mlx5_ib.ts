@@ -1,0 +1,79 @@
+/**
+ * The ODP NIC's device state, as mlx5_ib keeps it: the device (its parameters, its MRs, whether it
+ * is dead), the UMR QP's state and the one emergency XLT page, and an ODP MR with its umems (one,
+ * or a 1 GiB child per slot for an implicit MR).
+ * Kernel: drivers/infiniband/hw/mlx5/mlx5_ib.h struct mlx5_ib_dev, struct mlx5_ib_mr, struct
+ * umr_common; drivers/infiniband/hw/mlx5/odp.c (MLX5_IMR_MTT_SIZE).
+ */
+import type { Process } from '../../mm/kernel.js';
+import { Mutex } from '../../mm/locking.js';
+import { boolParam, numberParam, stringParam, type DeviceCtx, type MemoryRegion } from '../device.js';
+import { ib_umem_odp_unmap_dma_pages, type IbUmemOdp } from './umem_odp.js';
+
+/** MLX5_IMR_MTT_SIZE: each child of an implicit ODP MR covers 1 GiB. */
+export const MLX5_IMR_MTT_SIZE = 1024 ** 3;
+
+/** The model's parameters, read once (see odp_nic.params for their meaning). */
+export interface OdpParams {
+  readonly dmaLatency: number;
+  readonly faultLatency: number;
+  readonly invalidateLatency: number;
+  readonly umrFailure: string;
+  readonly unsafeIgnoreZapFailure: boolean;
+  readonly implicit: boolean;
+}
+
+/** struct mlx5_ib_mr of an ODP MR: its umems by 1 GiB slot (slot 0 alone when not implicit). */
+export interface OdpMr extends MemoryRegion {
+  readonly name: string;
+  readonly proc: Process;
+  /** The user address the MR starts at (0 for an implicit MR, whose offsets are addresses). */
+  readonly start: number;
+  readonly writable: boolean;
+  readonly implicit: boolean;
+  readonly children: Map<number, IbUmemOdp>;
+  deregistered: boolean;
+}
+
+/** struct mlx5_ib_dev, as far as ODP goes. */
+export class Mlx5IbDev {
+  readonly ctx: DeviceCtx;
+  readonly p: OdpParams;
+  readonly mrs: OdpMr[] = [];
+  /** The device is in internal error: it maps nothing and never DMAs again. */
+  dead = false;
+  /** umrc.state == MLX5_UMR_STATE_ERR: UMR QP recovery failed, every later UMR fails. */
+  umr_broken = false;
+  /** The global emergency XLT page and its mutex (umrFailure "alloc"). */
+  readonly xlt_emergency_page_mutex: Mutex;
+
+  constructor(ctx: DeviceCtx) {
+    this.ctx = ctx;
+    this.p = {
+      dmaLatency: numberParam(ctx, 'dmaLatency'), faultLatency: numberParam(ctx, 'faultLatency'),
+      invalidateLatency: numberParam(ctx, 'invalidateLatency'), umrFailure: stringParam(ctx, 'umrFailure'),
+      unsafeIgnoreZapFailure: boolParam(ctx, 'unsafeIgnoreZapFailure'), implicit: boolParam(ctx, 'implicit'),
+    };
+    this.xlt_emergency_page_mutex = new Mutex(`${ctx.name}.xlt_emergency_page`);
+  }
+}
+
+/**
+ * mlx5_ib_dev_dead() - (pinsim-only name) the device is declared dead: traced as `device_dead`, and
+ * every translation of every MR goes at once, without dirtying (a dead device's writes are not
+ * trusted). Context: any; takes no lock (the device is gone, nothing can race it for its tables).
+ * Return: nothing.
+ * Kernel: drivers/net/ethernet/mellanox/mlx5/core/health.c mlx5_enter_error_state().
+ */
+export function mlx5_ib_dev_dead(dev: Mlx5IbDev, reason: string): void {
+  const k = dev.ctx.k;
+  dev.dead = true;
+  k.emit({ type: 'device_dead', time: k.now, actor: dev.ctx.name, device: dev.ctx.name, reason });
+  for (const mr of dev.mrs) {
+    for (const umem of mr.children.values()) {
+      const all: number[] = [];
+      umem.table.walk(0, Infinity, (vpn) => all.push(vpn));
+      ib_umem_odp_unmap_dma_pages(umem, all, false);
+    }
+  }
+}

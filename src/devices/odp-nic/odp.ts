@@ -1,0 +1,133 @@
+/**
+ * mlx5 On-Demand Paging: the MR's interval notifier and the device page faults. An ODP MR holds no
+ * page reference in any era: registration maps only the pages already present (a snapshot); a DMA
+ * that reaches an unmapped page takes a device page fault, resolved through
+ * ib_umem_odp_map_dma_and_lock() and a UMR; a fault that cannot be satisfied completes the DMA in
+ * error. The invalidation refuses non-blockable ranges, else takes umem_mutex, sets the seq, zaps
+ * the MTTs of the range with a UMR and unmaps its pages, dirtying those the device could write.
+ * Kernel: drivers/infiniband/hw/mlx5/odp.c mlx5_ib_invalidate_range(), pagefault_real_mr(),
+ * pagefault_implicit_mr(), implicit_get_child_mr(), mlx5_ib_init_odp_mr(),
+ * mlx5_ib_advise_mr_prefetch().
+ * Simplified: implicit children are 1 GiB slots created on first use, never freed before dereg.
+ */
+import type { Co } from '../../engine/actor.js';
+import { EFAULT, EINVAL, EPERM, IS_ERR, type Errno } from '../../mm/errno.js';
+import { mutex_lock, mutex_unlock } from '../../mm/locking.js';
+import { mmu_interval_notifier_remove, mmu_interval_set_seq, type MmuIntervalNotifier } from '../../mm/mmu_interval_notifier.js';
+import { MMU_NOTIFIER_RANGE_BLOCKABLE, type MmuNotifierRange } from '../../mm/mmu_notifier.js';
+import { PAGE_SIZE } from '../../mm/types.js';
+import { MLX5_IMR_MTT_SIZE, type Mlx5IbDev, type OdpMr } from './mlx5_ib.js';
+import { mlx5r_umr_map_xlt, mlx5r_umr_zap_xlt } from './umr.js';
+import { ib_umem_odp_get, ib_umem_odp_map_dma_and_lock, ib_umem_odp_unmap_dma_pages, type IbUmemOdp } from './umem_odp.js';
+
+/**
+ * mlx5_ib_invalidate_range() - the MR's interval notifier: zap and unmap the pages of @range that
+ * @umem's device translates, with the seq set so that a fault in flight retries.
+ * Context: the invalidation's caller (mm); sleeps on umem_mutex and the zap UMR, so it refuses a
+ * non-blockable range.
+ * Return: false for a non-blockable range (the start fails EAGAIN), else true.
+ * Kernel: drivers/infiniband/hw/mlx5/odp.c mlx5_ib_invalidate_range().
+ */
+export function* mlx5_ib_invalidate_range(dev: Mlx5IbDev, umem: IbUmemOdp, sub: MmuIntervalNotifier, range: MmuNotifierRange, cur_seq: number): Co<boolean> {
+  if (!(range.flags & MMU_NOTIFIER_RANGE_BLOCKABLE)) return false;
+  yield* mutex_lock(umem.umem_mutex, dev.ctx.name, 'odp:invalidate_umem_mutex');
+  // Pairs with mmu_interval_read_retry() in ib_umem_odp_map_dma_and_lock().
+  mmu_interval_set_seq(sub, cur_seq);
+  const lo = Math.max(range.start, umem.start), hi = Math.min(range.end, umem.end);
+  const victims: number[] = [];
+  umem.table.walk(Math.ceil(lo / PAGE_SIZE), Math.ceil(hi / PAGE_SIZE), (vpn) => victims.push(vpn));
+  const zapped = victims.length && !dev.dead ? yield* mlx5r_umr_zap_xlt(dev) : true;
+  // The driver unmaps the DMA addresses whatever the zap returned; the unsafe HW keeps its MTTs.
+  if (zapped) ib_umem_odp_unmap_dma_pages(umem, victims, true);
+  mutex_unlock(umem.umem_mutex);
+  return true;
+}
+
+/**
+ * mlx5_ib_alloc_umem() - (pinsim-only name) the umem of [@start, @end) for @mr, its notifier
+ * calling mlx5_ib_invalidate_range(). Context: process context; no sleep.
+ * Return: the umem, or EINVAL when the mm is gone.
+ * Kernel: odp.c mlx5_ib_init_odp_mr() / implicit_get_child_mr() → ib_umem_odp_get(&mlx5_mn_ops).
+ */
+export function mlx5_ib_alloc_umem(dev: Mlx5IbDev, mr: OdpMr, start: number, end: number): IbUmemOdp | Errno {
+  return ib_umem_odp_get(dev.ctx, mr.proc, mr.name, start, end, (umem, sub, range, cur_seq) => mlx5_ib_invalidate_range(dev, umem, sub, range, cur_seq));
+}
+
+/**
+ * mlx5_ib_mr_umem() - (pinsim-only name) the umem translating @va for @mr: the MR's own, or the 1 GiB
+ * child of an implicit MR, created on first use.
+ * Context: the HCA's page-fault path or a prefetch; no sleep.
+ * Return: the umem; EFAULT (an explicit MR has none); EINVAL (the mm is gone).
+ * Kernel: odp.c pagefault_implicit_mr() → implicit_get_child_mr().
+ */
+export function mlx5_ib_mr_umem(dev: Mlx5IbDev, mr: OdpMr, va: number): IbUmemOdp | Errno {
+  if (!mr.implicit) return mr.children.get(0) ?? EFAULT;
+  const slot = Math.floor(va / MLX5_IMR_MTT_SIZE);
+  let umem = mr.children.get(slot);
+  if (!umem) {
+    const made = mlx5_ib_alloc_umem(dev, mr, slot * MLX5_IMR_MTT_SIZE, (slot + 1) * MLX5_IMR_MTT_SIZE);
+    if (IS_ERR(made)) return made;
+    mr.children.set(slot, (umem = made));
+  }
+  return umem;
+}
+
+/**
+ * pagefault_real_mr() - map [@va, @end) of @umem for the device: walk and lock
+ * (ib_umem_odp_map_dma_and_lock), program the MTTs with a UMR, unlock.
+ * @fault: fault absent pages in (false: a snapshot of what is present).
+ * Context: may sleep.
+ * Return: 0, or the errno that makes the HW complete the access in error (EBUSY, EFAULT, EPERM).
+ * Kernel: drivers/infiniband/hw/mlx5/odp.c pagefault_real_mr().
+ */
+export function* pagefault_real_mr(dev: Mlx5IbDev, mr: OdpMr, umem: IbUmemOdp, va: number, end: number, write: boolean, fault: boolean): Co<0 | Errno> {
+  const range = yield* ib_umem_odp_map_dma_and_lock(umem, va, end, write, fault, dev.p.faultLatency);
+  if (IS_ERR(range)) return range;
+  const ret = mlx5r_umr_map_xlt(dev, mr, umem, range);
+  // Pairs with the mutex_lock() in ib_umem_odp_map_dma_and_lock().
+  mutex_unlock(umem.umem_mutex);
+  return ret;
+}
+
+/**
+ * mlx5_ib_init_odp_mr() - register the umem of an explicit ODP MR over its pages and map what is
+ * already present, without faulting (a snapshot).
+ * Context: may sleep. Return: 0, or the snapshot's errno (the umem is then released).
+ * Kernel: drivers/infiniband/hw/mlx5/odp.c mlx5_ib_init_odp_mr() (MLX5_PF_FLAGS_SNAPSHOT).
+ */
+export function* mlx5_ib_init_odp_mr(dev: Mlx5IbDev, mr: OdpMr, start: number, end: number): Co<0 | Errno> {
+  const umem = mlx5_ib_alloc_umem(dev, mr, start, end);
+  if (IS_ERR(umem)) return umem;
+  mr.children.set(0, umem);
+  const ret = yield* pagefault_real_mr(dev, mr, umem, start, end, false, false);
+  // A failed snapshot mapped nothing: only the notifier has to go.
+  if (ret) yield* mmu_interval_notifier_remove(dev.ctx.k, umem.notifier);
+  return ret;
+}
+
+/**
+ * mlx5_ib_advise_mr_prefetch() - ibv_advise_mr(): map [@offset, @offset + @length) of @mr ahead of
+ * the device's accesses, umem by umem. PREFETCH_WRITE asks the pages writable; PREFETCH_NO_FAULT
+ * maps only what is present, and its errors are not reported.
+ * Context: may sleep.
+ * Return: 0; EINVAL (deregistered MR); EPERM (PREFETCH_WRITE on a read-only MR); EFAULT (beyond an
+ * explicit MR); a fault's errno (not for PREFETCH_NO_FAULT).
+ * Kernel: drivers/infiniband/hw/mlx5/odp.c mlx5_ib_advise_mr_prefetch().
+ */
+export function* mlx5_ib_advise_mr_prefetch(dev: Mlx5IbDev, mr: OdpMr, advice: 'prefetch' | 'prefetch_write' | 'prefetch_no_fault', offset: number, length: number): Co<0 | Errno> {
+  if (mr.deregistered) return EINVAL;
+  if (advice === 'prefetch_write' && !mr.writable) return EPERM;
+  const base = mr.implicit ? offset : mr.start + offset;
+  if (!mr.implicit && offset + length > mr.length) return EFAULT;
+  if (length === 0) return 0;
+  const start = Math.floor(base / PAGE_SIZE) * PAGE_SIZE, end = Math.ceil((base + length) / PAGE_SIZE) * PAGE_SIZE;
+  for (let va = start; va < end;) {
+    const umem = mlx5_ib_mr_umem(dev, mr, va);
+    if (IS_ERR(umem)) return umem;
+    const stop = Math.min(end, umem.end);
+    const ret = yield* pagefault_real_mr(dev, mr, umem, va, stop, advice === 'prefetch_write', advice !== 'prefetch_no_fault');
+    if (ret && advice !== 'prefetch_no_fault') return ret;
+    va = stop;
+  }
+  return 0;
+}

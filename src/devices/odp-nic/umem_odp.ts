@@ -1,0 +1,143 @@
+/**
+ * ib_umem_odp: the RDMA core's part of an ODP MR. A umem holds no page reference: it inserts an
+ * mmu_interval_notifier over its range, and maps pages for the device only through the notifier's
+ * collision-retry protocol, as drawn in mm/mmu_interval_notifier.ts:
+ *
+ *   ib_umem_odp_map_dma_and_lock()                 invalidation (the driver's notifier)
+ *   seq = mmu_interval_read_begin()
+ *   mmap_read_lock; hmm_range_fault(); unlock      mutex_lock(umem_mutex)
+ *                                                  mmu_interval_set_seq(); zap; unmap pages
+ *   mutex_lock(umem_mutex)                         mutex_unlock(umem_mutex)
+ *   mmu_interval_read_retry(seq)? unlock, again
+ *   return with umem_mutex held: the driver programs its MTTs, then unlocks
+ *
+ * The device's translations of the umem live in its TranslationTable.
+ * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_get(), ib_umem_odp_map_dma_and_lock(),
+ * ib_umem_odp_unmap_dma_pages(), ib_umem_odp_release().
+ * Simplified: the table is both the umem's DMA list and the HW MTT; the time a real driver spends
+ * DMA-mapping and programming is spent before umem_mutex is taken.
+ */
+import { delay, type Co } from '../../engine/actor.js';
+import { EBUSY, type Errno } from '../../mm/errno.js';
+import { HMM_RANGE_DEFAULT_TIMEOUT, hmm_range_fault, type HmmRange } from '../../mm/hmm.js';
+import type { Process } from '../../mm/kernel.js';
+import { down_read, Mutex, mutex_lock, mutex_unlock, up_read } from '../../mm/locking.js';
+import {
+  MmuIntervalNotifier, mmu_interval_notifier_insert, mmu_interval_notifier_remove, mmu_interval_read_begin,
+  mmu_interval_read_retry, type MmuIntervalNotifierOps,
+} from '../../mm/mmu_interval_notifier.js';
+import type { MmuNotifierRange } from '../../mm/mmu_notifier.js';
+import { folio_mark_dirty } from '../../mm/page-writeback.js';
+import { TranslationTable, type DeviceCtx } from '../device.js';
+
+/** The driver's invalidate for one umem (mlx5_mn_ops.invalidate, with the umem it is embedded in). */
+export type UmemInvalidate = (umem: IbUmemOdp, sub: MmuIntervalNotifier, range: MmuNotifierRange, cur_seq: number) => Co<boolean>;
+
+/** struct ib_umem_odp: the notifier over [start, end), umem_mutex, and the device's translations. */
+export class IbUmemOdp {
+  readonly ctx: DeviceCtx;
+  readonly start: number;
+  readonly end: number;
+  readonly notifier: MmuIntervalNotifier;
+  readonly umem_mutex: Mutex;
+  readonly table: TranslationTable;
+
+  constructor(ctx: DeviceCtx, proc: Process, mr_name: string, start: number, end: number, invalidate: UmemInvalidate) {
+    this.ctx = ctx;
+    this.start = start;
+    this.end = end;
+    this.umem_mutex = new Mutex(`${ctx.name}.${mr_name}.umem_mutex`);
+    this.table = new TranslationTable(ctx, proc.mm.owner);
+    // The notifier is embedded in the umem (container_of in the kernel): its op finds this umem.
+    const ops: MmuIntervalNotifierOps = { invalidate: (sub, range, cur_seq) => invalidate(this, sub, range, cur_seq) };
+    this.notifier = new MmuIntervalNotifier(proc.mm, start, end - start, ops, ctx.name);
+  }
+}
+
+/**
+ * ib_umem_odp_get() - make the umem of [@start, @end) of @proc's mm and subscribe its notifier,
+ * whose invalidate is the driver's @invalidate.
+ * Context: process context, mmap_lock not held.
+ * Return: the umem, or EINVAL when the mm is gone.
+ * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_get(), ib_init_umem_odp().
+ */
+export function ib_umem_odp_get(ctx: DeviceCtx, proc: Process, mr_name: string, start: number, end: number, invalidate: UmemInvalidate): IbUmemOdp | Errno {
+  const umem = new IbUmemOdp(ctx, proc, mr_name, start, end, invalidate);
+  const err = mmu_interval_notifier_insert(ctx.k, umem.notifier);
+  return err || umem;
+}
+
+/**
+ * ib_umem_odp_map_dma_and_lock() - walk [@start, @end) with hmm_range_fault() (faulting pages in
+ * when @fault, asking them writable when @write) and take umem_mutex with the walk still valid.
+ * @fault_ns: the time the device's fault handling takes before it can take umem_mutex (spent
+ * only when there is something to map: a snapshot that found nothing present costs nothing).
+ * Context: may sleep; takes mmap_lock for read around the walk; returns holding umem_mutex.
+ * Return: the range whose hmm_pfns to map, with umem_mutex held; or, with nothing held, EBUSY
+ * (HMM_RANGE_DEFAULT_TIMEOUT passed while invalidations kept colliding) or the walk's errno
+ * (EFAULT, EPERM).
+ * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_map_dma_and_lock().
+ */
+export function* ib_umem_odp_map_dma_and_lock(umem: IbUmemOdp, start: number, end: number, write: boolean, fault: boolean, fault_ns: number): Co<HmmRange | Errno> {
+  const k = umem.ctx.k;
+  const mm = umem.notifier.mm;
+  const deadline = k.now + HMM_RANGE_DEFAULT_TIMEOUT;
+  for (;;) {
+    if (k.now > deadline) return EBUSY;
+    // Pairs with mmu_interval_read_retry() below.
+    const seq = yield* mmu_interval_read_begin(k, umem.notifier);
+    const range: HmmRange = { notifier: umem.notifier, notifier_seq: seq, start, end, fault, write, hmm_pfns: [], snapSeq: 0 };
+    yield* down_read(mm.mmap_lock, 'odp:mmap_read_lock');
+    const ret = yield* hmm_range_fault(k, mm, range, umem.ctx.name);
+    up_read(mm.mmap_lock);
+    if (ret === EBUSY) continue;
+    if (ret) return ret;
+    // DMA-mapping and programming the MTTs take the fault latency: an invalidation may run meanwhile.
+    if (fault || range.hmm_pfns.some((h) => h.pfn >= 0)) yield* delay(fault_ns, 'odp:fault_latency');
+    yield* mutex_lock(umem.umem_mutex, umem.ctx.name, 'odp:fault_umem_mutex');
+    if (mmu_interval_read_retry(umem.notifier, seq)) {
+      mutex_unlock(umem.umem_mutex);
+      continue;
+    }
+    return range;
+  }
+}
+
+/**
+ * ib_umem_odp_unmap_dma_page() - drop the device's translation of page @vpn, dirtying the folio
+ * first when the device could write it and @dirty (a still-allocated frame only).
+ * Context: umem_mutex held (or the device dead). Return: nothing.
+ * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_unmap_dma_pages(), one page of it.
+ */
+export function ib_umem_odp_unmap_dma_page(umem: IbUmemOdp, vpn: number, dirty: boolean): void {
+  const k = umem.ctx.k;
+  const x = umem.table.lookup(vpn);
+  if (!x) return;
+  if (dirty && x.write && !k.mem.free[x.pfn]) folio_mark_dirty(k, x.pfn, 'ib_umem_odp_unmap_dma_pages');
+  umem.table.erase(vpn);
+}
+
+/**
+ * ib_umem_odp_unmap_dma_pages() - drop the translations of the pages @vpns (found by one walk of
+ * the range), in order. Context: umem_mutex held (or the device dead). Return: nothing.
+ * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_unmap_dma_pages().
+ */
+export function ib_umem_odp_unmap_dma_pages(umem: IbUmemOdp, vpns: readonly number[], dirty: boolean): void {
+  for (const vpn of vpns) ib_umem_odp_unmap_dma_page(umem, vpn, dirty);
+}
+
+/**
+ * ib_umem_odp_release() - unsubscribe the notifier, then unmap every page the device still
+ * translates (dirtying what it could write). Pairs with ib_umem_odp_get().
+ * Context: may sleep (an invalidation in progress finishes first); takes umem_mutex.
+ * Return: nothing (a release cannot fail).
+ * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_release().
+ */
+export function* ib_umem_odp_release(umem: IbUmemOdp): Co {
+  yield* mmu_interval_notifier_remove(umem.ctx.k, umem.notifier);
+  yield* mutex_lock(umem.umem_mutex, umem.ctx.name, 'odp:dereg_umem_mutex');
+  const all: number[] = [];
+  umem.table.walk(0, Infinity, (vpn) => all.push(vpn));
+  ib_umem_odp_unmap_dma_pages(umem, all, true);
+  mutex_unlock(umem.umem_mutex);
+}

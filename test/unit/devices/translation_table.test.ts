@@ -1,0 +1,126 @@
+/**
+ * The device translation table every model keeps its translations in: insert/lookup/erase by page
+ * index with DMA mapping and `dev_map`/`dev_unmap` traces, a walk over [first, end) that visits
+ * only the present entries of the range (across leaves, and sparsely over huge ranges), the reverse
+ * map by pfn, and the fingerprint.
+ */
+import { describe, expect, it } from 'vitest';
+import { PinsimInternalError } from '../../../src/engine/bug.js';
+import { Hasher } from '../../../src/engine/hash.js';
+import { TranslationTable } from '../../../src/devices/device.js';
+import { IommuDomain } from '../../../src/mm/iommu.js';
+import { makeKernel, type TestKernel } from '../../helpers/kernel.js';
+
+/** A table of device nic0 for mm "app", over a kernel with @frames allocated frames. */
+function table(opts: { traced?: boolean; rmap?: boolean; iommu?: boolean } = {}, frames = 8): { t: TestKernel; tab: TranslationTable; pfns: number[]; iommu: IommuDomain | null } {
+  const t = makeKernel('6.12');
+  const pfns = Array.from({ length: frames }, () => t.k.alloc.alloc_page());
+  const iommu = opts.iommu ? new IommuDomain('nic0') : null;
+  const tab = new TranslationTable({ k: t.k, name: 'nic0', iommu }, 'app', opts);
+  return { t, tab, pfns, iommu };
+}
+
+function walked(tab: TranslationTable, first: number, end: number): number[] {
+  const out: number[] = [];
+  tab.walk(first, end, (vpn) => out.push(vpn));
+  return out;
+}
+
+describe('TranslationTable', () => {
+  it('insert, lookup and erase by page index, traced as dev_map and dev_unmap with the walk position', () => {
+    const { t, tab, pfns } = table();
+    const pfn = pfns[0]!;
+    tab.insert(0x7f000, pfn, true, 42);
+    expect(tab.count).toBe(1);
+    expect(tab.lookup(0x7f000)).toMatchObject({ pfn, iova: -1, mm: 'app', va: 0x7f000 * 4096, write: true, atomic: false, file: '', index: -1 });
+    expect(tab.lookup(0x7f001)).toBeNull();
+    const map = t.events.filter((e) => e.type === 'dev_map');
+    expect(map).toEqual([expect.objectContaining({ device: 'nic0', mm: 'app', pfn, write: true, snapSeq: 42, holdsRef: false })]);
+    tab.setWrite(0x7f000, false);
+    expect(tab.lookup(0x7f000)?.write).toBe(false);
+    expect(tab.erase(0x7f000)).toBe(true);
+    expect(tab.erase(0x7f000)).toBe(false);
+    expect(tab.count).toBe(0);
+    expect(t.events.filter((e) => e.type === 'dev_unmap')).toHaveLength(1);
+  });
+
+  it('keeps the generation it is given (a walk older than the install) and the ATOMIC tag', () => {
+    const { t, tab, pfns } = table();
+    tab.insert(3, pfns[1]!, true, 0, 77, true);
+    expect(tab.lookup(3)).toMatchObject({ gen: 77, atomic: true });
+    tab.insert(4, pfns[2]!, false, 0);
+    expect(tab.lookup(4)?.gen).toBe(t.k.mem.genOf(pfns[2]!));
+  });
+
+  it('an untraced table (a classic MR\'s MTT) maps and unmaps through the IOMMU without dev_map/dev_unmap', () => {
+    const { t, tab, pfns, iommu } = table({ traced: false, iommu: true });
+    tab.insert(1, pfns[0]!, true, 0);
+    const iova = tab.lookup(1)!.iova;
+    expect(iova).toBeGreaterThanOrEqual(0);
+    expect(iommu!.translate(iova)).toBe(pfns[0]);
+    tab.erase(1);
+    expect(iommu!.translate(iova)).toBe(-1);
+    expect(t.events.some((e) => e.type === 'dev_map' || e.type === 'dev_unmap')).toBe(false);
+  });
+
+  it('refuses an insert over a present entry as a pinsim bug', () => {
+    const { tab, pfns } = table();
+    tab.insert(9, pfns[0]!, true, 0);
+    expect(() => tab.insert(9, pfns[1]!, true, 0)).toThrow(PinsimInternalError);
+  });
+
+  it('walks only the present entries of [first, end), in order, across leaves and bitmap words, counting each visit', () => {
+    const { tab, pfns } = table({ traced: false });
+    const present = [0, 1, 31, 32, 63, 511, 512, 700, 1023, 1024, 5000];
+    present.forEach((v, i) => tab.insert(v, pfns[i % pfns.length]!, false, 0));
+    expect(walked(tab, 0, Infinity)).toEqual(present);
+    expect(tab.visited).toBe(present.length);
+    expect(walked(tab, 1, 512)).toEqual([1, 31, 32, 63, 511]);
+    expect(walked(tab, 31, 33)).toEqual([31, 32]);
+    expect(walked(tab, 512, 1025)).toEqual([512, 700, 1023, 1024]);
+    expect(walked(tab, 2, 31)).toEqual([]);
+    expect(walked(tab, 5001, 5002)).toEqual([]);
+    expect(tab.visited).toBe(present.length + 5 + 2 + 4);
+  });
+
+  it('a walk over the whole address space costs the entries present, and the walker may erase what it is given', () => {
+    const { tab, pfns } = table({ traced: false });
+    const far = [3, 2 ** 35, 2 ** 35 + 1];
+    far.forEach((v, i) => tab.insert(v, pfns[i]!, false, 0));
+    const seen: number[] = [];
+    tab.walk(0, Infinity, (vpn) => { seen.push(vpn); tab.erase(vpn); });
+    expect(seen).toEqual(far);
+    expect(tab.visited).toBe(3);
+    expect(tab.count).toBe(0);
+    expect(walked(tab, 0, Infinity)).toEqual([]);
+  });
+
+  it('finds the entries translating a pfn through its reverse map, kept in step by insert and erase', () => {
+    const { tab, pfns } = table({ traced: false, rmap: true });
+    const [p0, p1] = [pfns[0]!, pfns[1]!];
+    for (const v of [40, 10, 30]) tab.insert(v, p0, true, 0);
+    tab.insert(20, p1, true, 0);
+    const of = (pfn: number) => { const out: number[] = []; tab.walkPfn(pfn, (v) => out.push(v)); return out; };
+    expect(of(p0)).toEqual([10, 30, 40]);
+    tab.erase(30);
+    expect(of(p0)).toEqual([10, 40]);
+    expect(of(p1)).toEqual([20]);
+    expect(tab.visited).toBe(3 + 2 + 1);
+    expect(() => table().tab.walkPfn(p0, () => {})).toThrow(PinsimInternalError);
+  });
+
+  it('fingerprints its entries: equal tables hash alike, a changed frame or WRITE tag does not', () => {
+    const fp = (edit?: (tab: TranslationTable, pfns: number[]) => void) => {
+      const { tab, pfns } = table({ traced: false });
+      tab.insert(5, pfns[0]!, true, 0);
+      tab.insert(600, pfns[1]!, false, 0);
+      edit?.(tab, pfns);
+      const h = new Hasher();
+      tab.fingerprint(h);
+      return h.value;
+    };
+    expect(fp()).toBe(fp());
+    expect(fp((tab) => tab.setWrite(600, true))).not.toBe(fp());
+    expect(fp((tab, pfns) => { tab.erase(5); tab.insert(5, pfns[2]!, true, 0); })).not.toBe(fp());
+  });
+});
