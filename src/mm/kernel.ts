@@ -92,6 +92,8 @@ export class Kernel implements MmTraceSink {
   /** Content token → the name of the write that made it (token 0 is "zero"). */
   readonly contents: string[] = ['zero'];
   nextRangeId = 1;
+  /** The id the next interval subscription gets when it is inserted (0: not inserted yet). */
+  nextSubscriptionId = 1;
   /** fatal_signal_pending() for the running task. Interruptible sleeps check it and return EINTR. */
   readonly fatal_signal_pending: () => boolean;
   readonly tunables: KernelTunables;
