@@ -8,7 +8,7 @@
  * but the kernel refuses (length 0 …) are results, not input errors: they exit 0 or 1.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -544,5 +544,16 @@ describe('values the kernel refuses are results, not bad input', () => {
     const result = JSON.parse(r.stdout) as { results: Record<string, string> };
     expect(result.results['app.3']).toBe('EINVAL');
     expect(result.results['app.4']).toBe('EINVAL');
+  });
+});
+
+describe('a replay whose saved choices do not fit the run says why', () => {
+  it('pinsim replay: exit 1, "did NOT reproduce", and the choice that named no candidate', () => {
+    const s = JSON.parse(readFileSync(join(ROOT, 'examples/explore/odp-fault-vs-truncate.json'), 'utf8')) as Json;
+    s['replay'] = { seed: 1, policy: 'linux-6.12', window: 1000, choices: [7], traceHash: '0000000000000000' };
+    const r = pinsim('replay', write('replay-out-of-range.json', JSON.stringify(s)));
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/replay did NOT reproduce: expected traceHash 0000000000000000, got [0-9a-f]{16}\n {2}replayed choice 7 at choice point 0 is out of range: only \d+ candidates there/);
+    expect(r.stderr).not.toMatch(STACK_FRAME);
   });
 });
