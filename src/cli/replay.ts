@@ -33,10 +33,9 @@ export async function cmdReplay(argv: readonly string[]): Promise<number> {
     say.write(`replay reproduced traceHash ${result.traceHash}\n`);
     return 0;
   }
-  if (mismatch) {
-    say.write(`replay did NOT reproduce: ${mismatch}\n`);
-    return 1;
-  }
-  say.write(`replay did NOT reproduce: expected traceHash ${expected || '(none saved)'}, got ${result.traceHash}\n`);
+  // The saved hash is of another schema (what it covers changed), else it just differs.
+  say.write(`replay did NOT reproduce: ${mismatch ?? `expected traceHash ${expected || '(none saved)'}, got ${result.traceHash}`}\n`);
+  // Why, when the saved choices did not fit this run's choice points (the notes say where).
+  for (const n of result.notes ?? []) if (n.includes('choice')) say.write(`  ${n}\n`);
   return 1;
 }

@@ -23,6 +23,7 @@ import type { Hasher } from '../engine/hash.js';
 import type { IommuDomain } from '../mm/iommu.js';
 import type { Kernel } from '../mm/kernel.js';
 import { PageArrays } from '../mm/page_arrays.js';
+import { withBook } from '../mm/trace_events.js';
 import { PAGE_SIZE } from '../mm/types.js';
 
 /**
@@ -76,27 +77,30 @@ export function dma_unmap_translation(ctx: TranslationCtx, x: Translation): void
  * trace_dev_map() - (pinsim-only) trace the translations a device installed of pages [@first,
  * @first + pfns.length) of @mm under its driver's lock: @pfns[i] (-1 none), obtained in generation
  * @gens[i] for page @indices[i] of @file ('' and -1 for none), @write[i] the WRITE access, all from
- * a page-table walk at trace position @snapSeq (what install-during-invalidation orders).
+ * a page-table walk at trace position @snapSeq (what install-during-invalidation orders), booked
+ * under the subscription @sub that guards the table (null: none).
  * Context: the driver's table lock held. Return: nothing. Kernel: none (the device's MTT writes).
  */
 export function trace_dev_map(
   ctx: TranslationCtx, mm: string, first: number, file: string, pfns: Int32Array, gens: Uint32Array, indices: Float64Array, write: Uint8Array,
-  snapSeq: number, holdsRef: boolean,
+  snapSeq: number, holdsRef: boolean, sub: number | null = null,
 ): void {
   const k = ctx.k;
-  k.emit({
+  k.emit(withBook({
     type: 'dev_map', time: k.now, actor: ctx.name, device: ctx.name, mm, start: first * PAGE_SIZE, end: (first + pfns.length) * PAGE_SIZE,
     file, pfns, gens, indices, write, snapSeq, holdsRef,
-  });
+  }, sub));
 }
 
 /**
  * trace_dev_unmap() - (pinsim-only) trace the translations a device dropped of pages [@first,
- * @first + pfns.length) of @mm: @pfns[i] the frame page i translated to (-1 none).
+ * @first + pfns.length) of @mm: @pfns[i] the frame page i translated to (-1 none); @sub as for
+ * trace_dev_map().
  * Context: the driver's table lock held. Return: nothing. Kernel: none (the device's MTT clears).
  */
-export function trace_dev_unmap(ctx: TranslationCtx, mm: string, first: number, pfns: Int32Array): void {
-  ctx.k.emit({ type: 'dev_unmap', time: ctx.k.now, actor: ctx.name, device: ctx.name, mm, start: first * PAGE_SIZE, end: (first + pfns.length) * PAGE_SIZE, pfns });
+export function trace_dev_unmap(ctx: TranslationCtx, mm: string, first: number, pfns: Int32Array, sub: number | null = null): void {
+  const k = ctx.k;
+  k.emit(withBook({ type: 'dev_unmap', time: k.now, actor: ctx.name, device: ctx.name, mm, start: first * PAGE_SIZE, end: (first + pfns.length) * PAGE_SIZE, pfns }, sub));
 }
 
 const LEAF_SHIFT = 9;
@@ -196,6 +200,11 @@ export interface TableEntry extends Translation {
 export interface TableOptions {
   /** Emit `dev_map`/`dev_unmap` (the models that the notifier checkers follow); default true. */
   traced?: boolean;
+  /**
+   * The interval subscription that guards the table (an ODP umem's, dmirror's): its entries are
+   * traced as that subscription's, so a checker books them per subscription, not per device.
+   */
+  sub?: { readonly id: number };
   /** Keep a reverse map pfn → page indexes, for walkPfn(); default false. */
   rmap?: boolean;
 }
@@ -207,6 +216,7 @@ export class TranslationTable {
   private readonly traced: boolean;
   private readonly leaves = new Map<number, Leaf>();
   private readonly rmap: Map<number, number[]> | null;
+  private readonly sub: { readonly id: number } | null;
   /** Present entries. */
   count = 0;
   /** Entries handed out by walk() and walkPfn() so far (pinsim-only: what tests measure). */
@@ -217,6 +227,12 @@ export class TranslationTable {
     this.mm = mm;
     this.traced = opts.traced ?? true;
     this.rmap = opts.rmap ? new Map() : null;
+    this.sub = opts.sub ?? null;
+  }
+
+  /** The id of the subscription that guards the table, once it is inserted; else null. */
+  private subscription(): number | null {
+    return this.sub && this.sub.id ? this.sub.id : null;
   }
 
   /** lookup() - the entry at page index @vpn, or null. */
@@ -243,7 +259,7 @@ export class TranslationTable {
   insert(vpn: number, pfn: number, write: boolean, snapSeq: number, gen?: number, atomic = false): void {
     const x = this.install(vpn, pfn, write, gen, atomic);
     if (this.traced) {
-      trace_dev_map(this.ctx, this.mm, vpn, x.file, Int32Array.of(pfn), Uint32Array.of(x.gen), Float64Array.of(x.index), Uint8Array.of(write ? 1 : 0), snapSeq, false);
+      trace_dev_map(this.ctx, this.mm, vpn, x.file, Int32Array.of(pfn), Uint32Array.of(x.gen), Float64Array.of(x.index), Uint8Array.of(write ? 1 : 0), snapSeq, false, this.subscription());
     }
   }
 
@@ -282,14 +298,14 @@ export class TranslationTable {
 
   /** traceMap() - (for MapBatch) trace installs of this table, if it is traced. */
   traceMap(first: number, file: string, pfns: Int32Array, gens: Uint32Array, indices: Float64Array, write: Uint8Array, snapSeq: number): void {
-    if (this.traced) trace_dev_map(this.ctx, this.mm, first, file, pfns, gens, indices, write, snapSeq, false);
+    if (this.traced) trace_dev_map(this.ctx, this.mm, first, file, pfns, gens, indices, write, snapSeq, false, this.subscription());
   }
 
   /** erase() - remove the entry at @vpn (DMA-unmap it, trace `dev_unmap` of that page). Return: false if none was there. */
   erase(vpn: number): boolean {
     const pfn = this.remove(vpn);
     if (pfn < 0) return false;
-    if (this.traced) trace_dev_unmap(this.ctx, this.mm, vpn, Int32Array.of(pfn));
+    if (this.traced) trace_dev_unmap(this.ctx, this.mm, vpn, Int32Array.of(pfn), this.subscription());
     return true;
   }
 
@@ -337,7 +353,7 @@ export class TranslationTable {
       this.visited += gone;
       n += gone;
       if (leaf.count === 0) this.leaves.delete(key);
-      if (this.traced) trace_dev_unmap(this.ctx, this.mm, base + lo, run);
+      if (this.traced) trace_dev_unmap(this.ctx, this.mm, base + lo, run, this.subscription());
     }
     return n;
   }

@@ -5,6 +5,10 @@
  * chain is the invalidation's start, then — when it had ended before the install — its end, then
  * the install. An install of many pages is checked against the invalidations of its address space
  * that overlap it, which are few: an invalidation ended before the walk began is never looked at.
+ * A device's own MMU_NOTIFY_MIGRATE (range owner = the device) does not count: the device migrates
+ * that range itself, and its invalidate ignores it without touching the sequence count, as
+ * dmirror_interval_invalidate() does, so read_retry would not refuse. The owner is the one each
+ * subscriber's callback was given (notifier_sub_done).
  */
 import type { MmEventOf } from '../mm/trace_events.js';
 import { pageFact } from './books.js';
@@ -21,6 +25,8 @@ function create(ctx: CheckerCtx): CheckerInstance {
   const open = new Map<number, Invalidation>();
   /** invalidations of each mm with their trace position, most recent last */
   const past = new Map<string, Invalidation[]>();
+  /** The owner of each MIGRATE range, as its callbacks were told. */
+  const migrateOwner = new Map<number, string>();
   const close = (ev: MmEventOf<'notifier_end' | 'notifier_abort'>): void => {
     const inv = open.get(ev.id);
     if (inv) inv.end = ev;
@@ -37,8 +43,12 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
       notifier_end: close,
       notifier_abort: close,
+      notifier_sub_done(ev) {
+        if (ev.event === 'MMU_NOTIFY_MIGRATE' && ev.owner) migrateOwner.set(ev.id, ev.owner);
+      },
       dev_map(ev) {
-        const overlaps = (i: Invalidation) => i.start.mm === ev.mm && i.start.start < ev.end && i.start.end > ev.start;
+        const overlaps = (i: Invalidation) =>
+          i.start.mm === ev.mm && i.start.start < ev.end && i.start.end > ev.start && migrateOwner.get(i.start.id) !== ev.device;
         const during = [...open.values()].filter(overlaps);
         // The invalidations that started after the walk began, oldest first.
         const l = past.get(ev.mm) ?? [];

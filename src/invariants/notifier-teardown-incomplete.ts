@@ -3,9 +3,12 @@
  * translation to, or a DMA in flight on, a frame of the range when its invalidate (interval) or
  * invalidate_range_start (classic) returns; a subscriber holding references is checked at
  * invalidate_range_end. A dead device maps nothing, and a device's own MMU_NOTIFY_MIGRATE (range
- * owner = the device) is exempt: it migrates the range itself. The checker keeps each device's
- * translations from dev_map/dev_unmap (per address space a VaTable, walked over the invalidated
- * range only) and its in-flight copies from dev_dma_hold/dev_dma_release.
+ * owner = the device) is exempt: it migrates the range itself. The checker keeps each
+ * subscription's translations and in-flight copies from dev_map/dev_unmap/dev_dma_hold/
+ * dev_dma_release: one device may hold several subscriptions over one page (two MRs of one NIC),
+ * and each invalidate answers only for its own. An event without a subscription (a classic
+ * subscriber) is booked, and checked, per device. Translations are kept per address space in a
+ * VaTable, walked over the invalidated range only.
  */
 import type { MmEventOf, MmPageFact } from '../mm/trace_events.js';
 import { Interner, PAGE_SHIFT, SlotTable, VaTable, vpnOf } from './books.js';
@@ -19,36 +22,49 @@ interface Install {
   readonly file: string;
 }
 
+type Hold = MmEventOf<'dev_dma_hold'>;
+type Done = MmEventOf<'notifier_sub_done'>;
+type Installed = Extract<MmPageFact, { type: 'dev_map' }>;
+
+/**
+ * One subscription's books (or a device's, for events without one): per mm id a VaTable of its
+ * translations (pfn; a = install slot; b = file index; c = generation; flags), and its in-flight copies.
+ */
+interface Book {
+  readonly tables: Map<number, VaTable>;
+  readonly holds: Map<string, Hold[]>;
+}
+
 /** Flag bits of an entry. */
 const WRITE = 1;
 const HOLDS_REF = 2;
 const PAGE = 2 ** PAGE_SHIFT;
-
-type Installed = Extract<MmPageFact, { type: 'dev_map' }>;
+/** The subscription key of an event without one. */
+const NONE = -1;
 
 function create(ctx: CheckerCtx): CheckerInstance {
   const mms = new Interner();
-  /** Each device's translations: by device, then by mm id; pfn, a = install slot, b = file index, c = generation. */
-  const tables = new Map<string, Map<number, VaTable>>();
+  /** device → subscription id (NONE without one) → its books */
+  const devices = new Map<string, Map<number, Book>>();
   const installs = new SlotTable<Install>();
   const put = (slot: number): void => installs.put(slot);
-  const holds = new Map<string, Map<string, MmEventOf<'dev_dma_hold'>[]>>();
   /** ref-holding subscribers to check at _end, by range id */
-  const atEnd = new Map<number, MmEventOf<'notifier_sub_done'>[]>();
+  const atEnd = new Map<number, Done[]>();
 
-  const tableOf = (device: string, mm: string, make: boolean): VaTable | undefined => {
-    let d = tables.get(device);
-    if (!d) {
-      if (!make) return undefined;
-      tables.set(device, (d = new Map()));
-    }
-    const id = mms.id(mm);
-    let t = d.get(id);
-    if (!t && make) d.set(id, (t = new VaTable(-1)));
-    return t;
+  const book = (device: string, sub: number | undefined): Book => {
+    const subs = devices.get(device) ?? (devices.set(device, new Map()), devices.get(device)!);
+    const id = sub ?? NONE;
+    return subs.get(id) ?? (subs.set(id, { tables: new Map(), holds: new Map() }), subs.get(id)!);
   };
+  const tableOf = (b: Book, mm: string): VaTable => {
+    const id = mms.id(mm);
+    return b.tables.get(id) ?? (b.tables.set(id, new VaTable(-1)), b.tables.get(id)!);
+  };
+  /** The books @done answers for: its subscription's, or every one of the device without one. */
+  const booksOf = (done: Done): Book[] =>
+    done.sub !== undefined ? [book(done.holder, done.sub)] : [...(devices.get(done.holder)?.values() ?? [])];
 
-  /** The dev_map page fact of @device's entry for page @vpn of @mm. */
+  /** The dev_map page fact of @device's entry for page @vpn of @mm in @t. */
   function installed(device: string, mm: string, vpn: number, t: VaTable): Installed {
     const x = t.get(vpn) as NonNullable<ReturnType<VaTable['get']>>;
     const i = installs.get(x.a) as Install;
@@ -58,33 +74,40 @@ function create(ctx: CheckerCtx): CheckerInstance {
     };
   }
 
-  function check(done: MmEventOf<'notifier_sub_done'>, at: { time: number }, refs: boolean): void {
-    const t = tableOf(done.holder, done.mm, false);
-    t?.walk(vpnOf(done.start + PAGE - 1), vpnOf(done.end + PAGE - 1), (vpn) => {
-      const x = installed(done.holder, done.mm, vpn, t);
-      if (x.holdsRef !== refs) return;
-      ctx.report({
-        kind: 'notifier-teardown-incomplete', time: at.time, actor: done.holder, pfn: x.pfn, file: x.file, index: x.index,
-        message: `${done.holder} still translates ${x.mm} va 0x${x.va.toString(16)} → pfn 0x${x.pfn.toString(16)} when its ${done.event} invalidation returns`,
-        chain: [toChain(x), toChain(done)],
-      });
-    });
-    for (const list of (holds.get(done.holder) ?? new Map<string, MmEventOf<'dev_dma_hold'>[]>()).values()) {
-      for (const h of list) {
-        if (h.mm !== done.mm || h.va < done.start || h.va >= done.end) continue;
+  function check(done: Done, at: { time: number }, refs: boolean): void {
+    for (const b of booksOf(done)) {
+      const t = b.tables.get(mms.id(done.mm));
+      t?.walk(vpnOf(done.start + PAGE - 1), vpnOf(done.end + PAGE - 1), (vpn) => {
+        const x = installed(done.holder, done.mm, vpn, t);
+        if (x.holdsRef !== refs) return;
         ctx.report({
-          kind: 'notifier-teardown-incomplete', time: at.time, actor: done.holder, pfn: h.pfn,
-          message: `${done.holder} has DMA ${h.wr} in flight on pfn 0x${h.pfn.toString(16)} (${h.mm} va 0x${h.va.toString(16)}) when its ${done.event} invalidation returns`,
-          chain: [toChain(h), toChain(done)],
+          kind: 'notifier-teardown-incomplete', time: at.time, actor: done.holder, pfn: x.pfn, file: x.file, index: x.index,
+          message: `${done.holder} still translates ${x.mm} va 0x${x.va.toString(16)} → pfn 0x${x.pfn.toString(16)} when its ${done.event} invalidation returns`,
+          chain: [toChain(x), toChain(done)],
         });
+      });
+      for (const list of b.holds.values()) {
+        for (const h of list) {
+          if (h.mm !== done.mm || h.va < done.start || h.va >= done.end) continue;
+          ctx.report({
+            kind: 'notifier-teardown-incomplete', time: at.time, actor: done.holder, pfn: h.pfn,
+            message: `${done.holder} has DMA ${h.wr} in flight on pfn 0x${h.pfn.toString(16)} (${h.mm} va 0x${h.va.toString(16)}) when its ${done.event} invalidation returns`,
+            chain: [toChain(h), toChain(done)],
+          });
+        }
       }
     }
   }
 
+  /** Forget every translation of @b (a dead device's). */
+  const drop = (b: Book): void => {
+    for (const t of b.tables.values()) t.walk(0, Infinity, (vpn) => put(t.clear(vpn) as number));
+  };
+
   return {
     on: {
       dev_map(ev) {
-        const t = tableOf(ev.device, ev.mm, true) as VaTable;
+        const t = tableOf(book(ev.device, ev.sub), ev.mm);
         const slot = installs.add({ time: ev.time, snapSeq: ev.snapSeq, holdsRef: ev.holdsRef, file: ev.file });
         const first = vpnOf(ev.start);
         const flags = ev.holdsRef ? HOLDS_REF : 0;
@@ -92,28 +115,26 @@ function create(ctx: CheckerCtx): CheckerInstance {
           const pfn = ev.pfns[i] as number;
           if (pfn < 0) continue;
           const old = t.clear(first + i);
-          if (old !== null) installs.put(old);
+          if (old !== null) put(old);
           t.set(first + i, pfn, slot, ev.indices[i] as number, ev.gens[i] as number, flags | (ev.write[i] ? WRITE : 0));
           installs.hold(slot);
         }
         installs.drop(slot);
       },
       dev_unmap(ev) {
-        const t = tableOf(ev.device, ev.mm, false);
-        if (!t) return;
-        t.clearRun(vpnOf(ev.start), ev.pfns, put);
+        const t = devices.get(ev.device)?.get(ev.sub ?? NONE)?.tables.get(mms.id(ev.mm));
+        t?.clearRun(vpnOf(ev.start), ev.pfns, put);
       },
       device_dead(ev) {
-        for (const t of tables.get(ev.device)?.values() ?? []) t.walk(0, Infinity, (vpn) => installs.put(t.clear(vpn) as number));
-        tables.delete(ev.device);
-        holds.delete(ev.device);
+        for (const b of devices.get(ev.device)?.values() ?? []) drop(b);
+        devices.delete(ev.device);
       },
       dev_dma_hold(ev) {
-        const m = holds.get(ev.device) ?? (holds.set(ev.device, new Map()), holds.get(ev.device)!);
-        m.set(ev.wr, [...(m.get(ev.wr) ?? []), ev]);
+        const holds = book(ev.device, ev.sub).holds;
+        holds.set(ev.wr, [...(holds.get(ev.wr) ?? []), ev]);
       },
       dev_dma_release(ev) {
-        holds.get(ev.device)?.delete(ev.wr);
+        for (const b of devices.get(ev.device)?.values() ?? []) b.holds.delete(ev.wr);
       },
       notifier_sub_done(ev) {
         if (!ev.ok && !ev.blockable) return; // refused: the range is skipped

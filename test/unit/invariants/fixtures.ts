@@ -21,14 +21,16 @@ export const MUNMAP_PINNED = {
   },
 };
 
-import { createCheckers, type Checker, type ViolationReport } from '../../../src/invariants/checker.js';
+import { createCheckers, type Checker, type CheckerCtx, type ViolationReport } from '../../../src/invariants/checker.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
 
 /**
  * feed() - run @checker over the synthetic trace @evs as a run would: its handlers subscribed by
  * event type after the shared books, the trace position counted per event. Return: its reports.
  */
-export function feed(checker: Checker, evs: readonly MmTraceEvent[], ctx: { policy: string; livenessBound?: number }): ViolationReport[] {
+export function feed(
+  checker: Checker, evs: readonly MmTraceEvent[], ctx: Pick<CheckerCtx, 'policy' | 'livenessBound' | 'until' | 'cutByUntil' | 'note'>,
+): ViolationReport[] {
   const out: ViolationReport[] = [];
   let n = 0;
   const set = createCheckers([checker], { ...ctx, report: (v) => out.push(v), position: () => n });
