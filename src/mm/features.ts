@@ -31,7 +31,7 @@ export interface KernelFeatures {
   readonly umem_force_write: boolean;
   /** ext4 set_page_dirty WARNs on a page without buffers (4.10). */
   readonly ext4_dirty_nobuffers_warn: boolean;
-  /** ext4 writepages on a dirty page without buffers: BUG before 5.18, WARN and skip after. */
+  /** ext4 writepages on a dirty page without buffers: BUG before 5.18; after, ext4_warning_inode() (no WARN) and skip. */
   readonly ext4_writepages_bug: boolean;
   /** fork copies pinned anon pages for the child (5.9). */
   readonly fork_copies_pinned: boolean;
@@ -53,6 +53,10 @@ export interface KernelFeatures {
   readonly mlx5_umr_warn: boolean;
   /** mremap looks up the source VMA first and fails EFAULT before any other work (≈5.16 [U]). */
   readonly mremap_vma_lookup_first: boolean;
+  /** fsdax break-layouts unmaps the whole file with even_cows, zapping private COW copies (before 5.3). */
+  readonly dax_busy_unmaps_cows: boolean;
+  /** fsdax break-layouts returns at once when no VMA maps the file (mapping_mapped(), before 6.15). */
+  readonly dax_busy_skips_unmapped: boolean;
 }
 
 type FeatureValues = Omit<KernelFeatures, 'version'>;
@@ -77,7 +81,7 @@ const BEFORE_TIMELINE: FeatureValues = {
   umem_force_write: true, ext4_dirty_nobuffers_warn: false, ext4_writepages_bug: true, fork_copies_pinned: false,
   wp_reuse: 'mapcount', gup_forces_cow_break: false, foll_cow: true, anon_exclusive: false, gup_unshare_anon: false,
   gup_unshare_longterm_cow: false, longterm_migrates_movable: false, mlx5_umr_warn: false,
-  mremap_vma_lookup_first: false,
+  mremap_vma_lookup_first: false, dax_busy_unmaps_cows: true, dax_busy_skips_unmapped: true,
 };
 
 /**
@@ -88,6 +92,10 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
   {
     version: [4, 10], set: { ext4_dirty_nobuffers_warn: true }, commit: '', subject: 'ext4: WARN in set_page_dirty of a page without buffers',
     where: 'fs/ext4/inode.c ext4_set_page_dirty()', effect: 'dirtying a buffer-less ext4 page at unpin WARNs',
+  },
+  {
+    version: [5, 3], set: { dax_busy_unmaps_cows: false }, commit: '', subject: 'dax: dax_layout_busy_page() should not unmap cow pages',
+    where: 'fs/dax.c dax_layout_busy_page()', effect: 'fsdax break-layouts keeps the private COW copies of the file (even_cows 0)',
   },
   {
     version: [5, 6], set: { gup_get_pin_exclusive: true }, commit: 'eddb1c228f79', subject: 'mm/gup: introduce pin_user_pages*() and FOLL_PIN',
@@ -125,7 +133,7 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
   },
   {
     version: [5, 18], set: { ext4_writepages_bug: false }, commit: 'cc5095747edf', subject: "ext4: don't BUG if someone dirty pages without asking ext4 first",
-    where: 'fs/ext4/inode.c mpage_prepare_extent_to_map()', effect: 'writeback warns and skips a dirty page without buffers instead of BUG',
+    where: 'fs/ext4/inode.c mpage_prepare_extent_to_map()', effect: 'writeback logs ext4_warning_inode (a printk, not a WARN) and skips a dirty page without buffers instead of BUG',
   },
   {
     version: [5, 19], set: { anon_exclusive: true, wp_reuse: 'anon_exclusive' }, commit: '6c287605fd56',
@@ -163,6 +171,11 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     version: [6, 5], set: { longterm_file_write_refused: true }, commit: '8ac268436e6d',
     subject: 'mm/gup: disallow FOLL_LONGTERM GUP-nonfast writing to file-backed mappings',
     where: 'mm/gup.c check_vma_flags() writable_file_mapping_allowed()', effect: 'a writable long-term pin of a dirty-tracked shared file mapping fails EFAULT',
+  },
+  {
+    version: [6, 15], set: { dax_busy_skips_unmapped: false }, commit: '',
+    subject: 'fs/dax: dax_layout_busy_page_range() no longer returns early for an unmapped file [U]',
+    where: 'fs/dax.c dax_layout_busy_page_range()', effect: 'fsdax break-layouts waits for a busy page even when no VMA maps the file',
   },
 ];
 
