@@ -49,8 +49,8 @@ export interface KernelFeatures {
   readonly gup_unshare_longterm_cow: boolean;
   /** Long-term pins migrate pages out of ZONE_MOVABLE/CMA first (5.13). */
   readonly longterm_migrates_movable: boolean;
-  /** mlx5 WARNs on a bad UMR completion (2022, 6.0+). */
-  readonly mlx5_umr_warn: boolean;
+  /** mlx5 WARNs on a bad UMR completion and recovers the UMR QP (6.0); before, the QP stays in error. */
+  readonly mlx5_umr_recovery: boolean;
   /** mremap looks up the source VMA first and fails EFAULT before any other work (≈5.16 [U]). */
   readonly mremap_vma_lookup_first: boolean;
   /** fsdax break-layouts unmaps the whole file with even_cows, zapping private COW copies (before 5.3). */
@@ -80,7 +80,7 @@ const BEFORE_TIMELINE: FeatureValues = {
   foll_pin: false, gup_get_pin_exclusive: false, gup_longterm_needs_pin: false, longterm_file_write_refused: false,
   umem_force_write: true, ext4_dirty_nobuffers_warn: false, ext4_writepages_bug: true, fork_copies_pinned: false,
   wp_reuse: 'mapcount', gup_forces_cow_break: false, foll_cow: true, anon_exclusive: false, gup_unshare_anon: false,
-  gup_unshare_longterm_cow: false, longterm_migrates_movable: false, mlx5_umr_warn: false,
+  gup_unshare_longterm_cow: false, longterm_migrates_movable: false, mlx5_umr_recovery: false,
   mremap_vma_lookup_first: false, dax_busy_unmaps_cows: true, dax_busy_skips_unmapped: true,
 };
 
@@ -152,8 +152,9 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     where: 'mm/gup.c can_follow_write_pte()', effect: 'FOLL_FORCE may write a R/O PTE only of an exclusive anonymous page in a R/O COW mapping',
   },
   {
-    version: [6, 0], set: { mlx5_umr_warn: true }, commit: '158e71bb69e3', subject: 'RDMA/mlx5: Add a umr recovery flow',
-    where: 'drivers/infiniband/hw/mlx5/umr.c', effect: 'a bad UMR completion WARNs and the UMR QP is recovered',
+    version: [6, 0], set: { mlx5_umr_recovery: true }, commit: '158e71bb69e3', subject: 'RDMA/mlx5: Add a umr recovery flow',
+    where: 'drivers/infiniband/hw/mlx5/umr.c mlx5r_umr_post_send_wait(), mlx5r_umr_recover()',
+    effect: 'a bad UMR completion WARNs and the UMR QP is reset to RTS (the failed UMR is not re-applied); before, the QP stayed in error and every later UMR failed',
   },
   {
     version: [6, 2], set: { gup_unshare_longterm_cow: true }, commit: '84209e87c696', subject: 'mm/gup: reliable R/O long-term pinning in COW mappings',

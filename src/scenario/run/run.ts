@@ -109,6 +109,7 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
     stats: { ...stats, events: bus.count, simTimeNs: end, choicePoints: sched.recorded.length },
     traceHash: bus.traceHash, choices: [...sched.recorded],
     ...(sched.pruned ? { pruned: true } : {}),
+    ...(st.notes.length ? { notes: [...st.notes] } : {}),
   };
   if (error) return { ...r, outcome: 'error', error };
   const failures = checkExpectations(expect, r);

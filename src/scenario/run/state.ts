@@ -61,12 +61,19 @@ export class RunState {
   /** The scenario actors of each process. */
   readonly procActors = new Map<string, Actor[]>();
   readonly mrDevice = new Map<MemoryRegion, string>();
+  /** The result's `notes`: remarks that are not results, in the order made (see note()). */
+  readonly notes: string[] = [];
 
   constructor(k: Kernel, sched: Scheduler, scenario: Scenario, devices: ReadonlyMap<string, DeviceSlot>) {
     this.k = k;
     this.sched = sched;
     this.scenario = scenario;
     this.devices = devices;
+  }
+
+  /** note() - add a remark to the result's `notes` (a deprecated knob, a fallback); each once. */
+  note(text: string): void {
+    if (!this.notes.includes(text)) this.notes.push(text);
   }
 
   /**

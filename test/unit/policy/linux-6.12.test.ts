@@ -77,10 +77,17 @@ describe('linux-6.12: ext4 and a dirty page without buffers', () => {
 });
 
 describe('linux-6.12: mlx5 UMR failure', () => {
-  it('a failed zap UMR WARNs in mlx5r_umr_post_send_wait (6.0) and kills the ODP device', () => {
+  it('a failed zap UMR WARNs in mlx5r_umr_post_send_wait (6.0), the UMR QP is recovered, and the MTT keeps the old translation (afterZapFailure "stale")', () => {
     const { r, evs } = run(example('odp-nic-umr-failure'));
-    expect(of(evs, 'device_dead')).toHaveLength(1);
+    expect(of(evs, 'device_dead')).toEqual([]);
     expect(of(evs, 'kernel_warn').map((e) => e.site)).toEqual(['drivers/infiniband/hw/mlx5/umr.c:mlx5r_umr_post_send_wait']);
+    expect(r.results['w2']).toBe('ok');
+    expect(kinds(r)).toEqual(['dma-into-reused-page', 'dma-use-after-free', 'kernel-warn', 'notifier-teardown-incomplete']);
+  });
+
+  it('with afterZapFailure "fatal" (the assumed hardware guarantee) the device stops all DMA: only the WARN is reported', () => {
+    const { r, evs } = run(example('odp-nic-umr-failure-fatal'));
+    expect(of(evs, 'device_dead')).toHaveLength(1);
     expect(r.results['w2']).toBe('device-error');
     expect(kinds(r)).toEqual(['kernel-warn']);
   });
