@@ -57,6 +57,16 @@ export interface KernelFeatures {
   readonly dax_busy_unmaps_cows: boolean;
   /** fsdax break-layouts returns at once when no VMA maps the file (mapping_mapped(), before 6.15). */
   readonly dax_busy_skips_unmapped: boolean;
+  /** Reclaim keeps a clean MADV_FREE page that has references beyond its mappings (5.18). */
+  readonly lazyfree_checks_refs: boolean;
+  /** mremap() knows MREMAP_DONTUNMAP (5.7). */
+  readonly mremap_dontunmap: boolean;
+  /** MREMAP_DONTUNMAP works on any VMA but VM_PFNMAP/VM_DONTEXPAND, not only private anonymous ones (5.13). */
+  readonly mremap_dontunmap_any_vma: boolean;
+  /** MADV_REMOVE needs VM_SHARED and VM_MAYWRITE (6.7), no longer VM_SHARED and VM_WRITE. */
+  readonly madv_remove_maywrite: boolean;
+  /** A refused non-blockable start calls every classic subscriber's invalidate_range_end (5.13). */
+  readonly mn_nonblock_fail_ends: boolean;
 }
 
 type FeatureValues = Omit<KernelFeatures, 'version'>;
@@ -81,7 +91,8 @@ const BEFORE_TIMELINE: FeatureValues = {
   umem_force_write: true, ext4_dirty_nobuffers_warn: false, ext4_writepages_bug: true, fork_copies_pinned: false,
   wp_reuse: 'mapcount', gup_forces_cow_break: false, foll_cow: true, anon_exclusive: false, gup_unshare_anon: false,
   gup_unshare_longterm_cow: false, longterm_migrates_movable: false, mlx5_umr_recovery: false,
-  mremap_vma_lookup_first: false, dax_busy_unmaps_cows: true, dax_busy_skips_unmapped: true,
+  mremap_vma_lookup_first: false, dax_busy_unmaps_cows: true, dax_busy_skips_unmapped: true, lazyfree_checks_refs: false,
+  mremap_dontunmap: false, mremap_dontunmap_any_vma: false, madv_remove_maywrite: false, mn_nonblock_fail_ends: false,
 };
 
 /**
@@ -106,6 +117,10 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     where: 'mm/gup.c try_grab_page()', effect: 'a pin adds GUP_PIN_COUNTING_BIAS (1024); folio_maybe_dma_pinned() sees it',
   },
   {
+    version: [5, 7], set: { mremap_dontunmap: true }, commit: 'e346b3813067', subject: 'mm/mremap: add MREMAP_DONTUNMAP to mremap()',
+    where: 'mm/mremap.c mremap(), move_vma()', effect: 'MREMAP_DONTUNMAP moves the pages and leaves the old range mapped and empty (private anonymous VMAs only)',
+  },
+  {
     version: [5, 8], set: { gup_forces_cow_break: true }, commit: '17839856fd58',
     subject: 'gup: document and work around "COW can break either way" issue',
     where: 'mm/gup.c __get_user_pages() should_force_cow_break(), internal_get_user_pages_fast()',
@@ -128,12 +143,25 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     where: 'mm/gup.c check_and_migrate_movable_pages()', effect: 'a long-term pin first migrates pages out of ZONE_MOVABLE',
   },
   {
+    version: [5, 13], set: { mn_nonblock_fail_ends: true }, commit: '', subject: 'mm/mmu_notifiers: ensure range_end() is paired with range_start()',
+    where: 'mm/mmu_notifier.c mn_hlist_invalidate_range_start()',
+    effect: 'after a refused non-blockable start every classic subscriber with an invalidate_range_end gets it; before, those whose start succeeded got none',
+  },
+  {
+    version: [5, 13], set: { mremap_dontunmap_any_vma: true }, commit: 'a4609387859f', subject: 'mm: extend MREMAP_DONTUNMAP to non-anonymous mappings',
+    where: 'mm/mremap.c vma_to_resize()', effect: 'MREMAP_DONTUNMAP works on file and shared mappings too (not VM_PFNMAP or VM_DONTEXPAND)',
+  },
+  {
     version: [5, 16], set: { mremap_vma_lookup_first: true }, commit: '', subject: 'mremap looks the source VMA up before any other work [U]',
     where: 'mm/mremap.c mremap()', effect: 'mremap of an unmapped source fails EFAULT first',
   },
   {
     version: [5, 18], set: { ext4_writepages_bug: false }, commit: 'cc5095747edf', subject: "ext4: don't BUG if someone dirty pages without asking ext4 first",
     where: 'fs/ext4/inode.c mpage_prepare_extent_to_map()', effect: 'writeback logs ext4_warning_inode (a printk, not a WARN) and skips a dirty page without buffers instead of BUG',
+  },
+  {
+    version: [5, 18], set: { lazyfree_checks_refs: true }, commit: '6c8e2a256915', subject: 'mm: fix race between MADV_FREE reclaim and blkdev direct IO read',
+    where: 'mm/rmap.c try_to_unmap_one()', effect: 'reclaim keeps a clean MADV_FREE page referenced beyond its mappings (a GUP reference) instead of discarding it',
   },
   {
     version: [5, 19], set: { anon_exclusive: true, wp_reuse: 'anon_exclusive' }, commit: '6c287605fd56',
@@ -172,6 +200,10 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     version: [6, 5], set: { longterm_file_write_refused: true }, commit: '8ac268436e6d',
     subject: 'mm/gup: disallow FOLL_LONGTERM GUP-nonfast writing to file-backed mappings',
     where: 'mm/gup.c check_vma_flags() writable_file_mapping_allowed()', effect: 'a writable long-term pin of a dirty-tracked shared file mapping fails EFAULT',
+  },
+  {
+    version: [6, 7], set: { madv_remove_maywrite: true }, commit: '', subject: 'mm: drop the assumption that VM_SHARED always implies writable [U]',
+    where: 'mm/madvise.c madvise_remove() vma_is_shared_maywrite()', effect: 'MADV_REMOVE of a shared mapping needs VM_MAYWRITE, no longer VM_WRITE (a PROT_READ mapping of a writable file may punch)',
   },
   {
     version: [6, 15], set: { dax_busy_skips_unmapped: false }, commit: '',

@@ -128,6 +128,15 @@ export function* drop_caches(k: Kernel): Co<0> {
  */
 export function* do_punch_hole(k: Kernel, inode: Inode, offset: number, len: number): Co<0 | Errno> {
   yield* delay(k.timing.syscall, 'fallocate:enter');
+  return yield* vfs_fallocate_punch_hole(k, inode, offset, len);
+}
+
+/**
+ * vfs_fallocate_punch_hole() - do_punch_hole() past the syscall's entry: what MADV_REMOVE calls.
+ * Context: takes i_rwsem for write; may sleep. Return: as do_punch_hole().
+ * Kernel: fs/open.c vfs_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE).
+ */
+export function* vfs_fallocate_punch_hole(k: Kernel, inode: Inode, offset: number, len: number): Co<0 | Errno> {
   if (len === 0) return EINVAL;
   if (offset + len > MAX_LFS_FILESIZE) return EFBIG;
   yield* down_write(inode.i_rwsem, k.actorName(), 'fallocate:i_rwsem');
