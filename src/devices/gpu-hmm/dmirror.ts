@@ -53,6 +53,8 @@ export class DmirrorDevice {
   readonly ctx: DeviceCtx;
   readonly p: DmirrorParams;
   readonly mirrors: Dmirror[] = [];
+  /** The mirror each device-private page was migrated for (lib/test_hmm.c: rpage->zone_device_data). */
+  readonly page_mirror = new Map<number, Dmirror>();
 
   constructor(ctx: DeviceCtx) {
     this.ctx = ctx;
