@@ -116,7 +116,7 @@ function* odp_dma(dev: Mlx5IbDev, req: DmaRequest): Co<DmaResult> {
   return yield* finish('ok');
 }
 
-/** The device's state for the explorer's state cache: dead/broken, and each umem's seq and MTTs. */
+/** The device's state for the explorer's state cache: dead/broken, and each umem's seq, MTTs and stale entries. */
 function odp_fingerprint(dev: Mlx5IbDev): number {
   const h = new Hasher().add(dev.dead ? 1 : 0).add(dev.umr_broken ? 1 : 0);
   for (const mr of dev.mrs) {
@@ -124,6 +124,8 @@ function odp_fingerprint(dev: Mlx5IbDev): number {
     for (const umem of mr.children.values()) {
       h.add(umem.start).add(umem.notifier.invalidate_seq);
       umem.table.fingerprint(h);
+      // MTT entries the driver forgot after a failed zap (only when there are any).
+      if (umem.stale.size) for (const v of [...umem.stale].sort((a, b) => a - b)) h.add(v);
     }
   }
   return h.value;
