@@ -11,11 +11,13 @@
  *   mmu_interval_read_retry(seq)? unlock, again
  *   return with umem_mutex held: the driver programs its MTTs, then unlocks
  *
- * The device's translations of the umem live in its TranslationTable.
+ * The device's translations of the umem live in its TranslationTable, which is both the umem's DMA
+ * list and the HW MTT; `stale` names the entries the two disagree on: after a failed zap the driver
+ * unmapped their DMA addresses (and forgot them) while the MTT still translates them.
  * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_get(), ib_umem_odp_map_dma_and_lock(),
  * ib_umem_odp_unmap_dma_pages(), ib_umem_odp_release().
- * Simplified: the table is both the umem's DMA list and the HW MTT; the time a real driver spends
- * DMA-mapping and programming is spent before umem_mutex is taken.
+ * Simplified: the fault's own latency (`faultLatency`) is spent before umem_mutex is taken; the
+ * DMA mapping and the UMR that programs the MTTs run under it (umr.ts).
  */
 import { delay, type Co } from '../../engine/actor.js';
 import { EBUSY, type Errno } from '../../mm/errno.js';
@@ -28,7 +30,7 @@ import {
 } from '../../mm/mmu_interval_notifier.js';
 import type { MmuNotifierRange } from '../../mm/mmu_notifier.js';
 import { folio_mark_dirty } from '../../mm/page-writeback.js';
-import { TranslationTable, type DeviceCtx } from '../device.js';
+import { dma_unmap_translation, TranslationTable, type DeviceCtx } from '../device.js';
 
 /** The driver's invalidate for one umem (mlx5_mn_ops.invalidate, with the umem it is embedded in). */
 export type UmemInvalidate = (umem: IbUmemOdp, sub: MmuIntervalNotifier, range: MmuNotifierRange, cur_seq: number) => Co<boolean>;
@@ -41,6 +43,8 @@ export class IbUmemOdp {
   readonly notifier: MmuIntervalNotifier;
   readonly umem_mutex: Mutex;
   readonly table: TranslationTable;
+  /** MTT entries whose DMA mapping the driver dropped after a failed zap: the HW still uses them. */
+  readonly stale = new Set<number>();
 
   constructor(ctx: DeviceCtx, proc: Process, mr_name: string, start: number, end: number, invalidate: UmemInvalidate) {
     this.ctx = ctx;
@@ -105,12 +109,17 @@ export function* ib_umem_odp_map_dma_and_lock(umem: IbUmemOdp, start: number, en
 
 /**
  * ib_umem_odp_unmap_dma_page() - drop the device's translation of page @vpn, dirtying the folio
- * first when the device could write it and @dirty (a still-allocated frame only).
+ * first when the device could write it and @dirty (a still-allocated frame only). An entry the
+ * driver already dropped after a failed zap (stale) is only cleared from the MTT now.
  * Context: umem_mutex held (or the device dead). Return: nothing.
  * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_unmap_dma_pages(), one page of it.
  */
 export function ib_umem_odp_unmap_dma_page(umem: IbUmemOdp, vpn: number, dirty: boolean): void {
   const k = umem.ctx.k;
+  if (umem.stale.has(vpn)) {
+    umem_hw_erase(umem, vpn);
+    return;
+  }
   const x = umem.table.lookup(vpn);
   if (!x) return;
   if (dirty && x.write && !k.mem.free[x.pfn]) folio_mark_dirty(k, x.pfn, 'ib_umem_odp_unmap_dma_pages');
@@ -124,6 +133,36 @@ export function ib_umem_odp_unmap_dma_page(umem: IbUmemOdp, vpn: number, dirty: 
  */
 export function ib_umem_odp_unmap_dma_pages(umem: IbUmemOdp, vpns: readonly number[], dirty: boolean): void {
   for (const vpn of vpns) ib_umem_odp_unmap_dma_page(umem, vpn, dirty);
+}
+
+/**
+ * ib_umem_odp_unmap_dma_pages_stale() - (pinsim-only name) what ib_umem_odp_unmap_dma_pages() does
+ * when the zap before it failed: each page is dirtied (when the device could write it) and its DMA
+ * address unmapped (an IOMMU then faults the device's access), and the driver forgets it, but the
+ * MTT entry stays: the device can go on reaching the frame through it.
+ * Context: umem_mutex held. Return: nothing.
+ * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_unmap_dma_pages() after a failed
+ * mlx5r_umr_update_xlt(ZAP) in drivers/infiniband/hw/mlx5/odp.c mlx5_ib_invalidate_range().
+ */
+export function ib_umem_odp_unmap_dma_pages_stale(umem: IbUmemOdp, vpns: readonly number[]): void {
+  const k = umem.ctx.k;
+  for (const vpn of vpns) {
+    const x = umem.table.lookup(vpn);
+    if (!x || umem.stale.has(vpn)) continue;
+    if (x.write && !k.mem.free[x.pfn]) folio_mark_dirty(k, x.pfn, 'ib_umem_odp_unmap_dma_pages');
+    dma_unmap_translation(umem.ctx, x);
+    umem.stale.add(vpn);
+  }
+}
+
+/**
+ * umem_hw_erase() - (pinsim-only) clear the MTT entry of a stale page (the driver unmapped its DMA
+ * address already): a later UMR overwrote it, or the MR went away.
+ * Context: umem_mutex held (or the device dead). Return: nothing.
+ */
+export function umem_hw_erase(umem: IbUmemOdp, vpn: number): void {
+  umem.stale.delete(vpn);
+  umem.table.erase(vpn);
 }
 
 /**
