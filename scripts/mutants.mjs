@@ -47,7 +47,7 @@ export const MUTANTS = [
     patches: [
       ['  yield* mmu_notifier_invalidate_range_start(k, range);\n  // The old PTEs are still in place here.', '  // The old PTEs are still in place here.'],
       ['  yield* mmu_notifier_invalidate_range_end(k, range);\n}', '}'],
-      ['  yield* unmap_locked(k, mm, old, old + old_len);', '  mm.vmas = mm.vmas.filter((v) => !(v.vm_start >= old && v.vm_end <= old + old_len));'],
+      ['  if (!dontunmap) yield* unmap_locked(k, mm, old, old + old_len);', '  if (!dontunmap) mm.vmas = mm.vmas.filter((v) => !(v.vm_start >= old && v.vm_end <= old + old_len));'],
     ],
     tests: ['test/unit/mm/mremap.test.ts', T.conformanceRdma],
   },
@@ -113,7 +113,7 @@ export const MUTANTS = [
   },
   {
     id: 'dontneed-no-zap', file: 'src/mm/madvise.ts', why: 'MADV_DONTNEED does not zap the range',
-    patches: [['    yield* zap_page_range_single(k, vma, Math.max(start, vma.vm_start), Math.min(end, vma.vm_end));', '    ;']],
+    patches: [['    } else yield* zap_page_range_single(k, vma, s, e);', '    }']],
     tests: ['test/unit/invariants/incoherent-mapping.test.ts', T.conformanceRdma],
   },
   {
@@ -155,7 +155,7 @@ export const MUTANTS = [
   },
   {
     id: 'odp-invalidate-no-zap', file: 'src/devices/odp-nic/odp.ts', why: 'the ODP invalidate sets the seq but keeps its MTT entries',
-    patches: [['  if (zapped) ib_umem_odp_unmap_dma_pages(umem, first, end, true);', '  ;']],
+    patches: [['  if (!ret) ib_umem_odp_unmap_dma_pages(umem, first, end, true);', '  if (!ret) ;']],
     tests: ['test/unit/devices/odp-nic.test.ts', T.conformanceRdma],
   },
   {

@@ -101,6 +101,11 @@ export class Kernel implements MmTraceSink {
   private readonly freedScratch: number[] = [];
   /** The dummy ("crappy") page devices are redirected to, allocated on first use. */
   private dummyPfn = -1;
+  /**
+   * The pages MADV_FREE made lazily freeable, in the order it did, with the one mapping each had
+   * (pinsim-only: the kernel finds them on the inactive LRU and their mappings through the rmap).
+   */
+  readonly lazyfree = new Map<number, { mm: MmStruct; va: number }>();
   /** Where DAX break-layouts sleeps until a busy page goes idle (woken on every DAX put). */
   readonly dax_wq = new WaitQueueHead('dax_layout_busy');
   private nextMmId = 1;

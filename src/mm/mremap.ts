@@ -3,7 +3,8 @@
  * pages) from the old range to the new one under MMU_NOTIFY_UNMAP for the old range, then unmaps the
  * now-empty old range (another UNMAP). A device that translates by page keeps reaching the same
  * frames; one that translates by the old VA finds nothing there. A same-size
- * mremap without MREMAP_FIXED is a no-op (mremap_to() is reached only with MREMAP_FIXED).
+ * mremap without MREMAP_FIXED (or MREMAP_DONTUNMAP) is a no-op (mremap_to() is reached only with
+ * one of them). MREMAP_DONTUNMAP (5.7) moves the pages and leaves the old range mapped and empty.
  * Kernel: mm/mremap.c do_mremap() (the source VMA looked up first from ≈5.16), mremap_to(), move_vma(),
  * move_page_tables().
  */
@@ -17,7 +18,7 @@ import { get_unmapped_area, insert_vma, TASK_SIZE, unmap_locked } from './mmap.j
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_UNMAP,
 } from './mmu_notifier.js';
-import { PAGE_ALIGN, PAGE_SIZE } from './types.js';
+import { PAGE_ALIGN, PAGE_SIZE, VM_PFNMAP, VM_SHARED } from './types.js';
 
 export interface MremapArgs {
   addr: number;
@@ -25,6 +26,8 @@ export interface MremapArgs {
   new_len: number;
   maymove: boolean;
   fixed: boolean;
+  /** MREMAP_DONTUNMAP (5.7): move the pages, leave the old range mapped and empty. */
+  dontunmap?: boolean;
   new_addr: number | null;
 }
 
@@ -50,13 +53,27 @@ function* move_page_tables(k: Kernel, mm: MmStruct, old: number, new_addr: numbe
   yield* mmu_notifier_invalidate_range_end(k, range);
 }
 
-/** move_vma() - the VMA part of [old, old+old_len) moves to new_addr with new_len. */
-function* move_vma(k: Kernel, mm: MmStruct, vma: VmAreaStruct, old: number, old_len: number, new_len: number, new_addr: number): Co<number> {
+/**
+ * move_vma() - the VMA part of [old, old+old_len) moves to new_addr with new_len; with @dontunmap
+ * (MREMAP_DONTUNMAP) the old range stays mapped, its page tables now empty: a later touch faults
+ * (a new zero page for anonymous memory, the file page again for a file mapping).
+ */
+function* move_vma(k: Kernel, mm: MmStruct, vma: VmAreaStruct, old: number, old_len: number, new_len: number, new_addr: number, dontunmap = false): Co<number> {
   const nvma = new VmAreaStruct(mm, new_addr, new_addr + new_len, vma.vm_pgoff + (old - vma.vm_start) / PAGE_SIZE, vma.vm_flags, vma.vm_file);
   insert_vma(k, mm, nvma);
   yield* move_page_tables(k, mm, old, new_addr, old_len);
-  yield* unmap_locked(k, mm, old, old + old_len);
+  if (!dontunmap) yield* unmap_locked(k, mm, old, old + old_len);
   return new_addr;
+}
+
+/**
+ * mremap_dontunmap_allowed() - may MREMAP_DONTUNMAP move @vma? 5.7–5.12: private anonymous VMAs
+ * only; from 5.13 any VMA but VM_PFNMAP (and VM_DONTEXPAND, which pinsim has not).
+ * Kernel: mm/mremap.c vma_to_resize() (5.7: e346b3813067; 5.13: a4609387859f).
+ */
+function mremap_dontunmap_allowed(k: Kernel, vma: VmAreaStruct): boolean {
+  if (k.features.mremap_dontunmap_any_vma) return !(vma.vm_flags & VM_PFNMAP);
+  return vma.vm_file === null && !(vma.vm_flags & VM_SHARED);
 }
 
 /**
@@ -67,7 +84,11 @@ function* move_vma(k: Kernel, mm: MmStruct, vma: VmAreaStruct, old: number, old_
  */
 export function* do_mremap(k: Kernel, mm: MmStruct, a: MremapArgs): Co<number | Errno> {
   yield* delay(k.timing.syscall, 'mremap:enter');
+  const dontunmap = a.dontunmap === true;
+  // Before 5.7 MREMAP_DONTUNMAP is an unknown flag; it is always a move, never a resize.
+  if (dontunmap && !k.features.mremap_dontunmap) return EINVAL;
   if (a.fixed && !a.maymove) return EINVAL;
+  if (dontunmap && (!a.maymove || a.old_len !== a.new_len)) return EINVAL;
   if (a.addr % PAGE_SIZE !== 0) return EINVAL;
   const old_len = PAGE_ALIGN(a.old_len), new_len = PAGE_ALIGN(a.new_len);
   if (new_len === 0) return EINVAL;
@@ -75,6 +96,7 @@ export function* do_mremap(k: Kernel, mm: MmStruct, a: MremapArgs): Co<number | 
   try {
     // Newer kernels look the source VMA up before anything else (vma_lookup → EFAULT).
     if (k.features.mremap_vma_lookup_first && !find_vma(mm, a.addr)) return EFAULT;
+    if (dontunmap) return yield* mremap_dontunmap(k, mm, a, old_len);
     if (a.fixed) {
       const na = a.new_addr ?? -1;
       if (na < 0 || na % PAGE_SIZE !== 0) return EINVAL;
@@ -110,4 +132,25 @@ export function* do_mremap(k: Kernel, mm: MmStruct, a: MremapArgs): Co<number | 
   } finally {
     up_write(mm.mmap_lock);
   }
+}
+
+/**
+ * mremap_dontunmap() - mremap_to() for MREMAP_DONTUNMAP (same length, maymove checked): to @a.new_addr
+ * with MREMAP_FIXED (whatever is there unmapped first), else to a free area; the old range keeps its
+ * VMA. Context: mmap_lock held for write; may sleep.
+ * Return: the new address; EINVAL (a bad or overlapping new address, a VMA the era does not let
+ * DONTUNMAP move), EFAULT (no VMA at the address, or the range runs past it), ENOMEM (no room).
+ * Kernel: mm/mremap.c mremap_to(), vma_to_resize(), move_vma().
+ */
+function* mremap_dontunmap(k: Kernel, mm: MmStruct, a: MremapArgs, len: number): Co<number | Errno> {
+  const hint = a.new_addr ?? 0;
+  if (hint % PAGE_SIZE !== 0 || len > TASK_SIZE || hint > TASK_SIZE - len) return EINVAL;
+  if (hint < a.addr + len && a.addr < hint + len) return EINVAL;
+  if (a.fixed) yield* unmap_locked(k, mm, hint, hint + len);
+  const vma = find_vma(mm, a.addr);
+  if (!vma || a.addr + len > vma.vm_end) return EFAULT;
+  if (!mremap_dontunmap_allowed(k, vma)) return EINVAL;
+  const na = a.fixed ? hint : get_unmapped_area(mm, len);
+  if (na < 0) return ENOMEM;
+  return yield* move_vma(k, mm, vma, a.addr, len, len, na, true);
 }

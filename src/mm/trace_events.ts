@@ -81,7 +81,11 @@ export type MmTraceEvent =
       id: number; holder: string; mm: string; start: number; end: number; ok: boolean; blockable: boolean; event: string;
       /** the range's owner (MIGRATE/EXCLUSIVE: the device doing it), '' for none */
       owner: string;
+      /** a classic subscriber (struct mmu_notifier, whose _end is called per subscriber); absent for an interval one */
+      classic?: true;
     } & SubscriptionBook>
+  /** A classic subscriber's invalidate_range_end was called for range `id`. */
+  | Ev<'notifier_sub_end', { id: number; holder: string; mm: string }>
   /** A callback slept inside a non-blockable range (non_block_start() would splat). */
   | Ev<'nonblock_slept', { holder: string; id: number; site: string }>
   | Ev<'interval_insert', { holder: string; mm: string; start: number; end: number }>

@@ -67,6 +67,8 @@ export const PG_zero = 0x100;
 export const PG_devpriv = 0x200;
 /** PG_anon_exclusive (PageAnonExclusive, 5.19): an anonymous page mapped by this process only. */
 export const PG_anon_exclusive = 0x400;
+/** A lazily freeable anonymous page (MADV_FREE: the kernel clears PG_swapbacked; pinsim sets this). */
+export const PG_lazyfree = 0x800;
 
 export function PAGE_ALIGNED(x: number): boolean {
   return x % PAGE_SIZE === 0;

@@ -257,14 +257,14 @@ const CASES: Case[] = [
     where: 'files.f.dax', expected: /fs "ext4" or "xfs", or no dax/,
   },
   {
-    what: 'a contract feature not built yet (madvise free)',
-    file: () => scenarioFile('not-implemented', (s) => { app(s).push({ op: 'madvise', addr: 'buf', length: '4K', advice: 'free' }); }),
+    what: 'a contract feature not built yet (madvise collapse)',
+    file: () => scenarioFile('not-implemented', (s) => { app(s).push({ op: 'madvise', addr: 'buf', length: '4K', advice: 'collapse' }); }),
     where: 'actors.app[3].advice', expected: /dontneed/,
   },
   {
     what: 'the same word inside a lease break\'s onBreak list',
     file: () => scenarioFile('not-implemented-onbreak', (s) => {
-      app(s).push({ op: 'setlease', file: 'f', type: 'read', onBreak: [{ op: 'madvise', addr: 'buf', length: '4K', advice: 'free' }] });
+      app(s).push({ op: 'setlease', file: 'f', type: 'read', onBreak: [{ op: 'madvise', addr: 'buf', length: '4K', advice: 'collapse' }] });
     }),
     where: 'actors.app[3].onBreak[0].advice', expected: /dontneed/,
   },

@@ -2,7 +2,7 @@
  * Violations told as stories in kernel words (issue 6, deliverable 2): the lost write of
  * gup-nic-truncate in linux-4.20's words (a FOLL_GET reference via get_user_pages_longterm) and in
  * linux-5.7's (FOLL_PIN|FOLL_LONGTERM and the 1024 bias), the reused page of
- * odp-nic-umr-failure-unsafe naming its new owner, one clause per chain event type the checkers
+ * odp-nic-umr-failure naming its new owner, one clause per chain event type the checkers
  * produce, and the text report that prints the stories first.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -51,8 +51,8 @@ describe('the lost write of gup-nic-truncate', () => {
   });
 });
 
-describe('the reused page of odp-nic-umr-failure-unsafe', () => {
-  const r = runScenario(load('odp-nic-umr-failure-unsafe.json'));
+describe('the reused page of odp-nic-umr-failure', () => {
+  const r = runScenario(load('odp-nic-umr-failure.json'));
 
   it('tells the free, the reallocation to the victim and the DMA into it', () => {
     const story = tellChain(only(r, 'dma-into-reused-page'), r.policy);

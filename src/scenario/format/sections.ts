@@ -169,6 +169,16 @@ export function checkDevices(c: Check, v: unknown): Record<string, DeviceSpec> {
       const x = o[p] === undefined ? undefined : c.param(o[p], ps, pathKey(path, p));
       if (x !== undefined) parsed[p] = x;
     }
+    // A deprecated parameter and the one replacing it, given together, must mean the same thing.
+    for (const [p, ps] of Object.entries(spec.params)) {
+      const dep = ps.deprecated, v = parsed[p];
+      if (!dep || v === undefined) continue;
+      const now = parsed[dep.param];
+      if (now !== undefined && now !== dep.value(v)) {
+        c.add('conflict', pathKey(path, p), `${p}: ${JSON.stringify(v)} (deprecated) means ${dep.param}: ${JSON.stringify(dep.value(v))}, but ${dep.param} is ${JSON.stringify(now)}`,
+          { expected: `${dep.param} alone` });
+      }
+    }
     out[name] = { model, params: parsed };
   }
   return out;

@@ -8,7 +8,7 @@ import { Hasher } from '../../engine/hash.js';
 import { Prng } from '../../engine/prng.js';
 import { Scheduler, type ChoicePoint } from '../../engine/scheduler.js';
 import { TraceBus } from '../../engine/trace.js';
-import type { DeviceParams } from '../../devices/device.js';
+import { resolveDeviceParams } from '../../devices/device.js';
 import { createCheckers, type CheckerInstance } from '../../invariants/checker.js';
 import { kernel_fingerprint } from '../../mm/fingerprint.js';
 import { IommuDomain } from '../../mm/iommu.js';
@@ -140,8 +140,8 @@ export function buildWorld(s: Scenario, o: WorldOptions): World {
   const devices = new Map<string, DeviceSlot>();
   for (const [name, d] of Object.entries(s.devices)) {
     const model = o.registry.devices.get(d.model) ?? PINSIM_BUG(`no device model "${d.model}"`);
-    const params: DeviceParams = {};
-    for (const [pn, spec] of Object.entries(model.params)) params[pn] = d.params[pn] ?? spec.default;
+    // A deprecated knob is read as its replacement, with a note in the result.
+    const params = resolveDeviceParams(model, d.params, name, notes);
     const iommu = params['iommu'] === true ? new IommuDomain(name) : null;
     devices.set(name, { model, inst: model.create({ k, name, params, prng: new Prng(o.seed, `device:${name}`), iommu }) });
   }

@@ -86,8 +86,8 @@ const example = (f: string) => JSON.parse(readFileSync(new URL(`../../../example
 const kinds = (s: unknown, policy: string) => runScenario(s, { policy }).violations.filter((v) => v.kind === 'notifier-teardown-incomplete');
 
 describe('notifier-teardown-incomplete (scenarios)', () => {
-  it('fires when the ODP NIC ignores a failed zap UMR (unsafeIgnoreZapFailure) and keeps its MTTs past truncate\'s invalidation', () => {
-    const v = kinds(example('odp-nic-umr-failure-unsafe.json'), 'linux-6.12');
+  it('fires when the ODP NIC\'s zap UMR fails and, as mlx5_ib_invalidate_range() does, the invalidation returns with the MTTs kept', () => {
+    const v = kinds(example('odp-nic-umr-failure.json'), 'linux-6.12');
     expect(v.length).toBeGreaterThan(0);
     expect(v[0]!.actor).toBe('nic0');
   });
@@ -100,6 +100,6 @@ describe('notifier-teardown-incomplete (scenarios)', () => {
 
   it('does not fire for the correct ODP NIC (truncate) nor for a dead device after a failed zap', () => {
     expect(kinds(example('odp-nic-truncate.json'), 'linux-4.20')).toEqual([]);
-    expect(kinds(example('odp-nic-umr-failure.json'), 'linux-6.12')).toEqual([]);
+    expect(kinds(example('odp-nic-umr-failure-fatal.json'), 'linux-6.12')).toEqual([]);
   });
 });

@@ -360,7 +360,7 @@ describe('validateScenario: every issue at once', () => {
       files: { f: { fs: 'ext4', size: '4K' } },
       actors: {
         app: [{ op: 'mmapp' }, { op: 'sleep', duration: '1us', at: 1, after: 1 }, { op: 'dma_read', mr: 'nope', length: 1 }],
-        'db-1': [{ op: 'oom_kill', process: 'app' }],
+        'db-1': [{ op: 'pagemap', addr: 0, as: 'pm' }],
       },
       expect: { violations: ['hang'], results: { 'db-1.0': 'ENOMEM' } },
     });
