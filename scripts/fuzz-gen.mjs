@@ -544,7 +544,7 @@ export function generateBadInput(seed, env) {
     case 'op-proto': firstList().push({ op: hostile }); break;
     case 'opstats-misspelt': firstList().push({ op: 'sleep', duration: 1, as: 'zz_sleep' }); s.expect = { opStats: { zz_sleep: { faluts: 1 } } }; break;
     case 'duplicate-as': firstList().push({ op: 'sleep', duration: 1, as: 'zz' }, { op: 'sleep', duration: 1, as: 'zz' }); break;
-    case 'memory-beyond-limit': s.kernel.memory = d.pick(['9G', '64G', '1T']); break;
+    case 'memory-beyond-limit': s.kernel.memory = d.pick(['17G', '64G', '1T']); break;
     case 'expect-unknown-proto-key': s.expect = { results: Object.fromEntries([[`${hostile}.99`, 'ok']]) }; break;
     default: return { cls, text: badJsonText(cls, JSON.stringify(s), d) };
   }

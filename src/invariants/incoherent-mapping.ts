@@ -2,33 +2,47 @@
  * incoherent-mapping (docs/invariants.md): at a device access to virtual address v of mm M, the device's
  * frame differs from the frame of a present PTE for v in M (COW after fork, a re-fault after
  * MADV_DONTNEED, a new mapping at a VA the device still translates). Not checked where v has no
- * present PTE. The checker keeps its own page-table books from pte_set / pte_clear.
+ * present PTE. The checker keeps its own page-table books from pte_set / pte_clear: per address
+ * space a VaTable of each present PTE's frame and when and by whom it was set.
  */
-import type { MmTraceEvent } from '../mm/trace_events.js';
-import { FrameHistory, toChain, type Checker, type CheckerCtx } from './checker.js';
+import type { MmEventOf } from '../mm/trace_events.js';
+import { Interner, VaTable, vpnOf } from './books.js';
+import { toChain, toChains, type Checker, type CheckerCtx, type CheckerInstance } from './checker.js';
 
-function create(ctx: CheckerCtx) {
-  const ptes = new Map<string, MmTraceEvent>();
-  const hist = new FrameHistory();
+function create(ctx: CheckerCtx): CheckerInstance {
+  const { history } = ctx.books;
+  const names = new Interner();
+  /** The PTE books of each mm (by its interned name): pfn; a = actor id << 1 | write; b = time; c = refcount. */
+  const ptes = new Map<number, VaTable>();
+  const table = (mm: string): VaTable => {
+    const id = names.id(mm);
+    let t = ptes.get(id);
+    if (!t) ptes.set(id, (t = new VaTable(0)));
+    return t;
+  };
   return {
-    on(ev: MmTraceEvent): void {
-      switch (ev.type) {
-        case 'pte_set': ptes.set(`${ev.mm}:${ev.va}`, ev); break;
-        case 'pte_clear': ptes.delete(`${ev.mm}:${ev.va}`); hist.note(ev.pfn, ev); break;
-        case 'dma_ref_get': case 'cow_copy': hist.note(ev.pfn, ev); break;
-        case 'dma_access': {
-          if (!ev.mm) return;
-          const p = ptes.get(`${ev.mm}:${ev.va}`);
-          if (!p || p.type !== 'pte_set' || p.pfn === ev.pfn) return;
-          ctx.report({
-            kind: 'incoherent-mapping', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
-            message: `${ev.actor} ${ev.write ? 'wrote' : 'read'} pfn 0x${ev.pfn.toString(16)} for ${ev.mm} va 0x${ev.va.toString(16)}, but ${ev.mm}'s PTE there maps pfn 0x${p.pfn.toString(16)}: CPU and device no longer share that page`,
-            chain: [...hist.chain(ev.pfn, ['dma_ref_get', 'cow_copy', 'pte_clear'], ev).slice(0, -1), toChain(p), toChain(ev)],
-          });
-          break;
-        }
-        default: break;
-      }
+    on: {
+      pte_set(ev) {
+        table(ev.mm).set(vpnOf(ev.va), ev.pfn, (names.id(ev.actor) << 1) | (ev.write ? 1 : 0), ev.time, ev.refcount, 0);
+      },
+      pte_clear(ev) {
+        const t = ptes.get(names.id(ev.mm));
+        if (!t || !t.count) return;
+        t.clearRun(vpnOf(ev.start), ev.pfns);
+      },
+      dma_access(ev) {
+        if (!ev.mm) return;
+        const p = ptes.get(names.id(ev.mm))?.get(vpnOf(ev.va));
+        if (!p || p.pfn === ev.pfn) return;
+        const set: MmEventOf<'pte_set'> = {
+          type: 'pte_set', time: p.b, actor: names.name(p.a >> 1), mm: ev.mm, va: ev.va, pfn: p.pfn, write: (p.a & 1) === 1, refcount: p.c,
+        };
+        ctx.report({
+          kind: 'incoherent-mapping', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
+          message: `${ev.actor} ${ev.write ? 'wrote' : 'read'} pfn 0x${ev.pfn.toString(16)} for ${ev.mm} va 0x${ev.va.toString(16)}, but ${ev.mm}'s PTE there maps pfn 0x${p.pfn.toString(16)}: CPU and device no longer share that page`,
+          chain: [...toChains(history.chain(ev.pfn, ['dma_ref_get', 'cow_copy', 'pte_clear'], ev).slice(0, -1)), toChain(set), toChain(ev)],
+        });
+      },
     },
     finish(): void {},
   };

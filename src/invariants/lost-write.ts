@@ -5,75 +5,82 @@
  * truncating its own range, dirty data still cached at the end, a write into a freed frame (that is
  * dma-use-after-free), a write into a dummy page (dummy-page-dma). Reported at the write; also a
  * dirty page writeback skipped and dropped (ext4 ≥ 5.18 without buffers), reported at the skip.
+ * The checker's page-cache books say, per frame, which file page it is cached as (none: 0).
  */
-import type { MmTraceEvent, MmEventOf } from '../mm/trace_events.js';
-import { FrameHistory, type Checker, type CheckerCtx, type ViolationReport } from './checker.js';
+import type { MmEventOf } from '../mm/trace_events.js';
+import { f64Column, i32Column, Interner } from './books.js';
+import { toChains, type Checker, type CheckerCtx, type CheckerInstance, type ViolationReport } from './checker.js';
 
-const CHAIN = ['dma_ref_get', 'filemap_remove'] as const;
-
-function create(ctx: CheckerCtx) {
-  const cache = new Map<string, number>();
-  const gen = new Map<number, number>();
-  const free = new Set<number>();
-  const hist = new FrameHistory();
+function create(ctx: CheckerCtx): CheckerInstance {
+  const { frames, history } = ctx.books;
+  const files = new Interner();
+  /** The file each frame is cached for (its id, 0 none), and at which index. */
+  const cachedFile = i32Column();
+  const cachedIndex = f64Column(-1);
   /** Writes of a DMA still in flight, reported only if it completes ok. */
   const pending = new Map<string, ViolationReport[]>();
-  /** The durable token of each file page, from storage_write (never written: zero, token 0). */
-  const stored = new Map<string, number>();
+  /** The durable token of each file page, from storage_write (never written: zero, token 0), by file id. */
+  const stored = new Map<number, Map<number, number>>();
 
   function check(ev: MmEventOf<'dma_access'> | MmEventOf<'cpu_access'>): ViolationReport | null {
     if (!ev.write || ev.file === '' || ev.index < 0) return null;
-    if (cache.get(`${ev.file}:${ev.index}`) === ev.pfn) return null;
+    if (cachedFile.get(ev.pfn) === files.id(ev.file) && cachedIndex.get(ev.pfn) === ev.index) return null;
     // Into a freed or reallocated frame: that is dma-use-after-free, not a lost write.
-    if (free.has(ev.pfn) || gen.get(ev.pfn) !== ev.gen) return null;
-    const removed = hist.get(ev.pfn, 'filemap_remove');
+    if (frames.free.get(ev.pfn) || frames.gen.get(ev.pfn) !== ev.gen) return null;
+    const removed = history.get(ev.pfn, 'filemap_remove');
     const how = removed && removed.type === 'filemap_remove' ? `${removed.reason} removed it from ${ev.file}'s page cache` : `it is not ${ev.file}'s page cache page`;
     return {
       kind: 'lost-write', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
       message: `${ev.actor} wrote pfn 0x${ev.pfn.toString(16)} for ${ev.file}@${ev.index} after ${how}: the write never reaches ${ev.file}`,
-      chain: hist.chain(ev.pfn, CHAIN, ev),
+      chain: toChains(history.chain(ev.pfn, ['dma_ref_get', 'filemap_remove'], ev)),
     };
   }
 
   return {
-    on(ev: MmTraceEvent): void {
-      switch (ev.type) {
-        case 'folio_alloc': gen.set(ev.pfn, ev.gen); free.delete(ev.pfn); break;
-        case 'folio_free': free.add(ev.pfn); break;
-        case 'filemap_add': cache.set(`${ev.file}:${ev.index}`, ev.pfn); break;
-        case 'filemap_remove':
-          if (cache.get(`${ev.file}:${ev.index}`) === ev.pfn) cache.delete(`${ev.file}:${ev.index}`);
-          hist.note(ev.pfn, ev);
-          break;
-        case 'dma_ref_get': case 'folio_dirty': case 'folio_buffers': hist.note(ev.pfn, ev); break;
-        case 'storage_write': stored.set(`${ev.file}:${ev.index}`, ev.token); break;
-        case 'writeback_skip':
-          // Nothing is lost when the page holds what storage already has.
-          if ((stored.get(`${ev.file}:${ev.index}`) ?? 0) === ev.token) break;
-          ctx.report({
-            kind: 'lost-write', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
-            message: `writeback skipped dirty pfn 0x${ev.pfn.toString(16)} (${ev.file}@${ev.index}) because it has no buffers: its data never reaches ${ev.file}`,
-            chain: hist.chain(ev.pfn, ['dma_ref_get', 'folio_buffers', 'folio_dirty'], ev),
-          });
-          break;
-        case 'cpu_access': { const v = check(ev); if (v) ctx.report(v); break; }
-        case 'dma_access': {
-          const v = check(ev);
-          if (v) {
-            const l = pending.get(ev.wr) ?? [];
-            l.push(v);
-            pending.set(ev.wr, l);
-          }
-          break;
+    on: {
+      filemap_add(ev) {
+        cachedFile.set(ev.pfn, files.id(ev.file));
+        cachedIndex.set(ev.pfn, ev.index);
+      },
+      filemap_remove(ev) {
+        const id = files.id(ev.file);
+        const p = ev.pfns;
+        for (let i = 0; i < p.length; i++) {
+          const pfn = p[i] as number;
+          if (cachedFile.get(pfn) === id && cachedIndex.get(pfn) === ev.indices[i]) cachedFile.a[pfn] = 0;
         }
-        case 'dma_complete': {
-          const l = pending.get(ev.wr);
-          pending.delete(ev.wr);
-          if (l && ev.status === 'ok') for (const v of l) ctx.report(v);
-          break;
-        }
-        default: break;
-      }
+      },
+      storage_write(ev) {
+        const id = files.id(ev.file);
+        const m = stored.get(id) ?? new Map<number, number>();
+        m.set(ev.index, ev.token);
+        stored.set(id, m);
+      },
+      writeback_skip(ev) {
+        // Nothing is lost when the page holds what storage already has.
+        if ((stored.get(files.id(ev.file))?.get(ev.index) ?? 0) === ev.token) return;
+        ctx.report({
+          kind: 'lost-write', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
+          message: `writeback skipped dirty pfn 0x${ev.pfn.toString(16)} (${ev.file}@${ev.index}) because it has no buffers: its data never reaches ${ev.file}`,
+          chain: toChains(history.chain(ev.pfn, ['dma_ref_get', 'folio_buffers', 'folio_dirty'], ev)),
+        });
+      },
+      cpu_access(ev) {
+        const v = check(ev);
+        if (v) ctx.report(v);
+      },
+      dma_access(ev) {
+        const v = check(ev);
+        if (!v) return;
+        const l = pending.get(ev.wr) ?? [];
+        l.push(v);
+        pending.set(ev.wr, l);
+      },
+      dma_complete(ev) {
+        const l = pending.get(ev.wr);
+        pending.delete(ev.wr);
+        if (l && ev.status === 'ok') for (const v of l) ctx.report(v);
+      },
     },
     finish(): void {},
   };

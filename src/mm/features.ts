@@ -67,6 +67,8 @@ export interface KernelFeatures {
   readonly madv_remove_maywrite: boolean;
   /** A refused non-blockable start calls every classic subscriber's invalidate_range_end (5.13). */
   readonly mn_nonblock_fail_ends: boolean;
+  /** PAGEVEC_SIZE: the folios a folio_batch holds, so truncate removes at once (15; 31 from 6.9). */
+  readonly folio_batch_size: number;
 }
 
 type FeatureValues = Omit<KernelFeatures, 'version'>;
@@ -93,6 +95,7 @@ const BEFORE_TIMELINE: FeatureValues = {
   gup_unshare_longterm_cow: false, longterm_migrates_movable: false, mlx5_umr_recovery: false,
   mremap_vma_lookup_first: false, dax_busy_unmaps_cows: true, dax_busy_skips_unmapped: true, lazyfree_checks_refs: false,
   mremap_dontunmap: false, mremap_dontunmap_any_vma: false, madv_remove_maywrite: false, mn_nonblock_fail_ends: false,
+  folio_batch_size: 15,
 };
 
 /**
@@ -204,6 +207,11 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
   {
     version: [6, 7], set: { madv_remove_maywrite: true }, commit: '', subject: 'mm: drop the assumption that VM_SHARED always implies writable [U]',
     where: 'mm/madvise.c madvise_remove() vma_is_shared_maywrite()', effect: 'MADV_REMOVE of a shared mapping needs VM_MAYWRITE, no longer VM_WRITE (a PROT_READ mapping of a writable file may punch)',
+  },
+  {
+    version: [6, 9], set: { folio_batch_size: 31 }, commit: '9cecde80aae0', subject: 'mm: increase folio batch size',
+    where: 'include/linux/pagevec.h PAGEVEC_SIZE; mm/truncate.c truncate_inode_pages_range()',
+    effect: 'truncate removes up to 31 folios from the page cache at once (15 before), one preemption point per batch',
   },
   {
     version: [6, 15], set: { dax_busy_skips_unmapped: false }, commit: '',

@@ -97,6 +97,8 @@ export class Kernel implements MmTraceSink {
   /** fatal_signal_pending() for the running task. Interruptible sleeps check it and return EINTR. */
   readonly fatal_signal_pending: () => boolean;
   readonly tunables: KernelTunables;
+  /** The frames one folios_put_refs() freed, before they are traced together. */
+  private readonly freedScratch: number[] = [];
   /** The dummy ("crappy") page devices are redirected to, allocated on first use. */
   private dummyPfn = -1;
   /**
@@ -182,23 +184,53 @@ export class Kernel implements MmTraceSink {
   }
 
   /**
-   * folio_put_refs() - drop @n references on @pfn; at zero the frame is freed.
+   * folio_put_refs() - drop @n references on @pfn; at zero the frame is freed (one `folio_free`).
    * Context: a refcount going negative is the kernel's VM_BUG_ON_FOLIO (refcount underflow).
    * Kernel: include/linux/mm.h folio_put_refs(), mm/swap.c __folio_put().
    */
   folio_put_refs(pfn: number, n: number): void {
-    if (pfn === ZERO_PFN) return;
+    if (this.put_testzero(pfn, n)) this.trace_folio_free(Int32Array.of(pfn));
+  }
+
+  /**
+   * folios_put_refs() - drop @n references on each of @pfns[from, to), in order; the frames that
+   * reach zero are freed together, traced as one `folio_free` of them in that order.
+   * Context: the caller's batch (a folio_batch, an mmu_gather batch): no preemption point inside.
+   * Kernel: mm/swap.c folios_put_refs(), release_pages().
+   */
+  folios_put_refs(pfns: ArrayLike<number>, from: number, to: number, n: number): void {
+    const freed = this.freedScratch;
+    for (let i = from; i < to; i++) {
+      const pfn = pfns[i] as number;
+      if (this.put_testzero(pfn, n)) freed.push(pfn);
+    }
+    if (!freed.length) return;
+    this.trace_folio_free(Int32Array.from(freed));
+    freed.length = 0;
+  }
+
+  /**
+   * put_testzero() - (pinsim-only name) drop @n references on @pfn and, at zero, give the frame back
+   * to the allocator (untraced: the caller traces the frees). Return: whether it was freed.
+   * Kernel: include/linux/mm.h folio_put_testzero(), mm/swap.c __folio_put().
+   */
+  private put_testzero(pfn: number, n: number): boolean {
+    if (pfn === ZERO_PFN) return false;
     const m = this.mem;
     const rc = m.refcount(pfn) - n;
-    BUG_ON(this, rc < 0 || m.free[pfn] === 1, 'include/linux/mm.h:folio_put_testzero', pfn,
-      `page:pfn ${pfn} refcount:${m._refcount[pfn]} put ${n}`);
+    // The dump is made only when the BUG fires: this runs for every page a zap or truncate frees.
+    if (rc < 0 || m.free[pfn] === 1) BUG_ON(this, true, 'include/linux/mm.h:folio_put_testzero', pfn, `page:pfn ${pfn} refcount:${m._refcount[pfn]} put ${n}`);
     m._refcount[pfn] = rc;
     if (rc <= 1 && m.flagsOf(pfn) & PG_dax) wake_up_all(this.dax_wq);
-    if (rc === 0) {
-      this.pgmaps.owner.delete(pfn);
-      this.movable.pfns.delete(pfn);
-      this.emit({ type: 'folio_free', time: this.now, actor: this.actorName(), pfn, gen: m.genOf(pfn) });
-      this.alloc.free_page(pfn);
-    }
+    if (rc !== 0) return false;
+    if (this.pgmaps.owner.size) this.pgmaps.owner.delete(pfn);
+    if (this.movable.pfns.size) this.movable.pfns.delete(pfn);
+    this.alloc.free_page(pfn);
+    return true;
+  }
+
+  /** trace_folio_free() - (pinsim-only) trace the frames @pfns just freed, in that order. */
+  private trace_folio_free(pfns: Int32Array): void {
+    this.emit({ type: 'folio_free', time: this.now, actor: this.actorName(), pfns });
   }
 }

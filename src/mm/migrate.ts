@@ -16,7 +16,7 @@ import type { Kernel } from './kernel.js';
 import { down_read, up_read } from './locking.js';
 import { MAPPING_ANON } from './mem_map.js';
 import { alloc_user_page } from './mmzone.js';
-import { ptep_clear, set_pte_at, tlb_finish_mmu, vpn } from './memory.js';
+import { ptep_clear, set_pte_at, tlb_finish_mmu, tlb_gather_mmu, vpn } from './memory.js';
 import { pte_dirty, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE, type MmStruct } from './mm_types.js';
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_CLEAR,
@@ -75,7 +75,7 @@ function* migrate_one(k: Kernel, mm: MmStruct, va: number, old: number, inode: I
   // Under the PTL: unmap only if the PTE still maps this folio (reclaim, a zap or a COW may have
   // replaced or cleared it while migrate slept). Its bits are taken now, not before the sleep.
   const pte = mm.pgtable.get(vpn(va));
-  const gather: number[] = [];
+  const gather = tlb_gather_mmu();
   const mapped = pte_present(pte) && pte_pfn(pte) === old;
   if (mapped) ptep_clear(k, mm, va, gather);
   yield* mmu_notifier_invalidate_range_end(k, range);
@@ -95,7 +95,7 @@ function* migrate_one(k: Kernel, mm: MmStruct, va: number, old: number, inode: I
     return 0;
   }
   // folio_migrate_mapping(): page cache + mappings + the unmap's queued reference + isolation.
-  const expected = (cached ? 1 : 0) + m.mapcount(old) + gather.length + 1;
+  const expected = (cached ? 1 : 0) + m.mapcount(old) + gather.nr + 1;
   if (m.refcount(old) !== expected) {
     // folio_migrate_mapping() refuses: restore the original mapping.
     set_pte_at(k, mm, va, old, bits);
@@ -118,7 +118,10 @@ function* migrate_one(k: Kernel, mm: MmStruct, va: number, old: number, inode: I
     const index = m.indexOf(old);
     inode.i_mapping.i_pages.set(index, npfn + 1);
     m._refcount[npfn] = 1;
-    k.emit({ type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: old, gen: m.genOf(old), refcount: m.refcount(old) - 1, pincount: m.pincount(old), reason: 'migrate' });
+    k.emit({
+      type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, reason: 'migrate', indices: Float64Array.of(index),
+      pfns: Int32Array.of(old), refcounts: Int32Array.of(m.refcount(old) - 1), pincounts: Int32Array.of(m.pincount(old)),
+    });
     k.emit({ type: 'filemap_add', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: npfn, gen: m.genOf(npfn), refcount: 1 });
     k.folio_put_refs(old, 1);
   }

@@ -12,7 +12,7 @@ import type { Co } from '../engine/actor.js';
 import type { Kernel } from './kernel.js';
 import { MAPPING_ANON } from './mem_map.js';
 import { PageAnonExclusive, SetPageAnonExclusive } from './page-flags.js';
-import { set_pte_at, vpn } from './memory.js';
+import { set_pte_at, trace_pte_clear, vpn } from './memory.js';
 import { PINSIM_BUG } from './mmdebug.js';
 import {
   is_device_private_entry, mk_devpriv_pte, mk_pte, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE, type MmStruct, type VmAreaStruct,
@@ -73,7 +73,7 @@ export function* migrate_vma_setup(
   for (const p of pages) {
     if (p.src < 0) continue;
     mm.pgtable.set(vpn(p.addr), 0);
-    k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: p.addr, pfn: p.src, dirty: false });
+    trace_pte_clear(k, mm, p.addr, Int32Array.of(p.src), new Uint8Array(1));
     if (p.src !== ZERO_PFN) k.mem._mapcount[p.src] = k.mem.mapcount(p.src) - 1;
   }
   yield* mmu_notifier_invalidate_range_end(k, range);
@@ -103,7 +103,7 @@ function* try_to_migrate_others(k: Kernel, mm: MmStruct, p: MigratePage): Co {
     yield* mmu_notifier_invalidate_range_start(k, range);
     if (other.pgtable.get(v) === pte) {
       other.pgtable.set(v, 0);
-      k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: other.owner, va: p.addr, pfn: p.src, dirty: false });
+      trace_pte_clear(k, other, p.addr, Int32Array.of(p.src), Uint8Array.of(0));
       k.mem._mapcount[p.src] = k.mem.mapcount(p.src) - 1;
       (p.others ??= []).push(other);
     }

@@ -12,7 +12,7 @@ import { delay, schedPoint, type Co } from '../engine/actor.js';
 import { EFAULT, EINVAL, ENOMEM, type Errno } from './errno.js';
 import type { Kernel } from './kernel.js';
 import { down_write, up_write } from './locking.js';
-import { vpn } from './memory.js';
+import { trace_pte_clear, vpn } from './memory.js';
 import { find_vma, is_device_exclusive_entry, is_device_private_entry, pte_pfn, pte_present, pte_write, VmAreaStruct, vmas_in, type MmStruct } from './mm_types.js';
 import { get_unmapped_area, insert_vma, TASK_SIZE, unmap_locked } from './mmap.js';
 import {
@@ -44,7 +44,7 @@ function* move_page_tables(k: Kernel, mm: MmStruct, old: number, new_addr: numbe
     const from = v * PAGE_SIZE, to = new_addr + (from - old);
     const pfn = pte_pfn(pte);
     mm.pgtable.set(v, 0);
-    k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: from, pfn, dirty: false });
+    trace_pte_clear(k, mm, from, Int32Array.of(pfn), new Uint8Array(1));
     mm.pgtable.set(vpn(to), pte);
     k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: to, pfn, write: pte_write(pte), refcount: k.mem.refcount(pfn) });
   }

@@ -13,7 +13,7 @@
 import { delay, type Co } from '../engine/actor.js';
 import type { Kernel } from './kernel.js';
 import { down_read_trylock, up_read } from './locking.js';
-import { tlb_finish_mmu, zap_pte_range } from './memory.js';
+import { tlb_finish_mmu, tlb_gather_mmu, unmap_page_range } from './memory.js';
 import type { MmStruct } from './mm_types.js';
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start_nonblock, mmu_notifier_range_init, MMU_NOTIFY_UNMAP,
@@ -44,8 +44,8 @@ export function* __oom_reap_task_mm(k: Kernel, mm: MmStruct): Co<boolean> {
       continue;
     }
     // unmap_page_range(): the PTEs are cleared under the page-table lock, no sleep.
-    const gather: number[] = [];
-    const n = zap_pte_range(k, mm, vma.vm_start, vma.vm_end, gather);
+    const gather = tlb_gather_mmu();
+    const n = yield* unmap_page_range(k, mm, vma.vm_start, vma.vm_end, gather);
     yield* delay(n * k.timing.zapPerPage, 'oom_reaper:ptes_cleared');
     yield* mmu_notifier_invalidate_range_end(k, range);
     tlb_finish_mmu(k, gather);

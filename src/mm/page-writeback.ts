@@ -16,8 +16,8 @@ import { PAGE_SIZE, PG_dirty, PG_private, VM_SHARED } from './types.js';
 
 /**
  * folio_mark_dirty() - set PG_dirty on @pfn. A folio with a mapping goes through its filesystem's
- * dirty hook (ext4 WARNs when there are no buffers); an orphaned or anonymous folio just gets the
- * flag (noop_dirty_folio): dirtying it reaches no file.
+ * dirty hook (ext4 WARNs when there are no buffers) and is traced (`folio_dirty`); an orphaned or
+ * anonymous folio just gets the flag (noop_dirty_folio), untraced: dirtying it reaches no file.
  * Context: @via names the caller for traces (zap, unpin, fault).
  */
 export function folio_mark_dirty(k: Kernel, pfn: number, via: string): void {
@@ -32,8 +32,7 @@ export function folio_mark_dirty(k: Kernel, pfn: number, via: string): void {
   }
   if (f & PG_dirty) return;
   m.flags[pfn] = f | PG_dirty;
-  const o = k.owner_of(pfn);
-  k.emit({ type: 'folio_dirty', time: k.now, actor: k.actorName(), pfn, file: o.file, index: o.index, buffers, via });
+  if (ino) k.emit({ type: 'folio_dirty', time: k.now, actor: k.actorName(), pfn, file: ino.name, index: m.indexOf(pfn), buffers, via });
 }
 
 /** set_page_dirty_lock() - folio_mark_dirty() under the folio lock. Simplified: the lock is not modelled. */

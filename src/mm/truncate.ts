@@ -13,7 +13,7 @@
  */
 import { delay, schedPoint, type Co } from '../engine/actor.js';
 import type { Errno } from './errno.js';
-import { filemap_get_folio, filemap_pfns_in, filemap_remove_folio } from './filemap.js';
+import { delete_from_page_cache_batch, filemap_pfns_in } from './filemap.js';
 import type { Inode } from './fs/inode.js';
 import type { Kernel } from './kernel.js';
 import { dax_break_layouts } from './fs/dax.js';
@@ -25,22 +25,34 @@ import { PAGE_SIZE, pages_in, PG_dirty } from './types.js';
 
 /**
  * truncate_inode_pages_range() - remove the cached folios of indexes [first, last] from @inode's
- * page cache. Context: i_rwsem held; may sleep between folios. Return: nothing.
- * Kernel: mm/truncate.c truncate_inode_pages_range().
+ * page cache, a folio batch at a time: up to PAGEVEC_SIZE folios (the era's folio_batch_size)
+ * found from the cursor on, each cleaned (buffers invalidated, dirtiness cancelled), all removed
+ * together and released together, then the time their removal takes, a preemption point.
+ * Context: i_rwsem held; may sleep between batches. Return: nothing.
+ * Kernel: mm/truncate.c truncate_inode_pages_range() (find_lock_entries() into a folio_batch,
+ * truncate_cleanup_folio(), delete_from_page_cache_batch(), folio_batch_release(), cond_resched()).
+ * Simplified: one pass (the kernel's second pass waits for folios it could not lock).
  */
 export function* truncate_inode_pages_range(k: Kernel, inode: Inode, first: number, last: number, reason: string): Co {
-  const victims: [index: number, pfn: number][] = [];
-  inode.i_mapping.i_pages.forEachIn(first, last, (i, v) => victims.push([i, v - 1]));
-  for (const [index, pfn] of victims) {
-    // The batch is stale once we have slept: drop_caches (i_rwsem does not keep it out) may have
-    // removed (and freed) the folio meanwhile. Like truncate_inode_folio()'s folio->mapping check
-    // under the folio lock, skip it unless it is still this file's folio at this index.
-    if (filemap_get_folio(inode.i_mapping, index) !== pfn) continue;
-    // truncate_cleanup_folio(): invalidate the buffers, cancel the dirty state.
-    folio_detach_buffers(k, pfn);
-    k.mem.flags[pfn] = k.mem.flagsOf(pfn) & ~PG_dirty;
-    filemap_remove_folio(k, pfn, reason);
-    yield* delay(k.timing.truncatePerPage, 'truncate:folio_removed');
+  const max = k.features.folio_batch_size;
+  const idx = new Float64Array(max), val = new Float64Array(max);
+  let index = first;
+  for (;;) {
+    // Each batch is looked up afresh from the cursor, after the sleep: drop_caches (i_rwsem does
+    // not keep it out) may have removed (and freed) folios meanwhile.
+    const n = inode.i_mapping.i_pages.collectIn(index, last, max, idx, val);
+    if (n === 0) break;
+    for (let i = 0; i < n; i++) {
+      const pfn = (val[i] as number) - 1;
+      val[i] = pfn;
+      // truncate_cleanup_folio(): invalidate the buffers, cancel the dirty state.
+      folio_detach_buffers(k, pfn);
+      k.mem.flags[pfn] = k.mem.flagsOf(pfn) & ~PG_dirty;
+    }
+    delete_from_page_cache_batch(k, inode, val.subarray(0, n), reason);
+    // The batch is gone from the cache and released; cond_resched() before the next one.
+    yield* delay(n * k.timing.truncatePerPage, 'truncate:folio_batch_removed');
+    index = (idx[n - 1] as number) + 1;
   }
 }
 

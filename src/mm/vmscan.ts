@@ -15,7 +15,7 @@ import { delay, type Co } from '../engine/actor.js';
 import { filemap_remove_folio } from './filemap.js';
 import type { Inode } from './fs/inode.js';
 import type { Kernel } from './kernel.js';
-import { ptep_clear, tlb_finish_mmu, unmap_mapping_range } from './memory.js';
+import { ptep_clear, tlb_finish_mmu, tlb_gather_mmu, unmap_mapping_range } from './memory.js';
 import { pte_dirty, pte_pfn, pte_present } from './mm_types.js';
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_CLEAR,
@@ -77,7 +77,7 @@ function* shrink_lazyfree(k: Kernel, nr: number): Co<number> {
       const extra = m.refcount(pfn) !== m.mapcount(pfn);
       m.flags[pfn] = m.flagsOf(pfn) & ~PG_lazyfree;
       if (!dirty && !(extra && k.features.lazyfree_checks_refs)) {
-        const gather: number[] = [];
+        const gather = tlb_gather_mmu();
         ptep_clear(k, mm, va, gather);
         yield* mmu_notifier_invalidate_range_end(k, range);
         tlb_finish_mmu(k, gather);

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { toChain, type ChainFields } from '../../src/invariants/checker.js';
-import type { MmEventOf, MmEventType, MmTraceEvent } from '../../src/mm/trace_events.js';
+import type { MmChainEvent, MmChainEventOf } from '../../src/mm/trace_events.js';
 import { tellChain } from '../../src/report/story.js';
 import { formatRunText } from '../../src/report/text.js';
 import { defaultRegistry } from '../../src/scenario/registry.js';
@@ -72,14 +72,14 @@ describe('the reused page of odp-nic-umr-failure', () => {
 });
 
 /** One hand-made chain step: time (ns), actor, the event type and every field of that event. */
-type Step = { [T in MmEventType]: [number, string, T, ChainFields<MmEventOf<T>>] }[MmEventType];
+type Step = { [T in MmChainEvent['type']]: [number, string, T, ChainFields<MmChainEventOf<T>>] }[MmChainEvent['type']];
 
 /** A violation of @kind whose chain is @steps, each made a typed record by the checkers' own toChain(). */
 function v(kind: string, steps: Step[]): Violation {
   const last = steps[steps.length - 1];
   return {
     kind, time: last?.[0] ?? 0, actor: last?.[1] ?? '', pfn: 1, message: 'the story never reads this',
-    chain: steps.map(([time, actor, type, fields]) => toChain({ type, time, actor, ...fields } as MmTraceEvent)),
+    chain: steps.map(([time, actor, type, fields]) => toChain({ type, time, actor, ...fields } as MmChainEvent)),
   };
 }
 

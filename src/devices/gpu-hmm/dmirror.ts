@@ -115,11 +115,10 @@ export function* dmirror_interval_invalidate(d: Dmirror, sub: MmuIntervalNotifie
   else if (!mutex_trylock(d.mutex, ctx.name)) return false;
   // Pairs with mmu_interval_read_retry() in dmirror_range_fault().
   mmu_interval_set_seq(sub, cur_seq);
-  const victims: number[] = [];
-  d.table.walk(Math.ceil(range.start / PAGE_SIZE), Math.ceil(range.end / PAGE_SIZE), (vpn) => victims.push(vpn));
+  const first = Math.ceil(range.start / PAGE_SIZE), end = Math.ceil(range.end / PAGE_SIZE);
   // The device TLB flush: waited for only where the range may sleep (dmirror has none to wait for).
-  if (victims.length && blockable) yield* delay(d.dev.p.invalidateLatency, 'gpu:invalidate_tlb');
-  for (const vpn of victims) d.table.erase(vpn);
+  if (blockable && d.table.anyIn(first, end)) yield* delay(d.dev.p.invalidateLatency, 'gpu:invalidate_tlb');
+  d.table.eraseRange(first, end);
   mutex_unlock(d.mutex);
   return true;
 }
@@ -152,12 +151,14 @@ export function* dmirror_range_fault(d: Dmirror, start: number, end: number, wri
       mutex_unlock(d.mutex);
       continue;
     }
+    const batch = d.table.beginMap(range.snapSeq);
     range.hmm_pfns.forEach((h, i) => {
       if (h.pfn < 0) return;
       const vpn = start / PAGE_SIZE + i;
       d.table.erase(vpn);
-      d.table.insert(vpn, h.pfn, h.write, range.snapSeq, h.gen);
+      batch.insert(vpn, h.pfn, h.write, h.gen);
     });
+    batch.end();
     mutex_unlock(d.mutex);
     return 0;
   }

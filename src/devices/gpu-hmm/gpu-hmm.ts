@@ -45,9 +45,7 @@ function* dmirror_fops_release(d: Dmirror): Co<0 | Errno> {
   if (d.closed) return EINVAL;
   d.closed = true;
   yield* mmu_interval_notifier_remove(d.dev.ctx.k, d.notifier);
-  const all: number[] = [];
-  d.table.walk(0, Infinity, (vpn) => all.push(vpn));
-  for (const vpn of all) d.table.erase(vpn);
+  d.table.eraseRange(0, Infinity);
   return 0;
 }
 

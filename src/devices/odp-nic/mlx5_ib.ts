@@ -9,7 +9,7 @@ import { WaitQueueHead } from '../../engine/waitqueue.js';
 import type { Process } from '../../mm/kernel.js';
 import { Mutex } from '../../mm/locking.js';
 import { boolParam, numberParam, stringParam, type DeviceCtx, type MemoryRegion } from '../device.js';
-import { ib_umem_odp_unmap_dma_pages, type IbUmemOdp } from './umem_odp.js';
+import { ib_umem_odp_unmap_dma_pages, umem_hw_erase_stale, type IbUmemOdp } from './umem_odp.js';
 
 /** MLX5_IMR_MTT_SIZE: each child of an implicit ODP MR covers 1 GiB. */
 export const MLX5_IMR_MTT_SIZE = 1024 ** 3;
@@ -91,10 +91,8 @@ export function mlx5_ib_dev_dead(dev: Mlx5IbDev, reason: string): void {
   k.emit({ type: 'device_dead', time: k.now, actor: dev.ctx.name, device: dev.ctx.name, reason });
   for (const mr of dev.mrs) {
     for (const umem of mr.children.values()) {
-      const all: number[] = [];
-      umem.table.walk(0, Infinity, (vpn) => all.push(vpn));
-      ib_umem_odp_unmap_dma_pages(umem, all, false);
-      umem.stale.clear();
+      ib_umem_odp_unmap_dma_pages(umem, 0, Infinity, false);
+      umem_hw_erase_stale(umem);
     }
   }
 }

@@ -22,7 +22,8 @@ import { PAGE_SIZE } from '../../mm/types.js';
 import { MLX5_IMR_MTT_SIZE, mlx5_ib_dev_dead, type Mlx5IbDev, type OdpMr } from './mlx5_ib.js';
 import { mlx5r_umr_map_xlt, mlx5r_umr_zap_xlt } from './umr.js';
 import {
-  ib_umem_odp_get, ib_umem_odp_map_dma_and_lock, ib_umem_odp_unmap_dma_pages, ib_umem_odp_unmap_dma_pages_stale, type IbUmemOdp,
+  ib_umem_odp_get, ib_umem_odp_map_dma_and_lock, ib_umem_odp_unmap_dma_pages, ib_umem_odp_unmap_dma_pages_stale, umem_dma_mapped_in,
+  type IbUmemOdp,
 } from './umem_odp.js';
 
 /**
@@ -43,14 +44,12 @@ export function* mlx5_ib_invalidate_range(dev: Mlx5IbDev, umem: IbUmemOdp, sub: 
   // Pairs with mmu_interval_read_retry() in ib_umem_odp_map_dma_and_lock().
   mmu_interval_set_seq(sub, cur_seq);
   const lo = Math.max(range.start, umem.start), hi = Math.min(range.end, umem.end);
-  const victims: number[] = [];
-  umem.table.walk(Math.ceil(lo / PAGE_SIZE), Math.ceil(hi / PAGE_SIZE), (vpn) => {
-    if (!umem.stale.has(vpn)) victims.push(vpn);
-  });
-  const ret = victims.length && !dev.dead ? yield* mlx5r_umr_zap_xlt(dev) : 0;
-  if (!ret) ib_umem_odp_unmap_dma_pages(umem, victims, true);
+  const first = Math.ceil(lo / PAGE_SIZE), end = Math.ceil(hi / PAGE_SIZE);
+  // One walk decides whether a zap UMR is needed; umem_mutex keeps the range as it is until the unmap.
+  const ret = umem_dma_mapped_in(umem, first, end) && !dev.dead ? yield* mlx5r_umr_zap_xlt(dev) : 0;
+  if (!ret) ib_umem_odp_unmap_dma_pages(umem, first, end, true);
   else if (dev.p.afterZapFailure === 'fatal') mlx5_ib_dev_dead(dev, 'zap UMR failed (afterZapFailure "fatal": the device stops all DMA)');
-  else ib_umem_odp_unmap_dma_pages_stale(umem, victims);
+  else ib_umem_odp_unmap_dma_pages_stale(umem, first, end);
   mutex_unlock(umem.umem_mutex);
   return true;
 }

@@ -30,7 +30,7 @@ import {
 } from '../../mm/mmu_interval_notifier.js';
 import type { MmuNotifierRange } from '../../mm/mmu_notifier.js';
 import { folio_mark_dirty } from '../../mm/page-writeback.js';
-import { dma_unmap_translation, TranslationTable, type DeviceCtx } from '../device.js';
+import { dma_unmap_translation, TranslationTable, type DeviceCtx, type TableEntry } from '../device.js';
 
 /** The driver's invalidate for one umem (mlx5_mn_ops.invalidate, with the umem it is embedded in). */
 export type UmemInvalidate = (umem: IbUmemOdp, sub: MmuIntervalNotifier, range: MmuNotifierRange, cur_seq: number) => Co<boolean>;
@@ -127,28 +127,63 @@ export function ib_umem_odp_unmap_dma_page(umem: IbUmemOdp, vpn: number, dirty: 
 }
 
 /**
- * ib_umem_odp_unmap_dma_pages() - drop the translations of the pages @vpns (found by one walk of
- * the range), in order. Context: umem_mutex held (or the device dead). Return: nothing.
+ * ib_umem_odp_unmap_dma_pages() - drop the device's translations of pages [@first, @end) (@end may
+ * be Infinity) in one walk of the range, dirtying first the still-allocated frames the device could
+ * write when @dirty; traced as one `dev_unmap` per table leaf. Entries a failed zap left stale are
+ * not in the driver's DMA list: the walk goes around them (umem_hw_erase_stale() clears them).
+ * Context: umem_mutex held (or the device dead): no preemption point inside. Return: nothing.
  * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_unmap_dma_pages().
  */
-export function ib_umem_odp_unmap_dma_pages(umem: IbUmemOdp, vpns: readonly number[], dirty: boolean): void {
-  for (const vpn of vpns) ib_umem_odp_unmap_dma_page(umem, vpn, dirty);
+export function ib_umem_odp_unmap_dma_pages(umem: IbUmemOdp, first: number, end: number, dirty: boolean): void {
+  const k = umem.ctx.k;
+  const before = dirty ? (_vpn: number, pfn: number, write: boolean): void => {
+    if (write && !k.mem.free[pfn]) folio_mark_dirty(k, pfn, 'ib_umem_odp_unmap_dma_pages');
+  } : undefined;
+  let from = first;
+  for (const s of staleIn(umem, first, end)) {
+    umem.table.eraseRange(from, s, before);
+    from = s + 1;
+  }
+  umem.table.eraseRange(from, end, before);
+}
+
+/** staleIn() - the stale entries of [@first, @end), in increasing order (none, without allocating, usually). */
+function staleIn(umem: IbUmemOdp, first: number, end: number): readonly number[] {
+  if (umem.stale.size === 0) return [];
+  return [...umem.stale].filter((v) => v >= first && v < end).sort((a, b) => a - b);
+}
+
+/**
+ * umem_dma_mapped_in() - (pinsim-only) does the driver's DMA list hold a page of [@first, @end)?
+ * (Present entries but the stale ones.) Context: umem_mutex held. Return: whether it does.
+ */
+export function umem_dma_mapped_in(umem: IbUmemOdp, first: number, end: number): boolean {
+  if (umem.stale.size === 0) return umem.table.anyIn(first, end);
+  let any = false;
+  umem.table.walk(first, end, (vpn) => {
+    if (!umem.stale.has(vpn)) any = true;
+  });
+  return any;
 }
 
 /**
  * ib_umem_odp_unmap_dma_pages_stale() - (pinsim-only name) what ib_umem_odp_unmap_dma_pages() does
- * when the zap before it failed: each page is dirtied (when the device could write it) and its DMA
- * address unmapped (an IOMMU then faults the device's access), and the driver forgets it, but the
- * MTT entry stays: the device can go on reaching the frame through it.
+ * over [@first, @end) when the zap before it failed: each page in the DMA list is dirtied (when the
+ * device could write it) and its DMA address unmapped (an IOMMU then faults the device's access),
+ * and the driver forgets it, but the MTT entry stays: the device can go on reaching the frame
+ * through it.
  * Context: umem_mutex held. Return: nothing.
  * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_unmap_dma_pages() after a failed
  * mlx5r_umr_update_xlt(ZAP) in drivers/infiniband/hw/mlx5/odp.c mlx5_ib_invalidate_range().
  */
-export function ib_umem_odp_unmap_dma_pages_stale(umem: IbUmemOdp, vpns: readonly number[]): void {
+export function ib_umem_odp_unmap_dma_pages_stale(umem: IbUmemOdp, first: number, end: number): void {
   const k = umem.ctx.k;
-  for (const vpn of vpns) {
-    const x = umem.table.lookup(vpn);
-    if (!x || umem.stale.has(vpn)) continue;
+  const victims: number[] = [];
+  umem.table.walk(first, end, (vpn) => {
+    if (!umem.stale.has(vpn)) victims.push(vpn);
+  });
+  for (const vpn of victims) {
+    const x = umem.table.lookup(vpn) as TableEntry;
     if (x.write && !k.mem.free[x.pfn]) folio_mark_dirty(k, x.pfn, 'ib_umem_odp_unmap_dma_pages');
     dma_unmap_translation(umem.ctx, x);
     umem.stale.add(vpn);
@@ -166,6 +201,14 @@ export function umem_hw_erase(umem: IbUmemOdp, vpn: number): void {
 }
 
 /**
+ * umem_hw_erase_stale() - (pinsim-only) clear the MTT entries of every stale page: the MR went away.
+ * Context: umem_mutex held (or the device dead). Return: nothing.
+ */
+export function umem_hw_erase_stale(umem: IbUmemOdp): void {
+  for (const vpn of staleIn(umem, 0, Infinity)) umem_hw_erase(umem, vpn);
+}
+
+/**
  * ib_umem_odp_release() - unsubscribe the notifier, then unmap every page the device still
  * translates (dirtying what it could write). Pairs with ib_umem_odp_get().
  * Context: may sleep (an invalidation in progress finishes first); takes umem_mutex.
@@ -175,8 +218,7 @@ export function umem_hw_erase(umem: IbUmemOdp, vpn: number): void {
 export function* ib_umem_odp_release(umem: IbUmemOdp): Co {
   yield* mmu_interval_notifier_remove(umem.ctx.k, umem.notifier);
   yield* mutex_lock(umem.umem_mutex, umem.ctx.name, 'odp:dereg_umem_mutex');
-  const all: number[] = [];
-  umem.table.walk(0, Infinity, (vpn) => all.push(vpn));
-  ib_umem_odp_unmap_dma_pages(umem, all, true);
+  ib_umem_odp_unmap_dma_pages(umem, 0, Infinity, true);
+  umem_hw_erase_stale(umem);
   mutex_unlock(umem.umem_mutex);
 }

@@ -73,21 +73,25 @@ export function* mlx5r_umr_map_xlt(dev: Mlx5IbDev, mr: OdpMr, umem: IbUmemOdp, r
   if (dev.dead) return EFAULT;
   if (!range.hmm_pfns.some((h) => h.pfn >= 0 && !h.error)) return 0;
   const first = range.start / PAGE_SIZE;
-  return yield* mlx5r_umr_post_send_wait(dev, false, () => range.hmm_pfns.forEach((h, i) => {
-    const vpn = first + i;
-    if (h.pfn < 0 || h.error) {
-      if (umem.stale.has(vpn)) umem_hw_erase(umem, vpn);
-      return;
-    }
-    const old = umem.table.lookup(vpn);
-    const write = mr.writable && h.write && !h.zero;
-    if (old && old.pfn === h.pfn && !umem.stale.has(vpn)) {
-      umem.table.setWrite(vpn, write);
-      return;
-    }
-    if (old) ib_umem_odp_unmap_dma_page(umem, vpn, true);
-    umem.table.insert(vpn, h.pfn, write, range.snapSeq, h.gen);
-  }));
+  const batch = umem.table.beginMap(range.snapSeq);
+  return yield* mlx5r_umr_post_send_wait(dev, false, () => {
+    range.hmm_pfns.forEach((h, i) => {
+      const vpn = first + i;
+      if (h.pfn < 0 || h.error) {
+        if (umem.stale.has(vpn)) umem_hw_erase(umem, vpn);
+        return;
+      }
+      const old = umem.table.lookup(vpn);
+      const write = mr.writable && h.write && !h.zero;
+      if (old && old.pfn === h.pfn && !umem.stale.has(vpn)) {
+        umem.table.setWrite(vpn, write);
+        return;
+      }
+      if (old) ib_umem_odp_unmap_dma_page(umem, vpn, true);
+      batch.insert(vpn, h.pfn, write, h.gen);
+    });
+    batch.end();
+  });
 }
 
 /**

@@ -7,6 +7,7 @@
 import { delay, type Actor, type Co } from '../../engine/actor.js';
 import { compact_zone } from '../../mm/compaction.js';
 import type { Kernel } from '../../mm/kernel.js';
+import { PageArrays } from '../../mm/page_arrays.js';
 import { write_cache_pages } from '../../mm/page-writeback.js';
 import { reclaim_buffers, shrink_folio_list } from '../../mm/vmscan.js';
 import type { KernelSpec } from '../format/types.js';
@@ -35,16 +36,37 @@ export function spawnBackground(k: Kernel, kernel: KernelSpec): void {
   if (kernel.compaction) loop('kcompactd0', kernel.compaction.period, () => compact_zone(k));
 }
 
-/** finalEvents() - the end-of-run events: every live frame's counts, the pin counters, then run_end. */
+/** FRAME_FINAL_BATCH - live frames a `frame_final` event reports. */
+const FRAME_FINAL_BATCH = 512;
+
+/**
+ * finalEvents() - the end-of-run events: every live frame's counts (one walk of the frame table, up
+ * to FRAME_FINAL_BATCH frames an event), the pin counters, then run_end.
+ */
 export function finalEvents(k: Kernel): void {
   const m = k.mem;
+  const live: number[] = [];
+  const flush = (): void => {
+    const n = live.length;
+    if (!n) return;
+    const cols = new PageArrays(n, 0, 5, 0);
+    const ev = { pfns: cols.i32(), gens: cols.u32(), refcounts: cols.i32(), pincounts: cols.i32(), mapcounts: cols.i32() };
+    live.forEach((pfn, i) => {
+      ev.pfns[i] = pfn;
+      ev.gens[i] = m.genOf(pfn);
+      ev.refcounts[i] = m.refcount(pfn);
+      ev.pincounts[i] = m.pincount(pfn);
+      ev.mapcounts[i] = m.mapcount(pfn);
+    });
+    k.emit({ type: 'frame_final', time: k.now, actor: 'kernel', ...ev });
+    live.length = 0;
+  };
   for (let pfn = 1; pfn < m.highWater; pfn++) {
     if (m.free[pfn]) continue;
-    k.emit({
-      type: 'frame_final', time: k.now, actor: 'kernel', pfn, gen: m.genOf(pfn),
-      refcount: m.refcount(pfn), pincount: m.pincount(pfn), mapcount: m.mapcount(pfn),
-    });
+    live.push(pfn);
+    if (live.length === FRAME_FINAL_BATCH) flush();
   }
+  flush();
   k.emit({ type: 'vmstat_final', time: k.now, actor: 'kernel', ...k.vmstat });
   k.emit({ type: 'run_end', time: k.now, actor: 'kernel', crashed: false });
 }

@@ -12,6 +12,7 @@ import { do_truncate } from '../../../src/mm/truncate.js';
 import { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, PG_dax, PG_private } from '../../../src/mm/types.js';
 import { runScenario } from '../../../src/scenario/run/run.js';
 import { makeKernel, PAGE, type TestKernel } from '../../helpers/kernel.js';
+import { pagesOfType } from '../../helpers/pages.js';
 
 const example = (name: string) => JSON.parse(readFileSync(new URL(`../../../examples/${name}.json`, import.meta.url), 'utf8'));
 const ERAS = ['4.20', '6.12'] as const;
@@ -75,7 +76,7 @@ describe('fsdax truncate breaks layouts (fs/dax.c dax_layout_busy_page_range)', 
     const wait = t.events.find((e) => e.type === 'dax_busy_wait');
     expect(wait).toMatchObject({ pfn: pinned, actor: 'admin' });
     // The pinned frame is not freed before the unpin; every frame is free afterwards.
-    const frees = t.events.filter((e) => e.type === 'folio_free' && pfns.includes(e.pfn));
+    const frees = pagesOfType(t.events, 'folio_free').filter((e) => pfns.includes(e.pfn));
     expect(frees).toHaveLength(4);
     expect(frees.every((e) => e.time >= unpinAt)).toBe(true);
     expect(pfns.map((p) => t.k.mem.free[p])).toEqual([1, 1, 1, 1]);

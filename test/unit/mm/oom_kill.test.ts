@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { MmTraceEvent } from '../../../src/mm/trace_events.js';
 import { runScenario } from '../../../src/scenario/run/run.js';
+import { pagesOfType } from '../../helpers/pages.js';
 
 const example = (name: string) => JSON.parse(readFileSync(new URL(`../../../examples/${name}.json`, import.meta.url), 'utf8'));
 function run(s: unknown, policy?: string) {
@@ -38,7 +39,7 @@ describe('oom_kill and the OOM reaper', () => {
     const { r, evs } = run(s);
     expect(r.violations).toEqual([]);
     expect(evs.some((e) => e.type === 'notifier_abort')).toBe(false);
-    expect(evs.filter((e) => e.type === 'dev_unmap' && e.actor === 'gpu0')).toHaveLength(4);
+    expect(pagesOfType(evs, 'dev_unmap').filter((e) => e.actor === 'gpu0')).toHaveLength(4);
   });
 
   it('a driver that sleeps in the reaper\'s non-blockable range is nonblock-slept', () => {

@@ -9,7 +9,8 @@ import { pte_present, pte_write, type MmStruct } from '../../../src/mm/mm_types.
 import { KernelBugStop } from '../../../src/mm/mmdebug.js';
 import { folio_detach_buffers, folio_mark_dirty, storage_token } from '../../../src/mm/page-writeback.js';
 import type { DmaRef } from '../../../src/mm/pin_registry.js';
-import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
+import type { MmChainEvent } from '../../../src/mm/trace_events.js';
+import { pagesOfType } from '../../helpers/pages.js';
 import { do_truncate } from '../../../src/mm/truncate.js';
 import { FOLL_GET, PG_dirty, PG_private } from '../../../src/mm/types.js';
 import { runScenario } from '../../../src/scenario/run/run.js';
@@ -27,8 +28,7 @@ function setup(era: '4.20' | '6.12' = '6.12', fs: 'ext4' | 'xfs' | 'tmpfs' = 'ex
 }
 
 const flagsOf = (t: TestKernel, f: Inode, index: number) => t.k.mem.flags[filemap_get_folio(f.i_mapping, index)] as number;
-const since = <T extends MmTraceEvent['type']>(t: TestKernel, from: number, type: T) =>
-  t.events.slice(from).filter((e): e is MmEventOf<T> => e.type === type);
+const since = <T extends MmChainEvent['type']>(t: TestKernel, from: number, type: T) => pagesOfType(t.events.slice(from), type);
 const pteOf = (mm: MmStruct, va: number) => mm.pgtable.get(va / PAGE);
 
 describe('pread (filemap_read)', () => {
