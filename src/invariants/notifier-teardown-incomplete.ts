@@ -149,6 +149,12 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
     },
     finish(): void {},
+    reset(): void {
+      mms.reset();
+      devices.clear();
+      installs.reset();
+      atEnd.clear();
+    },
   };
 }
 
