@@ -343,14 +343,19 @@ class VaLeaf {
  * leaves of typed arrays with a presence bitmap. A walk over [first, end) touches only the leaves
  * of the range that exist and, inside one, only the present entries.
  */
+/**
+ * Leaves a reset() let go, for any table to reuse (cleaned first): a machine reused by the next
+ * execution makes its tables' leaves once. No state: a leaf is taken clean.
+ */
+const spareLeaves: VaLeaf[] = [];
+const SPARE_LEAVES_MAX = 256;
+
 export class VaTable {
   private readonly leaves = new Map<number, VaLeaf>();
   private readonly bDefault: number;
   /** The leaf last looked up (runs of pages hit the same one). */
   private lastKey = -1;
   private lastLeaf: VaLeaf | undefined = undefined;
-  /** Leaves a reset() let go, made empty again when reused (not part of the table's state). */
-  private readonly spare: VaLeaf[] = [];
   count = 0;
 
   constructor(bDefault = -1) {
@@ -359,7 +364,7 @@ export class VaTable {
 
   /** reset() - no entry, as made; the leaves are kept for the next use. */
   reset(): void {
-    for (const leaf of this.leaves.values()) this.spare.push(leaf);
+    for (const leaf of this.leaves.values()) if (spareLeaves.length < SPARE_LEAVES_MAX) spareLeaves.push(leaf);
     this.leaves.clear();
     this.lastKey = -1;
     this.lastLeaf = undefined;
@@ -379,7 +384,7 @@ export class VaTable {
     const key = Math.floor(vpn / LEAF), j = vpn - key * LEAF;
     let leaf = this.leafOf(key);
     if (!leaf) {
-      this.leaves.set(key, (leaf = this.spare.pop()?.clean(this.bDefault) ?? new VaLeaf()));
+      this.leaves.set(key, (leaf = spareLeaves.pop()?.clean(this.bDefault) ?? new VaLeaf()));
       this.lastLeaf = leaf;
     }
     const w = j >>> 5, bit = 1 << (j & 31);

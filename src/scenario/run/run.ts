@@ -73,6 +73,10 @@ export class ScenarioRunner {
   private readonly base: Pick<RunResult, 'scenario' | 'policy' | 'seed'>;
   private readonly expect: ReturnType<typeof expectationFor>;
   private readonly machine: Machine | null;
+  /** Every op's key (`actor.index`) and `as`, in the scenario's order. */
+  private readonly opKeys: readonly (readonly [string, string | undefined])[];
+  /** The file pages whose durable content the expectations name (`storage:f@index`). */
+  private readonly storage: readonly { key: string; file: string; index: number }[];
   /** The choices a run replays when it is given none (the scenario's replay section). */
   private readonly choices: readonly number[] | undefined;
 
@@ -85,6 +89,11 @@ export class ScenarioRunner {
     this.base = { scenario: s.name, policy: policyName, seed };
     this.expect = expectationFor(s, policyName);
     this.choices = s.replay?.choices;
+    this.opKeys = Object.entries(s.actors).flatMap(([name, spec]) => spec.ops.map((op, i) => [`${name}.${i}`, op.as] as const));
+    this.storage = 'skip' in this.expect ? [] : storageKeys(this.expect).flatMap((key) => {
+      const m = /^storage:(.+)@(\d+)$/.exec(key);
+      return m ? [{ key, file: m[1] as string, index: Number(m[2]) }] : [];
+    });
     this.machine = 'skip' in this.expect ? null : new Machine(s, {
       registry, policyName, policy, seed,
       window: opts.window ?? s.replay?.window ?? 0,
@@ -119,18 +128,12 @@ export class ScenarioRunner {
       recordResult(st, key, as, crashed ? 'crashed' : 'blocked');
       recordTiming(st, key, as, { start: r.start, end, blockedNs: r.actor.blockedNs - r.blocked0 + waiting, lateNs: r.lateNs });
     }
-    for (const [name, spec] of Object.entries(s.actors)) {
-      spec.ops.forEach((op, i) => {
-        const key = `${name}.${i}`;
-        if (st.results[key] === undefined) recordNotRun(st, key, op.as);
-      });
-    }
+    for (const [key, as] of this.opKeys) if (st.results[key] === undefined) recordNotRun(st, key, as);
 
     // The durable content of the file pages the expectations name (`storage:f@index`).
-    for (const key of storageKeys(expect)) {
-      const m = /^storage:(.+)@(\d+)$/.exec(key);
-      const inode = m ? k.inodes.get(m[1] as string) : undefined;
-      if (m && inode) st.observed[key] = k.contents[storage_token(k, inode, Number(m[2]))] as string;
+    for (const { key, file, index } of this.storage) {
+      const inode = k.inodes.get(file);
+      if (inode) st.observed[key] = k.contents[storage_token(k, inode, index)] as string;
     }
 
     const r: RunResult = {

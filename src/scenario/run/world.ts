@@ -8,7 +8,7 @@ import { Hasher } from '../../engine/hash.js';
 import { Prng } from '../../engine/prng.js';
 import { Scheduler, type ChoicePoint, type SchedulerOptions } from '../../engine/scheduler.js';
 import { TraceBus } from '../../engine/trace.js';
-import { resolveDeviceParams } from '../../devices/device.js';
+import { resolveDeviceParams, type DeviceModel, type DeviceParams } from '../../devices/device.js';
 import { createCheckers, type CheckerInstance, type CheckerSet } from '../../invariants/checker.js';
 import { kernel_fingerprint } from '../../mm/fingerprint.js';
 import { IommuDomain } from '../../mm/iommu.js';
@@ -101,6 +101,9 @@ export class Machine {
   private readonly actorProc: Map<string, string>;
   private readonly processes: readonly string[];
   private readonly sched0: SchedulerOptions;
+  /** Each device's model and parameters, resolved once (a model reads its parameters, never writes them). */
+  private readonly devices: readonly { name: string; model: DeviceModel; params: Readonly<DeviceParams> }[];
+  private readonly paramNotes: string[] = [];
   private readonly fatalSignalPending = (): boolean => {
     const w = this.world;
     const p = w ? this.actorProc.get(w.sched.current?.name ?? '') : undefined;
@@ -112,6 +115,11 @@ export class Machine {
     this.o = o;
     this.actorProc = new Map(Object.entries(s.actors).map(([n, a]) => [n, a.process]));
     this.processes = initialProcesses(s);
+    // A deprecated knob is read as its replacement, with a note in every result.
+    this.devices = Object.entries(s.devices).map(([name, d]) => {
+      const model = o.registry.devices.get(d.model) ?? PINSIM_BUG(`no device model "${d.model}"`);
+      return { name, model, params: resolveDeviceParams(model, d.params, name, this.paramNotes) };
+    });
     this.sched0 = {
       window: o.window,
       ...(o.chooser ? { chooser: o.chooser } : {}),
@@ -148,11 +156,9 @@ export class Machine {
       const spec = s.processes[p] ?? {};
       k.create_process(p, spec.memlock ?? Infinity, spec.capIpcLock ?? false);
     }
+    notes.push(...this.paramNotes);
     const devices = new Map<string, DeviceSlot>();
-    for (const [name, d] of Object.entries(s.devices)) {
-      const model = o.registry.devices.get(d.model) ?? PINSIM_BUG(`no device model "${d.model}"`);
-      // A deprecated knob is read as its replacement, with a note in the result.
-      const params = resolveDeviceParams(model, d.params, name, notes);
+    for (const { name, model, params } of this.devices) {
       const iommu = params['iommu'] === true ? new IommuDomain(name) : null;
       devices.set(name, { model, inst: model.create({ k, name, params, prng: new Prng(o.seed, `device:${name}`), iommu }) });
     }
