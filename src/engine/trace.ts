@@ -129,6 +129,17 @@ export class TraceBus<E extends TraceEventBase> {
     };
   }
 
+  /**
+   * reset() - an empty trace again (no event, the initial hash), keeping the listeners: a machine
+   * reused for the next execution hashes it as a new bus would.
+   */
+  reset(): void {
+    this.h1 = 0x811c9dc5;
+    this.h2 = 0x9747b28c;
+    this.count = 0;
+    this.stepHashes = null;
+  }
+
   /** True when someone listens: emitters may skip building costly optional fields otherwise. */
   get listened(): boolean {
     return this.listeners.length > 0 || this.typedCount > 0;

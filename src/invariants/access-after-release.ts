@@ -27,6 +27,9 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
     },
     finish(): void {},
+    reset(): void {
+      released.clear();
+    },
   };
 }
 

@@ -30,6 +30,14 @@ export class PfnColumn<A extends Column> {
     this.a = make(0);
   }
 
+  /**
+   * reset() - every row back to the fill value (for a machine reused by the next execution): it
+   * reads as a new column does, and keeps its room.
+   */
+  reset(): void {
+    this.a.fill(this.fill);
+  }
+
   get(pfn: number): number {
     return pfn < this.a.length ? (this.a[pfn] as number) : this.fill;
   }
@@ -77,6 +85,12 @@ export class Interner {
   name(id: number): string {
     return this.names[id] ?? '';
   }
+
+  /** reset() - forget every name, as made. */
+  reset(): void {
+    this.ids.clear();
+    this.names.length = 1;
+  }
 }
 
 /**
@@ -91,6 +105,12 @@ export class FrameBooks {
   freedSince(pfn: number, g: number): boolean {
     const cur = this.gen.get(pfn);
     return cur > g || (cur === g && this.free.get(pfn) === 1);
+  }
+
+  /** reset() - no frame known, as made. */
+  reset(): void {
+    this.gen.reset();
+    this.free.reset();
   }
 
   onAlloc(ev: MmEventOf<'folio_alloc'>): void {
@@ -156,6 +176,15 @@ class RangeNotes {
 
   constructor(keepGen: boolean) {
     this.keepGen = keepGen;
+  }
+
+  reset(): void {
+    this.slot.reset();
+    this.pos.reset();
+    this.gen.reset();
+    this.events.length = 0;
+    this.refs.length = 0;
+    this.freeSlots.length = 0;
   }
 
   note(ev: MmEventOf<MmPageFact['type']>, pfns: Int32Array, frames: FrameBooks | null): void {
@@ -226,6 +255,12 @@ export class ChainHistory {
     this.frames = frames;
   }
 
+  /** reset() - no event kept, as made (the frame books are reset by their owner). */
+  reset(): void {
+    for (const r of this.ranges.values()) r.reset();
+    for (const m of this.events.values()) m.clear();
+  }
+
   /** The event types the history reads. */
   static readonly types: readonly MmEventType[] = [...KEPT_RANGES, ...KEPT_EVENTS];
 
@@ -288,6 +323,18 @@ class VaLeaf {
   /** The Float64 column, made when a value other than the table's default is first stored. */
   b: Float64Array | null = null;
   count = 0;
+
+  /** clean() - the leaf as new (its Float64 column, if made, all @bDefault, which reads as none). */
+  clean(bDefault: number): VaLeaf {
+    this.present.fill(0);
+    this.pfn.fill(0);
+    this.a.fill(0);
+    this.c.fill(0);
+    this.flags.fill(0);
+    this.b?.fill(bDefault);
+    this.count = 0;
+    return this;
+  }
 }
 
 /**
@@ -296,6 +343,13 @@ class VaLeaf {
  * leaves of typed arrays with a presence bitmap. A walk over [first, end) touches only the leaves
  * of the range that exist and, inside one, only the present entries.
  */
+/**
+ * Leaves a reset() let go, for any table to reuse (cleaned first): a machine reused by the next
+ * execution makes its tables' leaves once. No state: a leaf is taken clean.
+ */
+const spareLeaves: VaLeaf[] = [];
+const SPARE_LEAVES_MAX = 256;
+
 export class VaTable {
   private readonly leaves = new Map<number, VaLeaf>();
   private readonly bDefault: number;
@@ -306,6 +360,15 @@ export class VaTable {
 
   constructor(bDefault = -1) {
     this.bDefault = bDefault;
+  }
+
+  /** reset() - no entry, as made; the leaves are kept for the next use. */
+  reset(): void {
+    for (const leaf of this.leaves.values()) if (spareLeaves.length < SPARE_LEAVES_MAX) spareLeaves.push(leaf);
+    this.leaves.clear();
+    this.lastKey = -1;
+    this.lastLeaf = undefined;
+    this.count = 0;
   }
 
   private leafOf(key: number): VaLeaf | undefined {
@@ -321,7 +384,7 @@ export class VaTable {
     const key = Math.floor(vpn / LEAF), j = vpn - key * LEAF;
     let leaf = this.leafOf(key);
     if (!leaf) {
-      this.leaves.set(key, (leaf = new VaLeaf()));
+      this.leaves.set(key, (leaf = spareLeaves.pop()?.clean(this.bDefault) ?? new VaLeaf()));
       this.lastLeaf = leaf;
     }
     const w = j >>> 5, bit = 1 << (j & 31);
@@ -447,6 +510,13 @@ export class SlotTable<T> {
   private readonly items: (T | null)[] = [null];
   private readonly refs: number[] = [0];
   private readonly freeSlots: number[] = [];
+
+  /** reset() - no item, as made. */
+  reset(): void {
+    this.items.length = 1;
+    this.refs.length = 1;
+    this.freeSlots.length = 0;
+  }
 
   /** add() - keep @item with no reference yet. Return: its slot. */
   add(item: T): number {

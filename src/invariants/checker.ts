@@ -74,6 +74,12 @@ export type CheckerHandlers = { readonly [T in MmEventType]?: (ev: MmEventOf<T>)
 export interface CheckerInstance {
   readonly on: CheckerHandlers;
   finish(): void;
+  /**
+   * Forget everything the instance learnt, so that it judges the next execution of a machine that
+   * is reused as a new instance would (same context, same handlers). Optional: a checker without it
+   * is created anew for every execution.
+   */
+  reset?(): void;
 }
 
 export interface Checker {
@@ -109,6 +115,10 @@ export function dispatch(c: CheckerInstance, ev: MmTraceEvent): void {
 export interface CheckerSet {
   readonly instances: readonly CheckerInstance[];
   readonly subscriptions: readonly (readonly [MmEventType, (ev: MmTraceEvent) => void])[];
+  /** Whether reset() can make the set new again (every instance has a reset()). */
+  readonly resettable: boolean;
+  /** reset() - the shared books and every instance as created (when resettable). */
+  reset(): void;
 }
 
 /**
@@ -143,5 +153,13 @@ export function createCheckers(checkers: readonly Checker[], base: Omit<CheckerC
       if (h) subs.push([t, h]);
     }
   }
-  return { instances, subscriptions: subs };
+  const resettable = instances.every((c) => c.reset !== undefined);
+  return {
+    instances, subscriptions: subs, resettable,
+    reset() {
+      fb?.reset();
+      hist?.reset();
+      for (const c of instances) c.reset?.();
+    },
+  };
 }

@@ -48,6 +48,9 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
     },
     finish(): void {},
+    reset(): void {
+      state.reset();
+    },
   };
 }
 

@@ -21,6 +21,7 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
     },
     finish(): void {},
+    reset(): void {},
   };
 }
 

@@ -19,6 +19,7 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
     },
     finish(): void {},
+    reset(): void {},
   };
 }
 

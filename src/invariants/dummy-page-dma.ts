@@ -29,6 +29,10 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
     },
     finish(): void {},
+    reset(): void {
+      redirects.clear();
+      dummies.clear();
+    },
   };
 }
 

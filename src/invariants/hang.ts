@@ -38,6 +38,9 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
     },
     finish(): void {},
+    reset(): void {
+      starts.clear();
+    },
   };
 }
 

@@ -45,6 +45,11 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
     },
     finish(): void {},
+    reset(): void {
+      names.reset();
+      // An empty table reads as no table; kept, its leaves serve the next execution.
+      for (const t of ptes.values()) t.reset();
+    },
   };
 }
 

@@ -76,6 +76,11 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
     },
     finish(): void {},
+    reset(): void {
+      open.clear();
+      past.clear();
+      migrateOwner.clear();
+    },
   };
 }
 

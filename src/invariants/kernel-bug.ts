@@ -9,6 +9,7 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
     },
     finish(): void {},
+    reset(): void {},
   };
 }
 

@@ -83,6 +83,13 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
     },
     finish(): void {},
+    reset(): void {
+      files.reset();
+      cachedFile.reset();
+      cachedIndex.reset();
+      pending.clear();
+      stored.clear();
+    },
   };
 }
 

@@ -12,6 +12,7 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
     },
     finish(): void {},
+    reset(): void {},
   };
 }
 

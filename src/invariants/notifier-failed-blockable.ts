@@ -13,6 +13,7 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
     },
     finish(): void {},
+    reset(): void {},
   };
 }
 

@@ -149,6 +149,14 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
     },
     finish(): void {},
+    reset(): void {
+      mms.reset();
+      // The tables' leaves go to the spare ones for the next execution's tables.
+      for (const subs of devices.values()) for (const b of subs.values()) for (const t of b.tables.values()) t.reset();
+      devices.clear();
+      installs.reset();
+      atEnd.clear();
+    },
   };
 }
 

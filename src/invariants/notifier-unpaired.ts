@@ -104,6 +104,14 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
     },
     finish(): void {},
+    reset(): void {
+      open.clear();
+      aborted.clear();
+      subOpen.clear();
+      subRefused.clear();
+      subs.length = 0;
+      called.clear();
+    },
   };
 }
 

@@ -45,6 +45,9 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
     },
     finish(): void {},
+    reset(): void {
+      held.reset();
+    },
   };
 }
 

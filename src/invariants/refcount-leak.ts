@@ -101,6 +101,11 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
     },
     finish(): void {},
+    reset(): void {
+      refs.reset();
+      pins.reset();
+      livePins = 0;
+    },
   };
 }
 
