@@ -64,21 +64,79 @@ export function toChain<E extends MmTraceEvent>(ev: E): ChainRecord<E> {
   return c;
 }
 
+/** The number of pages an event concerns: its `nr` (a large folio's pages), else 1. */
+export function pagesOf(ev: MmTraceEvent): number {
+  return 'nr' in ev && typeof ev.nr === 'number' ? ev.nr : 1;
+}
+
+/**
+ * RangeMap - (pinsim-only) values per page number (a pfn, or a file index), set for one page or for
+ * a large folio's range of pages at once; a read sees the latest value set over that page and its
+ * offset into the range it was set with. Costs a map entry per 4 KiB folio and a list entry per
+ * large folio, never a page of a large folio each.
+ */
+export class RangeMap<V> {
+  private seq = 0;
+  private readonly one = new Map<number, { seq: number; v: V | undefined }>();
+  private readonly ranges: { first: number; nr: number; seq: number; v: V | undefined }[] = [];
+
+  /** set() - @v for the @nr pages from @first (undefined: no value). */
+  set(first: number, v: V | undefined, nr = 1): void {
+    const seq = ++this.seq;
+    if (nr === 1) this.one.set(first, { seq, v });
+    else {
+      // A range set over the same pages replaces the older one (a folio's range is set again whole).
+      const i = this.ranges.findIndex((r) => r.first === first && r.nr === nr);
+      if (i >= 0) this.ranges.splice(i, 1);
+      this.ranges.push({ first, nr, seq, v });
+    }
+  }
+
+  /** get() - the latest value over page @i and @i's offset into the range it was set with, or undefined. */
+  at(i: number): { v: V; off: number } | undefined {
+    const o = this.one.get(i);
+    let best: { seq: number; v: V | undefined; off: number } | undefined = o ? { ...o, off: 0 } : undefined;
+    for (const r of this.ranges) {
+      if (i >= r.first && i < r.first + r.nr && (!best || r.seq > best.seq)) best = { seq: r.seq, v: r.v, off: i - r.first };
+    }
+    return best && best.v !== undefined ? { v: best.v, off: best.off } : undefined;
+  }
+
+  /** get() - the latest value over page @i, or undefined. */
+  get(i: number): V | undefined {
+    return this.at(i)?.v;
+  }
+}
+
 /**
  * FrameHistory - the last event of each kind that touched a frame, so a checker can tell the story
- * (the DMA reference, the removal from the page cache, the free, the reuse).
+ * (the DMA reference, the removal from the page cache, the free, the reuse). An event about a large
+ * folio (`nr` pages from `pfn`) touched each of its pages.
  */
 export class FrameHistory {
   private readonly last = new Map<number, Map<MmEventType, MmTraceEvent>>();
+  private readonly ranged: { pfn: number; nr: number; ev: MmTraceEvent }[] = [];
 
   note(pfn: number, ev: MmTraceEvent): void {
+    const nr = pagesOf(ev);
+    if (nr > 1) {
+      this.ranged.push({ pfn, nr, ev });
+      return;
+    }
     let m = this.last.get(pfn);
     if (!m) this.last.set(pfn, (m = new Map()));
     m.set(ev.type, ev);
   }
 
   get(pfn: number, type: MmEventType): MmTraceEvent | undefined {
-    return this.last.get(pfn)?.get(type);
+    let ev = this.last.get(pfn)?.get(type);
+    for (let i = this.ranged.length - 1; i >= 0; i--) {
+      const r = this.ranged[i]!;
+      if (r.ev.type !== type || pfn < r.pfn || pfn >= r.pfn + r.nr) continue;
+      if (!ev || r.ev.time >= ev.time) ev = r.ev;
+      break;
+    }
+    return ev;
   }
 
   /** The chain of the given event types for @pfn, in time order, then @tail. */

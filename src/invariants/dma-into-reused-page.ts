@@ -4,15 +4,15 @@
  * included). Always reported together with dma-use-after-free.
  */
 import type { MmTraceEvent } from '../mm/trace_events.js';
-import { FrameHistory, type Checker, type CheckerCtx } from './checker.js';
+import { FrameHistory, pagesOf, RangeMap, type Checker, type CheckerCtx } from './checker.js';
 
 function create(ctx: CheckerCtx) {
-  const gen = new Map<number, number>();
+  const gen = new RangeMap<number>();
   const hist = new FrameHistory();
   return {
     on(ev: MmTraceEvent): void {
       switch (ev.type) {
-        case 'folio_alloc': gen.set(ev.pfn, ev.gen); hist.note(ev.pfn, ev); break;
+        case 'folio_alloc': gen.set(ev.pfn, ev.gen, pagesOf(ev)); hist.note(ev.pfn, ev); break;
         case 'folio_free': case 'dma_ref_get': case 'filemap_remove': hist.note(ev.pfn, ev); break;
         case 'dma_access': {
           const g = gen.get(ev.pfn);

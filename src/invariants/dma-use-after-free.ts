@@ -3,15 +3,15 @@
  * obtained while F was in allocation generation g, and F has been freed since.
  */
 import type { MmTraceEvent } from '../mm/trace_events.js';
-import { FrameHistory, type Checker, type CheckerCtx } from './checker.js';
+import { FrameHistory, pagesOf, RangeMap, type Checker, type CheckerCtx } from './checker.js';
 
 function create(ctx: CheckerCtx) {
-  const freedGen = new Map<number, number>();
+  const freedGen = new RangeMap<number>();
   const hist = new FrameHistory();
   return {
     on(ev: MmTraceEvent): void {
       switch (ev.type) {
-        case 'folio_free': freedGen.set(ev.pfn, ev.gen); hist.note(ev.pfn, ev); break;
+        case 'folio_free': freedGen.set(ev.pfn, ev.gen, pagesOf(ev)); hist.note(ev.pfn, ev); break;
         case 'dma_ref_get': case 'filemap_remove': hist.note(ev.pfn, ev); break;
         case 'dma_access': {
           const fg = freedGen.get(ev.pfn);

@@ -5,24 +5,30 @@
  * present PTE. The checker keeps its own page-table books from pte_set / pte_clear.
  */
 import type { MmTraceEvent } from '../mm/trace_events.js';
-import { FrameHistory, toChain, type Checker, type CheckerCtx } from './checker.js';
+import { FrameHistory, pagesOf, RangeMap, toChain, type Checker, type CheckerCtx } from './checker.js';
+
+/** A page's size: trace addresses are byte addresses of pages. */
+const PAGE = 4096;
 
 function create(ctx: CheckerCtx) {
-  const ptes = new Map<string, MmTraceEvent>();
+  /** Per mm: page number → the pte_set that maps it (a huge page's entry maps its `nr` pages). */
+  const ptes = new Map<string, RangeMap<MmTraceEvent>>();
+  const table = (mm: string): RangeMap<MmTraceEvent> => ptes.get(mm) ?? (ptes.set(mm, new RangeMap()), ptes.get(mm)!);
   const hist = new FrameHistory();
   return {
     on(ev: MmTraceEvent): void {
       switch (ev.type) {
-        case 'pte_set': ptes.set(`${ev.mm}:${ev.va}`, ev); break;
-        case 'pte_clear': ptes.delete(`${ev.mm}:${ev.va}`); hist.note(ev.pfn, ev); break;
+        case 'pte_set': table(ev.mm).set(ev.va / PAGE, ev, pagesOf(ev)); break;
+        case 'pte_clear': table(ev.mm).set(ev.va / PAGE, undefined, pagesOf(ev)); hist.note(ev.pfn, ev); break;
         case 'dma_ref_get': case 'cow_copy': hist.note(ev.pfn, ev); break;
         case 'dma_access': {
           if (!ev.mm) return;
-          const p = ptes.get(`${ev.mm}:${ev.va}`);
-          if (!p || p.type !== 'pte_set' || p.pfn === ev.pfn) return;
+          const at = ptes.get(ev.mm)?.at(ev.va / PAGE);
+          const p = at?.v;
+          if (!at || !p || p.type !== 'pte_set' || p.pfn + at.off === ev.pfn) return;
           ctx.report({
             kind: 'incoherent-mapping', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
-            message: `${ev.actor} ${ev.write ? 'wrote' : 'read'} pfn 0x${ev.pfn.toString(16)} for ${ev.mm} va 0x${ev.va.toString(16)}, but ${ev.mm}'s PTE there maps pfn 0x${p.pfn.toString(16)}: CPU and device no longer share that page`,
+            message: `${ev.actor} ${ev.write ? 'wrote' : 'read'} pfn 0x${ev.pfn.toString(16)} for ${ev.mm} va 0x${ev.va.toString(16)}, but ${ev.mm}'s PTE there maps pfn 0x${(p.pfn + at.off).toString(16)}: CPU and device no longer share that page`,
             chain: [...hist.chain(ev.pfn, ['dma_ref_get', 'cow_copy', 'pte_clear'], ev).slice(0, -1), toChain(p), toChain(ev)],
           });
           break;

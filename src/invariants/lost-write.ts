@@ -7,14 +7,20 @@
  * dirty page writeback skipped and dropped (ext4 ≥ 5.18 without buffers), reported at the skip.
  */
 import type { MmTraceEvent, MmEventOf } from '../mm/trace_events.js';
-import { FrameHistory, type Checker, type CheckerCtx, type ViolationReport } from './checker.js';
+import { FrameHistory, pagesOf, RangeMap, type Checker, type CheckerCtx, type ViolationReport } from './checker.js';
 
 const CHAIN = ['dma_ref_get', 'filemap_remove'] as const;
 
 function create(ctx: CheckerCtx) {
-  const cache = new Map<string, number>();
-  const gen = new Map<number, number>();
-  const free = new Set<number>();
+  /** Per file: index → the pfn of its page-cache page (a large folio: its first page's, plus the offset). */
+  const caches = new Map<string, RangeMap<number>>();
+  const cache = (f: string): RangeMap<number> => caches.get(f) ?? (caches.set(f, new RangeMap()), caches.get(f)!);
+  const cached = (f: string, index: number): number | undefined => {
+    const c = caches.get(f)?.at(index);
+    return c ? c.v + c.off : undefined;
+  };
+  const gen = new RangeMap<number>();
+  const free = new RangeMap<boolean>();
   const hist = new FrameHistory();
   /** Writes of a DMA still in flight, reported only if it completes ok. */
   const pending = new Map<string, ViolationReport[]>();
@@ -23,9 +29,9 @@ function create(ctx: CheckerCtx) {
 
   function check(ev: MmEventOf<'dma_access'> | MmEventOf<'cpu_access'>): ViolationReport | null {
     if (!ev.write || ev.file === '' || ev.index < 0) return null;
-    if (cache.get(`${ev.file}:${ev.index}`) === ev.pfn) return null;
+    if (cached(ev.file, ev.index) === ev.pfn) return null;
     // Into a freed or reallocated frame: that is dma-use-after-free, not a lost write.
-    if (free.has(ev.pfn) || gen.get(ev.pfn) !== ev.gen) return null;
+    if (free.get(ev.pfn) === true || gen.get(ev.pfn) !== ev.gen) return null;
     const removed = hist.get(ev.pfn, 'filemap_remove');
     const how = removed && removed.type === 'filemap_remove' ? `${removed.reason} removed it from ${ev.file}'s page cache` : `it is not ${ev.file}'s page cache page`;
     return {
@@ -38,11 +44,11 @@ function create(ctx: CheckerCtx) {
   return {
     on(ev: MmTraceEvent): void {
       switch (ev.type) {
-        case 'folio_alloc': gen.set(ev.pfn, ev.gen); free.delete(ev.pfn); break;
-        case 'folio_free': free.add(ev.pfn); break;
-        case 'filemap_add': cache.set(`${ev.file}:${ev.index}`, ev.pfn); break;
+        case 'folio_alloc': gen.set(ev.pfn, ev.gen, pagesOf(ev)); free.set(ev.pfn, false, pagesOf(ev)); break;
+        case 'folio_free': free.set(ev.pfn, true, pagesOf(ev)); break;
+        case 'filemap_add': cache(ev.file).set(ev.index, ev.pfn, pagesOf(ev)); break;
         case 'filemap_remove':
-          if (cache.get(`${ev.file}:${ev.index}`) === ev.pfn) cache.delete(`${ev.file}:${ev.index}`);
+          if (cached(ev.file, ev.index) === ev.pfn) cache(ev.file).set(ev.index, undefined, pagesOf(ev));
           hist.note(ev.pfn, ev);
           break;
         case 'dma_ref_get': case 'folio_dirty': case 'folio_buffers': hist.note(ev.pfn, ev); break;

@@ -16,8 +16,9 @@ function create(ctx: CheckerCtx) {
   return {
     on(ev: MmTraceEvent): void {
       switch (ev.type) {
-        case 'dma_ref_get': if (ev.refs) { held.set(ev.pfn, (held.get(ev.pfn) ?? 0) + 1); hist.note(ev.pfn, ev); } break;
-        case 'dma_ref_put': if (ev.refs) held.set(ev.pfn, (held.get(ev.pfn) ?? 0) - 1); break;
+        // A large folio's references are booked on its head, which migration, reclaim and free name.
+        case 'dma_ref_get': if (ev.refs) { held.set(ev.head ?? ev.pfn, (held.get(ev.head ?? ev.pfn) ?? 0) + (ev.nr ?? 1)); hist.note(ev.head ?? ev.pfn, ev); } break;
+        case 'dma_ref_put': if (ev.refs) held.set(ev.head ?? ev.pfn, (held.get(ev.head ?? ev.pfn) ?? 0) - (ev.nr ?? 1)); break;
         case 'folio_migrate': if ((held.get(ev.old) ?? 0) > 0) report(ev, ev.old, `migration moved ${ev.mm} va 0x${ev.va.toString(16)} away from`); break;
         case 'filemap_remove': if (ev.reason === 'reclaim' && (held.get(ev.pfn) ?? 0) > 0) report(ev, ev.pfn, 'reclaim dropped'); break;
         case 'folio_free': if ((held.get(ev.pfn) ?? 0) > 0) report(ev, ev.pfn, 'the allocator freed'); break;

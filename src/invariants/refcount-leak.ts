@@ -25,14 +25,19 @@ function create(ctx: CheckerCtx) {
         case 'filemap_remove': add(refs, ev.pfn, -1); break;
         case 'pte_set': if (ev.pfn !== 0) add(refs, ev.pfn, 1); break;
         case 'pte_clear': if (ev.pfn !== 0) add(refs, ev.pfn, -1); break;
-        case 'dma_ref_get':
-          add(refs, ev.pfn, ev.refs);
-          if (ev.pin) { add(pins, ev.pfn, 1); livePins++; }
+        case 'dma_ref_get': {
+          // A large folio's pages: `nr` of them, each counted on the folio's head.
+          const at = ev.head ?? ev.pfn, nr = ev.nr ?? 1;
+          add(refs, at, ev.refs * nr);
+          if (ev.pin) { add(pins, at, nr); livePins += nr; }
           break;
-        case 'dma_ref_put':
-          add(refs, ev.pfn, -ev.refs);
-          if (ev.pin) { add(pins, ev.pfn, -1); livePins--; }
+        }
+        case 'dma_ref_put': {
+          const at = ev.head ?? ev.pfn, nr = ev.nr ?? 1;
+          add(refs, at, -ev.refs * nr);
+          if (ev.pin) { add(pins, at, -nr); livePins -= nr; }
           break;
+        }
         case 'frame_final': {
           const want = refs.get(ev.pfn) ?? 0, wantPins = pins.get(ev.pfn) ?? 0;
           if (ev.refcount > want || ev.pincount > wantPins) {

@@ -16,6 +16,19 @@ export function filemap_get_folio(mapping: AddressSpace, index: number): number 
 }
 
 /**
+ * filemap_get_page() - the page of the file at @index: in a hugetlbfs file, the page of the huge
+ * page cached at the huge page's first index (its head's pfn plus the offset); or -1.
+ * Kernel: mm/filemap.c filemap_get_folio() + folio_file_page().
+ */
+export function filemap_get_page(mapping: AddressSpace, index: number): number {
+  const order = mapping.host.huge_order;
+  if (order === 0) return mapping.i_pages.get(index) - 1;
+  const off = index % 2 ** order;
+  const head = mapping.i_pages.get(index - off) - 1;
+  return head < 0 ? -1 : head + off;
+}
+
+/**
  * filemap_add_folio() - insert the new frame @pfn at @index; the page cache takes its reference.
  * Pairs with filemap_remove_folio().
  */

@@ -9,6 +9,7 @@ import { WaitQueueHead, wake_up_all } from '../engine/waitqueue.js';
 import type { KernelFeatures } from './features.js';
 import { Inode, type FsType } from './fs/inode.js';
 import { LeaseTable } from './fs/locks.js';
+import { free_huge_folio, HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, Hugetlb, hugetlb_hstate_alloc_pages } from './hugetlb.js';
 import { DevPagemaps } from './memremap.js';
 import { MovableZone } from './mmzone.js';
 import { MAPPING_ANON, MemMap } from './mem_map.js';
@@ -31,6 +32,8 @@ export interface KernelConfig {
   memory: number;
   /** bytes of it that are ZONE_MOVABLE (default none) */
   movable?: number;
+  /** The hugetlb pool: pages of each order (9: 2 MiB, 18: 1 GiB), allocated at boot (default none). */
+  hugepages?: ReadonlyMap<number, number>;
   /** Tunables a policy reads; each defaults as KERNEL_TUNABLES says. */
   tunables?: Partial<KernelTunables>;
   /**
@@ -76,6 +79,10 @@ export class Kernel implements MmTraceSink {
   readonly leases = new LeaseTable();
   /** ZONE_MOVABLE (kernel.movable) and PF_MEMALLOC_PIN. */
   readonly movable: MovableZone;
+  /** The hugetlb pool (kernel.hugepages): hstates and which folios are huge pages. */
+  readonly hugetlb = new Hugetlb();
+  /** The huge pages of each order the pool got at boot (fewer than asked when memory ran out). */
+  readonly hugepages_allocated = new Map<number, number>();
   /** Device-private memory: the owners' migrate_to_ram, and the owner of each device page. */
   readonly pgmaps = new DevPagemaps();
   readonly inodes = new Map<string, Inode>();
@@ -106,6 +113,9 @@ export class Kernel implements MmTraceSink {
     this.movable = new MovableZone(Math.floor((c.movable ?? 0) / PAGE_SIZE));
     this.tunables = { ...KERNEL_TUNABLES, ...c.tunables };
     this.fatal_signal_pending = c.fatal_signal_pending ?? (() => false);
+    // x86-64 has both hstates (2 MiB, and 1 GiB with gbpages); gigantic pages are allocated first,
+    // as the boot command line allocates them before the rest of memory.
+    for (const order of [HPAGE_PUD_ORDER, HPAGE_PMD_ORDER]) this.hugepages_allocated.set(order, hugetlb_hstate_alloc_pages(this, order, c.hugepages?.get(order) ?? 0));
   }
 
   get now(): number {
@@ -126,8 +136,8 @@ export class Kernel implements MmTraceSink {
     return this.contents.length - 1;
   }
 
-  create_inode(name: string, fs: FsType, dax: boolean, size: number): Inode {
-    const ino = new Inode(this.inodeById.length, name, fs, dax, size);
+  create_inode(name: string, fs: FsType, dax: boolean, size: number, huge_order = 0): Inode {
+    const ino = new Inode(this.inodeById.length, name, fs, dax, size, huge_order);
     this.inodeById.push(ino);
     this.inodes.set(name, ino);
     return ino;
@@ -163,30 +173,43 @@ export class Kernel implements MmTraceSink {
     return this.mem.mapping[pfn] === MAPPING_ANON;
   }
 
-  /** folio_ref_add() - take @n references on @pfn. Pairs with folio_put_refs(). */
+  /** folio_ref_add() - take @n references on the folio of @pfn (a tail page's go to its head). Pairs with folio_put_refs(). */
   folio_ref_add(pfn: number, n: number): void {
     if (pfn === ZERO_PFN) return;
-    this.mem._refcount[pfn] = this.mem.refcount(pfn) + n;
+    const head = this.mem.folio_head(pfn);
+    this.mem._refcount[head] = this.mem.refcount(head) + n;
   }
 
   /**
-   * folio_put_refs() - drop @n references on @pfn; at zero the frame is freed.
+   * folio_put_refs() - drop @n references on the folio of @pfn; at zero the folio is freed (a huge
+   * page back to its pool).
    * Context: a refcount going negative is the kernel's VM_BUG_ON_FOLIO (refcount underflow).
-   * Kernel: include/linux/mm.h folio_put_refs(), mm/swap.c __folio_put().
+   * Kernel: include/linux/mm.h folio_put_refs(), mm/swap.c __folio_put(), mm/hugetlb.c free_huge_folio().
    */
   folio_put_refs(pfn: number, n: number): void {
     if (pfn === ZERO_PFN) return;
     const m = this.mem;
+    const order = m.folio_order(pfn);
+    if (order) pfn = m.folio_head(pfn);
     const rc = m.refcount(pfn) - n;
     BUG_ON(this, rc < 0 || m.free[pfn] === 1, 'include/linux/mm.h:folio_put_testzero', pfn,
       `page:pfn ${pfn} refcount:${m._refcount[pfn]} put ${n}`);
     m._refcount[pfn] = rc;
     if (rc <= 1 && m.flagsOf(pfn) & PG_dax) wake_up_all(this.dax_wq);
-    if (rc === 0) {
-      this.pgmaps.owner.delete(pfn);
-      this.movable.pfns.delete(pfn);
-      this.emit({ type: 'folio_free', time: this.now, actor: this.actorName(), pfn, gen: m.genOf(pfn) });
-      this.alloc.free_page(pfn);
-    }
+    if (rc !== 0) return;
+    if (order) return this.free_large_folio(pfn, order);
+    this.pgmaps.owner.delete(pfn);
+    this.movable.pfns.delete(pfn);
+    this.emit({ type: 'folio_free', time: this.now, actor: this.actorName(), pfn, gen: m.genOf(pfn) });
+    this.alloc.free_page(pfn);
+  }
+
+  /** A large folio's last reference went: a huge page back to its pool, another back to the allocator. */
+  private free_large_folio(head: number, order: number): void {
+    const nr = 2 ** order;
+    this.emit({ type: 'folio_free', time: this.now, actor: this.actorName(), pfn: head, gen: this.mem.genOf(head), nr });
+    if (this.hugetlb.folios.has(head)) return free_huge_folio(this, head);
+    this.movable.remove(head, nr);
+    this.alloc.free_pages(head, order);
   }
 }

@@ -1,8 +1,12 @@
 /**
  * madvise(). MADV_DONTNEED zaps the range (MMU_NOTIFY_CLEAR): an anonymous page a device still
  * references survives unmapped, and the next CPU touch maps a new zero page, so CPU and device
- * diverge; file pages stay cached and re-fault to the same page.
- * Kernel: mm/madvise.c do_madvise(), madvise_dontneed_single_vma().
+ * diverge; file pages stay cached and re-fault to the same page. On a hugetlb VMA it is EINVAL
+ * before 5.18; from 5.18 the start must be huge page aligned (EINVAL) and whole huge pages are
+ * zapped, the end rounded up to one (5.18–6.0) or down (6.1+: a partial huge page is kept, and a
+ * range that rounds to nothing does nothing).
+ * Kernel: mm/madvise.c do_madvise(), madvise_dontneed_single_vma(), madvise_dontneed_free_valid_vma()
+ * (5.18: 90e7e7f5ef3f; 6.1: 8ebe0a5eaaeb).
  */
 import { delay, type Co } from '../engine/actor.js';
 import { EINVAL, ENOMEM, type Errno } from './errno.js';
@@ -11,6 +15,7 @@ import { down_read, down_write, up_read, up_write } from './locking.js';
 import { zap_page_range_single } from './memory.js';
 import { vmas_in, type MmStruct } from './mm_types.js';
 import { split_at } from './mmap.js';
+import { hugetlb_vm_op_split, vma_huge_size } from './hugetlb_fault.js';
 import { PAGE_ALIGN, PAGE_SIZE, VM_DONTCOPY, VM_IO, VM_LOCKED, VM_PFNMAP } from './types.js';
 
 /** The advice words of the scenario format; do_madvise() models dontneed, dontfork and dofork. */
@@ -18,8 +23,9 @@ export type MadviseAdvice = 'dontneed' | 'free' | 'remove' | 'dontfork' | 'dofor
 
 /**
  * do_madvise() - Context: takes mmap_lock for read; may sleep.
- * Return: 0; EINVAL for an unaligned start or a locked/PFNMAP VMA; ENOMEM when part of the range
- * is unmapped (the mapped parts are still advised). A zero length succeeds.
+ * Return: 0; EINVAL for an unaligned start, a locked/PFNMAP VMA, or MADV_DONTNEED on a hugetlb VMA
+ * the era refuses; ENOMEM when part of the range is unmapped (the mapped parts are still advised).
+ * A zero length succeeds.
  */
 export function* do_madvise(k: Kernel, mm: MmStruct, start: number, len: number, advice: MadviseAdvice): Co<0 | Errno> {
   yield* delay(k.timing.syscall, 'madvise:enter');
@@ -34,7 +40,14 @@ export function* do_madvise(k: Kernel, mm: MmStruct, start: number, len: number,
   for (const vma of vmas_in(mm, start, end)) {
     if (vma.vm_start > covered) err = ENOMEM;
     if (vma.vm_flags & (VM_LOCKED | VM_PFNMAP)) { err = EINVAL; break; }
-    yield* zap_page_range_single(k, vma, Math.max(start, vma.vm_start), Math.min(end, vma.vm_end));
+    const s = Math.max(start, vma.vm_start);
+    let e = Math.min(end, vma.vm_end);
+    if (vma.vm_huge_order) {
+      const size = vma_huge_size(vma);
+      if (!k.features.madv_dontneed_hugetlb || s % size !== 0) { err = EINVAL; break; }
+      e = (k.features.madv_dontneed_hugetlb_round_down ? Math.floor(e / size) : Math.ceil(e / size)) * size;
+    }
+    if (e > s) yield* zap_page_range_single(k, vma, s, e);
     covered = vma.vm_end;
   }
   if (covered < end && !err) err = ENOMEM;
@@ -49,9 +62,13 @@ export function* do_madvise(k: Kernel, mm: MmStruct, start: number, len: number,
  */
 function* madvise_dontfork(k: Kernel, mm: MmStruct, start: number, end: number, dontfork: boolean): Co<0 | Errno> {
   yield* down_write(mm.mmap_lock, k.actorName(), 'madvise:mmap_write_lock');
+  let err: 0 | Errno = hugetlb_vm_op_split(mm, start) || hugetlb_vm_op_split(mm, end);
+  if (err) {
+    up_write(mm.mmap_lock);
+    return err;
+  }
   split_at(mm, start);
   split_at(mm, end);
-  let err: 0 | Errno = 0;
   let covered = start;
   for (const vma of vmas_in(mm, start, end)) {
     if (vma.vm_start > covered) err = ENOMEM;

@@ -44,6 +44,14 @@ export class Radix {
     leaf[j] = v;
   }
 
+  /**
+   * setRun() - store @v0, @v0 + @step, @v0 + 2·@step, … at the @n indexes from @first (all zero when
+   * @v0 and @step are 0): one huge page's entries, leaf by leaf.
+   */
+  setRun(first: number, n: number, v0: number, step: number): void {
+    for (let i = 0; i < n; i++) this.set(first + i, v0 === 0 && step === 0 ? 0 : v0 + i * step);
+  }
+
   /** Visit the non-zero entries with index in [first, last], in increasing order. */
   forEachIn(first: number, last: number, fn: (i: number, v: number) => void): void {
     if (last < first || this.count === 0) return;

@@ -9,23 +9,36 @@ import type { TraceEventBase } from '../engine/trace.js';
 
 type Ev<T extends string, F> = { type: T; time: number; actor: string } & F;
 
+/**
+ * A large folio in an event: `nr` base pages from `pfn` (and, for a page range, from `va` or
+ * `index`) are concerned alike. Absent for a 4 KiB folio, so an order-0 trace (and its hash) is
+ * what it always was.
+ */
+type Range = { nr?: number };
+
 export type MmTraceEvent =
   /** A frame left the free list (generation `gen`); no holder yet. */
-  | Ev<'folio_alloc', { pfn: number; gen: number; owner: string; file: string; index: number }>
-  /** A frame's refcount reached 0 and it went back to the free list. */
-  | Ev<'folio_free', { pfn: number; gen: number }>
-  | Ev<'filemap_add', { file: string; index: number; pfn: number; gen: number; refcount: number }>
+  | Ev<'folio_alloc', { pfn: number; gen: number; owner: string; file: string; index: number } & Range>
+  /** A folio's refcount reached 0 and it went back to the free list (a huge page: to its pool). */
+  | Ev<'folio_free', { pfn: number; gen: number } & Range>
+  | Ev<'filemap_add', { file: string; index: number; pfn: number; gen: number; refcount: number } & Range>
   /** A folio left the page cache: `reason` truncate | punch_hole | reclaim | invalidate. */
-  | Ev<'filemap_remove', { file: string; index: number; pfn: number; gen: number; refcount: number; pincount: number; reason: string }>
-  | Ev<'pte_set', { mm: string; va: number; pfn: number; write: boolean; refcount: number }>
+  | Ev<'filemap_remove', { file: string; index: number; pfn: number; gen: number; refcount: number; pincount: number; reason: string } & Range>
+  /** A PTE was set (a huge page's PMD or PUD entry: `nr` pages from `va` map `nr` frames from `pfn`). */
+  | Ev<'pte_set', { mm: string; va: number; pfn: number; write: boolean; refcount: number } & Range>
   /** A PTE was cleared; its reference is dropped when the mmu_gather batch is flushed. */
-  | Ev<'pte_clear', { mm: string; va: number; pfn: number; dirty: boolean }>
+  | Ev<'pte_clear', { mm: string; va: number; pfn: number; dirty: boolean } & Range>
   /** A DMA reference (FOLL_GET or FOLL_PIN) was taken on a page, for `holder`. */
   | Ev<'dma_ref_get', {
       ref: number; holder: string; api: string; mm: string; va: number; pfn: number; gen: number; file: string; index: number;
       flags: number; fnames: string; longterm: boolean; pin: boolean; refs: number; refcount: number; pincount: number;
+      /** A large folio's pages: `nr` consecutive pages from `pfn` (and `va`), `refs` each, on the folio headed by `head`. */
+      nr?: number; head?: number;
     }>
-  | Ev<'dma_ref_put', { ref: number; holder: string; pfn: number; gen: number; dirty: boolean; pin: boolean; refs: number; refcount: number; pincount: number }>
+  | Ev<'dma_ref_put', {
+      ref: number; holder: string; pfn: number; gen: number; dirty: boolean; pin: boolean; refs: number; refcount: number; pincount: number;
+      nr?: number; head?: number;
+    }>
   /** A device op was posted (`wr` names it) and will access `pages` pages over `ns`. */
   | Ev<'dma_start', { wr: string; op: string; device: string; length: number; pages: number; ns: number }>
   /** One page access of a DMA: the translation's pfn, the generation and file index it was obtained for. */
@@ -85,7 +98,7 @@ export type MmTraceEvent =
   /** The device is dead (e.g. UMR recovery failed): it maps nothing and never DMAs again. */
   | Ev<'device_dead', { device: string; reason: string }>
   /** Migration moved a page's content and mappings from `old` to `new`. */
-  | Ev<'folio_migrate', { old: number; new: number; mm: string; va: number }>
+  | Ev<'folio_migrate', { old: number; new: number; mm: string; va: number } & Range>
   /** A policy revoked an MR: its QP is in error and its references dropped. */
   | Ev<'mr_revoked', { device: string; mr: string }>
   /** A policy redirected a device's translation of `pfn` to the dummy page. */
@@ -115,7 +128,7 @@ export type MmTraceEvent =
   | Ev<'kernel_warn', { site: string; pfn: number; dump: string }>
   | Ev<'kernel_bug', { site: string; pfn: number; dump: string }>
   /** End of run: one per live frame, with its counts as the model has them. */
-  | Ev<'frame_final', { pfn: number; gen: number; refcount: number; pincount: number; mapcount: number }>
+  | Ev<'frame_final', { pfn: number; gen: number; refcount: number; pincount: number; mapcount: number } & Range>
   | Ev<'vmstat_final', { nr_foll_pin_acquired: number; nr_foll_pin_released: number }>
   /** The run ended; end-of-run checks happen here (skipped after a kernel BUG). */
   | Ev<'run_end', { crashed: boolean }>;

@@ -17,6 +17,7 @@ import { filemap_get_folio, filemap_pfns_in, filemap_remove_folio } from './file
 import type { Inode } from './fs/inode.js';
 import type { Kernel } from './kernel.js';
 import { dax_break_layouts } from './fs/dax.js';
+import { hugetlbfs_setattr_size_check, remove_inode_hugepages } from './fs/hugetlbfs.js';
 import { down_write, up_write } from './locking.js';
 import { unmap_mapping_range } from './memory.js';
 import { folio_detach_buffers } from './page-writeback.js';
@@ -26,9 +27,10 @@ import { PAGE_SIZE, pages_in, PG_dirty } from './types.js';
 /**
  * truncate_inode_pages_range() - remove the cached folios of indexes [first, last] from @inode's
  * page cache. Context: i_rwsem held; may sleep between folios. Return: nothing.
- * Kernel: mm/truncate.c truncate_inode_pages_range().
+ * Kernel: mm/truncate.c truncate_inode_pages_range(); a hugetlbfs file: remove_inode_hugepages().
  */
 export function* truncate_inode_pages_range(k: Kernel, inode: Inode, first: number, last: number, reason: string): Co {
+  if (inode.huge_order) return yield* remove_inode_hugepages(k, inode, first, last, reason);
   const victims: [index: number, pfn: number][] = [];
   inode.i_mapping.i_pages.forEachIn(first, last, (i, v) => victims.push([i, v - 1]));
   for (const [index, pfn] of victims) {
@@ -86,14 +88,16 @@ export function* truncate_pagecache_sequence(k: Kernel, inode: Inode, first: num
 /**
  * do_truncate() - set @inode's size to @length.
  * Context: takes i_rwsem for write; may sleep.
- * Return: 0, or the errno of the policy's hook (layout-lease: ETXTBSY) or of break-layouts (EINTR).
- * Kernel: fs/open.c do_truncate() → ext4_setattr() → truncate_setsize() + truncate_pagecache().
+ * Return: 0; EINVAL (hugetlbfs: a size not a multiple of its huge page size); the errno of the
+ * policy's hook (layout-lease: ETXTBSY) or of break-layouts (EINTR).
+ * Kernel: fs/open.c do_truncate() → ext4_setattr() → truncate_setsize() + truncate_pagecache();
+ * fs/hugetlbfs/inode.c hugetlbfs_setattr() → hugetlb_vmtruncate().
  */
 export function* do_truncate(k: Kernel, inode: Inode, length: number): Co<0 | Errno> {
   yield* delay(k.timing.syscall, 'truncate:enter');
   yield* down_write(inode.i_rwsem, k.actorName(), 'truncate:i_rwsem');
-  let err: 0 | Errno = 0;
-  if (length < inode.i_size) err = yield* truncate_pagecache_sequence(k, inode, pages_in(length), Infinity, length);
+  let err: 0 | Errno = inode.huge_order ? hugetlbfs_setattr_size_check(k, inode, length) : 0;
+  if (err) { /* nothing changes */ } else if (length < inode.i_size) err = yield* truncate_pagecache_sequence(k, inode, pages_in(length), Infinity, length);
   else i_size_write(k, inode, length);
   up_write(inode.i_rwsem);
   return err;

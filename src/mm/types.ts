@@ -35,6 +35,8 @@ export const VM_IO = 0x4000;
 export const VM_DONTCOPY = 0x20000;
 export const VM_PFNMAP = 0x400;
 export const VM_LOCKED = 0x2000;
+/** A hugetlb mapping (MAP_HUGETLB, or a hugetlbfs file): its pages are huge pages of its hstate. */
+export const VM_HUGETLB = 0x400000;
 
 /** Fault flags (include/linux/mm_types.h). */
 export const FAULT_FLAG_WRITE = 0x1;

@@ -31,6 +31,8 @@ export interface OdpMr extends MemoryRegion {
   readonly start: number;
   readonly writable: boolean;
   readonly implicit: boolean;
+  /** Registered with IB_ACCESS_HUGETLB: huge MTT entries. */
+  readonly hugetlb: boolean;
   readonly children: Map<number, IbUmemOdp>;
   deregistered: boolean;
 }

@@ -18,7 +18,9 @@ import { MMU_NOTIFIER_RANGE_BLOCKABLE, type MmuNotifierRange } from '../../mm/mm
 import { PAGE_SIZE } from '../../mm/types.js';
 import { MLX5_IMR_MTT_SIZE, type Mlx5IbDev, type OdpMr } from './mlx5_ib.js';
 import { mlx5r_umr_map_xlt, mlx5r_umr_zap_xlt } from './umr.js';
-import { ib_umem_odp_get, ib_umem_odp_map_dma_and_lock, ib_umem_odp_unmap_dma_pages, type IbUmemOdp } from './umem_odp.js';
+import {
+  ib_umem_odp_entry_range, ib_umem_odp_get, ib_umem_odp_map_dma_and_lock, ib_umem_odp_unmap_dma_pages, type IbUmemOdp,
+} from './umem_odp.js';
 
 /**
  * mlx5_ib_invalidate_range() - the MR's interval notifier: zap and unmap the pages of @range that
@@ -33,7 +35,8 @@ export function* mlx5_ib_invalidate_range(dev: Mlx5IbDev, umem: IbUmemOdp, sub: 
   yield* mutex_lock(umem.umem_mutex, dev.ctx.name, 'odp:invalidate_umem_mutex');
   // Pairs with mmu_interval_read_retry() in ib_umem_odp_map_dma_and_lock().
   mmu_interval_set_seq(sub, cur_seq);
-  const lo = Math.max(range.start, umem.start), hi = Math.min(range.end, umem.end);
+  // Every entry the range touches goes whole (an IB_ACCESS_HUGETLB umem's are huge).
+  const [lo, hi] = ib_umem_odp_entry_range(umem, Math.max(range.start, umem.start), Math.min(range.end, umem.end));
   const victims: number[] = [];
   umem.table.walk(Math.ceil(lo / PAGE_SIZE), Math.ceil(hi / PAGE_SIZE), (vpn) => victims.push(vpn));
   const zapped = victims.length && !dev.dead ? yield* mlx5r_umr_zap_xlt(dev) : true;
@@ -50,7 +53,7 @@ export function* mlx5_ib_invalidate_range(dev: Mlx5IbDev, umem: IbUmemOdp, sub: 
  * Kernel: odp.c mlx5_ib_init_odp_mr() / implicit_get_child_mr() → ib_umem_odp_get(&mlx5_mn_ops).
  */
 export function mlx5_ib_alloc_umem(dev: Mlx5IbDev, mr: OdpMr, start: number, end: number): IbUmemOdp | Errno {
-  return ib_umem_odp_get(dev.ctx, mr.proc, mr.name, start, end, (umem, sub, range, cur_seq) => mlx5_ib_invalidate_range(dev, umem, sub, range, cur_seq));
+  return ib_umem_odp_get(dev.ctx, mr.proc, mr.name, start, end, (umem, sub, range, cur_seq) => mlx5_ib_invalidate_range(dev, umem, sub, range, cur_seq), mr.hugetlb);
 }
 
 /**

@@ -35,11 +35,22 @@ export function spawnBackground(k: Kernel, kernel: KernelSpec): void {
   if (kernel.compaction) loop('kcompactd0', kernel.compaction.period, () => compact_zone(k));
 }
 
-/** finalEvents() - the end-of-run events: every live frame's counts, the pin counters, then run_end. */
+/** finalEvents() - the end-of-run events: every live folio's counts, the pin counters, then run_end. */
 export function finalEvents(k: Kernel): void {
   const m = k.mem;
   for (let pfn = 1; pfn < m.highWater; pfn++) {
     if (m.free[pfn]) continue;
+    const order = m.folio_order(pfn);
+    if (order) {
+      // A large folio: one event for the whole folio, its counts on the head.
+      const nr = 2 ** order;
+      k.emit({
+        type: 'frame_final', time: k.now, actor: 'kernel', pfn, gen: m.genOf(pfn),
+        refcount: m.refcount(pfn), pincount: m.pincount(pfn), mapcount: m.folio_mapcount(pfn), nr,
+      });
+      pfn += nr - 1;
+      continue;
+    }
     k.emit({
       type: 'frame_final', time: k.now, actor: 'kernel', pfn, gen: m.genOf(pfn),
       refcount: m.refcount(pfn), pincount: m.pincount(pfn), mapcount: m.mapcount(pfn),

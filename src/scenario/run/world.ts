@@ -12,6 +12,7 @@ import type { DeviceParams } from '../../devices/device.js';
 import type { CheckerCtx, CheckerInstance } from '../../invariants/checker.js';
 import { kernel_fingerprint } from '../../mm/fingerprint.js';
 import { IommuDomain } from '../../mm/iommu.js';
+import { huge_page_order_of } from '../../mm/hugetlb.js';
 import { Kernel } from '../../mm/kernel.js';
 import { PINSIM_BUG } from '../../mm/mmdebug.js';
 import { DEFAULT_TIMING } from '../../mm/timing.js';
@@ -19,6 +20,7 @@ import type { MmTraceEvent } from '../../mm/trace_events.js';
 import type { Op } from '../ops/table.js';
 import type { Registry, ResolvedPolicy } from '../registry.js';
 import type { Scenario } from '../format/types.js';
+import { HUGE_PAGE_SIZES } from '../format/sections.js';
 import { runActor } from './actor.js';
 import { spawnBackground } from './background.js';
 import type { RunResult, Violation } from './result.js';
@@ -52,6 +54,11 @@ export interface World {
   /** One report per (kind, pfn, actor), in the order found. */
   readonly violations: Violation[];
   readonly stats: RunResult['stats'];
+}
+
+/** kernel.hugepages as the kernel takes it: huge pages per order. */
+function hugepagesByOrder(hp: Record<string, number>): Map<number, number> {
+  return new Map(Object.entries(hp).map(([size, n]) => [huge_page_order_of(HUGE_PAGE_SIZES[size] ?? 0), n]));
 }
 
 /** The processes that exist at time 0: declared ones and those actors run in, less those a fork creates. */
@@ -119,6 +126,7 @@ export function buildWorld(s: Scenario, o: WorldOptions): World {
     sched, bus, policy: o.policy.policy, features: o.policy.features, timing: DEFAULT_TIMING,
     memory: s.kernel.memory ?? DEFAULT_MEMORY,
     ...(s.kernel.movable !== undefined ? { movable: s.kernel.movable } : {}),
+    ...(s.kernel.hugepages ? { hugepages: hugepagesByOrder(s.kernel.hugepages) } : {}),
     ...(s.kernel.leaseBreakTimeout !== undefined ? { tunables: { leaseBreakTimeout: s.kernel.leaseBreakTimeout } } : {}),
     fatal_signal_pending: () => {
       const p = actorProc.get(sched.current?.name ?? '');
@@ -127,7 +135,7 @@ export function buildWorld(s: Scenario, o: WorldOptions): World {
   });
 
   const { checkers, violations, stats } = listen(bus, s, o);
-  for (const [name, f] of Object.entries(s.files)) k.create_inode(name, f.fs, f.dax, f.size);
+  for (const [name, f] of Object.entries(s.files)) k.create_inode(name, f.fs, f.dax, f.size, f.fs === 'hugetlbfs' ? huge_page_order_of(f.pageSize ?? 0) : 0);
   // A process that a fork creates comes into being at the fork.
   for (const p of initialProcesses(s)) {
     const spec = s.processes[p] ?? {};

@@ -282,8 +282,8 @@ describe('validateScenario: scheduling fields and names', () => {
 });
 
 describe('validateScenario: contract features not built', () => {
-  it('refuses a contract op not built (pagemap) as not-implemented, never a stub', () => {
-    const i = one(issues(withOps([mmapBuf, { op: 'pagemap', addr: 'buf', as: 'pm' }])), 'not-implemented');
+  it('refuses a contract op not built (oom_kill) as not-implemented, never a stub', () => {
+    const i = one(issues(withOps([mmapBuf, { op: 'oom_kill', process: 'app', as: 'pm' }])), 'not-implemented');
     expect(i.path).toBe('actors.app[1].op');
   });
 
