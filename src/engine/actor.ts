@@ -94,6 +94,8 @@ class Request implements Co {
   private armed = false;
 
   constructor() {
+    // The request is its own iterator result: `value` is this object seen as the Yield it carries
+    // (a class cannot declare itself one member of the Yield union), so next() allocates nothing.
     this.value = this as unknown as Yield;
   }
 

@@ -34,6 +34,7 @@ export interface ClockSource {
 /** What `yield*` reads from a finished wait_event(): whether the condition holds. */
 const HELD: IteratorReturnResult<boolean> = Object.freeze({ done: true, value: true });
 const NOT_HELD: IteratorReturnResult<boolean> = Object.freeze({ done: true, value: false });
+// A generator ended by return() reports value undefined; its callers never read the value then.
 const ENDED: IteratorReturnResult<boolean> = Object.freeze({ done: true, value: undefined as unknown as boolean });
 
 /** A wait_event() whose condition held when it was called: it returns true without sleeping. */

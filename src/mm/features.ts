@@ -225,9 +225,9 @@ export function compareVersions(a: KernelVersion, b: KernelVersion): number {
 /** kernelFeatures() - the feature set of linux-@major.@minor: every timeline entry up to it, folded. */
 export function kernelFeatures(major: number, minor: number): KernelFeatures {
   const version = [major, minor] as const;
-  const f: Record<string, unknown> = { ...BEFORE_TIMELINE };
-  for (const b of ERA_TIMELINE) if (compareVersions(b.version, version) <= 0) Object.assign(f, b.set);
-  return { version, ...(f as unknown as FeatureValues) };
+  let f: FeatureValues = BEFORE_TIMELINE;
+  for (const b of ERA_TIMELINE) if (compareVersions(b.version, version) <= 0) f = { ...f, ...b.set };
+  return { version, ...f };
 }
 
 /**
