@@ -71,40 +71,48 @@ export function pagesOf(ev: MmTraceEvent): number {
 
 /**
  * RangeMap - (pinsim-only) values per page number (a pfn, or a file index), set for one page or for
- * a large folio's range of pages at once; a read sees the latest value set over that page and its
- * offset into the range it was set with. Costs a map entry per 4 KiB folio and a list entry per
- * large folio, never a page of a large folio each.
+ * a large folio's range of pages at once; a read sees the latest value set over that page, and
+ * `lastOff` says how far into the range it was set with that page is. Costs a map entry per 4 KiB
+ * folio and a list entry per large folio, never a page of a large folio each; with no range set
+ * (every order-0 run) a read is one map lookup and allocates nothing.
  */
 export class RangeMap<V> {
   private seq = 0;
-  private readonly one = new Map<number, { seq: number; v: V | undefined }>();
-  private readonly ranges: { first: number; nr: number; seq: number; v: V | undefined }[] = [];
+  private readonly one = new Map<number, V | undefined>();
+  /** When a page's own value was set after a range existed (before: older than every range). Made with the first range. */
+  private oneSeq: Map<number, number> | null = null;
+  private ranges: { first: number; nr: number; seq: number; v: V | undefined }[] | null = null;
+  /** The offset of the page last read into the range its value was set with (0 for a page's own). */
+  lastOff = 0;
 
   /** set() - @v for the @nr pages from @first (undefined: no value). */
   set(first: number, v: V | undefined, nr = 1): void {
-    const seq = ++this.seq;
-    if (nr === 1) this.one.set(first, { seq, v });
-    else {
-      // A range set over the same pages replaces the older one (a folio's range is set again whole).
-      const i = this.ranges.findIndex((r) => r.first === first && r.nr === nr);
-      if (i >= 0) this.ranges.splice(i, 1);
-      this.ranges.push({ first, nr, seq, v });
+    if (nr === 1) {
+      this.one.set(first, v);
+      if (this.oneSeq) this.oneSeq.set(first, ++this.seq);
+      return;
     }
+    this.oneSeq ??= new Map();
+    this.ranges ??= [];
+    // A range set over the same pages replaces the older one (a folio's range is set again whole).
+    const i = this.ranges.findIndex((r) => r.first === first && r.nr === nr);
+    if (i >= 0) this.ranges.splice(i, 1);
+    this.ranges.push({ first, nr, seq: ++this.seq, v });
   }
 
-  /** get() - the latest value over page @i and @i's offset into the range it was set with, or undefined. */
-  at(i: number): { v: V; off: number } | undefined {
-    const o = this.one.get(i);
-    let best: { seq: number; v: V | undefined; off: number } | undefined = o ? { ...o, off: 0 } : undefined;
-    for (const r of this.ranges) {
-      if (i >= r.first && i < r.first + r.nr && (!best || r.seq > best.seq)) best = { seq: r.seq, v: r.v, off: i - r.first };
-    }
-    return best && best.v !== undefined ? { v: best.v, off: best.off } : undefined;
-  }
-
-  /** get() - the latest value over page @i, or undefined. */
+  /** get() - the latest value over page @i, or undefined; `lastOff` its offset into that value's range. */
   get(i: number): V | undefined {
-    return this.at(i)?.v;
+    this.lastOff = 0;
+    let best = this.one.get(i);
+    if (!this.ranges || !this.oneSeq) return best;
+    let bestSeq = this.one.has(i) ? (this.oneSeq.get(i) ?? 0) : -1;
+    for (const r of this.ranges) {
+      if (i < r.first || i >= r.first + r.nr || r.seq <= bestSeq) continue;
+      bestSeq = r.seq;
+      best = r.v;
+      this.lastOff = i - r.first;
+    }
+    return best;
   }
 }
 
@@ -115,12 +123,12 @@ export class RangeMap<V> {
  */
 export class FrameHistory {
   private readonly last = new Map<number, Map<MmEventType, MmTraceEvent>>();
-  private readonly ranged: { pfn: number; nr: number; ev: MmTraceEvent }[] = [];
+  private ranged: { pfn: number; nr: number; ev: MmTraceEvent }[] | null = null;
 
   note(pfn: number, ev: MmTraceEvent): void {
     const nr = pagesOf(ev);
     if (nr > 1) {
-      this.ranged.push({ pfn, nr, ev });
+      (this.ranged ??= []).push({ pfn, nr, ev });
       return;
     }
     let m = this.last.get(pfn);
@@ -130,8 +138,9 @@ export class FrameHistory {
 
   get(pfn: number, type: MmEventType): MmTraceEvent | undefined {
     let ev = this.last.get(pfn)?.get(type);
-    for (let i = this.ranged.length - 1; i >= 0; i--) {
-      const r = this.ranged[i]!;
+    const ranged = this.ranged ?? [];
+    for (let i = ranged.length - 1; i >= 0; i--) {
+      const r = ranged[i]!;
       if (r.ev.type !== type || pfn < r.pfn || pfn >= r.pfn + r.nr) continue;
       if (!ev || r.ev.time >= ev.time) ev = r.ev;
       break;

@@ -23,12 +23,14 @@ function create(ctx: CheckerCtx) {
         case 'dma_ref_get': case 'cow_copy': hist.note(ev.pfn, ev); break;
         case 'dma_access': {
           if (!ev.mm) return;
-          const at = ptes.get(ev.mm)?.at(ev.va / PAGE);
-          const p = at?.v;
-          if (!at || !p || p.type !== 'pte_set' || p.pfn + at.off === ev.pfn) return;
+          const t = ptes.get(ev.mm);
+          const p = t?.get(ev.va / PAGE);
+          if (!t || !p || p.type !== 'pte_set') return;
+          const off = t.lastOff;
+          if (p.pfn + off === ev.pfn) return;
           ctx.report({
             kind: 'incoherent-mapping', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
-            message: `${ev.actor} ${ev.write ? 'wrote' : 'read'} pfn 0x${ev.pfn.toString(16)} for ${ev.mm} va 0x${ev.va.toString(16)}, but ${ev.mm}'s PTE there maps pfn 0x${(p.pfn + at.off).toString(16)}: CPU and device no longer share that page`,
+            message: `${ev.actor} ${ev.write ? 'wrote' : 'read'} pfn 0x${ev.pfn.toString(16)} for ${ev.mm} va 0x${ev.va.toString(16)}, but ${ev.mm}'s PTE there maps pfn 0x${(p.pfn + off).toString(16)}: CPU and device no longer share that page`,
             chain: [...hist.chain(ev.pfn, ['dma_ref_get', 'cow_copy', 'pte_clear'], ev).slice(0, -1), toChain(p), toChain(ev)],
           });
           break;

@@ -16,8 +16,9 @@ function create(ctx: CheckerCtx) {
   const caches = new Map<string, RangeMap<number>>();
   const cache = (f: string): RangeMap<number> => caches.get(f) ?? (caches.set(f, new RangeMap()), caches.get(f)!);
   const cached = (f: string, index: number): number | undefined => {
-    const c = caches.get(f)?.at(index);
-    return c ? c.v + c.off : undefined;
+    const c = caches.get(f);
+    const pfn = c?.get(index);
+    return pfn === undefined ? undefined : pfn + (c as RangeMap<number>).lastOff;
   };
   const gen = new RangeMap<number>();
   const free = new RangeMap<boolean>();

@@ -26,6 +26,7 @@ import { do_migrate_pages } from './migrate.js';
 import { folio_is_longterm_pinnable } from './mmzone.js';
 import { set_page_dirty_lock } from './page-writeback.js';
 import type { DmaRef } from './pin_registry.js';
+import type { MmEventOf } from './trace_events.js';
 import {
   FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, FOLL_COW, FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, foll_names,
   GUP_PIN_COUNTING_BIAS, PAGE_SIZE, PG_dirty, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_WRITE, VM_IO,
@@ -118,12 +119,13 @@ function try_grab_folio(k: Kernel, ref: DmaRef, pfn: number, va: number, nr = 1)
     ref.obtained.push({ gen: m.gen[pfn + i] as number, file: o.file, index: o.index });
   }
   const o = k.owner_of(pfn);
-  k.emit({
+  const ev: MmEventOf<'dma_ref_get'> = {
     type: 'dma_ref_get', time: k.now, actor: k.actorName(), ref: ref.id, holder: ref.holder, api: gup_api_name(k, ref.gup_flags),
     mm: ref.mm.owner, va, pfn, gen: m.genOf(pfn), file: o.file, index: o.index, flags: ref.gup_flags,
     fnames: foll_names(ref.gup_flags), longterm: ref.longterm, pin: pin && refs > 0, refs, refcount: m.refcount(head), pincount: m.pincount(head),
-    ...(order ? { nr, head } : {}),
-  });
+  };
+  if (order) { ev.nr = nr; ev.head = head; }
+  k.emit(ev);
 }
 
 /**
@@ -146,11 +148,12 @@ export function gup_put_folio(k: Kernel, ref: DmaRef, i: number, make_dirty: boo
     k.vmstat.nr_foll_pin_released += nr;
   }
   for (let j = 0; j < nr; j++) k.pins.drop(ref, i + j);
-  k.emit({
+  const ev: MmEventOf<'dma_ref_put'> = {
     type: 'dma_ref_put', time: k.now, actor: k.actorName(), ref: ref.id, holder: ref.holder, pfn, gen: m.genOf(pfn),
     dirty: make_dirty, pin, refs, refcount: m.refcount(head) - refs * nr, pincount: m.pincount(head),
-    ...(order ? { nr, head } : {}),
-  });
+  };
+  if (order) { ev.nr = nr; ev.head = head; }
+  k.emit(ev);
   if (refs) k.folio_put_refs(head, refs * nr);
 }
 

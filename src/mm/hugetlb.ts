@@ -88,9 +88,14 @@ export function folio_test_hugetlb(k: Kernel, head: number): boolean {
   return k.hugetlb.folios.has(head);
 }
 
-/** size_to_hstate() - the hstate of pages of @order, or null when the pool has no such size. */
+/**
+ * size_to_hstate() - the hstate of pages of @order: x86-64 has one for 2 MiB and one for 1 GiB
+ * (gbpages), with or without pages in the pool; null for any other order.
+ */
 export function size_to_hstate(k: Kernel, order: number): HState | null {
-  return k.hugetlb.hstates.get(order) ?? null;
+  let h = k.hugetlb.hstates.get(order);
+  if (!h && (order === HPAGE_PMD_ORDER || order === HPAGE_PUD_ORDER)) k.hugetlb.hstates.set(order, (h = new HState(order)));
+  return h ?? null;
 }
 
 /**
@@ -99,8 +104,8 @@ export function size_to_hstate(k: Kernel, order: number): HState | null {
  * Kernel: mm/hugetlb.c hugetlb_hstate_alloc_pages(), alloc_pool_huge_folio().
  */
 export function hugetlb_hstate_alloc_pages(k: Kernel, order: number, count: number): number {
-  let h = k.hugetlb.hstates.get(order);
-  if (!h) k.hugetlb.hstates.set(order, (h = new HState(order)));
+  const h = size_to_hstate(k, order);
+  if (!h) return 0;
   let n = 0;
   for (; n < count; n++) {
     const head = k.alloc.alloc_pages(order);

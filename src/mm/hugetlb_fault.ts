@@ -247,7 +247,7 @@ function hugetlb_try_dup_anon_rmap(k: Kernel, parent: Process, head: number): bo
  * @src. A shared mapping's entries are shared; a private one's pages are COW-shared (both entries
  * write-protected), except a maybe-pinned anonymous page (5.12+), which the child gets a copy of.
  * Context: the parent's mmap_lock held for write; may sleep (notifier, the copy).
- * Return: 0, or ENOMEM... as false: no huge page was free for a copy (the fork fails).
+ * Return: true, or false when no huge page was free for a copy (the fork then fails with ENOMEM).
  */
 export function* copy_hugetlb_page_range(k: Kernel, parent: Process, dst: VmAreaStruct, src: VmAreaStruct): Co<boolean> {
   const pmm = parent.mm, cmm = dst.vm_mm;

@@ -113,9 +113,12 @@ export class Kernel implements MmTraceSink {
     this.movable = new MovableZone(Math.floor((c.movable ?? 0) / PAGE_SIZE));
     this.tunables = { ...KERNEL_TUNABLES, ...c.tunables };
     this.fatal_signal_pending = c.fatal_signal_pending ?? (() => false);
-    // x86-64 has both hstates (2 MiB, and 1 GiB with gbpages); gigantic pages are allocated first,
-    // as the boot command line allocates them before the rest of memory.
-    for (const order of [HPAGE_PUD_ORDER, HPAGE_PMD_ORDER]) this.hugepages_allocated.set(order, hugetlb_hstate_alloc_pages(this, order, c.hugepages?.get(order) ?? 0));
+    // Gigantic pages are allocated first, as the boot command line allocates them before the rest
+    // of memory. (Both hstates exist without a pool too: size_to_hstate() makes them on demand.)
+    for (const order of [HPAGE_PUD_ORDER, HPAGE_PMD_ORDER]) {
+      const n = c.hugepages?.get(order);
+      if (n !== undefined) this.hugepages_allocated.set(order, hugetlb_hstate_alloc_pages(this, order, n));
+    }
   }
 
   get now(): number {

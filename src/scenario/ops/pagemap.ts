@@ -17,6 +17,6 @@ export const pagemap = processOp({
     // A pread of /proc/PID/pagemap: a syscall's time, then the entry as it is at that instant.
     yield* delay(x.k.timing.syscall, 'pagemap:enter');
     const e = pagemap_read(x.k, x.proc.mm, x.addrOf(op.addr, op.offset));
-    return { result: 'ok', text: e.level, ...(e.order !== undefined ? { counters: { order: e.order } } : {}) };
+    return e.order === undefined ? { result: 'ok', text: e.level } : { result: 'ok', text: e.level, counters: { order: e.order } };
   },
 });
