@@ -76,10 +76,17 @@ export function filemap_read_folio(k: Kernel, inode: Inode, index: number): numb
   return pfn;
 }
 
-/** The cached folios of indexes [first, last]. */
+/**
+ * The cached pages of indexes [first, last]: each folio's pfn, and every page of a huge page (a
+ * reference may hold any of them). A huge page cached at its first index counts when that index is
+ * in the range (hugetlbfs works in whole huge pages).
+ */
 export function filemap_pfns_in(mapping: AddressSpace, first: number, last: number): number[] {
   const out: number[] = [];
-  mapping.i_pages.forEachIn(first, last, (_i, v) => out.push(v - 1));
+  const nr = 2 ** mapping.host.huge_order;
+  mapping.i_pages.forEachIn(first, last, (_i, v) => {
+    for (let p = v - 1; p < v - 1 + nr; p++) out.push(p);
+  });
   return out;
 }
 
