@@ -13,3 +13,6 @@ export const GENERATED_OPS: readonly string[];
 export function distEnv(): Promise<FuzzEnv & { implementedOps: ReadonlySet<string> }>;
 export function generateScenario(seed: number, env: FuzzEnv): FuzzCase;
 export function makeChooser(env: FuzzEnv, chooserSeed: number): (point: { candidates: readonly unknown[] }) => number;
+export const HOSTILE_NAMES: readonly string[];
+export const BAD_INPUT_CLASSES: readonly string[];
+export function generateBadInput(seed: number, env: FuzzEnv): { cls: string; input?: unknown; text?: string };

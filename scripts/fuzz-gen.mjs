@@ -24,6 +24,25 @@ export const GENERATED_OPS = [
 const PAGE = 4096;
 const MMAP_BASE = 0x7f0000000000;
 
+/**
+ * Names users may choose that a plain object would mistake for its own machinery (issue 16): an
+ * actor, a file, a device or an `as` named so must run exactly as an ordinary name does.
+ */
+export const HOSTILE_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'x y', 'ünï'];
+
+/** put() - @o[@key] = @v as an own property, whatever @key is (`__proto__` included). */
+function put(o, key, v) {
+  Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
+/** A name: now and then one of HOSTILE_NAMES not used yet in this scenario, else @plain. */
+function nameFor(d, used, plain) {
+  const free = HOSTILE_NAMES.filter((n) => !used.has(n));
+  const name = free.length && d.chance(0.04) ? d.pick(free) : plain;
+  used.add(name);
+  return name;
+}
+
 /** distEnv() - pinsim's Prng, registry and built ops from dist/ (build first: npm run build). */
 export async function distEnv() {
   const { Prng } = await import('../dist/engine/prng.js');
@@ -100,6 +119,8 @@ export function generateScenario(seed, env) {
   const policy = d.pick(policies);
   d.hostility = d.pick([0.02, 0.1, 0.1, 0.3]);
   const s = { name: `fuzz-${seed}`, kernel: { policy }, files: {}, devices: {}, actors: {} };
+  /** Every name given so far: names of files, devices, actors and results never collide. */
+  const used = new Set();
 
   // Files: 0..3, DAX on ext4/xfs sometimes, sizes 0..32 pages (sometimes unaligned).
   const nFiles = d.weighted({ 0: 1, 1: 5, 2: 3, 3: 1 });
@@ -110,7 +131,7 @@ export function generateScenario(seed, env) {
     if (fs === 'hugetlbfs') { if (d.chance(0.2)) f.pageSize = '2M'; }
     else if (fs !== 'tmpfs' && d.chance(0.25)) f.dax = true;
     else if (d.chance(0.05)) f.dax = false;
-    s.files[`f${i}`] = f;
+    put(s.files, nameFor(d, used, `f${i}`), f);
   }
 
   // Devices: 0..3, any model, random parameters from the model's own table.
@@ -122,7 +143,7 @@ export function generateScenario(seed, env) {
       if (!d.chance(0.3)) continue;
       dev[pn] = param(d, spec);
     }
-    s.devices[`${model === 'gpu-hmm' ? 'gpu' : 'nic'}${i}`] = dev;
+    put(s.devices, nameFor(d, used, `${model === 'gpu-hmm' ? 'gpu' : 'nic'}${i}`), dev);
   }
   const deviceModels = Object.fromEntries(Object.entries(s.devices).map(([n, v]) => [n, v.model]));
   const regDevices = Object.keys(deviceModels).filter((n) => env.registry.devices.get(deviceModels[n]).ops.includes('reg_mr'));
@@ -134,7 +155,7 @@ export function generateScenario(seed, env) {
   const nActors = d.range(1, 4);
   const actors = [];
   for (let i = 0; i < nActors; i++) {
-    const name = `a${i}`;
+    const name = nameFor(d, used, `a${i}`);
     // A thread of an earlier actor's process, or a process of its own.
     const process = i > 0 && d.chance(0.25) ? d.pick(actors).process : name;
     actors.push({ name, process, ops: [], explicit: process !== name, dead: false });
@@ -145,7 +166,7 @@ export function generateScenario(seed, env) {
     d, files: Object.keys(s.files), regDevices, mirrorDevices, allDevices: Object.keys(s.devices),
     /** Does the model of device @dev accept @op? (a device op on one that does not is bad input) */
     accepts: (dev, op) => env.registry.devices.get(deviceModels[dev]).ops.includes(op),
-    names: { address: [], mr: [], pins: [], mirror: [], wr: [] }, counter: 0, actors,
+    names: { address: [], mr: [], pins: [], mirror: [], wr: [] }, counter: 0, actors, used,
   };
   const nOps = d.range(1, 24);
   for (let i = 0; i < nOps; i++) {
@@ -160,19 +181,19 @@ export function generateScenario(seed, env) {
   }
   for (const a of actors) {
     if (a.ops.length === 0 && !a.explicit && actors.length > 1 && d.chance(0.5)) continue; // an actor may be left out
-    s.actors[a.name] = a.explicit ? { process: a.process, ops: a.ops } : a.ops;
+    put(s.actors, a.name, a.explicit ? { process: a.process, ops: a.ops } : a.ops);
   }
   if (Object.keys(s.actors).length === 0) s.actors.a0 = [];
 
   // Declared processes: RLIMIT_MEMLOCK and CAP_IPC_LOCK now and then.
-  const procs = [...new Set(actors.filter((a) => s.actors[a.name]).map((a) => a.process))];
+  const procs = [...new Set(actors.filter((a) => Object.hasOwn(s.actors, a.name)).map((a) => a.process))];
   for (const p of procs) {
     if (!d.chance(0.15)) continue;
     s.processes ??= {};
     const spec = {};
     if (d.chance(0.7)) spec.memlock = d.size(8);
     if (d.chance(0.5)) spec.capIpcLock = d.chance(0.5);
-    s.processes[p] = spec;
+    put(s.processes, p, spec);
   }
   if (Object.keys(s.files).length === 0 && d.chance(0.5)) delete s.files;
   if (Object.keys(s.devices).length === 0 && d.chance(0.5)) delete s.devices;
@@ -208,9 +229,8 @@ function kernel(d, k) {
   let background = false;
   for (const w of ['writeback', 'compaction', 'reclaim']) {
     if (!d.chance(0.15)) continue;
-    // Not much shorter than a device fault: a fault retried against every pass of kcompactd only
-    // ends at hmm_range_fault's 1 s timeout, a faithful livelock but 10^6 events of it.
-    k[w] = { period: d.pick([`${d.range(20, 500)}us`, d.range(20_000, 500_000)]) };
+    // Now and then far shorter than a device fault (kcompactd stops when there is nothing to gain).
+    k[w] = { period: d.pick([`${d.range(20, 500)}us`, d.range(20_000, 500_000), `${d.range(1, 10)}us`]) };
     background = true;
   }
   if (background || d.chance(0.1)) k.livenessBound = d.time(d.pick([200_000, 2_000_000]));
@@ -225,7 +245,9 @@ function timing(d, op) {
 }
 
 function newName(g, prefix = 'n') {
-  return `${prefix}${g.counter++}`;
+  let plain = `${prefix}${g.counter++}`;
+  while (g.used.has(plain)) plain = `${prefix}${g.counter++}`;
+  return nameFor(g.d, g.used, plain);
 }
 
 /** A name entry of @kind produced so far (`{ name, proc, pages }`), preferring @proc's own. */
@@ -359,7 +381,7 @@ function makeOp(g, a, nested = false) {
       if (nested) return null;
       const child = newName(g, 'kid');
       // The child runs ops of its own now and then: a new actor in the forked process.
-      if (d.chance(0.5) && g.actors.length < 6) g.actors.push({ name: `a${g.actors.length}`, process: child, ops: [], explicit: true, dead: false });
+      if (d.chance(0.5) && g.actors.length < 6) g.actors.push({ name: nameFor(d, g.used, `a${g.actors.length}`), process: child, ops: [], explicit: true, dead: false });
       return { op: 'fork', as: child };
     }
     case 'exit': return nested ? null : { op: 'exit' };
@@ -486,5 +508,68 @@ function makeOp(g, a, nested = false) {
     case 'reclaim': return { op: 'reclaim', target: d.chance(0.4) ? 'buffers' : d.size(16) };
     case 'migrate': return { op: 'migrate', ...range(g, proc) };
     default: return null;
+  }
+}
+
+/**
+ * The classes of bad input the soak feeds pinsim (issue 16), each made from a generated scenario
+ * (or its JSON text): every one must be refused as bad input, never crash pinsim, never pass.
+ */
+export const BAD_INPUT_CLASSES = [
+  'unit-proto', 'bigint-size', 'infinite-time', 'nan-time', 'function-value', 'symbol-name', 'onbreak-cycle', 'onbreak-deep',
+  'model-proto', 'policy-proto', 'op-proto', 'opstats-misspelt', 'duplicate-as', 'memory-beyond-limit', 'expect-unknown-proto-key',
+  'json-duplicate-key', 'json-bom-twice', 'json-nul', 'json-1e400', 'json-deep',
+];
+
+/**
+ * generateBadInput() - from fuzz seed @seed, one class of BAD_INPUT_CLASSES applied to a generated
+ * scenario. Return: `{ cls, input }` (an object for runScenario) or `{ cls, text }` (JSON text for
+ * the loader's reader).
+ */
+export function generateBadInput(seed, env) {
+  const { scenario } = generateScenario(seed, env);
+  const d = new Draw(new env.Prng(seed, 'fuzz-bad'));
+  const cls = d.pick(BAD_INPUT_CLASSES);
+  const s = scenario;
+  const hostile = d.pick(HOSTILE_NAMES.slice(0, 5));
+  const firstList = () => {
+    const a = Object.values(s.actors)[0];
+    return Array.isArray(a) ? a : a.ops;
+  };
+  const lease = () => ({ op: 'setlease', file: Object.keys(s.files ?? {})[0] ?? 'nofile', type: 'read' });
+  switch (cls) {
+    case 'unit-proto': s.kernel.memory = `4${hostile}`; break;
+    case 'bigint-size': s.kernel.memory = BigInt(4096); break;
+    case 'infinite-time': s.kernel.livenessBound = Infinity; break;
+    case 'nan-time': s.kernel.jitter = NaN; break;
+    case 'function-value': s.kernel.until = () => 5; break;
+    case 'symbol-name': s.name = Symbol('fuzz'); break;
+    case 'onbreak-cycle': { const op = lease(); op.onBreak = [op]; firstList().push(op); break; }
+    case 'onbreak-deep': {
+      const top = lease();
+      let cur = top;
+      for (let i = 0; i < 20; i++) { const n = lease(); cur.onBreak = [n]; cur = n; }
+      firstList().push(top);
+      break;
+    }
+    case 'model-proto': put(s, 'devices', { ...(s.devices ?? {}), zz: { model: hostile } }); break;
+    case 'policy-proto': s.kernel.policy = hostile; break;
+    case 'op-proto': firstList().push({ op: hostile }); break;
+    case 'opstats-misspelt': firstList().push({ op: 'sleep', duration: 1, as: 'zz_sleep' }); s.expect = { opStats: { zz_sleep: { faluts: 1 } } }; break;
+    case 'duplicate-as': firstList().push({ op: 'sleep', duration: 1, as: 'zz' }, { op: 'sleep', duration: 1, as: 'zz' }); break;
+    case 'memory-beyond-limit': s.kernel.memory = d.pick(['9G', '64G', '1T']); break;
+    case 'expect-unknown-proto-key': s.expect = { results: Object.fromEntries([[`${hostile}.99`, 'ok']]) }; break;
+    default: return { cls, text: badJsonText(cls, JSON.stringify(s), d) };
+  }
+  return { cls, input: s };
+}
+
+function badJsonText(cls, text, d) {
+  switch (cls) {
+    case 'json-duplicate-key': return text.replace('{"name":', `{"name":"dup-${d.range(0, 9)}","name":`);
+    case 'json-bom-twice': return `\ufeff${text}`;
+    case 'json-nul': return text.replace(/"/g, '"\0');
+    case 'json-1e400': return text.replace(/"kernel":\{/, '"kernel":{"until":1e400,');
+    default: return `${'['.repeat(70)}${']'.repeat(70)}`; // json-deep
   }
 }

@@ -13,6 +13,9 @@
  * - `pte-to-free-frame`   a PTE maps a frame that is free (set on one, or one freed under it)
  * - `notifier-unpaired`   an invalidate_range_end/abort without its start, a start twice, or a start
  *                         still open at a run that ended with nothing blocked
+ * - `result-missing`      an op of the scenario (`actor.index`, or its `as`) has no result: an actor
+ *                         or a name was dropped (a name like `__proto__` in a plain object)
+ * - `bad-input-accepted`  input that must be refused ran (badInputRun())
  *
  * Plain JS: the caller passes runScenario (src's in vitest, dist's in soak.mjs).
  */
@@ -101,9 +104,22 @@ class Books {
     }
   }
 
+  /** Every top-level op of @scenario has a result under `actor.index` and under its `as`, as own keys. */
+  results(r, scenario) {
+    if (!scenario || typeof scenario !== 'object' || r.outcome === 'skip') return;
+    for (const [actor, spec] of Object.entries(scenario.actors ?? {})) {
+      const ops = Array.isArray(spec) ? spec : spec?.ops ?? [];
+      ops.forEach((op, i) => {
+        if (!Object.hasOwn(r.results, `${actor}.${i}`)) this.fail('result-missing', `no result for ${actor}.${i} (${op?.op})`);
+        else if (typeof op?.as === 'string' && !Object.hasOwn(r.results, op.as)) this.fail('result-missing', `no result for "${op.as}" (${actor}.${i})`);
+      });
+    }
+  }
+
   /** The end-of-run checks; @r the RunResult. */
   finish(r, scenario) {
     if (r.outcome === 'error') this.fail('internal-error', firstLines(r.error ?? 'outcome error'));
+    this.results(r, scenario);
     if (this.bugSite.includes('folio_put_testzero')) this.fail('refcount-underflow', `kernel BUG at ${this.bugSite}: the model put a reference it did not hold`);
     const crashed = r.violations.some((v) => v.kind === 'kernel-bug');
     if (r.outcome === 'error' || r.outcome === 'skip' || crashed) return;
@@ -169,4 +185,25 @@ export function sanityRun(runScenario, scenario, opts = {}) {
   }
   books.finish(result, scenario);
   return { result, failures: books.failures };
+}
+
+/**
+ * badInputRun() - feed one generated bad input (fuzz-gen.mjs generateBadInput()) to pinsim: an
+ * object to @runScenario, JSON text to @readJson (the loader's reader: (text) => { ok, issue? }).
+ * It must be refused as bad input (a ScenarioError, or an issue), never crash, never run.
+ * Return: the failures, `[]` when it was refused.
+ */
+export function badInputRun(runScenario, readJson, bad) {
+  const where = `bad input ${bad.cls}`;
+  try {
+    if (bad.text !== undefined) {
+      const r = readJson(bad.text);
+      return r.ok ? [{ kind: 'bad-input-accepted', message: `${where}: the JSON reader took it` }] : [];
+    }
+    runScenario(bad.input);
+    return [{ kind: 'bad-input-accepted', message: `${where}: runScenario ran it` }];
+  } catch (e) {
+    if (e && e.name === 'ScenarioError') return [];
+    return [{ kind: 'internal-error', message: `${where}: ${firstLines(e && e.stack ? e.stack : String(e))}` }];
+  }
 }

@@ -3,7 +3,10 @@
  * `npm run soak [-- --runs N] [--seed S] [--time SECONDS] [--save DIR]`: the model fuzzer (issue 9).
  * Runs N generated scenarios (fuzz-gen.mjs; default 10^6) from fuzz seed S (default 1), each under
  * its random policy with dist/'s runScenario, and checks every run for internal errors and model
- * sanity (fuzz-sanity.mjs). Time-boxed by --time; resumable by seed: it prints the next seed.
+ * sanity (fuzz-sanity.mjs). Each seed also makes one bad input (issue 16's classes: names like
+ * __proto__ where only a word fits, BigInt/Infinity/NaN/function values, onBreak cycles and depth,
+ * misspelt counters, limits, duplicate JSON keys, text that is not UTF-8 JSON), which must be
+ * refused as bad input: a crash or a silent run is a failure like any other. Time-boxed by --time; resumable by seed: it prints the next seed.
  * Each new failure is minimised (ops, actors, fields dropped while it still fails) and saved as a
  * regression scenario JSON, with its replay, in --save (default test/regress/pending/, which no test
  * runs: a failure found here is a bug in src/ to fix, and its scenario becomes a test then). A
@@ -13,8 +16,8 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GENERATED_OPS, distEnv, generateScenario, makeChooser } from './fuzz-gen.mjs';
-import { failureSignature, sanityRun } from './fuzz-sanity.mjs';
+import { BAD_INPUT_CLASSES, GENERATED_OPS, distEnv, generateBadInput, generateScenario, makeChooser } from './fuzz-gen.mjs';
+import { badInputRun, failureSignature, sanityRun } from './fuzz-sanity.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -44,6 +47,9 @@ const opts = parseArgs(process.argv.slice(2));
 if (!existsSync(join(ROOT, 'dist/index.js'))) usage('dist/ is missing: run `npm run build` first');
 const env = await distEnv();
 const { runScenario } = await import('../dist/index.js');
+const { notText, parseJson } = await import('../dist/scenario/format/json.js');
+/** The loader's reader of JSON text (load.ts): text that is not JSON text is refused before parsing. */
+const readJson = (text) => (notText(text) !== null ? { ok: false } : parseJson(text));
 
 const missing = [...env.implementedOps].filter((op) => !GENERATED_OPS.includes(op));
 if (missing.length) process.stderr.write(`soak: warning: built ops the generator never makes: ${missing.join(', ')}\n`);
@@ -161,6 +167,7 @@ let runs = 0;
 let seed = opts.seed;
 let lastReport = started;
 const outcomes = {};
+const badClasses = new Map();
 const say = (line) => process.stderr.write(line + '\n');
 
 say(`soak: ${opts.runs} runs from seed ${opts.seed}${Number.isFinite(opts.time) ? `, at most ${opts.time} s` : ''}`);
@@ -168,6 +175,19 @@ for (; runs < opts.runs && Date.now() < deadline; runs++, seed++) {
   const gen = generateScenario(seed, env);
   const { result, failures } = sanityRun(runScenario, gen.scenario, runOpts(gen.run));
   if (result) outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
+  const bad = generateBadInput(seed, env);
+  badClasses.set(bad.cls, (badClasses.get(bad.cls) ?? 0) + 1);
+  const badFailures = badInputRun(runScenario, readJson, bad);
+  for (const f of badFailures) {
+    byKind.set(f.kind, (byKind.get(f.kind) ?? 0) + 1);
+    const sig = failureSignature(f);
+    const cls = classes.get(sig);
+    if (cls) cls.count++;
+    else {
+      classes.set(sig, { count: 1, seed, file: `(bad input ${bad.cls}: npm run soak -- --seed ${seed} --runs 1)`, known: false });
+      say(`soak: seed ${seed}: ${f.kind}: ${f.message.split('\n')[0]}`);
+    }
+  }
   const seenKinds = new Set();
   for (const f of failures) {
     if (seenKinds.has(f.kind)) continue;
@@ -201,10 +221,11 @@ const total = [...byKind.values()].reduce((a, b) => a + b, 0);
 const out = [
   `soak: ${runs} runs (seeds ${opts.seed}..${seed - 1}) in ${secs.toFixed(1)} s: ${(runs / Math.max(secs, 1e-9)).toFixed(0)} runs/s`,
   `      outcomes: ${Object.entries(outcomes).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+  `      bad inputs: ${[...badClasses.values()].reduce((a, b) => a + b, 0)} of ${badClasses.size}/${BAD_INPUT_CLASSES.length} classes, refused unless a failure says otherwise`,
   `      internal errors: ${byKind.get('internal-error') ?? 0}; sanity failures: ${total - (byKind.get('internal-error') ?? 0)}` +
     `${total ? ` (${[...byKind].map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`,
   `      new failures (saved): ${[...classes.values()].filter((c) => !c.known).length}; known bugs still failing: ${[...classes.values()].filter((c) => c.known).length}`,
-  ...[...classes.values()].map((c) => `      ${c.count} × ${c.known ? 'known bug of ' : ''}${c.known ? c.file : relative(process.cwd(), c.file)} (first at seed ${c.seed})`),
+  ...[...classes.values()].map((c) => `      ${c.count} × ${c.known ? 'known bug of ' : ''}${c.known || c.file.startsWith('(') ? c.file : relative(process.cwd(), c.file)} (first at seed ${c.seed})`),
   `      next seed: ${seed} (resume: npm run soak -- --seed ${seed}${runs < opts.runs ? ` --runs ${opts.runs - runs}` : ''})`,
 ];
 process.stdout.write(out.join('\n') + '\n');

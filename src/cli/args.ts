@@ -3,6 +3,7 @@
  * a usage error with the closest valid flag, thrown as UsageError and printed by main.ts (exit 2).
  * Accepted forms: `--flag value`, `--flag=value`, bare `--flag` for switches, `--` ends the flags.
  */
+import { dict, own } from '../engine/dict.js';
 import { closest } from '../scenario/format/closest.js';
 
 export interface FlagSpec {
@@ -51,7 +52,7 @@ export class UsageError extends Error {
  * missing or out-of-set value, or a wrong operand count.
  */
 export function parseArgs(argv: readonly string[], spec: CommandSpec): ParsedArgs {
-  const out: ParsedArgs = { operands: [], flags: {}, lists: {} };
+  const out: ParsedArgs = { operands: [], flags: dict(), lists: dict() };
   const names = Object.keys(spec.flags);
   let flagsDone = false;
   for (let i = 0; i < argv.length; i++) {
@@ -66,7 +67,7 @@ export function parseArgs(argv: readonly string[], spec: CommandSpec): ParsedArg
     }
     const eq = a.indexOf('=');
     const name = (eq >= 0 ? a.slice(0, eq) : a).replace(/^-+/, '');
-    const f = spec.flags[name];
+    const f = own(spec.flags, name);
     if (!f) {
       const guess = closest(name, names);
       const hint = guess ? ` (did you mean --${guess}?)` : names.length ? ` (its flags: ${names.map((n) => `--${n}`).join(', ')})` : ' (it takes no flags)';
@@ -119,7 +120,7 @@ export function flagSeed(p: ParsedArgs, command: string): number | undefined {
 
 /** flagParams() - `--param k=v`, repeatable, for scenario modules that export a function. */
 export function flagParams(p: ParsedArgs, command: string): Record<string, string> {
-  const params: Record<string, string> = {};
+  const params = dict<string>();
   for (const kv of p.lists['param'] ?? []) {
     const eq = kv.indexOf('=');
     if (eq <= 0) throw new UsageError(`--param takes key=value, not "${kv}"`, command);

@@ -1,9 +1,10 @@
 /**
  * `pinsim check <scenario|dir>...`: run scenarios against their expectations, like a test runner.
  * One line per (scenario, policy), PASS / FAIL / SKIP, the failures indented under FAIL, then
- * `N passed, N failed, N skipped`; or, with `--format ktap`, KTAP v1 for kernel CI (ktap.ts). Exit 0
- * when every run passed (a SKIP is neither pass nor fail), 1 when one failed, 2 when an input was
- * bad, 3 when pinsim itself failed (worst wins).
+ * `N passed, N failed, N skipped`; or, with `--format ktap`, KTAP v1 for kernel CI (ktap.ts). Every
+ * file is checked whatever happens to another (bad input, a module that hangs, a pinsim bug), and
+ * the exit status covers them all: 0 when every run passed (a SKIP is neither pass nor fail), 1 when
+ * one failed, 2 when an input was bad, 3 when pinsim itself failed (worst wins).
  */
 import { toJson } from '../report/json.js';
 import { kinds } from '../report/text.js';
@@ -16,7 +17,7 @@ import { ScenarioError, formatIssues } from '../scenario/format/types.js';
 import type { Scenario } from '../scenario/format/types.js';
 import { UsageError, flagParams, flagSeed, flagString, parseArgs } from './args.js';
 import type { CommandSpec } from './args.js';
-import { Progress, resolvePolicies, scenarioFiles, withFile } from './common.js';
+import { LOAD_FLAGS, Progress, flagLoadTimeout, resolvePolicies, scenarioFiles, withFile } from './common.js';
 import { KtapWriter } from './ktap.js';
 
 export const CHECK_SPEC: CommandSpec = {
@@ -30,6 +31,7 @@ export const CHECK_SPEC: CommandSpec = {
     seed: { value: true, meta: 'N', doc: 'the PRNG seed (default 1)' },
     json: { value: false, doc: 'print the results as one JSON list' },
     format: { value: true, meta: 'ktap', choices: ['ktap'], doc: 'KTAP version 1 on stdout, for kernel CI (SKIP neither passes nor fails)' },
+    ...LOAD_FLAGS,
     param: { value: true, meta: 'K=V', repeat: true, doc: 'a parameter for scenario modules that export a function' },
   },
 };
@@ -59,7 +61,19 @@ export async function cmdCheck(argv: readonly string[]): Promise<number> {
   const policies: (string | undefined)[] = policyFlag === undefined ? [undefined] : resolvePolicies(policyFlag, registry, true);
   const seed = flagSeed(p, 'check');
   const params = flagParams(p, 'check');
-  const files = scenarioFiles(p.operands);
+  const timeout = flagLoadTimeout(p, 'check');
+  // An operand that does not exist is checked like any file (it is INVALID), not the end of the run.
+  const files: string[] = [];
+  for (const op of p.operands) {
+    let found: string[];
+    try {
+      found = scenarioFiles([op]);
+    } catch (e) {
+      if (!(e instanceof ScenarioError)) throw e;
+      found = [op];
+    }
+    for (const f of found) if (!files.includes(f)) files.push(f);
+  }
   if (files.length === 0) throw new UsageError(`no scenario files (*.json, *.scenario.{ts,js,mjs}) under ${p.operands.join(' ')}`, 'check');
 
   const progress = new Progress();
@@ -77,12 +91,21 @@ export async function cmdCheck(argv: readonly string[]): Promise<number> {
       let r: RunResult;
       try {
         const input = await loadScenarioInput(file, {
-          ...(policy !== undefined ? { policy } : {}), ...(seed !== undefined ? { seed } : {}), params,
+          ...(policy !== undefined ? { policy } : {}), ...(seed !== undefined ? { seed } : {}), params, ...timeout,
         });
         s = validateOrThrow(input, registry, file);
         r = runValidated(s, { registry, ...(policy !== undefined ? { policy } : {}), ...(seed !== undefined ? { seed } : {}) });
       } catch (e) {
-        if (!(e instanceof ScenarioError)) throw e;
+        if (!(e instanceof ScenarioError)) {
+          // pinsim's own bug on this file: told with its stack, and the other files still run.
+          progress.clear();
+          const msg = e instanceof Error ? e.message : String(e);
+          process.stderr.write(`${msg.startsWith('[pinsim internal bug]') ? msg : `[pinsim internal bug] ${msg}`}\n${e instanceof Error && e.stack ? e.stack + '\n' : ''}`);
+          say(`ERROR ${file}${policy ? ` under ${policy}` : ''} (pinsim internal bug, see stderr)`);
+          ktap?.result('error', `${file}${policy ? ` [${policy}]` : ''}`, [msg], 'pinsim internal bug');
+          n.errors++;
+          continue;
+        }
         // Bad input: told once per file on stderr, and the file's other policies are not tried.
         const err = withFile(e, file);
         progress.clear();

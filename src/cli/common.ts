@@ -2,10 +2,13 @@
  * What the CLI commands share: policy resolution with did-you-mean, the not-implemented refusal for
  * contract features not built yet, and progress lines that go to stderr only when it is a TTY.
  */
+import { parseTime } from '../engine/clock.js';
+import { DEFAULT_LOAD_TIMEOUT_MS } from '../scenario/format/limits.js';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { collectScenarioFiles, type SkipReason } from '../scenario/format/load.js';
 import { policyIssue, policyNames, type Registry } from '../scenario/registry.js';
+import { UsageError, flagString, type FlagSpec, type ParsedArgs } from './args.js';
 import { ScenarioError } from '../scenario/format/types.js';
 
 /** A contract feature not built yet: stderr, exit 2 (never run as a stub). */
@@ -23,8 +26,10 @@ export class NotImplementedError extends Error {
  */
 export function resolvePolicies(value: string, registry: Registry, allowAll: boolean): string[] {
   if (allowAll && value === 'all') return [...registry.policies.keys()];
-  const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (names.length === 0) throw new ScenarioError([{ code: 'unknown-policy', path: '--policy', message: 'no policy named' }]);
+  const names = value.split(',').map((s) => s.trim());
+  if (names.includes('')) {
+    throw new ScenarioError([{ code: 'unknown-policy', path: '--policy', message: `an empty policy name in "${value}"`, expected: 'a policy, or policies separated by single commas' }]);
+  }
   const known = policyNames(registry);
   const issues = names.flatMap((n) => policyIssue(n, known, '--policy', { all: allowAll }) ?? []);
   if (issues.length) throw new ScenarioError(issues);
@@ -66,6 +71,23 @@ export class Progress {
 /** withFile() - a ScenarioError thrown without a file (by the runner) as one naming @file. */
 export function withFile(e: ScenarioError, file: string): ScenarioError {
   return e.file === undefined ? new ScenarioError(e.issues, file) : e;
+}
+
+/** The flag of every command that loads scenario files (modules are evaluated under a timeout). */
+export const LOAD_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  'load-timeout': {
+    value: true, meta: 'T',
+    doc: `how long a scenario module may take to produce its scenario before it is stopped (default ${DEFAULT_LOAD_TIMEOUT_MS / 1000}s)`,
+  },
+};
+
+/** flagLoadTimeout() - `--load-timeout T` in ms (a time: "90s", "500ms"), if given; at least 1 ms. */
+export function flagLoadTimeout(p: ParsedArgs, command: string): { timeoutMs?: number } {
+  const v = flagString(p, 'load-timeout');
+  if (v === undefined) return {};
+  const t = parseTime(v);
+  if (!t.ok || t.value < 1_000_000) throw new UsageError(`--load-timeout must be a time of at least 1ms, like "90s" or "500ms", not "${v}"`, command);
+  return { timeoutMs: Math.ceil(t.value / 1_000_000) };
 }
 
 const SKIP_WHY: Record<SkipReason, string> = {

@@ -13,7 +13,7 @@ import { validateOrThrow } from '../scenario/format/validate.js';
 import { COLUMNS, UsageError, flagParams, flagSeed, flagString, parseArgs, wrapText } from './args.js';
 import type { CommandSpec } from './args.js';
 import { verdictOf } from './check.js';
-import { Progress, resolvePolicies, scenarioFiles } from './common.js';
+import { LOAD_FLAGS, Progress, flagLoadTimeout, resolvePolicies, scenarioFiles } from './common.js';
 
 export const COMPARE_SPEC: CommandSpec = {
   name: 'compare',
@@ -25,6 +25,7 @@ export const COMPARE_SPEC: CommandSpec = {
     policy: { value: true, meta: 'all|p1,p2', doc: 'the policies to compare (default all built ones)' },
     seed: { value: true, meta: 'N', doc: 'the PRNG seed (default 1)' },
     json: { value: false, doc: 'print the matrix and verdicts as one JSON document' },
+    ...LOAD_FLAGS,
     param: { value: true, meta: 'K=V', repeat: true, doc: 'a parameter for scenario modules that export a function' },
   },
 };
@@ -44,7 +45,7 @@ export async function cmdCompare(argv: readonly string[]): Promise<number> {
     const row: MatrixRow = { scenario: '', cells: {} };
     for (const policy of policies) {
       progress.show(`[${i + 1}/${files.length}] ${file} under ${policy}`);
-      const input = await loadScenarioInput(file, { policy, ...(seed !== undefined ? { seed } : {}), params });
+      const input = await loadScenarioInput(file, { policy, ...(seed !== undefined ? { seed } : {}), params, ...flagLoadTimeout(p, 'compare') });
       const s = validateOrThrow(input, registry, file);
       const eof = sigbusDmas();
       const r = runValidated(s, { registry, policy, trace: eof.listener, ...(seed !== undefined ? { seed } : {}) });

@@ -9,6 +9,7 @@
  * counterexamples, and exits 130 (1 when a forbidden outcome was observed).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import {
   exploreSteps, mergeResults, type ExploreOptions, type ExploreResult, type OutcomeVerdict, type StrategyName,
@@ -24,7 +25,7 @@ import { validateOrThrow } from '../scenario/format/validate.js';
 import type { Scenario } from '../scenario/format/types.js';
 import { UsageError, flagParams, flagSeed, flagString, parseArgs } from './args.js';
 import type { CommandSpec, ParsedArgs } from './args.js';
-import { Progress, resolvePolicies } from './common.js';
+import { LOAD_FLAGS, Progress, flagLoadTimeout, resolvePolicies } from './common.js';
 
 export const EXPLORE_SPEC: CommandSpec = {
   name: 'explore',
@@ -51,6 +52,7 @@ export const EXPLORE_SPEC: CommandSpec = {
     seed: { value: true, meta: 'N', doc: 'the PRNG seed (default 1)' },
     json: { value: false, doc: 'print the result as JSON (for pinsim merge)' },
     out: { value: true, meta: 'FILE', doc: 'with --json: write it to FILE' },
+    ...LOAD_FLAGS,
     param: { value: true, meta: 'K=V', repeat: true, doc: 'a parameter for scenario modules that export a function' },
   },
 };
@@ -145,7 +147,7 @@ class ExploreProgress {
 async function setup(p: ParsedArgs, registry: Registry): Promise<{ raw: unknown; s: Scenario; opts: ExploreOptions }> {
   const file = p.operands[0] as string;
   const seed = flagSeed(p, 'explore') ?? 1;
-  const raw = await loadScenarioInput(file, { seed, params: flagParams(p, 'explore') });
+  const raw = await loadScenarioInput(file, { seed, params: flagParams(p, 'explore'), ...flagLoadTimeout(p, 'explore') });
   const s = validateOrThrow(raw, registry, file);
   const policy = resolvePolicies(flagString(p, 'policy') ?? s.kernel.policy ?? DEFAULT_POLICY, registry, false)[0] as string;
   const shardFlag = flagString(p, 'shard');
@@ -156,6 +158,7 @@ async function setup(p: ParsedArgs, registry: Registry): Promise<{ raw: unknown;
     opts.shard = { index: Number(m[1]), count: Number(m[2]) };
   }
   const runs = count(p, 'runs'), depth = count(p, 'depth'), bound = count(p, 'preemption-bound');
+  if (depth === 0) throw new UsageError('--depth must be at least 1 (PCT with depth d looks for bugs that need d - 1 ordering changes)', 'explore');
   const window = time(p, 'window'), jitter = time(p, 'jitter');
   if (runs !== undefined) opts.runs = runs;
   if (depth !== undefined) opts.depth = depth;
@@ -196,6 +199,9 @@ export async function cmdExplore(argv: readonly string[]): Promise<number> {
   const secs = count(p, 'time');
   const deadline = secs !== undefined ? Date.now() + secs * 1000 : null;
   const jobs = count(p, 'jobs') ?? 1;
+  if (jobs < 1 || jobs > maxJobs()) {
+    throw new UsageError(`--jobs must be from 1 to ${maxJobs()} on this machine, not ${jobs} (pinsim's limit: 4 worker threads per CPU, each holding its own model)`, 'explore');
+  }
   if (jobs > 1 && opts.shard) throw new UsageError('--jobs and --shard do not go together (each job is a shard)', 'explore');
   const line = new Progress(p.flags['progress'] === true);
   const progress = new ExploreProgress(line);
@@ -252,6 +258,11 @@ function saveCounterexamples(r: ExploreResult, raw: unknown, s: Scenario, dir: s
     log(`counterexample for ${v.outcome}: shrunk in ${small.attempts} replays to ${small.result.choices.length} choices, saved to ${out}`);
     log(`  replay it: npx pinsim replay ${out}`);
   }
+}
+
+/** The most worker threads explore starts: 4 per CPU (a worker holds a whole model; more only queue). */
+export function maxJobs(): number {
+  return 4 * availableParallelism();
 }
 
 function version(): string {

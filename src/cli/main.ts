@@ -6,6 +6,7 @@
  * stack helps). Commands of the contract not built yet refuse with `not-implemented`, exit 2.
  */
 import { readFileSync } from 'node:fs';
+import { own } from '../engine/dict.js';
 import { closest } from '../scenario/format/closest.js';
 import { UsageError, usage } from './args.js';
 import type { CommandSpec } from './args.js';
@@ -23,7 +24,7 @@ interface Command {
   exec(argv: readonly string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = {
+const COMMANDS: Readonly<Record<string, Command>> = {
   run: { spec: RUN_SPEC, exec: cmdRun },
   check: { spec: CHECK_SPEC, exec: cmdCheck },
   compare: { spec: COMPARE_SPEC, exec: cmdCompare },
@@ -94,7 +95,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  const cmd = COMMANDS[word];
+  const cmd = own(COMMANDS, word);
   if (!cmd) {
     const guess = closest(word, Object.keys(COMMANDS));
     throw new UsageError(`unknown command "${word}"${guess ? ` (did you mean ${guess}?)` : ''}; run pinsim --help`);

@@ -34,5 +34,7 @@ export async function cmdReplay(argv: readonly string[]): Promise<number> {
     return 0;
   }
   say.write(`replay did NOT reproduce: expected traceHash ${expected || '(none saved)'}, got ${result.traceHash}\n`);
+  // Why, when the saved choices did not fit this run's choice points (the notes say where).
+  for (const n of result.notes ?? []) if (n.includes('choice')) say.write(`  ${n}\n`);
   return 1;
 }

@@ -17,7 +17,7 @@ import { validateOrThrow } from '../scenario/format/validate.js';
 import { ScenarioError } from '../scenario/format/types.js';
 import { UsageError, flagParams, flagSeed, flagString, parseArgs } from './args.js';
 import type { CommandSpec } from './args.js';
-import { resolvePolicies, withFile } from './common.js';
+import { LOAD_FLAGS, flagLoadTimeout, resolvePolicies, withFile } from './common.js';
 import { OUTPUT_FLAGS, runOutput, writeRun, writeTrace } from './output.js';
 
 export const RUN_SPEC: CommandSpec = {
@@ -30,6 +30,7 @@ export const RUN_SPEC: CommandSpec = {
     policy: { value: true, meta: 'P', doc: "the kernel policy (default: the scenario's kernel.policy, else linux-6.12)" },
     seed: { value: true, meta: 'N', doc: 'the PRNG seed (default 1)' },
     ...OUTPUT_FLAGS,
+    ...LOAD_FLAGS,
     param: { value: true, meta: 'K=V', repeat: true, doc: 'a parameter for a scenario module that exports a function' },
     'check-determinism': {
       value: false,
@@ -52,12 +53,12 @@ export async function cmdRun(argv: readonly string[]): Promise<number> {
   const policy = policyFlag === undefined ? undefined : resolvePolicies(policyFlag, registry, false)[0];
   const seed = flagSeed(p, 'run');
   const file = p.operands[0] as string;
-  if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) {
+  if (isDirectory(file)) {
     throw new UsageError(`${file} is a directory; pinsim run takes one scenario file (pinsim check takes directories)`, 'run');
   }
 
   const input = await loadScenarioInput(file, {
-    ...(policy !== undefined ? { policy } : {}), ...(seed !== undefined ? { seed } : {}), params: flagParams(p, 'run'),
+    ...(policy !== undefined ? { policy } : {}), ...(seed !== undefined ? { seed } : {}), params: flagParams(p, 'run'), ...flagLoadTimeout(p, 'run'),
   });
   const s = validateOrThrow(input, registry, file);
   const runOnce = (extra: { stepHashes?: string[]; trace?: (ev: MmTraceEvent) => void }): RunResult => {
@@ -90,6 +91,15 @@ export async function cmdRun(argv: readonly string[]): Promise<number> {
   }
   if (r.outcome === 'skip') process.stderr.write(`pinsim: ${r.scenario} does not apply to ${r.policy}: ${r.skipped ?? ''}\n`);
   return r.outcome === 'pass' || r.outcome === 'skip' ? 0 : 1;
+}
+
+/** Whether @file is a directory (false for what cannot be stat'ed, a symlink loop included: the loader says why). */
+function isDirectory(file: string): boolean {
+  try {
+    return statSync(file, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    return false;
+  }
 }
 
 /** The --json form of a determinism verdict: the verdict, the first divergence, the first run's outcome. */

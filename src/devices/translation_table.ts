@@ -19,6 +19,7 @@ import { PINSIM_BUG } from '../engine/bug.js';
 import type { Hasher } from '../engine/hash.js';
 import type { IommuDomain } from '../mm/iommu.js';
 import type { Kernel } from '../mm/kernel.js';
+import { withBook } from '../mm/trace_events.js';
 import { PAGE_SIZE } from '../mm/types.js';
 
 /**
@@ -73,20 +74,20 @@ export function dma_unmap_translation(ctx: TranslationCtx, x: Translation): void
  * trace position of the page-table walk it came from (what install-during-invalidation orders).
  * Context: any. Return: nothing. Kernel: none (the trace stands for the device's MTT write).
  */
-export function trace_dev_map(ctx: TranslationCtx, x: Translation, write: boolean, snapSeq: number, holdsRef: boolean): void {
+export function trace_dev_map(ctx: TranslationCtx, x: Translation, write: boolean, snapSeq: number, holdsRef: boolean, sub: number | null = null): void {
   const k = ctx.k;
-  k.emit({
+  k.emit(withBook({
     type: 'dev_map', time: k.now, actor: ctx.name, device: ctx.name, mm: x.mm, va: x.va, pfn: x.pfn, gen: x.gen,
     file: x.file, index: x.index, write, snapSeq, holdsRef,
-  });
+  }, sub));
 }
 
 /**
  * trace_dev_unmap() - (pinsim-only) trace a translation the device dropped.
  * Context: any. Return: nothing. Kernel: none (the trace stands for the device's MTT clear).
  */
-export function trace_dev_unmap(ctx: TranslationCtx, x: Translation): void {
-  ctx.k.emit({ type: 'dev_unmap', time: ctx.k.now, actor: ctx.name, device: ctx.name, mm: x.mm, va: x.va, pfn: x.pfn });
+export function trace_dev_unmap(ctx: TranslationCtx, x: Translation, sub: number | null = null): void {
+  ctx.k.emit(withBook({ type: 'dev_unmap', time: ctx.k.now, actor: ctx.name, device: ctx.name, mm: x.mm, va: x.va, pfn: x.pfn }, sub));
 }
 
 const LEAF_SHIFT = 9;
@@ -124,6 +125,11 @@ export interface TableEntry extends Translation {
 export interface TableOptions {
   /** Emit `dev_map`/`dev_unmap` (the models that the notifier checkers follow); default true. */
   traced?: boolean;
+  /**
+   * The interval subscription that guards the table (an ODP umem's, dmirror's): its entries are
+   * traced as that subscription's, so a checker books them per subscription, not per device.
+   */
+  sub?: { readonly id: number };
   /** Keep a reverse map pfn → page indexes, for walkPfn(); default false. */
   rmap?: boolean;
 }
@@ -142,6 +148,7 @@ export class TranslationTable {
   private readonly traced: boolean;
   private readonly leaves = new Map<number, Leaf>();
   private readonly rmap: Map<number, number[]> | null;
+  private readonly sub: { readonly id: number } | null;
   /** Present entries. */
   count = 0;
   /** Entries handed out by walk() and walkPfn() so far (pinsim-only: what tests measure). */
@@ -152,6 +159,12 @@ export class TranslationTable {
     this.mm = mm;
     this.traced = opts.traced ?? true;
     this.rmap = opts.rmap ? new Map() : null;
+    this.sub = opts.sub ?? null;
+  }
+
+  /** The id of the subscription that guards the table, once it is inserted; else null. */
+  private subscription(): number | null {
+    return this.sub && this.sub.id ? this.sub.id : null;
   }
 
   /** lookup() - the entry at page index @vpn, or null. */
@@ -195,7 +208,7 @@ export class TranslationTable {
       if (l) l.push(vpn);
       else this.rmap.set(pfn, [vpn]);
     }
-    if (this.traced) trace_dev_map(this.ctx, x, write, snapSeq, false);
+    if (this.traced) trace_dev_map(this.ctx, x, write, snapSeq, false, this.subscription());
   }
 
   /** erase() - remove the entry at @vpn (DMA-unmap it, trace `dev_unmap`). Return: false if none was there. */
@@ -213,7 +226,7 @@ export class TranslationTable {
       l.splice(l.indexOf(vpn), 1);
       if (!l.length) this.rmap.delete(x.pfn);
     }
-    if (this.traced) trace_dev_unmap(this.ctx, x);
+    if (this.traced) trace_dev_unmap(this.ctx, x, this.subscription());
     return true;
   }
 

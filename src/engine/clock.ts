@@ -11,13 +11,14 @@ export const S = 1_000_000_000;
 /** The result of parsing a unit string: a value or a reason it is not one. */
 export type Parsed = { ok: true; value: number } | { ok: false; expected: string };
 
-const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4, p: 4096 };
-const TIME_UNITS: Record<string, number> = { '': 1, ns: NS, us: US, 'µs': US, ms: MS, s: S };
+// Maps, not object literals: a unit word is user input, and "4constructor" must not find Object.
+const SIZE_UNITS: ReadonlyMap<string, number> = new Map([['', 1], ['K', 1024], ['M', 1024 ** 2], ['G', 1024 ** 3], ['T', 1024 ** 4], ['p', 4096]]);
+const TIME_UNITS: ReadonlyMap<string, number> = new Map([['', 1], ['ns', NS], ['us', US], ['µs', US], ['ms', MS], ['s', S]]);
 
 const SIZE_EXPECTED = 'a non-negative integer of bytes or a string like "4K", "16p", "2M" (K/M/G/T are powers of 1024, p is 4096-byte pages; no space before the unit)';
 const TIME_EXPECTED = 'a non-negative integer of ns or a string like "10us", "1.5ms", "2s" (ns, us, µs, ms, s; no space before the unit)';
 
-function parseWithUnits(v: unknown, units: Record<string, number>, expected: string): Parsed {
+function parseWithUnits(v: unknown, units: ReadonlyMap<string, number>, expected: string): Parsed {
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v) || v < 0) return { ok: false, expected };
     return { ok: true, value: v };
@@ -26,7 +27,7 @@ function parseWithUnits(v: unknown, units: Record<string, number>, expected: str
   // The unit follows the digits directly, as in the kernel's own memparse() ("16K", not "16 K").
   const m = /^(\d+)(?:\.(\d+))?([A-Za-zµ]*)$/.exec(v);
   if (!m) return { ok: false, expected };
-  const mult = units[m[3] ?? ''];
+  const mult = units.get(m[3] ?? '');
   if (mult === undefined) return { ok: false, expected };
   // Exact decimal arithmetic ("16.1us" is 16100 ns, not 16100.000000000002): the digits scaled by
   // the unit must come out as a whole number of bytes or nanoseconds.

@@ -74,6 +74,10 @@ export class Scheduler implements Waker {
   private stopped = false;
   /** The chooser cut the execution short (a strategy pruned it). */
   pruned = false;
+  /** `until` ended the run with work still due after it: whatever was in progress was cut. */
+  cut = false;
+  /** The first replayed choice that named no candidate (the default was taken instead). */
+  badChoice: { index: number; choice: number; candidates: number } | null = null;
 
   private readonly opts: SchedulerOptions;
   // The options the hot path reads, loaded once.
@@ -183,7 +187,11 @@ export class Scheduler implements Waker {
     const pending = this.pending;
     // Drop stale entries (an actor woken before its timeout fired, or killed).
     const tmin = q.validTop(pending);
-    if (tmin === Infinity || tmin > this.until) return false;
+    if (tmin === Infinity) return false;
+    if (tmin > this.until) {
+      this.cut = true;
+      return false;
+    }
     const limit = tmin + this.window;
     if (q.nextTime() > limit) {
       // No other entry, stale or not, is due within the window: the top runs alone. Its entry stays
@@ -307,7 +315,10 @@ export class Scheduler implements Waker {
       idx = this.opts.choices?.[index] ?? 0;
       // Recorded choices are input: one out of range (a replay of an edited scenario, a shrinking
       // candidate that dropped an op) takes the default pick, as a choice past their end does.
-      if (!inRange(idx)) idx = 0;
+      if (!inRange(idx)) {
+        this.badChoice ??= { index, choice: idx, candidates: cands.length };
+        idx = 0;
+      }
     }
     this.recorded.push(idx);
     return idx;

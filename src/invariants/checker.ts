@@ -41,6 +41,16 @@ export interface CheckerCtx {
   readonly policy: string;
   /** kernel.livenessBound in ns (the `hang` bound; 1 s when absent). */
   readonly livenessBound?: number;
+  /** kernel.until in ns, when the scenario sets it. */
+  readonly until?: number;
+  /**
+   * Whether kernel.until ended the run with work still due after it. A kernel path it cut (an
+   * invalidation between start and end, a reference taken and not yet put) is the user's stop, not
+   * the kernel's fault: end-of-run books then say so in a note, not a violation.
+   */
+  cutByUntil?(): boolean;
+  /** Add a remark to the result's `notes` (not a violation, not hashed). */
+  note?(text: string): void;
 }
 
 export interface CheckerInstance {

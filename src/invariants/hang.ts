@@ -1,6 +1,8 @@
 /**
  * hang (docs/invariants.md): an operation stayed blocked past the liveness bound (kernel.livenessBound,
- * default 1 s of simulated time), or is still blocked when the run ends, with its wait chain.
+ * default 1 s of simulated time), or is still blocked when the run ends, with its wait chain. An op
+ * that kernel.until stopped while it was running (in a delay, waiting on nothing) was not blocked:
+ * the user's stop cut it, and that is a note, not a hang.
  */
 import type { MmTraceEvent, MmEventOf } from '../mm/trace_events.js';
 import { toChain, type Checker, type CheckerCtx } from './checker.js';
@@ -24,6 +26,10 @@ function create(ctx: CheckerCtx) {
           break;
         case 'op_blocked': {
           const s = starts.get(ev.name);
+          if (!ev.wq && ctx.cutByUntil?.() === true) {
+            ctx.note?.(`kernel.until${ctx.until !== undefined ? ` (${ctx.until} ns)` : ''} stopped the run while ${ev.name} (${ev.op}) was running, since ${ev.since} ns: cut, not blocked`);
+            break;
+          }
           ctx.report({
             kind: 'hang', time: ev.time, actor: ev.actor, pfn: -1,
             message: `${ev.name} (${ev.op}) is still blocked when the run ends${ev.wq ? `, waiting on ${ev.wq}` : ''} since ${ev.since} ns`,

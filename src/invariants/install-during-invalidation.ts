@@ -3,7 +3,10 @@
  * invalidation covering it was open, or from a snapshot taken across one (the read_retry protocol
  * broken): an invalidation of that address started after the device's page-table walk began. The
  * chain is the invalidation's start, then — when it had ended before the install — its end, then
- * the install.
+ * the install. A device's own MMU_NOTIFY_MIGRATE (range owner = the device) does not count: the
+ * device migrates that range itself, and its invalidate ignores it without touching the sequence
+ * count, as dmirror_interval_invalidate() does, so read_retry would not refuse. The owner is the one
+ * each subscriber's callback was given (notifier_sub_done).
  */
 import type { MmTraceEvent, MmEventOf } from '../mm/trace_events.js';
 import { toChain, type Checker, type CheckerCtx } from './checker.js';
@@ -20,6 +23,8 @@ function create(ctx: CheckerCtx) {
   const open = new Map<number, Invalidation>();
   /** invalidations with their trace position, most recent last */
   const past: Invalidation[] = [];
+  /** The owner of each MIGRATE range, as its callbacks were told. */
+  const migrateOwner = new Map<number, string>();
   return {
     on(ev: MmTraceEvent): void {
       n++;
@@ -36,8 +41,12 @@ function create(ctx: CheckerCtx) {
           open.delete(ev.id);
           break;
         }
+        case 'notifier_sub_done':
+          if (ev.event === 'MMU_NOTIFY_MIGRATE' && ev.owner) migrateOwner.set(ev.id, ev.owner);
+          break;
         case 'dev_map': {
-          const covers = (i: Invalidation) => i.start.mm === ev.mm && ev.va >= i.start.start && ev.va < i.start.end;
+          const covers = (i: Invalidation) =>
+            i.start.mm === ev.mm && ev.va >= i.start.start && ev.va < i.start.end && migrateOwner.get(i.start.id) !== ev.device;
           const during = [...open.values()].find(covers);
           const across = during ?? past.find((i) => covers(i) && i.seq > ev.snapSeq);
           if (!across) return;

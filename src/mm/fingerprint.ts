@@ -38,4 +38,6 @@ export function kernel_fingerprint(k: Kernel, h: Hasher): void {
     for (const pfn of r.pfns) h.add(pfn);
   }
   for (const l of k.leases.leases) h.add(l.inode.id).add(l.broken ? 1 : 0);
+  // kcompactd's books decide what its next pass migrates.
+  for (const [pfn, gen] of [...k.compacted].sort((a, b) => a[0] - b[0])) h.add(pfn).add(gen);
 }

@@ -90,10 +90,17 @@ export class Kernel implements MmTraceSink {
   readonly inodeById: (Inode | null)[] = [null];
   readonly processes = new Map<string, Process>();
   readonly warned = new Set<string>();
+  /**
+   * kcompactd's books: the frames it migrated a page into (pfn → that frame's allocation
+   * generation), i.e. pages it already put in place. See compact_zone().
+   */
+  readonly compacted = new Map<number, number>();
   readonly vmstat = { nr_foll_pin_acquired: 0, nr_foll_pin_released: 0 };
   /** Content token → the name of the write that made it (token 0 is "zero"). */
   readonly contents: string[] = ['zero'];
   nextRangeId = 1;
+  /** The id the next interval subscription gets when it is inserted (0: not inserted yet). */
+  nextSubscriptionId = 1;
   /** fatal_signal_pending() for the running task. Interruptible sleeps check it and return EINTR. */
   readonly fatal_signal_pending: () => boolean;
   readonly tunables: KernelTunables;

@@ -27,6 +27,7 @@ import { EAGAIN, EINVAL, type Errno } from './errno.js';
 import type { Kernel } from './kernel.js';
 import type { MmStruct } from './mm_types.js';
 import { WARN_ON_ONCE } from './mmdebug.js';
+import { withBook } from './trace_events.js';
 import {
   MMU_NOTIFIER_RANGE_BLOCKABLE, MMU_NOTIFY_RELEASE, MmuNotifierSubscriptions, type MmuNotifierRange,
 } from './mmu_notifier_types.js';
@@ -45,6 +46,8 @@ export class MmuIntervalNotifier {
   readonly mm: MmStruct;
   readonly holder: string;
   invalidate_seq = 0;
+  /** (pinsim-only) The subscription's id in traces, given at insert; 0 before. */
+  id = 0;
   /** In the tree (not merely on the deferred list). */
   inserted = false;
   removed = false;
@@ -96,6 +99,7 @@ export function mn_itree_is_invalidating(subs: MmuNotifierSubscriptions): boolea
  */
 export function mmu_interval_notifier_insert(k: Kernel, sub: MmuIntervalNotifier): 0 | Errno {
   if (sub.mm.dead) return EINVAL;
+  if (!sub.id) sub.id = k.nextSubscriptionId++;
   const subs = subscriptions(sub.mm);
   if (subs.active_invalidate_ranges) {
     if (mn_itree_is_invalidating(subs)) subs.deferred.push({ op: 'insert', sub });
@@ -213,10 +217,10 @@ export function* mn_itree_invalidate(k: Kernel, range: MmuNotifierRange): Co<0 |
   const blockable = (range.flags & MMU_NOTIFIER_RANGE_BLOCKABLE) !== 0;
   for (const sub of hits) {
     const ok = yield* call_guarded(k, sub.ops.invalidate(sub, range, cur_seq), blockable, sub.holder, range.id);
-    k.emit({
+    k.emit(withBook({
       type: 'notifier_sub_done', time: k.now, actor: k.actorName(), id: range.id, holder: sub.holder, mm: range.mm.owner,
       start: Math.max(range.start, sub.start), end: Math.min(range.end, sub.last + 1), ok, blockable, event: range.event, owner: typeof range.owner === 'string' ? range.owner : '',
-    });
+    }, sub.id));
     if (!ok) {
       if (WARN_ON_ONCE(k, blockable, 'mm/mmu_notifier.c:mn_itree_invalidate', -1, `${sub.holder} refused a blockable ${range.event}`)) continue;
       mn_itree_inv_end(k, range.mm);
@@ -257,10 +261,10 @@ export function* mn_itree_release(k: Kernel, mm: MmStruct, range: MmuNotifierRan
   subs.invalidate_seq |= 1;
   for (const sub of [...subs.itree]) {
     const ok = yield* sub.ops.invalidate(sub, range, subs.invalidate_seq);
-    k.emit({
+    k.emit(withBook({
       type: 'notifier_sub_done', time: k.now, actor: k.actorName(), id: range.id, holder: sub.holder, mm: mm.owner,
       start: sub.start, end: sub.last + 1, ok, blockable: true, event: MMU_NOTIFY_RELEASE, owner: '',
-    });
+    }, sub.id));
     WARN_ON_ONCE(k, !ok, 'mm/mmu_notifier.c:mn_itree_release', -1, `${sub.holder} failed MMU_NOTIFY_RELEASE`);
   }
   mn_itree_inv_end(k, mm);

@@ -15,6 +15,13 @@
 import type { MemMap } from './mem_map.js';
 import { FOLIO_ORDER_SHIFT, MAPPING_NONE, MAX_FOLIO_ORDER } from './mem_map.js';
 
+/**
+ * (pinsim-only) The most frames a run may have: 2^21, 8 GiB of 4 KiB pages. Every frame in use
+ * costs the host about 1 KiB (its row, its PTEs, its page-cache entry), so this keeps a run within
+ * about 2 GiB of heap. Validation refuses a `kernel.memory` above it, which bounds every run.
+ */
+export const PINSIM_MAX_FRAMES = 1 << 21;
+
 export class PageAllocator {
   private stack = new Int32Array(16);
   private top = 0;

@@ -1,6 +1,7 @@
 /**
  * The kernel model's trace events: the vocabulary invariant checkers and reports read. Every field
- * is a primitive (numbers, strings, booleans) so that `traceHash` covers it. `file` is the file's
+ * is a primitive (numbers, strings, booleans) so that `traceHash` covers it; the one bookkeeping
+ * field a checker needs in hand, the subscription (`sub`, see withBook()), rides outside the hash. `file` is the file's
  * scenario name ('' for none), `index` its page index (-1 for none), `mm` the owning process's
  * name. Every event that changes a frame's reference count says by how much (`refs`) and what the
  * count became (`refcount`), so a checker can keep exact books of its own.
@@ -74,7 +75,7 @@ export type MmTraceEvent =
       id: number; holder: string; mm: string; start: number; end: number; ok: boolean; blockable: boolean; event: string;
       /** the range's owner (MIGRATE/EXCLUSIVE: the device doing it), '' for none */
       owner: string;
-    }>
+    } & SubscriptionBook>
   /** A callback slept inside a non-blockable range (non_block_start() would splat). */
   | Ev<'nonblock_slept', { holder: string; id: number; site: string }>
   | Ev<'interval_insert', { holder: string; mm: string; start: number; end: number }>
@@ -90,10 +91,10 @@ export type MmTraceEvent =
   | Ev<'dev_map', {
       device: string; mm: string; va: number; pfn: number; gen: number; file: string; index: number; write: boolean;
       snapSeq: number; holdsRef: boolean;
-    }>
-  | Ev<'dev_unmap', { device: string; mm: string; va: number; pfn: number }>
+    } & SubscriptionBook>
+  | Ev<'dev_unmap', { device: string; mm: string; va: number; pfn: number } & SubscriptionBook>
   /** An in-flight device copy captured a translation it will use without re-checking. */
-  | Ev<'dev_dma_hold', { device: string; wr: string; mm: string; va: number; pfn: number }>
+  | Ev<'dev_dma_hold', { device: string; wr: string; mm: string; va: number; pfn: number } & SubscriptionBook>
   | Ev<'dev_dma_release', { device: string; wr: string }>
   /** The device is dead (e.g. UMR recovery failed): it maps nothing and never DMAs again. */
   | Ev<'device_dead', { device: string; reason: string }>
@@ -132,6 +133,26 @@ export type MmTraceEvent =
   | Ev<'vmstat_final', { nr_foll_pin_acquired: number; nr_foll_pin_released: number }>
   /** The run ended; end-of-run checks happen here (skipped after a kernel BUG). */
   | Ev<'run_end', { crashed: boolean }>;
+
+/**
+ * (pinsim-only) Which notifier subscription an event belongs to: the interval subscription whose
+ * callback returned (notifier_sub_done), or whose device table an entry or an in-flight copy is in
+ * (dev_map, dev_unmap, dev_dma_hold). A checker books per subscription with it: one device may
+ * hold several (two MRs over one page). Absent where there is none (a classic subscriber, a table
+ * no notifier guards). Attached by withBook(): a bookkeeping field, not part of the event's data.
+ */
+export type SubscriptionBook = { readonly sub?: number };
+
+/**
+ * withBook() - @ev with its subscription @sub attached as a non-enumerable property: checkers read
+ * `ev.sub`, while traceHash, the `--trace` outputs and chain records, which walk an event's
+ * enumerable fields, do not see it. It adds nothing the trace does not already determine (which
+ * subscription is which follows from the run), so attaching it changes no hash. @sub null: none.
+ */
+export function withBook<E extends MmTraceEvent>(ev: E, sub: number | null): E {
+  if (sub !== null) Object.defineProperty(ev, 'sub', { value: sub, enumerable: false });
+  return ev;
+}
 
 export type MmEventType = MmTraceEvent['type'];
 export type MmEventOf<T extends MmEventType> = Extract<MmTraceEvent, { type: T }>;

@@ -198,12 +198,14 @@ export function formatRunText(r: RunResult, opts: TextOptions = {}): string {
       return n.length ? `  (${n.join(', ')})` : '';
     };
     const { rows, label } = resultRows(r, opts.names);
-    out.push(...table('results', rows, timing, label));
-    out.push(...table('observed', r.observed));
-    if (r.notes?.length) out.push('notes:', ...r.notes.map((n) => `  - ${n}`));
-    if (r.expectations.failures.length) {
-      out.push('expectation failures:', ...r.expectations.failures.map((f) => `  - ${f}`));
-    }
+    // Appended in loops: a spread into push() passes every line as an argument, and a run of
+    // 400 k ops has more results than the stack has room for arguments.
+    for (const l of table('results', rows, timing, label)) out.push(l);
+    for (const l of table('observed', r.observed)) out.push(l);
+    if (r.notes?.length) out.push('notes:');
+    for (const n of r.notes ?? []) out.push(`  - ${n}`);
+    if (r.expectations.failures.length) out.push('expectation failures:');
+    for (const f of r.expectations.failures) out.push(`  - ${f}`);
     const s = r.stats;
     out.push(
       `stats     events=${s.events} simTime=${formatTime(s.simTimeNs)} faults=${s.faults} invalidations=${s.invalidations} pins=${s.pins} choicePoints=${s.choicePoints}`,

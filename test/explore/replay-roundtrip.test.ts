@@ -54,3 +54,23 @@ describe('explore → save → replay', () => {
     expect(o.reproduced).toBe(false);
   });
 });
+
+describe('a replay whose choices do not fit the run (issue 16)', () => {
+  it('says which choice named no candidate, and that the replay lists more choices than the run has', () => {
+    const registry = defaultRegistry();
+    const input = { ...load('odp-fault-vs-truncate'), replay: { seed: 1, policy: 'linux-6.12', window: 1000, choices: [7, ...Array(200).fill(0), 1], traceHash: 'abc' } };
+    const o = replay(input, registry);
+    expect(o.reproduced).toBe(false);
+    expect(o.result.notes).toEqual([
+      expect.stringMatching(/^replayed choice 7 at choice point 0 is out of range: only \d+ candidates there, so the default \(0\) was taken; the choices were recorded for another scenario, policy, seed or pinsim version$/),
+      expect.stringMatching(/^the replay lists 202 choices but the run reached only \d+ choice points; the choices were recorded for another run$/),
+    ]);
+  });
+
+  it('a replay that fits adds no note', () => {
+    const registry = defaultRegistry();
+    const s = validateOrThrow(load('odp-fault-vs-truncate'), registry);
+    const r = runValidated(s, { policy: 'linux-6.12', window: 1000, choices: [1], registry });
+    expect(r.notes).toBeUndefined();
+  });
+});

@@ -16,9 +16,10 @@ import { Prng } from '../../src/engine/prng.js';
 import { builtOps } from '../../src/scenario/ops/table.js';
 import { defaultRegistry } from '../../src/scenario/registry.js';
 import { runScenario } from '../../src/scenario/run/run.js';
-import { GENERATED_OPS, generateScenario, makeChooser } from '../../scripts/fuzz-gen.mjs';
+import { BAD_INPUT_CLASSES, GENERATED_OPS, HOSTILE_NAMES, generateBadInput, generateScenario, makeChooser } from '../../scripts/fuzz-gen.mjs';
 import type { FuzzEnv, FuzzRun } from '../../scripts/fuzz-gen.mjs';
-import { failureSignature, sanityRun } from '../../scripts/fuzz-sanity.mjs';
+import { badInputRun, failureSignature, sanityRun } from '../../scripts/fuzz-sanity.mjs';
+import { notText, parseJson } from '../../src/scenario/format/json.js';
 
 const BUILT_OPS: ReadonlySet<string> = new Set(builtOps());
 const env: FuzzEnv = { Prng, registry: defaultRegistry(), implementedOps: BUILT_OPS };
@@ -89,5 +90,27 @@ describe('model fuzzing (scripts/fuzz-gen.mjs, scripts/fuzz-sanity.mjs)', () => 
     // The runs are not all trivial: some see violations (their outcome is expectation-failed, as a
     // generated scenario expects none).
     if (SEEDS.length >= 100) expect(withViolations).toBeGreaterThan(0);
+  });
+
+  it('names users choose (__proto__, constructor, …) turn up in generated scenarios, and their runs stay sane', () => {
+    const seen = new Set<string>();
+    for (const seed of SEEDS.slice(0, 400)) {
+      const text = JSON.stringify(generateScenario(seed, env).scenario);
+      for (const n of HOSTILE_NAMES) if (text.includes(JSON.stringify(n))) seen.add(n);
+    }
+    expect(seen.size).toBeGreaterThanOrEqual(3);
+  });
+
+  it('every class of generated bad input is refused as bad input: no crash, no silent run', () => {
+    const readJson = (t: string) => (notText(t) !== null ? { ok: false } : parseJson(t));
+    const failures: string[] = [];
+    const classes = new Set<string>();
+    for (let seed = 1; seed <= 400; seed++) {
+      const bad = generateBadInput(seed, env);
+      classes.add(bad.cls);
+      for (const f of badInputRun(runScenario, readJson, bad)) failures.push(`seed ${seed}: ${f.kind}: ${f.message}`);
+    }
+    expect(failures).toEqual([]);
+    expect([...classes].sort()).toEqual([...BAD_INPUT_CLASSES].sort());
   });
 });

@@ -20,7 +20,7 @@ const PEERS = new Set(['vitest', 'typescript']);
 const group = (f: string) => f.split('/')[1] ?? '?';
 /** Files that may do I/O: the CLI, the scenario loaders, the worker threads. */
 export const IO_ALLOWED = (f: string) =>
-  f.startsWith('src/cli/') || f === 'src/scenario/format/load.ts' || f === 'src/scenario/format/ts-hook.ts' || f === 'src/explore/workers.ts';
+  f.startsWith('src/cli/') || f === 'src/scenario/format/load.ts' || f === 'src/scenario/format/ts-hook.ts' || f === 'src/scenario/format/load-worker.ts' || f === 'src/explore/workers.ts';
 const BANNED_IDS = new Set(['Date', 'performance', 'setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'Promise', 'PromiseLike']);
 /** Promise methods: a `.then` chain is promise use as much as `await` is. */
 const PROMISE_METHODS = new Set(['then', 'catch', 'finally']);

@@ -31,6 +31,7 @@ import {
 } from '../../mm/mmu_interval_notifier.js';
 import { MMU_NOTIFIER_RANGE_BLOCKABLE, MMU_NOTIFY_EXCLUSIVE, MMU_NOTIFY_MIGRATE, type MmuNotifierRange } from '../../mm/mmu_notifier.js';
 import { HPAGE_PMD_ORDER, HPAGE_PUD_ORDER } from '../../mm/hugetlb.js';
+import { withBook } from '../../mm/trace_events.js';
 import { PAGE_SIZE, VM_READ } from '../../mm/types.js';
 import {
   boolParam, dma_transfer_page, numberParam, TranslationTable, type DeviceCtx, type MemoryRegion, type MirrorOpResult, type TableEntry,
@@ -87,11 +88,11 @@ export class Dmirror implements MemoryRegion {
     this.addr = addr;
     this.length = length;
     this.mutex = new Mutex(`${dev.ctx.name}.${name}.mutex`);
-    this.table = new TranslationTable(dev.ctx, proc.mm.owner);
     // The notifier is embedded in the dmirror (container_of in the kernel): its op finds this mirror.
     this.notifier = new MmuIntervalNotifier(proc.mm, 0, TASK_SIZE, {
       invalidate: (sub, range, cur_seq) => dmirror_interval_invalidate(this, sub, range, cur_seq),
     }, dev.ctx.name);
+    this.table = new TranslationTable(dev.ctx, proc.mm.owner, { sub: this.notifier });
   }
 }
 
@@ -204,7 +205,7 @@ export function* dmirror_rw(d: Dmirror, start: number, end: number, write: boole
     yield* mutex_lock(d.mutex, ctx.name, 'gpu:copy_mutex');
     const run = usable_run(d, cur, end, write);
     if (!drain) {
-      for (const x of run) k.emit({ type: 'dev_dma_hold', time: k.now, actor: ctx.name, device: ctx.name, wr, mm: x.mm, va: x.va, pfn: x.pfn });
+      for (const x of run) k.emit(withBook({ type: 'dev_dma_hold', time: k.now, actor: ctx.name, device: ctx.name, wr, mm: x.mm, va: x.va, pfn: x.pfn }, d.notifier.id || null));
       mutex_unlock(d.mutex);
     }
     for (const x of run) {

@@ -5,6 +5,7 @@
  * Kernel: drivers/infiniband/hw/mlx5/mlx5_ib.h struct mlx5_ib_dev, struct mlx5_ib_mr, struct
  * umr_common; drivers/infiniband/hw/mlx5/odp.c (MLX5_IMR_MTT_SIZE).
  */
+import { WaitQueueHead } from '../../engine/waitqueue.js';
 import type { Process } from '../../mm/kernel.js';
 import { Mutex } from '../../mm/locking.js';
 import { boolParam, numberParam, stringParam, type DeviceCtx, type MemoryRegion } from '../device.js';
@@ -23,7 +24,12 @@ export interface OdpParams {
   readonly implicit: boolean;
 }
 
-/** struct mlx5_ib_mr of an ODP MR: its umems by 1 GiB slot (slot 0 alone when not implicit). */
+/**
+ * struct mlx5_ib_mr of an ODP MR: its umems by 1 GiB slot (slot 0 alone when not implicit), and
+ * its mkey's use count: a page fault or a prefetch takes the mkey (found in odp_mkeys) for as long
+ * as it works on the MR, and dereg erases the mkey from odp_mkeys and waits for the count to drain
+ * before it destroys the mkey and releases the umems.
+ */
 export interface OdpMr extends MemoryRegion {
   readonly name: string;
   readonly proc: Process;
@@ -34,7 +40,12 @@ export interface OdpMr extends MemoryRegion {
   /** Registered with IB_ACCESS_HUGETLB: huge MTT entries. */
   readonly hugetlb: boolean;
   readonly children: Map<number, IbUmemOdp>;
+  /** The mkey is gone from odp_mkeys (dereg began): no new fault finds it, the HW access fails. */
   deregistered: boolean;
+  /** mmkey.usecount less its initial reference: faults and prefetches working on the MR now. */
+  usecount: number;
+  /** mmkey.wait: dereg sleeps here until usecount drains. */
+  readonly mkey_wait: WaitQueueHead;
 }
 
 /** struct mlx5_ib_dev, as far as ODP goes. */

@@ -11,6 +11,7 @@
  * Simplified: one fault round covers the rest of the DMA (mlx5 faults the WQE's whole data segment).
  */
 import { delay, schedPoint, type Co } from '../../engine/actor.js';
+import { WaitQueueHead, wait_event } from '../../engine/waitqueue.js';
 import { Hasher } from '../../engine/hash.js';
 import { EINVAL, IS_ERR, type Errno } from '../../mm/errno.js';
 import type { Process } from '../../mm/kernel.js';
@@ -20,7 +21,7 @@ import {
   type DmaRequest, type DmaResult, type DmaStatus, type MemoryRegion, type RegMrFlags,
 } from '../device.js';
 import { Mlx5IbDev, type OdpMr } from './mlx5_ib.js';
-import { mlx5_ib_advise_mr_prefetch, mlx5_ib_init_odp_mr, mlx5_ib_mr_umem, pagefault_real_mr } from './odp.js';
+import { mlx5_ib_advise_mr_prefetch, mlx5_ib_init_odp_mr, mlx5_ib_mr_pagefault, mlx5_ib_mr_umem } from './odp.js';
 import { ib_umem_odp_release } from './umem_odp.js';
 
 /**
@@ -37,7 +38,10 @@ function* mlx5_ib_reg_user_mr(dev: Mlx5IbDev, proc: Process, addr: number, lengt
   const hugetlb = flags.hugetlb === true;
   // ib_umem_odp_alloc_implicit() refuses IB_ACCESS_HUGETLB.
   if (implicit && hugetlb) return EINVAL;
-  const mr: OdpMr = { device: dev.ctx.name, length, name, proc, start: addr, writable: access === 'rw', implicit, hugetlb, children: new Map(), deregistered: false };
+  const mr: OdpMr = {
+    device: dev.ctx.name, length, name, proc, start: addr, writable: access === 'rw', implicit, hugetlb, children: new Map(),
+    deregistered: false, usecount: 0, mkey_wait: new WaitQueueHead(`${dev.ctx.name}.${name}.mkey`),
+  };
   if (!implicit) {
     const start = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE, end = Math.ceil((addr + length) / PAGE_SIZE) * PAGE_SIZE;
     const ret = yield* mlx5_ib_init_odp_mr(dev, mr, start, end);
@@ -48,13 +52,21 @@ function* mlx5_ib_reg_user_mr(dev: Mlx5IbDev, proc: Process, addr: number, lengt
 }
 
 /**
- * mlx5_ib_dereg_mr() - release every umem of @mr (its notifier removed, its pages unmapped).
- * Context: may sleep. Return: 0, or EINVAL for an MR already deregistered.
- * Kernel: drivers/infiniband/hw/mlx5/mr.c mlx5_ib_dereg_mr() → ib_umem_odp_release().
+ * mlx5_ib_dereg_mr() - take the mkey out of odp_mkeys (no new page fault or prefetch finds it, and
+ * the HCA's later accesses through it fail), wait until the faults and prefetches already working
+ * on the MR are done, then destroy the mkey and release every umem (its notifier removed, its pages
+ * unmapped). A fault in flight thus finishes under the MR's notifier, which still sees a munmap in
+ * its fault latency; without the fence it would install a snapshot that no notifier guards.
+ * Context: may sleep (the fence, the umem release). Return: 0, or EINVAL for an MR already
+ * deregistered.
+ * Kernel: drivers/infiniband/hw/mlx5/mr.c mlx5_ib_dereg_mr() (xa_erase(odp_mkeys),
+ * mlx5r_deref_wait_odp_mkey(), the mkey destroyed) → ib_umem_odp_release().
  */
 function* mlx5_ib_dereg_mr(mr: OdpMr): Co<0 | Errno> {
   if (mr.deregistered) return EINVAL;
   mr.deregistered = true;
+  // mlx5r_deref_wait_odp_mkey(): faults and prefetches already holding the mkey finish first.
+  yield* wait_event(mr.mkey_wait, () => mr.usecount === 0, 'odp:dereg_wait_mkey');
   for (const umem of mr.children.values()) yield* ib_umem_odp_release(umem);
   return 0;
 }
@@ -67,6 +79,8 @@ function* mlx5_ib_dereg_mr(mr: OdpMr): Co<0 | Errno> {
 function* odp_access_page(dev: Mlx5IbDev, mr: OdpMr, va: number, end: number, req: DmaRequest, faults: { n: number }, base: number): Co<DmaStatus | number> {
   for (;;) {
     if (dev.dead) return 'device-error';
+    // The mkey was destroyed (dereg): the HCA's access through it fails.
+    if (mr.deregistered) return 'remote-access-error';
     const umem = mlx5_ib_mr_umem(dev, mr, va);
     if (IS_ERR(umem)) return 'remote-access-error';
     const x = umem.table.lookup(va / PAGE_SIZE);
@@ -76,7 +90,7 @@ function* odp_access_page(dev: Mlx5IbDev, mr: OdpMr, va: number, end: number, re
     }
     // A device page fault: the requester stalls while the driver resolves it.
     faults.n++;
-    const ret = yield* pagefault_real_mr(dev, mr, umem, va, Math.min(end, umem.end), req.write, true);
+    const ret = yield* mlx5_ib_mr_pagefault(dev, mr, umem, va, Math.min(end, umem.end), req.write, true);
     if (ret) return dev.dead ? 'device-error' : 'remote-access-error';
   }
 }
@@ -121,7 +135,7 @@ function* odp_dma(dev: Mlx5IbDev, req: DmaRequest): Co<DmaResult> {
 function odp_fingerprint(dev: Mlx5IbDev): number {
   const h = new Hasher().add(dev.dead ? 1 : 0).add(dev.umr_broken ? 1 : 0);
   for (const mr of dev.mrs) {
-    h.add(mr.deregistered ? 1 : 0);
+    h.add(mr.deregistered ? 1 : 0).add(mr.usecount);
     for (const umem of mr.children.values()) {
       h.add(umem.start).add(umem.notifier.invalidate_seq);
       umem.table.fingerprint(h);

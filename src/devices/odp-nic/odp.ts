@@ -11,6 +11,7 @@
  * Simplified: implicit children are 1 GiB slots created on first use, never freed before dereg.
  */
 import type { Co } from '../../engine/actor.js';
+import { wake_up_all } from '../../engine/waitqueue.js';
 import { EFAULT, EINVAL, EPERM, IS_ERR, type Errno } from '../../mm/errno.js';
 import { mutex_lock, mutex_unlock } from '../../mm/locking.js';
 import { mmu_interval_notifier_remove, mmu_interval_set_seq, type MmuIntervalNotifier } from '../../mm/mmu_interval_notifier.js';
@@ -93,6 +94,24 @@ export function* pagefault_real_mr(dev: Mlx5IbDev, mr: OdpMr, umem: IbUmemOdp, v
 }
 
 /**
+ * mlx5_ib_mr_pagefault() - (pinsim-only name) a page fault or prefetch on @mr: find its mkey in
+ * odp_mkeys and hold it (usecount) while pagefault_real_mr() maps [@va, @end), so that dereg waits
+ * for it; an mkey already erased by dereg is not found, and the access fails.
+ * Context: may sleep. Return: 0, EFAULT (no mkey: the MR is being deregistered), or
+ * pagefault_real_mr()'s errno.
+ * Kernel: drivers/infiniband/hw/mlx5/odp.c pagefault_single_data_segment() (xa_load(odp_mkeys),
+ * refcount_inc_not_zero(usecount) ... mlx5r_deref_odp_mkey()).
+ */
+export function* mlx5_ib_mr_pagefault(dev: Mlx5IbDev, mr: OdpMr, umem: IbUmemOdp, va: number, end: number, write: boolean, fault: boolean): Co<0 | Errno> {
+  if (mr.deregistered) return EFAULT;
+  mr.usecount++;
+  const ret = yield* pagefault_real_mr(dev, mr, umem, va, end, write, fault);
+  // Pairs with mr.usecount++ above: the last user wakes a dereg waiting in mlx5r_deref_wait_odp_mkey().
+  if (--mr.usecount === 0) wake_up_all(mr.mkey_wait);
+  return ret;
+}
+
+/**
  * mlx5_ib_init_odp_mr() - register the umem of an explicit ODP MR over its pages and map what is
  * already present, without faulting (a snapshot).
  * Context: may sleep. Return: 0, or the snapshot's errno (the umem is then released).
@@ -128,7 +147,7 @@ export function* mlx5_ib_advise_mr_prefetch(dev: Mlx5IbDev, mr: OdpMr, advice: '
     const umem = mlx5_ib_mr_umem(dev, mr, va);
     if (IS_ERR(umem)) return umem;
     const stop = Math.min(end, umem.end);
-    const ret = yield* pagefault_real_mr(dev, mr, umem, va, stop, advice === 'prefetch_write', advice !== 'prefetch_no_fault');
+    const ret = yield* mlx5_ib_mr_pagefault(dev, mr, umem, va, stop, advice === 'prefetch_write', advice !== 'prefetch_no_fault');
     if (ret && advice !== 'prefetch_no_fault') return ret;
     va = stop;
   }

@@ -58,10 +58,10 @@ export class IbUmemOdp {
     this.start = start;
     this.end = end;
     this.umem_mutex = new Mutex(`${ctx.name}.${mr_name}.umem_mutex`);
-    this.table = new TranslationTable(ctx, proc.mm.owner);
     // The notifier is embedded in the umem (container_of in the kernel): its op finds this umem.
     const ops: MmuIntervalNotifierOps = { invalidate: (sub, range, cur_seq) => invalidate(this, sub, range, cur_seq) };
     this.notifier = new MmuIntervalNotifier(proc.mm, start, end - start, ops, ctx.name);
+    this.table = new TranslationTable(ctx, proc.mm.owner, { sub: this.notifier });
   }
 }
 

@@ -4,9 +4,11 @@
  * is refused the same way wherever it appears.
  */
 import { parseSize } from '../../engine/clock.js';
+import { dict } from '../../engine/dict.js';
 import { REF_KIND, type AnyField, type OpDescriptor, type RefKind } from '../ops/op.js';
 import { ALL_OPS, opDescriptor, type Op } from '../ops/table.js';
 import { Check, isObject, pathIndex, pathKey } from './check.js';
+import { MAX_ONBREAK_DEPTH, MAX_OPS } from './limits.js';
 import { closest } from './closest.js';
 import type { ActorSpec } from './types.js';
 // ---------------------------------------------------------------------------------------------
@@ -45,6 +47,10 @@ export class OpWalker {
   private readonly processRefs: { process: string; path: string; first: number | undefined; field?: boolean }[] = [];
 
   private readonly c: Check;
+  /** onBreak lists open around the op being walked. */
+  private breakDepth = 0;
+  /** Set once the scenario has more than MAX_OPS ops: the walk stops there. */
+  private tooMany = false;
   readonly files: readonly string[];
   /** Declared device → the model it names (as written). */
   private readonly devices: ReadonlyMap<string, unknown>;
@@ -56,7 +62,7 @@ export class OpWalker {
   }
 
   actors(v: unknown): Record<string, ActorSpec> {
-    const out: Record<string, ActorSpec> = {};
+    const out = dict<ActorSpec>();
     const o = v === undefined ? undefined : this.c.object(v, 'actors', 'an object of actors');
     for (const [actor, spec] of Object.entries(o ?? {})) {
       const path = pathKey('actors', actor);
@@ -89,12 +95,17 @@ export class OpWalker {
     if (!Array.isArray(v)) return this.c.wrongType(v, path, 'an array of ops') ?? [];
     const out: Op[] = [];
     let dep = first;
-    v.forEach((x, i) => {
+    for (let i = 0; i < v.length && !this.tooMany; i++) {
       const node = this.nodes.length;
-      const op = this.op(x, pathIndex(path, i), dep);
+      if (node >= MAX_OPS) {
+        this.tooMany = true;
+        this.c.add('too-large', pathIndex(path, i), `the scenario has more than ${MAX_OPS} ops`, { expected: `at most ${MAX_OPS} ops, onBreak lists included (pinsim's limit)` });
+        break;
+      }
+      const op = this.op(v[i] as unknown, pathIndex(path, i), dep);
       if (op) out.push(op);
       if (this.nodes.length > node) dep = { to: node, why: 'runs after' };
-    });
+    }
     return out;
   }
 
@@ -171,7 +182,18 @@ export class OpWalker {
         if (s !== undefined) this.processRefs.push({ process: s, path, first: undefined, field: true });
         return s;
       }
-      case 'ops': return this.list(v, path, { to: node, why: 'runs when the lease breaks, taken by' });
+      case 'ops': {
+        // A setlease inside an onBreak list nests its own list; a module could even hand in a list
+        // that contains its own op. The walk recurses per level, so the depth is bounded.
+        if (this.breakDepth >= MAX_ONBREAK_DEPTH) {
+          c.add('too-deep', path, `onBreak lists nest more than ${MAX_ONBREAK_DEPTH} deep here`, { expected: `at most ${MAX_ONBREAK_DEPTH} nested onBreak lists (pinsim's limit)` });
+          return undefined;
+        }
+        this.breakDepth++;
+        const ops = this.list(v, path, { to: node, why: 'runs when the lease breaks, taken by' });
+        this.breakDepth--;
+        return ops;
+      }
       case 'target': {
         if (v === 'buffers') return v;
         const r = parseSize(v);
@@ -300,7 +322,8 @@ export class OpWalker {
   }
 
   private reportCycle(comp: ReadonlySet<number>): void {
-    const start = Math.min(...comp);
+    let start = Infinity;
+    for (const v of comp) start = Math.min(start, v); // not Math.min(...comp): a component may hold every op
     const from = new Map<number, { prev: number; why: string }>();
     const queue = [start];
     let steps: { a: number; b: number; why: string }[] = [];

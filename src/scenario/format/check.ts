@@ -29,10 +29,33 @@ export function keysOf(v: unknown): readonly string[] {
   return isObject(v) ? Object.keys(v) : [];
 }
 
+/**
+ * typeName() - what @v is, for a message: `string "x"`, `number 3`, `an array`. Any value a module
+ * can export is named without throwing: a BigInt, a function, a symbol, a number JSON cannot write.
+ */
 export function typeName(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
+  switch (typeof v) {
+    case 'object': return 'an object';
+    case 'bigint': return `a BigInt ${v}n`;
+    case 'function': return 'a function';
+    case 'symbol': return 'a symbol';
+    case 'undefined': return 'undefined';
+    case 'number': return `number ${showNumber(v)}`;
+    default: return `${typeof v} ${JSON.stringify(v)}`;
+  }
+}
+
+/** showNumber() - @n as written: `Infinity` (what `1e400` parses to) rather than JSON's `null`. */
+export function showNumber(n: number): string {
+  return Number.isFinite(n) ? JSON.stringify(n) : String(n);
+}
+
+/** show() - @v quoted for a message: JSON where JSON can write it, else its typeName(). */
+export function show(v: unknown): string {
+  if (typeof v === 'number') return showNumber(v);
+  return typeof v === 'string' ? JSON.stringify(v) : typeName(v);
 }
 
 /** The issues found so far, and readers that record an issue and return undefined on bad input. */
@@ -101,7 +124,7 @@ export class Check {
     if (v === undefined) return undefined;
     if (r.ok) return r.value;
     if (typeof v !== 'number' && typeof v !== 'string') return this.wrongType(v, path, r.expected);
-    this.add(code, path, `bad ${what} ${JSON.stringify(v)}`, { expected: r.expected });
+    this.add(code, path, `bad ${what} ${show(v)}${typeof v === 'number' && !Number.isSafeInteger(v) && Math.abs(v) > Number.MAX_SAFE_INTEGER ? ' (beyond 2^53-1)' : ''}`, { expected: r.expected });
     return undefined;
   }
 

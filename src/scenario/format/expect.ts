@@ -1,4 +1,5 @@
 /** Validation of `expect`, `expectByPolicy` and outcomes. */
+import { dict } from '../../engine/dict.js';
 import { isPolicyName } from '../registry.js';
 import { WANT_TEXT, OpWalker } from './actors.js';
 import { pathKey, pathIndex, isObject, Check } from './check.js';
@@ -14,7 +15,7 @@ export const CONTENT_WORDS = ['zero', 'dummy', 'mixed'];
 export function checkExpectByPolicy(c: Check, w: OpWalker, v: unknown): Record<string, PolicyExpect> | undefined {
   const o = c.object(v, 'expectByPolicy', 'an object of policy → expect');
   if (!o) return undefined;
-  const out: Record<string, PolicyExpect> = {};
+  const out = dict<PolicyExpect>();
   for (const [policy, e] of Object.entries(o)) {
     const path = pathKey('expectByPolicy', policy);
     const known = c.ctx.policies.known;
@@ -53,7 +54,7 @@ export function checkExpect(c: Check, w: OpWalker, v: unknown, path: string): Ex
     if (r) out[f] = r;
   }
   const opStats = record(c, o['opStats'], at('opStats'), (k, x, p) =>
-    opKey(c, w, k, p) ? record(c, x, p, (_, n, q) => (typeof n === 'number' && Number.isFinite(n) ? n : c.wrongType(n, q, 'a number'))) : undefined);
+    opKey(c, w, k, p) ? record(c, x, p, (name, n, q) => opCounter(c, name, n, q)) : undefined);
   if (opStats) out.opStats = opStats;
   for (const f of ['forbid', 'allow'] as const) {
     if (o[f] === undefined) continue;
@@ -64,12 +65,26 @@ export function checkExpect(c: Check, w: OpWalker, v: unknown, path: string): Ex
   return out;
 }
 
+/**
+ * What `opStats` may name: an op's timing (the result's `ops` section) and dmirror's counters of the
+ * GPU's mirror ops. A misspelt counter would never match and fail with "got (none)"; it is refused.
+ */
+export const OP_COUNTERS = ['start', 'end', 'blockedNs', 'lateNs', 'cpages', 'faults'];
+
+function opCounter(c: Check, name: string, n: unknown, path: string): number | undefined {
+  if (!OP_COUNTERS.includes(name)) {
+    c.add('unknown-field', path, `unknown op counter "${name}"`, { expected: `one of ${OP_COUNTERS.join(', ')}`, didYouMean: closest(name, OP_COUNTERS) });
+    return undefined;
+  }
+  return typeof n === 'number' && Number.isFinite(n) ? n : c.wrongType(n, path, 'a number');
+}
+
 /** An object whose values are each checked by `each`; undefined when absent or when any value fails. */
 export function record<T>(c: Check, v: unknown, path: string, each: (k: string, x: unknown, p: string) => T | undefined): Record<string, T> | undefined {
   if (v === undefined) return undefined;
   const o = c.object(v, path, 'an object');
   if (!o) return undefined;
-  const out: Record<string, T> = {};
+  const out = dict<T>();
   let ok = true;
   for (const [k, x] of Object.entries(o)) {
     const r = each(k, x, pathKey(path, k));

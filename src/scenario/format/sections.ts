@@ -3,11 +3,18 @@
  * The fields of kernel, files and processes are described here as data (kind, default, whether
  * pinsim has built them), read by validation and by the generated reference.
  */
+import { formatSize } from '../../engine/clock.js';
+import { dict } from '../../engine/dict.js';
+import { PAGE_SIZE } from '../../mm/types.js';
+import { PINSIM_MAX_FRAMES } from './limits.js';
 import { DEFAULT_POLICY, policyIssue } from '../registry.js';
 import { word, type WordSpec } from '../ops/op.js';
 import { Check, pathIndex, pathKey } from './check.js';
 import { closest } from './closest.js';
 import type { DeviceSpec, FileSpec, KernelSpec, ProcessSpec, ReplaySpec } from './types.js';
+
+/** The largest `kernel.memory` a run may have. */
+export const MAX_MEMORY = PINSIM_MAX_FRAMES * PAGE_SIZE;
 
 export const TOP_FIELDS = ['name', 'description', 'kernel', 'files', 'devices', 'processes', 'actors', 'expect', 'expectByPolicy', 'replay'];
 
@@ -95,7 +102,10 @@ export function checkKernel(c: Check, v: unknown): KernelSpec {
       if (p !== undefined) out.policy = p;
     } else if (f === 'memory' || f === 'movable') {
       const n = c.size(o[f], path);
-      if (n !== undefined) out[f] = n;
+      if (n !== undefined && f === 'memory' && n > MAX_MEMORY) {
+        c.add('too-large', path, `kernel.memory ${formatSize(n)} is more than pinsim simulates (${formatSize(MAX_MEMORY)}: ${PINSIM_MAX_FRAMES} frames, about 1 KiB of the host's memory each)`,
+          { expected: `at most ${formatSize(MAX_MEMORY)} (pinsim's limit)` });
+      } else if (n !== undefined) out[f] = n;
     } else if (f === 'writeback' || f === 'compaction' || f === 'reclaim') {
       const po = c.object(o[f], path, 'an object { period }');
       if (!po) continue;
@@ -150,7 +160,7 @@ export function* entries(c: Check, v: unknown, section: string, expected: string
 }
 
 export function checkFiles(c: Check, v: unknown): Record<string, FileSpec> {
-  const out: Record<string, FileSpec> = {};
+  const out = dict<FileSpec>();
   for (const [name, o, path] of entries(c, v, 'files', 'a file { fs, size, dax?, pageSize? }')) {
     c.keys(o, builtFields(c, o, FILE_FIELDS, path, 'file'), path, 'a file');
     const fs = c.builtWord(c.required(o, 'fs', path), FILE_FIELDS['fs']?.words ?? [], pathKey(path, 'fs'), 'unknown-value', 'filesystem');
@@ -172,7 +182,7 @@ export function checkFiles(c: Check, v: unknown): Record<string, FileSpec> {
 }
 
 export function checkDevices(c: Check, v: unknown): Record<string, DeviceSpec> {
-  const out: Record<string, DeviceSpec> = {};
+  const out = dict<DeviceSpec>();
   for (const [name, o, path] of entries(c, v, 'devices', 'a device { model, ...params }')) {
     const modelPath = pathKey(path, 'model');
     const model = c.string(c.required(o, 'model', path), modelPath);
@@ -189,7 +199,7 @@ export function checkDevices(c: Check, v: unknown): Record<string, DeviceSpec> {
       continue;
     }
     c.keys(o, ['model', ...Object.keys(spec.params)], path, `a ${model} device`);
-    const parsed: DeviceSpec['params'] = {};
+    const parsed = dict<DeviceSpec['params'][string]>();
     for (const [p, ps] of Object.entries(spec.params)) {
       const x = o[p] === undefined ? undefined : c.param(o[p], ps, pathKey(path, p));
       if (x !== undefined) parsed[p] = x;
@@ -200,7 +210,7 @@ export function checkDevices(c: Check, v: unknown): Record<string, DeviceSpec> {
 }
 
 export function checkProcesses(c: Check, v: unknown): Record<string, ProcessSpec> {
-  const out: Record<string, ProcessSpec> = {};
+  const out = dict<ProcessSpec>();
   for (const [name, o, path] of entries(c, v, 'processes', 'a process { memlock?, capIpcLock? }')) {
     c.keys(o, Object.keys(PROCESS_FIELDS), path, 'a process');
     const p: ProcessSpec = {};

@@ -37,6 +37,6 @@ export interface RunResult {
   skipped?: string;
   /** pinsim's own failure (outcome `error`). */
   error?: string;
-  /** Remarks that are not results (fallbacks, deprecated knobs, late starts); not part of traceHash. */
+  /** Remarks that are not results (fallbacks, deprecated knobs, late starts, a replay that did not fit the run, a path kernel.until cut); not part of traceHash. */
   notes?: string[];
 }

@@ -110,6 +110,8 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
     traceHash: bus.traceHash, choices: [...sched.recorded],
     ...(sched.pruned ? { pruned: true } : {}),
   };
+  const notes = [...w.notes, ...replayNotes(choices, sched)];
+  if (notes.length) r.notes = notes;
   if (error) return { ...r, outcome: 'error', error };
   const failures = checkExpectations(expect, r);
   r.expectations = { met: failures.length === 0, failures };
@@ -146,4 +148,18 @@ function runToEnd(w: World): { crashed: boolean; error: string | undefined } {
   }
   for (const c of w.checkers) c.finish();
   return { crashed, error };
+}
+
+/** replayNotes() - how replayed @choices did not fit the run's choice points (they name another run). */
+function replayNotes(choices: readonly number[] | undefined, sched: World['sched']): string[] {
+  const notes: string[] = [];
+  const bad = sched.badChoice;
+  if (bad) {
+    notes.push(`replayed choice ${bad.choice} at choice point ${bad.index} is out of range: only ${bad.candidates} candidates there, so the default (0) was taken; ` +
+      'the choices were recorded for another scenario, policy, seed or pinsim version');
+  }
+  if (choices && choices.length > sched.recorded.length) {
+    notes.push(`the replay lists ${choices.length} choices but the run reached only ${sched.recorded.length} choice points; the choices were recorded for another run`);
+  }
+  return notes;
 }

@@ -3,6 +3,7 @@
  * observations and timings, the devices, and what an executor is given (OpCtx) and returns (Exec).
  */
 import type { Actor } from '../../engine/actor.js';
+import { dict, own } from '../../engine/dict.js';
 import { WaitQueueHead, wake_up_all } from '../../engine/waitqueue.js';
 import type { DeviceInstance, DeviceModel, MemoryRegion } from '../../devices/device.js';
 import type { Inode } from '../../mm/fs/inode.js';
@@ -53,9 +54,10 @@ export class RunState {
   /** Device ops posted with `wait: false`, by `as` name (what `poll` waits for). */
   readonly posted = new Map<string, Completion>();
   readonly namesWq = new WaitQueueHead('names');
-  readonly results: Record<string, string> = {};
-  readonly observed: Record<string, string> = {};
-  readonly ops: Record<string, OpTiming> = {};
+  // Keyed by `actor.index` and `as` names, which users choose: tables without a prototype.
+  readonly results = dict<string>();
+  readonly observed = dict<string>();
+  readonly ops = dict<OpTiming>();
   /** Ops started and not finished, by key. */
   readonly running = new Map<string, RunningOp>();
   /** The scenario actors of each process. */
@@ -134,5 +136,5 @@ export function inodeOf(k: Kernel, name: string): Inode {
 /** The op an `actor.index` key names. */
 export function opAtKey(s: Scenario, key: string): Op | undefined {
   const dot = key.lastIndexOf('.');
-  return s.actors[key.slice(0, dot)]?.ops[Number(key.slice(dot + 1))];
+  return own(s.actors, key.slice(0, dot))?.ops[Number(key.slice(dot + 1))];
 }

@@ -53,6 +53,8 @@ export interface World {
   readonly checkers: readonly CheckerInstance[];
   /** One report per (kind, pfn, actor), in the order found. */
   readonly violations: Violation[];
+  /** The checkers' notes (what kernel.until cut), in the order given. */
+  readonly notes: string[];
   readonly stats: RunResult['stats'];
 }
 
@@ -78,12 +80,18 @@ function initialProcesses(s: Scenario): string[] {
  * The listeners on the trace bus, in order: the checkers (one report per (kind, pfn, actor)), the
  * stats, and the caller's trace listener.
  */
-function listen(bus: TraceBus<MmTraceEvent>, s: Scenario, o: WorldOptions): Pick<World, 'checkers' | 'violations' | 'stats'> {
+function listen(bus: TraceBus<MmTraceEvent>, sched: Scheduler, s: Scenario, o: WorldOptions): Pick<World, 'checkers' | 'violations' | 'stats' | 'notes'> {
   const violations: Violation[] = [];
+  const notes: string[] = [];
   const seen = new Set<string>();
   const cctx: CheckerCtx = {
     policy: o.policyName,
     livenessBound: s.kernel.livenessBound ?? DEFAULT_LIVENESS,
+    ...(s.kernel.until !== undefined ? { until: s.kernel.until } : {}),
+    cutByUntil: () => sched.cut,
+    note(text) {
+      if (!notes.includes(text)) notes.push(text);
+    },
     report(v) {
       const key = `${v.kind}|${v.pfn}|${v.actor}`;
       if (seen.has(key)) return;
@@ -102,7 +110,7 @@ function listen(bus: TraceBus<MmTraceEvent>, s: Scenario, o: WorldOptions): Pick
     else if (ev.type === 'dma_ref_get') stats.pins++;
   });
   if (o.trace) bus.subscribe(o.trace);
-  return { checkers, violations, stats };
+  return { checkers, violations, stats, notes };
 }
 
 /** buildWorld() - the machine of @s under @o.policy, every actor spawned and nothing run yet. */
@@ -134,7 +142,7 @@ export function buildWorld(s: Scenario, o: WorldOptions): World {
     },
   });
 
-  const { checkers, violations, stats } = listen(bus, s, o);
+  const { checkers, violations, stats, notes } = listen(bus, sched, s, o);
   for (const [name, f] of Object.entries(s.files)) k.create_inode(name, f.fs, f.dax, f.size, f.fs === 'hugetlbfs' ? huge_page_order_of(f.pageSize ?? 0) : 0);
   // A process that a fork creates comes into being at the fork.
   for (const p of initialProcesses(s)) {
@@ -160,7 +168,7 @@ export function buildWorld(s: Scenario, o: WorldOptions): World {
     l.push(actor);
     st.procActors.set(spec.process, l);
   }
-  world = { k, sched, bus, st, checkers, violations, stats };
+  world = { k, sched, bus, st, checkers, violations, stats, notes };
   return world;
 }
 

@@ -22,6 +22,23 @@ const map = (snapSeq: number, va = VA, mm = 'app'): MmEventOf<'dev_map'> => ({
   type: 'dev_map', time: 30, actor: 'gpu0', device: 'gpu0', mm, va, pfn: 9, gen: 1, file: '', index: -1, write: true, snapSeq, holdsRef: false,
 });
 
+/** @holder's callback for range @id returned; a MIGRATE range carries its owner. */
+const subDone = (id: number, owner: string, event = 'MMU_NOTIFY_MIGRATE'): MmEventOf<'notifier_sub_done'> => ({
+  type: 'notifier_sub_done', time: 11, actor: 'app', id, holder: 'gpu0', mm: 'app', start: VA, end: VA + 0x4000, ok: true, blockable: true, event, owner,
+});
+const migrate = (id = 1): MmEventOf<'notifier_start'> => ({ ...start(id), event: 'MMU_NOTIFY_MIGRATE' });
+
+describe('install-during-invalidation: a device\'s own MIGRATE range (dmirror skips it)', () => {
+  it('does not fire for the owner\'s install during, or from a snapshot across, its own MIGRATE', () => {
+    expect(check([migrate(), subDone(1, 'gpu0'), map(1)])).toEqual([]);
+    expect(check([migrate(), subDone(1, 'gpu0'), end(), map(0)])).toEqual([]);
+  });
+  it('fires for another device\'s MIGRATE, and for the owner\'s install across a range that is not a MIGRATE', () => {
+    expect(check([migrate(), subDone(1, 'gpu1'), map(1)])).toHaveLength(1);
+    expect(check([start(), subDone(1, 'gpu0', 'MMU_NOTIFY_UNMAP'), end(), map(0)])).toHaveLength(1);
+  });
+});
+
 describe('install-during-invalidation (synthetic trace)', () => {
   it('fires for an install while an invalidation covering the address is open', () => {
     const r = check([start(), map(1)]);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { notifier_teardown_incomplete } from '../../../src/invariants/notifier-teardown-incomplete.js';
-import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
+import { withBook, type MmEventOf, type MmTraceEvent } from '../../../src/mm/trace_events.js';
 import { runScenario } from '../../../src/scenario/run/run.js';
 
 function check(evs: MmTraceEvent[]): ViolationReport[] {
@@ -25,6 +25,28 @@ const done = (o: Partial<MmEventOf<'notifier_sub_done'>> = {}): MmEventOf<'notif
 const end = (id = 1): MmEventOf<'notifier_end'> => ({ type: 'notifier_end', time: 50, actor: 'app', id, mm: 'app' });
 const hold = (wr = 'gw'): MmEventOf<'dev_dma_hold'> => ({ type: 'dev_dma_hold', time: 20, actor: 'gpu0', device: 'gpu0', wr, mm: 'app', va: VA, pfn: 42 });
 const release = (wr = 'gw'): MmEventOf<'dev_dma_release'> => ({ type: 'dev_dma_release', time: 45, actor: 'gpu0', device: 'gpu0', wr });
+
+describe('notifier-teardown-incomplete books per subscription (two MRs of one NIC over one page)', () => {
+  const of = <E extends MmTraceEvent>(ev: E, sub: number): E => withBook(ev, sub);
+  it('does not fire for one MR\'s invalidate while the other MR, called next, still maps the page', () => {
+    // MR 1 (subscription 1) never mapped the page; MR 2 did. MR 1's callback returns first.
+    expect(check([of(map(), 2), of(done(), 1), of(unmap(), 2), of(done(), 2)])).toEqual([]);
+  });
+  it('fires for the MR that keeps its translation, even after the other MR dropped its own of the same page', () => {
+    const r = check([of(map(), 1), of(map(), 2), of(unmap(), 1), of(done(), 1), of(done(), 2)]);
+    expect(r).toHaveLength(1);
+    expect(r[0]!.chain.map((c) => c.event)).toEqual(['dev_map', 'notifier_sub_done']);
+  });
+  it('a callback without a subscription (a classic subscriber) answers for every book of its device', () => {
+    expect(check([of(map(), 2), done()])).toHaveLength(1);
+  });
+  it('the subscription is bookkeeping: it is not an enumerable field (traceHash and outputs do not see it)', () => {
+    const ev = of(map(), 7);
+    expect(ev.sub).toBe(7);
+    expect(Object.keys(ev)).not.toContain('sub');
+    expect(JSON.stringify(ev)).not.toContain('"sub"');
+  });
+});
 
 describe('notifier-teardown-incomplete (synthetic trace)', () => {
   it('fires when a reference-less subscriber still translates a page of the range as its invalidate returns', () => {

@@ -45,6 +45,11 @@ describe('the era timeline', () => {
     expect(pick(kernelFeatures(6, 12), OLD)).toEqual(row(true, true, true, true, false, true, false, true, true, true, true, true));
   });
 
+  it('ext4 stops BUGging on a dirty page without buffers in 5.18 (cc5095747edf), not before and not later', () => {
+    expect(kernelFeatures(5, 17).ext4_writepages_bug).toBe(true);
+    expect(kernelFeatures(5, 18).ext4_writepages_bug).toBe(false);
+  });
+
   it('the presets linux-5.9 and linux-5.19 are those versions, registered beside the other eras', () => {
     const reg = defaultRegistry();
     expect([...reg.policies.keys()].filter((n) => n.startsWith('linux-'))).toEqual(['linux-4.20', 'linux-5.7', 'linux-5.9', 'linux-5.19', 'linux-6.12']);

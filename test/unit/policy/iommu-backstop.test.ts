@@ -87,3 +87,21 @@ describe('iommu-backstop', () => {
     expect(kinds(r)).toEqual(['lost-write']);
   });
 });
+
+describe('iommu-backstop: a partial truncate unmaps only the IOVAs of the truncated pages', () => {
+  it('truncating the upper half faults the MR\'s DMA there, while the lower half still reaches its pages', () => {
+    const s = scenario({ iommu: true }) as { actors: { app: Record<string, unknown>[]; admin: Record<string, unknown>[] } };
+    s.actors.admin = [{ op: 'ftruncate', file: 'f', length: '32K', at: '20us', as: 'cut' }];
+    s.actors.app.splice(2, 3,
+      { op: 'dma_write', mr: 'mr', offset: 0, length: '4K', at: '30us', as: 'low' },
+      { op: 'dma_write', mr: 'mr', offset: '60K', length: '4K', as: 'high' },
+      { op: 'dereg_mr', mr: 'mr', as: 'dereg' });
+    const { r, evs } = run(s);
+    expect(r.results['cut']).toBe('ok');
+    expect(r.results['low']).toBe('ok');
+    expect(r.results['high']).toBe('remote-access-error');
+    // Only the eight truncated pages lost their IOVAs.
+    expect(of(evs, 'iommu_fault')).toHaveLength(1);
+    expect(kinds(r)).toEqual([]);
+  });
+});

@@ -28,6 +28,24 @@ function scenario(app: unknown[], o: { dmaLatency?: string; cut?: unknown } = {}
 const MAP = { op: 'mmap', file: 'f', length: '64K', prot: 'rw', flags: ['shared'], as: 'buf' };
 const REG = { op: 'reg_mr', device: 'nic0', addr: 'buf', length: '64K', access: 'rw', as: 'mr' };
 
+describe('revoke: every MR on the truncated page, not only the first', () => {
+  it('two MRs (of two NICs) pin the same page: truncate revokes both, and both later writes complete device-error', () => {
+    const s = scenario([
+      MAP, REG,
+      { op: 'reg_mr', device: 'nic1', addr: 'buf', offset: '60K', length: '4K', access: 'rw', as: 'mr1' },
+      { op: 'reg_mr', device: 'nic0', addr: 'buf', offset: '60K', length: '4K', access: 'rw', as: 'mr2' },
+      { op: 'dma_write', mr: 'mr', offset: '60K', length: '4K', at: '30us', as: 'w0' },
+      { op: 'dma_write', mr: 'mr1', offset: 0, length: '4K', as: 'w1' },
+      { op: 'dma_write', mr: 'mr2', offset: 0, length: '4K', as: 'w2' },
+    ]) as { devices: Record<string, unknown> };
+    s.devices['nic1'] = { model: 'gup-nic' };
+    const { r, evs } = run(s);
+    expect(of(evs, 'mr_revoked').map((e) => e.mr).sort()).toEqual(['mr', 'mr1', 'mr2']);
+    expect([r.results['w0'], r.results['w1'], r.results['w2']]).toEqual(['device-error', 'device-error', 'device-error']);
+    expect(kinds(r)).toEqual([]);
+  });
+});
+
 describe('revoke: truncate terminates the pinning MR', () => {
   it('truncate revokes the MR and proceeds without waiting; the NIC write after it completes device-error', () => {
     const { r, evs } = run(scenario([
