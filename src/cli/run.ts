@@ -85,6 +85,8 @@ export async function cmdRun(argv: readonly string[]): Promise<number> {
 
   const r = runOnce(o.listener ? { trace: o.listener } : {});
   writeRun(r, s, o, 'run');
+  // Notes (late starts, fallbacks, what kernel.until cut) also go to stderr, unless the report did.
+  if (o.report !== process.stderr) for (const n of r.notes ?? []) process.stderr.write(`pinsim: note: ${n}\n`);
   if (r.outcome === 'error') {
     process.stderr.write(`${r.error ?? '[pinsim internal bug] the run failed without a message'}\n`);
     return 3;

@@ -49,7 +49,7 @@ export const KERNEL_FIELDS: Readonly<Record<string, SectionField>> = {
   }),
   hugepages: field('sizes', 'the hugetlb pool, allocated at boot from `memory` (2M pages from ZONE_MOVABLE first): { "2M": n, "1G": n }', { default: 'none' }),
   khugepaged: field('period', 'run khugepaged every period', { built: false }),
-  lateWarn: field('time', 'an op starting this much later than its `at` adds a note naming what delayed it', { built: false, default: '10us' }),
+  lateWarn: field('time', 'an op starting more than this after its `at` (or `after`) adds a note to `notes` naming what delayed it', { default: '10us' }),
 };
 
 export const FILE_FIELDS: Readonly<Record<string, SectionField>> = {
@@ -112,7 +112,7 @@ export function checkKernel(c: Check, v: unknown): KernelSpec {
       c.keys(po, ['period'], path, `kernel.${f}`);
       const period = c.time(c.required(po, 'period', path), pathKey(path, 'period'));
       if (period !== undefined) out[f] = { period };
-    } else if (f === 'until' || f === 'livenessBound' || f === 'jitter' || f === 'leaseBreakTimeout') {
+    } else if (f === 'until' || f === 'livenessBound' || f === 'jitter' || f === 'leaseBreakTimeout' || f === 'lateWarn') {
       const n = c.time(o[f], path);
       if (n !== undefined) out[f] = n;
     } else if (f === 'hugepages') {

@@ -36,6 +36,8 @@ export interface KernelSpec {
   livenessBound?: number;
   jitter?: number;
   leaseBreakTimeout?: number;
+  /** an op starting more than this after its `at`/`after` adds a note saying what delayed it (default 10 µs) */
+  lateWarn?: number;
   writeback?: { period: number };
   compaction?: { period: number };
   reclaim?: { period: number };

@@ -4,6 +4,7 @@
  * op did is recorded through record.ts.
  */
 import { delay, type Actor, type Co } from '../../engine/actor.js';
+import { formatTime } from '../../engine/clock.js';
 import { wait_event } from '../../engine/waitqueue.js';
 import { EINVAL } from '../../mm/errno.js';
 import type { Process } from '../../mm/kernel.js';
@@ -26,6 +27,24 @@ export function refNames(d: OpDescriptor, op: Op): string[] {
 
 /** The fields every op may carry, whatever its kind. */
 interface OpCommon { readonly op: string; readonly at?: number; readonly after?: number; readonly as?: string; readonly onSignal?: string }
+
+/** The default of `kernel.lateWarn`: 10 µs. */
+const LATE_WARN_NS = 10_000;
+
+/**
+ * lateNote() - the note for op @key that started at @start, later than its lower bound @target: what
+ * kept it (its actor's previous op @prev still running at @target, a name it waited for, or other
+ * work the scheduler ran first at the same instant).
+ */
+function lateNote(key: string, c: OpCommon, target: number, start: number, prevEnd: number, prev: { key: string; op: string } | undefined,
+  waitedFor: string | undefined): string {
+  const what = `${key}${c.as ? ` (${c.as})` : ''} ${c.op}`;
+  const bound = c.at !== undefined ? `"at": ${formatTime(target)}` : `"after" (due at ${formatTime(target)})`;
+  const cause = prev && prevEnd > target ? `its actor's previous op ${prev.key} (${prev.op}) ran until ${formatTime(prevEnd)}`
+    : waitedFor !== undefined ? `it waited for "${waitedFor}", which its op produced only at ${formatTime(start)}`
+    : 'other work ran first at that instant';
+  return `${what} started at ${formatTime(start)}, ${formatTime(start - target)} after its ${bound}: ${cause}`;
+}
 
 /** execOp() - run one op through its descriptor's executor. Return: its result (and what it read). */
 function* execOp(st: RunState, actor: string, proc: Process, d: OpDescriptor, op: Op, key: string): Co<Exec> {
@@ -68,10 +87,19 @@ export function* runActor(st: RunState, actorName: string, spec: ActorSpec, self
     const target = c.at ?? (c.after !== undefined ? prevEnd + c.after : undefined);
     if (target !== undefined && target > k.now) yield* delay(target - k.now, 'op:at');
     // poll's `wr` exists once the op is posted; every other name once its op has completed.
-    for (const n of refNames(d, op)) yield* wait_event(st.namesWq, () => st.names.has(n) || (op.op === 'poll' && st.posted.has(n)), 'op:wait_name');
+    let waitedFor: string | undefined;
+    for (const n of refNames(d, op)) {
+      const ready = () => st.names.has(n) || (op.op === 'poll' && st.posted.has(n));
+      if (!ready()) waitedFor = n;
+      yield* wait_event(st.namesWq, ready, 'op:wait_name');
+    }
     const me = self();
     const start = k.now;
     const lateNs = target !== undefined ? Math.max(0, start - target) : 0;
+    if (target !== undefined && lateNs > (st.scenario.kernel.lateWarn ?? LATE_WARN_NS)) {
+      const prev = i > 0 ? { key: `${actorName}.${i - 1}`, op: (spec.ops[i - 1] as Op).op } : undefined;
+      st.notes.push(lateNote(key, c, target, start, prevEnd, prev, waitedFor));
+    }
     st.running.set(key, { actor: me, blocked0: me.blockedNs, start, lateNs });
     k.emit({ type: 'op_start', time: start, actor: actorName, op: op.op, name: key });
     const blocked0 = me.blockedNs;

@@ -110,7 +110,7 @@ export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
     traceHash: bus.traceHash, choices: [...sched.recorded],
     ...(sched.pruned ? { pruned: true } : {}),
   };
-  const notes = [...w.notes, ...replayNotes(choices, sched)];
+  const notes = [...w.notes, ...w.st.notes, ...replayNotes(choices, sched)];
   if (notes.length) r.notes = notes;
   if (error) return { ...r, outcome: 'error', error };
   const failures = checkExpectations(expect, r);

@@ -63,6 +63,8 @@ export class RunState {
   /** The scenario actors of each process. */
   readonly procActors = new Map<string, Actor[]>();
   readonly mrDevice = new Map<MemoryRegion, string>();
+  /** Remarks for the result's `notes` (late starts), in the order they arose. */
+  readonly notes: string[] = [];
 
   constructor(k: Kernel, sched: Scheduler, scenario: Scenario, devices: ReadonlyMap<string, DeviceSlot>) {
     this.k = k;
