@@ -22,6 +22,7 @@ import { down_write, up_write } from './locking.js';
 import { FAULT_FLAG_WRITE } from './types.js';
 import { handle_mm_fault, tlb_finish_mmu, zap_pte_range } from './memory.js';
 import { find_vma, VmAreaStruct, vmas_in, type MmStruct } from './mm_types.js';
+import { PINSIM_BUG } from './mmdebug.js';
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_UNMAP,
 } from './mmu_notifier.js';
@@ -172,10 +173,15 @@ function hugetlbfs_mmap(k: Kernel, vma: VmAreaStruct, order: number, shared: boo
   return 0;
 }
 
-/** Split the VMA containing @addr so that a VMA starts at @addr. */
+/**
+ * Split the VMA containing @addr so that a VMA starts at @addr (a hugetlb VMA only at a huge page
+ * boundary: the caller checked hugetlb_vm_op_split()).
+ */
 export function split_at(mm: MmStruct, addr: number): void {
   const v = find_vma(mm, addr);
   if (!v || v.vm_start === addr) return;
+  // Every caller asks hugetlb_vm_op_split() first and fails with EINVAL: a split here is pinsim's bug.
+  if (v.vm_huge_order && addr % vma_huge_size(v) !== 0) PINSIM_BUG(`split of ${mm.owner}'s hugetlb VMA at 0x${addr.toString(16)}, inside a huge page`);
   const tail = new VmAreaStruct(mm, addr, v.vm_end, v.vm_pgoff + (addr - v.vm_start) / PAGE_SIZE, v.vm_flags, v.vm_file).hugetlb_inherit(v);
   v.vm_end = addr;
   mm.vmas.splice(mm.vmas.indexOf(v) + 1, 0, tail);

@@ -123,6 +123,8 @@ export function* do_mremap(k: Kernel, mm: MmStruct, a: MremapArgs): Co<number | 
       if (na < 0 || na % PAGE_SIZE !== 0) return EINVAL;
       if (new_len > TASK_SIZE || na > TASK_SIZE - new_len) return EINVAL;
       if (na < a.addr + old_len && a.addr < na + new_len) return EINVAL;
+      // The target is unmapped first: that munmap may not split a hugetlb VMA inside a huge page.
+      if (hugetlb_vm_op_split(mm, na) || hugetlb_vm_op_split(mm, na + new_len)) return EINVAL;
       yield* unmap_locked(k, mm, na, na + new_len);
       let olen = old_len;
       if (olen > new_len) {
