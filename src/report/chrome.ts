@@ -101,7 +101,7 @@ function eventArgs(ev: MmTraceEvent): Args {
     if (k === 'type' || k === 'time' || k === 'actor') continue;
     // '' and -1 mean "none" in the trace (no file, no index, no pfn).
     if (v === '' || (v === -1 && (k === 'pfn' || k === 'index'))) continue;
-    if (typeof v === 'number' && (k === 'pfn' || k === 'va' || k === 'start' || k === 'end' || k === 'iova') && v >= 0) a[k] = hex(v);
+    if (typeof v === 'number' && (k === 'pfn' || k === 'head' || k === 'va' || k === 'start' || k === 'end' || k === 'iova') && v >= 0) a[k] = hex(v);
     else if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') a[k] = v;
   }
   return a;
