@@ -7,6 +7,7 @@
 import type { AddressSpace, Inode } from './fs/inode.js';
 import type { Kernel } from './kernel.js';
 import { MAPPING_NONE } from './mem_map.js';
+import { PageArrays } from './page_arrays.js';
 import { alloc_user_page } from './mmzone.js';
 import { PG_dax, PG_dirty, PG_uptodate, pages_in } from './types.js';
 
@@ -47,16 +48,41 @@ export function filemap_add_folio(k: Kernel, mapping: AddressSpace, pfn: number,
  * Pairs with filemap_add_folio().
  */
 export function filemap_remove_folio(k: Kernel, pfn: number, reason: string): void {
+  delete_from_page_cache_batch(k, k.inodeById[k.mem.mappingOf(pfn)] as Inode, [pfn], reason);
+}
+
+/**
+ * delete_from_page_cache_batch() - take the folios @pfns (their heads, all of @inode, in index
+ * order) out of its page cache together, traced as one `filemap_remove`, then drop the cache's
+ * references as one batch (folio_batch_release()): a folio nobody else references is freed, one
+ * that is referenced survives, orphaned. A large folio goes whole (the cache holds one reference
+ * on it). Context: the folios locked, no preemption point inside. Return: nothing.
+ * Kernel: mm/filemap.c delete_from_page_cache_batch(); mm/swap.c folio_batch_release().
+ */
+export function delete_from_page_cache_batch(k: Kernel, inode: Inode, pfns: ArrayLike<number>, reason: string): void {
   const m = k.mem;
-  const ino = k.inodeById[m.mappingOf(pfn)] as Inode;
-  const index = m.indexOf(pfn);
-  ino.i_mapping.i_pages.set(index, 0);
-  m.mapping[pfn] = MAPPING_NONE;
-  k.emit({
-    type: 'filemap_remove', time: k.now, actor: k.actorName(), file: ino.name, index, pfn, gen: m.genOf(pfn),
-    refcount: m.refcount(pfn) - 1, pincount: m.pincount(pfn), reason,
-  });
-  k.folio_put_refs(pfn, 1);
+  const n = pfns.length;
+  const cols = new PageArrays(n, 1, 3, 0);
+  const ev = { indices: cols.f64(), pfns: cols.i32(), refcounts: cols.i32(), pincounts: cols.i32() };
+  let nrs: Int32Array | null = null;
+  for (let i = 0; i < n; i++) {
+    const pfn = pfns[i] as number;
+    const index = m.indexOf(pfn);
+    inode.i_mapping.i_pages.set(index, 0);
+    const order = m.folio_order(pfn);
+    if (order === 0) m.mapping[pfn] = MAPPING_NONE;
+    else {
+      m.mapping.fill(MAPPING_NONE, pfn, pfn + 2 ** order);
+      (nrs ??= new Int32Array(n).fill(1))[i] = 2 ** order;
+    }
+    ev.indices[i] = index;
+    ev.pfns[i] = pfn;
+    ev.refcounts[i] = m.refcount(pfn) - 1;
+    ev.pincounts[i] = m.pincount(pfn);
+  }
+  if (nrs) k.emit({ type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, reason, ...ev, nrs });
+  else k.emit({ type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, reason, ...ev });
+  k.folios_put_refs(pfns, 0, n, 1);
 }
 
 /**

@@ -7,13 +7,13 @@ export const madvise = processOp({
   name: 'madvise',
   doc: 'madvise(2) of a range',
   produces: 'result',
-  results: ['ok', 'EINVAL', 'ENOMEM'],
+  results: ['ok', 'EINVAL', 'ENOMEM', 'EACCES'],
   fields: {
     ...RANGE,
     advice: F.enum([
       word('dontneed', 'MADV_DONTNEED: zap the range; anonymous pages re-fault as new zero pages'),
-      unbuilt('free', 'MADV_FREE: anonymous pages may be reclaimed lazily'),
-      unbuilt('remove', 'MADV_REMOVE: punch a hole in the backing shared file'),
+      word('free', 'MADV_FREE (private anonymous memory): the pages stay mapped but clean; reclaim may discard one not written since'),
+      word('remove', 'MADV_REMOVE (shared writable mappings): punch a hole in the file behind the range'),
       word('dontfork', 'MADV_DONTFORK: the child of a fork does not get the range'),
       word('dofork', 'MADV_DOFORK: undo MADV_DONTFORK'),
       unbuilt('hugepage', 'MADV_HUGEPAGE: the range may use THP'),

@@ -8,8 +8,8 @@ import { Hasher } from '../../engine/hash.js';
 import { Prng } from '../../engine/prng.js';
 import { Scheduler, type ChoicePoint } from '../../engine/scheduler.js';
 import { TraceBus } from '../../engine/trace.js';
-import type { DeviceParams } from '../../devices/device.js';
-import type { CheckerCtx, CheckerInstance } from '../../invariants/checker.js';
+import { resolveDeviceParams } from '../../devices/device.js';
+import { createCheckers, type CheckerInstance } from '../../invariants/checker.js';
 import { kernel_fingerprint } from '../../mm/fingerprint.js';
 import { IommuDomain } from '../../mm/iommu.js';
 import { huge_page_order_of } from '../../mm/hugetlb.js';
@@ -77,16 +77,17 @@ function initialProcesses(s: Scenario): string[] {
 }
 
 /**
- * The listeners on the trace bus, in order: the checkers (one report per (kind, pfn, actor)), the
- * stats, and the caller's trace listener.
+ * The listeners on the trace bus: the checkers (one report per (kind, pfn, actor)), each handler on
+ * its own event type with the shared books first, the stats, and the caller's trace listener.
  */
 function listen(bus: TraceBus<MmTraceEvent>, sched: Scheduler, s: Scenario, o: WorldOptions): Pick<World, 'checkers' | 'violations' | 'stats' | 'notes'> {
   const violations: Violation[] = [];
   const notes: string[] = [];
   const seen = new Set<string>();
-  const cctx: CheckerCtx = {
+  const set = createCheckers([...o.registry.invariants.values()], {
     policy: o.policyName,
     livenessBound: s.kernel.livenessBound ?? DEFAULT_LIVENESS,
+    position: () => bus.count,
     ...(s.kernel.until !== undefined ? { until: s.kernel.until } : {}),
     cutByUntil: () => sched.cut,
     note(text) {
@@ -98,19 +99,14 @@ function listen(bus: TraceBus<MmTraceEvent>, sched: Scheduler, s: Scenario, o: W
       seen.add(key);
       violations.push({ ...v });
     },
-  };
-  const checkers = [...o.registry.invariants.values()].map((c) => c.create(cctx));
-  bus.subscribe((ev) => {
-    for (const c of checkers) c.on(ev);
   });
+  for (const [type, fn] of set.subscriptions) bus.subscribe(fn, [type]);
   const stats: RunResult['stats'] = { events: 0, simTimeNs: 0, faults: 0, invalidations: 0, pins: 0, choicePoints: 0 };
-  bus.subscribe((ev) => {
-    if (ev.type === 'fault') stats.faults++;
-    else if (ev.type === 'notifier_start') stats.invalidations++;
-    else if (ev.type === 'dma_ref_get') stats.pins++;
-  });
+  bus.subscribe(() => stats.faults++, ['fault']);
+  bus.subscribe(() => stats.invalidations++, ['notifier_start']);
+  bus.subscribe(() => stats.pins++, ['dma_ref_get']);
   if (o.trace) bus.subscribe(o.trace);
-  return { checkers, violations, stats, notes };
+  return { checkers: set.instances, violations, stats, notes };
 }
 
 /** buildWorld() - the machine of @s under @o.policy, every actor spawned and nothing run yet. */
@@ -152,15 +148,15 @@ export function buildWorld(s: Scenario, o: WorldOptions): World {
   const devices = new Map<string, DeviceSlot>();
   for (const [name, d] of Object.entries(s.devices)) {
     const model = o.registry.devices.get(d.model) ?? PINSIM_BUG(`no device model "${d.model}"`);
-    const params: DeviceParams = {};
-    for (const [pn, spec] of Object.entries(model.params)) params[pn] = d.params[pn] ?? spec.default;
+    // A deprecated knob is read as its replacement, with a note in the result.
+    const params = resolveDeviceParams(model, d.params, name, notes);
     const iommu = params['iommu'] === true ? new IommuDomain(name) : null;
     devices.set(name, { model, inst: model.create({ k, name, params, prng: new Prng(o.seed, `device:${name}`), iommu }) });
   }
   spawnBackground(k, s.kernel);
 
   const st = new RunState(k, sched, s, devices);
-  if (o.afterStep) bus.subscribe(footprintOf(sched));
+  if (o.afterStep) bus.subscribe(footprintOf(k, sched));
   for (const [name, spec] of Object.entries(s.actors)) {
     let actor: ReturnType<Scheduler['spawn']> | null = null;
     actor = sched.spawn(name, runActor(st, name, spec, () => actor!), { at: 0 });
@@ -172,11 +168,28 @@ export function buildWorld(s: Scenario, o: WorldOptions): World {
   return world;
 }
 
-/** The footprint of a step also holds what its trace events name (frames, address spaces, files, devices). */
-function footprintOf(sched: Scheduler): (ev: MmTraceEvent) => void {
+/**
+ * The footprint of a step also holds what its trace events name (frames, address spaces, files,
+ * devices): every frame of a range event, so a zap or an invalidation covers its whole range. A
+ * frame of a large folio is named by the folio's head, so two steps about pages of one huge page
+ * touch the same thing.
+ */
+function footprintOf(k: Kernel, sched: Scheduler): (ev: MmTraceEvent) => void {
+  const touchPfn = (p: number): void => sched.touch(`pfn:${k.mem.folio_head(p)}`);
   return (ev) => {
     const e: Readonly<Record<string, unknown>> = ev;
-    if (typeof e['pfn'] === 'number' && e['pfn'] > 0) sched.touch(`pfn:${e['pfn']}`);
+    if (typeof e['pfn'] === 'number' && e['pfn'] > 0) touchPfn(e['pfn']);
+    const pfns = e['pfns'];
+    if (pfns instanceof Int32Array) {
+      // A huge entry's pages are one folio: its head once.
+      let last = -1;
+      for (const p of pfns) {
+        if (p <= 0) continue;
+        const head = k.mem.folio_head(p);
+        if (head !== last) sched.touch(`pfn:${head}`);
+        last = head;
+      }
+    }
     if (typeof e['mm'] === 'string' && e['mm']) sched.touch(`mm:${e['mm']}`);
     if (typeof e['file'] === 'string' && e['file']) sched.touch(`file:${e['file']}`);
     for (const f of ['device', 'holder']) if (typeof e[f] === 'string' && e[f]) sched.touch(`dev:${e[f]}`);
