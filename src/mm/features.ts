@@ -276,11 +276,15 @@ export function compareVersions(a: KernelVersion, b: KernelVersion): number {
   return a[0] - b[0] || a[1] - b[1];
 }
 
-/** kernelFeatures() - the feature set of linux-@major.@minor: every timeline entry up to it, folded. */
+/**
+ * kernelFeatures() - the feature set of linux-@major.@minor: every timeline entry up to it, folded
+ * into one object (a world is built per explorer execution: the fold copies each entry's few
+ * fields, never the whole set again).
+ */
 export function kernelFeatures(major: number, minor: number): KernelFeatures {
   const version = [major, minor] as const;
-  let f: FeatureValues = BEFORE_TIMELINE;
-  for (const b of ERA_TIMELINE) if (compareVersions(b.version, version) <= 0) f = { ...f, ...b.set };
+  const f: { -readonly [K in keyof FeatureValues]: FeatureValues[K] } = { ...BEFORE_TIMELINE };
+  for (const b of ERA_TIMELINE) if (compareVersions(b.version, version) <= 0) Object.assign(f, b.set);
   return { version, ...f };
 }
 
