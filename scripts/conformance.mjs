@@ -29,8 +29,7 @@ const DEFAULT_ERAS = ['linux-4.20', 'linux-5.7', 'linux-5.9', 'linux-5.19', 'lin
 // expressible, and without a scenario it is "not ported".
 
 const REASONS = {
-  thp: 'THP: every folio in pinsim is order-0 (THP and hugetlb are out of scope)',
-  hugetlb: 'hugetlb / hugetlbfs: no huge pages in pinsim (out of scope)',
+  thp: 'THP: pinsim\'s large folios are hugetlb pages so far; transparent huge pages (kernel.thp, khugepaged, MADV_COLLAPSE) are not built yet',
   'migrate-file-private': 'migrate_vma collects the pages of anonymous VMAs only: the COW\'d anonymous pages of a private file VMA are not migrated (nor is the 2026 WARN at their unmap modelled)',
   'dmirror-release': 'dmirror RELEASE (a device evicting its pages by physical range, 6.1) is not a gpu-hmm op',
   mixedmap: 'VM_MIXEDMAP: an mmap of the device file itself (a driver-inserted kernel page) has no counterpart; pinsim maps files and anonymous memory',
@@ -49,11 +48,9 @@ const REASONS = {
 /** Case ID → reason keys: `{ '*': [...] }` for every era, or per era. */
 const INEXPRESSIBLE = {
   'HMM-08': { '*': ['thp'] },
-  'HMM-09': { '*': ['hugetlb'] },
   'HMM-13': { '*': ['migrate-file-private'] },
   'HMM-15': { '*': ['dmirror-release'] },
   'HMM-21': { '*': ['mixedmap'] },
-  'HMM-23': { '*': ['hugetlb'] },
   'HMM-30': { '*': ['thp'] },
   'HMM-31': { '*': ['thp'] },
   'HMM-32': { '*': ['thp'] },
@@ -75,9 +72,6 @@ const INEXPRESSIBLE = {
   'ODP-05': { '*': ['atomics'] },
   'ODP-06': { '*': ['atomics'] },
   'ODP-11': { '*': ['transport'] },
-  'ODP-12': { '*': ['hugetlb'] },
-  'ODP-13': { '*': ['hugetlb'] },
-  'ODP-21': { '*': ['hugetlb'] },
   'ODP-23': { '*': ['flush'] },
   'MR-01': { '*': ['rereg'] },
   'MR-02': { '*': ['rereg'] },
@@ -94,7 +88,7 @@ const INEXPRESSIBLE = {
  * Cases that are another case in pinsim's terms: the 2025 extended registration API (ibv_reg_mr_ex)
  * is the same registration to the model. Used only while the case has no scenario of its own.
  */
-const SAME_AS = { 'ODP-20': 'ODP-01', 'ODP-22': 'ODP-09' };
+const SAME_AS = { 'ODP-20': 'ODP-01', 'ODP-21': 'ODP-12', 'ODP-22': 'ODP-09' };
 
 /** What a case that is expressible but not ported would take (printed under the table). */
 const PORT_NOTES = {

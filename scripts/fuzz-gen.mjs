@@ -18,7 +18,7 @@ export const GENERATED_OPS = [
   'mmap', 'munmap', 'mremap', 'madvise', 'mprotect', 'fork', 'exit', 'oom_kill', 'load', 'store', 'msync', 'ftruncate', 'truncate',
   'fallocate', 'fsync', 'pread', 'pwrite', 'drop_caches', 'setlease', 'sleep', 'gup', 'unpin', 'pin_read', 'pin_write',
   'reg_mr', 'dereg_mr', 'dma_read', 'dma_write', 'poll', 'advise_mr', 'mirror', 'unmirror', 'gpu_read', 'gpu_write', 'snapshot',
-  'migrate_to_device', 'migrate_to_host', 'make_exclusive', 'check_exclusive', 'writeback_now', 'reclaim', 'migrate',
+  'migrate_to_device', 'migrate_to_host', 'make_exclusive', 'check_exclusive', 'writeback_now', 'reclaim', 'migrate', 'pagemap',
 ];
 
 const PAGE = 4096;
@@ -125,9 +125,11 @@ export function generateScenario(seed, env) {
   // Files: 0..3, DAX on ext4/xfs sometimes, sizes 0..32 pages (sometimes unaligned).
   const nFiles = d.weighted({ 0: 1, 1: 5, 2: 3, 3: 1 });
   for (let i = 0; i < Number(nFiles); i++) {
-    const fs = d.pick(['ext4', 'ext4', 'xfs', 'tmpfs']);
-    const f = { fs, size: d.hostile() ? d.size(16) : `${d.range(4, 32)}p` };
-    if (fs !== 'tmpfs' && d.chance(0.25)) f.dax = true;
+    const fs = d.pick(['ext4', 'ext4', 'xfs', 'tmpfs', 'hugetlbfs']);
+    // A hugetlbfs file is made in whole huge pages (ftruncate refuses anything else).
+    const f = fs === 'hugetlbfs' ? { fs, size: `${2 * d.range(0, 2)}M` } : { fs, size: d.hostile() ? d.size(16) : `${d.range(4, 32)}p` };
+    if (fs === 'hugetlbfs') { if (d.chance(0.2)) f.pageSize = '2M'; }
+    else if (fs !== 'tmpfs' && d.chance(0.25)) f.dax = true;
     else if (d.chance(0.05)) f.dax = false;
     put(s.files, nameFor(d, used, `f${i}`), f);
   }
@@ -221,6 +223,8 @@ function param(d, spec) {
 /** Random kernel settings; background work always with a short liveness bound, so runs stay short. */
 function kernel(d, k) {
   if (d.chance(0.2)) k.memory = d.pick([`${d.range(8, 256)}p`, `${d.range(1, 4)}M`, d.range(16, 256) * PAGE]);
+  // A hugetlb pool now and then (2 MiB pages: a 1 GiB one costs a quarter-million frame rows).
+  if (d.chance(0.2)) k.hugepages = { '2M': d.range(0, 4) };
   if (d.chance(0.15)) k.jitter = d.time(2000);
   if (d.chance(0.2)) k.leaseBreakTimeout = d.time(d.pick([20_000, 2_000_000]));
   let background = false;
@@ -313,7 +317,7 @@ const OP_WEIGHTS = {
   ftruncate: 3, truncate: 1, fallocate: 2, fsync: 1.5, pread: 2, pwrite: 2, drop_caches: 1, setlease: 2, sleep: 2,
   gup: 4, unpin: 3, pin_read: 2, pin_write: 2, reg_mr: 7, dereg_mr: 3, dma_read: 5, dma_write: 6, poll: 2, advise_mr: 2, mirror: 5, unmirror: 2,
   gpu_read: 4, gpu_write: 4, snapshot: 2, migrate_to_device: 3, migrate_to_host: 2, make_exclusive: 2, check_exclusive: 1,
-  writeback_now: 2, reclaim: 2, migrate: 2,
+  writeback_now: 2, reclaim: 2, migrate: 2, pagemap: 1,
 };
 
 const RANGE_OPS = new Set(['munmap', 'mremap', 'madvise', 'mprotect', 'load', 'store', 'msync', 'gup', 'reg_mr', 'mirror', 'migrate']);
@@ -355,6 +359,10 @@ function makeOp(g, a, nested = false) {
       if (share === 'shared' || share === 'both') f.push('shared');
       if (share === 'private' || share === 'both') f.push('private');
       if (d.chance(0.3)) f.push('populate');
+      if (d.chance(0.08)) {
+        f.push('hugetlb');
+        if (d.chance(0.2)) op.hugePageSize = d.pick(['2M', '2M', '1G', '4M']);
+      }
       if (d.chance(0.1)) {
         f.push('fixed');
         op.addr = addr(g, proc);
@@ -442,7 +450,9 @@ function makeOp(g, a, nested = false) {
     case 'reg_mr': {
       if (!g.regDevices.length || nested) return null;
       const r = range(g, proc, 16);
-      return device({ op: 'reg_mr', device: d.pick(g.regDevices), ...r, access: d.pick(['r', 'rw', 'rw']) }, 'mr', 0.05, pagesOf(r.length));
+      const op = { op: 'reg_mr', device: d.pick(g.regDevices), ...r, access: d.pick(['r', 'rw', 'rw']) };
+      if (d.chance(0.1)) op.hugetlb = d.chance(0.8);
+      return device(op, 'mr', 0.05, pagesOf(r.length));
     }
     case 'dereg_mr': {
       const mr = nameOf(g, 'mr', proc, 'dereg_mr');
@@ -486,6 +496,11 @@ function makeOp(g, a, nested = false) {
       const mirror = entryOf(g, 'mirror', proc, kind);
       if (!mirror) return null;
       return device({ op: kind, mirror: mirror.name, ...inner(d, mirror.pages) }, null, 0.05);
+    }
+    case 'pagemap': {
+      const op = { op: 'pagemap', addr: addr(g, proc) };
+      if (d.chance(0.3)) op.offset = d.offset(8);
+      return withAs(op, null, 0.7);
     }
     case 'writeback_now': {
       const op = { op: 'writeback_now' };

@@ -24,7 +24,7 @@ const ZERO_PFN = 0;
 
 /** The books one run's trace events are checked against. */
 /** The per-page field a range event's array holds. */
-const PER_PAGE = new Map([['refcounts', 'refcount'], ['pincounts', 'pincount'], ['mapcounts', 'mapcount'], ['gens', 'gen'], ['indices', 'index'], ['dirty', 'dirty'], ['write', 'write']]);
+const PER_PAGE = new Map([['nrs', 'nr'], ['refcounts', 'refcount'], ['pincounts', 'pincount'], ['mapcounts', 'mapcount'], ['gens', 'gen'], ['indices', 'index'], ['dirty', 'dirty'], ['write', 'write']]);
 
 class Books {
   constructor() {
@@ -100,9 +100,10 @@ class Books {
         break;
       }
       case 'pte_clear': this.unmapPte(`${ev.mm}|${ev.va}`); break;
-      case 'dma_ref_get': if (ev.pin) this.livePins++; break;
+      // A large folio's pages come in one event of `nr` pages, a pin each.
+      case 'dma_ref_get': if (ev.pin) this.livePins += ev.nr ?? 1; break;
       case 'dma_ref_put':
-        if (ev.pin && --this.livePins < 0) this.fail('pins-unbalanced', `dma_ref_put at ${ev.time}ns: more pins released than taken`);
+        if (ev.pin && (this.livePins -= ev.nr ?? 1) < 0) this.fail('pins-unbalanced', `dma_ref_put at ${ev.time}ns: more pins released than taken`);
         break;
       case 'notifier_start':
         if (this.open.has(ev.id)) this.fail('notifier-unpaired', `invalidate_range_start id ${ev.id} at ${ev.time}ns started twice`);

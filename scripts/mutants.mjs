@@ -83,7 +83,7 @@ export const MUTANTS = [
   },
   {
     id: 'pin-bias-off-by-one', file: 'src/mm/gup.ts', why: 'gup_put_folio drops one reference less than the pin took',
-    patches: [['if (refs) k.folio_put_refs(pfn, refs);', 'if (refs) k.folio_put_refs(pfn, refs > 1 ? refs - 1 : refs);']],
+    patches: [['if (refs) k.folio_put_refs(head, refs * nr);', 'if (refs) k.folio_put_refs(head, refs > 1 ? refs * nr - 1 : refs * nr);']],
     tests: ['test/unit/mm/gup.test.ts', 'test/unit/invariants/refcount-leak.test.ts'],
   },
   {
@@ -113,8 +113,23 @@ export const MUTANTS = [
   },
   {
     id: 'dontneed-no-zap', file: 'src/mm/madvise.ts', why: 'MADV_DONTNEED does not zap the range',
-    patches: [['    } else yield* zap_page_range_single(k, vma, s, e);', '    }']],
+    patches: [['      if (e > s) yield* zap_page_range_single(k, vma, s, e);', '      ;']],
     tests: ['test/unit/invariants/incoherent-mapping.test.ts', T.conformanceRdma],
+  },
+  {
+    id: 'hugetlb-wp-refcount', file: 'src/mm/hugetlb_fault.ts', why: 'hugetlb COW reuses a huge page only for a sole holder (refcount), not by mapcount',
+    patches: [['if (k.is_anon(old) && m.folio_entire_mapcount(old) === 1) {', 'if (k.is_anon(old) && m.refcount(old) === 1) {']],
+    tests: ['test/unit/mm/hugetlb_fault.test.ts', T.conformanceRdma],
+  },
+  {
+    id: 'hugetlb-fork-shares-pinned', file: 'src/mm/hugetlb_fault.ts', why: 'fork COW-shares a maybe-pinned huge page in every era (no 5.12 copy)',
+    patches: [['  if (k.features.hugetlb_fork_copies_pinned && parent.mm.has_pinned && folio_maybe_dma_pinned(k, head)) return false;\n', '']],
+    tests: ['test/unit/mm/hugetlb_fault.test.ts', 'test/unit/invariants/huge-pages.test.ts'],
+  },
+  {
+    id: 'hugetlb-no-reservation', file: 'src/mm/hugetlb.ts', why: 'mmap reserves huge pages the pool does not have',
+    patches: [['  if (delta > 0 && h.resv_huge_pages + delta > h.free_huge_pages) return ENOMEM;\n', '']],
+    tests: ['test/unit/mm/hugetlb.test.ts'],
   },
   {
     id: 'ext4-dirty-no-warn', file: 'src/mm/page-writeback.ts', why: "ext4's set_page_dirty WARN on a page without buffers is gone",
@@ -133,7 +148,7 @@ export const MUTANTS = [
   },
   {
     id: 'truncate-no-orphan', file: 'src/mm/filemap.ts', why: 'a folio removed from the page cache keeps its mapping',
-    patches: [['  m.mapping[pfn] = MAPPING_NONE;\n', '']],
+    patches: [['    if (order === 0) m.mapping[pfn] = MAPPING_NONE;', '    if (order === 0) { /* the mapping kept */ }']],
     tests: ['test/unit/invariants/lost-write.test.ts', 'test/unit/mm/truncate.test.ts'],
   },
   {
@@ -160,7 +175,7 @@ export const MUTANTS = [
   },
   {
     id: 'odp-invalidate-no-set-seq', file: 'src/devices/odp-nic/odp.ts', why: 'the ODP invalidate zaps without mmu_interval_set_seq, so a fault in flight does not retry',
-    patches: [['  mmu_interval_set_seq(sub, cur_seq);\n  const lo = ', '  const lo = ']],
+    patches: [['  mmu_interval_set_seq(sub, cur_seq);\n  // Every entry', '  // Every entry']],
     tests: ['test/unit/devices/odp-nic.test.ts', 'test/unit/mm/mmu_interval_notifier.test.ts'],
   },
   {
@@ -258,6 +273,11 @@ export const MUTANTS = [
     tests: ['test/unit/invariants/stale-read.test.ts'],
   },
   {
+    id: 'huge-frame-books-off', file: 'src/invariants/books.ts', why: 'the frame books give a large folio\'s new generation to its head only',
+    patches: [['    this.gen.a.fill(ev.gen, ev.pfn, ev.pfn + nr);', '    this.gen.a[ev.pfn] = ev.gen;']],
+    tests: ['test/unit/invariants/huge-pages.test.ts'],
+  },
+  {
     id: 'incoherent-mapping-off', file: 'src/invariants/incoherent-mapping.ts', why: 'incoherent-mapping never compares the device frame with the PTE',
     patches: [['        if (!p || p.pfn === ev.pfn) return;', '        return;']],
     tests: ['test/unit/invariants/incoherent-mapping.test.ts'],
@@ -319,7 +339,7 @@ export const MUTANTS = [
   },
   {
     id: 'pinned-page-moved-off', file: 'src/invariants/pinned-page-moved.ts', why: 'migration of a page holding a DMA reference is not reported',
-    patches: [['        if (held.get(ev.old) > 0) report(ev, ev.old,', '        if (false) report(ev, ev.old,']],
+    patches: [['        if (pfn >= 0) report(ev, pfn, `migration', '        if (false) report(ev, pfn, `migration']],
     tests: ['test/unit/invariants/pinned-page-moved.test.ts'],
   },
   {

@@ -32,7 +32,7 @@ export {
   createRegistry, defaultRegistry, lookupPolicy, BUILTIN, CONTRACT_POLICIES, CONTRACT_MODELS, INVARIANT_KINDS, DEFAULT_POLICY,
   type Registry,
 } from './scenario/registry.js';
-export type { DeviceModel, DeviceCtx, DeviceInstance, DeviceParamSpec, MemoryRegion, DmaRequest, DmaResult } from './devices/device.js';
+export type { DeviceModel, DeviceCtx, DeviceInstance, DeviceParamSpec, MemoryRegion, DmaRequest, DmaResult, RegMrFlags } from './devices/device.js';
 export type { KernelPolicy, KernelPolicyOps } from './mm/policy_ops.js';
 export type { Checker, CheckerCtx, ViolationReport, ChainEvent } from './invariants/checker.js';
 export type { MmTraceEvent } from './mm/trace_events.js';

@@ -141,8 +141,15 @@ export interface DmaResult {
   tokens: number[];
 }
 
+/** Access flags of a registration beyond r / rw. */
+export interface RegMrFlags {
+  /** IB_ACCESS_HUGETLB: the MR is hugetlb memory; an ODP MR maps it with huge MTT entries. */
+  readonly hugetlb?: boolean;
+}
+
 export interface DeviceInstance {
-  reg_mr?(proc: Process, addr: number, length: number, access: 'r' | 'rw', name: string): Co<MemoryRegion | Errno>;
+  /** ibv_reg_mr(): a model that does not know a flag of @flags ignores it, as a driver does. */
+  reg_mr?(proc: Process, addr: number, length: number, access: 'r' | 'rw', name: string, flags?: RegMrFlags): Co<MemoryRegion | Errno>;
   dereg_mr?(mr: MemoryRegion): Co<0 | Errno>;
   dma?(req: DmaRequest): Co<DmaResult>;
   /** ibv_advise_mr(): prefetch a range of an ODP MR. */

@@ -114,12 +114,29 @@ export class FrameBooks {
   }
 
   onAlloc(ev: MmEventOf<'folio_alloc'>): void {
-    this.gen.set(ev.pfn, ev.gen);
-    this.free.set(ev.pfn, 0);
+    const nr = ev.nr ?? 1;
+    if (nr === 1) {
+      this.gen.set(ev.pfn, ev.gen);
+      this.free.set(ev.pfn, 0);
+      return;
+    }
+    // A large folio: every page is in its generation, and no longer free.
+    this.gen.ensure(ev.pfn + nr - 1);
+    this.free.ensure(ev.pfn + nr - 1);
+    this.gen.a.fill(ev.gen, ev.pfn, ev.pfn + nr);
+    this.free.a.fill(0, ev.pfn, ev.pfn + nr);
   }
 
   onFree(ev: MmEventOf<'folio_free'>): void {
-    const p = ev.pfns;
+    const p = ev.pfns, nrs = ev.nrs;
+    if (nrs) {
+      for (let i = 0; i < p.length; i++) {
+        const pfn = p[i] as number, nr = nrs[i] as number;
+        this.free.ensure(pfn + nr - 1);
+        this.free.a.fill(1, pfn, pfn + nr);
+      }
+      return;
+    }
     let max = -1;
     for (let i = 0; i < p.length; i++) if ((p[i] as number) > max) max = p[i] as number;
     if (max < 0) return;
@@ -129,20 +146,43 @@ export class FrameBooks {
   }
 }
 
-/** The page at position @i of range event @ev, as a chain step tells it; @gen its frame's generation then. */
+/**
+ * eachPage() - hand @fn every page of the folios @pfns (their heads; @nrs their pages, absent when
+ * each is one page) with the folio's position: what a range event over frames touched, page by page.
+ */
+export function eachPage(pfns: Int32Array, nrs: Int32Array | undefined, fn: (pfn: number, i: number) => void): void {
+  for (let i = 0; i < pfns.length; i++) {
+    const pfn = pfns[i] as number;
+    if (pfn < 0) continue;
+    const nr = nrs ? (nrs[i] as number) : 1;
+    for (let j = 0; j < nr; j++) fn(pfn + j, i);
+  }
+}
+
+/**
+ * The page at position @i of range event @ev, as a chain step tells it; @gen its frame's generation
+ * then. A page of a large folio (or of a huge entry) is told as the folio's (the entry's): its head
+ * (its first address) and its pages, `nr`.
+ */
 export function pageFact(ev: MmEventOf<MmPageFact['type']>, i: number, gen: number): MmPageFact {
   const { time, actor } = ev;
   // A range event over a VA range is page-aligned: its page size is its span over its length.
   const va = 'start' in ev ? ev.start + (i * (ev.end - ev.start)) / ev.pfns.length : 0;
+  const nr = 'nrs' in ev && ev.nrs ? (ev.nrs[i] as number) : 1;
+  const large = nr > 1 ? { nr } : {};
   switch (ev.type) {
-    case 'pte_clear':
-      return { type: 'pte_clear', time, actor, mm: ev.mm, va, pfn: ev.pfns[i] as number, dirty: ev.dirty[i] === 1 };
+    case 'pte_clear': {
+      if (!ev.nr) return { type: 'pte_clear', time, actor, mm: ev.mm, va, pfn: ev.pfns[i] as number, dirty: ev.dirty[i] === 1 };
+      // The huge entry the page was mapped by: its first page.
+      const j = i - (i % ev.nr);
+      return { type: 'pte_clear', time, actor, mm: ev.mm, va: ev.start + (j * (ev.end - ev.start)) / ev.pfns.length, pfn: ev.pfns[j] as number, dirty: ev.dirty[j] === 1, nr: ev.nr };
+    }
     case 'folio_free':
-      return { type: 'folio_free', time, actor, pfn: ev.pfns[i] as number, gen };
+      return { type: 'folio_free', time, actor, pfn: ev.pfns[i] as number, gen, ...large };
     case 'filemap_remove':
       return {
         type: 'filemap_remove', time, actor, file: ev.file, index: ev.indices[i] as number, pfn: ev.pfns[i] as number, gen,
-        refcount: ev.refcounts[i] as number, pincount: ev.pincounts[i] as number, reason: ev.reason,
+        refcount: ev.refcounts[i] as number, pincount: ev.pincounts[i] as number, reason: ev.reason, ...large,
       };
     case 'dev_map':
       return {
@@ -154,7 +194,7 @@ export function pageFact(ev: MmEventOf<MmPageFact['type']>, i: number, gen: numb
     case 'frame_final':
       return {
         type: 'frame_final', time, actor, pfn: ev.pfns[i] as number, gen: ev.gens[i] as number, refcount: ev.refcounts[i] as number,
-        pincount: ev.pincounts[i] as number, mapcount: ev.mapcounts[i] as number,
+        pincount: ev.pincounts[i] as number, mapcount: ev.mapcounts[i] as number, ...large,
       };
   }
 }
@@ -187,7 +227,7 @@ class RangeNotes {
     this.freeSlots.length = 0;
   }
 
-  note(ev: MmEventOf<MmPageFact['type']>, pfns: Int32Array, frames: FrameBooks | null): void {
+  note(ev: MmEventOf<MmPageFact['type']>, pfns: Int32Array, frames: FrameBooks | null, nrs?: Int32Array): void {
     let s = this.freeSlots.pop();
     if (s === undefined) {
       s = this.events.length;
@@ -198,7 +238,10 @@ class RangeNotes {
       this.refs[s] = 0;
     }
     let max = -1;
-    for (let i = 0; i < pfns.length; i++) if ((pfns[i] as number) > max) max = pfns[i] as number;
+    for (let i = 0; i < pfns.length; i++) {
+      const last = (pfns[i] as number) + (nrs ? (nrs[i] as number) - 1 : 0);
+      if (last > max) max = last;
+    }
     if (max < 0) {
       this.release(s);
       return;
@@ -209,16 +252,20 @@ class RangeNotes {
     if (frames && this.keepGen) this.gen.ensure(max, hint);
     const slot = this.slot.a, pos = this.pos.a, gen = this.gen.a, refs = this.refs;
     for (let i = 0; i < pfns.length; i++) {
-      const pfn = pfns[i] as number;
-      if (pfn < 0) continue;
-      const old = (slot[pfn] as number) - 1;
-      if (old !== s) {
-        if (old >= 0 && --(refs[old] as number) === 0) this.release(old);
-        slot[pfn] = s + 1;
-        (refs[s] as number)++;
+      const head = pfns[i] as number;
+      if (head < 0) continue;
+      // Every page of a large folio points to the folio's position.
+      const end = nrs ? head + (nrs[i] as number) : head + 1;
+      for (let pfn = head; pfn < end; pfn++) {
+        const old = (slot[pfn] as number) - 1;
+        if (old !== s) {
+          if (old >= 0 && --(refs[old] as number) === 0) this.release(old);
+          slot[pfn] = s + 1;
+          (refs[s] as number)++;
+        }
+        pos[pfn] = i;
+        if (frames && this.keepGen) gen[pfn] = frames.gen.get(pfn);
       }
-      pos[pfn] = i;
-      if (frames && this.keepGen) gen[pfn] = frames.gen.get(pfn);
     }
     if (refs[s] === 0) this.release(s);
   }
@@ -250,6 +297,14 @@ export class ChainHistory {
   private readonly ranges = new Map<HistoryType, RangeNotes>(KEPT_RANGES.map((t) => [t, new RangeNotes(t !== 'pte_clear')]));
   private readonly events = new Map<HistoryType, Map<number, MmTraceEvent>>(KEPT_EVENTS.map((t) => [t, new Map()]));
   private readonly frames: FrameBooks;
+  /**
+   * The folio_alloc and dma_ref_get events about a large folio's pages (made with the first), each
+   * with when it was noted; while they exist, when each page's own event of those types was noted
+   * (by pfn × 2, + 1 for dma_ref_get). Order-0 runs have neither.
+   */
+  private large: { pfn: number; nr: number; ev: MmEventOf<'folio_alloc' | 'dma_ref_get'>; seq: number }[] | null = null;
+  private readonly eventSeq = new Map<number, number>();
+  private seq = 0;
 
   constructor(frames: FrameBooks) {
     this.frames = frames;
@@ -259,6 +314,9 @@ export class ChainHistory {
   reset(): void {
     for (const r of this.ranges.values()) r.reset();
     for (const m of this.events.values()) m.clear();
+    this.large = null;
+    this.eventSeq.clear();
+    this.seq = 0;
   }
 
   /** The event types the history reads. */
@@ -268,21 +326,48 @@ export class ChainHistory {
   on(ev: MmTraceEvent): void {
     switch (ev.type) {
       case 'pte_clear': (this.ranges.get('pte_clear') as RangeNotes).note(ev, ev.pfns, this.frames); break;
-      case 'folio_free': (this.ranges.get('folio_free') as RangeNotes).note(ev, ev.pfns, this.frames); break;
-      case 'filemap_remove': (this.ranges.get('filemap_remove') as RangeNotes).note(ev, ev.pfns, this.frames); break;
-      case 'folio_alloc': if (ev.gen > 1) this.events.get('folio_alloc')?.set(ev.pfn, ev); break;
-      case 'dma_ref_get': case 'cow_copy': case 'storage_write': case 'folio_buffers': case 'folio_dirty':
+      case 'folio_free': (this.ranges.get('folio_free') as RangeNotes).note(ev, ev.pfns, this.frames, ev.nrs); break;
+      case 'filemap_remove': (this.ranges.get('filemap_remove') as RangeNotes).note(ev, ev.pfns, this.frames, ev.nrs); break;
+      case 'folio_alloc': if (ev.gen > 1) this.noteEvent(ev, ev.nr); break;
+      case 'dma_ref_get': this.noteEvent(ev, ev.nr); break;
+      case 'cow_copy': case 'storage_write': case 'folio_buffers': case 'folio_dirty':
         this.events.get(ev.type)?.set(ev.pfn, ev);
         break;
       default: break;
     }
   }
 
+  /**
+   * An event about @nr pages from its pfn (a large folio's): kept once, for every page of it; a
+   * later one over the same pages replaces it.
+   */
+  private noteEvent(ev: MmEventOf<'folio_alloc' | 'dma_ref_get'>, nr: number | undefined): void {
+    const seq = ++this.seq;
+    if (nr === undefined || nr <= 1) {
+      this.events.get(ev.type)?.set(ev.pfn, ev);
+      if (this.large) this.eventSeq.set(ev.pfn * 2 + (ev.type === 'folio_alloc' ? 0 : 1), seq);
+      return;
+    }
+    const l = (this.large ??= []);
+    const at = l.findIndex((x) => x.ev.type === ev.type && x.pfn === ev.pfn && x.nr === nr);
+    if (at >= 0) l.splice(at, 1);
+    l.push({ pfn: ev.pfn, nr, ev, seq });
+  }
+
   /** get() - the last event of @type that touched @pfn (one page of it, for a range event). */
   get(pfn: number, type: HistoryType): MmChainEvent | undefined {
     const r = this.ranges.get(type);
     if (r) return r.fact(pfn);
-    return this.events.get(type)?.get(pfn) as MmChainEvent | undefined;
+    const ev = this.events.get(type)?.get(pfn) as MmChainEvent | undefined;
+    if (!this.large || (type !== 'folio_alloc' && type !== 'dma_ref_get')) return ev;
+    // The latest of the page's own event and the large folios' events over it.
+    let best = ev, bestSeq = ev ? (this.eventSeq.get(pfn * 2 + (type === 'folio_alloc' ? 0 : 1)) ?? 0) : -1;
+    for (const x of this.large) {
+      if (x.ev.type !== type || pfn < x.pfn || pfn >= x.pfn + x.nr || x.seq <= bestSeq) continue;
+      best = x.ev;
+      bestSeq = x.seq;
+    }
+    return best;
   }
 
   /** chain() - the events of @types that touched @pfn no later than @tail, in time order, then @tail. */

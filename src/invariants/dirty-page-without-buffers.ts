@@ -4,7 +4,7 @@
  * (set_page_dirty_lock / unpin_user_pages_dirty_lock) on a page no page_mkwrite re-armed: the S6
  * step of the put_user_page() story (docs/kernel-model.md).
  */
-import { u8Column } from './books.js';
+import { eachPage, u8Column } from './books.js';
 import { toChains, type Checker, type CheckerCtx, type CheckerInstance } from './checker.js';
 
 /** Bits of a frame's state: cleaned by writeback since its last dirtying; its buffers gone since. */
@@ -17,11 +17,18 @@ function create(ctx: CheckerCtx): CheckerInstance {
   return {
     on: {
       folio_alloc(ev) {
-        state.set(ev.pfn, 0);
+        if (!ev.nr) state.set(ev.pfn, 0);
+        else if (ev.pfn < state.a.length) state.a.fill(0, ev.pfn, ev.pfn + ev.nr);
       },
       folio_free(ev) {
         // Only frames writeback ever cleaned have a state; the column is as long as the highest.
         const p = ev.pfns, a = state.a;
+        if (ev.nrs) {
+          eachPage(p, ev.nrs, (pfn) => {
+            if (pfn < a.length) a[pfn] = 0;
+          });
+          return;
+        }
         for (let i = 0; i < p.length; i++) {
           const pfn = p[i] as number;
           if (pfn < a.length) a[pfn] = 0;

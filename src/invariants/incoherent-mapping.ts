@@ -6,13 +6,18 @@
  * space a VaTable of each present PTE's frame and when and by whom it was set.
  */
 import type { MmEventOf } from '../mm/trace_events.js';
-import { Interner, VaTable, vpnOf } from './books.js';
+import { Interner, PAGE_SHIFT, VaTable, vpnOf } from './books.js';
+
+const PAGE = 2 ** PAGE_SHIFT;
 import { toChain, toChains, type Checker, type CheckerCtx, type CheckerInstance } from './checker.js';
 
 function create(ctx: CheckerCtx): CheckerInstance {
   const { history } = ctx.books;
   const names = new Interner();
-  /** The PTE books of each mm (by its interned name): pfn; a = actor id << 1 | write; b = time; c = refcount. */
+  /**
+   * The PTE books of each mm (by its interned name): pfn; a = actor id << 1 | write; b = time; c =
+   * refcount; flags = the order of a huge entry (its pages each booked with their own frame).
+   */
   const ptes = new Map<number, VaTable>();
   const table = (mm: string): VaTable => {
     const id = names.id(mm);
@@ -23,7 +28,14 @@ function create(ctx: CheckerCtx): CheckerInstance {
   return {
     on: {
       pte_set(ev) {
-        table(ev.mm).set(vpnOf(ev.va), ev.pfn, (names.id(ev.actor) << 1) | (ev.write ? 1 : 0), ev.time, ev.refcount, 0);
+        const t = table(ev.mm), first = vpnOf(ev.va), a = (names.id(ev.actor) << 1) | (ev.write ? 1 : 0);
+        if (!ev.nr) {
+          t.set(first, ev.pfn, a, ev.time, ev.refcount, 0);
+          return;
+        }
+        // A huge entry: each of its pages maps its own frame of the folio.
+        const order = Math.log2(ev.nr);
+        for (let i = 0; i < ev.nr; i++) t.set(first + i, ev.pfn + i, a, ev.time, ev.refcount, order);
       },
       pte_clear(ev) {
         const t = ptes.get(names.id(ev.mm));
@@ -32,10 +44,14 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
       dma_access(ev) {
         if (!ev.mm) return;
-        const p = ptes.get(names.id(ev.mm))?.get(vpnOf(ev.va));
+        const vpn = vpnOf(ev.va);
+        const p = ptes.get(names.id(ev.mm))?.get(vpn);
         if (!p || p.pfn === ev.pfn) return;
+        // A huge entry is told as it was set: its first page and frame, and its pages.
+        const nr = 2 ** p.flags, off = vpn % nr;
         const set: MmEventOf<'pte_set'> = {
-          type: 'pte_set', time: p.b, actor: names.name(p.a >> 1), mm: ev.mm, va: ev.va, pfn: p.pfn, write: (p.a & 1) === 1, refcount: p.c,
+          type: 'pte_set', time: p.b, actor: names.name(p.a >> 1), mm: ev.mm, va: nr > 1 ? (vpn - off) * PAGE : ev.va, pfn: p.pfn - off, write: (p.a & 1) === 1, refcount: p.c,
+          ...(nr > 1 ? { nr } : {}),
         };
         ctx.report({
           kind: 'incoherent-mapping', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,

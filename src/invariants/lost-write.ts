@@ -5,7 +5,8 @@
  * truncating its own range, dirty data still cached at the end, a write into a freed frame (that is
  * dma-use-after-free), a write into a dummy page (dummy-page-dma). Reported at the write; also a
  * dirty page writeback skipped and dropped (ext4 ≥ 5.18 without buffers), reported at the skip.
- * The checker's page-cache books say, per frame, which file page it is cached as (none: 0).
+ * The checker's page-cache books say, per frame, which file page it is cached as (none: 0); every
+ * page of a large folio is booked as its own file page.
  */
 import type { MmEventOf } from '../mm/trace_events.js';
 import { f64Column, i32Column, Interner } from './books.js';
@@ -39,15 +40,21 @@ function create(ctx: CheckerCtx): CheckerInstance {
   return {
     on: {
       filemap_add(ev) {
-        cachedFile.set(ev.pfn, files.id(ev.file));
-        cachedIndex.set(ev.pfn, ev.index);
+        // Each page of a large folio is cached as its own file page: the head's index plus its offset.
+        const id = files.id(ev.file);
+        for (let i = 0; i < (ev.nr ?? 1); i++) {
+          cachedFile.set(ev.pfn + i, id);
+          cachedIndex.set(ev.pfn + i, ev.index + i);
+        }
       },
       filemap_remove(ev) {
         const id = files.id(ev.file);
         const p = ev.pfns;
         for (let i = 0; i < p.length; i++) {
-          const pfn = p[i] as number;
-          if (cachedFile.get(pfn) === id && cachedIndex.get(pfn) === ev.indices[i]) cachedFile.a[pfn] = 0;
+          const head = p[i] as number, index = ev.indices[i] as number;
+          for (let j = 0; j < (ev.nrs ? (ev.nrs[i] as number) : 1); j++) {
+            if (cachedFile.get(head + j) === id && cachedIndex.get(head + j) === index + j) cachedFile.a[head + j] = 0;
+          }
         }
       },
       storage_write(ev) {

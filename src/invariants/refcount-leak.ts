@@ -3,11 +3,12 @@
  * holders account for (page cache, PTEs, DMA references), or nr_foll_pin_acquired −
  * nr_foll_pin_released differs from the live pins. The checker keeps its own books from the trace,
  * a count of references and one of pins per frame: every event that takes or drops a holder's
- * reference says so. At the end it reads the live frames the run walks (frame_final). When
- * kernel.until ended the run with kernel paths in progress, the books are not a quiescent system's
- * (a path it cut may hold a reference it was about to put): an excess is then a note naming the
- * frame and the stop.
+ * reference says so; a large folio's are booked on its head, as the kernel keeps them. At the end
+ * it reads the live folios the run walks (frame_final). When kernel.until ended the run with kernel
+ * paths in progress, the books are not a quiescent system's (a path it cut may hold a reference it
+ * was about to put): an excess is then a note naming the frame and the stop.
  */
+import type { MmEventOf } from '../mm/trace_events.js';
 import { i32Column, pageFact } from './books.js';
 import { toChain, type Checker, type CheckerCtx, type CheckerInstance } from './checker.js';
 
@@ -21,14 +22,32 @@ function create(ctx: CheckerCtx): CheckerInstance {
     if (pins.get(pfn)) pins.set(pfn, 0);
   };
   const add = (pfn: number, d: number): void => refs.set(pfn, refs.get(pfn) + d);
+  /** A DMA reference taken (@sign 1) or dropped (-1): a large folio's `nr` pages are each counted on its head. */
+  const dma = (ev: MmEventOf<'dma_ref_get' | 'dma_ref_put'>, sign: number): void => {
+    const at = ev.head ?? ev.pfn, nr = ev.nr ?? 1;
+    add(at, sign * ev.refs * nr);
+    if (!ev.pin) return;
+    pins.set(at, pins.get(at) + sign * nr);
+    livePins += sign * nr;
+  };
+  /** Forget the books of the @nr frames from @pfn (a large folio allocated or freed). */
+  const resetRange = (pfn: number, nr: number): void => {
+    if (pfn < refs.a.length) refs.a.fill(0, pfn, Math.min(pfn + nr, refs.a.length));
+    if (pfn < pins.a.length) pins.a.fill(0, pfn, Math.min(pfn + nr, pins.a.length));
+  };
   return {
     on: {
       folio_alloc(ev) {
-        reset(ev.pfn);
+        if (ev.nr) resetRange(ev.pfn, ev.nr);
+        else reset(ev.pfn);
         if (ev.owner === 'dummy') refs.set(ev.pfn, 1); // the kernel keeps its dummy page
       },
       folio_free(ev) {
         const p = ev.pfns, r = refs.a, q = pins.a;
+        if (ev.nrs) {
+          for (let i = 0; i < p.length; i++) resetRange(p[i] as number, ev.nrs[i] as number);
+          return;
+        }
         for (let i = 0; i < p.length; i++) {
           const pfn = p[i] as number;
           if (pfn < r.length) r[pfn] = 0;
@@ -47,6 +66,11 @@ function create(ctx: CheckerCtx): CheckerInstance {
       },
       pte_clear(ev) {
         const p = ev.pfns;
+        // A huge entry held one reference on its folio, whose head its first page is.
+        if (ev.nr) {
+          for (let i = 0; i < p.length; i += ev.nr) if ((p[i] as number) > 0) add(p[i] as number, -1);
+          return;
+        }
         let max = -1;
         for (let i = 0; i < p.length; i++) if ((p[i] as number) > max) max = p[i] as number;
         if (max <= 0) return;
@@ -58,18 +82,10 @@ function create(ctx: CheckerCtx): CheckerInstance {
         }
       },
       dma_ref_get(ev) {
-        add(ev.pfn, ev.refs);
-        if (ev.pin) {
-          pins.set(ev.pfn, pins.get(ev.pfn) + 1);
-          livePins++;
-        }
+        dma(ev, 1);
       },
       dma_ref_put(ev) {
-        add(ev.pfn, -ev.refs);
-        if (ev.pin) {
-          pins.set(ev.pfn, pins.get(ev.pfn) - 1);
-          livePins--;
-        }
+        dma(ev, -1);
       },
       frame_final(ev) {
         ev.pfns.forEach((pfn, i) => {

@@ -37,6 +37,8 @@ export function* compact_zone(k: Kernel): Co<number> {
       if (!pte_present(pte)) return;
       const pfn = pte_pfn(pte);
       if (pfn === ZERO_PFN || k.mem.mapping[pfn] !== MAPPING_ANON) return;
+      // Huge pages are not compaction's to move (isolate_migratepages_block() skips them).
+      if (k.mem.folio_order(pfn)) return;
       // isolate_migratepages_block(): an extra reference means "pinned, skip" (no notifier).
       if (k.mem.refcount(pfn) > k.mem.mapcount(pfn)) return;
       // A page compaction already migrated is in place: nothing to gain by moving it again.

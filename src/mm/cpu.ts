@@ -6,12 +6,14 @@
  * beyond EOF, SIGSEGV from bad_area().
  */
 import { delay, type Co } from '../engine/actor.js';
-import { filemap_get_folio, index_beyond_eof } from './filemap.js';
+import { filemap_get_page, index_beyond_eof } from './filemap.js';
 import type { Kernel } from './kernel.js';
 import { storage_token } from './page-writeback.js';
 import { down_read, up_read } from './locking.js';
 import { handle_mm_fault, vpn } from './memory.js';
-import { find_vma, is_device_exclusive_entry, is_device_private_entry, mk_pte, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE, type MmStruct } from './mm_types.js';
+import {
+  find_vma, is_device_exclusive_entry, is_device_private_entry, mk_pte, pte_dirty, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE, type MmStruct,
+} from './mm_types.js';
 import { FAULT_FLAG_WRITE, PAGE_SIZE, VM_FAULT_SIGBUS, VM_READ, VM_SHARED, VM_WRITE } from './types.js';
 
 export interface CpuAccessResult {
@@ -53,7 +55,8 @@ export function* cpu_access(k: Kernel, mm: MmStruct, addr: number, len: number, 
     const m = k.mem;
     if (write) {
       m.content[pfn] = token;
-      mm.pgtable.set(vpn(va), mk_pte(pfn, PTE_WRITE | PTE_DIRTY));
+      // The store sets the dirty bit (a huge page's entry is dirty from the fault that made it writable).
+      if (!pte_dirty(pte)) mm.pgtable.set(vpn(va), mk_pte(pfn, PTE_WRITE | PTE_DIRTY));
     } else tokens.push(m.contentOf(pfn));
     k.emit({
       type: 'cpu_access', time: k.now, actor: k.actorName(), mm: mm.owner, va, pfn, gen: m.genOf(pfn),
@@ -85,6 +88,6 @@ export function cpu_view(k: Kernel, owner: string, va: number): { pfn: number; t
   if (!file) return { pfn, token: 0 };
   const index = vma.linear_page_index(Math.floor(va / PAGE_SIZE) * PAGE_SIZE);
   if (index_beyond_eof(file, index)) return { pfn, token: -1 };
-  const cached = filemap_get_folio(file.i_mapping, index);
+  const cached = filemap_get_page(file.i_mapping, index);
   return { pfn, token: cached >= 0 ? k.mem.contentOf(cached) : storage_token(k, file, index) };
 }

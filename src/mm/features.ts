@@ -53,6 +53,20 @@ export interface KernelFeatures {
   readonly mlx5_umr_recovery: boolean;
   /** mremap looks up the source VMA first and fails EFAULT before any other work (≈5.16 [U]). */
   readonly mremap_vma_lookup_first: boolean;
+  /** hmm_range_fault() reports the order of the mapping of each page (PMD/PUD) (5.9). */
+  readonly hmm_pfn_order: boolean;
+  /** ODP with IB_ACCESS_HUGETLB uses HPAGE_SHIFT entries, no VMA check (5.10); the VMA's size before. */
+  readonly odp_hugetlb_hpage_shift: boolean;
+  /** fork copies maybe-pinned anonymous hugetlb pages for the child (5.12). */
+  readonly hugetlb_fork_copies_pinned: boolean;
+  /** mremap of a hugetlb VMA (aligned, not growing); EINVAL before (5.16). */
+  readonly hugetlb_mremap: boolean;
+  /** MADV_DONTNEED on hugetlb VMAs: aligned start, the end rounded up to the huge page; EINVAL before (5.18). */
+  readonly madv_dontneed_hugetlb: boolean;
+  /** fallocate(PUNCH_HOLE) on hugetlbfs zeroes the partial huge pages at the ends of the hole (5.19). */
+  readonly hugetlbfs_zero_partial: boolean;
+  /** MADV_DONTNEED on hugetlb rounds the end down, not up (6.1). */
+  readonly madv_dontneed_hugetlb_round_down: boolean;
   /** fsdax break-layouts unmaps the whole file with even_cows, zapping private COW copies (before 5.3). */
   readonly dax_busy_unmaps_cows: boolean;
   /** fsdax break-layouts returns at once when no VMA maps the file (mapping_mapped(), before 6.15). */
@@ -95,7 +109,8 @@ const BEFORE_TIMELINE: FeatureValues = {
   gup_unshare_longterm_cow: false, longterm_migrates_movable: false, mlx5_umr_recovery: false,
   mremap_vma_lookup_first: false, dax_busy_unmaps_cows: true, dax_busy_skips_unmapped: true, lazyfree_checks_refs: false,
   mremap_dontunmap: false, mremap_dontunmap_any_vma: false, madv_remove_maywrite: false, mn_nonblock_fail_ends: false,
-  folio_batch_size: 15,
+  hmm_pfn_order: false, odp_hugetlb_hpage_shift: false, hugetlb_fork_copies_pinned: false, hugetlb_mremap: false,
+  madv_dontneed_hugetlb: false, hugetlbfs_zero_partial: false, madv_dontneed_hugetlb_round_down: false, folio_batch_size: 15,
 };
 
 /**
@@ -142,6 +157,19 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     where: 'mm/memory.c copy_present_page()', effect: 'fork copies a maybe-DMA-pinned anonymous page for the child',
   },
   {
+    version: [5, 9], set: { hmm_pfn_order: true }, commit: '3b50a6e536d2', subject: 'mm/hmm: provide the page mapping order in hmm_range_fault()',
+    where: 'mm/hmm.c hmm_vma_walk_pmd(), hmm_vma_walk_hugetlb_entry()', effect: 'a huge mapping reports its order (dmirror\'s snapshot: PMD, PUD)',
+  },
+  {
+    version: [5, 10], set: { odp_hugetlb_hpage_shift: true }, commit: '36f30e486dce', subject: 'IB/core: Improve ODP to use hmm_range_fault()',
+    where: 'drivers/infiniband/core/umem_odp.c ib_init_umem_odp(), ib_umem_odp_map_dma_and_lock()',
+    effect: 'IB_ACCESS_HUGETLB: 2 MiB entries whatever the VMA; a page mapped smaller fails the fault',
+  },
+  {
+    version: [5, 12], set: { hugetlb_fork_copies_pinned: true }, commit: '4eae4efa2c29', subject: 'hugetlb: do early cow when page pinned on src mm',
+    where: 'mm/hugetlb.c copy_hugetlb_page_range()', effect: 'fork copies a maybe-pinned anonymous huge page for the child',
+  },
+  {
     version: [5, 13], set: { longterm_migrates_movable: true }, commit: 'd1e153fea2a8', subject: 'mm/gup: migrate pinned pages out of movable zone',
     where: 'mm/gup.c check_and_migrate_movable_pages()', effect: 'a long-term pin first migrates pages out of ZONE_MOVABLE',
   },
@@ -157,6 +185,14 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
   {
     version: [5, 16], set: { mremap_vma_lookup_first: true }, commit: '', subject: 'mremap looks the source VMA up before any other work [U]',
     where: 'mm/mremap.c mremap()', effect: 'mremap of an unmapped source fails EFAULT first',
+  },
+  {
+    version: [5, 16], set: { hugetlb_mremap: true }, commit: '550a7d60bd5e', subject: 'mm, hugepages: add mremap() support for hugepage backed vma',
+    where: 'mm/mremap.c mremap(), move_hugetlb_page_tables()', effect: 'mremap of a hugetlb VMA (huge page aligned, not growing) instead of EINVAL',
+  },
+  {
+    version: [5, 18], set: { madv_dontneed_hugetlb: true }, commit: '90e7e7f5ef3f', subject: 'mm: enable MADV_DONTNEED for hugetlb mappings',
+    where: 'mm/madvise.c madvise_dontneed_free_valid_vma()', effect: 'MADV_DONTNEED zaps hugetlb pages (aligned start; the end rounded up) instead of EINVAL',
   },
   {
     version: [5, 18], set: { ext4_writepages_bug: false }, commit: 'cc5095747edf', subject: "ext4: don't BUG if someone dirty pages without asking ext4 first",
@@ -179,6 +215,10 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     effect: 'a R/O FOLL_PIN of a non-exclusive anonymous page takes an unshare fault first',
   },
   {
+    version: [5, 19], set: { hugetlbfs_zero_partial: true }, commit: '', subject: 'hugetlbfs: zero partial pages during fallocate hole punch',
+    where: 'fs/hugetlbfs/inode.c hugetlbfs_punch_hole(), hugetlbfs_zero_partial_page()', effect: 'punching part of a huge page zeroes that part (before: left as it was)',
+  },
+  {
     version: [6, 0], set: { foll_cow: false }, commit: '5535be309971', subject: 'mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW',
     where: 'mm/gup.c can_follow_write_pte()', effect: 'FOLL_FORCE may write a R/O PTE only of an exclusive anonymous page in a R/O COW mapping',
   },
@@ -186,6 +226,11 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     version: [6, 0], set: { mlx5_umr_recovery: true }, commit: '158e71bb69e3', subject: 'RDMA/mlx5: Add a umr recovery flow',
     where: 'drivers/infiniband/hw/mlx5/umr.c mlx5r_umr_post_send_wait(), mlx5r_umr_recover()',
     effect: 'a bad UMR completion WARNs and the UMR QP is reset to RTS (the failed UMR is not re-applied); before, the QP stayed in error and every later UMR failed',
+  },
+  {
+    version: [6, 1], set: { madv_dontneed_hugetlb_round_down: true }, commit: '8ebe0a5eaaeb',
+    subject: 'mm,madvise,hugetlb: fix unexpected data loss with MADV_DONTNEED on hugetlbfs',
+    where: 'mm/madvise.c madvise_dontneed_free_valid_vma()', effect: 'MADV_DONTNEED on hugetlb rounds the end down (a partial huge page is kept)',
   },
   {
     version: [6, 2], set: { gup_unshare_longterm_cow: true }, commit: '84209e87c696', subject: 'mm/gup: reliable R/O long-term pinning in COW mappings',
@@ -231,11 +276,15 @@ export function compareVersions(a: KernelVersion, b: KernelVersion): number {
   return a[0] - b[0] || a[1] - b[1];
 }
 
-/** kernelFeatures() - the feature set of linux-@major.@minor: every timeline entry up to it, folded. */
+/**
+ * kernelFeatures() - the feature set of linux-@major.@minor: every timeline entry up to it, folded
+ * into one object (a world is built per explorer execution: the fold copies each entry's few
+ * fields, never the whole set again).
+ */
 export function kernelFeatures(major: number, minor: number): KernelFeatures {
   const version = [major, minor] as const;
-  let f: FeatureValues = BEFORE_TIMELINE;
-  for (const b of ERA_TIMELINE) if (compareVersions(b.version, version) <= 0) f = { ...f, ...b.set };
+  const f: { -readonly [K in keyof FeatureValues]: FeatureValues[K] } = { ...BEFORE_TIMELINE };
+  for (const b of ERA_TIMELINE) if (compareVersions(b.version, version) <= 0) Object.assign(f, b.set);
   return { version, ...f };
 }
 

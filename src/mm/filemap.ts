@@ -17,6 +17,19 @@ export function filemap_get_folio(mapping: AddressSpace, index: number): number 
 }
 
 /**
+ * filemap_get_page() - the page of the file at @index: in a hugetlbfs file, the page of the huge
+ * page cached at the huge page's first index (its head's pfn plus the offset); or -1.
+ * Kernel: mm/filemap.c filemap_get_folio() + folio_file_page().
+ */
+export function filemap_get_page(mapping: AddressSpace, index: number): number {
+  const order = mapping.host.huge_order;
+  if (order === 0) return mapping.i_pages.get(index) - 1;
+  const off = index % 2 ** order;
+  const head = mapping.i_pages.get(index - off) - 1;
+  return head < 0 ? -1 : head + off;
+}
+
+/**
  * filemap_add_folio() - insert the new frame @pfn at @index; the page cache takes its reference.
  * Pairs with filemap_remove_folio().
  */
@@ -39,10 +52,11 @@ export function filemap_remove_folio(k: Kernel, pfn: number, reason: string): vo
 }
 
 /**
- * delete_from_page_cache_batch() - take the folios @pfns (all of @inode, in index order) out of
- * its page cache together, traced as one `filemap_remove`, then drop the cache's references as one
- * batch (folio_batch_release()): a folio nobody else references is freed, one that is referenced
- * survives, orphaned. Context: the folios locked, no preemption point inside. Return: nothing.
+ * delete_from_page_cache_batch() - take the folios @pfns (their heads, all of @inode, in index
+ * order) out of its page cache together, traced as one `filemap_remove`, then drop the cache's
+ * references as one batch (folio_batch_release()): a folio nobody else references is freed, one
+ * that is referenced survives, orphaned. A large folio goes whole (the cache holds one reference
+ * on it). Context: the folios locked, no preemption point inside. Return: nothing.
  * Kernel: mm/filemap.c delete_from_page_cache_batch(); mm/swap.c folio_batch_release().
  */
 export function delete_from_page_cache_batch(k: Kernel, inode: Inode, pfns: ArrayLike<number>, reason: string): void {
@@ -50,17 +64,24 @@ export function delete_from_page_cache_batch(k: Kernel, inode: Inode, pfns: Arra
   const n = pfns.length;
   const cols = new PageArrays(n, 1, 3, 0);
   const ev = { indices: cols.f64(), pfns: cols.i32(), refcounts: cols.i32(), pincounts: cols.i32() };
+  let nrs: Int32Array | null = null;
   for (let i = 0; i < n; i++) {
     const pfn = pfns[i] as number;
     const index = m.indexOf(pfn);
     inode.i_mapping.i_pages.set(index, 0);
-    m.mapping[pfn] = MAPPING_NONE;
+    const order = m.folio_order(pfn);
+    if (order === 0) m.mapping[pfn] = MAPPING_NONE;
+    else {
+      m.mapping.fill(MAPPING_NONE, pfn, pfn + 2 ** order);
+      (nrs ??= new Int32Array(n).fill(1))[i] = 2 ** order;
+    }
     ev.indices[i] = index;
     ev.pfns[i] = pfn;
     ev.refcounts[i] = m.refcount(pfn) - 1;
     ev.pincounts[i] = m.pincount(pfn);
   }
-  k.emit({ type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, reason, ...ev });
+  if (nrs) k.emit({ type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, reason, ...ev, nrs });
+  else k.emit({ type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, reason, ...ev });
   k.folios_put_refs(pfns, 0, n, 1);
 }
 
@@ -81,10 +102,17 @@ export function filemap_read_folio(k: Kernel, inode: Inode, index: number): numb
   return pfn;
 }
 
-/** The cached folios of indexes [first, last]. */
+/**
+ * The cached pages of indexes [first, last]: each folio's pfn, and every page of a huge page (a
+ * reference may hold any of them). A huge page cached at its first index counts when that index is
+ * in the range (hugetlbfs works in whole huge pages).
+ */
 export function filemap_pfns_in(mapping: AddressSpace, first: number, last: number): number[] {
   const out: number[] = [];
-  mapping.i_pages.forEachIn(first, last, (_i, v) => out.push(v - 1));
+  const nr = 2 ** mapping.host.huge_order;
+  mapping.i_pages.forEachIn(first, last, (_i, v) => {
+    for (let p = v - 1; p < v - 1 + nr; p++) out.push(p);
+  });
   return out;
 }
 

@@ -15,6 +15,12 @@ export function kernel_fingerprint(k: Kernel, h: Hasher): void {
       .add(m.flagsOf(pfn)).add(m.mappingOf(pfn)).add(m.indexOf(pfn))
       .add(m.genOf(pfn)).add(m.contentOf(pfn));
   }
+  for (const [head, n] of [...m.entire_mapcount].sort((a, b) => a[0] - b[0])) h.add(head).add(n);
+  for (const hs of k.hugetlb.hstates.values()) {
+    if (hs.nr_huge_pages === 0) continue;
+    h.add(hs.order).add(hs.nr_huge_pages).add(hs.free_huge_pages).add(hs.resv_huge_pages);
+    for (const head of hs.freelist) h.add(head);
+  }
   for (const p of k.processes.values()) {
     h.addString(p.name).add(p.alive ? 1 : 0).add(p.mm.pinned_vm).add(p.mm.dead ? 1 : 0);
     for (const v of p.mm.vmas) h.add(v.vm_start).add(v.vm_end).add(v.vm_flags).add(v.vm_pgoff).add(v.vm_file?.id ?? 0);

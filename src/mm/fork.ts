@@ -6,8 +6,11 @@
  * are write-protected and the parent's next write COWs it *away* from the page the device holds —
  * the classic RDMA + fork corruption, until 5.9 copies maybe-pinned pages for the child. From 5.19
  * sharing a page clears its PageAnonExclusive.
+ * hugetlb VMAs are always copied, shared ones included (copy_hugetlb_page_range()); the child owns
+ * no reservation of a private one.
  * Kernel: kernel/fork.c dup_mmap(); mm/memory.c copy_page_range(), copy_present_pte(),
- * copy_present_page(); include/linux/mm.h folio_needs_cow_for_dma().
+ * copy_present_page(); include/linux/mm.h folio_needs_cow_for_dma(); mm/hugetlb.c
+ * copy_hugetlb_page_range().
  * Device-private pages stay on the device, shared read-only by parent and child
  * (copy_nonpresent_pte()); device-exclusive entries are restored first.
  * Simplified: shared mappings are not copied (the child faults them in), no anon_vma chains.
@@ -22,23 +25,17 @@ import {
   PTE_WRITE, VmAreaStruct, type MmStruct,
 } from './mm_types.js';
 import { exit_mmap } from './exit.js';
+import { copy_hugetlb_page_range } from './hugetlb_fault.js';
 import { insert_vma } from './mmap.js';
 import { alloc_user_page } from './mmzone.js';
-import { ClearPageAnonExclusive, PageAnonExclusive, SetPageAnonExclusive } from './page-flags.js';
+import { ClearPageAnonExclusive, folio_maybe_dma_pinned, PageAnonExclusive, SetPageAnonExclusive } from './page-flags.js';
 import { remove_device_exclusive_entry } from './rmap.js';
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_PROTECTION_PAGE,
 } from './mmu_notifier.js';
-import { GUP_PIN_COUNTING_BIAS, PAGE_SIZE, VM_DONTCOPY, VM_WRITE, ZERO_PFN } from './types.js';
+import { PAGE_SIZE, VM_DONTCOPY, VM_WRITE, ZERO_PFN } from './types.js';
 
-/**
- * folio_maybe_dma_pinned() - may @pfn be DMA-pinned? For an order-0 folio the answer is fuzzy:
- * refcount ≥ GUP_PIN_COUNTING_BIAS (false positives allowed, never false negatives). Before 5.7
- * there is no such tracking: always false.
- */
-export function folio_maybe_dma_pinned(k: Kernel, pfn: number): boolean {
-  return k.features.foll_pin && k.mem.refcount(pfn) >= GUP_PIN_COUNTING_BIAS;
-}
+export { folio_maybe_dma_pinned } from './page-flags.js';
 
 /** folio_needs_cow_for_dma() - fork must copy this page for the child now (5.9+). */
 function folio_needs_cow_for_dma(k: Kernel, parent: Process, pfn: number): boolean {
@@ -89,10 +86,23 @@ export function* do_fork(k: Kernel, parent: Process, child_name: string): Co<Pro
   const child = k.create_process(child_name, parent.memlock, parent.capIpcLock);
   const pmm = parent.mm, cmm = child.mm;
   yield* down_write(pmm.mmap_lock, k.actorName(), 'fork:mmap_write_lock');
+  const fail = function* (): Co<null> {
+    up_write(pmm.mmap_lock);
+    // The fork fails: the half-built child goes away and no thread of it ever runs.
+    yield* exit_mmap(k, cmm);
+    k.processes.delete(child_name);
+    return null;
+  };
   for (const vma of [...pmm.vmas]) {
     if (vma.vm_flags & VM_DONTCOPY) continue;
     const nvma = new VmAreaStruct(cmm, vma.vm_start, vma.vm_end, vma.vm_pgoff, vma.vm_flags, vma.vm_file);
+    // hugetlb_dup_vma_private(): the child's VMA owns no reservation.
+    nvma.vm_huge_order = vma.vm_huge_order;
     insert_vma(k, cmm, nvma);
+    if (vma.vm_huge_order) {
+      if (!(yield* copy_hugetlb_page_range(k, parent, nvma, vma))) return yield* fail();
+      continue;
+    }
     if (!is_cow_mapping(vma.vm_flags)) continue;
     // copy_nonpresent_pte(): a device-exclusive entry is restored first and copied like any page.
     const exclusive: number[] = [];
@@ -134,11 +144,7 @@ export function* do_fork(k: Kernel, parent: Process, child_name: string): Co<Pro
         const npfn = alloc_user_page(k);
         if (npfn < 0) {
           yield* mmu_notifier_invalidate_range_end(k, range);
-          up_write(pmm.mmap_lock);
-          // The fork fails: the half-built child goes away and no thread of it ever runs.
-          yield* exit_mmap(k, cmm);
-          k.processes.delete(child_name);
-          return null;
+          return yield* fail();
         }
         k.mem.mapping[npfn] = MAPPING_ANON;
         k.mem.index[npfn] = v;

@@ -21,11 +21,12 @@ import {
   find_vma, is_cow_mapping, pte_dirty, pte_pfn, pte_present, pte_write, vma_is_fsdax, vma_needs_dirty_tracking, type MmStruct, type VmAreaStruct,
 } from './mm_types.js';
 import { PINSIM_BUG, WARN_ON_ONCE } from './mmdebug.js';
-import { PageAnonExclusive } from './page-flags.js';
+import { folio_has_pincount, PageAnonExclusive } from './page-flags.js';
 import { do_migrate_pages } from './migrate.js';
 import { folio_is_longterm_pinnable } from './mmzone.js';
 import { set_page_dirty_lock } from './page-writeback.js';
 import type { DmaRef } from './pin_registry.js';
+import type { MmEventOf } from './trace_events.js';
 import {
   FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, FOLL_COW, FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, foll_names,
   GUP_PIN_COUNTING_BIAS, PAGE_SIZE, PG_dirty, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_WRITE, VM_IO,
@@ -89,59 +90,103 @@ export function check_vma_flags(k: Kernel, vma: VmAreaStruct, gup_flags: number)
 }
 
 /**
- * try_grab_folio() - take the reference @gup_flags asks for on @pfn for @ref.
- * Pairs with gup_put_folio(). The zero page takes nothing (pins on it are no-ops).
+ * try_grab_folio() - take the reference @gup_flags asks for on @nr pages from @pfn (pages of one
+ * folio; more than one only for a huge page) for @ref, as the era counts them: FOLL_GET +1 on the
+ * folio per page; FOLL_PIN (5.7+) GUP_PIN_COUNTING_BIAS for an order-0 folio, or +1 and +1 pin
+ * count per page for a large folio with its own pin count. Pairs with gup_put_folio().
+ * The zero page takes nothing (pins on it are no-ops). A large folio's pages are traced as one
+ * `dma_ref_get` of `nr` pages on its `head`.
+ * Kernel: mm/gup.c try_grab_folio(), follow_hugetlb_page() / gup_hugepte() (a huge page's pages at once).
  */
-function try_grab_folio(k: Kernel, ref: DmaRef, pfn: number, va: number): void {
+function try_grab_folio(k: Kernel, ref: DmaRef, pfn: number, va: number, nr = 1): void {
   const m = k.mem;
   const pin = (ref.gup_flags & FOLL_PIN) !== 0;
-  const refs = pfn === ZERO_PFN ? 0 : pin ? GUP_PIN_COUNTING_BIAS : 1;
+  const head = m.folio_head(pfn);
+  const order = m.folio_order(head);
+  const large_pin = pin && folio_has_pincount(k, order);
+  const refs = pfn === ZERO_PFN ? 0 : pin && !large_pin ? GUP_PIN_COUNTING_BIAS : 1;
   if (refs) {
-    k.folio_ref_add(pfn, refs);
+    k.folio_ref_add(head, refs * nr);
     if (pin) {
-      m._pincount[pfn] = m.pincount(pfn) + 1;
-      k.vmstat.nr_foll_pin_acquired++;
+      m._pincount[head] = m.pincount(head) + nr;
+      k.vmstat.nr_foll_pin_acquired += nr;
       ref.mm.has_pinned = true;
     }
   }
-  k.pins.hold(ref, pfn, refs);
+  for (let i = 0; i < nr; i++) {
+    k.pins.hold(ref, pfn + i, refs);
+    const o = k.owner_of(pfn + i);
+    ref.obtained.push({ gen: m.gen[pfn + i] as number, file: o.file, index: o.index });
+  }
   const o = k.owner_of(pfn);
-  ref.obtained.push({ gen: m.gen[pfn] as number, file: o.file, index: o.index });
-  k.emit({
+  const ev: MmEventOf<'dma_ref_get'> = {
     type: 'dma_ref_get', time: k.now, actor: k.actorName(), ref: ref.id, holder: ref.holder, api: gup_api_name(k, ref.gup_flags),
     mm: ref.mm.owner, va, pfn, gen: m.genOf(pfn), file: o.file, index: o.index, flags: ref.gup_flags,
-    fnames: foll_names(ref.gup_flags), longterm: ref.longterm, pin: pin && refs > 0, refs, refcount: m.refcount(pfn), pincount: m.pincount(pfn),
-  });
+    fnames: foll_names(ref.gup_flags), longterm: ref.longterm, pin: pin && refs > 0, refs, refcount: m.refcount(head), pincount: m.pincount(head),
+  };
+  if (order) { ev.nr = nr; ev.head = head; }
+  k.emit(ev);
 }
 
 /**
- * gup_put_folio() - drop @ref's reference on its page @i, dirtying it first if @make_dirty.
+ * gup_put_folio() - drop @ref's reference on its page @i (and the @nr - 1 pages after it, of the
+ * same folio), dirtying the folio first if @make_dirty.
  * Kernel: mm/gup.c gup_put_folio(), unpin_user_pages_dirty_lock(); 4.20 put_page() after
  * set_page_dirty_lock(). Pairs with try_grab_folio().
  */
-export function gup_put_folio(k: Kernel, ref: DmaRef, i: number, make_dirty: boolean): void {
+export function gup_put_folio(k: Kernel, ref: DmaRef, i: number, make_dirty: boolean, nr = 1): void {
   const pfn = ref.pfns[i] as number;
   if (pfn < 0) return;
   const m = k.mem;
   const refs = ref.refs[i] as number;
-  if (make_dirty && pfn !== ZERO_PFN && !(m.flagsOf(pfn) & PG_dirty)) set_page_dirty_lock(k, pfn, `unpin:${ref.holder}`);
+  const head = m.folio_head(pfn);
+  const order = m.folio_order(head);
+  if (make_dirty && pfn !== ZERO_PFN && !(m.flagsOf(head) & PG_dirty)) set_page_dirty_lock(k, pfn, `unpin:${ref.holder}`);
   const pin = (ref.gup_flags & FOLL_PIN) !== 0 && refs > 0;
   if (pin) {
-    m._pincount[pfn] = m.pincount(pfn) - 1;
-    k.vmstat.nr_foll_pin_released++;
+    m._pincount[head] = m.pincount(head) - nr;
+    k.vmstat.nr_foll_pin_released += nr;
   }
-  k.pins.drop(ref, i);
-  k.emit({
+  for (let j = 0; j < nr; j++) k.pins.drop(ref, i + j);
+  const ev: MmEventOf<'dma_ref_put'> = {
     type: 'dma_ref_put', time: k.now, actor: k.actorName(), ref: ref.id, holder: ref.holder, pfn, gen: m.genOf(pfn),
-    dirty: make_dirty, pin, refs, refcount: m.refcount(pfn) - refs, pincount: m.pincount(pfn),
-  });
-  if (refs) k.folio_put_refs(pfn, refs);
+    dirty: make_dirty, pin, refs, refcount: m.refcount(head) - refs * nr, pincount: m.pincount(head),
+  };
+  if (order) { ev.nr = nr; ev.head = head; }
+  k.emit(ev);
+  if (refs) k.folio_put_refs(head, refs * nr);
+}
+
+/**
+ * same_folio_run() - (pinsim-only) how many of @ref's pages from @i on are the following pages of
+ * the same large folio (1 for an order-0 folio): what one gup_put_folio() may drop at once.
+ */
+function same_folio_run(k: Kernel, ref: DmaRef, i: number): number {
+  const pfn = ref.pfns[i] as number;
+  if (pfn < 0 || k.mem.folio_order(pfn) === 0) return 1;
+  const head = k.mem.folio_head(pfn), end = head + k.mem.folio_nr_pages(head);
+  let n = 1;
+  while (i + n < ref.pfns.length && ref.pfns[i + n] === pfn + n && pfn + n < end && ref.refs[i + n] === ref.refs[i]) n++;
+  return n;
+}
+
+/** unpin_all() - (pinsim-only) drop every reference @ref holds, clean, at once (a failed GUP undoing its work). */
+function unpin_all(k: Kernel, ref: DmaRef): void {
+  for (let i = 0; i < ref.pfns.length;) {
+    const run = same_folio_run(k, ref, i);
+    gup_put_folio(k, ref, i, false, run);
+    i += run;
+  }
 }
 
 /** unpin_user_pages_dirty_lock() - release every page @ref holds. */
 export function* unpin_user_pages_dirty_lock(k: Kernel, ref: DmaRef, make_dirty: boolean): Co {
   const n = ref.pfns.length;
-  for (let i = 0; i < n; i++) gup_put_folio(k, ref, i, make_dirty);
+  for (let i = 0; i < n;) {
+    const run = same_folio_run(k, ref, i);
+    gup_put_folio(k, ref, i, make_dirty, run);
+    i += run;
+  }
   yield* delay(n * k.timing.unpinPerPage, 'gup:unpinned');
 }
 
@@ -185,11 +230,15 @@ const FOLLOW_RETRIES = 16;
  * follow_page_or_fault() - take @ref's reference on the page at @addr, faulting it in first as the
  * era's GUP does: a missing page, a non-writable PTE for FOLL_WRITE (5.8: forced for any GUP of a
  * COW mapping), an unshare; after a fault that broke COW of a read-only VMA, FOLL_COW (before 6.0).
- * Context: mmap_lock held for read; may sleep. Return: 0, or EFAULT / ENOMEM from the fault.
- * Kernel: mm/gup.c __get_user_pages(), follow_page_pte(), faultin_page(). Simplified: GUP-fast is
- * this slow path (it falls back to it whenever a fault, a COW break or an unshare is needed).
+ * In a hugetlb VMA the entry maps a whole huge page: its pages from @addr on, up to @max, are taken
+ * at once (follow_hugetlb_page()).
+ * Context: mmap_lock held for read; may sleep. Return: the number of pages taken (≥ 1), or EFAULT /
+ * ENOMEM from the fault.
+ * Kernel: mm/gup.c __get_user_pages(), follow_page_pte(), faultin_page(); mm/hugetlb.c
+ * follow_hugetlb_page() (≤ 6.4; later the generic walk). Simplified: GUP-fast is this slow path (it
+ * falls back to it whenever a fault, a COW break or an unshare is needed).
  */
-function* follow_page_or_fault(k: Kernel, ref: DmaRef, vma: VmAreaStruct, addr: number, gup_flags: number): Co<0 | Errno> {
+function* follow_page_or_fault(k: Kernel, ref: DmaRef, vma: VmAreaStruct, addr: number, gup_flags: number, max = 1): Co<number | Errno> {
   const mm = vma.vm_mm;
   let foll = gup_flags;
   const force_cow = k.features.gup_forces_cow_break && is_cow_mapping(vma.vm_flags) && (foll & (FOLL_GET | FOLL_PIN)) !== 0;
@@ -204,8 +253,14 @@ function* follow_page_or_fault(k: Kernel, ref: DmaRef, vma: VmAreaStruct, addr: 
       if (force_cow && !(gup_flags & FOLL_WRITE)) why = 'force_cow_break';
     } else if ((why = gup_must_unshare(k, vma, foll, pte_pfn(pte)))) fault_flags = FAULT_FLAG_UNSHARE;
     else {
-      try_grab_folio(k, ref, pte_pfn(pte), addr);
-      return 0;
+      const pfn = pte_pfn(pte);
+      let n = 1;
+      if (vma.vm_huge_order) {
+        const nr = 2 ** vma.vm_huge_order;
+        n = Math.min(max, nr - (vpn(addr) % nr));
+      }
+      try_grab_folio(k, ref, pfn, addr, n);
+      return n;
     }
     if (why) {
       k.emit({
@@ -240,7 +295,7 @@ export function* get_user_pages_unlocked(
   const ref = k.pins.create(holder, mm, gup_flags, (gup_flags & FOLL_LONGTERM) !== 0, start);
   let err: 0 | Errno = 0;
   let last: VmAreaStruct | null = null;
-  for (let i = 0; i < nr_pages && !err; i++) {
+  for (let i = 0; i < nr_pages && !err;) {
     const addr = start + i * PAGE_SIZE;
     const vma = find_vma(mm, addr);
     if (!vma) { err = EFAULT; break; }
@@ -249,16 +304,25 @@ export function* get_user_pages_unlocked(
       if (err) break;
       last = vma;
     }
-    err = yield* follow_page_or_fault(k, ref, vma, addr, gup_flags);
+    const got = yield* follow_page_or_fault(k, ref, vma, addr, gup_flags, nr_pages - i);
+    if (typeof got === 'string') { err = got; break; }
+    i += got;
     // pin_user_pages spends ≈62 ns per page (gup_test -LT); another CPU may run meanwhile.
-    if (!err) yield* delay(k.timing.pinPerPage, 'gup:page_grabbed');
+    yield* delay(got * k.timing.pinPerPage, 'gup:page_grabbed');
   }
   if (!err && k.features.longterm_migrates_movable && (gup_flags & (FOLL_PIN | FOLL_LONGTERM)) === (FOLL_PIN | FOLL_LONGTERM)) {
     // check_and_migrate_movable_folios(): unpin everything, migrate what sits in ZONE_MOVABLE out
     // (targets allocated under PF_MEMALLOC_PIN), and pin again; a page that will not move: ENOMEM.
-    const movable = ref.pfns.map((pfn, i) => (folio_is_longterm_pinnable(k, pfn) ? -1 : i)).filter((i) => i >= 0);
+    // One page of each folio to migrate: a huge page moves whole.
+    const heads = new Set<number>();
+    const movable = ref.pfns.map((pfn, i) => {
+      const head = k.mem.folio_head(pfn);
+      if (folio_is_longterm_pinnable(k, head) || heads.has(head)) return -1;
+      heads.add(head);
+      return i;
+    }).filter((i) => i >= 0);
     if (movable.length) {
-      for (let i = 0; i < ref.pfns.length; i++) gup_put_folio(k, ref, i, false);
+      unpin_all(k, ref);
       k.pins.live.delete(ref.id);
       k.movable.memalloc_pin++;
       let failed = false;
@@ -272,7 +336,7 @@ export function* get_user_pages_unlocked(
   }
   up_read(mm.mmap_lock);
   if (err) {
-    for (let i = 0; i < ref.pfns.length; i++) gup_put_folio(k, ref, i, false);
+    unpin_all(k, ref);
     ref.released = true;
     k.pins.live.delete(ref.id);
     return err;

@@ -2,7 +2,8 @@
  * hmm_range_fault(): walk the CPU page tables of a range for a device, faulting pages in when
  * asked, and report each page's pfn and permission. It takes no page reference: the caller's
  * mmu_interval_notifier and read_retry protocol keep the result valid (docs/kernel-model.md: HMM).
- * Kernel: mm/hmm.c hmm_range_fault(), hmm_vma_walk_pmd(), hmm_pte_need_fault(); include/linux/hmm.h.
+ * Kernel: mm/hmm.c hmm_range_fault(), hmm_vma_walk_pmd(), hmm_vma_walk_hugetlb_entry() (the mapping
+ * order, 5.9), hmm_pte_need_fault(); include/linux/hmm.h.
  * Simplified: one pass per call; any fault ends the call with -EBUSY-style restart handled by the
  * walk itself re-reading the PTE; device-private entries arrive with the GPU's migration.
  */
@@ -31,6 +32,8 @@ export interface HmmPfn {
   zero: boolean;
   /** a device-private page of the caller's own device */
   devpriv?: boolean;
+  /** the order of the mapping (5.9+: hmm_pfn_to_map_order()), set for a huge (PMD/PUD) mapping */
+  order?: number;
 }
 
 export interface HmmRange {
@@ -85,7 +88,10 @@ export function* hmm_range_fault(k: Kernel, mm: MmStruct, range: HmmRange, holde
     if (!pte_present(pte)) range.hmm_pfns.push({ pfn: -1, gen: 0, write: false, error: false, zero: false });
     else {
       const pfn = pte_pfn(pte);
-      range.hmm_pfns.push({ pfn, gen: k.mem.genOf(pfn), write: pte_write(pte), error: false, zero: pfn === ZERO_PFN });
+      const h: HmmPfn = { pfn, gen: k.mem.genOf(pfn), write: pte_write(pte), error: false, zero: pfn === ZERO_PFN };
+      // A hugetlb entry maps the whole huge page: from 5.9 the walk says so (HMM_PFN_ORDER).
+      if (vma.vm_huge_order && k.features.hmm_pfn_order) h.order = vma.vm_huge_order;
+      range.hmm_pfns.push(h);
     }
   }
   k.emit({ type: 'hmm_snapshot', time: k.now, actor: k.actorName(), holder, mm: mm.owner, start: range.start, end: range.end, seq: range.notifier_seq });

@@ -9,6 +9,7 @@ import { WaitQueueHead, wake_up_all } from '../engine/waitqueue.js';
 import type { KernelFeatures } from './features.js';
 import { Inode, type FsType } from './fs/inode.js';
 import { LeaseTable } from './fs/locks.js';
+import { free_huge_folio, HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, Hugetlb, hugetlb_hstate_alloc_pages } from './hugetlb.js';
 import { DevPagemaps } from './memremap.js';
 import { MovableZone } from './mmzone.js';
 import { MAPPING_ANON, MemMap } from './mem_map.js';
@@ -31,6 +32,8 @@ export interface KernelConfig {
   memory: number;
   /** bytes of it that are ZONE_MOVABLE (default none) */
   movable?: number;
+  /** The hugetlb pool: pages of each order (9: 2 MiB, 18: 1 GiB), allocated at boot (default none). */
+  hugepages?: ReadonlyMap<number, number>;
   /** Tunables a policy reads; each defaults as KERNEL_TUNABLES says. */
   tunables?: Partial<KernelTunables>;
   /**
@@ -76,6 +79,10 @@ export class Kernel implements MmTraceSink {
   readonly leases = new LeaseTable();
   /** ZONE_MOVABLE (kernel.movable) and PF_MEMALLOC_PIN. */
   readonly movable: MovableZone;
+  /** The hugetlb pool (kernel.hugepages): hstates and which folios are huge pages. */
+  readonly hugetlb = new Hugetlb();
+  /** The huge pages of each order the pool got at boot (fewer than asked when memory ran out). */
+  readonly hugepages_allocated = new Map<number, number>();
   /** Device-private memory: the owners' migrate_to_ram, and the owner of each device page. */
   readonly pgmaps = new DevPagemaps();
   readonly inodes = new Map<string, Inode>();
@@ -99,6 +106,8 @@ export class Kernel implements MmTraceSink {
   readonly tunables: KernelTunables;
   /** The frames one folios_put_refs() freed, before they are traced together. */
   private readonly freedScratch: number[] = [];
+  /** Their folios' pages, alongside, once one of them is large (empty while all are order 0). */
+  private readonly freedNrScratch: number[] = [];
   /** The dummy ("crappy") page devices are redirected to, allocated on first use. */
   private dummyPfn = -1;
   /**
@@ -120,6 +129,12 @@ export class Kernel implements MmTraceSink {
     this.movable = new MovableZone(Math.floor((c.movable ?? 0) / PAGE_SIZE));
     this.tunables = { ...KERNEL_TUNABLES, ...c.tunables };
     this.fatal_signal_pending = c.fatal_signal_pending ?? (() => false);
+    // Gigantic pages are allocated first, as the boot command line allocates them before the rest
+    // of memory. (Both hstates exist without a pool too: size_to_hstate() makes them on demand.)
+    for (const order of [HPAGE_PUD_ORDER, HPAGE_PMD_ORDER]) {
+      const n = c.hugepages?.get(order);
+      if (n !== undefined) this.hugepages_allocated.set(order, hugetlb_hstate_alloc_pages(this, order, n));
+    }
   }
 
   get now(): number {
@@ -140,8 +155,8 @@ export class Kernel implements MmTraceSink {
     return this.contents.length - 1;
   }
 
-  create_inode(name: string, fs: FsType, dax: boolean, size: number): Inode {
-    const ino = new Inode(this.inodeById.length, name, fs, dax, size);
+  create_inode(name: string, fs: FsType, dax: boolean, size: number, huge_order = 0): Inode {
+    const ino = new Inode(this.inodeById.length, name, fs, dax, size, huge_order);
     this.inodeById.push(ino);
     this.inodes.set(name, ino);
     return ino;
@@ -177,60 +192,88 @@ export class Kernel implements MmTraceSink {
     return this.mem.mapping[pfn] === MAPPING_ANON;
   }
 
-  /** folio_ref_add() - take @n references on @pfn. Pairs with folio_put_refs(). */
+  /** folio_ref_add() - take @n references on the folio of @pfn (a tail page's go to its head). Pairs with folio_put_refs(). */
   folio_ref_add(pfn: number, n: number): void {
     if (pfn === ZERO_PFN) return;
-    this.mem._refcount[pfn] = this.mem.refcount(pfn) + n;
+    const head = this.mem.folio_head(pfn);
+    this.mem._refcount[head] = this.mem.refcount(head) + n;
   }
 
   /**
-   * folio_put_refs() - drop @n references on @pfn; at zero the frame is freed (one `folio_free`).
+   * folio_put_refs() - drop @n references on the folio of @pfn; at zero the folio is freed (one
+   * `folio_free`; a huge page goes back to its pool).
    * Context: a refcount going negative is the kernel's VM_BUG_ON_FOLIO (refcount underflow).
-   * Kernel: include/linux/mm.h folio_put_refs(), mm/swap.c __folio_put().
+   * Kernel: include/linux/mm.h folio_put_refs(), mm/swap.c __folio_put(), mm/hugetlb.c free_huge_folio().
    */
   folio_put_refs(pfn: number, n: number): void {
-    if (this.put_testzero(pfn, n)) this.trace_folio_free(Int32Array.of(pfn));
+    const nr = this.put_testzero(pfn, n);
+    if (nr === 1) this.trace_folio_free(Int32Array.of(pfn), null);
+    else if (nr > 1) this.trace_folio_free(Int32Array.of(pfn - (pfn % nr)), Int32Array.of(nr));
   }
 
   /**
-   * folios_put_refs() - drop @n references on each of @pfns[from, to), in order; the frames that
-   * reach zero are freed together, traced as one `folio_free` of them in that order.
+   * folios_put_refs() - drop @n references on the folio of each of @pfns[from, to), in order; the
+   * folios that reach zero are freed together, traced as one `folio_free` of their heads in that
+   * order (with each one's pages when one is large).
    * Context: the caller's batch (a folio_batch, an mmu_gather batch): no preemption point inside.
    * Kernel: mm/swap.c folios_put_refs(), release_pages().
    */
   folios_put_refs(pfns: ArrayLike<number>, from: number, to: number, n: number): void {
-    const freed = this.freedScratch;
+    const freed = this.freedScratch, nrs = this.freedNrScratch;
+    let large = false;
     for (let i = from; i < to; i++) {
       const pfn = pfns[i] as number;
-      if (this.put_testzero(pfn, n)) freed.push(pfn);
+      const nr = this.put_testzero(pfn, n);
+      if (nr === 0) continue;
+      // The pages of each folio are kept from the first large one on (the ones before it had one).
+      if (nr > 1 && !large) {
+        large = true;
+        for (let j = 0; j < freed.length; j++) nrs.push(1);
+      }
+      freed.push(nr === 1 ? pfn : pfn - (pfn % nr));
+      if (large) nrs.push(nr);
     }
-    if (!freed.length) return;
-    this.trace_folio_free(Int32Array.from(freed));
+    if (freed.length) this.trace_folio_free(Int32Array.from(freed), large ? Int32Array.from(nrs) : null);
     freed.length = 0;
+    nrs.length = 0;
   }
 
   /**
-   * put_testzero() - (pinsim-only name) drop @n references on @pfn and, at zero, give the frame back
-   * to the allocator (untraced: the caller traces the frees). Return: whether it was freed.
+   * put_testzero() - (pinsim-only name) drop @n references on the folio of @pfn and, at zero, give
+   * it back (untraced: the caller traces the frees): an order-0 frame to the allocator, a huge page
+   * to its pool, another large folio to the allocator whole.
+   * Return: the number of pages freed (the folio's), 0 when it lives on.
    * Kernel: include/linux/mm.h folio_put_testzero(), mm/swap.c __folio_put().
    */
-  private put_testzero(pfn: number, n: number): boolean {
-    if (pfn === ZERO_PFN) return false;
+  private put_testzero(pfn: number, n: number): number {
+    if (pfn === ZERO_PFN) return 0;
     const m = this.mem;
+    const order = m.folio_order(pfn);
+    if (order) pfn = m.folio_head(pfn);
     const rc = m.refcount(pfn) - n;
     // The dump is made only when the BUG fires: this runs for every page a zap or truncate frees.
     if (rc < 0 || m.free[pfn] === 1) BUG_ON(this, true, 'include/linux/mm.h:folio_put_testzero', pfn, `page:pfn ${pfn} refcount:${m._refcount[pfn]} put ${n}`);
     m._refcount[pfn] = rc;
     if (rc <= 1 && m.flagsOf(pfn) & PG_dax) wake_up_all(this.dax_wq);
-    if (rc !== 0) return false;
+    if (rc !== 0) return 0;
+    if (order) {
+      const nr = 2 ** order;
+      if (this.hugetlb.folios.has(pfn)) free_huge_folio(this, pfn);
+      else {
+        this.movable.remove(pfn, nr);
+        this.alloc.free_pages(pfn, order);
+      }
+      return nr;
+    }
     if (this.pgmaps.owner.size) this.pgmaps.owner.delete(pfn);
     if (this.movable.pfns.size) this.movable.pfns.delete(pfn);
     this.alloc.free_page(pfn);
-    return true;
+    return 1;
   }
 
-  /** trace_folio_free() - (pinsim-only) trace the frames @pfns just freed, in that order. */
-  private trace_folio_free(pfns: Int32Array): void {
-    this.emit({ type: 'folio_free', time: this.now, actor: this.actorName(), pfns });
+  /** trace_folio_free() - (pinsim-only) trace the folios @heads just freed, in that order; @nrs their pages when one is large. */
+  private trace_folio_free(heads: Int32Array, nrs: Int32Array | null): void {
+    if (nrs) this.emit({ type: 'folio_free', time: this.now, actor: this.actorName(), pfns: heads, nrs });
+    else this.emit({ type: 'folio_free', time: this.now, actor: this.actorName(), pfns: heads });
   }
 }

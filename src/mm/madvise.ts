@@ -5,9 +5,13 @@
  * memory only) leaves the pages mapped but clean and lazily freeable: reclaim may later discard one
  * the CPU has not written since (vmscan.ts), a reference beyond its mappings keeping it only from
  * 5.18. MADV_REMOVE punches a hole in the file behind a shared mapping (truncate_pagecache_range()
- * of the filesystem's fallocate), with the notifiers and orphaned pages of a punch.
+ * of the filesystem's fallocate), with the notifiers and orphaned pages of a punch. On a hugetlb
+ * VMA, MADV_DONTNEED is EINVAL before 5.18; from 5.18 the start must be huge page aligned (EINVAL)
+ * and whole huge pages are zapped, the end rounded up to one (5.18–6.0) or down (6.1+: a partial
+ * huge page is kept, and a range that rounds to nothing does nothing); MADV_FREE is EINVAL.
  * Kernel: mm/madvise.c do_madvise(), madvise_dontneed_single_vma(), madvise_free_single_vma(),
- * madvise_free_pte_range(), madvise_remove().
+ * madvise_free_pte_range(), madvise_remove(), madvise_dontneed_free_valid_vma() (5.18:
+ * 90e7e7f5ef3f; 6.1: 8ebe0a5eaaeb).
  */
 import { delay, schedPoint, type Co } from '../engine/actor.js';
 import { EACCES, EINVAL, ENOMEM, type Errno } from './errno.js';
@@ -19,6 +23,7 @@ import { MAPPING_ANON } from './mem_map.js';
 import { vpn, zap_page_range_single } from './memory.js';
 import { mk_pte, pte_pfn, pte_present, pte_write, PTE_WRITE, vmas_in, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { split_at } from './mmap.js';
+import { hugetlb_vm_op_split, vma_huge_size } from './hugetlb_fault.js';
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_CLEAR,
 } from './mmu_notifier.js';
@@ -29,10 +34,10 @@ export type MadviseAdvice = 'dontneed' | 'free' | 'remove' | 'dontfork' | 'dofor
 
 /**
  * do_madvise() - Context: takes mmap_lock (MADV_REMOVE drops it around the punch); may sleep.
- * Return: 0; EINVAL for an unaligned start, a locked/PFNMAP VMA, MADV_FREE of a VMA that is not
- * private anonymous, MADV_REMOVE of one without a file; EACCES for MADV_REMOVE of a mapping that is
- * not shared and writable; ENOMEM when part of the range is unmapped (the mapped parts are still
- * advised). A zero length succeeds.
+ * Return: 0; EINVAL for an unaligned start, a locked/PFNMAP VMA, MADV_DONTNEED on a hugetlb VMA the
+ * era refuses, MADV_FREE of a VMA that is not private anonymous, MADV_REMOVE of one without a file;
+ * EACCES for MADV_REMOVE of a mapping that is not shared and writable; ENOMEM when part of the range
+ * is unmapped (the mapped parts are still advised). A zero length succeeds.
  */
 export function* do_madvise(k: Kernel, mm: MmStruct, start: number, len: number, advice: MadviseAdvice): Co<0 | Errno> {
   yield* delay(k.timing.syscall, 'madvise:enter');
@@ -48,12 +53,21 @@ export function* do_madvise(k: Kernel, mm: MmStruct, start: number, len: number,
   for (const vma of vmas_in(mm, start, end)) {
     if (vma.vm_start > covered) err = ENOMEM;
     if (vma.vm_flags & (VM_LOCKED | VM_PFNMAP)) { err = EINVAL; break; }
-    const s = Math.max(start, vma.vm_start), e = Math.min(end, vma.vm_end);
+    const s = Math.max(start, vma.vm_start);
+    let e = Math.min(end, vma.vm_end);
     if (advice === 'free') {
-      // vma_is_anonymous(): a private anonymous mapping (shared anonymous memory is shmem).
-      if (vma.vm_file !== null || vma.vm_flags & VM_SHARED) { err = EINVAL; break; }
+      // vma_is_anonymous(): a private anonymous mapping (shared anonymous memory is shmem; a
+      // hugetlb VMA has its own vm_ops).
+      if (vma.vm_file !== null || vma.vm_flags & VM_SHARED || vma.vm_huge_order) { err = EINVAL; break; }
       yield* madvise_free_single_vma(k, vma, s, e);
-    } else yield* zap_page_range_single(k, vma, s, e);
+    } else {
+      if (vma.vm_huge_order) {
+        const size = vma_huge_size(vma);
+        if (!k.features.madv_dontneed_hugetlb || s % size !== 0) { err = EINVAL; break; }
+        e = (k.features.madv_dontneed_hugetlb_round_down ? Math.floor(e / size) : Math.ceil(e / size)) * size;
+      }
+      if (e > s) yield* zap_page_range_single(k, vma, s, e);
+    }
     covered = vma.vm_end;
   }
   if (covered < end && !err) err = ENOMEM;
@@ -113,7 +127,8 @@ function* madvise_remove(k: Kernel, mm: MmStruct, start: number, end: number): C
     if (vma.vm_start > covered) err = ENOMEM;
     if (vma.vm_flags & VM_LOCKED) { err = EINVAL; break; }
     const shared = (vma.vm_flags & VM_SHARED) !== 0;
-    if (!vma.vm_file && !shared) { err = EINVAL; break; }
+    // Private MAP_HUGETLB memory has a file in the kernel (an unlinked hugetlbfs one), not in pinsim.
+    if (!vma.vm_file && !shared && !vma.vm_huge_order) { err = EINVAL; break; }
     const writable = k.features.madv_remove_maywrite ? VM_MAYWRITE : VM_WRITE;
     if (!shared || !(vma.vm_flags & writable)) { err = EACCES; break; }
     holes.push({ vma, file: vma.vm_file, s: Math.max(start, vma.vm_start), e: Math.min(end, vma.vm_end) });
@@ -144,9 +159,13 @@ function* madvise_remove(k: Kernel, mm: MmStruct, start: number, end: number): C
  */
 function* madvise_dontfork(k: Kernel, mm: MmStruct, start: number, end: number, dontfork: boolean): Co<0 | Errno> {
   yield* down_write(mm.mmap_lock, k.actorName(), 'madvise:mmap_write_lock');
+  let err: 0 | Errno = hugetlb_vm_op_split(mm, start) || hugetlb_vm_op_split(mm, end);
+  if (err) {
+    up_write(mm.mmap_lock);
+    return err;
+  }
   split_at(mm, start);
   split_at(mm, end);
-  let err: 0 | Errno = 0;
   let covered = start;
   for (const vma of vmas_in(mm, start, end)) {
     if (vma.vm_start > covered) err = ENOMEM;

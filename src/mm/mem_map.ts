@@ -2,9 +2,27 @@
  * The frame table (mem_map): one row per physical frame in typed arrays indexed by pfn, grown on
  * demand up to the high-water pfn, never sized by kernel.memory. Columns: _refcount, _pincount (the exact number of
  * FOLL_PIN pins: the simulator's books, whatever the era's refcount arithmetic), _mapcount (PTEs
- * mapping it), flags, owner (the inode id, 0 for none), index, allocation generation, content token.
+ * mapping the page), flags, owner (the inode id, 0 for none), index, allocation generation, content token.
+ *
+ * Folios of every order: a frame belongs to a folio of order 0 to 18, naturally aligned in pfn
+ * space (the allocator hands out aligned blocks), so its head is its pfn rounded down to the
+ * folio's size. The order is kept per frame in the top bits of `flags` (FOLIO_ORDER_SHIFT), every
+ * page of the folio carrying it, which costs no byte per frame. Per folio, at the head: _refcount,
+ * _pincount, the PG_* bits, and the entire mapcount (mappings of the folio as a whole, by a PMD or
+ * PUD: `entire_mapcount`, kept sparse since large folios are few). Per page, on every frame: the
+ * page's own mapcount (PTE mappings of that page), owner and index (a tail page's index is its
+ * head's plus its offset), generation and content.
+ * Kernel: include/linux/mm_types.h struct folio (_entire_mapcount, _pincount in the first tail
+ * page), include/linux/mm.h compound_head(), folio_order(), folio_nr_pages().
  */
 import { PG_zero, ZERO_PFN } from './types.js';
+
+/** Where a frame's folio order sits in its 16-bit `flags`: the 6 bits above every PG_* bit. */
+export const FOLIO_ORDER_SHIFT = 10;
+/** The PG_* bits of `flags`, without the order. */
+export const PG_FLAGS_MASK = (1 << FOLIO_ORDER_SHIFT) - 1;
+/** The largest folio order: 1 GiB of 4 KiB pages (a PUD-sized hugetlb page). */
+export const MAX_FOLIO_ORDER = 18;
 
 /** Owner codes in `mapping`: > 0 is an inode id; these are the others. */
 export const MAPPING_NONE = 0;
@@ -28,8 +46,10 @@ export class MemMap {
   index = new Float64Array(INITIAL_FRAMES);
   gen = new Uint32Array(INITIAL_FRAMES);
   content = new Int32Array(INITIAL_FRAMES);
-  /** True while the frame is on the free list (or never allocated). */
+  /** True while the frame is on the free list (or never allocated), or a free page of the hugetlb pool. */
   free = new Uint8Array(INITIAL_FRAMES).fill(1);
+  /** Head pfn → mappings of the large folio as a whole (PMD/PUD entries); absent: none. */
+  readonly entire_mapcount = new Map<number, number>();
 
   // Reads of one column at @pfn. With noUncheckedIndexedAccess a typed-array read is `number |
   // undefined`; every pfn the model reads is below the capacity, so each column narrows here, once.
@@ -40,7 +60,7 @@ export class MemMap {
   pincount(pfn: number): number { return this._pincount[pfn] as number; }
   /** How many PTEs map the folio. */
   mapcount(pfn: number): number { return this._mapcount[pfn] as number; }
-  /** The folio's PG_* flags. */
+  /** The folio's PG_* flags (with its order in the bits from FOLIO_ORDER_SHIFT; 0 there for order 0). */
   flagsOf(pfn: number): number { return this.flags[pfn] as number; }
   /** The owner code: an inode id (> 0), MAPPING_ANON or MAPPING_NONE. */
   mappingOf(pfn: number): number { return this.mapping[pfn] as number; }
@@ -50,6 +70,40 @@ export class MemMap {
   genOf(pfn: number): number { return this.gen[pfn] as number; }
   /** The content token the frame holds. */
   contentOf(pfn: number): number { return this.content[pfn] as number; }
+
+  /** folio_order() - the order of the folio @pfn belongs to (0 for a 4 KiB folio). */
+  folio_order(pfn: number): number { return (this.flags[pfn] as number) >>> FOLIO_ORDER_SHIFT; }
+  /** compound_head() - the head pfn of the folio @pfn belongs to. */
+  folio_head(pfn: number): number {
+    const order = (this.flags[pfn] as number) >>> FOLIO_ORDER_SHIFT;
+    return order === 0 ? pfn : pfn - (pfn % 2 ** order);
+  }
+  /** folio_nr_pages() - the number of pages of @pfn's folio. */
+  folio_nr_pages(pfn: number): number { return 2 ** ((this.flags[pfn] as number) >>> FOLIO_ORDER_SHIFT); }
+  /** folio_entire_mapcount() - how many PMD/PUD entries map the folio headed by @head as a whole. */
+  folio_entire_mapcount(head: number): number { return this.entire_mapcount.get(head) ?? 0; }
+  /**
+   * folio_mapcount() - the mappings of @head's folio: its entire mappings plus every page's own
+   * (for an order-0 folio, its page's mapcount). Kernel: include/linux/mm.h folio_mapcount().
+   */
+  folio_mapcount(head: number): number {
+    const order = this.folio_order(head);
+    if (order === 0) return this._mapcount[head] as number;
+    let n = this.folio_entire_mapcount(head);
+    const end = head + 2 ** order;
+    for (let p = head; p < end; p++) n += this._mapcount[p] as number;
+    return n;
+  }
+
+  /**
+   * folio_new_generation() - (pinsim-only) the @nr frames from @head start a new allocation
+   * generation together, one past the highest any of them had: a large folio has one generation.
+   */
+  folio_new_generation(head: number, nr: number): void {
+    let gen = 0;
+    for (let p = head; p < head + nr; p++) gen = Math.max(gen, this.gen[p] as number);
+    this.gen.fill(gen + 1, head, head + nr);
+  }
 
   constructor() {
     // The shared zero page: never freed, never counted (pins on it are no-ops, as is_zero_page() makes them).

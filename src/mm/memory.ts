@@ -24,6 +24,7 @@ import {
 import { PageAnonExclusive, SetPageAnonExclusive } from './page-flags.js';
 import { do_page_mkwrite, folio_mark_dirty } from './page-writeback.js';
 import { remove_device_exclusive_entry } from './rmap.js';
+import { hugetlb_fault_locked, zap_hugepage_range } from './hugetlb_fault.js';
 import {
   FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, PAGE_SIZE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_WRITE, VM_READ,
   VM_SHARED, VM_WRITE, ZERO_PFN, type VmFault,
@@ -189,11 +190,14 @@ export function* unmap_page_range(
 /**
  * zap_page_range_single() - unmap [start, end) of @vma: notifier start, zap, notifier end,
  * tlb_finish_mmu. Context: mmap_lock or i_mmap_rwsem held; may sleep.
- * Kernel: mm/memory.c zap_page_range_single() (MMU_NOTIFY_CLEAR), unmap_single_vma().
+ * Kernel: mm/memory.c zap_page_range_single() (MMU_NOTIFY_CLEAR), unmap_single_vma(); a hugetlb
+ * VMA: mm/hugetlb.c __unmap_hugepage_range_final().
  */
 export function* zap_page_range_single(
   k: Kernel, vma: VmAreaStruct, start: number, end: number, event: MmuNotifierEvent = MMU_NOTIFY_CLEAR, only_file = false,
 ): Co {
+  // A hugetlb VMA zaps whole huge pages, its private COW copies included (hugetlb_vmdelete_list()).
+  if (vma.vm_huge_order) return yield* zap_hugepage_range(k, vma, start, end, event);
   const mm = vma.vm_mm;
   const range = mmu_notifier_range_init(k, mm, event, start, end);
   yield* mmu_notifier_invalidate_range_start(k, range);
@@ -343,8 +347,9 @@ export function* __handle_mm_fault(k: Kernel, vma: VmAreaStruct, addr: number, f
   if (!write && !(vma.vm_flags & VM_READ) && !force) return VM_FAULT_SIGSEGV;
   // The fault itself takes time, during which others run (and may change the page tables).
   yield* delay(k.timing.fault, 'fault:enter');
-  const pte = mm.pgtable.get(vpn(page));
-  const ret = yield* fault_locked(k, vma, page, pte, write, unshare, cow);
+  const ret = vma.vm_huge_order
+    ? yield* hugetlb_fault_locked(k, vma, page, write, unshare)
+    : yield* fault_locked(k, vma, page, mm.pgtable.get(vpn(page)), write, unshare, cow);
   const bad = ret & (VM_FAULT_SIGBUS | VM_FAULT_OOM | VM_FAULT_SIGSEGV);
   k.emit({ type: 'fault', time: k.now, actor: k.actorName(), mm: mm.owner, va: page, write, result: !bad ? 'ok' : bad === VM_FAULT_SIGBUS ? 'SIGBUS' : bad === VM_FAULT_OOM ? 'OOM' : 'SIGSEGV' });
   return ret;

@@ -4,10 +4,13 @@
  * count against what the mappings and the page cache account for. A page with another reference (a
  * DMA pin) cannot move: its mapping is restored and the call reports EBUSY. Otherwise a new frame
  * gets the content and takes the old one's place in the page cache or the page table.
+ * A huge page moves whole, to a huge page of its pool (or a temporary one outside it): its entry is
+ * cleared over the whole huge page and the same reference check decides.
  * Kernel: mm/migrate.c migrate_pages(), migrate_folio_unmap(), folio_migrate_mapping() (the refcount
- * check), remove_migration_ptes(). Simplified: one pass (no 10 retries), this mm's mappings only;
- * no migration entries (the cleared PTE stays empty, and is restored only while still empty); a
- * folio that left the range while migrate slept is not moved.
+ * check), remove_migration_ptes(), unmap_and_move_huge_page(); mm/hugetlb.c
+ * alloc_hugetlb_folio_nodemask(), move_hugetlb_state(). Simplified: one pass (no 10 retries), this
+ * mm's mappings only; no migration entries (the cleared PTE stays empty, and is restored only while
+ * still empty); a folio that left the range while migrate slept is not moved.
  */
 import { delay, schedPoint, type Co } from '../engine/actor.js';
 import { EBUSY, EINVAL, ENOMEM, type Errno } from './errno.js';
@@ -17,6 +20,9 @@ import { down_read, up_read } from './locking.js';
 import { MAPPING_ANON } from './mem_map.js';
 import { alloc_user_page } from './mmzone.js';
 import { ptep_clear, set_pte_at, tlb_finish_mmu, tlb_gather_mmu, vpn } from './memory.js';
+import { alloc_hugetlb_folio_nodemask, move_hugetlb_state } from './hugetlb.js';
+import { hstate_vma, huge_ptep_get_and_clear, set_huge_pte_at, vma_huge_size } from './hugetlb_fault.js';
+import { find_vma, type VmAreaStruct } from './mm_types.js';
 import { pte_dirty, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE, type MmStruct } from './mm_types.js';
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_CLEAR,
@@ -40,6 +46,19 @@ export function* do_migrate_pages(k: Kernel, mm: MmStruct, start: number, len: n
     if (!pte_present(pte) || pte_pfn(pte) === ZERO_PFN) continue;
     const old = pte_pfn(pte);
     const m = k.mem;
+    const hvma = m.folio_order(old) ? find_vma(mm, va) : null;
+    if (hvma?.vm_huge_order) {
+      // The huge page moves whole; the walk goes on after it.
+      const size = vma_huge_size(hvma), haddr = Math.floor(va / size) * size;
+      const head = m.folio_head(old);
+      k.folio_ref_add(head, 1);
+      const r = yield* migrate_hugetlb_one(k, hvma, haddr, head);
+      migrate_folio_done(k, head);
+      if (r === 'moved') yield* delay(k.timing.fault, 'migrate:page_copied');
+      else if (r !== 0) err = r;
+      va = haddr + size - PAGE_SIZE;
+      continue;
+    }
     const inode = m.mappingOf(old) > 0 ? (k.inodeById[m.mappingOf(old)] as Inode) : null;
     if (!inode && m.mapping[old] !== MAPPING_ANON) continue;
     // Isolation: migrate holds its own reference on the folio until it is done with it, so nothing
@@ -127,6 +146,63 @@ function* migrate_one(k: Kernel, mm: MmStruct, va: number, old: number, inode: I
   }
   k.emit({ type: 'folio_migrate', time: k.now, actor: k.actorName(), old, new: npfn, mm: mm.owner, va });
   set_pte_at(k, mm, va, npfn, bits);
+  tlb_finish_mmu(k, gather);
+  return 'moved';
+}
+
+/**
+ * migrate_hugetlb_one() - unmap the huge page @old at @haddr of @vma, check its references, and
+ * move it to another huge page (outside ZONE_MOVABLE under memalloc_pin) or put it back.
+ * Context: the caller holds an isolation reference on @old. Return: as migrate_one().
+ * Kernel: mm/migrate.c unmap_and_move_huge_page(), migrate_huge_page_move_mapping().
+ */
+function* migrate_hugetlb_one(k: Kernel, vma: VmAreaStruct, haddr: number, old: number): Co<'moved' | 0 | Errno> {
+  const m = k.mem;
+  const mm = vma.vm_mm;
+  const h = hstate_vma(k, vma);
+  const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_CLEAR, haddr, haddr + h.size);
+  yield* mmu_notifier_invalidate_range_start(k, range);
+  yield* schedPoint('migrate:after_notifier_start');
+  const pte = mm.pgtable.get(vpn(haddr));
+  const gather = tlb_gather_mmu();
+  const mapped = pte_present(pte) && m.folio_head(pte_pfn(pte)) === old;
+  if (mapped) huge_ptep_get_and_clear(k, mm, haddr, gather);
+  yield* mmu_notifier_invalidate_range_end(k, range);
+  if (!mapped) return 0;
+  const bits = (pte_write(pte) ? PTE_WRITE : 0) | (pte_dirty(pte) ? PTE_DIRTY : 0);
+  const inode = m.mappingOf(old) > 0 ? (k.inodeById[m.mappingOf(old)] as Inode) : null;
+  const restore = (err: Errno): Errno => {
+    set_huge_pte_at(k, mm, haddr, old, bits);
+    tlb_finish_mmu(k, gather);
+    return err;
+  };
+  if (mm.pgtable.get(vpn(haddr)) !== 0) {
+    tlb_finish_mmu(k, gather);
+    return EBUSY;
+  }
+  const expected = (inode ? 1 : 0) + m.folio_entire_mapcount(old) + gather.nr + 1;
+  if (m.refcount(old) !== expected) return restore(EBUSY);
+  const nw = alloc_hugetlb_folio_nodemask(k, h, k.movable.memalloc_pin > 0);
+  if (nw < 0) return restore(ENOMEM);
+  m.content.set(m.content.subarray(old, old + h.nr), nw);
+  m.mapping.set(m.mapping.subarray(old, old + h.nr), nw);
+  m.index.set(m.index.subarray(old, old + h.nr), nw);
+  m.flags[nw] = m.flagsOf(old);
+  k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn: nw, gen: m.genOf(nw), owner: inode ? 'file' : `anon:${mm.owner}`, file: inode?.name ?? '', index: inode ? m.indexOf(old) : -1, nr: h.nr });
+  if (inode) {
+    const index = m.indexOf(old);
+    inode.i_mapping.i_pages.set(index, nw + 1);
+    m._refcount[nw] = 1;
+    k.emit({
+      type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, reason: 'migrate', indices: Float64Array.of(index),
+      pfns: Int32Array.of(old), refcounts: Int32Array.of(m.refcount(old) - 1), pincounts: Int32Array.of(m.pincount(old)), nrs: Int32Array.of(h.nr),
+    });
+    k.emit({ type: 'filemap_add', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: nw, gen: m.genOf(nw), refcount: 1, nr: h.nr });
+    k.folio_put_refs(old, 1);
+  }
+  move_hugetlb_state(k, old, nw);
+  k.emit({ type: 'folio_migrate', time: k.now, actor: k.actorName(), old, new: nw, mm: mm.owner, va: haddr, nr: h.nr });
+  set_huge_pte_at(k, mm, haddr, nw, bits);
   tlb_finish_mmu(k, gather);
   return 'moved';
 }

@@ -9,6 +9,7 @@
  * migrate_vma_finalize(). Simplified: order-0, anonymous private memory only, no THP.
  */
 import type { Co } from '../engine/actor.js';
+import { EINVAL, type Errno } from './errno.js';
 import type { Kernel } from './kernel.js';
 import { MAPPING_ANON } from './mem_map.js';
 import { PageAnonExclusive, SetPageAnonExclusive } from './page-flags.js';
@@ -43,10 +44,13 @@ export interface MigrateVma {
  * migrate_vma_setup() - collect and unmap the pages of [start, end) in @vma that @select names:
  * `system` (present anonymous pages, the zero page and empty PTEs) or `device` (device-private
  * pages of @owner). Context: mmap_lock held for read; may sleep.
+ * Return: the pages collected, or EINVAL for a hugetlb VMA.
  */
 export function* migrate_vma_setup(
   k: Kernel, vma: VmAreaStruct, start: number, end: number, select: 'system' | 'device', owner: string,
-): Co<MigrateVma> {
+): Co<MigrateVma | Errno> {
+  // A hugetlb VMA is refused before anything happens.
+  if (vma.vm_huge_order) return EINVAL;
   const mm = vma.vm_mm;
   const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_MIGRATE, start, end);
   range.owner = owner;

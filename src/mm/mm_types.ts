@@ -6,6 +6,7 @@
 import { Radix } from './radix.js';
 import { RwSemaphore } from './locking.js';
 import type { Inode } from './fs/inode.js';
+import type { HugetlbResvMap } from './hugetlb.js';
 import type { MmuNotifierSubscriptions } from './mmu_notifier.js';
 import { PAGE_SHIFT, VM_MAYWRITE, VM_SHARED, VM_WRITE } from './types.js';
 
@@ -16,7 +17,8 @@ export const PTE_DIRTY = 4;
 export const PTE_DEVPRIV = 8;
 /** A device-exclusive entry (not present to the CPU): a device holds the page for atomics. */
 export const PTE_EXCLUSIVE = 16;
-const PTE_FLAG_SPAN = 32;
+/** The factor a PTE's pfn is stored with: the PTE_* bits sit below it. */
+export const PTE_FLAG_SPAN = 32;
 
 export function mk_pte(pfn: number, bits: number): number {
   return pfn * PTE_FLAG_SPAN + (bits | PTE_PRESENT);
@@ -62,6 +64,13 @@ export class VmAreaStruct {
   vm_pgoff: number;
   vm_flags: number;
   vm_file: Inode | null;
+  /** hugetlb (VM_HUGETLB): the order of its huge pages (9: 2 MiB, 18: 1 GiB); 0 for other VMAs. */
+  vm_huge_order = 0;
+  /**
+   * A private hugetlb mapping's reservations, which it owns (HPAGE_RESV_OWNER); the VMAs a split
+   * makes share it; null for shared mappings (the file holds theirs) and for a fork's child.
+   */
+  vm_resv: HugetlbResvMap | null = null;
 
   constructor(mm: MmStruct, start: number, end: number, pgoff: number, flags: number, file: Inode | null) {
     this.vm_mm = mm;
@@ -72,10 +81,22 @@ export class VmAreaStruct {
     this.vm_file = file;
   }
 
+  /** hugetlb_inherit() - (pinsim-only) @this is a part of @from: the same huge page size and reservations. */
+  hugetlb_inherit(from: VmAreaStruct): this {
+    this.vm_huge_order = from.vm_huge_order;
+    this.vm_resv = from.vm_resv;
+    return this;
+  }
+
   /** linear_page_index() - the file page index that @addr maps. */
   linear_page_index(addr: number): number {
     return this.vm_pgoff + (addr - this.vm_start) / 2 ** PAGE_SHIFT;
   }
+}
+
+/** is_vm_hugetlb_page() - a hugetlb mapping. Kernel: include/linux/hugetlb_inline.h. */
+export function is_vm_hugetlb_page(vma: VmAreaStruct): boolean {
+  return vma.vm_huge_order !== 0;
 }
 
 /** vma_is_anonymous() - a private or shared mapping with no file (shared anon is shmem here). */

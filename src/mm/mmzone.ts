@@ -12,12 +12,31 @@ import type { PageAllocator } from './page_alloc.js';
 export class MovableZone {
   /** pages of ZONE_MOVABLE (0: none) */
   readonly limit: number;
-  /** the frames allocated from it */
+  /** the folios allocated from it, by head pfn */
   readonly pfns = new Set<number>();
+  /** frames of its large folios beyond their heads (what `pfns.size` does not count) */
+  private tails = 0;
   /** memalloc_pin_save() nesting: allocations avoid ZONE_MOVABLE while > 0 */
   memalloc_pin = 0;
   constructor(limit: number) {
     this.limit = limit;
+  }
+
+  /** The frames of ZONE_MOVABLE in use. */
+  get used(): number {
+    return this.pfns.size + this.tails;
+  }
+
+  /** zone_add() - (pinsim-only) the folio of @nr frames headed by @head comes from ZONE_MOVABLE, if it has room. */
+  add(head: number, nr: number): void {
+    if (this.memalloc_pin !== 0 || this.used + nr > this.limit) return;
+    this.pfns.add(head);
+    this.tails += nr - 1;
+  }
+
+  /** zone_remove() - (pinsim-only) the folio of @nr frames headed by @head went back to the allocator. */
+  remove(head: number, nr: number): void {
+    if (this.pfns.delete(head)) this.tails -= nr - 1;
   }
 }
 
@@ -34,12 +53,11 @@ export interface ZoneView {
 export function alloc_user_page(k: ZoneView): number {
   const pfn = k.alloc.alloc_page();
   if (pfn < 0) return pfn;
-  const z = k.movable;
-  if (z.memalloc_pin === 0 && z.pfns.size < z.limit) z.pfns.add(pfn);
+  k.movable.add(pfn, 1);
   return pfn;
 }
 
-/** folio_is_longterm_pinnable() - not in ZONE_MOVABLE (fsdax is refused separately). */
-export function folio_is_longterm_pinnable(k: Pick<ZoneView, 'movable'>, pfn: number): boolean {
-  return !k.movable.pfns.has(pfn);
+/** folio_is_longterm_pinnable() - @head's folio is not in ZONE_MOVABLE (fsdax is refused separately). */
+export function folio_is_longterm_pinnable(k: Pick<ZoneView, 'movable'>, head: number): boolean {
+  return !k.movable.pfns.has(head);
 }

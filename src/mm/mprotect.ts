@@ -3,10 +3,13 @@
  * lazily, only when the range has a populated PTE). A DMA reference ignores all of it: a pinned page
  * stays writable to the device under PROT_READ or PROT_NONE.
  * Kernel: mm/mprotect.c do_mprotect_pkey(), mprotect_fixup(), change_protection().
+ * A hugetlb VMA cannot be split inside a huge page (EINVAL, nothing changed) and changes its
+ * entries whole (hugetlb_change_protection()).
  * Simplified: no VMA merging; adding write permission leaves PTEs read-only (the next write faults).
  */
 import { delay, schedPoint, type Co } from '../engine/actor.js';
 import { EINVAL, ENOMEM, type Errno } from './errno.js';
+import { hugetlb_change_protection, hugetlb_vm_op_split } from './hugetlb_fault.js';
 import type { Kernel } from './kernel.js';
 import { down_write, up_write } from './locking.js';
 import { vpn } from './memory.js';
@@ -19,8 +22,9 @@ import { PAGE_ALIGN, PAGE_SIZE, VM_EXEC, VM_READ, VM_WRITE } from './types.js';
 
 /**
  * do_mprotect() - Context: takes mmap_lock for write; may sleep.
- * Return: 0; EINVAL for an unaligned start; ENOMEM when part of the range is unmapped (the VMAs
- * before the first hole are changed). A zero length succeeds.
+ * Return: 0; EINVAL for an unaligned start or a range that would split a hugetlb VMA inside a huge
+ * page; ENOMEM when part of the range is unmapped (the VMAs before the first hole are changed). A
+ * zero length succeeds.
  */
 export function* do_mprotect(k: Kernel, mm: MmStruct, start: number, len: number, prot: ProtName): Co<0 | Errno> {
   yield* delay(k.timing.syscall, 'mprotect:enter');
@@ -39,11 +43,21 @@ export function* do_mprotect(k: Kernel, mm: MmStruct, start: number, len: number
     up_write(mm.mmap_lock);
     return ENOMEM;
   }
+  const err = hugetlb_vm_op_split(mm, start) || hugetlb_vm_op_split(mm, stop);
+  if (err) {
+    up_write(mm.mmap_lock);
+    return err;
+  }
   split_at(mm, start);
   split_at(mm, stop);
   const newbits = prot_to_vm_flags(prot);
   for (const vma of vmas_in(mm, start, stop)) {
     vma.vm_flags = (vma.vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | newbits;
+    if (vma.vm_huge_order) {
+      yield* hugetlb_change_protection(k, vma, newbits);
+      k.emit({ type: 'vma', time: k.now, actor: k.actorName(), mm: mm.owner, start: vma.vm_start, end: vma.vm_end, what: `mprotect:${prot}`, file: vma.vm_file?.name ?? '' });
+      continue;
+    }
     // change_protection(): the notifier starts at the first populated PTE, if any.
     let range = null as ReturnType<typeof mmu_notifier_range_init> | null;
     const ptes: number[] = [];

@@ -5,6 +5,7 @@
  * ext4_dirty_folio() (WARN_ON_ONCE without buffers, 4.10+).
  */
 import { delay, type Co } from '../engine/actor.js';
+import { filemap_get_page } from './filemap.js';
 import type { Inode } from './fs/inode.js';
 import type { Kernel } from './kernel.js';
 import { mk_pte, pte_dirty, pte_pfn, pte_present } from './mm_types.js';
@@ -71,11 +72,11 @@ export function do_page_mkwrite(k: Kernel, pfn: number): void {
 
 /**
  * storage_token() - the durable content of @inode's page @index: for DAX the block (frame) itself,
- * for tmpfs the page cache (it has no other storage), else what writeback last wrote.
+ * for tmpfs and hugetlbfs the page cache (they have no other storage), else what writeback last wrote.
  */
 export function storage_token(k: Kernel, inode: Inode, index: number): number {
-  if (inode.dax || inode.fs === 'tmpfs') {
-    const pfn = inode.i_mapping.i_pages.get(index) - 1;
+  if (inode.dax || !inode.has_writeback) {
+    const pfn = filemap_get_page(inode.i_mapping, index);
     if (pfn >= 0) return k.mem.contentOf(pfn);
   }
   return inode.storage.get(index) ?? 0;
@@ -116,7 +117,7 @@ export function* folio_mkclean(k: Kernel, inode: Inode, pfn: number, index: numb
  * ext4_warning_inode()).
  */
 export function* write_cache_pages(k: Kernel, inode: Inode, first: number, last: number): Co {
-  if (inode.dax || inode.fs === 'tmpfs') return;
+  if (inode.dax || !inode.has_writeback) return;
   const dirty: number[] = [];
   inode.i_mapping.i_pages.forEachIn(first, last, (_i, v) => {
     if (k.mem.flagsOf(v - 1) & PG_dirty) dirty.push(v - 1);

@@ -70,6 +70,14 @@ export class Radix {
   }
 
   /**
+   * setRun() - store @v0, @v0 + @step, @v0 + 2·@step, … at the @n indexes from @first (all zero when
+   * @v0 and @step are 0): one huge page's entries, leaf by leaf.
+   */
+  setRun(first: number, n: number, v0: number, step: number): void {
+    for (let i = 0; i < n; i++) this.set(first + i, v0 === 0 && step === 0 ? 0 : v0 + i * step);
+  }
+
+  /**
    * leafKeysIn() - the keys (index / 512) of the leaves that exist and hold indexes of [first, last],
    * in increasing order: what a walk over a sparse range visits.
    */

@@ -20,14 +20,15 @@ import { PAGE_SIZE, VM_WRITE, ZERO_PFN } from './types.js';
 /**
  * make_device_exclusive() - give @owner exclusive access to the page at @addr (already faulted in
  * writable by the caller). Context: mmap_lock held for read. Return: the pfn, or EBUSY when the page
- * is not an anonymous page mapped writable here.
+ * is not a 4 KiB anonymous page mapped writable here.
  */
 export function* make_device_exclusive(k: Kernel, vma: VmAreaStruct, addr: number, owner: string): Co<number | Errno> {
   const mm = vma.vm_mm;
   const pte = mm.pgtable.get(vpn(addr));
   if (!pte_present(pte) || !pte_write(pte)) return EBUSY;
   const pfn = pte_pfn(pte);
-  if (pfn === ZERO_PFN || k.mem.mapping[pfn] !== MAPPING_ANON) return EBUSY;
+  // Only a 4 KiB anonymous page: a huge page's entry maps it whole and cannot become one page's.
+  if (pfn === ZERO_PFN || k.mem.mapping[pfn] !== MAPPING_ANON || k.mem.folio_order(pfn)) return EBUSY;
   const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_EXCLUSIVE, addr, addr + PAGE_SIZE);
   range.owner = owner;
   yield* mmu_notifier_invalidate_range_start(k, range);

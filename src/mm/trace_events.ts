@@ -14,38 +14,67 @@
  * arrays, page-aligned where the event names a VA range (`pfns[i]` is the page at
  * `start + i * PAGE_SIZE`, -1 where that page was not touched). A page of a range event, as a
  * checker's causal chain tells it, is an MmPageFact: the event it was before ranges existed.
+ *
+ * Large folios. An event about one folio names its head and, when it is large, its pages (`nr`);
+ * a range event over frames lists folios by their heads, with their pages (`nrs`) when one is
+ * large; a range event over a VA range lists every page, so a huge entry's pages are its `nr`
+ * consecutive frames. A page of a large folio is, for a causal chain, the folio's event (its
+ * head, its `nr`).
  */
 import type { TraceEventBase } from '../engine/trace.js';
 
 type Ev<T extends string, F> = { type: T; time: number; actor: string } & F;
 
+/**
+ * A large folio in an event: `nr` base pages from `pfn` (and, for a page range, from `va` or
+ * `index`) are concerned alike. Absent for a 4 KiB folio, so an order-0 trace (and its hash) is
+ * what it always was.
+ */
+type Range = { nr?: number };
+
+/**
+ * Large folios in a range event over frames: nrs[i] is the number of pages of the folio headed by
+ * pfns[i]. Absent when every folio of the event is 4 KiB, so an order-0 trace (and its hash) is
+ * what it always was.
+ */
+type Folios = { nrs?: Int32Array };
+
 export type MmTraceEvent =
   /** A frame left the free list (generation `gen`); no holder yet. */
-  | Ev<'folio_alloc', { pfn: number; gen: number; owner: string; file: string; index: number }>
+  | Ev<'folio_alloc', { pfn: number; gen: number; owner: string; file: string; index: number } & Range>
   /**
-   * Frames whose refcount reached 0 went back to the free list, in this order: one batch the kernel
-   * frees together (a folio_batch release, up to 512 folios of an mmu_gather), or one frame.
+   * Folios whose refcount reached 0 were freed, in this order: one batch the kernel frees together
+   * (a folio_batch release, up to 512 folios of an mmu_gather), or one folio. pfns[i] is a folio's
+   * head; `nrs` (present when one of them is large) its pages: a huge page went back to its pool.
    */
-  | Ev<'folio_free', { pfns: Int32Array }>
-  | Ev<'filemap_add', { file: string; index: number; pfn: number; gen: number; refcount: number }>
+  | Ev<'folio_free', { pfns: Int32Array } & Folios>
+  | Ev<'filemap_add', { file: string; index: number; pfn: number; gen: number; refcount: number } & Range>
   /**
    * Folios left @file's page cache together (one truncate folio batch, or one folio): `reason`
-   * truncate | punch_hole | reclaim | invalidate | migrate; per folio its index, pfn, and the
-   * refcount (after the cache's reference went) and pincount it was left with.
+   * truncate | punch_hole | reclaim | invalidate | migrate; per folio its (first) index, its head
+   * pfn, and the refcount (after the cache's reference went) and pincount it was left with.
    */
-  | Ev<'filemap_remove', { file: string; reason: string; indices: Float64Array; pfns: Int32Array; refcounts: Int32Array; pincounts: Int32Array }>
-  | Ev<'pte_set', { mm: string; va: number; pfn: number; write: boolean; refcount: number }>
+  | Ev<'filemap_remove', { file: string; reason: string; indices: Float64Array; pfns: Int32Array; refcounts: Int32Array; pincounts: Int32Array } & Folios>
+  /** A PTE was set (a huge page's PMD or PUD entry: `nr` pages from `va` map `nr` frames from `pfn`). */
+  | Ev<'pte_set', { mm: string; va: number; pfn: number; write: boolean; refcount: number } & Range>
   /**
    * PTEs of [start, end) of one page table were cleared under its lock (pfns[i] at start + i pages,
-   * -1 where none was); their references are dropped when the mmu_gather batch is flushed.
+   * -1 where none was); their references are dropped when the mmu_gather batch is flushed. With
+   * `nr`, one huge entry (PMD or PUD) of `nr` pages was cleared: pfns lists each page it mapped,
+   * and the entry held one reference on the folio.
    */
-  | Ev<'pte_clear', { mm: string; start: number; end: number; pfns: Int32Array; dirty: Uint8Array }>
+  | Ev<'pte_clear', { mm: string; start: number; end: number; pfns: Int32Array; dirty: Uint8Array } & Range>
   /** A DMA reference (FOLL_GET or FOLL_PIN) was taken on a page, for `holder`. */
   | Ev<'dma_ref_get', {
       ref: number; holder: string; api: string; mm: string; va: number; pfn: number; gen: number; file: string; index: number;
       flags: number; fnames: string; longterm: boolean; pin: boolean; refs: number; refcount: number; pincount: number;
+      /** A large folio's pages: `nr` consecutive pages from `pfn` (and `va`), `refs` each, on the folio headed by `head`. */
+      nr?: number; head?: number;
     }>
-  | Ev<'dma_ref_put', { ref: number; holder: string; pfn: number; gen: number; dirty: boolean; pin: boolean; refs: number; refcount: number; pincount: number }>
+  | Ev<'dma_ref_put', {
+      ref: number; holder: string; pfn: number; gen: number; dirty: boolean; pin: boolean; refs: number; refcount: number; pincount: number;
+      nr?: number; head?: number;
+    }>
   /** A device op was posted (`wr` names it) and will access `pages` pages over `ns`. */
   | Ev<'dma_start', { wr: string; op: string; device: string; length: number; pages: number; ns: number }>
   /** One page access of a DMA: the translation's pfn, the generation and file index it was obtained for. */
@@ -112,7 +141,7 @@ export type MmTraceEvent =
   /** The device is dead (e.g. UMR recovery failed): it maps nothing and never DMAs again. */
   | Ev<'device_dead', { device: string; reason: string }>
   /** Migration moved a page's content and mappings from `old` to `new`. */
-  | Ev<'folio_migrate', { old: number; new: number; mm: string; va: number }>
+  | Ev<'folio_migrate', { old: number; new: number; mm: string; va: number } & Range>
   /** A policy revoked an MR: its QP is in error and its references dropped. */
   | Ev<'mr_revoked', { device: string; mr: string }>
   /** A policy redirected a device's translation of `pfn` to the dummy page. */
@@ -141,8 +170,8 @@ export type MmTraceEvent =
   | Ev<'op_end', { op: string; name: string; result: string; blockedNs: number }>
   | Ev<'kernel_warn', { site: string; pfn: number; dump: string }>
   | Ev<'kernel_bug', { site: string; pfn: number; dump: string }>
-  /** End of run: the live frames, up to 512 an event, each with its counts as the model has them. */
-  | Ev<'frame_final', { pfns: Int32Array; gens: Uint32Array; refcounts: Int32Array; pincounts: Int32Array; mapcounts: Int32Array }>
+  /** End of run: the live folios, up to 512 an event, each with its counts as the model has them (a large folio's: its head's). */
+  | Ev<'frame_final', { pfns: Int32Array; gens: Uint32Array; refcounts: Int32Array; pincounts: Int32Array; mapcounts: Int32Array } & Folios>
   | Ev<'vmstat_final', { nr_foll_pin_acquired: number; nr_foll_pin_released: number }>
   /** The run ended; end-of-run checks happen here (skipped after a kernel BUG). */
   | Ev<'run_end', { crashed: boolean }>;
@@ -175,15 +204,15 @@ export type MmEventOf<T extends MmEventType> = Extract<MmTraceEvent, { type: T }
  * belongs to, for that page. `gen` of a freed or removed frame is its generation then.
  */
 export type MmPageFact =
-  | Ev<'pte_clear', { mm: string; va: number; pfn: number; dirty: boolean }>
-  | Ev<'folio_free', { pfn: number; gen: number }>
-  | Ev<'filemap_remove', { file: string; index: number; pfn: number; gen: number; refcount: number; pincount: number; reason: string }>
+  | Ev<'pte_clear', { mm: string; va: number; pfn: number; dirty: boolean } & Range>
+  | Ev<'folio_free', { pfn: number; gen: number } & Range>
+  | Ev<'filemap_remove', { file: string; index: number; pfn: number; gen: number; refcount: number; pincount: number; reason: string } & Range>
   | Ev<'dev_map', {
       device: string; mm: string; va: number; pfn: number; gen: number; file: string; index: number; write: boolean;
       snapSeq: number; holdsRef: boolean;
     }>
   | Ev<'dev_unmap', { device: string; mm: string; va: number; pfn: number }>
-  | Ev<'frame_final', { pfn: number; gen: number; refcount: number; pincount: number; mapcount: number }>;
+  | Ev<'frame_final', { pfn: number; gen: number; refcount: number; pincount: number; mapcount: number } & Range>;
 
 /** The types of the range events. */
 export type RangeEventType = MmPageFact['type'];

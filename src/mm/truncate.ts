@@ -17,6 +17,7 @@ import { delete_from_page_cache_batch, filemap_pfns_in } from './filemap.js';
 import type { Inode } from './fs/inode.js';
 import type { Kernel } from './kernel.js';
 import { dax_break_layouts } from './fs/dax.js';
+import { hugetlbfs_setattr_size_check, remove_inode_hugepages } from './fs/hugetlbfs.js';
 import { down_write, up_write } from './locking.js';
 import { unmap_mapping_range } from './memory.js';
 import { folio_detach_buffers } from './page-writeback.js';
@@ -31,9 +32,11 @@ import { PAGE_SIZE, pages_in, PG_dirty } from './types.js';
  * Context: i_rwsem held; may sleep between batches. Return: nothing.
  * Kernel: mm/truncate.c truncate_inode_pages_range() (find_lock_entries() into a folio_batch,
  * truncate_cleanup_folio(), delete_from_page_cache_batch(), folio_batch_release(), cond_resched()).
+ * A hugetlbfs file: remove_inode_hugepages().
  * Simplified: one pass (the kernel's second pass waits for folios it could not lock).
  */
 export function* truncate_inode_pages_range(k: Kernel, inode: Inode, first: number, last: number, reason: string): Co {
+  if (inode.huge_order) return yield* remove_inode_hugepages(k, inode, first, last, reason);
   const max = k.features.folio_batch_size;
   const idx = new Float64Array(max), val = new Float64Array(max);
   let index = first;
@@ -102,15 +105,17 @@ export function* truncate_pagecache_sequence(k: Kernel, inode: Inode, first: num
 /**
  * do_truncate() - set @inode's size to @length.
  * Context: takes i_rwsem for write; may sleep.
- * Return: 0, or the errno of the policy's hook (layout-lease: ETXTBSY) or of break-layouts (EINTR).
+ * Return: 0; EINVAL (hugetlbfs: a size not a multiple of its huge page size); the errno of the
+ * policy's hook (layout-lease: ETXTBSY) or of break-layouts (EINTR).
  * Kernel: fs/open.c do_truncate() → ext4_setattr() → ext4_break_layouts() (fsdax, any size change),
- * truncate_setsize() + truncate_pagecache().
+ * truncate_setsize() + truncate_pagecache(); fs/hugetlbfs/inode.c hugetlbfs_setattr() →
+ * hugetlb_vmtruncate().
  */
 export function* do_truncate(k: Kernel, inode: Inode, length: number): Co<0 | Errno> {
   yield* delay(k.timing.syscall, 'truncate:enter');
   yield* down_write(inode.i_rwsem, k.actorName(), 'truncate:i_rwsem');
-  let err: 0 | Errno = 0;
-  if (length < inode.i_size) err = yield* truncate_pagecache_sequence(k, inode, pages_in(length), Infinity, length);
+  let err: 0 | Errno = inode.huge_order ? hugetlbfs_setattr_size_check(k, inode, length) : 0;
+  if (err) { /* nothing changes */ } else if (length < inode.i_size) err = yield* truncate_pagecache_sequence(k, inode, pages_in(length), Infinity, length);
   else {
     // Growing a DAX file breaks layouts too: ext4_setattr() and xfs_vn_setattr_size() do it for any
     // size change.

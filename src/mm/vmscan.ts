@@ -26,7 +26,7 @@ import { PAGE_SIZE, PG_dirty, PG_lazyfree, PG_private, PG_writeback } from './ty
 function clean_cached(k: Kernel): { inode: Inode; pfn: number; index: number }[] {
   const out: { inode: Inode; pfn: number; index: number }[] = [];
   for (const inode of k.inodes.values()) {
-    if (inode.dax || inode.fs === 'tmpfs') continue;
+    if (inode.dax || !inode.has_writeback) continue;
     inode.i_mapping.i_pages.forEachIn(0, Infinity, (index, v) => {
       const pfn = v - 1;
       if (!(k.mem.flagsOf(pfn) & (PG_dirty | PG_writeback))) out.push({ inode, pfn, index });

@@ -11,7 +11,8 @@
  * overlap another partially (two DMAs in flight, an invalidation during a DMA) goes to an extra lane
  * of the same actor: a track of its own named `<actor> (2)`, sorted right below the actor's.
  */
-import { formatTime } from '../engine/clock.js';
+import { formatSize, formatTime } from '../engine/clock.js';
+import { PAGE_SIZE as PAGE_BYTES } from '../mm/types.js';
 import type { MmEventOf, MmTraceEvent } from '../mm/trace_events.js';
 import type { RunResult } from '../scenario/run/result.js';
 import { tellChain } from './story.js';
@@ -100,7 +101,7 @@ function eventArgs(ev: MmTraceEvent): Args {
     if (k === 'type' || k === 'time' || k === 'actor') continue;
     // '' and -1 mean "none" in the trace (no file, no index, no pfn).
     if (v === '' || (v === -1 && (k === 'pfn' || k === 'index'))) continue;
-    if (typeof v === 'number' && (k === 'pfn' || k === 'va' || k === 'start' || k === 'end' || k === 'iova') && v >= 0) a[k] = hex(v);
+    if (typeof v === 'number' && (k === 'pfn' || k === 'head' || k === 'va' || k === 'start' || k === 'end' || k === 'iova') && v >= 0) a[k] = hex(v);
     else if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') a[k] = v;
   }
   return a;
@@ -144,6 +145,8 @@ interface CounterSample {
   pfn: number;
   refcount: number;
   pincount: number | undefined;
+  /** a large folio's pages (its head's counts) */
+  nr?: number;
 }
 
 /** The actors in order of first appearance, and which group (scenario, device, kernel) each is in. */
@@ -211,9 +214,22 @@ class SliceCollector {
   private readonly openDma = new Map<string, MmEventOf<'dma_start'>>();
   private readonly openHold = new Map<string, MmEventOf<'dev_dma_hold'>>();
   private readonly ranges = new Map<number, NotifierRange>();
+  /** The large folios allocated so far (head pfn, pages), the latest last: a DMA slice names their size. */
+  private readonly large: { head: number; nr: number }[] = [];
+  /** The largest folio (in pages) each open DMA has touched. */
+  private readonly dmaFolio = new Map<string, number>();
 
   constructor(involved: ReadonlySet<number>) {
     this.involved = involved;
+  }
+
+  /** The large folio @pfn belongs to (the latest allocated over it), or undefined. */
+  private largeOf(pfn: number): { head: number; nr: number } | undefined {
+    for (let i = this.large.length - 1; i >= 0; i--) {
+      const f = this.large[i]!;
+      if (pfn >= f.head && pfn < f.head + f.nr) return f;
+    }
+    return undefined;
   }
 
   private add(actor: string, start: number, end: number, name: string, cat: string, args: Args): Slice {
@@ -254,7 +270,14 @@ class SliceCollector {
       return;
     }
     this.openDma.delete(key);
-    this.add(ev.device, s.time, ev.time, `${s.op} ${s.wr}`, 'dma', { wr: s.wr, op: s.op, length: s.length, pages: s.pages, status: ev.status });
+    const args: Args = { wr: s.wr, op: s.op, length: s.length, pages: s.pages, status: ev.status };
+    // A DMA into a huge page says so: its pages are one folio of that size.
+    const nr = this.dmaFolio.get(key);
+    if (nr !== undefined) {
+      args['folio'] = formatSize(nr * PAGE_BYTES);
+      this.dmaFolio.delete(key);
+    }
+    this.add(ev.device, s.time, ev.time, `${s.op} ${s.wr}`, 'dma', args);
   }
 
   private holdRelease(ev: MmEventOf<'dev_dma_release'>): void {
@@ -273,6 +296,17 @@ class SliceCollector {
   }
 
   private sample(ev: MmTraceEvent, pfn: number, refcount: number, pincount: number | undefined): void {
+    // A large folio's counts are its head's; the folio is involved when any of its pages is.
+    const f = this.largeOf(pfn);
+    if (f && f.head === pfn) {
+      for (const p of this.involved) {
+        if (p >= f.head && p < f.head + f.nr) {
+          this.counters.push({ ev, pfn, refcount, pincount, nr: f.nr });
+          return;
+        }
+      }
+      return;
+    }
     if (this.involved.has(pfn)) this.counters.push({ ev, pfn, refcount, pincount });
   }
 
@@ -291,10 +325,17 @@ class SliceCollector {
       case 'notifier_start': this.rangeOf(ev.id, ev).start = ev.time; break;
       case 'notifier_end': case 'notifier_abort': this.rangeEnd(ev); break;
       case 'notifier_sub_done': this.rangeOf(ev.id, ev).acks.push(ev); break;
-      case 'dma_ref_get': case 'dma_ref_put': this.sample(ev, ev.pfn, ev.refcount, ev.pincount); break;
+      case 'dma_ref_get': case 'dma_ref_put': this.sample(ev, ev.head ?? ev.pfn, ev.refcount, ev.pincount); break;
       case 'filemap_remove': case 'frame_final':
         ev.pfns.forEach((pfn, i) => this.sample(ev, pfn, ev.refcounts[i] as number, ev.pincounts[i] as number));
         break;
+      case 'folio_alloc': if (ev.nr) this.large.push({ head: ev.pfn, nr: ev.nr }); break;
+      case 'dma_access': {
+        const f = this.largeOf(ev.pfn);
+        const key = `${ev.device}:${ev.wr}`;
+        if (f && f.nr > (this.dmaFolio.get(key) ?? 0)) this.dmaFolio.set(key, f.nr);
+        break;
+      }
       case 'filemap_add': case 'pte_set': case 'dax_busy_wait': this.sample(ev, ev.pfn, ev.refcount, undefined); break;
       case 'folio_free': for (const pfn of ev.pfns) this.sample(ev, pfn, 0, 0); break;
       default: break;
@@ -393,7 +434,7 @@ function counterEvents(samples: readonly CounterSample[], tidOf: (actor: string)
     }
     if (prev && prev.args?.['refcount'] === c.refcount && prev.args['pincount'] === pincount) continue;
     const e: ChromeEvent = {
-      name: `pfn ${hex(c.pfn)}`, ph: 'C', cat: 'frame', pid: PID, tid: tidOf(c.ev.actor), ts: us(c.ev.time), args: { refcount: c.refcount, pincount },
+      name: c.nr ? `pfn ${hex(c.pfn)} (${formatSize(c.nr * PAGE_BYTES)} folio)` : `pfn ${hex(c.pfn)}`, ph: 'C', cat: 'frame', pid: PID, tid: tidOf(c.ev.actor), ts: us(c.ev.time), args: { refcount: c.refcount, pincount },
     };
     lastCounter.set(c.pfn, e);
     out.push(e);

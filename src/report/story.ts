@@ -60,6 +60,16 @@ function pfnOnly(c: Where): string {
   return pfn !== undefined && pfn >= 0 ? `pfn ${hex(pfn)}` : 'a page';
 }
 
+/** ` (a 2M folio)` for a step about a large folio's `nr` pages; '' for a 4 KiB one. */
+function folioOf(f: { nr?: number }): string {
+  return f.nr !== undefined && f.nr > 1 ? ` (a ${formatSize(f.nr * 4096)} folio)` : '';
+}
+
+/** A PMD or PUD entry mapping a huge page, by its pages; a PTE otherwise. */
+function entryOf(f: { nr?: number }): string {
+  return f.nr === undefined || f.nr <= 1 ? 'PTE' : f.nr >= 262144 ? 'PUD entry' : 'PMD entry';
+}
+
 function mmVa(f: { mm: string; va: number }): string {
   return `${f.mm} va ${hex(f.va)}`;
 }
@@ -82,11 +92,14 @@ const REASON: ReadonlyMap<string, string> = new Map([['truncate', 'truncate'], [
 function refGet(c: Rec<'dma_ref_get'>): string {
   const f = c.fields;
   const names = f.fnames.split('|');
+  // A large folio's pages come at once: how many, and the folio's counts.
+  const pages = f.nr !== undefined ? `${f.nr} page${f.nr === 1 ? '' : 's'} from ` : '';
+  const counts = f.nr !== undefined ? `, refcount ${f.refcount}${f.pin ? `, pincount ${f.pincount}` : ''} on its head pfn ${hex(f.head ?? -1)}` : `, refcount ${f.refcount}`;
   if (names.includes('FOLL_PIN')) {
     // FOLL_WRITE says nothing the later access does not; the pin's own flags are the point.
-    return `${c.actor} pinned ${pfnWhere(c, true)} ${names.filter((n) => n !== 'FOLL_WRITE').join('|')}, refcount ${f.refcount}`;
+    return `${c.actor} pinned ${pages}${pfnWhere(c, true)} ${names.filter((n) => n !== 'FOLL_WRITE').join('|')}${counts}`;
   }
-  return `${c.actor} took a FOLL_GET reference on ${pfnWhere(c, true)} via ${f.api}, refcount ${f.refcount}`;
+  return `${c.actor} took a FOLL_GET reference on ${pages}${pfnWhere(c, true)} via ${f.api}${counts}`;
 }
 
 function refPut(c: Rec<'dma_ref_put'>): string {
@@ -213,13 +226,13 @@ function folioClause(c: Rec<'filemap_remove' | 'filemap_add' | 'folio_free' | 'f
     case 'filemap_remove': {
       const f = c.fields;
       const counts = ` (refcount ${f.refcount}${f.refcount > 0 ? ', orphaned' : ''})`;
-      return `${c.actor} ${REASON.get(f.reason) ?? f.reason} removed ${pfnOnly(c)} from ${f.file}'s page cache${counts}${movedTail(x)}`;
+      return `${c.actor} ${REASON.get(f.reason) ?? f.reason} removed ${pfnOnly(c)}${folioOf(f)} from ${f.file}'s page cache${counts}${movedTail(x)}`;
     }
-    case 'filemap_add': return `${c.actor} added ${pfnOnly(c)} to ${c.fields.file}'s page cache at index ${c.fields.index} (refcount ${c.fields.refcount})`;
-    case 'folio_free': return `${c.actor} freed ${pfnWhere(c)} (refcount 0, back on the free list)${movedTail(x)}`;
+    case 'filemap_add': return `${c.actor} added ${pfnOnly(c)}${folioOf(c.fields)} to ${c.fields.file}'s page cache at index ${c.fields.index} (refcount ${c.fields.refcount})`;
+    case 'folio_free': return `${c.actor} freed ${pfnWhere(c)}${folioOf(c.fields)} (refcount 0, back on the free list${c.fields.nr ? ' or its hugetlb pool' : ''})${movedTail(x)}`;
     case 'folio_alloc': {
       const fi = fileIndex(c.fields);
-      return `${c.actor} ${c.fields.gen > 1 ? 'reallocated' : 'allocated'} ${pfnOnly(c)} to ${fi ? `${fi}'s page cache` : c.fields.owner}`;
+      return `${c.actor} ${c.fields.gen > 1 ? 'reallocated' : 'allocated'} ${pfnOnly(c)}${folioOf(c.fields)} to ${fi ? `${fi}'s page cache` : c.fields.owner}`;
     }
   }
 }
@@ -256,8 +269,8 @@ function clause(c: ChainEvent, x: StoryCtx): string {
     case 'filemap_remove': case 'filemap_add': case 'folio_free': case 'folio_alloc': return folioClause(c, x);
     case 'dma_access': return dmaAccess(c, x);
     case 'cpu_access': return cpuAccess(c, x);
-    case 'pte_set': return `${c.actor} mapped ${pfnWhere(c)} at ${mmVa(c.fields)} (${c.fields.write ? 'writable' : 'read-only'} PTE, refcount ${c.fields.refcount})`;
-    case 'pte_clear': return `${c.actor} zapped the PTE of ${mmVa(c.fields)} mapping ${pfnWhere(c)}${c.fields.dirty ? ' (dirty)' : ''}`;
+    case 'pte_set': return `${c.actor} mapped ${pfnWhere(c)}${folioOf(c.fields)} at ${mmVa(c.fields)} (${c.fields.write ? 'writable' : 'read-only'} ${entryOf(c.fields)}, refcount ${c.fields.refcount})`;
+    case 'pte_clear': return `${c.actor} zapped the ${entryOf(c.fields)} of ${mmVa(c.fields)} mapping ${pfnWhere(c)}${folioOf(c.fields)}${c.fields.dirty ? ' (dirty)' : ''}`;
     case 'dev_map': return devMap(c, x);
     case 'dev_unmap': return `${c.fields.device} dropped its translation of ${mmVa(c.fields)} to ${pfnWhere(c)}`;
     case 'dev_dma_hold': return `${c.fields.device} started DMA ${c.fields.wr} through ${mmVa(c.fields)} (${pfnWhere(c)})`;
@@ -270,7 +283,7 @@ function clause(c: ChainEvent, x: StoryCtx): string {
     case 'dummy_redirect': return `${c.fields.device} was redirected from ${pfnWhere(c)} to the dummy page pfn ${hex(c.fields.dummy)} (${mmVa(c.fields)})`;
     case 'folio_migrate': {
       const tail = x.last && x.v.kind === 'pinned-page-moved' ? ': the device keeps the old frame' : '';
-      return `${c.actor} migrated ${mmVa(c.fields)} from pfn ${hex(c.fields.old)} to pfn ${hex(c.fields.new)}${tail}`;
+      return `${c.actor} migrated ${mmVa(c.fields)} from pfn ${hex(c.fields.old)} to pfn ${hex(c.fields.new)}${folioOf(c.fields)}${tail}`;
     }
     case 'kernel_warn': return `${c.actor} hit WARNING at ${c.fields.site}: ${c.fields.dump}`;
     case 'kernel_bug': return `${c.actor} hit kernel BUG at ${c.fields.site}: ${c.fields.dump}`;
@@ -283,7 +296,7 @@ function clause(c: ChainEvent, x: StoryCtx): string {
     case 'lease_break': return `${c.actor} broke ${c.fields.holder}'s ${c.fields.lease} lease on ${c.fields.file}`;
     case 'truncate_wait': return `${c.actor} waits for ${c.fields.refs} long-term DMA reference(s) on ${c.fields.file} to go`;
     case 'frame_final':
-      return `${pfnWhere(c)} ended the run with refcount ${c.fields.refcount}, pincount ${c.fields.pincount}, mapcount ${c.fields.mapcount}`;
+      return `${pfnWhere(c)}${folioOf(c.fields)} ended the run with refcount ${c.fields.refcount}, pincount ${c.fields.pincount}, mapcount ${c.fields.mapcount}`;
     case 'vmstat_final':
       return `the run ended with nr_foll_pin_acquired ${c.fields.nr_foll_pin_acquired}, nr_foll_pin_released ${c.fields.nr_foll_pin_released}`;
     default: return generic(c);

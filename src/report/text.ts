@@ -43,7 +43,7 @@ export function hex(n: number): string {
 }
 
 /** Fields that hold an address (printed in hex). */
-const ADDRESS_FIELDS: ReadonlySet<string> = new Set(['pfn', 'va', 'start', 'end']);
+const ADDRESS_FIELDS: ReadonlySet<string> = new Set(['pfn', 'va', 'start', 'end', 'head']);
 
 /**
  * formatTraceLine() - one event as an ftrace-style line: time in µs with three decimals and its unit, the actor,

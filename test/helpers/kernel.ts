@@ -25,7 +25,7 @@ export interface TestKernel {
  * bytes; @config adds what else its constructor takes.
  */
 export function makeKernel(era: '4.20' | '6.12' | `${number}.${number}` | KernelPolicy = '6.12', memory = 64 * 1024 * 1024,
-  config: Pick<KernelConfig, 'movable' | 'tunables' | 'fatal_signal_pending'> = {}): TestKernel {
+  config: Pick<KernelConfig, 'movable' | 'tunables' | 'fatal_signal_pending' | 'hugepages'> = {}): TestKernel {
   const policy = era === '4.20' ? linux_4_20 : era === '6.12' ? linux_6_12 : typeof era === 'string' ? (linux_era(`linux-${era}`) ?? PINSIM_BUG(`no era ${era}`)) : era;
   const sched = new Scheduler({ livenessBound: 0 });
   const bus = new TraceBus<MmTraceEvent>();

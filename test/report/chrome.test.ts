@@ -168,3 +168,30 @@ describe('toChromeTrace() on every example under every built policy', () => {
     }
   });
 });
+
+describe('toChromeTrace() on a huge page (hugetlb/gup-nic-hugetlbfs-truncate: the lost write into a 2 MiB page)', () => {
+  const { t } = run('hugetlb/gup-nic-hugetlbfs-truncate.json');
+
+  it('loads in both viewers', () => {
+    expect(chromeShapeProblems(t)).toEqual([]);
+  });
+
+  it('says the folio size on the DMA slices that touched the huge page', () => {
+    const dma = t.traceEvents.filter((e) => e.ph === 'X' && e.cat === 'dma');
+    expect(dma.map((e) => e.args?.['folio'])).toEqual(['2M', '2M']);
+  });
+
+  it("counts the huge page's refcount and pincount on its head, named with the folio's size", () => {
+    const counters = ofPh(t, 'C');
+    expect(new Set(counters.map((e) => e.name))).toEqual(new Set(['pfn 0x200 (2M folio)']));
+    expect(counters.map((e) => e.args?.['pincount'])).toContain(512);
+  });
+});
+
+describe('toChromeTrace() of an order-0 run names no folio size', () => {
+  it('gup-nic-truncate has no folio argument and plain pfn counters', () => {
+    const { t } = run('gup-nic-truncate.json', 'linux-4.20');
+    expect(t.traceEvents.some((e) => e.args?.['folio'] !== undefined)).toBe(false);
+    expect(ofPh(t, 'C').every((e) => /^pfn 0x[0-9a-f]+$/.test(e.name))).toBe(true);
+  });
+});

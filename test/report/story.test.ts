@@ -236,3 +236,20 @@ describe('formatRunText()', () => {
     expect(text).toContain(tellChain(only(r, 'lost-write'), 'linux-4.20'));
   });
 });
+
+describe('stories about huge pages', () => {
+  it('the lost write of gup-nic-hugetlbfs-truncate names the pages pinned at once, the head\'s counts and the 2M folio truncate removed', () => {
+    const r = runScenario(load('hugetlb/gup-nic-hugetlbfs-truncate.json'));
+    const s = tellChain(only(r, 'lost-write'), r.policy);
+    expect(s).toMatch(/nic0 pinned 1024 pages from pfn 0x\w+ \(f@0\) FOLL_PIN\|FOLL_LONGTERM|nic0 pinned 512 pages from pfn 0x\w+ \(f@512\) FOLL_PIN\|FOLL_LONGTERM, refcount \d+, pincount 512 on its head pfn 0x\w+/);
+    expect(s).toMatch(/admin truncate removed pfn 0x\w+ \(a 2M folio\) from f's page cache \(refcount \d+, orphaned\)/);
+    expect(s).toMatch(/the write never reaches f$/);
+  });
+
+  it('an incoherent huge page after fork (before 5.12) speaks of PMD entries', () => {
+    const r = runScenario(JSON.parse(readFileSync(join(import.meta.dirname, '..', 'conformance', 'cow', 'COW-08-fork_with_fixed_buffer-hugetlb.json'), 'utf8')), { policy: 'linux-5.9' });
+    const s = tellChain(only(r, 'incoherent-mapping'), r.policy);
+    expect(s).toMatch(/app zapped the PMD entry of app va 0x\w+ mapping pfn 0x\w+ \(a 2M folio\)/);
+    expect(s).toMatch(/app mapped pfn 0x\w+ \(a 2M folio\) at app va 0x\w+ \(writable PMD entry, refcount 1\)/);
+  });
+});

@@ -30,6 +30,7 @@ import {
   mmu_interval_read_retry, mmu_interval_set_seq,
 } from '../../mm/mmu_interval_notifier.js';
 import { MMU_NOTIFIER_RANGE_BLOCKABLE, MMU_NOTIFY_EXCLUSIVE, MMU_NOTIFY_MIGRATE, type MmuNotifierRange } from '../../mm/mmu_notifier.js';
+import { HPAGE_PMD_ORDER, HPAGE_PUD_ORDER } from '../../mm/hugetlb.js';
 import { withBook } from '../../mm/trace_events.js';
 import { PAGE_SIZE, VM_READ } from '../../mm/types.js';
 import {
@@ -236,12 +237,16 @@ export function* dmirror_rw(d: Dmirror, start: number, end: number, write: boole
   return res;
 }
 
-/** The snapshot byte of one page, as names (ERROR, NONE, READ, WRITE, ZERO|READ, DEV_PRIVATE_LOCAL|…). */
+/**
+ * The snapshot byte of one page, as names (ERROR, NONE, READ, WRITE, ZERO|READ, DEV_PRIVATE_LOCAL|…),
+ * with PMD or PUD when hmm_range_fault reported that order (5.9+: dmirror_mkentry()).
+ */
 function snapshot_name(h: HmmPfn): string {
   if (h.error) return 'ERROR';
   if (h.pfn < 0) return 'NONE';
   if (h.devpriv) return `DEV_PRIVATE_LOCAL|${h.write ? 'WRITE' : 'READ'}`;
-  return h.zero ? 'ZERO|READ' : h.write ? 'WRITE' : 'READ';
+  const base = h.zero ? 'ZERO|READ' : h.write ? 'WRITE' : 'READ';
+  return h.order === HPAGE_PUD_ORDER ? `${base}|PUD` : h.order === HPAGE_PMD_ORDER ? `${base}|PMD` : base;
 }
 
 /**

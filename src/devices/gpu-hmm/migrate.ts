@@ -41,7 +41,8 @@ function dmirror_devmem_alloc_page(d: Dmirror, content: number): number {
  * memory and the table maps them; then the whole range is read back through the table, as dmirror
  * does: a page it lacks (left in system memory) makes the ioctl fail.
  * Context: may sleep; takes mmap_lock for read, then the mirror's mutex per VMA.
- * Return: 0 with cpages = the pages the device holds; EINVAL (a hole or unreadable VMA); ENOENT.
+ * Return: 0 with cpages = the pages the device holds; EINVAL (a hole or unreadable VMA, a hugetlb
+ * VMA); ENOENT.
  * Kernel: lib/test_hmm.c dmirror_migrate_to_device(), dmirror_migrate_finalize().
  */
 export function* dmirror_migrate_to_device(d: Dmirror, start: number, end: number): Co<MirrorOpResult> {
@@ -53,6 +54,10 @@ export function* dmirror_migrate_to_device(d: Dmirror, start: number, end: numbe
   yield* down_read(mm.mmap_lock, 'gpu:migrate_mmap_read_lock');
   for (const vma of vmas) {
     const mv = yield* migrate_vma_setup(k, vma, Math.max(start, vma.vm_start), Math.min(end, vma.vm_end), 'system', dev.ctx.name);
+    if (IS_ERR(mv)) {
+      up_read(mm.mmap_lock);
+      return { ...res, result: mv };
+    }
     const dst = mv.pages.map((p) => dmirror_devmem_alloc_page(d, p.src < 0 || p.zero ? 0 : k.mem.contentOf(p.src)));
     migrate_vma_finalize(k, mv, dst, true);
     yield* mutex_lock(d.mutex, dev.ctx.name, 'gpu:migrate_mutex');
@@ -86,6 +91,7 @@ export function* dmirror_migrate_to_device(d: Dmirror, start: number, end: numbe
 export function* dmirror_migrate_back(d: Dmirror, vma: VmAreaStruct, start: number, end: number): Co<number> {
   const k = d.dev.ctx.k;
   const mv = yield* migrate_vma_setup(k, vma, start, end, 'device', d.dev.ctx.name);
+  if (IS_ERR(mv)) return 0; // a hugetlb VMA holds no device page
   const dst = mv.pages.map((p) => {
     const pfn = k.alloc.alloc_page();
     if (pfn < 0) return -1;

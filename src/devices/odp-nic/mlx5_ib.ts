@@ -40,6 +40,8 @@ export interface OdpMr extends MemoryRegion {
   readonly start: number;
   readonly writable: boolean;
   readonly implicit: boolean;
+  /** Registered with IB_ACCESS_HUGETLB: huge MTT entries. */
+  readonly hugetlb: boolean;
   readonly children: Map<number, IbUmemOdp>;
   /** The mkey is gone from odp_mkeys (dereg began): no new fault finds it, the HW access fails. */
   deregistered: boolean;

@@ -20,7 +20,7 @@ import type { Process } from '../../mm/kernel.js';
 import { PAGE_SIZE } from '../../mm/types.js';
 import {
   COMMON_DEVICE_PARAMS, dma_iommu_fault, dma_transfer_page, page_bytes, type DeviceCtx, type DeviceInstance, type DeviceModel,
-  type DmaRequest, type DmaResult, type DmaStatus, type MemoryRegion,
+  type DmaRequest, type DmaResult, type DmaStatus, type MemoryRegion, type RegMrFlags,
 } from '../device.js';
 import { Mlx5IbDev, type OdpMr } from './mlx5_ib.js';
 import { mlx5_ib_advise_mr_prefetch, mlx5_ib_init_odp_mr, mlx5_ib_mr_pagefault, mlx5_ib_mr_umem } from './odp.js';
@@ -30,14 +30,18 @@ import { ib_umem_odp_release } from './umem_odp.js';
  * mlx5_ib_reg_user_mr() - register an ODP MR over [@addr, @addr + @length) of @proc (the whole
  * address space with `implicit`, whose children appear on first fault).
  * Context: may sleep (the registration snapshot).
- * Return: the MR; EINVAL (length 0 on an explicit MR, or the mm is gone); the snapshot's errno.
+ * Return: the MR; EINVAL (length 0 on an explicit MR, the mm is gone, IB_ACCESS_HUGETLB on an
+ * implicit MR or, before 5.10, on memory whose VMA is not hugetlb); the snapshot's errno.
  * Kernel: drivers/infiniband/hw/mlx5/mr.c mlx5_ib_reg_user_mr() → create_user_odp_mr().
  */
-function* mlx5_ib_reg_user_mr(dev: Mlx5IbDev, proc: Process, addr: number, length: number, access: 'r' | 'rw', name: string): Co<MemoryRegion | Errno> {
+function* mlx5_ib_reg_user_mr(dev: Mlx5IbDev, proc: Process, addr: number, length: number, access: 'r' | 'rw', name: string, flags: RegMrFlags = {}): Co<MemoryRegion | Errno> {
   const implicit = dev.p.implicit;
   if (length === 0 && !implicit) return EINVAL;
+  const hugetlb = flags.hugetlb === true;
+  // ib_umem_odp_alloc_implicit() refuses IB_ACCESS_HUGETLB.
+  if (implicit && hugetlb) return EINVAL;
   const mr: OdpMr = {
-    device: dev.ctx.name, length, name, proc, start: addr, writable: access === 'rw', implicit, children: new Map(),
+    device: dev.ctx.name, length, name, proc, start: addr, writable: access === 'rw', implicit, hugetlb, children: new Map(),
     deregistered: false, usecount: 0, mkey_wait: new WaitQueueHead(`${dev.ctx.name}.${name}.mkey`),
   };
   if (!implicit) {
@@ -148,7 +152,7 @@ function odp_fingerprint(dev: Mlx5IbDev): number {
 function create(ctx: DeviceCtx): DeviceInstance {
   const dev = new Mlx5IbDev(ctx);
   return {
-    reg_mr: (proc, addr, length, access, name) => mlx5_ib_reg_user_mr(dev, proc, addr, length, access, name),
+    reg_mr: (proc, addr, length, access, name, flags) => mlx5_ib_reg_user_mr(dev, proc, addr, length, access, name, flags),
     dereg_mr: (m) => mlx5_ib_dereg_mr(m as OdpMr),
     dma: (req) => odp_dma(dev, req),
     advise_mr: (m, advice, offset, length) => mlx5_ib_advise_mr_prefetch(dev, m as OdpMr, advice, offset, length),

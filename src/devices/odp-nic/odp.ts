@@ -22,8 +22,8 @@ import { PAGE_SIZE } from '../../mm/types.js';
 import { MLX5_IMR_MTT_SIZE, mlx5_ib_dev_dead, type Mlx5IbDev, type OdpMr } from './mlx5_ib.js';
 import { mlx5r_umr_map_xlt, mlx5r_umr_zap_xlt } from './umr.js';
 import {
-  ib_umem_odp_get, ib_umem_odp_map_dma_and_lock, ib_umem_odp_unmap_dma_pages, ib_umem_odp_unmap_dma_pages_stale, umem_dma_mapped_in,
-  type IbUmemOdp,
+  ib_umem_odp_entry_range, ib_umem_odp_get, ib_umem_odp_map_dma_and_lock, ib_umem_odp_unmap_dma_pages, ib_umem_odp_unmap_dma_pages_stale,
+  umem_dma_mapped_in, type IbUmemOdp,
 } from './umem_odp.js';
 
 /**
@@ -43,7 +43,8 @@ export function* mlx5_ib_invalidate_range(dev: Mlx5IbDev, umem: IbUmemOdp, sub: 
   yield* mutex_lock(umem.umem_mutex, dev.ctx.name, 'odp:invalidate_umem_mutex');
   // Pairs with mmu_interval_read_retry() in ib_umem_odp_map_dma_and_lock().
   mmu_interval_set_seq(sub, cur_seq);
-  const lo = Math.max(range.start, umem.start), hi = Math.min(range.end, umem.end);
+  // Every entry the range touches goes whole (an IB_ACCESS_HUGETLB umem's are huge).
+  const [lo, hi] = ib_umem_odp_entry_range(umem, Math.max(range.start, umem.start), Math.min(range.end, umem.end));
   const first = Math.ceil(lo / PAGE_SIZE), end = Math.ceil(hi / PAGE_SIZE);
   // One walk decides whether a zap UMR is needed; umem_mutex keeps the range as it is until the unmap.
   const ret = umem_dma_mapped_in(umem, first, end) && !dev.dead ? yield* mlx5r_umr_zap_xlt(dev) : 0;
@@ -61,7 +62,7 @@ export function* mlx5_ib_invalidate_range(dev: Mlx5IbDev, umem: IbUmemOdp, sub: 
  * Kernel: odp.c mlx5_ib_init_odp_mr() / implicit_get_child_mr() → ib_umem_odp_get(&mlx5_mn_ops).
  */
 export function mlx5_ib_alloc_umem(dev: Mlx5IbDev, mr: OdpMr, start: number, end: number): IbUmemOdp | Errno {
-  return ib_umem_odp_get(dev.ctx, mr.proc, mr.name, start, end, (umem, sub, range, cur_seq) => mlx5_ib_invalidate_range(dev, umem, sub, range, cur_seq));
+  return ib_umem_odp_get(dev.ctx, mr.proc, mr.name, start, end, (umem, sub, range, cur_seq) => mlx5_ib_invalidate_range(dev, umem, sub, range, cur_seq), mr.hugetlb);
 }
 
 /**

@@ -13,14 +13,18 @@
  *
  * The device's translations of the umem live in its TranslationTable, which is both the umem's DMA
  * list and the HW MTT; `stale` names the entries the two disagree on: after a failed zap the driver
- * unmapped their DMA addresses (and forgot them) while the MTT still translates them.
+ * unmapped their DMA addresses (and forgot them) while the MTT still translates them. An MR
+ * registered with IB_ACCESS_HUGETLB maps huge entries (page_shift 21, or the VMA's huge page shift
+ * before 5.10): the umem covers whole entries, a fault maps a whole entry (from 5.10 refusing a
+ * page mapped smaller than one), and an invalidation zaps every entry it touches whole.
  * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_get(), ib_umem_odp_map_dma_and_lock(),
  * ib_umem_odp_unmap_dma_pages(), ib_umem_odp_release().
- * Simplified: the fault's own latency (`faultLatency`) is spent before umem_mutex is taken; the
- * DMA mapping and the UMR that programs the MTTs run under it (umr.ts).
+ * Simplified: a huge entry is its pages' translations in the table; the fault's own latency
+ * (`faultLatency`) is spent before umem_mutex is taken; the DMA mapping and the UMR that programs
+ * the MTTs run under it (umr.ts).
  */
 import { delay, type Co } from '../../engine/actor.js';
-import { EBUSY, type Errno } from '../../mm/errno.js';
+import { EBUSY, EINVAL, type Errno } from '../../mm/errno.js';
 import { HMM_RANGE_DEFAULT_TIMEOUT, hmm_range_fault, type HmmRange } from '../../mm/hmm.js';
 import type { Process } from '../../mm/kernel.js';
 import { down_read, Mutex, mutex_lock, mutex_unlock, up_read } from '../../mm/locking.js';
@@ -29,17 +33,24 @@ import {
   mmu_interval_read_retry, type MmuIntervalNotifierOps,
 } from '../../mm/mmu_interval_notifier.js';
 import type { MmuNotifierRange } from '../../mm/mmu_notifier.js';
+import { find_vma } from '../../mm/mm_types.js';
 import { folio_mark_dirty } from '../../mm/page-writeback.js';
+import { PAGE_SHIFT } from '../../mm/types.js';
 import { dma_unmap_translation, TranslationTable, type DeviceCtx, type TableEntry } from '../device.js';
 
 /** The driver's invalidate for one umem (mlx5_mn_ops.invalidate, with the umem it is embedded in). */
 export type UmemInvalidate = (umem: IbUmemOdp, sub: MmuIntervalNotifier, range: MmuNotifierRange, cur_seq: number) => Co<boolean>;
+
+/** HPAGE_SHIFT on x86-64: the entry size of an IB_ACCESS_HUGETLB umem from 5.10. */
+export const HPAGE_SHIFT = 21;
 
 /** struct ib_umem_odp: the notifier over [start, end), umem_mutex, and the device's translations. */
 export class IbUmemOdp {
   readonly ctx: DeviceCtx;
   readonly start: number;
   readonly end: number;
+  /** log2 of the size one device translation entry maps: PAGE_SHIFT, or a huge page's (IB_ACCESS_HUGETLB). */
+  page_shift = PAGE_SHIFT;
   readonly notifier: MmuIntervalNotifier;
   readonly umem_mutex: Mutex;
   readonly table: TranslationTable;
@@ -65,10 +76,34 @@ export class IbUmemOdp {
  * Return: the umem, or EINVAL when the mm is gone.
  * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_get(), ib_init_umem_odp().
  */
-export function ib_umem_odp_get(ctx: DeviceCtx, proc: Process, mr_name: string, start: number, end: number, invalidate: UmemInvalidate): IbUmemOdp | Errno {
-  const umem = new IbUmemOdp(ctx, proc, mr_name, start, end, invalidate);
+export function ib_umem_odp_get(
+  ctx: DeviceCtx, proc: Process, mr_name: string, start: number, end: number, invalidate: UmemInvalidate, hugetlb = false,
+): IbUmemOdp | Errno {
+  const shift = hugetlb ? ib_umem_odp_hugetlb_shift(ctx, proc, start) : PAGE_SHIFT;
+  if (typeof shift === 'string') return shift;
+  // ib_umem_start()/ib_umem_end(): the umem covers whole entries.
+  const size = 2 ** shift;
+  const umem = new IbUmemOdp(ctx, proc, mr_name, Math.floor(start / size) * size, Math.ceil(end / size) * size, invalidate);
+  umem.page_shift = shift;
   const err = mmu_interval_notifier_insert(ctx.k, umem.notifier);
   return err || umem;
+}
+
+/**
+ * ib_umem_odp_hugetlb_shift() - the entry size of an IB_ACCESS_HUGETLB umem at @start: HPAGE_SHIFT
+ * from 5.10; before, the huge page shift of the VMA at @start, which must be hugetlb (EINVAL).
+ * Kernel: drivers/infiniband/core/umem_odp.c ib_init_umem_odp() (5.10: 36f30e486dce).
+ */
+function ib_umem_odp_hugetlb_shift(ctx: DeviceCtx, proc: Process, start: number): number | Errno {
+  if (ctx.k.features.odp_hugetlb_hpage_shift) return HPAGE_SHIFT;
+  const vma = find_vma(proc.mm, start);
+  return vma?.vm_huge_order ? PAGE_SHIFT + vma.vm_huge_order : EINVAL;
+}
+
+/** ib_umem_odp_entry_range() - [@start, @end) widened to @umem's whole entries, within the umem. */
+export function ib_umem_odp_entry_range(umem: IbUmemOdp, start: number, end: number): [number, number] {
+  const size = 2 ** umem.page_shift;
+  return [Math.max(umem.start, Math.floor(start / size) * size), Math.min(umem.end, Math.ceil(end / size) * size)];
 }
 
 /**
@@ -84,6 +119,7 @@ export function ib_umem_odp_get(ctx: DeviceCtx, proc: Process, mr_name: string, 
  */
 export function* ib_umem_odp_map_dma_and_lock(umem: IbUmemOdp, start: number, end: number, write: boolean, fault: boolean, fault_ns: number): Co<HmmRange | Errno> {
   const k = umem.ctx.k;
+  [start, end] = ib_umem_odp_entry_range(umem, start, end);
   const mm = umem.notifier.mm;
   const deadline = k.now + HMM_RANGE_DEFAULT_TIMEOUT;
   for (;;) {
@@ -96,6 +132,9 @@ export function* ib_umem_odp_map_dma_and_lock(umem: IbUmemOdp, start: number, en
     up_read(mm.mmap_lock);
     if (ret === EBUSY) continue;
     if (ret) return ret;
+    // 5.10+: a huge entry needs every page it maps to be mapped at least that large.
+    if (umem.page_shift > PAGE_SHIFT && k.features.odp_hugetlb_hpage_shift
+      && range.hmm_pfns.some((h) => h.pfn >= 0 && PAGE_SHIFT + (h.order ?? 0) < umem.page_shift)) return EINVAL;
     // DMA-mapping and programming the MTTs take the fault latency: an invalidation may run meanwhile.
     if (fault || range.hmm_pfns.some((h) => h.pfn >= 0)) yield* delay(fault_ns, 'odp:fault_latency');
     yield* mutex_lock(umem.umem_mutex, umem.ctx.name, 'odp:fault_umem_mutex');

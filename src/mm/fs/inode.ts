@@ -2,14 +2,16 @@
  * Inodes and their address spaces: `i_size`, the page cache (`i_pages`: index → folio), the VMAs
  * mapping the file (`i_mmap`), and the storage view (what writeback made durable; an index absent
  * from it reads as zeros). Filesystems: ext4 and xfs (buffer heads, dirty tracking through
- * page_mkwrite, DAX optional) and tmpfs (shmem: no writeback, no dirty tracking).
+ * page_mkwrite, DAX optional), tmpfs (shmem: no writeback, no dirty tracking) and hugetlbfs (huge
+ * pages from the pool: one page-cache entry per huge page, at its first page index; no storage, no
+ * writeback; its reservations in a region map of huge page indexes).
  * Kernel: include/linux/fs.h struct inode, struct address_space.
  */
 import { Radix } from '../radix.js';
 import { RwSemaphore } from '../locking.js';
 import type { VmAreaStruct } from '../mm_types.js';
 
-export type FsType = 'ext4' | 'xfs' | 'tmpfs';
+export type FsType = 'ext4' | 'xfs' | 'tmpfs' | 'hugetlbfs';
 
 export class AddressSpace {
   readonly host: Inode;
@@ -33,20 +35,25 @@ export class Inode {
   readonly storage = new Map<number, number>();
   /** The inode lock (i_rwsem), taken by truncate. */
   readonly i_rwsem: RwSemaphore;
+  /** hugetlbfs: the order of its huge pages (9: 2 MiB, 18: 1 GiB); 0 for other filesystems. */
+  readonly huge_order: number;
+  /** hugetlbfs: the huge page indexes reserved or allocated (the region map of its resv_map). */
+  readonly resv_regions = new Set<number>();
 
-  constructor(id: number, name: string, fs: FsType, dax: boolean, size: number) {
+  constructor(id: number, name: string, fs: FsType, dax: boolean, size: number, huge_order = 0) {
     this.id = id;
     this.name = name;
     this.fs = fs;
     this.dax = dax;
     this.i_size = size;
+    this.huge_order = huge_order;
     this.i_mapping = new AddressSpace(this);
     this.i_rwsem = new RwSemaphore(`${name}.i_rwsem`);
   }
 
   /** The filesystem writes back and tracks dirtying through page_mkwrite (not tmpfs). */
   get has_writeback(): boolean {
-    return this.fs !== 'tmpfs';
+    return this.fs !== 'tmpfs' && this.fs !== 'hugetlbfs';
   }
 
   /** The filesystem uses buffer heads whose absence on a dirty folio it checks (ext4). */

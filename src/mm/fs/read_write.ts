@@ -16,6 +16,7 @@ import { folio_attach_buffers, folio_detach_buffers, folio_mark_dirty, write_cac
 import { truncate_pagecache_sequence } from '../truncate.js';
 import { PAGE_ALIGN, PAGE_SIZE, PG_dirty, PG_private, PG_writeback, VM_SHARED } from '../types.js';
 import { dax_break_layouts } from './dax.js';
+import { hugetlbfs_punch_hole, hugetlbfs_read } from './hugetlbfs.js';
 import type { Inode } from './inode.js';
 
 /** The largest file size (ext4 with 4 KiB blocks: 16 TiB). */
@@ -24,6 +25,12 @@ export const MAX_LFS_FILESIZE = 16 * 1024 ** 4;
 /** do_pread() - Return: the content tokens of the pages read (a read at or past EOF reads nothing). */
 export function* do_pread(k: Kernel, inode: Inode, pos: number, len: number): Co<number[] | Errno> {
   yield* delay(k.timing.syscall, 'pread:enter');
+  if (inode.huge_order) {
+    // hugetlbfs_read_iter(): cached pages are copied out, holes read as zeros; nothing is allocated.
+    const got = hugetlbfs_read(k, inode, pos, len);
+    yield* delay(got.length * k.timing.cpuAccessPerPage, 'pread:page_copied');
+    return got;
+  }
   const tokens: number[] = [];
   const end = Math.min(pos + len, inode.i_size);
   for (let index = Math.floor(pos / PAGE_SIZE); index * PAGE_SIZE < end; index++) {
@@ -35,9 +42,13 @@ export function* do_pread(k: Kernel, inode: Inode, pos: number, len: number): Co
   return tokens;
 }
 
-/** do_pwrite() - write @token into [pos, pos+len), extending i_size. Return: 0, EFBIG, ENOMEM. */
+/**
+ * do_pwrite() - write @token into [pos, pos+len), extending i_size.
+ * Return: 0, EFBIG, ENOMEM; EINVAL on hugetlbfs, which has no write path (no ->write_iter).
+ */
 export function* do_pwrite(k: Kernel, inode: Inode, pos: number, len: number, token: number): Co<0 | Errno> {
   yield* delay(k.timing.syscall, 'pwrite:enter');
+  if (inode.huge_order) return EINVAL;
   if (pos + len > MAX_LFS_FILESIZE) return EFBIG;
   yield* down_write(inode.i_rwsem, k.actorName(), 'pwrite:i_rwsem');
   for (let index = Math.floor(pos / PAGE_SIZE); index * PAGE_SIZE < pos + len; index++) {
@@ -102,7 +113,7 @@ export function* do_msync(k: Kernel, mm: MmStruct, start: number, len: number, f
 export function* drop_caches(k: Kernel): Co<0> {
   yield* delay(k.timing.syscall, 'drop_caches:enter');
   for (const inode of k.inodes.values()) {
-    if (inode.dax || inode.fs === 'tmpfs') continue;
+    if (inode.dax || !inode.has_writeback) continue;
     const cached: number[] = [];
     inode.i_mapping.i_pages.forEachIn(0, Infinity, (_i, v) => cached.push(v - 1));
     for (const pfn of cached) {
@@ -120,11 +131,13 @@ export function* drop_caches(k: Kernel): Co<0> {
  * do_punch_hole() - fallocate(FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE): the range reads as zeros
  * afterwards. Pages wholly inside the hole are unmapped from the file's shared mappings and removed
  * from the page cache like truncate (a referenced folio is orphaned), while private COW copies of
- * them stay; DAX breaks layouts over the whole file first. i_size is unchanged.
+ * them stay; DAX breaks layouts over the whole file first. i_size is unchanged. hugetlbfs works in
+ * whole huge pages and unmaps private COW copies too (fs/hugetlbfs.ts).
  * Return: 0; EINVAL (length 0); EFBIG (beyond the largest file); the policy hook's or
  * break-layouts' errno.
  * Kernel: fs/ext4/inode.c ext4_punch_hole() (ext4_break_layouts(), truncate_pagecache_range());
- * fs/xfs/xfs_file.c xfs_file_fallocate() (xfs_break_layouts()).
+ * fs/xfs/xfs_file.c xfs_file_fallocate() (xfs_break_layouts()); fs/hugetlbfs/inode.c
+ * hugetlbfs_punch_hole().
  */
 export function* do_punch_hole(k: Kernel, inode: Inode, offset: number, len: number): Co<0 | Errno> {
   yield* delay(k.timing.syscall, 'fallocate:enter');
@@ -139,6 +152,7 @@ export function* do_punch_hole(k: Kernel, inode: Inode, offset: number, len: num
 export function* vfs_fallocate_punch_hole(k: Kernel, inode: Inode, offset: number, len: number): Co<0 | Errno> {
   if (len === 0) return EINVAL;
   if (offset + len > MAX_LFS_FILESIZE) return EFBIG;
+  if (inode.huge_order) return yield* hugetlbfs_punch_hole(k, inode, offset, len);
   yield* down_write(inode.i_rwsem, k.actorName(), 'fallocate:i_rwsem');
   const end = Math.min(offset + len, inode.i_size);
   if (offset >= end) { up_write(inode.i_rwsem); return 0; }

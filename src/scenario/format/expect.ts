@@ -121,8 +121,11 @@ export function result(c: Check, v: unknown, path: string): string | undefined {
  * One side of an observation: the `as` of a read (`side` read) or of a write (`side` write; also
  * zero/dummy/mixed); either side may be `storage:<file>@<index>`, the durable content of a file page.
  */
-export const SNAPSHOT_STATE = '(?:ERROR|NONE|READ|WRITE|ZERO\\|READ|DEV_PRIVATE_LOCAL\\|(?:READ|WRITE)|DEV_COHERENT_(?:LOCAL|REMOTE)\\|(?:READ|WRITE))';
+export const SNAPSHOT_STATE = '(?:ERROR|NONE|(?:READ|WRITE|ZERO\\|READ)(?:\\|PMD|\\|PUD)?|DEV_PRIVATE_LOCAL\\|(?:READ|WRITE)|DEV_COHERENT_(?:LOCAL|REMOTE)\\|(?:READ|WRITE))';
 export const SNAPSHOT_STATES = new RegExp(`^${SNAPSHOT_STATE}(?:,${SNAPSHOT_STATE})*$`);
+
+/** What a pagemap observes: the level of the entry mapping the page, or none. */
+export const PAGEMAP_LEVELS = ['pmd', 'pud', 'pte', 'none'];
 
 export function content(c: Check, w: OpWalker, v: unknown, path: string, side: 'read' | 'write'): string | undefined {
   const s = c.string(v, path);
@@ -134,8 +137,10 @@ export function content(c: Check, w: OpWalker, v: unknown, path: string, side: '
     return undefined;
   }
   if (side === 'write' && CONTENT_WORDS.includes(s)) return s;
-  // A SNAPSHOT's observation: one page state per page (ERROR, NONE, READ, WRITE, ZERO|READ, …).
+  // A SNAPSHOT's observation: one page state per page (ERROR, NONE, READ, WRITE, ZERO|READ, WRITE|PMD, …).
   if (side === 'write' && SNAPSHOT_STATES.test(s)) return s;
+  // A pagemap's observation: how the page is mapped.
+  if (side === 'write' && PAGEMAP_LEVELS.includes(s)) return s;
   const def = w.names.get(s);
   const expected = side === 'read' ? `${WANT_TEXT.read} or storage:<file>@<index>` : `${WANT_TEXT.write}, zero, dummy, mixed or storage:<file>@<index>`;
   if (!def) {

@@ -8,7 +8,7 @@ import { dict } from '../../engine/dict.js';
 import { PAGE_SIZE } from '../../mm/types.js';
 import { PINSIM_MAX_FRAMES } from './limits.js';
 import { DEFAULT_POLICY, policyIssue } from '../registry.js';
-import { unbuilt, word, type WordSpec } from '../ops/op.js';
+import { word, type WordSpec } from '../ops/op.js';
 import { Check, pathIndex, pathKey } from './check.js';
 import { closest } from './closest.js';
 import type { DeviceSpec, FileSpec, KernelSpec, ProcessSpec, ReplaySpec } from './types.js';
@@ -47,7 +47,7 @@ export const KERNEL_FIELDS: Readonly<Record<string, SectionField>> = {
     built: false, default: 'madvise',
     words: [word('never', 'no THP'), word('madvise', 'THP where MADV_HUGEPAGE asks'), word('always', 'THP for every eligible VMA')],
   }),
-  hugepages: field('sizes', 'the hugetlb pool: { "2M": n, "1G": n }', { built: false, default: 'none' }),
+  hugepages: field('sizes', 'the hugetlb pool, allocated at boot from `memory` (2M pages from ZONE_MOVABLE first): { "2M": n, "1G": n }', { default: 'none' }),
   khugepaged: field('period', 'run khugepaged every period', { built: false }),
   lateWarn: field('time', 'an op starting more than this after its `at` (or `after`) adds a note to `notes` naming what delayed it', { default: '10us' }),
 };
@@ -57,12 +57,12 @@ export const FILE_FIELDS: Readonly<Record<string, SectionField>> = {
     required: true,
     words: [
       word('ext4', 'ext4 (dax: fsdax)'), word('xfs', 'xfs (dax: fsdax)'), word('tmpfs', 'tmpfs (shmem)'),
-      unbuilt('hugetlbfs', 'hugetlbfs: huge pages from the pool, no storage, no writeback'),
+      word('hugetlbfs', 'hugetlbfs: huge pages from the pool, no storage, no writeback, no write(); sizes in whole huge pages'),
     ],
   }),
   size: field('size', 'the file\'s size; it starts on storage with all content "zero" and nothing cached', { required: true }),
   dax: field('bool', 'fsdax: the file\'s blocks are the frames (ext4 and xfs only)', { default: 'false' }),
-  pageSize: field('size', 'hugetlbfs: the huge page size, "2M" or "1G"', { built: false, default: '2M' }),
+  pageSize: field('size', 'hugetlbfs: the huge page size, "2M" or "1G"', { default: '2M' }),
   folioSize: field('size', 'the size of the folios its page cache allocates, a power of two from "4K" to "2M"', { built: false, default: '4K' }),
 };
 
@@ -115,9 +115,38 @@ export function checkKernel(c: Check, v: unknown): KernelSpec {
     } else if (f === 'until' || f === 'livenessBound' || f === 'jitter' || f === 'leaseBreakTimeout' || f === 'lateWarn') {
       const n = c.time(o[f], path);
       if (n !== undefined) out[f] = n;
+    } else if (f === 'hugepages') {
+      const hp = checkHugepages(c, o[f], path);
+      if (hp) out.hugepages = hp;
     }
   }
   return out;
+}
+
+/** The huge page sizes hugetlb has on x86-64, as the format writes them. */
+export const HUGE_PAGE_SIZES: Readonly<Record<string, number>> = { '2M': 2 * 1024 ** 2, '1G': 1024 ** 3 };
+
+/** kernel.hugepages: `{ "2M": n, "1G": n }`, counts of huge pages per size. */
+function checkHugepages(c: Check, v: unknown, path: string): Record<string, number> | undefined {
+  const o = c.object(v, path, 'an object { "2M": n, "1G": n }');
+  if (!o) return undefined;
+  c.keys(o, Object.keys(HUGE_PAGE_SIZES), path, 'kernel.hugepages');
+  const out: Record<string, number> = {};
+  for (const size of Object.keys(HUGE_PAGE_SIZES)) {
+    if (o[size] === undefined) continue;
+    const n = c.int(o[size], pathKey(path, size));
+    if (n !== undefined) out[size] = n;
+  }
+  return out;
+}
+
+/** A hugetlbfs pageSize: "2M" or "1G" (a size the format accepts, in bytes), or undefined with the issue. */
+function checkPageSize(c: Check, v: unknown, path: string): number | undefined {
+  const n = c.size(v, path);
+  if (n === undefined) return undefined;
+  if (Object.values(HUGE_PAGE_SIZES).includes(n)) return n;
+  c.add('unknown-value', path, `no huge page size of ${n} bytes on x86-64`, { expected: '"2M" or "1G"' });
+  return undefined;
 }
 
 /** Entries of an optional object-of-objects section, each checked to be an object. */
@@ -132,15 +161,21 @@ export function* entries(c: Check, v: unknown, section: string, expected: string
 
 export function checkFiles(c: Check, v: unknown): Record<string, FileSpec> {
   const out = dict<FileSpec>();
-  for (const [name, o, path] of entries(c, v, 'files', 'a file { fs, size, dax? }')) {
+  for (const [name, o, path] of entries(c, v, 'files', 'a file { fs, size, dax?, pageSize? }')) {
     c.keys(o, builtFields(c, o, FILE_FIELDS, path, 'file'), path, 'a file');
     const fs = c.builtWord(c.required(o, 'fs', path), FILE_FIELDS['fs']?.words ?? [], pathKey(path, 'fs'), 'unknown-value', 'filesystem');
     const size = c.size(c.required(o, 'size', path), pathKey(path, 'size'));
     const dax = o['dax'] === undefined ? false : c.bool(o['dax'], pathKey(path, 'dax'));
-    if (dax && fs === 'tmpfs') {
-      c.add('unknown-value', pathKey(path, 'dax'), 'dax is a mode of ext4 and xfs; tmpfs has no DAX', { expected: 'fs "ext4" or "xfs", or no dax' });
-    } else if ((fs === 'ext4' || fs === 'xfs' || fs === 'tmpfs') && size !== undefined && dax !== undefined) {
-      out[name] = { fs, dax, size };
+    const pageSize = o['pageSize'] === undefined ? HUGE_PAGE_SIZES['2M'] : checkPageSize(c, o['pageSize'], pathKey(path, 'pageSize'));
+    if (dax && (fs === 'tmpfs' || fs === 'hugetlbfs')) {
+      c.add('unknown-value', pathKey(path, 'dax'), `dax is a mode of ext4 and xfs; ${fs} has no DAX`, { expected: 'fs "ext4" or "xfs", or no dax' });
+    } else if (o['pageSize'] !== undefined && fs !== undefined && fs !== 'hugetlbfs') {
+      c.add('unknown-field', pathKey(path, 'pageSize'), `pageSize is the huge page size of a hugetlbfs file; ${fs} has none`, { expected: 'fs "hugetlbfs", or no pageSize' });
+    } else if (fs === 'hugetlbfs' && size !== undefined && pageSize !== undefined && size % pageSize !== 0) {
+      // The file is made with ftruncate, which hugetlbfs refuses for a size it cannot hold.
+      c.add('bad-size', pathKey(path, 'size'), `a hugetlbfs file's size is a multiple of its pageSize (${pageSize} bytes)`, { expected: 'a multiple of pageSize' });
+    } else if ((fs === 'ext4' || fs === 'xfs' || fs === 'tmpfs' || fs === 'hugetlbfs') && size !== undefined && dax !== undefined && pageSize !== undefined) {
+      out[name] = fs === 'hugetlbfs' ? { fs, dax, size, pageSize } : { fs, dax, size };
     }
   }
   return out;

@@ -17,10 +17,11 @@ export type GupFlag = OpNamed<'gup'>['flags'][number];
 export type Advice = OpNamed<'madvise'>['advice'];
 
 export type Prot = 'none' | 'r' | 'rw' | 'rx' | 'rwx';
-/** The filesystems pinsim builds (hugetlbfs is part of the format, not built yet). */
-export type FsType = 'ext4' | 'xfs' | 'tmpfs';
+/** The filesystems pinsim builds. */
+export type FsType = 'ext4' | 'xfs' | 'tmpfs' | 'hugetlbfs';
 
-export interface FileSpec { fs: FsType; dax: boolean; size: number }
+/** A file: `pageSize` (bytes) is a hugetlbfs file's huge page size. */
+export interface FileSpec { fs: FsType; dax: boolean; size: number; pageSize?: number }
 export interface DeviceSpec { model: string; params: Record<string, number | string | boolean> }
 export interface ProcessSpec { memlock?: number; capIpcLock?: boolean }
 export interface ActorSpec { process: string; ops: Op[] }
@@ -40,6 +41,8 @@ export interface KernelSpec {
   writeback?: { period: number };
   compaction?: { period: number };
   reclaim?: { period: number };
+  /** the hugetlb pool: huge pages per size ("2M", "1G") */
+  hugepages?: Record<string, number>;
 }
 
 /** What an outcome entry of `forbid`/`allow` may be: a violation kind, or `{ readName: writeName }`. */
@@ -91,7 +94,7 @@ export interface ScenarioInput {
   name: string;
   description?: string;
   kernel?: Record<string, unknown>;
-  files?: Record<string, { fs: FsType; dax?: boolean; size: SizeInput }>;
+  files?: Record<string, { fs: FsType; dax?: boolean; size: SizeInput; pageSize?: SizeInput }>;
   devices?: Record<string, { model: string; [param: string]: unknown }>;
   processes?: Record<string, { memlock?: SizeInput; capIpcLock?: boolean }>;
   actors: Record<string, OpInput[] | { process: string; ops: OpInput[] }>;

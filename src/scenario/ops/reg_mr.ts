@@ -15,7 +15,7 @@ export const reg_mr = deviceOp({
     device: F.device('the NIC', { required: true }),
     ...RANGE,
     access: F.enum([word('r', 'IB_ACCESS_REMOTE_READ'), word('rw', 'IB_ACCESS_REMOTE_READ|IB_ACCESS_REMOTE_WRITE|IB_ACCESS_LOCAL_WRITE')], 'the MR\'s access', { required: true }),
-    hugetlb: F.bool('IB_ACCESS_HUGETLB (odp-nic): huge MTT entries', { built: false }),
+    hugetlb: F.bool('IB_ACCESS_HUGETLB: an odp-nic maps the MR (hugetlb memory) with huge MTT entries, each zapped whole (5.10+: 2 MiB; before: the VMA\'s huge page size, EINVAL when the VMA at the MR start is not hugetlb); a gup-nic ignores it'),
   },
   *exec(x, op) {
     const st = x.st;
@@ -26,7 +26,7 @@ export const reg_mr = deviceOp({
     const posted = op.wait === false;
     let mr: MemoryRegion | null = null;
     const c = postToDevice(st, op.device, function* () {
-      const r = yield* reg(x.proc, addr, op.length, op.access, x.name);
+      const r = yield* reg(x.proc, addr, op.length, op.access, x.name, op.hugetlb ? { hugetlb: true } : {});
       if (IS_ERR(r)) return { result: r, tokens: [] };
       mr = r;
       st.mrDevice.set(r, op.device);

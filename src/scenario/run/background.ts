@@ -36,16 +36,20 @@ export function spawnBackground(k: Kernel, kernel: KernelSpec): void {
   if (kernel.compaction) loop('kcompactd0', kernel.compaction.period, () => compact_zone(k));
 }
 
-/** FRAME_FINAL_BATCH - live frames a `frame_final` event reports. */
+/** FRAME_FINAL_BATCH - live folios a `frame_final` event reports. */
 const FRAME_FINAL_BATCH = 512;
 
 /**
- * finalEvents() - the end-of-run events: every live frame's counts (one walk of the frame table, up
- * to FRAME_FINAL_BATCH frames an event), the pin counters, then run_end.
+ * finalEvents() - the end-of-run events: every live folio's counts (one walk of the frame table, up
+ * to FRAME_FINAL_BATCH folios an event; a large folio's counts are its head's, with its pages in
+ * `nrs`), the pin counters, then run_end.
  */
 export function finalEvents(k: Kernel): void {
   const m = k.mem;
   const live: number[] = [];
+  /** The pages of each live folio, alongside, once one of the batch is large (`large`; empty before). */
+  const nrs: number[] = [];
+  let large = false;
   const flush = (): void => {
     const n = live.length;
     if (!n) return;
@@ -56,14 +60,26 @@ export function finalEvents(k: Kernel): void {
       ev.gens[i] = m.genOf(pfn);
       ev.refcounts[i] = m.refcount(pfn);
       ev.pincounts[i] = m.pincount(pfn);
-      ev.mapcounts[i] = m.mapcount(pfn);
+      ev.mapcounts[i] = (nrs[i] ?? 1) === 1 ? m.mapcount(pfn) : m.folio_mapcount(pfn);
     });
-    k.emit({ type: 'frame_final', time: k.now, actor: 'kernel', ...ev });
+    if (large) k.emit({ type: 'frame_final', time: k.now, actor: 'kernel', ...ev, nrs: Int32Array.from(nrs) });
+    else k.emit({ type: 'frame_final', time: k.now, actor: 'kernel', ...ev });
     live.length = 0;
+    nrs.length = 0;
+    large = false;
   };
   for (let pfn = 1; pfn < m.highWater; pfn++) {
     if (m.free[pfn]) continue;
+    const order = m.folio_order(pfn);
+    // A large folio: one entry for the whole folio, its counts on the head. The pages of each are
+    // kept from the batch's first large one on.
+    if (order && !large) {
+      large = true;
+      for (let j = 0; j < live.length; j++) nrs.push(1);
+    }
     live.push(pfn);
+    if (large) nrs.push(2 ** order);
+    pfn += 2 ** order - 1;
     if (live.length === FRAME_FINAL_BATCH) flush();
   }
   flush();

@@ -12,6 +12,7 @@ import { resolveDeviceParams, type DeviceModel, type DeviceParams } from '../../
 import { createCheckers, type CheckerInstance, type CheckerSet } from '../../invariants/checker.js';
 import { kernel_fingerprint } from '../../mm/fingerprint.js';
 import { IommuDomain } from '../../mm/iommu.js';
+import { huge_page_order_of } from '../../mm/hugetlb.js';
 import { Kernel } from '../../mm/kernel.js';
 import { PINSIM_BUG } from '../../mm/mmdebug.js';
 import { DEFAULT_TIMING } from '../../mm/timing.js';
@@ -19,6 +20,7 @@ import type { MmTraceEvent } from '../../mm/trace_events.js';
 import type { Op } from '../ops/table.js';
 import type { Registry, ResolvedPolicy } from '../registry.js';
 import type { Scenario } from '../format/types.js';
+import { HUGE_PAGE_SIZES } from '../format/sections.js';
 import { runActor } from './actor.js';
 import { spawnBackground } from './background.js';
 import type { RunResult, Violation } from './result.js';
@@ -52,6 +54,11 @@ export interface World {
   /** The checkers' notes (what kernel.until cut), in the order given. */
   readonly notes: string[];
   readonly stats: RunResult['stats'];
+}
+
+/** kernel.hugepages as the kernel takes it: huge pages per order. */
+function hugepagesByOrder(hp: Record<string, number>): Map<number, number> {
+  return new Map(Object.entries(hp).map(([size, n]) => [huge_page_order_of(HUGE_PAGE_SIZES[size] ?? 0), n]));
 }
 
 /** The processes that exist at time 0: declared ones and those actors run in, less those a fork creates. */
@@ -146,11 +153,12 @@ export class Machine {
       sched, bus, policy: o.policy.policy, features: o.policy.features, timing: DEFAULT_TIMING,
       memory: s.kernel.memory ?? DEFAULT_MEMORY,
       ...(s.kernel.movable !== undefined ? { movable: s.kernel.movable } : {}),
+      ...(s.kernel.hugepages ? { hugepages: hugepagesByOrder(s.kernel.hugepages) } : {}),
       ...(s.kernel.leaseBreakTimeout !== undefined ? { tunables: { leaseBreakTimeout: s.kernel.leaseBreakTimeout } } : {}),
       fatal_signal_pending: this.fatalSignalPending,
     });
     const notes = this.notes;
-    for (const [name, f] of Object.entries(s.files)) k.create_inode(name, f.fs, f.dax, f.size);
+    for (const [name, f] of Object.entries(s.files)) k.create_inode(name, f.fs, f.dax, f.size, f.fs === 'hugetlbfs' ? huge_page_order_of(f.pageSize ?? 0) : 0);
     // A process that a fork creates comes into being at the fork.
     for (const p of this.processes) {
       const spec = s.processes[p] ?? {};
@@ -217,23 +225,36 @@ export class Machine {
     bus.subscribe(() => st.invalidations++, ['notifier_start']);
     bus.subscribe(() => st.pins++, ['dma_ref_get']);
     if (o.trace) bus.subscribe(o.trace);
-    if (o.afterStep) bus.subscribe(footprintOf(() => this.world?.sched));
+    if (o.afterStep) bus.subscribe(footprintOf(() => this.world));
   }
 }
 
 /**
  * The footprint of a step also holds what its trace events name (frames, address spaces, files,
- * devices): every frame of a range event, so a zap or an invalidation covers its whole range.
+ * devices): every frame of a range event, so a zap or an invalidation covers its whole range. A
+ * frame of a large folio is named by the folio's head, so two steps about pages of one huge page
+ * touch the same thing.
  */
-function footprintOf(current: () => Scheduler | undefined): (ev: MmTraceEvent) => void {
+function footprintOf(current: () => World | null): (ev: MmTraceEvent) => void {
   return (ev) => {
     // While a world is being built no step is under way: nothing to record.
-    const sched = current();
-    if (!sched) return;
+    const w = current();
+    if (!w) return;
+    const { k, sched } = w;
+    const touchPfn = (p: number): void => sched.touch(`pfn:${k.mem.folio_head(p)}`);
     const e: Readonly<Record<string, unknown>> = ev;
-    if (typeof e['pfn'] === 'number' && e['pfn'] > 0) sched.touch(`pfn:${e['pfn']}`);
+    if (typeof e['pfn'] === 'number' && e['pfn'] > 0) touchPfn(e['pfn']);
     const pfns = e['pfns'];
-    if (pfns instanceof Int32Array) for (const p of pfns) if (p > 0) sched.touch(`pfn:${p}`);
+    if (pfns instanceof Int32Array) {
+      // A huge entry's pages are one folio: its head once.
+      let last = -1;
+      for (const p of pfns) {
+        if (p <= 0) continue;
+        const head = k.mem.folio_head(p);
+        if (head !== last) sched.touch(`pfn:${head}`);
+        last = head;
+      }
+    }
     if (typeof e['mm'] === 'string' && e['mm']) sched.touch(`mm:${e['mm']}`);
     if (typeof e['file'] === 'string' && e['file']) sched.touch(`file:${e['file']}`);
     for (const f of ['device', 'holder']) if (typeof e[f] === 'string' && e[f]) sched.touch(`dev:${e[f]}`);

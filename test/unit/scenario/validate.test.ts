@@ -282,9 +282,9 @@ describe('validateScenario: scheduling fields and names', () => {
 });
 
 describe('validateScenario: contract features not built', () => {
-  it('refuses a contract op not built (pagemap) as not-implemented, never a stub', () => {
-    const i = one(issues(withOps([mmapBuf, { op: 'pagemap', addr: 'buf', as: 'pm' }])), 'not-implemented');
-    expect(i.path).toBe('actors.app[1].op');
+  it('refuses a contract word not built (MADV_COLLAPSE) as not-implemented, never a stub', () => {
+    const i = one(issues(withOps([mmapBuf, { op: 'madvise', addr: 'buf', length: '4K', advice: 'collapse' }])), 'not-implemented');
+    expect(i.path).toBe('actors.app[1].advice');
   });
 
   it('refuses a contract model not built (odp-nic) and a policy not built (revoke)', () => {
@@ -360,7 +360,7 @@ describe('validateScenario: every issue at once', () => {
       files: { f: { fs: 'ext4', size: '4K' } },
       actors: {
         app: [{ op: 'mmapp' }, { op: 'sleep', duration: '1us', at: 1, after: 1 }, { op: 'dma_read', mr: 'nope', length: 1 }],
-        'db-1': [{ op: 'pagemap', addr: 0, as: 'pm' }],
+        'db-1': [{ op: 'madvise', addr: 0, length: '4K', advice: 'collapse' }],
       },
       expect: { violations: ['hang'], results: { 'db-1.0': 'ENOMEM' } },
     });
@@ -369,7 +369,7 @@ describe('validateScenario: every issue at once', () => {
       ['bad-size', 'kernel.memory'],
       ['unknown-op', 'actors.app[0].op'],
       ['conflict', 'actors.app[1]'],
-      ['not-implemented', 'actors["db-1"][0].op'],
+      ['not-implemented', 'actors["db-1"][0].advice'],
       ['unknown-name', 'actors.app[2].mr'],
     ]);
   });
