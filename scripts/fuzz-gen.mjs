@@ -180,8 +180,10 @@ export function generateScenario(seed, env) {
     a.ops.push(op);
     if (op.op === 'exit' || (op.op === 'oom_kill' && op.process === a.process)) a.dead = true;
   }
+  // A process an oom_kill names must stay in the scenario, so its actor is not left out.
+  const killed = new Set(actors.flatMap((a) => a.ops.filter((op) => op.op === 'oom_kill').map((op) => op.process)));
   for (const a of actors) {
-    if (a.ops.length === 0 && !a.explicit && actors.length > 1 && d.chance(0.5)) continue; // an actor may be left out
+    if (a.ops.length === 0 && !a.explicit && actors.length > 1 && !killed.has(a.process) && d.chance(0.5)) continue; // an actor may be left out
     put(s.actors, a.name, a.explicit ? { process: a.process, ops: a.ops } : a.ops);
   }
   if (Object.keys(s.actors).length === 0) s.actors.a0 = [];

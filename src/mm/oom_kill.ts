@@ -18,7 +18,7 @@ import type { MmStruct } from './mm_types.js';
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start_nonblock, mmu_notifier_range_init, MMU_NOTIFY_UNMAP,
 } from './mmu_notifier.js';
-import { VM_PFNMAP, VM_SHARED } from './types.js';
+import { VM_HUGETLB, VM_PFNMAP, VM_SHARED } from './types.js';
 
 /** MAX_OOM_REAP_RETRIES: how many times the reaper tries mmap_lock before giving up. */
 export const MAX_OOM_REAP_RETRIES = 10;
@@ -26,8 +26,8 @@ export const MAX_OOM_REAP_RETRIES = 10;
 export const OOM_REAP_RETRY_NS = 100_000_000;
 
 /**
- * __oom_reap_task_mm() - unmap every private or anonymous VMA of @mm under a non-blockable
- * invalidation; a VMA whose invalidation a subscriber refuses is skipped.
+ * __oom_reap_task_mm() - unmap every private or anonymous VMA of @mm (not hugetlb, not VM_PFNMAP)
+ * under a non-blockable invalidation; a VMA whose invalidation a subscriber refuses is skipped.
  * Context: mmap_lock held for read; each invalidation must not sleep.
  * Return: true when every VMA was reaped, false when some were skipped.
  * Kernel: mm/oom_kill.c __oom_reap_task_mm() (MMU_NOTIFY_UNMAP).
@@ -35,7 +35,8 @@ export const OOM_REAP_RETRY_NS = 100_000_000;
 export function* __oom_reap_task_mm(k: Kernel, mm: MmStruct): Co<boolean> {
   let ret = true;
   for (const vma of [...mm.vmas]) {
-    if (vma.vm_flags & VM_PFNMAP) continue;
+    // hugetlb VMAs are left to exit_mmap(): the reaper unmaps base pages only.
+    if (vma.vm_flags & (VM_HUGETLB | VM_PFNMAP)) continue;
     // Only anonymous memory and private COW pages: shared file (and shmem) pages are left alone.
     if (vma.vm_flags & VM_SHARED) continue;
     const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_UNMAP, vma.vm_start, vma.vm_end, false);
