@@ -19,12 +19,13 @@
  * dmirror_fault(), dmirror_do_read(), dmirror_do_write(), dmirror_snapshot().
  */
 import { delay, schedPoint, type Co } from '../../engine/actor.js';
-import { EBUSY, EINVAL, type Errno } from '../../mm/errno.js';
+import { EBUSY, EFAULT, EINVAL, type Errno } from '../../mm/errno.js';
 import { HMM_RANGE_DEFAULT_TIMEOUT, hmm_range_fault, type HmmPfn, type HmmRange } from '../../mm/hmm.js';
 import type { Process } from '../../mm/kernel.js';
 import { down_read, Mutex, mutex_lock, mutex_trylock, mutex_unlock, up_read } from '../../mm/locking.js';
 import { TASK_SIZE } from '../../mm/mmap.js';
 import { find_vma, type VmAreaStruct } from '../../mm/mm_types.js';
+import { WARN_ON_ONCE } from '../../mm/mmdebug.js';
 import {
   MmuIntervalNotifier, mmu_interval_notifier_insert, mmu_interval_notifier_remove, mmu_interval_read_begin,
   mmu_interval_read_retry, mmu_interval_set_seq,
@@ -153,15 +154,25 @@ export function* dmirror_range_fault(d: Dmirror, start: number, end: number, wri
       continue;
     }
     const batch = d.table.beginMap(range.snapSeq);
-    range.hmm_pfns.forEach((h, i) => {
-      if (h.pfn < 0) return;
+    let err: 0 | Errno = 0;
+    for (let i = 0; i < range.hmm_pfns.length; i++) {
+      const h = range.hmm_pfns[i] as HmmPfn;
+      if (h.pfn < 0) continue;
+      // A write fault that got a read-only page: the walk reports the caller's own device-private
+      // page as it is (read-only after fork) without faulting it, and dmirror_do_fault() WARNs and
+      // fails rather than retrying for ever.
+      if (write && !h.write) {
+        WARN_ON_ONCE(k, true, 'lib/test_hmm.c:dmirror_do_fault', h.pfn, `${ctx.name}: a write fault got a read-only pfn`);
+        err = EFAULT;
+        break;
+      }
       const vpn = start / PAGE_SIZE + i;
       d.table.erase(vpn);
       batch.insert(vpn, h.pfn, h.write, h.gen);
-    });
+    }
     batch.end();
     mutex_unlock(d.mutex);
-    return 0;
+    return err;
   }
 }
 
