@@ -25,8 +25,10 @@ function create(ctx: CheckerCtx) {
         case 'folio_free': refs.delete(ev.pfn); pins.delete(ev.pfn); break;
         case 'filemap_add': add(refs, ev.pfn, 1); break;
         case 'filemap_remove': add(refs, ev.pfn, -1); break;
-        case 'pte_set': if (ev.pfn !== 0) add(refs, ev.pfn, 1); break;
-        case 'pte_clear': if (ev.pfn !== 0) add(refs, ev.pfn, -1); break;
+        // A page of a PTE-mapped THP: the reference is its head's.
+        case 'pte_set': if (ev.pfn !== 0) add(refs, ev.head ?? ev.pfn, 1); break;
+        case 'pte_clear': if (ev.pfn !== 0) add(refs, ev.head ?? ev.pfn, -1); break;
+        case 'thp_split_pmd': if (ev.refs) add(refs, ev.pfn, ev.refs); break;
         case 'dma_ref_get': {
           // A large folio's pages: `nr` of them, each counted on the folio's head.
           const at = ev.head ?? ev.pfn, nr = ev.nr ?? 1;

@@ -67,6 +67,16 @@ export interface KernelFeatures {
   readonly hugetlbfs_zero_partial: boolean;
   /** MADV_DONTNEED on hugetlb rounds the end down, not up (6.1). */
   readonly madv_dontneed_hugetlb_round_down: boolean;
+  /** A THP COW that cannot reuse splits the PMD and copies 4 KiB; before, it copies the whole THP (5.8). */
+  readonly thp_cow_split: boolean;
+  /** khugepaged collapses pages shared with another process (max_ptes_shared) (5.8); refused before. */
+  readonly khugepaged_shared: boolean;
+  /** fork splits the PMD of a maybe-pinned THP and copies its exclusive pages for the child (5.9). */
+  readonly thp_fork_splits_pinned: boolean;
+  /** MADV_COLLAPSE (6.1): EINVAL before. */
+  readonly madv_collapse: boolean;
+  /** MADV_COLLAPSE answers EAGAIN for a page with extra references (6.3); EINVAL before. */
+  readonly madv_collapse_eagain: boolean;
 }
 
 type FeatureValues = Omit<KernelFeatures, 'version'>;
@@ -93,6 +103,7 @@ const BEFORE_TIMELINE: FeatureValues = {
   gup_unshare_longterm_cow: false, longterm_migrates_movable: false, mlx5_umr_warn: false,
   mremap_vma_lookup_first: false, hmm_pfn_order: false, odp_hugetlb_hpage_shift: false, hugetlb_fork_copies_pinned: false,
   hugetlb_mremap: false, madv_dontneed_hugetlb: false, hugetlbfs_zero_partial: false, madv_dontneed_hugetlb_round_down: false,
+  thp_cow_split: false, khugepaged_shared: false, thp_fork_splits_pinned: false, madv_collapse: false, madv_collapse_eagain: false,
 };
 
 /**
@@ -119,6 +130,14 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     effect: 'any FOLL_GET/FOLL_PIN GUP of a COW mapping write-faults (breaks COW), read-only ones included',
   },
   {
+    version: [5, 8], set: { thp_cow_split: true }, commit: '3917c80280c9', subject: 'thp: change CoW semantics for anon-THP',
+    where: 'mm/huge_memory.c do_huge_pmd_wp_page()', effect: 'a THP write fault that cannot reuse splits the PMD and copies 4 KiB, not the whole THP',
+  },
+  {
+    version: [5, 8], set: { khugepaged_shared: true }, commit: '', subject: 'khugepaged: allow to collapse PTE-mapped compound pages shared across fork (max_ptes_shared)',
+    where: 'mm/khugepaged.c khugepaged_scan_pmd(), __collapse_huge_page_isolate()', effect: 'khugepaged collapses pages shared with another process; pinned ones still refused',
+  },
+  {
     version: [5, 9], set: { wp_reuse: 'refcount' }, commit: '09854ba94c6a', subject: 'mm: do_wp_page() simplification',
     where: 'mm/memory.c do_wp_page()', effect: 'an anonymous page is reused only when its refcount shows a sole holder',
   },
@@ -129,6 +148,10 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
   {
     version: [5, 9], set: { fork_copies_pinned: true }, commit: '70e806e4e645', subject: 'mm: Do early cow for pinned pages during fork() for ptes',
     where: 'mm/memory.c copy_present_page()', effect: 'fork copies a maybe-DMA-pinned anonymous page for the child',
+  },
+  {
+    version: [5, 9], set: { thp_fork_splits_pinned: true }, commit: 'd042035eaf5f', subject: "mm/thp: Split huge pmds/puds if they're pinned when fork()",
+    where: 'mm/huge_memory.c copy_huge_pmd()', effect: 'fork splits a maybe-pinned THP\'s PMD; the child gets 4 KiB copies of its exclusive pages',
   },
   {
     version: [5, 9], set: { hmm_pfn_order: true }, commit: '3b50a6e536d2', subject: 'mm/hmm: provide the page mapping order in hmm_range_fault()',
@@ -193,12 +216,20 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     where: 'mm/madvise.c madvise_dontneed_free_valid_vma()', effect: 'MADV_DONTNEED on hugetlb rounds the end down (a partial huge page is kept)',
   },
   {
+    version: [6, 1], set: { madv_collapse: true }, commit: '7d8faaf15545', subject: 'mm/madvise: introduce MADV_COLLAPSE sync hugepage collapse',
+    where: 'mm/khugepaged.c madvise_collapse()', effect: 'MADV_COLLAPSE collapses a range into THP now (EINVAL before)',
+  },
+  {
     version: [6, 2], set: { gup_unshare_longterm_cow: true }, commit: '84209e87c696', subject: 'mm/gup: reliable R/O long-term pinning in COW mappings',
     where: 'mm/internal.h gup_must_unshare()', effect: 'a R/O FOLL_LONGTERM pin of a page-cache or zero page in a COW mapping unshares first',
   },
   {
     version: [6, 2], set: { umem_force_write: false }, commit: 'b40656aa7d55', subject: 'RDMA/umem: remove FOLL_FORCE usage',
     where: 'drivers/infiniband/core/umem.c ib_umem_get()', effect: 'a read-only MR is pinned read-only (no FOLL_WRITE|FOLL_FORCE)',
+  },
+  {
+    version: [6, 3], set: { madv_collapse_eagain: true }, commit: '', subject: 'mm/MADV_COLLAPSE: set EAGAIN on unexpected page refcount',
+    where: 'mm/khugepaged.c madvise_collapse_errno()', effect: 'MADV_COLLAPSE refusing a pinned or extra-referenced page answers EAGAIN, not EINVAL',
   },
   {
     version: [6, 4], set: { gup_longterm_needs_pin: true }, commit: '', subject: 'is_valid_gup_args(): FOLL_LONGTERM only with FOLL_PIN [U]',

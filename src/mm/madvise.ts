@@ -16,7 +16,9 @@ import { zap_page_range_single } from './memory.js';
 import { vmas_in, type MmStruct } from './mm_types.js';
 import { split_at } from './mmap.js';
 import { hugetlb_vm_op_split, vma_huge_size } from './hugetlb_fault.js';
-import { PAGE_ALIGN, PAGE_SIZE, VM_DONTCOPY, VM_IO, VM_LOCKED, VM_PFNMAP } from './types.js';
+import { PAGE_ALIGN, PAGE_SIZE, VM_DONTCOPY, VM_HUGEPAGE, VM_IO, VM_LOCKED, VM_NOHUGEPAGE, VM_PFNMAP } from './types.js';
+import { split_huge_pmd_range } from './huge_memory.js';
+import { madvise_collapse } from './khugepaged.js';
 
 /** The advice words of the scenario format; do_madvise() models dontneed, dontfork and dofork. */
 export type MadviseAdvice = 'dontneed' | 'free' | 'remove' | 'dontfork' | 'dofork' | 'hugepage' | 'nohugepage' | 'collapse';
@@ -32,7 +34,9 @@ export function* do_madvise(k: Kernel, mm: MmStruct, start: number, len: number,
   if (start % PAGE_SIZE !== 0) return EINVAL;
   if (len === 0) return 0;
   const end = start + PAGE_ALIGN(len);
-  if (advice === 'dontfork' || advice === 'dofork') return yield* madvise_dontfork(k, mm, start, end, advice === 'dontfork');
+  if (advice === 'dontfork' || advice === 'dofork') return yield* madvise_vma_flags(k, mm, start, end, advice);
+  if (advice === 'hugepage' || advice === 'nohugepage') return yield* madvise_vma_flags(k, mm, start, end, advice);
+  if (advice === 'collapse') return yield* madvise_collapse(k, mm, start, end);
   if (advice !== 'dontneed') return EINVAL;
   yield* down_read(mm.mmap_lock, 'madvise:mmap_read_lock');
   let err: 0 | Errno = 0;
@@ -56,24 +60,31 @@ export function* do_madvise(k: Kernel, mm: MmStruct, start: number, len: number,
 }
 
 /**
- * madvise_dontfork() - MADV_DONTFORK / MADV_DOFORK: set or clear VM_DONTCOPY on the VMAs of the
- * range (libibverbs' ibv_fork_init() marks registered memory so). Return: 0; ENOMEM over a hole;
- * EINVAL for MADV_DOFORK on a VM_IO mapping.
+ * madvise_vma_flags() - the advice that changes VMA flags: MADV_DONTFORK / MADV_DOFORK set or clear
+ * VM_DONTCOPY (libibverbs' ibv_fork_init() marks registered memory so); MADV_HUGEPAGE sets
+ * VM_HUGEPAGE (THP under `kernel.thp` "madvise") and MADV_NOHUGEPAGE VM_NOHUGEPAGE, each clearing
+ * the other (THP already mapped stay). The VMAs are split at the range's ends (a THP PMD across an
+ * end first). Return: 0; ENOMEM over a hole; EINVAL for MADV_DOFORK on a VM_IO mapping.
+ * Kernel: mm/madvise.c madvise_vma_behavior(); mm/khugepaged.c hugepage_madvise().
  */
-function* madvise_dontfork(k: Kernel, mm: MmStruct, start: number, end: number, dontfork: boolean): Co<0 | Errno> {
+function* madvise_vma_flags(k: Kernel, mm: MmStruct, start: number, end: number, advice: 'dontfork' | 'dofork' | 'hugepage' | 'nohugepage'): Co<0 | Errno> {
   yield* down_write(mm.mmap_lock, k.actorName(), 'madvise:mmap_write_lock');
   let err: 0 | Errno = hugetlb_vm_op_split(mm, start) || hugetlb_vm_op_split(mm, end);
   if (err) {
     up_write(mm.mmap_lock);
     return err;
   }
+  yield* split_huge_pmd_range(k, mm, start, end);
   split_at(mm, start);
   split_at(mm, end);
   let covered = start;
   for (const vma of vmas_in(mm, start, end)) {
     if (vma.vm_start > covered) err = ENOMEM;
-    if (!dontfork && vma.vm_flags & VM_IO) { err = EINVAL; break; }
-    vma.vm_flags = dontfork ? vma.vm_flags | VM_DONTCOPY : vma.vm_flags & ~VM_DONTCOPY;
+    if (advice === 'dofork' && vma.vm_flags & VM_IO) { err = EINVAL; break; }
+    vma.vm_flags = advice === 'dontfork' ? vma.vm_flags | VM_DONTCOPY
+      : advice === 'dofork' ? vma.vm_flags & ~VM_DONTCOPY
+        : advice === 'hugepage' ? (vma.vm_flags | VM_HUGEPAGE) & ~VM_NOHUGEPAGE
+          : (vma.vm_flags | VM_NOHUGEPAGE) & ~VM_HUGEPAGE;
     covered = vma.vm_end;
   }
   if (covered < end && !err) err = ENOMEM;

@@ -16,6 +16,11 @@ type Ev<T extends string, F> = { type: T; time: number; actor: string } & F;
  * what it always was.
  */
 type Range = { nr?: number };
+/**
+ * A page of a large folio mapped or unmapped by its own PTE: `head` is its folio's head, which holds
+ * the reference. The huge zero page's PMD: `zero` entries from `va`, each mapping the zero page.
+ */
+type Pte = { head?: number; zero?: number };
 
 export type MmTraceEvent =
   /** A frame left the free list (generation `gen`); no holder yet. */
@@ -26,9 +31,22 @@ export type MmTraceEvent =
   /** A folio left the page cache: `reason` truncate | punch_hole | reclaim | invalidate. */
   | Ev<'filemap_remove', { file: string; index: number; pfn: number; gen: number; refcount: number; pincount: number; reason: string } & Range>
   /** A PTE was set (a huge page's PMD or PUD entry: `nr` pages from `va` map `nr` frames from `pfn`). */
-  | Ev<'pte_set', { mm: string; va: number; pfn: number; write: boolean; refcount: number } & Range>
+  | Ev<'pte_set', { mm: string; va: number; pfn: number; write: boolean; refcount: number } & Range & Pte>
   /** A PTE was cleared; its reference is dropped when the mmu_gather batch is flushed. */
-  | Ev<'pte_clear', { mm: string; va: number; pfn: number; dirty: boolean } & Range>
+  | Ev<'pte_clear', { mm: string; va: number; pfn: number; dirty: boolean } & Range & Pte>
+  /**
+   * split_huge_pmd(): the PMD at `va` mapping the THP headed by `pfn` (0: the huge zero page) became
+   * 512 PTEs mapping the same pages; the folio took `refs` more references (one per PTE, less the PMD's).
+   */
+  | Ev<'thp_split_pmd', { mm: string; va: number; pfn: number; refs: number; write: boolean }>
+  /** No aligned block of 512 free frames for a THP fault at `va`: 4 KiB pages instead. */
+  | Ev<'thp_fault_fallback', { mm: string; va: number }>
+  /** do_huge_pmd_wp_page() (≤ 5.7) copied the whole THP headed by `pfn` at `va` into the new THP `new`. */
+  | Ev<'thp_cow_copy', { mm: string; va: number; pfn: number; new: number }>
+  /** khugepaged or MADV_COLLAPSE (`by`) collapsed the `pages` pages at `va` into the THP headed by `pfn`. */
+  | Ev<'thp_collapse', { mm: string; va: number; pfn: number; pages: number; by: string }>
+  /** khugepaged or MADV_COLLAPSE (`by`) scanned the 2 MiB at `va`: `result` is the kernel's scan_result name. */
+  | Ev<'thp_collapse_scan', { mm: string; va: number; result: string; by: string }>
   /** A DMA reference (FOLL_GET or FOLL_PIN) was taken on a page, for `holder`. */
   | Ev<'dma_ref_get', {
       ref: number; holder: string; api: string; mm: string; va: number; pfn: number; gen: number; file: string; index: number;

@@ -3,6 +3,7 @@
  * The fields of kernel, files and processes are described here as data (kind, default, whether
  * pinsim has built them), read by validation and by the generated reference.
  */
+import type { ThpMode } from '../../mm/huge_memory.js';
 import { formatSize } from '../../engine/clock.js';
 import { dict } from '../../engine/dict.js';
 import { PAGE_SIZE } from '../../mm/types.js';
@@ -43,12 +44,12 @@ export const KERNEL_FIELDS: Readonly<Record<string, SectionField>> = {
   writeback: field('period', 'run the flusher threads every period'),
   compaction: field('period', 'run kcompactd every period'),
   reclaim: field('period', 'run kswapd every period'),
-  thp: field('enum', 'the anonymous THP policy', {
-    built: false, default: 'madvise',
+  thp: field('enum', 'the anonymous THP policy (most distributions ship "madvise"; upstream\'s Kconfig default is "always")', {
+    default: 'madvise',
     words: [word('never', 'no THP'), word('madvise', 'THP where MADV_HUGEPAGE asks'), word('always', 'THP for every eligible VMA')],
   }),
   hugepages: field('sizes', 'the hugetlb pool, allocated at boot from `memory` (2M pages from ZONE_MOVABLE first): { "2M": n, "1G": n }', { default: 'none' }),
-  khugepaged: field('period', 'run khugepaged every period', { built: false }),
+  khugepaged: field('period', 'run khugepaged every period: it collapses eligible 2 MiB ranges into THP (absent: khugepaged does not run)'),
   lateWarn: field('time', 'an op starting more than this after its `at` (or `after`) adds a note to `notes` naming what delayed it', { default: '10us' }),
 };
 
@@ -106,7 +107,10 @@ export function checkKernel(c: Check, v: unknown): KernelSpec {
         c.add('too-large', path, `kernel.memory ${formatSize(n)} is more than pinsim simulates (${formatSize(MAX_MEMORY)}: ${PINSIM_MAX_FRAMES} frames, about 1 KiB of the host's memory each)`,
           { expected: `at most ${formatSize(MAX_MEMORY)} (pinsim's limit)` });
       } else if (n !== undefined) out[f] = n;
-    } else if (f === 'writeback' || f === 'compaction' || f === 'reclaim') {
+    } else if (f === 'thp') {
+      const w = c.builtWord(o[f], spec.words ?? [], path, 'unknown-value', 'kernel.thp');
+      if (w !== undefined) out.thp = w as ThpMode;
+    } else if (f === 'writeback' || f === 'compaction' || f === 'reclaim' || f === 'khugepaged') {
       const po = c.object(o[f], path, 'an object { period }');
       if (!po) continue;
       c.keys(po, ['period'], path, `kernel.${f}`);

@@ -43,6 +43,10 @@ export interface KernelSpec {
   reclaim?: { period: number };
   /** the hugetlb pool: huge pages per size ("2M", "1G") */
   hugepages?: Record<string, number>;
+  /** the anonymous THP policy (default "madvise") */
+  thp?: 'never' | 'madvise' | 'always';
+  /** run khugepaged every period (absent: it does not run) */
+  khugepaged?: { period: number };
 }
 
 /** What an outcome entry of `forbid`/`allow` may be: a violation kind, or `{ readName: writeName }`. */

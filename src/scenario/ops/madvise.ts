@@ -7,7 +7,7 @@ export const madvise = processOp({
   name: 'madvise',
   doc: 'madvise(2) of a range',
   produces: 'result',
-  results: ['ok', 'EINVAL', 'ENOMEM'],
+  results: ['ok', 'EINVAL', 'ENOMEM', 'EAGAIN'],
   fields: {
     ...RANGE,
     advice: F.enum([
@@ -16,9 +16,9 @@ export const madvise = processOp({
       unbuilt('remove', 'MADV_REMOVE: punch a hole in the backing shared file'),
       word('dontfork', 'MADV_DONTFORK: the child of a fork does not get the range'),
       word('dofork', 'MADV_DOFORK: undo MADV_DONTFORK'),
-      unbuilt('hugepage', 'MADV_HUGEPAGE: the range may use THP'),
-      unbuilt('nohugepage', 'MADV_NOHUGEPAGE: the range may not use THP'),
-      unbuilt('collapse', 'MADV_COLLAPSE: collapse the range into THP now'),
+      word('hugepage', 'MADV_HUGEPAGE: the range may use THP (under kernel.thp "madvise")'),
+      word('nohugepage', 'MADV_NOHUGEPAGE: the range may not use THP'),
+      word('collapse', 'MADV_COLLAPSE: collapse each 2 MiB-aligned range inside it into a THP now (6.1+; EAGAIN from 6.3, EINVAL before, when a page is pinned)'),
     ], 'the advice', { required: true }),
   },
   *exec(x, op) {

@@ -6,6 +6,7 @@
  */
 import { delay, type Actor, type Co } from '../../engine/actor.js';
 import { compact_zone } from '../../mm/compaction.js';
+import { khugepaged_scan } from '../../mm/khugepaged.js';
 import type { Kernel } from '../../mm/kernel.js';
 import { write_cache_pages } from '../../mm/page-writeback.js';
 import { reclaim_buffers, shrink_folio_list } from '../../mm/vmscan.js';
@@ -33,6 +34,7 @@ export function spawnBackground(k: Kernel, kernel: KernelSpec): void {
     yield* shrink_folio_list(k, 32);
   });
   if (kernel.compaction) loop('kcompactd0', kernel.compaction.period, () => compact_zone(k));
+  if (kernel.khugepaged) loop('khugepaged', kernel.khugepaged.period, () => khugepaged_scan(k));
 }
 
 /** finalEvents() - the end-of-run events: every live folio's counts, the pin counters, then run_end. */

@@ -135,6 +135,7 @@ export function buildWorld(s: Scenario, o: WorldOptions): World {
     memory: s.kernel.memory ?? DEFAULT_MEMORY,
     ...(s.kernel.movable !== undefined ? { movable: s.kernel.movable } : {}),
     ...(s.kernel.hugepages ? { hugepages: hugepagesByOrder(s.kernel.hugepages) } : {}),
+    ...(s.kernel.thp ? { thp: s.kernel.thp } : {}),
     ...(s.kernel.leaseBreakTimeout !== undefined ? { tunables: { leaseBreakTimeout: s.kernel.leaseBreakTimeout } } : {}),
     fatal_signal_pending: () => {
       const p = actorProc.get(sched.current?.name ?? '');
