@@ -43,10 +43,18 @@ export type ScanResult =
 /** Who collapses: khugepaged keeps the sysfs limits and mode, MADV_COLLAPSE does not. */
 type Collapser = 'khugepaged' | 'madvise';
 
-/** hugepage_vma_check() - may @who collapse [@haddr, +2 MiB) of @vma? */
+/**
+ * hugepage_vma_check() - may @who collapse [@haddr, +2 MiB) of @vma? pinsim does not merge VMAs
+ * (the kernel's vma_merge() does, after an mprotect or MADV_DOFORK undoes a split), so adjacent
+ * VMAs with the same flags and no file count as the one VMA the kernel would have.
+ */
 function collapse_vma_ok(k: Kernel, vma: VmAreaStruct | null, haddr: number, who: Collapser): vma is VmAreaStruct {
   if (!vma || vma.vm_file !== null || vma.vm_huge_order || vma.vm_flags & (VM_SHARED | VM_NOHUGEPAGE)) return false;
-  if (haddr < vma.vm_start || haddr + HPAGE_PMD_SIZE > vma.vm_end) return false;
+  let end = vma.vm_end;
+  for (const next of vma.vm_mm.vmas) {
+    if (next.vm_start === end && next.vm_flags === vma.vm_flags && next.vm_file === null && !next.vm_huge_order) end = next.vm_end;
+  }
+  if (haddr < vma.vm_start || haddr + HPAGE_PMD_SIZE > end) return false;
   if (who === 'madvise') return true;
   return k.thp === 'always' || (k.thp === 'madvise' && (vma.vm_flags & VM_HUGEPAGE) !== 0);
 }

@@ -209,3 +209,30 @@ describe('khugepaged', () => {
     expect(eraRunner('linux-5.8')(scan(false, true)).r.observed['pm']).toBe('pmd');
   });
 });
+
+describe('gpu-hmm on a THP', () => {
+  const snap = (split: boolean) => ({
+    name: 'thp-snapshot', kernel: { memory: '64M', thp: 'always' }, devices: { gpu0: { model: 'gpu-hmm' } },
+    actors: {
+      app: [
+        mmap2M(), { op: 'store', addr: 'buf', length: '2M', as: 'fill' },
+        { op: 'mirror', device: 'gpu0', addr: 'buf', length: '2M', as: 'm' },
+        { op: 'snapshot', mirror: 'm', offset: 0, length: '8K', as: 'before' },
+        ...(split ? [{ op: 'munmap', addr: 'buf', offset: '1M', length: '4K', as: 'x' }] : []),
+        { op: 'snapshot', mirror: 'm', offset: 0, length: '8K', as: 'after' },
+      ],
+    },
+  });
+
+  it('snapshot reports WRITE|PMD for a PMD-mapped THP from 5.9 (WRITE before), and order 0 once the PMD is split', () => {
+    expect(eraRunner('linux-6.12')(snap(false)).r.observed).toMatchObject({ before: 'WRITE|PMD,WRITE|PMD', after: 'WRITE|PMD,WRITE|PMD' });
+    expect(eraRunner('linux-5.7')(snap(false)).r.observed).toMatchObject({ before: 'WRITE,WRITE' });
+    expect(eraRunner('linux-6.12')(snap(true)).r.observed).toMatchObject({ before: 'WRITE|PMD,WRITE|PMD', after: 'WRITE,WRITE' });
+  });
+
+  it('a PMD split invalidates the mirror over the whole 2 MiB, the pages the split keeps included', () => {
+    const { evs } = eraRunner('linux-6.12')(snap(true));
+    const split = of(evs, 'notifier_sub_done').find((e) => e.event === 'MMU_NOTIFY_CLEAR');
+    expect([split?.start, split?.end]).toEqual([0x40000000, 0x40200000]);
+  });
+});
