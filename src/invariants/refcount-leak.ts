@@ -29,6 +29,7 @@ function create(ctx: CheckerCtx) {
         case 'pte_set': if (ev.pfn !== 0) add(refs, ev.head ?? ev.pfn, 1); break;
         case 'pte_clear': if (ev.pfn !== 0) add(refs, ev.head ?? ev.pfn, -1); break;
         case 'thp_split_pmd': if (ev.refs) add(refs, ev.pfn, ev.refs); break;
+        case 'folio_split': add(refs, ev.head, -ev.moved); add(refs, ev.pfn, ev.refs); break;
         case 'dma_ref_get': {
           // A large folio's pages: `nr` of them, each counted on the folio's head.
           const at = ev.head ?? ev.pfn, nr = ev.nr ?? 1;

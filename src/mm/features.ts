@@ -77,6 +77,16 @@ export interface KernelFeatures {
   readonly madv_collapse: boolean;
   /** MADV_COLLAPSE answers EAGAIN for a page with extra references (6.3); EINVAL before. */
   readonly madv_collapse_eagain: boolean;
+  /** shmem truncate tries to split a partly truncated THP (and keeps it whole when that fails) (5.7). */
+  readonly shmem_truncate_split: boolean;
+  /** xfs page cache folios larger than 4 KiB from readahead and faults (5.18). */
+  readonly xfs_large_folios: boolean;
+  /** ... and from buffered writes too (6.6). */
+  readonly large_folio_writes: boolean;
+  /** tmpfs folios of any order, not only 4 KiB or 2 MiB (6.14). */
+  readonly shmem_any_order: boolean;
+  /** ext4 page cache folios larger than 4 KiB (6.16). */
+  readonly ext4_large_folios: boolean;
 }
 
 type FeatureValues = Omit<KernelFeatures, 'version'>;
@@ -104,6 +114,7 @@ const BEFORE_TIMELINE: FeatureValues = {
   mremap_vma_lookup_first: false, hmm_pfn_order: false, odp_hugetlb_hpage_shift: false, hugetlb_fork_copies_pinned: false,
   hugetlb_mremap: false, madv_dontneed_hugetlb: false, hugetlbfs_zero_partial: false, madv_dontneed_hugetlb_round_down: false,
   thp_cow_split: false, khugepaged_shared: false, thp_fork_splits_pinned: false, madv_collapse: false, madv_collapse_eagain: false,
+  shmem_truncate_split: false, xfs_large_folios: false, large_folio_writes: false, shmem_any_order: false, ext4_large_folios: false,
 };
 
 /**
@@ -122,6 +133,10 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
   {
     version: [5, 7], set: { foll_pin: true }, commit: '3faa52c03f44', subject: 'mm/gup: track FOLL_PIN pages',
     where: 'mm/gup.c try_grab_page()', effect: 'a pin adds GUP_PIN_COUNTING_BIAS (1024); folio_maybe_dma_pinned() sees it',
+  },
+  {
+    version: [5, 7], set: { shmem_truncate_split: true }, commit: '71725ed10c40', subject: 'mm: huge tmpfs: try to split_huge_page() when punching hole',
+    where: 'mm/shmem.c shmem_punch_compound()', effect: 'a partly truncated tmpfs THP is split when it can be; kept whole (the range zeroed) when not',
   },
   {
     version: [5, 8], set: { gup_forces_cow_break: true }, commit: '17839856fd58',
@@ -187,6 +202,10 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     where: 'fs/ext4/inode.c mpage_prepare_extent_to_map()', effect: 'writeback warns and skips a dirty page without buffers instead of BUG',
   },
   {
+    version: [5, 18], set: { xfs_large_folios: true }, commit: '6795801366da', subject: 'xfs: Support large folios',
+    where: 'fs/xfs/xfs_icache.c xfs_inode_alloc() mapping_set_large_folios()', effect: 'xfs files cache folios of folioSize from readahead and faults',
+  },
+  {
     version: [5, 19], set: { anon_exclusive: true, wp_reuse: 'anon_exclusive' }, commit: '6c287605fd56',
     subject: 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive',
     where: 'mm/memory.c do_wp_page(), copy_present_pte(); include/linux/rmap.h page_try_dup_anon_rmap()',
@@ -239,6 +258,18 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     version: [6, 5], set: { longterm_file_write_refused: true }, commit: '8ac268436e6d',
     subject: 'mm/gup: disallow FOLL_LONGTERM GUP-nonfast writing to file-backed mappings',
     where: 'mm/gup.c check_vma_flags() writable_file_mapping_allowed()', effect: 'a writable long-term pin of a dirty-tracked shared file mapping fails EFAULT',
+  },
+  {
+    version: [6, 6], set: { large_folio_writes: true }, commit: '', subject: 'iomap: create large folios in the buffered write path',
+    where: 'fs/iomap/buffered-io.c iomap_get_folio()', effect: 'buffered writes to xfs make folios of folioSize too (4 KiB before)',
+  },
+  {
+    version: [6, 14], set: { shmem_any_order: true }, commit: '', subject: 'mm: shmem: add large folio support for tmpfs',
+    where: 'mm/shmem.c shmem_huge_global_enabled(), shmem_allowable_huge_orders()', effect: 'tmpfs folios of any folioSize, not only 4 KiB or 2 MiB',
+  },
+  {
+    version: [6, 16], set: { ext4_large_folios: true }, commit: '', subject: 'ext4: enable large folio for regular file',
+    where: 'fs/ext4/inode.c ext4_should_enable_large_folio()', effect: 'ext4 files cache folios of folioSize',
   },
 ];
 

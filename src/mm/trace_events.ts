@@ -39,6 +39,18 @@ export type MmTraceEvent =
    * 512 PTEs mapping the same pages; the folio took `refs` more references (one per PTE, less the PMD's).
    */
   | Ev<'thp_split_pmd', { mm: string; va: number; pfn: number; refs: number; write: boolean }>
+  /**
+   * split_folio() made the page `pfn` of the large folio headed by `head` a folio of its own with
+   * `refs` references: its PTEs' `moved` from the head, and the page cache's own (one per folio, so
+   * one more per page the split makes). One event per page but the head.
+   */
+  | Ev<'folio_split', { pfn: number; head: number; refs: number; moved: number }>
+  /**
+   * Truncate or punch-hole covered part of the large page-cache folio headed by `pfn` (`nr` pages
+   * from `index`): it zeroed that part and tried to split the folio; `outcome` split | kept (dirty,
+   * or tmpfs) | removed (clean: removed whole, its other pages orphaned too).
+   */
+  | Ev<'folio_truncate_partial', { file: string; index: number; pfn: number; nr: number; outcome: string; refcount: number; pincount: number }>
   /** No aligned block of 512 free frames for a THP fault at `va`: 4 KiB pages instead. */
   | Ev<'thp_fault_fallback', { mm: string; va: number }>
   /** do_huge_pmd_wp_page() (≤ 5.7) copied the whole THP headed by `pfn` at `va` into the new THP `new`. */

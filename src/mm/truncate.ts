@@ -13,14 +13,15 @@
  */
 import { delay, schedPoint, type Co } from '../engine/actor.js';
 import type { Errno } from './errno.js';
-import { filemap_get_folio, filemap_pfns_in, filemap_remove_folio } from './filemap.js';
+import { filemap_get_folio, filemap_pfns_in, filemap_remove_folio, folio_test_dirty } from './filemap.js';
+import { split_folio } from './folio_split.js';
 import type { Inode } from './fs/inode.js';
 import type { Kernel } from './kernel.js';
 import { dax_break_layouts } from './fs/dax.js';
 import { hugetlbfs_setattr_size_check, remove_inode_hugepages } from './fs/hugetlbfs.js';
 import { down_write, up_write } from './locking.js';
 import { unmap_mapping_range } from './memory.js';
-import { folio_detach_buffers } from './page-writeback.js';
+import { folio_detach_buffers, folio_mark_dirty } from './page-writeback.js';
 import type { DmaRef } from './pin_registry.js';
 import { PAGE_SIZE, pages_in, PG_dirty } from './types.js';
 
@@ -33,17 +34,67 @@ export function* truncate_inode_pages_range(k: Kernel, inode: Inode, first: numb
   if (inode.huge_order) return yield* remove_inode_hugepages(k, inode, first, last, reason);
   const victims: [index: number, pfn: number][] = [];
   inode.i_mapping.i_pages.forEachIn(first, last, (i, v) => victims.push([i, v - 1]));
+  /** The large folios dealt with already (a partial one is zeroed, split or kept, once). */
+  const done = new Set<number>();
   for (const [index, pfn] of victims) {
     // The batch is stale once we have slept: drop_caches (i_rwsem does not keep it out) may have
     // removed (and freed) the folio meanwhile. Like truncate_inode_folio()'s folio->mapping check
     // under the folio lock, skip it unless it is still this file's folio at this index.
     if (filemap_get_folio(inode.i_mapping, index) !== pfn) continue;
+    if (k.mem.folio_order(pfn)) {
+      const head = k.mem.folio_head(pfn);
+      if (done.has(head)) continue;
+      done.add(head);
+      const start = k.mem.indexOf(head), nr = k.mem.folio_nr_pages(head);
+      // A folio the range covers in part: zeroed, then split (its pages then go one by one) or not.
+      if ((start < first || start + nr - 1 > last) && (yield* truncate_inode_partial_folio(k, inode, head, first, last, reason)) !== 'split') continue;
+      if (k.mem.folio_order(pfn) && filemap_get_folio(inode.i_mapping, index) === pfn) {
+        folio_detach_buffers(k, head);
+        k.mem.flags[head] = k.mem.flagsOf(head) & ~PG_dirty;
+        filemap_remove_folio(k, head, reason);
+        yield* delay(k.timing.truncatePerPage, 'truncate:folio_removed');
+        continue;
+      }
+      if (index < first || index > last) continue;
+    }
     // truncate_cleanup_folio(): invalidate the buffers, cancel the dirty state.
     folio_detach_buffers(k, pfn);
     k.mem.flags[pfn] = k.mem.flagsOf(pfn) & ~PG_dirty;
     filemap_remove_folio(k, pfn, reason);
     yield* delay(k.timing.truncatePerPage, 'truncate:folio_removed');
   }
+}
+
+/**
+ * truncate_inode_partial_folio() - truncate or punch-hole covers pages [@first, @last] of the large
+ * folio headed by @head in part: the pages it covers are zeroed, then the folio is split if it can
+ * be (its pages in the range then go like any 4 KiB page). A folio that cannot be split (a pin, any
+ * extra reference) is kept whole when it is dirty — and always on tmpfs, which marks it dirty first
+ * (before 5.7 tmpfs does not even try to split) — and otherwise removed from the page cache whole,
+ * unmapped first, orphaning the pages outside the range too.
+ * Context: i_rwsem held; may sleep (the unmap). Return: 'split', 'kept' or 'removed'.
+ * Kernel: mm/truncate.c truncate_inode_partial_folio() (5.17), truncate_inode_folio(); mm/shmem.c
+ * shmem_undo_range() (b9a8a4195c7d: folio marked dirty first), 5.7 shmem_punch_compound() (71725ed10c40).
+ */
+export function* truncate_inode_partial_folio(k: Kernel, inode: Inode, head: number, first: number, last: number, reason: string): Co<'split' | 'kept' | 'removed'> {
+  const m = k.mem;
+  const start = m.indexOf(head), nr = m.folio_nr_pages(head);
+  for (let i = Math.max(first, start); i <= Math.min(last, start + nr - 1); i++) m.content[head + i - start] = 0;
+  const shmem = inode.fs === 'tmpfs';
+  if (shmem) folio_mark_dirty(k, head, 'shmem_undo_range');
+  const tried = !shmem || k.features.shmem_truncate_split;
+  const outcome = tried && split_folio(k, head) ? 'split' : shmem || folio_test_dirty(k, head) ? 'kept' : 'removed';
+  k.emit({
+    type: 'folio_truncate_partial', time: k.now, actor: k.actorName(), file: inode.name, index: start, pfn: head, nr, outcome,
+    refcount: m.refcount(head), pincount: m.pincount(head),
+  });
+  if (outcome !== 'removed') return outcome;
+  yield* unmap_mapping_range(k, inode.i_mapping, start * PAGE_SIZE, nr * PAGE_SIZE, false);
+  if (m.mappingOf(head) !== inode.id) return 'removed';
+  folio_detach_buffers(k, head);
+  filemap_remove_folio(k, head, reason);
+  yield* delay(k.timing.truncatePerPage, 'truncate:folio_removed');
+  return 'removed';
 }
 
 /** i_size_write() - set @inode's size (traced as `i_size`). Context: i_rwsem held for write. */

@@ -12,7 +12,9 @@ import type { DeviceParams } from '../../devices/device.js';
 import type { CheckerCtx, CheckerInstance } from '../../invariants/checker.js';
 import { kernel_fingerprint } from '../../mm/fingerprint.js';
 import { IommuDomain } from '../../mm/iommu.js';
+import { mapping_set_folio_order } from '../../mm/filemap.js';
 import { huge_page_order_of } from '../../mm/hugetlb.js';
+import { PAGE_SIZE } from '../../mm/types.js';
 import { Kernel } from '../../mm/kernel.js';
 import { PINSIM_BUG } from '../../mm/mmdebug.js';
 import { DEFAULT_TIMING } from '../../mm/timing.js';
@@ -144,7 +146,12 @@ export function buildWorld(s: Scenario, o: WorldOptions): World {
   });
 
   const { checkers, violations, stats, notes } = listen(bus, sched, s, o);
-  for (const [name, f] of Object.entries(s.files)) k.create_inode(name, f.fs, f.dax, f.size, f.fs === 'hugetlbfs' ? huge_page_order_of(f.pageSize ?? 0) : 0);
+  for (const [name, f] of Object.entries(s.files)) {
+    const ino = k.create_inode(name, f.fs, f.dax, f.size, f.fs === 'hugetlbfs' ? huge_page_order_of(f.pageSize ?? 0) : 0);
+    // folioSize: what the filesystem and era allow, and a note when that is not what was asked.
+    const note = f.folioSize ? mapping_set_folio_order(k, ino, Math.log2(f.folioSize / PAGE_SIZE)) : null;
+    if (note) notes.push(note);
+  }
   // A process that a fork creates comes into being at the fork.
   for (const p of initialProcesses(s)) {
     const spec = s.processes[p] ?? {};

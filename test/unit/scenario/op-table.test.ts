@@ -105,7 +105,6 @@ function unbuiltOps(): [string, Json][] {
 describe('the op table: what is not built yet', () => {
   it('lists every op, field and word of the format pinsim has not built (read from the table)', () => {
     expect(unbuiltInTable()).toEqual([
-      'files.folioSize',
       'madvise.advice=free', 'madvise.advice=remove',
       'mremap.flags=dontunmap',
       'oom_kill',
@@ -126,13 +125,13 @@ describe('the op table: what is not built yet', () => {
     expect(nested).toEqual(top.map((i) => ({ ...i, path: i.path.replace(at, `${at}.onBreak[0]`) })));
   });
 
-  it('refuses the unbuilt kernel and file fields at their paths (a hugetlbfs file is built)', () => {
-    const kernel = Object.entries(KERNEL_FIELDS).filter(([, s]) => !s.built).map(([f]) => f);
-    const list = issuesOf({ ...world([]), kernel: Object.fromEntries(kernel.map((f) => [f, '1us'])), files: { f: { fs: 'hugetlbfs', size: '2M' }, g: { fs: 'ext4', size: '4K', folioSize: '16K' } } });
-    expect(list.map((i) => [i.code, i.path])).toEqual([
-      ...kernel.map((f) => ['not-implemented', `kernel.${f}`]),
-      ['not-implemented', 'files.g.folioSize'],
-    ]);
+  it('every kernel and file field is built: folioSize validates, and is refused where it means nothing or is no folio size', () => {
+    expect(Object.entries(KERNEL_FIELDS).filter(([, s]) => !s.built)).toEqual([]);
+    const files = (g: Json) => issuesOf({ ...world([]), files: { f: { fs: 'hugetlbfs', size: '2M' }, g } }).map((i) => [i.code, i.path]);
+    expect(files({ fs: 'ext4', size: '4K', folioSize: '16K' })).toEqual([]);
+    expect(files({ fs: 'hugetlbfs', size: '2M', folioSize: '16K' })).toEqual([['unknown-field', 'files.g.folioSize']]);
+    expect(files({ fs: 'xfs', size: '4M', folioSize: '12K' })).toEqual([['unknown-value', 'files.g.folioSize']]);
+    expect(files({ fs: 'xfs', size: '4M', folioSize: '4M' })).toEqual([['unknown-value', 'files.g.folioSize']]);
   });
 });
 
