@@ -13,6 +13,15 @@
  *                      of 1 GiB populated with MADV_NOHUGEPAGE (C helper, else python3)     ≤ 1.0
  *   truncateSimVsReal  the same for ftruncate to 0 of a 1 GiB shared-mapped, populated
  *                      page-cache file (the real one in the temporary directory)            ≤ 1.0
+ *   munmapThpSimVsReal simulated munmap of 1 GiB of PMD-mapped THP (kernel.thp always, 512
+ *                      folios) under the same odp-nic MR and gpu-hmm mirror ÷ the real kernel's
+ *                      munmap of 1 GiB written with MADV_HUGEPAGE (C helper: it also reports how
+ *                      much really was THP; python3 cannot ask for THP: skipped)             ≤ 1.0
+ *   truncateLargeFolioSimVsReal
+ *                      simulated ftruncate to 0 of a 1 GiB shared-mapped file of 2 MiB folios
+ *                      (folioSize 2M, under the era of the real kernel when it has large folios
+ *                      for that filesystem) ÷ the real one with readahead and MADV_HUGEPAGE on
+ *                      (the helper reports the FileHugePages the file really got)            ≤ 1.0
  *   bytesPerPage       heap growth per simulated 4 KiB page with 4 Mi pages populated: frames,
  *                      page tables and page cache (a child run with --expose-gc)            ≤ 64
  *   schedulesPerSec    raw explorer executions per CPU second on a 3-actor GPU-fault-vs-munmap
@@ -202,7 +211,7 @@ function findRealTool(tmp) {
   const exe = join(dir, 'bench-real');
   const cc = opts.real === 'python3' ? { status: -1, error: 'skipped' } : spawnSync('cc', ['-O2', '-o', exe, join(HERE, 'bench-real.c')], { encoding: 'utf8' });
   if (cc.status === 0 && existsSync(exe)) {
-    realTool = { kind: 'cc', dir, run: (args) => runHelper(exe, args) };
+    realTool = { kind: 'cc', dir, run: (args) => runHelper(exe, args), run2: (args) => runHelper(exe, args, true) };
     return realTool;
   }
   const py = opts.real === 'cc' ? { status: -1 } : spawnSync('python3', ['-c', 'import mmap; print(mmap.PAGESIZE)'], { encoding: 'utf8' });
@@ -215,10 +224,11 @@ function findRealTool(tmp) {
   return realTool;
 }
 
-function runHelper(cmd, args) {
+function runHelper(cmd, args, all = false) {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`bench: ${cmd} ${args[0] === '-c' ? args.slice(2).join(' ') : args.join(' ')} failed: ${r.stderr || r.error}`);
-  return Number(r.stdout.trim());
+  const xs = r.stdout.trim().split(/\s+/).map(Number);
+  return all ? xs : xs[0];
 }
 
 const PY_REAL = `
@@ -535,6 +545,72 @@ async function benchSimVsReal(name, op) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// munmapThpSimVsReal and truncateLargeFolioSimVsReal
+
+const THP_BASE = 0x40000000;
+
+function munmapThpScenario(bytes) {
+  const s = munmapScenario(bytes);
+  s.name = 'bench-munmap-thp-1g';
+  s.kernel.thp = 'always';
+  s.actors.app[0] = { op: 'mmap', addr: THP_BASE, length: bytes, prot: 'rw', flags: ['private', 'fixed', 'populate'], as: 'buf' };
+  return s;
+}
+
+function truncateLargeScenario(bytes, fs, policy) {
+  const s = truncateScenario(bytes, fs);
+  s.name = 'bench-truncate-large-folio-1g';
+  s.kernel.policy = policy;
+  s.files.f.folioSize = '2M';
+  return s;
+}
+
+/** The running kernel's version as a pinsim era (linux-X.Y), or null. */
+function hostEra() {
+  const m = /^(\d+)\.(\d+)/.exec(os.release());
+  return m ? `linux-${m[1]}.${m[2]}` : null;
+}
+
+async function benchThpSimVsReal(name, op) {
+  const bytes = SIZES.bigBytes;
+  const pages = bytes / PAGE, folios = bytes / (2 * 1024 * 1024);
+  const tool = findRealTool(opts.tmp);
+  if (!tool.kind) return skipped(name, '<=', 1.0, `no real-kernel measurement: ${tool.why}`);
+  if (tool.kind !== 'cc') return skipped(name, '<=', 1.0, 'the python3 fallback cannot ask for THP or large folios (no C compiler here)');
+  const type = fsType(opts.tmp);
+  const simFs = simFsFor(type);
+  const path = join(opts.tmp, `pinsim-bench-${process.pid}.dat`);
+  const args = op === 'munmap' ? ['munmap-thp', String(bytes)] : ['truncate-large', String(bytes), path];
+  const runs = [];
+  for (let i = 0; i < SIZES.realReps; i++) runs.push(tool.run2(args));
+  const realMs = median(runs.map(([ns]) => ns / 1e6)), realAll = runs.map(([ns]) => round(ns / 1e6, 2));
+  const hugeShare = Math.min(...runs.map(([, huge]) => huge / bytes));
+  // The simulated era: the real kernel's where pinsim can run it, so large folios exist for ext4 (6.16+) as they do here.
+  const era = hostEra() ?? 'linux-6.12';
+  const s = op === 'munmap' ? munmapThpScenario(bytes) : truncateLargeScenario(bytes, simFs, era);
+  const key = op === 'munmap' ? 'app.4' : 'app.1';
+  const prof = await maybeProfiler();
+  const all = timeOp(s, key, {}, prof);
+  if (all.result.violations.length) process.stderr.write(`bench: ${s.name} reported violations: ${all.result.violations.map((v) => v.kind).join(', ')}\n`);
+  const notes = all.result.notes ?? [];
+  const model = timeOp(s, key, { registry: noCheckers() });
+  const what = op === 'munmap'
+    ? `munmap of ${bytes / 1024 ** 2} MiB of PMD-mapped THP (${folios} folios) under an odp-nic MR and a gpu-hmm mirror, every checker on`
+    : `ftruncate to 0 of a ${bytes / 1024 ** 2} MiB ${simFs} file of 2 MiB folios (${folios}) mapped shared, under ${era}, every checker on`;
+  const real = op === 'munmap' ? `AnonHugePages ${round(100 * hugeShare, 1)} % of it` : `FileHugePages grew by ${round(100 * hugeShare, 1)} % of it (${type} in ${opts.tmp})`;
+  return figure(name, all.ms / realMs, '<=', 1.0, {
+    range: [all.ms / Math.max(...realAll), all.ms / Math.min(...realAll)], samples: realAll.length,
+    detail: `sim ${all.ms.toFixed(1)} ms vs real ${realMs.toFixed(1)} ms (cc; real: ${real}): ${what}${notes.length ? `; note: ${notes.join('; ')}` : ''}`,
+    simMs: round(all.ms, 1), realMs: round(realMs, 2), realRuns: realAll, realTool: 'cc', pages, folios, realHugeShare: round(hugeShare, 3),
+    ...(op === 'truncate' ? { realFs: type, simFs, simEra: era } : {}),
+    simEvents: all.result.stats.events,
+    modelOnlySimMs: round(model.ms, 1), modelOnlyVsReal: round(model.ms / realMs),
+    also: `no checker subscribed: sim ${model.ms.toFixed(1)} ms, ${round(model.ms / realMs)} × real`,
+    ...(prof ? { profile: prof.top() } : {}),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // bytesPerPage (in a child with --expose-gc)
 
 /** Child: populate @pages pages of a shared file mapping; print the heap growth per page. */
@@ -771,6 +847,8 @@ const BENCHES = [
   ['engineVsBareHeap', benchEngine],
   ['munmapSimVsReal', () => benchSimVsReal('munmapSimVsReal', 'munmap')],
   ['truncateSimVsReal', () => benchSimVsReal('truncateSimVsReal', 'truncate')],
+  ['munmapThpSimVsReal', () => benchThpSimVsReal('munmapThpSimVsReal', 'munmap')],
+  ['truncateLargeFolioSimVsReal', () => benchThpSimVsReal('truncateLargeFolioSimVsReal', 'truncate')],
   ['bytesPerPage', benchBytes],
   ['schedulesPerSec', benchSchedules],
   ['schedulesPerSecOdp', benchSchedulesOdp],

@@ -21,6 +21,8 @@
  * Kernel: mm/huge_memory.c do_huge_pmd_anonymous_page(), __do_huge_pmd_anonymous_page(),
  * do_huge_pmd_wp_page(), __split_huge_pmd(), __split_huge_pmd_locked(), __split_huge_zero_page_pmd(),
  * zap_huge_pmd(), copy_huge_pmd(), thp_vma_allowable_order() / transparent_hugepage_active().
+ * A PMD-sized page-cache folio in a shared mapping that covers its aligned 2 MiB is mapped by a PMD
+ * too (do_set_pmd()); splitting that PMD only clears it, and what stays mapped is faulted in again.
  * Simplified: no deferred-split shrinker (a partly unmapped THP keeps its unmapped pages until its
  * last reference goes), no mTHP orders, no khugepaged per-mm registration (see khugepaged.ts).
  */
@@ -34,6 +36,7 @@ import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_CLEAR,
 } from './mmu_notifier.js';
 import { ClearPageAnonExclusive, folio_maybe_dma_pinned, PageAnonExclusive, SetPageAnonExclusive } from './page-flags.js';
+import { folio_mark_dirty } from './page-writeback.js';
 import { PAGE_SIZE, VM_FAULT_WRITE, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SHARED, VM_WRITE, ZERO_PFN } from './types.js';
 
 /** The anonymous THP policy (/sys/kernel/mm/transparent_hugepage/enabled). */
@@ -90,12 +93,13 @@ export function set_pmd_at(k: Kernel, mm: MmStruct, haddr: number, head: number,
 }
 
 /**
- * zap_huge_pmd() - clear the PMD at @haddr; a THP's reference goes into @gather. Return: the head
- * (ZERO_PFN for the huge zero page), or -1.
+ * zap_huge_pmd() - clear the PMD at @haddr; a THP's reference goes into @gather (a page-cache
+ * folio's dirty bit moves to the folio first). Return: the head (ZERO_PFN for the huge zero page), or -1.
  */
 export function zap_huge_pmd(k: Kernel, mm: MmStruct, haddr: number, gather: number[]): number {
   mm.huge_pmds.delete(haddr / HPAGE_PMD_SIZE);
   const pte = mm.pgtable.get(haddr / PAGE_SIZE);
+  if (pte_pfn(pte) !== ZERO_PFN && pte_dirty(pte) && k.mem.mappingOf(pte_pfn(pte)) > 0) folio_mark_dirty(k, pte_pfn(pte), 'zap_huge_pmd');
   if (pte_pfn(pte) !== ZERO_PFN) return huge_ptep_get_and_clear(k, mm, haddr, gather);
   mm.pgtable.setRun(haddr / PAGE_SIZE, HPAGE_PMD_NR, 0, 0);
   k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: haddr, pfn: ZERO_PFN, dirty: false, zero: HPAGE_PMD_NR });
@@ -136,14 +140,37 @@ export function do_huge_pmd_anonymous_page(k: Kernel, vma: VmAreaStruct, haddr: 
 }
 
 /**
+ * do_set_pmd() - map the page-cache folio of @page (a PMD-sized one) at the 2 MiB at @haddr of the
+ * shared file VMA @vma by one PMD, when the VMA covers it at a file offset of the same alignment
+ * and nothing is mapped there yet. Return: true when mapped. The caller dirtied the folio through
+ * page_mkwrite for a write. Kernel: mm/memory.c do_set_pmd(), mm/filemap.c filemap_map_pmd().
+ * Simplified: shared mappings only (a private file mapping maps the folio by PTEs).
+ */
+export function do_set_pmd(k: Kernel, vma: VmAreaStruct, haddr: number, page: number, bits: number): boolean {
+  const m = k.mem;
+  const head = m.folio_head(page);
+  if (m.folio_order(head) !== HPAGE_PMD_ORDER || !(vma.vm_flags & VM_SHARED) || vma.vm_flags & VM_NOHUGEPAGE) return false;
+  if (haddr < vma.vm_start || haddr + HPAGE_PMD_SIZE > vma.vm_end || vma.linear_page_index(haddr) !== m.indexOf(head)) return false;
+  if (!pmd_none(vma.vm_mm, haddr)) return false;
+  set_pmd_at(k, vma.vm_mm, haddr, head, bits);
+  return true;
+}
+
+/**
  * __split_huge_pmd_locked() - turn the PMD at @haddr into 512 PTEs mapping the same pages with the
  * same bits: the folio gains 511 references and a mapcount on every page, and loses its entire
  * mapcount. The huge zero page's entries already name the zero page. Nothing sleeps.
  */
-function __split_huge_pmd_locked(k: Kernel, mm: MmStruct, haddr: number): void {
-  if (!mm.huge_pmds.delete(haddr / HPAGE_PMD_SIZE)) return;
+function __split_huge_pmd_locked(k: Kernel, mm: MmStruct, haddr: number, gather: number[]): void {
+  if (!mm.huge_pmds.has(haddr / HPAGE_PMD_SIZE)) return;
   const pte = mm.pgtable.get(haddr / PAGE_SIZE);
   const pfn = pte_pfn(pte);
+  // A page-cache folio's PMD is just cleared: the pages the operation keeps are faulted in again.
+  if (pfn !== ZERO_PFN && k.mem.mappingOf(pfn) > 0) {
+    zap_huge_pmd(k, mm, haddr, gather);
+    return;
+  }
+  mm.huge_pmds.delete(haddr / HPAGE_PMD_SIZE);
   if (pfn !== ZERO_PFN) {
     const m = k.mem;
     const head = m.folio_head(pfn);
@@ -164,8 +191,10 @@ export function* __split_huge_pmd(k: Kernel, mm: MmStruct, haddr: number): Co {
   yield* mmu_notifier_invalidate_range_start(k, range);
   yield* schedPoint('thp:split_after_notifier_start');
   // Under the PMD lock: a racing zap may have cleared it meanwhile.
-  __split_huge_pmd_locked(k, mm, haddr);
+  const gather: number[] = [];
+  __split_huge_pmd_locked(k, mm, haddr, gather);
   yield* mmu_notifier_invalidate_range_end(k, range);
+  for (const p of gather) k.folio_put_refs(p, 1);
 }
 
 /**
@@ -270,7 +299,7 @@ export function copy_huge_pmd(k: Kernel, parent: Process, dst: VmAreaStruct, src
       && k.features.thp_fork_splits_pinned && pmm.has_pinned && folio_maybe_dma_pinned(k, head);
     if (exclusive_pinned) {
       // The parent's PMD is split here (the kernel's notifier for it nests in fork's range).
-      __split_huge_pmd_locked(k, pmm, haddr);
+      __split_huge_pmd_locked(k, pmm, haddr, []);
       continue;
     }
     ClearPageAnonExclusive(k, head);

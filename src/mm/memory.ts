@@ -25,8 +25,9 @@ import { PageAnonExclusive, SetPageAnonExclusive } from './page-flags.js';
 import { do_page_mkwrite, folio_mark_dirty } from './page-writeback.js';
 import { remove_device_exclusive_entry } from './rmap.js';
 import { hugetlb_fault_locked, zap_hugepage_range } from './hugetlb_fault.js';
+import { huge_pte_modify } from './hugetlb_fault.js';
 import {
-  do_huge_pmd_anonymous_page, do_huge_pmd_wp_page, pmd_addr, pmd_none, pmd_trans_huge, split_huge_pmd_range, thp_pmds_in,
+  do_huge_pmd_anonymous_page, do_huge_pmd_wp_page, do_set_pmd, HPAGE_PMD_SIZE, pmd_addr, pmd_none, pmd_trans_huge, split_huge_pmd_range, thp_pmds_in,
   thp_vma_allowable, zap_huge_pmd,
 } from './huge_memory.js';
 import type { MmEventOf } from './trace_events.js';
@@ -93,7 +94,10 @@ export function zap_pte_range(k: Kernel, mm: MmStruct, start: number, end: numbe
   let n = 0;
   const pmds = thp_pmds_in(mm, start, end);
   // zap_huge_pmd(): a THP PMD inside the range goes whole (the callers split the ones it covers in part).
-  if (pmds.length && !only_file) for (const haddr of pmds) if (zap_huge_pmd(k, mm, haddr, gather) >= 0) n++;
+  if (pmds.length && !only_file) {
+    for (const haddr of pmds) if (zap_huge_pmd(k, mm, haddr, gather) >= 0) n++;
+    if (pmds.length * HPAGE_PMD_SIZE === end - start) return n; // nothing but PMDs in the range
+  }
   mm.pgtable.forEachIn(vpn(start), vpn(end - 1), (v, pte) => {
     if (only_file && k.mem.mapping[pte_pfn(pte)] === MAPPING_ANON) return;
     if (ptep_clear(k, mm, v * PAGE_SIZE, gather) >= 0) n++;
@@ -308,9 +312,10 @@ function* fault_locked(k: Kernel, vma: VmAreaStruct, page: number, pte: number, 
     }
     if (!cow) {
       if (unshare) return 0; // nothing to unshare in a shared mapping
-      // wp_page_shared(): a shared file page becomes writable through page_mkwrite.
+      // wp_page_shared(): a shared file page becomes writable through page_mkwrite (a PMD: whole).
       do_page_mkwrite(k, pfn);
-      mm.pgtable.set(vpn(page), mk_pte(pfn, PTE_WRITE | PTE_DIRTY));
+      if (mm.huge_pmds.size && pmd_trans_huge(mm, page)) huge_pte_modify(k, mm, pmd_addr(page), PTE_WRITE | PTE_DIRTY);
+      else mm.pgtable.set(vpn(page), mk_pte(pfn, PTE_WRITE | PTE_DIRTY));
       return 0;
     }
     return yield* do_wp_page(k, vma, page, pte, unshare);
@@ -347,11 +352,14 @@ function* fault_locked(k: Kernel, vma: VmAreaStruct, page: number, pte: number, 
   }
   if (write) {
     do_page_mkwrite(k, pfn); // do_shared_fault()
+    if (k.mem.folio_order(pfn) && do_set_pmd(k, vma, pmd_addr(page), pfn, PTE_WRITE | PTE_DIRTY)) return 0;
     set_pte_at(k, mm, page, pfn, PTE_WRITE | PTE_DIRTY);
     return 0;
   }
   // do_read_fault(): writable at once only where no dirty tracking is needed (tmpfs).
-  set_pte_at(k, mm, page, pfn, vm_write && !vma_needs_dirty_tracking(vma) ? PTE_WRITE : 0);
+  const bits = vm_write && !vma_needs_dirty_tracking(vma) ? PTE_WRITE : 0;
+  if (k.mem.folio_order(pfn) && do_set_pmd(k, vma, pmd_addr(page), pfn, bits)) return 0;
+  set_pte_at(k, mm, page, pfn, bits);
   return 0;
 }
 

@@ -61,7 +61,9 @@ export function* do_migrate_pages(k: Kernel, mm: MmStruct, start: number, len: n
       va = haddr + size - PAGE_SIZE;
       continue;
     }
-    if (m.folio_order(old) && m.mapping[old] === MAPPING_ANON) {
+    // Simplified: a large page-cache folio (folioSize) is not migrated.
+    if (m.folio_order(old) && m.mapping[old] !== MAPPING_ANON) { err = EBUSY; continue; }
+    if (m.folio_order(old)) {
       // An anonymous THP: mapped whole by its PMD, it moves whole, as a huge page does. Simplified:
       // a PTE-mapped (split) one is not moved (the kernel would move or split it): EBUSY.
       if (!pmd_trans_huge(mm, va)) { err = EBUSY; continue; }

@@ -33,9 +33,14 @@ import { PAGE_SIZE, pages_in, PG_dirty } from './types.js';
 export function* truncate_inode_pages_range(k: Kernel, inode: Inode, first: number, last: number, reason: string): Co {
   if (inode.huge_order) return yield* remove_inode_hugepages(k, inode, first, last, reason);
   const victims: [index: number, pfn: number][] = [];
-  inode.i_mapping.i_pages.forEachIn(first, last, (i, v) => victims.push([i, v - 1]));
-  /** The large folios dealt with already (a partial one is zeroed, split or kept, once). */
-  const done = new Set<number>();
+  // A large folio's pages are one victim: its first page in the range.
+  const m = k.mem;
+  inode.i_mapping.i_pages.forEachRun(first, last, (i, v) => {
+    victims.push([i, v - 1]);
+    // The folio's other pages are not visited.
+    const order = m.folio_order(v - 1);
+    return order === 0 ? 1 : (1 << order) - ((v - 1) & ((1 << order) - 1));
+  });
   for (const [index, pfn] of victims) {
     // The batch is stale once we have slept: drop_caches (i_rwsem does not keep it out) may have
     // removed (and freed) the folio meanwhile. Like truncate_inode_folio()'s folio->mapping check
@@ -43,19 +48,27 @@ export function* truncate_inode_pages_range(k: Kernel, inode: Inode, first: numb
     if (filemap_get_folio(inode.i_mapping, index) !== pfn) continue;
     if (k.mem.folio_order(pfn)) {
       const head = k.mem.folio_head(pfn);
-      if (done.has(head)) continue;
-      done.add(head);
       const start = k.mem.indexOf(head), nr = k.mem.folio_nr_pages(head);
       // A folio the range covers in part: zeroed, then split (its pages then go one by one) or not.
-      if ((start < first || start + nr - 1 > last) && (yield* truncate_inode_partial_folio(k, inode, head, first, last, reason)) !== 'split') continue;
-      if (k.mem.folio_order(pfn) && filemap_get_folio(inode.i_mapping, index) === pfn) {
-        folio_detach_buffers(k, head);
-        k.mem.flags[head] = k.mem.flagsOf(head) & ~PG_dirty;
-        filemap_remove_folio(k, head, reason);
-        yield* delay(k.timing.truncatePerPage, 'truncate:folio_removed');
+      if (start < first || start + nr - 1 > last) {
+        if ((yield* truncate_inode_partial_folio(k, inode, head, first, last, reason)) !== 'split') continue;
+        // Split: its pages in the range go one by one, as 4 KiB pages.
+        for (let i = Math.max(first, start); i <= Math.min(last, start + nr - 1); i++) {
+          const p = filemap_get_folio(inode.i_mapping, i);
+          if (p < 0) continue;
+          folio_detach_buffers(k, p);
+          k.mem.flags[p] = k.mem.flagsOf(p) & ~PG_dirty;
+          filemap_remove_folio(k, p, reason);
+          yield* delay(k.timing.truncatePerPage, 'truncate:folio_removed');
+        }
         continue;
       }
-      if (index < first || index > last) continue;
+      // A folio inside the range goes whole, whatever its references.
+      folio_detach_buffers(k, head);
+      k.mem.flags[head] = k.mem.flagsOf(head) & ~PG_dirty;
+      filemap_remove_folio(k, head, reason);
+      yield* delay(k.timing.truncatePerPage, 'truncate:folio_removed');
+      continue;
     }
     // truncate_cleanup_folio(): invalidate the buffers, cancel the dirty state.
     folio_detach_buffers(k, pfn);

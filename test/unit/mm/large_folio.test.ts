@@ -18,12 +18,29 @@ const load = { op: 'load', addr: 'buf', length: '4K', as: 'l0' };
 const pm = { op: 'pagemap', addr: 'buf', as: 'pm' };
 
 describe('which folios a file gets', () => {
-  it('tmpfs folioSize 2M: one 2 MiB folio on the first fault, PTE-mapped, in every era', () => {
+  it('tmpfs folioSize 2M: one 2 MiB folio on the first fault, mapped by a PMD in a shared mapping, in every era', () => {
     for (const era of ['linux-4.20', 'linux-6.12']) {
       const { r, evs } = eraRunner(era)(file('tmpfs', '2M', [load, pm]));
       expect(of(evs, 'folio_alloc').map((e) => e.nr)).toEqual([512]);
-      expect([r.observed['pm'], r.ops['pm']?.['order'], r.notes ?? []]).toEqual(['pte', 9, []]);
+      expect([r.observed['pm'], r.ops['pm']?.['order'], r.notes ?? []]).toEqual(['pmd', 9, []]);
     }
+  });
+
+  it('a file PMD is cleared, not split, by a partial munmap: the pages kept are faulted in again by PTEs', () => {
+    const { r, evs } = eraRunner('linux-6.12')(file('xfs', '2M', [
+      load, pm, { op: 'munmap', addr: 'buf', offset: '1M', length: '4K', as: 'x' },
+      { op: 'pagemap', addr: 'buf', as: 'cleared' }, { op: 'load', addr: 'buf', length: '4K', as: 'again' }, { op: 'pagemap', addr: 'buf', as: 'refaulted' },
+    ]));
+    expect(r.observed).toMatchObject({ pm: 'pmd', cleared: 'none', refaulted: 'pte' });
+    expect(r.ops['refaulted']?.['order']).toBe(9);
+    expect(of(evs, 'thp_split_pmd')).toEqual([]);
+    expect(r.violations).toEqual([]);
+  });
+
+  it('a private file mapping maps a large folio by PTEs', () => {
+    const s = file('xfs', '2M', [load, pm]);
+    s.actors.app[0] = { op: 'mmap', file: 'f', length: '4M', prot: 'rw', flags: ['private'], as: 'buf' };
+    expect(eraRunner('linux-6.12')(s).r.observed['pm']).toBe('pte');
   });
 
   it('tmpfs folioSize 64K: 4K folios and a note before 6.14, 64K folios from 6.14', () => {
