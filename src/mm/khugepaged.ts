@@ -44,17 +44,25 @@ export type ScanResult =
 type Collapser = 'khugepaged' | 'madvise';
 
 /**
- * hugepage_vma_check() - may @who collapse [@haddr, +2 MiB) of @vma? pinsim does not merge VMAs
- * (the kernel's vma_merge() does, after an mprotect or MADV_DOFORK undoes a split), so adjacent
- * VMAs with the same flags and no file count as the one VMA the kernel would have.
+ * vma_merge_anon() - merge the private anonymous VMAs with the same flags that follow @vma into
+ * it, as the kernel's vma_merge() did when the mprotect or MADV_DOFORK that made them alike ran
+ * (pinsim does not merge VMAs then). Return: @vma. Context: mmap_lock held.
  */
+function vma_merge_anon(vma: VmAreaStruct): VmAreaStruct {
+  const mm = vma.vm_mm;
+  if (vma.vm_file !== null || vma.vm_huge_order) return vma;
+  let i = mm.vmas.indexOf(vma) + 1;
+  for (let next = mm.vmas[i]; next && next.vm_start === vma.vm_end && next.vm_flags === vma.vm_flags && next.vm_file === null && !next.vm_huge_order; next = mm.vmas[i]) {
+    vma.vm_end = next.vm_end;
+    mm.vmas.splice(i, 1);
+  }
+  return vma;
+}
+
+/** hugepage_vma_check() - may @who collapse [@haddr, +2 MiB) of @vma? */
 function collapse_vma_ok(k: Kernel, vma: VmAreaStruct | null, haddr: number, who: Collapser): vma is VmAreaStruct {
   if (!vma || vma.vm_file !== null || vma.vm_huge_order || vma.vm_flags & (VM_SHARED | VM_NOHUGEPAGE)) return false;
-  let end = vma.vm_end;
-  for (const next of vma.vm_mm.vmas) {
-    if (next.vm_start === end && next.vm_flags === vma.vm_flags && next.vm_file === null && !next.vm_huge_order) end = next.vm_end;
-  }
-  if (haddr < vma.vm_start || haddr + HPAGE_PMD_SIZE > end) return false;
+  if (haddr < vma.vm_start || haddr + HPAGE_PMD_SIZE > vma.vm_end) return false;
   if (who === 'madvise') return true;
   return k.thp === 'always' || (k.thp === 'madvise' && (vma.vm_flags & VM_HUGEPAGE) !== 0);
 }
@@ -160,6 +168,8 @@ export function* madvise_collapse(k: Kernel, mm: MmStruct, start: number, end: n
   }
   for (let haddr = hstart; haddr < hend && !err; haddr += HPAGE_PMD_SIZE) {
     const vma = find_vma(mm, haddr);
+    // What pinsim left split, the kernel would have merged (see vma_merge_anon()).
+    if (vma) vma_merge_anon(vma);
     if (!collapse_vma_ok(k, vma, haddr, 'madvise')) { last = 'SCAN_VMA_CHECK'; continue; }
     let r = hpage_collapse_scan_pmd(k, mm, haddr, 'madvise');
     if (r === 'SCAN_SUCCEED') r = yield* collapse_huge_page(k, vma, haddr, 'madvise');

@@ -178,6 +178,20 @@ describe('MADV_COLLAPSE', () => {
     }
   });
 
+  it('collapses across the VMAs an mprotect and its undo left (the kernel merged them): one VMA, and munmap frees the THP whole', () => {
+    const { r, evs } = eraRunner('linux-6.12')(thp([
+      mmap2M(), { op: 'store', addr: 'buf', length: '2M', as: 's' },
+      { op: 'mprotect', addr: 'buf', offset: '4K', length: '4K', prot: 'r', as: 'ro' },
+      { op: 'mprotect', addr: 'buf', offset: '4K', length: '4K', prot: 'rw', as: 'rw' },
+      { op: 'madvise', addr: 'buf', length: '2M', advice: 'collapse', as: 'c' },
+      { op: 'munmap', addr: 'buf', length: '2M', as: 'u' },
+    ], { thp: 'never' }));
+    expect(r.results['c']).toBe('ok');
+    expect(of(evs, 'vma').filter((e) => e.what === 'unmap').map((e) => [e.start, e.end])).toEqual([[0x40000000, 0x40200000]]);
+    expect(of(evs, 'folio_free').filter((e) => e.nr === 512)).toHaveLength(1);
+    expect(r.violations).toEqual([]);
+  });
+
   it('6.12: refuses a range fork left without a writable PTE (EINVAL)', () => {
     const { r } = eraRunner('linux-6.12')(collapse(false, true));
     expect([r.results['c'], r.observed['pm']]).toEqual(['EINVAL', 'pte']);
