@@ -352,6 +352,27 @@ export const MUTANTS = [
     patches: [["if (ev.type !== 'notifier_sub_done' || ev.ok || !ev.blockable) return;", 'return;']],
     tests: ['test/unit/invariants/notifier-failed-blockable.test.ts'],
   },
+  {
+    id: 'thp-fork-shares-pinned', file: 'src/mm/huge_memory.ts', why: 'fork COW-shares a maybe-pinned THP\'s PMD in 5.9+ instead of splitting it and copying for the child',
+    patches: [['    if (exclusive_pinned) {', '    if (false && exclusive_pinned) {']],
+    tests: ['test/unit/mm/huge_memory.test.ts'],
+  },
+  {
+    id: 'thp-split-invalidates-4k', file: 'src/mm/huge_memory.ts', why: 'split_huge_pmd invalidates the first 4 KiB only, not the whole 2 MiB a device may mirror',
+    patches: [['mmu_notifier_range_init(k, mm, MMU_NOTIFY_CLEAR, haddr, haddr + HPAGE_PMD_SIZE);\n  yield* mmu_notifier_invalidate_range_start(k, range);\n  yield* schedPoint(\'thp:split_after_notifier_start\');',
+      'mmu_notifier_range_init(k, mm, MMU_NOTIFY_CLEAR, haddr, haddr + PAGE_SIZE);\n  yield* mmu_notifier_invalidate_range_start(k, range);\n  yield* schedPoint(\'thp:split_after_notifier_start\');']],
+    tests: ['test/unit/mm/huge_memory.test.ts'],
+  },
+  {
+    id: 'collapse-ignores-pins', file: 'src/mm/khugepaged.ts', why: 'khugepaged and MADV_COLLAPSE collapse a range holding a pinned page',
+    patches: [["  for (const head of heads.keys()) if (m.refcount(head) !== m.folio_mapcount(head)) return 'SCAN_PAGE_COUNT';\n", '']],
+    tests: ['test/unit/mm/huge_memory.test.ts'],
+  },
+  {
+    id: 'partial-truncate-removes-dirty', file: 'src/mm/truncate.ts', why: 'a pinned dirty large folio partly truncated is removed whole, as a clean one is',
+    patches: [["shmem || folio_test_dirty(k, head) ? 'kept' : 'removed'", "shmem ? 'kept' : 'removed'"]],
+    tests: ['test/unit/mm/large_folio.test.ts'],
+  },
 ];
 
 /** apply() - @m's patched text of @src; throws naming the first `find` that does not occur. */
