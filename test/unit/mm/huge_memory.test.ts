@@ -250,3 +250,24 @@ describe('gpu-hmm on a THP', () => {
     expect([split?.start, split?.end]).toEqual([0x40000000, 0x40200000]);
   });
 });
+
+describe('migrate_to_device over THP', () => {
+  it('splits the PMDs first; a THP\'s pages stay in system memory, the huge zero page\'s entries are migrated as zero pages', () => {
+    const { r, evs } = eraRunner('linux-6.12')({
+      name: 'thp-migrate-device', kernel: { memory: '64M', thp: 'always' }, devices: { gpu0: { model: 'gpu-hmm' } },
+      actors: {
+        app: [
+          mmap2M('4M'), { op: 'store', addr: 'buf', length: '4K', as: 's' }, { op: 'load', addr: 'buf', offset: '2M', length: '4K', as: 'z' },
+          { op: 'mirror', device: 'gpu0', addr: 'buf', length: '4M', as: 'm' },
+          { op: 'migrate_to_device', mirror: 'm', length: '4M', as: 'mig' },
+          { op: 'pagemap', addr: 'buf', as: 'thp' }, { op: 'pagemap', addr: 'buf', offset: '2M', as: 'zero' },
+          { op: 'load', addr: 'buf', length: '4K', as: 'l' },
+        ],
+      },
+    });
+    expect(of(evs, 'thp_split_pmd')).toHaveLength(2);
+    expect(r.observed).toMatchObject({ thp: 'pte', zero: 'none', l: 's' });
+    expect(r.ops['thp']?.['order']).toBe(9);
+    expect(r.violations).toEqual([]);
+  });
+});
