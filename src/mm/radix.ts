@@ -68,7 +68,30 @@ export class Radix {
 
   /** Visit the non-zero entries with index in [first, last], in increasing order. */
   forEachIn(first: number, last: number, fn: (i: number, v: number) => void): void {
-    this.forEachRun(first, last, (i, v) => { fn(i, v); return 1; });
+    if (last < first || this.count === 0) return;
+    const k0 = Math.floor(first / LEAF_SIZE), k1 = Math.floor(last / LEAF_SIZE);
+    if (k1 - k0 > this.leaves.size) {
+      // Sparse: walk the leaves that exist, in order.
+      const ks = [...this.leaves.keys()].filter((k) => k >= k0 && k <= k1).sort((a, b) => a - b);
+      for (const k of ks) this.visitLeaf(k, first, last, fn);
+      return;
+    }
+    for (let k = k0; k <= k1; k++) this.visitLeaf(k, first, last, fn);
+  }
+
+  private visitLeaf(k: number, first: number, last: number, fn: (i: number, v: number) => void): void {
+    let leaf = this.leaves.get(k);
+    if (!leaf) return;
+    const base = k * LEAF_SIZE;
+    const j0 = Math.max(first - base, 0), j1 = Math.min(last - base, LEAF_MASK);
+    const widened = this.widened;
+    for (let j = j0; j <= j1; j++) {
+      const v = leaf[j] as number;
+      if (v === 0) continue;
+      fn(base + j, v);
+      // The callback may have stored a wide value in this leaf: keep reading the current one.
+      if (this.widened !== widened) leaf = this.leaves.get(k) as Leaf;
+    }
   }
 
   /**
@@ -82,14 +105,14 @@ export class Radix {
     if (k1 - k0 > this.leaves.size) {
       // Sparse: walk the leaves that exist, in order.
       const ks = [...this.leaves.keys()].filter((k) => k >= k0 && k <= k1).sort((a, b) => a - b);
-      for (const k of ks) from = this.visitLeaf(k, from, last, fn);
+      for (const k of ks) from = this.visitLeafRun(k, from, last, fn);
       return;
     }
-    for (let k = k0; k <= k1; k++) from = this.visitLeaf(k, from, last, fn);
+    for (let k = k0; k <= k1; k++) from = this.visitLeafRun(k, from, last, fn);
   }
 
-  /** Visit leaf @k's entries in [@first, @last]. Return: the index the walk resumes from. */
-  private visitLeaf(k: number, first: number, last: number, fn: (i: number, v: number) => number): number {
+  /** forEachRun()'s visit of leaf @k's entries in [@first, @last]. Return: the index the walk resumes from. */
+  private visitLeafRun(k: number, first: number, last: number, fn: (i: number, v: number) => number): number {
     let leaf = this.leaves.get(k);
     if (!leaf) return first;
     const base = k * LEAF_SIZE;
