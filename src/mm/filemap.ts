@@ -37,10 +37,15 @@ export function filemap_get_page(mapping: AddressSpace, index: number): number {
 export function filemap_add_folio(k: Kernel, mapping: AddressSpace, pfn: number, index: number, nr = 1): void {
   const m = k.mem;
   // A large folio: every page of it has its own entry (the xarray's multi-index entry), one reference.
-  if (nr === 1) mapping.i_pages.set(index, pfn + 1);
-  else mapping.i_pages.setRun(index, nr, pfn + 1, 1);
-  m.mapping.fill(mapping.host.id, pfn, pfn + nr);
-  for (let i = 0; i < nr; i++) m.index[pfn + i] = index + i;
+  if (nr === 1) {
+    mapping.i_pages.set(index, pfn + 1);
+    m.mapping[pfn] = mapping.host.id;
+    m.index[pfn] = index;
+  } else {
+    mapping.i_pages.setRun(index, nr, pfn + 1, 1);
+    m.mapping.fill(mapping.host.id, pfn, pfn + nr);
+    for (let i = 0; i < nr; i++) m.index[pfn + i] = index + i;
+  }
   m._refcount[pfn] = m.refcount(pfn) + 1;
   const ev: MmEventOf<'filemap_add'> = { type: 'filemap_add', time: k.now, actor: k.actorName(), file: mapping.host.name, index, pfn, gen: m.genOf(pfn), refcount: m.refcount(pfn) };
   if (nr > 1) ev.nr = nr;
@@ -58,9 +63,13 @@ export function filemap_remove_folio(k: Kernel, page: number, reason: string): v
   const pfn = m.folio_head(page), nr = m.folio_nr_pages(pfn);
   const ino = k.inodeById[m.mappingOf(pfn)] as Inode;
   const index = m.indexOf(pfn);
-  if (nr === 1) ino.i_mapping.i_pages.set(index, 0);
-  else ino.i_mapping.i_pages.setRun(index, nr, 0, 0);
-  m.mapping.fill(MAPPING_NONE, pfn, pfn + nr);
+  if (nr === 1) {
+    ino.i_mapping.i_pages.set(index, 0);
+    m.mapping[pfn] = MAPPING_NONE;
+  } else {
+    ino.i_mapping.i_pages.setRun(index, nr, 0, 0);
+    m.mapping.fill(MAPPING_NONE, pfn, pfn + nr);
+  }
   const ev: MmEventOf<'filemap_remove'> = {
     type: 'filemap_remove', time: k.now, actor: k.actorName(), file: ino.name, index, pfn, gen: m.genOf(pfn),
     refcount: m.refcount(pfn) - 1, pincount: m.pincount(pfn), reason,

@@ -99,6 +99,17 @@ describe('split_huge_pmd: an operation on part of a PMD', () => {
   });
 });
 
+describe('GUP on a THP', () => {
+  it('takes a PMD-mapped THP\'s pages at once (one dma_ref_get of 512 pages on its head), and a pin counts in its pin count', () => {
+    const { r, evs } = eraRunner('linux-6.12')(thp([
+      mmap2M(), { op: 'store', addr: 'buf', length: '4K', as: 's' },
+      { op: 'gup', addr: 'buf', length: '2M', flags: ['pin', 'longterm'], as: 'pin' }, { op: 'unpin', pins: 'pin', as: 'u' },
+    ]));
+    expect(of(evs, 'dma_ref_get').map((e) => [e.nr, e.refs, e.pincount])).toEqual([[512, 1, 512]]);
+    expect(r.violations).toEqual([]);
+  });
+});
+
 describe('fork of a pinned THP, then the parent writes', () => {
   const forked = thp([
     mmap2M(), { op: 'store', addr: 'buf', length: '4K', as: 's1' },
