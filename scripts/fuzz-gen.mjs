@@ -15,7 +15,7 @@
 
 /** The ops this generator knows how to build; soak.mjs checks that it covers every built op. */
 export const GENERATED_OPS = [
-  'mmap', 'munmap', 'mremap', 'madvise', 'mprotect', 'fork', 'exit', 'load', 'store', 'msync', 'ftruncate', 'truncate',
+  'mmap', 'munmap', 'mremap', 'madvise', 'mprotect', 'fork', 'exit', 'oom_kill', 'load', 'store', 'msync', 'ftruncate', 'truncate',
   'fallocate', 'fsync', 'pread', 'pwrite', 'drop_caches', 'setlease', 'sleep', 'gup', 'unpin', 'pin_read', 'pin_write',
   'reg_mr', 'dereg_mr', 'dma_read', 'dma_write', 'poll', 'advise_mr', 'mirror', 'unmirror', 'gpu_read', 'gpu_write', 'snapshot',
   'migrate_to_device', 'migrate_to_host', 'make_exclusive', 'check_exclusive', 'writeback_now', 'reclaim', 'migrate', 'pagemap',
@@ -140,7 +140,8 @@ export function generateScenario(seed, env) {
     const model = d.pick(models);
     const dev = { model };
     for (const [pn, spec] of Object.entries(env.registry.devices.get(model).params)) {
-      if (!d.chance(0.3)) continue;
+      // A deprecated parameter is only its replacement spelled the old way: never both.
+      if (!d.chance(0.3) || spec.deprecated) continue;
       dev[pn] = param(d, spec);
     }
     put(s.devices, nameFor(d, used, `${model === 'gpu-hmm' ? 'gpu' : 'nic'}${i}`), dev);
@@ -177,10 +178,12 @@ export function generateScenario(seed, env) {
     if (!op) continue;
     timing(d, op);
     a.ops.push(op);
-    if (op.op === 'exit') a.dead = true;
+    if (op.op === 'exit' || (op.op === 'oom_kill' && op.process === a.process)) a.dead = true;
   }
+  // A process an oom_kill names must stay in the scenario, so its actor is not left out.
+  const killed = new Set(actors.flatMap((a) => a.ops.filter((op) => op.op === 'oom_kill').map((op) => op.process)));
   for (const a of actors) {
-    if (a.ops.length === 0 && !a.explicit && actors.length > 1 && d.chance(0.5)) continue; // an actor may be left out
+    if (a.ops.length === 0 && !a.explicit && actors.length > 1 && !killed.has(a.process) && d.chance(0.5)) continue; // an actor may be left out
     put(s.actors, a.name, a.explicit ? { process: a.process, ops: a.ops } : a.ops);
   }
   if (Object.keys(s.actors).length === 0) s.actors.a0 = [];
@@ -312,7 +315,7 @@ function pickFile(g) {
 }
 
 const OP_WEIGHTS = {
-  mmap: 14, munmap: 4, mremap: 3, madvise: 3, mprotect: 3, fork: 2, exit: 0.5, load: 6, store: 6, msync: 2,
+  mmap: 14, munmap: 4, mremap: 3, madvise: 3, mprotect: 3, fork: 2, exit: 0.5, oom_kill: 0.5, load: 6, store: 6, msync: 2,
   ftruncate: 3, truncate: 1, fallocate: 2, fsync: 1.5, pread: 2, pwrite: 2, drop_caches: 1, setlease: 2, sleep: 2,
   gup: 4, unpin: 3, pin_read: 2, pin_write: 2, reg_mr: 7, dereg_mr: 3, dma_read: 5, dma_write: 6, poll: 2, advise_mr: 2, mirror: 5, unmirror: 2,
   gpu_read: 4, gpu_write: 4, snapshot: 2, migrate_to_device: 3, migrate_to_host: 2, make_exclusive: 2, check_exclusive: 1,
@@ -371,11 +374,11 @@ function makeOp(g, a, nested = false) {
     }
     case 'munmap': return { op: 'munmap', ...range(g, proc) };
     case 'mremap': {
-      const op = { op: 'mremap', ...range(g, proc), newLength: d.size(16), flags: d.subset(['maymove', 'fixed'], 0.5) };
+      const op = { op: 'mremap', ...range(g, proc), newLength: d.size(16), flags: d.subset(['maymove', 'fixed', 'dontunmap'], 0.4) };
       if (op.flags.includes('fixed') || d.chance(0.05)) op.newAddr = addr(g, proc);
       return withAs(op, 'address', 0.7, pagesOf(op.newLength));
     }
-    case 'madvise': return { op: 'madvise', ...range(g, proc), advice: d.weighted({ dontneed: 6, dontfork: 2, dofork: 1 }) };
+    case 'madvise': return { op: 'madvise', ...range(g, proc), advice: d.weighted({ dontneed: 6, free: 3, remove: 2, dontfork: 2, dofork: 1 }) };
     case 'mprotect': return { op: 'mprotect', ...range(g, proc), prot: d.pick(['none', 'r', 'rw', 'rx', 'rwx']) };
     case 'fork': {
       if (nested) return null;
@@ -385,6 +388,7 @@ function makeOp(g, a, nested = false) {
       return { op: 'fork', as: child };
     }
     case 'exit': return nested ? null : { op: 'exit' };
+    case 'oom_kill': return nested ? null : { op: 'oom_kill', process: d.pick(g.actors).process };
     case 'load':
     case 'store': {
       const op = { op: kind, ...range(g, proc, 4) };
@@ -557,7 +561,7 @@ export function generateBadInput(seed, env) {
     case 'op-proto': firstList().push({ op: hostile }); break;
     case 'opstats-misspelt': firstList().push({ op: 'sleep', duration: 1, as: 'zz_sleep' }); s.expect = { opStats: { zz_sleep: { faluts: 1 } } }; break;
     case 'duplicate-as': firstList().push({ op: 'sleep', duration: 1, as: 'zz' }, { op: 'sleep', duration: 1, as: 'zz' }); break;
-    case 'memory-beyond-limit': s.kernel.memory = d.pick(['9G', '64G', '1T']); break;
+    case 'memory-beyond-limit': s.kernel.memory = d.pick(['17G', '64G', '1T']); break;
     case 'expect-unknown-proto-key': s.expect = { results: Object.fromEntries([[`${hostile}.99`, 'ok']]) }; break;
     default: return { cls, text: badJsonText(cls, JSON.stringify(s), d) };
   }

@@ -23,6 +23,9 @@
 const ZERO_PFN = 0;
 
 /** The books one run's trace events are checked against. */
+/** The per-page field a range event's array holds. */
+const PER_PAGE = new Map([['nrs', 'nr'], ['refcounts', 'refcount'], ['pincounts', 'pincount'], ['mapcounts', 'mapcount'], ['gens', 'gen'], ['indices', 'index'], ['dirty', 'dirty'], ['write', 'write']]);
+
 class Books {
   constructor() {
     this.live = new Set();
@@ -52,7 +55,24 @@ class Books {
     else this.mapped.delete(old);
   }
 
+  /** A range event is checked page by page, each page as the event it was before ranges existed. */
   on(ev) {
+    if (!(ev.pfns instanceof Int32Array)) return this.onPage(ev);
+    const step = ev.start !== undefined ? (ev.end - ev.start) / ev.pfns.length : 0;
+    ev.pfns.forEach((pfn, i) => {
+      if (pfn < 0) return;
+      const page = { type: ev.type, time: ev.time, actor: ev.actor, pfn };
+      if (ev.start !== undefined) page.va = ev.start + i * step;
+      for (const [k, v] of Object.entries(ev)) {
+        const one = PER_PAGE.get(k);
+        if (one && ArrayBuffer.isView(v)) page[one] = v[i];
+        else if (!(k in page) && !ArrayBuffer.isView(v) && k !== 'start' && k !== 'end') page[k] = v;
+      }
+      this.onPage(page);
+    });
+  }
+
+  onPage(ev) {
     for (const f of ['refcount', 'pincount', 'mapcount']) {
       if (typeof ev[f] === 'number' && ev[f] < 0) this.fail('refcount-negative', `${ev.type} at ${ev.time}ns: pfn ${ev.pfn} ${f} ${ev[f]}`);
     }

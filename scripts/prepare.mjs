@@ -15,7 +15,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +63,12 @@ process.stderr.write('pinsim prepare: building dist/ (tsc -p tsconfig.build.json
 rmSync(join(ROOT, 'dist'), { recursive: true, force: true });
 const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
 if (r.status === 0) {
+  // tsc writes files 0644, and dist/ was just removed: the package's bin entries must be executable
+  // again, or `npx pinsim` in this checkout fails with "Permission denied".
+  const bin = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).bin ?? {};
+  for (const f of typeof bin === 'string' ? [bin] : Object.values(bin)) {
+    if (existsSync(join(ROOT, f))) chmodSync(join(ROOT, f), 0o755);
+  }
   mkdirSync(dirname(STAMP), { recursive: true });
   writeFileSync(STAMP, `${want}\n`);
 }

@@ -49,7 +49,10 @@ export { formatRunText } from './report/text.js';
 // What a user-written device model or policy calls (see examples/custom-device/).
 export { delay, schedPoint, type Co } from './engine/actor.js';
 export { wait_event, wake_up_all, WaitQueueHead } from './engine/waitqueue.js';
-export { IS_ERR, EINVAL, EFAULT, ENOMEM, EPERM, EOPNOTSUPP, EBUSY, ETXTBSY, type Errno } from './mm/errno.js';
+export { IS_ERR, EINVAL, EFAULT, ENOMEM, EPERM, EOPNOTSUPP, EBUSY, ETXTBSY, EAGAIN, type Errno } from './mm/errno.js';
+export {
+  mmu_notifier_register, mmu_notifier_range_blockable, type MmuNotifier, type MmuNotifierOps, type MmuNotifierRange,
+} from './mm/mmu_notifier.js';
 export { get_user_pages_locked, get_user_pages_unlocked, gup_flags_for_era, unpin_user_pages_dirty_lock } from './mm/gup.js';
 export { PAGE_SIZE, VM_SHARED, VM_WRITE, FOLL_PIN, FOLL_GET, FOLL_LONGTERM, FOLL_WRITE } from './mm/types.js';
 export {

@@ -5,7 +5,8 @@
  * self-reference through "exports"), so this example runs exactly as it would in a user's project.
  */
 export { delay, schedPoint } from 'pinsim';
-export { EINVAL, EOPNOTSUPP, IS_ERR } from 'pinsim';
+export { EAGAIN, EINVAL, EOPNOTSUPP, IS_ERR } from 'pinsim';
+export { mmu_notifier_range_blockable, mmu_notifier_register } from 'pinsim';
 export { get_user_pages_unlocked, gup_flags_for_era, unpin_user_pages_dirty_lock } from 'pinsim';
 export { PAGE_SIZE, VM_SHARED } from 'pinsim';
 export {

@@ -5,10 +5,11 @@
 import { BUILTIN, createRegistry, runScenario } from 'pinsim';
 import { dma_engine } from './dma-engine.mjs';
 import { no_shared_file_longterm } from './no-shared-file-longterm.mjs';
-import { dmaEngineTruncate, gupNicTruncate } from './scenarios.mjs';
+import { shadow_mmu } from './shadow-mmu.mjs';
+import { dmaEngineTruncate, gupNicTruncate, shadowMmuOomKill } from './scenarios.mjs';
 
 const registry = createRegistry({
-  devices: [...BUILTIN.devices, dma_engine],
+  devices: [...BUILTIN.devices, dma_engine, shadow_mmu],
   policies: [...BUILTIN.policies, no_shared_file_longterm],
   invariants: BUILTIN.invariants,
 });
@@ -17,6 +18,8 @@ const registry = createRegistry({
 const plan = [
   [dmaEngineTruncate, ['linux-4.20', 'linux-5.7', 'linux-6.12']],
   [gupNicTruncate, ['no-shared-file-longterm', 'linux-4.20']],
+  [shadowMmuOomKill(false), ['linux-4.20', 'linux-5.7', 'linux-6.12']],
+  [shadowMmuOomKill(true), ['linux-4.20', 'linux-5.7', 'linux-6.12']],
 ];
 let failed = 0;
 for (const [s, policies] of plan) {

@@ -5,3 +5,5 @@ import type { ScenarioInput } from 'pinsim';
 export declare const dmaEngineTruncate: ScenarioInput;
 /** The README's gup-nic-truncate under the user-written policy no-shared-file-longterm. */
 export declare const gupNicTruncate: ScenarioInput;
+/** The OOM reaper against two classic notifier subscribers, one refusing non-blockable ranges. */
+export declare function shadowMmuOomKill(refuserHasEnd: boolean): ScenarioInput;

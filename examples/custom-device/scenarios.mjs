@@ -54,3 +54,30 @@ export const gupNicTruncate = scenario('gup-nic-truncate-no-shared-file-longterm
   .expect({ violations: [], results: { mr: 'EOPNOTSUPP', trunc: 'ok', w2: 'EINVAL' } })
   .expectByPolicy('linux-4.20', { violations: ['lost-write'], results: { mr: 'ok', trunc: 'ok', w2: 'ok' } })
   .build();
+
+/**
+ * The OOM reaper against two classic MMU-notifier subscribers of the victim's mm (shadow-mmu.mjs):
+ * kvm0 accepts every range, drv0 refuses non-blockable ones. The reaper's start over the victim's
+ * memory fails, so it skips the VMA and calls no _end. Before 5.13 kvm0, whose start succeeded, is
+ * left without its end (notifier-unpaired); from 5.13 the core calls every subscriber's end after
+ * the refusal, which pairs kvm0 — and, when drv0 has an end too (@refuserHasEnd, which the API
+ * forbids), gives drv0 an end after its own failed start (notifier-unpaired, and a WARN).
+ * @param {boolean} refuserHasEnd
+ */
+export function shadowMmuOomKill(refuserHasEnd) {
+  return scenario(`shadow-mmu-oom-kill${refuserHasEnd ? '-refuser-has-end' : ''}`)
+    .description('The OOM reaper\'s non-blockable invalidation against two classic mmu_notifier subscribers, one of which refuses it.')
+    .device('kvm0', { model: 'shadow-mmu' })
+    .device('drv0', { model: 'shadow-mmu', refuseNonblock: true, hasEnd: refuserHasEnd })
+    .actor('victim', [
+      { op: 'mmap', length: '16K', prot: 'rw', flags: ['private'], as: 'buf' },
+      { op: 'store', addr: 'buf', length: '16K', as: 's' },
+      { op: 'reg_mr', device: 'kvm0', addr: 'buf', length: '16K', access: 'rw', as: 'kvm' },
+      { op: 'reg_mr', device: 'drv0', addr: 'buf', length: '16K', access: 'rw', as: 'drv' },
+      { op: 'sleep', duration: '1ms' },
+    ])
+    .actor('oom', [{ op: 'oom_kill', process: 'victim', at: '100us', as: 'kill' }])
+    .expect({ violations: ['notifier-unpaired'], results: { kill: 'ok' } })
+    .expectByPolicy('linux-6.12', { violations: refuserHasEnd ? ['notifier-unpaired', 'kernel-warn'] : [], results: { kill: 'ok' } })
+    .build();
+}

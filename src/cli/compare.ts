@@ -3,7 +3,7 @@
  * who is punished under each design, then one verdict line per policy. Exit 0 when
  * every run met its scenario's expectation for that policy, 1 otherwise, 2 for bad input.
  */
-import type { DeviceParams } from '../devices/device.js';
+import { resolveDeviceParams } from '../devices/device.js';
 import { cellOf, formatMatrix, legendLines, sigbusDmas, verdicts, type MatrixRow } from '../report/compare.js';
 import { loadScenarioInput } from '../scenario/format/load.js';
 import { defaultRegistry, type Registry } from '../scenario/registry.js';
@@ -90,9 +90,7 @@ function hypotheticalHardware(s: Scenario, registry: Registry): string | null {
   for (const [name, d] of Object.entries(s.devices)) {
     const model = registry.devices.get(d.model);
     if (!model?.hypothetical) continue;
-    const params: DeviceParams = {};
-    for (const [pn, spec] of Object.entries(model.params)) params[pn] = d.params[pn] ?? spec.default;
-    const why = model.hypothetical(params);
+    const why = model.hypothetical(resolveDeviceParams(model, d.params, name));
     if (why !== null) return `${name} ${why}`;
   }
   return null;

@@ -2,7 +2,7 @@
  * `pinsim replay <replay.json> [--json] [--trace text|json|chrome] [--out FILE]`: re-run a saved
  * counterexample's exact schedule with run's outputs (its story, or the result as JSON, and its
  * trace, e.g. for Perfetto), and compare the trace hash. Exit 0 when it reproduces the saved hash,
- * 1 when it does not.
+ * 1 when it does not, or when the file's hash schema is not this pinsim's (it says so).
  */
 import { replay } from '../explore/replay.js';
 import { loadScenarioInput } from '../scenario/format/load.js';
@@ -25,7 +25,7 @@ export async function cmdReplay(argv: readonly string[]): Promise<number> {
   const o = runOutput(p, 'replay');
   const file = p.operands[0] as string;
   const input = await loadScenarioInput(file, {});
-  const { scenario, result, expected, reproduced } = replay(input, defaultRegistry(), file, o.listener);
+  const { scenario, result, expected, reproduced, mismatch } = replay(input, defaultRegistry(), file, o.listener);
   writeRun(result, scenario, o, 'replay');
   // The verdict on the hash goes with the report, or to stderr when stdout holds a JSON document.
   const say = o.json ? process.stderr : o.report;
@@ -33,7 +33,8 @@ export async function cmdReplay(argv: readonly string[]): Promise<number> {
     say.write(`replay reproduced traceHash ${result.traceHash}\n`);
     return 0;
   }
-  say.write(`replay did NOT reproduce: expected traceHash ${expected || '(none saved)'}, got ${result.traceHash}\n`);
+  // The saved hash is of another schema (what it covers changed), else it just differs.
+  say.write(`replay did NOT reproduce: ${mismatch ?? `expected traceHash ${expected || '(none saved)'}, got ${result.traceHash}`}\n`);
   // Why, when the saved choices did not fit this run's choice points (the notes say where).
   for (const n of result.notes ?? []) if (n.includes('choice')) say.write(`  ${n}\n`);
   return 1;

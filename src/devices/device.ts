@@ -27,9 +27,33 @@ export interface DeviceParamSpec {
   values?: readonly string[];
   default: number | string | boolean;
   doc: string;
+  /**
+   * A parameter kept for old scenarios: when given, it sets @param to @value(given) (a scenario
+   * giving both with different meanings is refused) and the result's `notes` say so.
+   */
+  deprecated?: { readonly param: string; readonly value: (v: number | string | boolean) => number | string | boolean; readonly note: string };
 }
 
 export type DeviceParams = Record<string, number | string | boolean>;
+
+/**
+ * resolveDeviceParams() - (pinsim-only) every parameter of @model for a device whose scenario entry
+ * gave @given: the given value, else the default; a deprecated parameter given sets the one that
+ * replaces it, with a note in @notes.
+ * Context: any. Return: the parameters the model's create() reads.
+ */
+export function resolveDeviceParams(model: DeviceModel, given: Readonly<DeviceParams>, name: string, notes?: string[]): DeviceParams {
+  const params: DeviceParams = {};
+  for (const [pn, spec] of Object.entries(model.params)) params[pn] = given[pn] ?? spec.default;
+  for (const [pn, spec] of Object.entries(model.params)) {
+    const v = given[pn];
+    if (v === undefined || !spec.deprecated) continue;
+    const to = spec.deprecated.value(v);
+    params[spec.deprecated.param] = to;
+    notes?.push(`${name}: ${spec.deprecated.note} ${JSON.stringify(to)} (${pn}: ${JSON.stringify(v)})`);
+  }
+  return params;
+}
 
 export interface DeviceCtx {
   readonly k: Kernel;

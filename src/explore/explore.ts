@@ -12,7 +12,7 @@ import type { RunResult } from '../scenario/run/result.js';
 import { expectationFor } from '../scenario/run/expect.js';
 import { DEFAULT_POLICY, INVARIANT_KINDS, defaultRegistry, resolvePolicy } from '../scenario/registry.js';
 import { PINSIM_BUG } from '../engine/bug.js';
-import { runValidated, type RunOptions } from '../scenario/run/run.js';
+import { ScenarioRunner } from '../scenario/run/run.js';
 import { validateOrThrow } from '../scenario/format/validate.js';
 import type { Registry } from '../scenario/registry.js';
 import type { OutcomeSpec, Scenario } from '../scenario/format/types.js';
@@ -164,13 +164,13 @@ export function* exploreSteps(s: Scenario, o: ExploreOptions = {}, kinds?: reado
   const cap = strategy.name === 'dfs' ? (o.runs ?? Infinity) : Infinity;
   // Out of schedules: a DFS that hit its preemption bound, or a sampler that ran its runs.
   const spent = (): ExploreBound | null => (strategy.exhaustive ? null : strategy.name === 'dfs' ? 'preemption-bound' : 'runs');
-  // The same options for every execution: one registry, one chooser, built once.
-  const runOpts: RunOptions = {
+  // One machine for every execution: one registry, one chooser, the watchers reset in place.
+  const runner = new ScenarioRunner(s, {
     policy, seed, window, jitter, stateHash: strategy.name === 'dfs' && (o.stateCache ?? true),
     chooser: (p) => strategy.choose(p),
     ...(strategy.afterStep ? { afterStep: (a: string, fp: ReadonlySet<string>) => strategy.afterStep!(a, fp) } : {}),
     registry,
-  };
+  });
   let executions = 0;
   let bound: ExploreBound | null;
   for (;;) {
@@ -187,7 +187,7 @@ export function* exploreSteps(s: Scenario, o: ExploreOptions = {}, kinds?: reado
       bound = stop;
       break;
     }
-    const r = runValidated(s, runOpts);
+    const r = runner.run();
     strategy.endExecution(r);
     if (r.outcome === 'error') PINSIM_BUG(r.error ?? 'explore: a run failed');
     // A shard other than 0 does not own a run without choice points (the unsharded run has one).

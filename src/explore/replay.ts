@@ -1,8 +1,10 @@
 /**
  * Replay files: a scenario (as written) with `replay: { seed, policy, window, jitter, choices,
- * traceHash, pinsimVersion }` attached — the whole of a schedule. `pinsim replay`
- * re-runs it and compares the trace hash.
+ * traceHash, hashSchema, pinsimVersion }` attached — the whole of a schedule. `pinsim replay`
+ * re-runs it and compares the trace hash, when the file's hash schema (what its traceHash covers)
+ * is the one this pinsim computes; a file of another schema, or none, cannot reproduce and says so.
  */
+import { TRACE_HASH_SCHEMA } from '../engine/trace.js';
 import type { MmTraceEvent } from '../mm/trace_events.js';
 import type { RunResult } from '../scenario/run/result.js';
 import { runValidated } from '../scenario/run/run.js';
@@ -20,12 +22,24 @@ export interface ReplayRecord {
   pinsimVersion: string;
 }
 
-/** replayFileOf() - the JSON to save for a counterexample. */
+/** replayFileOf() - the JSON to save for a counterexample, with the hash schema its traceHash is of. */
 export function replayFileOf(input: Record<string, unknown>, rec: ReplayRecord): Record<string, unknown> {
   // Past the end of the list every pick is the default (0): trailing zeros say nothing.
   const choices = [...rec.choices];
   while (choices.length && choices[choices.length - 1] === 0) choices.pop();
-  return { ...input, replay: { ...rec, choices } };
+  const { pinsimVersion, ...run } = rec;
+  return { ...input, replay: { ...run, choices, hashSchema: TRACE_HASH_SCHEMA, pinsimVersion } };
+}
+
+/**
+ * hashSchemaMismatch() - why a replay file's traceHash cannot be compared with this pinsim's, or
+ * null when it can: it was saved under another trace-hash schema, or before schemas were recorded.
+ */
+export function hashSchemaMismatch(schema: number | undefined): string | null {
+  if (schema === TRACE_HASH_SCHEMA) return null;
+  const saved = schema === undefined ? 'records no hashSchema (saved before pinsim recorded one, schema 1)' : `was saved with hashSchema ${schema}`;
+  const now = `this pinsim computes schema ${TRACE_HASH_SCHEMA} (one event per range the kernel handles without a preemption point)`;
+  return `the replay file ${saved}, and ${now}: its traceHash cannot be compared. Regenerate it: npx pinsim explore <scenario> --save DIR`;
 }
 
 export interface ReplayOutcome {
@@ -34,6 +48,8 @@ export interface ReplayOutcome {
   result: RunResult;
   expected: string;
   reproduced: boolean;
+  /** Why the saved traceHash cannot be compared (another hash schema), when it cannot. */
+  mismatch?: string;
 }
 
 /**
@@ -52,5 +68,7 @@ export function replay(input: unknown, registry: Registry, file?: string, trace?
     choices: rec.choices ?? [],
   });
   const expected = rec.traceHash ?? '';
+  const mismatch = expected === '' ? null : hashSchemaMismatch(rec.hashSchema);
+  if (mismatch) return { scenario: s, result: r, expected, reproduced: false, mismatch };
   return { scenario: s, result: r, expected, reproduced: expected !== '' && expected === r.traceHash };
 }

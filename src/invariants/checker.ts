@@ -1,25 +1,29 @@
 /**
  * The checker contract: a checker is a pure observer of the trace bus with its own shadow state.
- * It reports violations with the causal chain of trace events that make them; the runner keeps
- * one report per (kind, pfn, actor). Helpers here are shared by every checker.
+ * It names the event types it reads by the handlers it returns, and receives only those: a checker
+ * of notifier pairing costs nothing on a 512-page zap. It reports violations with the causal chain
+ * of the events that make them; the runner keeps one report per (kind, pfn, actor). The books
+ * several checkers read the same way (each frame's generation, the chain history) are kept once
+ * per run (books.ts) and reached through the context.
  */
-import type { MmEventOf, MmEventType, MmTraceEvent } from '../mm/trace_events.js';
+import type { MmChainEvent, MmChainEventOf, MmEventOf, MmEventType, MmTraceEvent } from '../mm/trace_events.js';
+import { ChainHistory, FrameBooks } from './books.js';
 
-/** The fields of trace event @E a chain step carries: all of them but its type, time and actor. */
-export type ChainFields<E extends MmTraceEvent> = Omit<E, 'type' | 'time' | 'actor'>;
+/** The fields of chain event @E a chain step carries: all of them but its type, time and actor. */
+export type ChainFields<E extends MmChainEvent> = Omit<E, 'type' | 'time' | 'actor'>;
 
 /**
- * One step of a causal chain: the trace event's type (`event`) and its fields, typed per event, so
- * that a story switches on `event` and reads the fields it needs with their types. It is the shape
- * the result format documents, `{ time, actor, event, pfn?, fields }` (`pfn` when the event names
- * a frame), and serialises as is.
+ * One step of a causal chain: the event's type (`event`) and its fields, typed per event, so that
+ * a story switches on `event` and reads the fields it needs with their types. A range event's step
+ * is one page of it (an MmPageFact). It is the shape the result format documents, `{ time, actor,
+ * event, pfn?, fields }` (`pfn` when the event names a frame), and serialises as is.
  */
-export type ChainRecord<E extends MmTraceEvent = MmTraceEvent> = E extends MmTraceEvent
+export type ChainRecord<E extends MmChainEvent = MmChainEvent> = E extends MmChainEvent
   ? { time: number; actor: string; event: E['type']; pfn?: number; fields: ChainFields<E> }
   : never;
 
-/** The chain step of the event of type @T. */
-export type ChainRecordOf<T extends MmEventType> = ChainRecord<MmEventOf<T>>;
+/** The chain step of the event (or page of a range event) of type @T. */
+export type ChainRecordOf<T extends MmChainEvent['type']> = ChainRecord<MmChainEventOf<T>>;
 
 /** A step of a causal chain (any event type): what `Violation.chain` holds. */
 export type ChainEvent = ChainRecord;
@@ -33,6 +37,14 @@ export interface ViolationReport {
   index?: number;
   message: string;
   chain: ChainEvent[];
+}
+
+/** The books kept once per run for every checker that reads them (created on first use). */
+export interface SharedBooks {
+  /** Each frame's allocation generation and whether it is free. */
+  readonly frames: FrameBooks;
+  /** The last event of each kind that touched each frame, for chains. */
+  readonly history: ChainHistory;
 }
 
 export interface CheckerCtx {
@@ -51,11 +63,23 @@ export interface CheckerCtx {
   cutByUntil?(): boolean;
   /** Add a remark to the result's `notes` (not a violation, not hashed). */
   note?(text: string): void;
+  /** The trace position of the event being handled: how many events the trace holds, it included. */
+  position(): number;
+  readonly books: SharedBooks;
 }
 
+/** A checker's handlers, by the event type each reads: the types it subscribes to. */
+export type CheckerHandlers = { readonly [T in MmEventType]?: (ev: MmEventOf<T>) => void };
+
 export interface CheckerInstance {
-  on(ev: MmTraceEvent): void;
+  readonly on: CheckerHandlers;
   finish(): void;
+  /**
+   * Forget everything the instance learnt, so that it judges the next execution of a machine that
+   * is reused as a new instance would (same context, same handlers). Optional: a checker without it
+   * is created anew for every execution.
+   */
+  reset?(): void;
 }
 
 export interface Checker {
@@ -64,8 +88,8 @@ export interface Checker {
   create(ctx: CheckerCtx): CheckerInstance;
 }
 
-/** toChain() - @ev as a chain step: its type and every field but the base ones, in their order. */
-export function toChain<E extends MmTraceEvent>(ev: E): ChainRecord<E> {
+/** toChain() - @ev (an event, or one page of a range event) as a chain step: its type and every field but the base ones. */
+export function toChain<E extends MmChainEvent>(ev: E): ChainRecord<E> {
   const { type, time, actor, ...fields } = ev;
   // The rest of an event is its fields by construction; TypeScript cannot see through the
   // distributive ChainRecord<E> for a generic E.
@@ -74,94 +98,68 @@ export function toChain<E extends MmTraceEvent>(ev: E): ChainRecord<E> {
   return c;
 }
 
-/** The number of pages an event concerns: its `nr` (a large folio's pages), else 1. */
-export function pagesOf(ev: MmTraceEvent): number {
-  return 'nr' in ev && typeof ev.nr === 'number' ? ev.nr : 1;
+/** The steps of @evs as chain records. */
+export function toChains(evs: readonly MmChainEvent[]): ChainEvent[] {
+  return evs.map(toChain);
+}
+
+/** dispatch() - hand @ev to @c's handler of its type, if it has one. */
+export function dispatch(c: CheckerInstance, ev: MmTraceEvent): void {
+  // The handler table is indexed by the event's own type, so it takes that event; TypeScript cannot
+  // relate the two through the union.
+  const h = c.on[ev.type] as ((e: MmTraceEvent) => void) | undefined;
+  h?.(ev);
+}
+
+/** What the checkers of a run are: their instances, and each (type, handler) to subscribe, books first. */
+export interface CheckerSet {
+  readonly instances: readonly CheckerInstance[];
+  readonly subscriptions: readonly (readonly [MmEventType, (ev: MmTraceEvent) => void])[];
+  /** Whether reset() can make the set new again (every instance has a reset()). */
+  readonly resettable: boolean;
+  /** reset() - the shared books and every instance as created (when resettable). */
+  reset(): void;
 }
 
 /**
- * RangeMap - (pinsim-only) values per page number (a pfn, or a file index), set for one page or for
- * a large folio's range of pages at once; a read sees the latest value set over that page, and
- * `lastOff` says how far into the range it was set with that page is. Costs a map entry per 4 KiB
- * folio and a list entry per large folio, never a page of a large folio each; with no range set
- * (every order-0 run) a read is one map lookup and allocates nothing.
+ * createCheckers() - instantiate @checkers with the context @base and the shared books, which exist
+ * only if some checker reads them. Subscribe the returned handlers in order: the books' come first,
+ * so a checker reads books that already hold the event it is handling.
  */
-export class RangeMap<V> {
-  private seq = 0;
-  private readonly one = new Map<number, V | undefined>();
-  /** When a page's own value was set after a range existed (before: older than every range). Made with the first range. */
-  private oneSeq: Map<number, number> | null = null;
-  private ranges: { first: number; nr: number; seq: number; v: V | undefined }[] | null = null;
-  /** The offset of the page last read into the range its value was set with (0 for a page's own). */
-  lastOff = 0;
-
-  /** set() - @v for the @nr pages from @first (undefined: no value). */
-  set(first: number, v: V | undefined, nr = 1): void {
-    if (nr === 1) {
-      this.one.set(first, v);
-      if (this.oneSeq) this.oneSeq.set(first, ++this.seq);
-      return;
+export function createCheckers(checkers: readonly Checker[], base: Omit<CheckerCtx, 'books'>): CheckerSet {
+  let frames: FrameBooks | null = null;
+  let history: ChainHistory | null = null;
+  const books: SharedBooks = {
+    get frames() {
+      return (frames ??= new FrameBooks());
+    },
+    get history() {
+      return (history ??= new ChainHistory(this.frames));
+    },
+  };
+  const instances = checkers.map((c) => c.create({ ...base, books } as CheckerCtx));
+  const subs: [MmEventType, (ev: MmTraceEvent) => void][] = [];
+  const fb = frames as FrameBooks | null;
+  if (fb) {
+    subs.push(['folio_alloc', (ev) => fb.onAlloc(ev as MmEventOf<'folio_alloc'>)]);
+    subs.push(['folio_free', (ev) => fb.onFree(ev as MmEventOf<'folio_free'>)]);
+  }
+  const hist = history as ChainHistory | null;
+  if (hist) for (const t of ChainHistory.types) subs.push([t, (ev) => hist.on(ev)]);
+  for (const c of instances) {
+    for (const t of Object.keys(c.on) as MmEventType[]) {
+      // A handler is subscribed to its own type only, so it receives that event.
+      const h = c.on[t] as ((ev: MmTraceEvent) => void) | undefined;
+      if (h) subs.push([t, h]);
     }
-    this.oneSeq ??= new Map();
-    this.ranges ??= [];
-    // A range set over the same pages replaces the older one (a folio's range is set again whole).
-    const i = this.ranges.findIndex((r) => r.first === first && r.nr === nr);
-    if (i >= 0) this.ranges.splice(i, 1);
-    this.ranges.push({ first, nr, seq: ++this.seq, v });
   }
-
-  /** get() - the latest value over page @i, or undefined; `lastOff` its offset into that value's range. */
-  get(i: number): V | undefined {
-    this.lastOff = 0;
-    let best = this.one.get(i);
-    if (!this.ranges || !this.oneSeq) return best;
-    let bestSeq = this.one.has(i) ? (this.oneSeq.get(i) ?? 0) : -1;
-    for (const r of this.ranges) {
-      if (i < r.first || i >= r.first + r.nr || r.seq <= bestSeq) continue;
-      bestSeq = r.seq;
-      best = r.v;
-      this.lastOff = i - r.first;
-    }
-    return best;
-  }
-}
-
-/**
- * FrameHistory - the last event of each kind that touched a frame, so a checker can tell the story
- * (the DMA reference, the removal from the page cache, the free, the reuse). An event about a large
- * folio (`nr` pages from `pfn`) touched each of its pages.
- */
-export class FrameHistory {
-  private readonly last = new Map<number, Map<MmEventType, MmTraceEvent>>();
-  private ranged: { pfn: number; nr: number; ev: MmTraceEvent }[] | null = null;
-
-  note(pfn: number, ev: MmTraceEvent): void {
-    const nr = pagesOf(ev);
-    if (nr > 1) {
-      (this.ranged ??= []).push({ pfn, nr, ev });
-      return;
-    }
-    let m = this.last.get(pfn);
-    if (!m) this.last.set(pfn, (m = new Map()));
-    m.set(ev.type, ev);
-  }
-
-  get(pfn: number, type: MmEventType): MmTraceEvent | undefined {
-    let ev = this.last.get(pfn)?.get(type);
-    const ranged = this.ranged ?? [];
-    for (let i = ranged.length - 1; i >= 0; i--) {
-      const r = ranged[i]!;
-      if (r.ev.type !== type || pfn < r.pfn || pfn >= r.pfn + r.nr) continue;
-      if (!ev || r.ev.time >= ev.time) ev = r.ev;
-      break;
-    }
-    return ev;
-  }
-
-  /** The chain of the given event types for @pfn, in time order, then @tail. */
-  chain(pfn: number, types: readonly MmEventType[], tail: MmTraceEvent): ChainEvent[] {
-    const evs = types.map((t) => this.get(pfn, t)).filter((e): e is MmTraceEvent => e !== undefined && e.time <= tail.time);
-    evs.sort((a, b) => a.time - b.time);
-    return [...evs, tail].map(toChain);
-  }
+  const resettable = instances.every((c) => c.reset !== undefined);
+  return {
+    instances, subscriptions: subs, resettable,
+    reset() {
+      fb?.reset();
+      hist?.reset();
+      for (const c of instances) c.reset?.();
+    },
+  };
 }

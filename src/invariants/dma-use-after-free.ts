@@ -1,32 +1,25 @@
 /**
  * dma-use-after-free (docs/invariants.md): a device accessed frame F through a translation whose pfn was
- * obtained while F was in allocation generation g, and F has been freed since.
+ * obtained while F was in allocation generation g, and F has been freed since. The frame books say
+ * whether F was freed since g: it is free now at generation g, or it was allocated again.
  */
-import type { MmTraceEvent } from '../mm/trace_events.js';
-import { FrameHistory, pagesOf, RangeMap, type Checker, type CheckerCtx } from './checker.js';
+import { toChains, type Checker, type CheckerCtx, type CheckerInstance } from './checker.js';
 
-function create(ctx: CheckerCtx) {
-  const freedGen = new RangeMap<number>();
-  const hist = new FrameHistory();
+function create(ctx: CheckerCtx): CheckerInstance {
+  const { frames, history } = ctx.books;
   return {
-    on(ev: MmTraceEvent): void {
-      switch (ev.type) {
-        case 'folio_free': freedGen.set(ev.pfn, ev.gen, pagesOf(ev)); hist.note(ev.pfn, ev); break;
-        case 'dma_ref_get': case 'filemap_remove': hist.note(ev.pfn, ev); break;
-        case 'dma_access': {
-          const fg = freedGen.get(ev.pfn);
-          if (fg === undefined || fg < ev.gen) return;
-          ctx.report({
-            kind: 'dma-use-after-free', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
-            message: `${ev.actor} ${ev.write ? 'wrote' : 'read'} pfn 0x${ev.pfn.toString(16)} through a translation obtained in generation ${ev.gen}, and the frame was freed since`,
-            chain: hist.chain(ev.pfn, ['dma_ref_get', 'filemap_remove', 'folio_free'], ev),
-          });
-          break;
-        }
-        default: break;
-      }
+    on: {
+      dma_access(ev) {
+        if (!frames.freedSince(ev.pfn, ev.gen)) return;
+        ctx.report({
+          kind: 'dma-use-after-free', time: ev.time, actor: ev.actor, pfn: ev.pfn, file: ev.file, index: ev.index,
+          message: `${ev.actor} ${ev.write ? 'wrote' : 'read'} pfn 0x${ev.pfn.toString(16)} through a translation obtained in generation ${ev.gen}, and the frame was freed since`,
+          chain: toChains(history.chain(ev.pfn, ['dma_ref_get', 'filemap_remove', 'folio_free'], ev)),
+        });
+      },
     },
     finish(): void {},
+    reset(): void {},
   };
 }
 

@@ -3,28 +3,36 @@
  * RDMA user's data silently goes to (or comes from) a page no one reads — Jason Gunthorpe's
  * "silent data corruption" of the thread's S2.
  */
-import type { MmTraceEvent, MmEventOf } from '../mm/trace_events.js';
-import { toChain, type Checker, type CheckerCtx } from './checker.js';
+import type { MmEventOf } from '../mm/trace_events.js';
+import { toChain, type Checker, type CheckerCtx, type CheckerInstance } from './checker.js';
 
-function create(ctx: CheckerCtx) {
-  const redirects = new Map<string, MmEventOf<'dummy_redirect'>>();
+function create(ctx: CheckerCtx): CheckerInstance {
+  /** The last redirect of each device to each dummy frame, by device, then by dummy pfn. */
+  const redirects = new Map<string, Map<number, MmEventOf<'dummy_redirect'>>>();
   const dummies = new Set<number>();
   return {
-    on(ev: MmTraceEvent): void {
-      if (ev.type === 'dummy_redirect') {
+    on: {
+      dummy_redirect(ev) {
         dummies.add(ev.dummy);
-        redirects.set(`${ev.device}:${ev.dummy}`, ev);
-        return;
-      }
-      if (ev.type !== 'dma_access' || !dummies.has(ev.pfn)) return;
-      const r = redirects.get(`${ev.device}:${ev.pfn}`);
-      ctx.report({
-        kind: 'dummy-page-dma', time: ev.time, actor: ev.device, pfn: ev.pfn,
-        message: `${ev.device} ${ev.write ? 'wrote its data into' : 'read its data from'} the dummy page (pfn 0x${ev.pfn.toString(16)})${r ? ` it was redirected to in place of pfn 0x${r.pfn.toString(16)}` : ''}: the transfer succeeds and the data is gone`,
-        chain: [...(r ? [toChain(r)] : []), toChain(ev)],
-      });
+        const m = redirects.get(ev.device) ?? new Map<number, MmEventOf<'dummy_redirect'>>();
+        m.set(ev.dummy, ev);
+        redirects.set(ev.device, m);
+      },
+      dma_access(ev) {
+        if (!dummies.has(ev.pfn)) return;
+        const r = redirects.get(ev.device)?.get(ev.pfn);
+        ctx.report({
+          kind: 'dummy-page-dma', time: ev.time, actor: ev.device, pfn: ev.pfn,
+          message: `${ev.device} ${ev.write ? 'wrote its data into' : 'read its data from'} the dummy page (pfn 0x${ev.pfn.toString(16)})${r ? ` it was redirected to in place of pfn 0x${r.pfn.toString(16)}` : ''}: the transfer succeeds and the data is gone`,
+          chain: [...(r ? [toChain(r)] : []), toChain(ev)],
+        });
+      },
     },
     finish(): void {},
+    reset(): void {
+      redirects.clear();
+      dummies.clear();
+    },
   };
 }
 

@@ -4,43 +4,43 @@
  * that kernel.until stopped while it was running (in a delay, waiting on nothing) was not blocked:
  * the user's stop cut it, and that is a note, not a hang.
  */
-import type { MmTraceEvent, MmEventOf } from '../mm/trace_events.js';
-import { toChain, type Checker, type CheckerCtx } from './checker.js';
+import type { MmEventOf } from '../mm/trace_events.js';
+import { toChain, type Checker, type CheckerCtx, type CheckerInstance } from './checker.js';
 
-function create(ctx: CheckerCtx) {
+function create(ctx: CheckerCtx): CheckerInstance {
   const bound = ctx.livenessBound ?? 1_000_000_000;
   const starts = new Map<string, MmEventOf<'op_start'>>();
   return {
-    on(ev: MmTraceEvent): void {
-      switch (ev.type) {
-        case 'op_start': starts.set(ev.name, ev); break;
-        case 'op_end':
-          if (ev.blockedNs > bound) {
-            const s = starts.get(ev.name);
-            ctx.report({
-              kind: 'hang', time: ev.time, actor: ev.actor, pfn: -1,
-              message: `${ev.name} (${ev.op}) was blocked ${ev.blockedNs} ns, past the liveness bound of ${bound} ns`,
-              chain: [...(s ? [toChain(s)] : []), toChain(ev)],
-            });
-          }
-          break;
-        case 'op_blocked': {
-          const s = starts.get(ev.name);
-          if (!ev.wq && ctx.cutByUntil?.() === true) {
-            ctx.note?.(`kernel.until${ctx.until !== undefined ? ` (${ctx.until} ns)` : ''} stopped the run while ${ev.name} (${ev.op}) was running, since ${ev.since} ns: cut, not blocked`);
-            break;
-          }
-          ctx.report({
-            kind: 'hang', time: ev.time, actor: ev.actor, pfn: -1,
-            message: `${ev.name} (${ev.op}) is still blocked when the run ends${ev.wq ? `, waiting on ${ev.wq}` : ''} since ${ev.since} ns`,
-            chain: [...(s ? [toChain(s)] : []), toChain(ev)],
-          });
-          break;
+    on: {
+      op_start(ev) {
+        starts.set(ev.name, ev);
+      },
+      op_end(ev) {
+        if (ev.blockedNs <= bound) return;
+        const s = starts.get(ev.name);
+        ctx.report({
+          kind: 'hang', time: ev.time, actor: ev.actor, pfn: -1,
+          message: `${ev.name} (${ev.op}) was blocked ${ev.blockedNs} ns, past the liveness bound of ${bound} ns`,
+          chain: [...(s ? [toChain(s)] : []), toChain(ev)],
+        });
+      },
+      op_blocked(ev) {
+        const s = starts.get(ev.name);
+        if (!ev.wq && ctx.cutByUntil?.() === true) {
+          ctx.note?.(`kernel.until${ctx.until !== undefined ? ` (${ctx.until} ns)` : ''} stopped the run while ${ev.name} (${ev.op}) was running, since ${ev.since} ns: cut, not blocked`);
+          return;
         }
-        default: break;
-      }
+        ctx.report({
+          kind: 'hang', time: ev.time, actor: ev.actor, pfn: -1,
+          message: `${ev.name} (${ev.op}) is still blocked when the run ends${ev.wq ? `, waiting on ${ev.wq}` : ''} since ${ev.since} ns`,
+          chain: [...(s ? [toChain(s)] : []), toChain(ev)],
+        });
+      },
     },
     finish(): void {},
+    reset(): void {
+      starts.clear();
+    },
   };
 }
 

@@ -1,14 +1,15 @@
 /** kernel-bug (docs/invariants.md): a modelled BUG_ON/VM_BUG_ON_* fired; the real kernel would have crashed. */
-import type { MmTraceEvent } from '../mm/trace_events.js';
-import { toChain, type Checker, type CheckerCtx } from './checker.js';
+import { toChain, type Checker, type CheckerCtx, type CheckerInstance } from './checker.js';
 
-function create(ctx: CheckerCtx) {
+function create(ctx: CheckerCtx): CheckerInstance {
   return {
-    on(ev: MmTraceEvent): void {
-      if (ev.type !== 'kernel_bug') return;
-      ctx.report({ kind: 'kernel-bug', time: ev.time, actor: ev.actor, pfn: ev.pfn, message: `kernel BUG at ${ev.site}: ${ev.dump}`, chain: [toChain(ev)] });
+    on: {
+      kernel_bug(ev) {
+        ctx.report({ kind: 'kernel-bug', time: ev.time, actor: ev.actor, pfn: ev.pfn, message: `kernel BUG at ${ev.site}: ${ev.dump}`, chain: [toChain(ev)] });
+      },
     },
     finish(): void {},
+    reset(): void {},
   };
 }
 

@@ -1,17 +1,18 @@
 /** nonblock-slept (docs/invariants.md): a notifier callback slept (waited) in a non-blockable range. */
-import type { MmTraceEvent } from '../mm/trace_events.js';
-import { toChain, type Checker, type CheckerCtx } from './checker.js';
+import { toChain, type Checker, type CheckerCtx, type CheckerInstance } from './checker.js';
 
-function create(ctx: CheckerCtx) {
+function create(ctx: CheckerCtx): CheckerInstance {
   return {
-    on(ev: MmTraceEvent): void {
-      if (ev.type !== 'nonblock_slept') return;
-      ctx.report({
-        kind: 'nonblock-slept', time: ev.time, actor: ev.holder, pfn: -1,
-        message: `${ev.holder} slept at ${ev.site} inside a non-blockable invalidation (range ${ev.id})`, chain: [toChain(ev)],
-      });
+    on: {
+      nonblock_slept(ev) {
+        ctx.report({
+          kind: 'nonblock-slept', time: ev.time, actor: ev.holder, pfn: -1,
+          message: `${ev.holder} slept at ${ev.site} inside a non-blockable invalidation (range ${ev.id})`, chain: [toChain(ev)],
+        });
+      },
     },
     finish(): void {},
+    reset(): void {},
   };
 }
 

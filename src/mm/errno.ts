@@ -18,11 +18,12 @@ export const EFBIG = 'EFBIG';
 export const EOPNOTSUPP = 'EOPNOTSUPP';
 export const ENODEV = 'ENODEV';
 export const EACCES = 'EACCES';
+export const ESRCH = 'ESRCH';
 
 export type Errno =
   | typeof EPERM | typeof ENOENT | typeof EINTR | typeof EIO | typeof EAGAIN | typeof ENOMEM
   | typeof EFAULT | typeof EBUSY | typeof EEXIST | typeof EINVAL | typeof ETXTBSY | typeof EFBIG
-  | typeof EOPNOTSUPP | typeof ENODEV | typeof EACCES;
+  | typeof EOPNOTSUPP | typeof ENODEV | typeof EACCES | typeof ESRCH;
 
 export function IS_ERR<T>(x: T | Errno): x is Errno {
   return typeof x === 'string' && x.length > 1 && x.charCodeAt(0) === 69 /* 'E' */;

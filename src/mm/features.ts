@@ -31,7 +31,7 @@ export interface KernelFeatures {
   readonly umem_force_write: boolean;
   /** ext4 set_page_dirty WARNs on a page without buffers (4.10). */
   readonly ext4_dirty_nobuffers_warn: boolean;
-  /** ext4 writepages on a dirty page without buffers: BUG before 5.18, WARN and skip after. */
+  /** ext4 writepages on a dirty page without buffers: BUG before 5.18; after, ext4_warning_inode() (no WARN) and skip. */
   readonly ext4_writepages_bug: boolean;
   /** fork copies pinned anon pages for the child (5.9). */
   readonly fork_copies_pinned: boolean;
@@ -49,8 +49,8 @@ export interface KernelFeatures {
   readonly gup_unshare_longterm_cow: boolean;
   /** Long-term pins migrate pages out of ZONE_MOVABLE/CMA first (5.13). */
   readonly longterm_migrates_movable: boolean;
-  /** mlx5 WARNs on a bad UMR completion (2022, 6.0+). */
-  readonly mlx5_umr_warn: boolean;
+  /** mlx5 WARNs on a bad UMR completion and recovers the UMR QP (6.0); before, the QP stays in error. */
+  readonly mlx5_umr_recovery: boolean;
   /** mremap looks up the source VMA first and fails EFAULT before any other work (≈5.16 [U]). */
   readonly mremap_vma_lookup_first: boolean;
   /** hmm_range_fault() reports the order of the mapping of each page (PMD/PUD) (5.9). */
@@ -87,6 +87,22 @@ export interface KernelFeatures {
   readonly shmem_any_order: boolean;
   /** ext4 page cache folios larger than 4 KiB (6.16). */
   readonly ext4_large_folios: boolean;
+  /** fsdax break-layouts unmaps the whole file with even_cows, zapping private COW copies (before 5.3). */
+  readonly dax_busy_unmaps_cows: boolean;
+  /** fsdax break-layouts returns at once when no VMA maps the file (mapping_mapped(), before 6.15). */
+  readonly dax_busy_skips_unmapped: boolean;
+  /** Reclaim keeps a clean MADV_FREE page that has references beyond its mappings (5.18). */
+  readonly lazyfree_checks_refs: boolean;
+  /** mremap() knows MREMAP_DONTUNMAP (5.7). */
+  readonly mremap_dontunmap: boolean;
+  /** MREMAP_DONTUNMAP works on any VMA but VM_PFNMAP/VM_DONTEXPAND, not only private anonymous ones (5.13). */
+  readonly mremap_dontunmap_any_vma: boolean;
+  /** MADV_REMOVE needs VM_SHARED and VM_MAYWRITE (6.7), no longer VM_SHARED and VM_WRITE. */
+  readonly madv_remove_maywrite: boolean;
+  /** A refused non-blockable start calls every classic subscriber's invalidate_range_end (5.13). */
+  readonly mn_nonblock_fail_ends: boolean;
+  /** PAGEVEC_SIZE: the folios a folio_batch holds, so truncate removes at once (15; 31 from 6.9). */
+  readonly folio_batch_size: number;
 }
 
 type FeatureValues = Omit<KernelFeatures, 'version'>;
@@ -110,9 +126,11 @@ const BEFORE_TIMELINE: FeatureValues = {
   foll_pin: false, gup_get_pin_exclusive: false, gup_longterm_needs_pin: false, longterm_file_write_refused: false,
   umem_force_write: true, ext4_dirty_nobuffers_warn: false, ext4_writepages_bug: true, fork_copies_pinned: false,
   wp_reuse: 'mapcount', gup_forces_cow_break: false, foll_cow: true, anon_exclusive: false, gup_unshare_anon: false,
-  gup_unshare_longterm_cow: false, longterm_migrates_movable: false, mlx5_umr_warn: false,
-  mremap_vma_lookup_first: false, hmm_pfn_order: false, odp_hugetlb_hpage_shift: false, hugetlb_fork_copies_pinned: false,
-  hugetlb_mremap: false, madv_dontneed_hugetlb: false, hugetlbfs_zero_partial: false, madv_dontneed_hugetlb_round_down: false,
+  gup_unshare_longterm_cow: false, longterm_migrates_movable: false, mlx5_umr_recovery: false,
+  mremap_vma_lookup_first: false, dax_busy_unmaps_cows: true, dax_busy_skips_unmapped: true, lazyfree_checks_refs: false,
+  mremap_dontunmap: false, mremap_dontunmap_any_vma: false, madv_remove_maywrite: false, mn_nonblock_fail_ends: false,
+  hmm_pfn_order: false, odp_hugetlb_hpage_shift: false, hugetlb_fork_copies_pinned: false, hugetlb_mremap: false,
+  madv_dontneed_hugetlb: false, hugetlbfs_zero_partial: false, madv_dontneed_hugetlb_round_down: false, folio_batch_size: 15,
   thp_cow_split: false, khugepaged_shared: false, thp_fork_splits_pinned: false, madv_collapse: false, madv_collapse_eagain: false,
   shmem_truncate_split: false, xfs_large_folios: false, large_folio_writes: false, shmem_any_order: false, ext4_large_folios: false,
 };
@@ -127,6 +145,10 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     where: 'fs/ext4/inode.c ext4_set_page_dirty()', effect: 'dirtying a buffer-less ext4 page at unpin WARNs',
   },
   {
+    version: [5, 3], set: { dax_busy_unmaps_cows: false }, commit: '', subject: 'dax: dax_layout_busy_page() should not unmap cow pages',
+    where: 'fs/dax.c dax_layout_busy_page()', effect: 'fsdax break-layouts keeps the private COW copies of the file (even_cows 0)',
+  },
+  {
     version: [5, 6], set: { gup_get_pin_exclusive: true }, commit: 'eddb1c228f79', subject: 'mm/gup: introduce pin_user_pages*() and FOLL_PIN',
     where: 'mm/gup.c pin_user_pages()', effect: 'FOLL_GET with FOLL_PIN in one call WARNs and fails EINVAL',
   },
@@ -137,6 +159,10 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
   {
     version: [5, 7], set: { shmem_truncate_split: true }, commit: '71725ed10c40', subject: 'mm: huge tmpfs: try to split_huge_page() when punching hole',
     where: 'mm/shmem.c shmem_punch_compound()', effect: 'a partly truncated tmpfs THP is split when it can be; kept whole (the range zeroed) when not',
+  },
+  {
+    version: [5, 7], set: { mremap_dontunmap: true }, commit: 'e346b3813067', subject: 'mm/mremap: add MREMAP_DONTUNMAP to mremap()',
+    where: 'mm/mremap.c mremap(), move_vma()', effect: 'MREMAP_DONTUNMAP moves the pages and leaves the old range mapped and empty (private anonymous VMAs only)',
   },
   {
     version: [5, 8], set: { gup_forces_cow_break: true }, commit: '17839856fd58',
@@ -186,6 +212,15 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     where: 'mm/gup.c check_and_migrate_movable_pages()', effect: 'a long-term pin first migrates pages out of ZONE_MOVABLE',
   },
   {
+    version: [5, 13], set: { mn_nonblock_fail_ends: true }, commit: '', subject: 'mm/mmu_notifiers: ensure range_end() is paired with range_start()',
+    where: 'mm/mmu_notifier.c mn_hlist_invalidate_range_start()',
+    effect: 'after a refused non-blockable start every classic subscriber with an invalidate_range_end gets it; before, those whose start succeeded got none',
+  },
+  {
+    version: [5, 13], set: { mremap_dontunmap_any_vma: true }, commit: 'a4609387859f', subject: 'mm: extend MREMAP_DONTUNMAP to non-anonymous mappings',
+    where: 'mm/mremap.c vma_to_resize()', effect: 'MREMAP_DONTUNMAP works on file and shared mappings too (not VM_PFNMAP or VM_DONTEXPAND)',
+  },
+  {
     version: [5, 16], set: { mremap_vma_lookup_first: true }, commit: '', subject: 'mremap looks the source VMA up before any other work [U]',
     where: 'mm/mremap.c mremap()', effect: 'mremap of an unmapped source fails EFAULT first',
   },
@@ -199,7 +234,11 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
   },
   {
     version: [5, 18], set: { ext4_writepages_bug: false }, commit: 'cc5095747edf', subject: "ext4: don't BUG if someone dirty pages without asking ext4 first",
-    where: 'fs/ext4/inode.c mpage_prepare_extent_to_map()', effect: 'writeback warns and skips a dirty page without buffers instead of BUG',
+    where: 'fs/ext4/inode.c mpage_prepare_extent_to_map()', effect: 'writeback logs ext4_warning_inode (a printk, not a WARN) and skips a dirty page without buffers instead of BUG',
+  },
+  {
+    version: [5, 18], set: { lazyfree_checks_refs: true }, commit: '6c8e2a256915', subject: 'mm: fix race between MADV_FREE reclaim and blkdev direct IO read',
+    where: 'mm/rmap.c try_to_unmap_one()', effect: 'reclaim keeps a clean MADV_FREE page referenced beyond its mappings (a GUP reference) instead of discarding it',
   },
   {
     version: [5, 18], set: { xfs_large_folios: true }, commit: '6795801366da', subject: 'xfs: Support large folios',
@@ -226,8 +265,9 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     where: 'mm/gup.c can_follow_write_pte()', effect: 'FOLL_FORCE may write a R/O PTE only of an exclusive anonymous page in a R/O COW mapping',
   },
   {
-    version: [6, 0], set: { mlx5_umr_warn: true }, commit: '158e71bb69e3', subject: 'RDMA/mlx5: Add a umr recovery flow',
-    where: 'drivers/infiniband/hw/mlx5/umr.c', effect: 'a bad UMR completion WARNs and the UMR QP is recovered',
+    version: [6, 0], set: { mlx5_umr_recovery: true }, commit: '158e71bb69e3', subject: 'RDMA/mlx5: Add a umr recovery flow',
+    where: 'drivers/infiniband/hw/mlx5/umr.c mlx5r_umr_post_send_wait(), mlx5r_umr_recover()',
+    effect: 'a bad UMR completion WARNs and the UMR QP is reset to RTS (the failed UMR is not re-applied); before, the QP stayed in error and every later UMR failed',
   },
   {
     version: [6, 1], set: { madv_dontneed_hugetlb_round_down: true }, commit: '8ebe0a5eaaeb',
@@ -264,8 +304,22 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     where: 'fs/iomap/buffered-io.c iomap_get_folio()', effect: 'buffered writes to xfs make folios of folioSize too (4 KiB before)',
   },
   {
+    version: [6, 7], set: { madv_remove_maywrite: true }, commit: '', subject: 'mm: drop the assumption that VM_SHARED always implies writable [U]',
+    where: 'mm/madvise.c madvise_remove() vma_is_shared_maywrite()', effect: 'MADV_REMOVE of a shared mapping needs VM_MAYWRITE, no longer VM_WRITE (a PROT_READ mapping of a writable file may punch)',
+  },
+  {
+    version: [6, 9], set: { folio_batch_size: 31 }, commit: '9cecde80aae0', subject: 'mm: increase folio batch size',
+    where: 'include/linux/pagevec.h PAGEVEC_SIZE; mm/truncate.c truncate_inode_pages_range()',
+    effect: 'truncate removes up to 31 folios from the page cache at once (15 before), one preemption point per batch',
+  },
+  {
     version: [6, 14], set: { shmem_any_order: true }, commit: '', subject: 'mm: shmem: add large folio support for tmpfs',
     where: 'mm/shmem.c shmem_huge_global_enabled(), shmem_allowable_huge_orders()', effect: 'tmpfs folios of any folioSize, not only 4 KiB or 2 MiB',
+  },
+  {
+    version: [6, 15], set: { dax_busy_skips_unmapped: false }, commit: '',
+    subject: 'fs/dax: dax_layout_busy_page_range() no longer returns early for an unmapped file [U]',
+    where: 'fs/dax.c dax_layout_busy_page_range()', effect: 'fsdax break-layouts waits for a busy page even when no VMA maps the file',
   },
   {
     version: [6, 16], set: { ext4_large_folios: true }, commit: '', subject: 'ext4: enable large folio for regular file',
@@ -284,11 +338,15 @@ export function compareVersions(a: KernelVersion, b: KernelVersion): number {
   return a[0] - b[0] || a[1] - b[1];
 }
 
-/** kernelFeatures() - the feature set of linux-@major.@minor: every timeline entry up to it, folded. */
+/**
+ * kernelFeatures() - the feature set of linux-@major.@minor: every timeline entry up to it, folded
+ * into one object (a world is built per explorer execution: the fold copies each entry's few
+ * fields, never the whole set again).
+ */
 export function kernelFeatures(major: number, minor: number): KernelFeatures {
   const version = [major, minor] as const;
-  let f: FeatureValues = BEFORE_TIMELINE;
-  for (const b of ERA_TIMELINE) if (compareVersions(b.version, version) <= 0) f = { ...f, ...b.set };
+  const f: { -readonly [K in keyof FeatureValues]: FeatureValues[K] } = { ...BEFORE_TIMELINE };
+  for (const b of ERA_TIMELINE) if (compareVersions(b.version, version) <= 0) Object.assign(f, b.set);
   return { version, ...f };
 }
 

@@ -7,6 +7,7 @@
 import type { AddressSpace, Inode } from './fs/inode.js';
 import type { Kernel } from './kernel.js';
 import { MAPPING_NONE } from './mem_map.js';
+import { PageArrays } from './page_arrays.js';
 import { alloc_user_page } from './mmzone.js';
 import { PG_dax, PG_dirty, PG_uptodate, pages_in } from './types.js';
 import type { MmEventOf } from './trace_events.js';
@@ -18,16 +19,12 @@ export function filemap_get_folio(mapping: AddressSpace, index: number): number 
 }
 
 /**
- * filemap_get_page() - the page of the file at @index: in a hugetlbfs file, the page of the huge
- * page cached at the huge page's first index (its head's pfn plus the offset); or -1.
+ * filemap_get_page() - the page of the file at @index, or -1: every page of a large folio (a
+ * hugetlbfs huge page, a THP or large page-cache folio) has its own entry, its own pfn.
  * Kernel: mm/filemap.c filemap_get_folio() + folio_file_page().
  */
 export function filemap_get_page(mapping: AddressSpace, index: number): number {
-  const order = mapping.host.huge_order;
-  if (order === 0) return mapping.i_pages.get(index) - 1;
-  const off = index % 2 ** order;
-  const head = mapping.i_pages.get(index - off) - 1;
-  return head < 0 ? -1 : head + off;
+  return mapping.i_pages.get(index) - 1;
 }
 
 /**
@@ -58,25 +55,46 @@ export function filemap_add_folio(k: Kernel, mapping: AddressSpace, pfn: number,
  * Pairs with filemap_add_folio().
  */
 export function filemap_remove_folio(k: Kernel, page: number, reason: string): void {
+  // A page of a large folio: the whole folio goes.
+  const pfn = k.mem.folio_head(page);
+  delete_from_page_cache_batch(k, k.inodeById[k.mem.mappingOf(pfn)] as Inode, [pfn], reason);
+}
+
+/**
+ * delete_from_page_cache_batch() - take the folios @pfns (their heads, all of @inode, in index
+ * order) out of its page cache together, traced as one `filemap_remove`, then drop the cache's
+ * references as one batch (folio_batch_release()): a folio nobody else references is freed, one
+ * that is referenced survives, orphaned. A large folio goes whole (the cache holds one reference
+ * on it). Context: the folios locked, no preemption point inside. Return: nothing.
+ * Kernel: mm/filemap.c delete_from_page_cache_batch(); mm/swap.c folio_batch_release().
+ */
+export function delete_from_page_cache_batch(k: Kernel, inode: Inode, pfns: ArrayLike<number>, reason: string): void {
   const m = k.mem;
-  // A page of a large page-cache folio: the whole folio goes (one entry per page, one reference).
-  const pfn = m.folio_head(page), nr = m.folio_nr_pages(pfn);
-  const ino = k.inodeById[m.mappingOf(pfn)] as Inode;
-  const index = m.indexOf(pfn);
-  if (nr === 1) {
-    ino.i_mapping.i_pages.set(index, 0);
-    m.mapping[pfn] = MAPPING_NONE;
-  } else {
-    ino.i_mapping.i_pages.setRun(index, nr, 0, 0);
-    m.mapping.fill(MAPPING_NONE, pfn, pfn + nr);
+  const n = pfns.length;
+  const cols = new PageArrays(n, 1, 3, 0);
+  const ev = { indices: cols.f64(), pfns: cols.i32(), refcounts: cols.i32(), pincounts: cols.i32() };
+  let nrs: Int32Array | null = null;
+  for (let i = 0; i < n; i++) {
+    const pfn = pfns[i] as number;
+    const index = m.indexOf(pfn);
+    const order = m.folio_order(pfn);
+    if (order === 0) {
+      inode.i_mapping.i_pages.set(index, 0);
+      m.mapping[pfn] = MAPPING_NONE;
+    } else {
+      // Every page of a large folio has its own entry (the xarray's multi-index entry).
+      inode.i_mapping.i_pages.setRun(index, 2 ** order, 0, 0);
+      m.mapping.fill(MAPPING_NONE, pfn, pfn + 2 ** order);
+      (nrs ??= new Int32Array(n).fill(1))[i] = 2 ** order;
+    }
+    ev.indices[i] = index;
+    ev.pfns[i] = pfn;
+    ev.refcounts[i] = m.refcount(pfn) - 1;
+    ev.pincounts[i] = m.pincount(pfn);
   }
-  const ev: MmEventOf<'filemap_remove'> = {
-    type: 'filemap_remove', time: k.now, actor: k.actorName(), file: ino.name, index, pfn, gen: m.genOf(pfn),
-    refcount: m.refcount(pfn) - 1, pincount: m.pincount(pfn), reason,
-  };
-  if (nr > 1) ev.nr = nr;
-  k.emit(ev);
-  k.folio_put_refs(pfn, 1);
+  if (nrs) k.emit({ type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, reason, ...ev, nrs });
+  else k.emit({ type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, reason, ...ev });
+  k.folios_put_refs(pfns, 0, n, 1);
 }
 
 /**
@@ -102,16 +120,12 @@ export function filemap_read_folio(k: Kernel, inode: Inode, index: number, write
 }
 
 /**
- * The cached pages of indexes [first, last]: each folio's pfn, and every page of a huge page (a
- * reference may hold any of them). A huge page cached at its first index counts when that index is
- * in the range (hugetlbfs works in whole huge pages).
+ * The cached pages of indexes [first, last], a large folio's page by page (a reference may hold
+ * any of them; hugetlbfs ranges are whole huge pages).
  */
 export function filemap_pfns_in(mapping: AddressSpace, first: number, last: number): number[] {
   const out: number[] = [];
-  const nr = 2 ** mapping.host.huge_order;
-  mapping.i_pages.forEachIn(first, last, (_i, v) => {
-    for (let p = v - 1; p < v - 1 + nr; p++) out.push(p);
-  });
+  mapping.i_pages.forEachIn(first, last, (_i, v) => { out.push(v - 1); });
   return out;
 }
 

@@ -11,6 +11,8 @@
  * Kernel: kernel/fork.c dup_mmap(); mm/memory.c copy_page_range(), copy_present_pte(),
  * copy_present_page(); include/linux/mm.h folio_needs_cow_for_dma(); mm/hugetlb.c
  * copy_hugetlb_page_range().
+ * Device-private pages stay on the device, shared read-only by parent and child
+ * (copy_nonpresent_pte()); device-exclusive entries are restored first.
  * Simplified: shared mappings are not copied (the child faults them in), no anon_vma chains.
  */
 import { schedPoint, delay, type Co } from '../engine/actor.js';
@@ -18,7 +20,10 @@ import type { Kernel, Process } from './kernel.js';
 import { down_write, up_write } from './locking.js';
 import { MAPPING_ANON } from './mem_map.js';
 import { set_pte_at, vpn } from './memory.js';
-import { is_cow_mapping, is_device_exclusive_entry, is_device_private_entry, mk_pte, pte_dirty, pte_pfn, pte_present, PTE_DIRTY, PTE_WRITE, VmAreaStruct } from './mm_types.js';
+import {
+  is_cow_mapping, is_device_exclusive_entry, is_device_private_entry, mk_devpriv_pte, mk_pte, pte_dirty, pte_pfn, pte_present, pte_write, PTE_DIRTY,
+  PTE_WRITE, VmAreaStruct, type MmStruct,
+} from './mm_types.js';
 import { exit_mmap } from './exit.js';
 import { copy_huge_pmd, pmd_trans_huge } from './huge_memory.js';
 import { copy_hugetlb_page_range } from './hugetlb_fault.js';
@@ -54,6 +59,25 @@ function page_try_dup_anon_rmap(k: Kernel, parent: Process, pfn: number): boolea
 }
 
 /**
+ * copy_device_private_entry() - fork keeps a device-private page on the device: the child gets the
+ * same device-private entry, both read-only (a writable one is made readable in the parent too), so
+ * the first CPU write of either faults: the page migrates back to RAM (the owner's migrate_to_ram),
+ * then COW. The page gains a reference and a mapping; it cannot be pinned, so it is always shared.
+ * Context: both mmap_locks held, the parent's PROTECTION_PAGE notifier open; no sleep.
+ * Return: nothing. Kernel: mm/memory.c copy_nonpresent_pte() (is_device_private_entry branch).
+ */
+function copy_device_private_entry(k: Kernel, pmm: MmStruct, cmm: MmStruct, v: number, pte: number, child_name: string): void {
+  const pfn = pte_pfn(pte);
+  const m = k.mem;
+  m._refcount[pfn] = m.refcount(pfn) + 1;
+  m._mapcount[pfn] = m.mapcount(pfn) + 1;
+  ClearPageAnonExclusive(k, pfn);
+  if (pte_write(pte)) pmm.pgtable.set(v, mk_devpriv_pte(pfn, false));
+  cmm.pgtable.set(v, mk_devpriv_pte(pfn, false));
+  k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: child_name, va: v * PAGE_SIZE, pfn, write: false, refcount: m.refcount(pfn) });
+}
+
+/**
  * do_fork() - the child process @child_name with a copy of @parent's address space.
  * Context: takes the parent's mmap_lock for write; may sleep. Return: the child, or null when
  * memory ran out while copying a pinned page (the fork fails with ENOMEM).
@@ -81,22 +105,15 @@ export function* do_fork(k: Kernel, parent: Process, child_name: string): Co<Pro
       continue;
     }
     if (!is_cow_mapping(vma.vm_flags)) continue;
-    // Simplified: device-private pages are migrated back to RAM first, and device-exclusive entries
-    // restored (as copy_nonpresent_pte() does), then copied like any other.
-    const special: number[] = [];
+    // copy_nonpresent_pte(): a device-exclusive entry is restored first and copied like any page.
+    const exclusive: number[] = [];
     pmm.pgtable.forEachIn(vpn(vma.vm_start), vpn(vma.vm_end - 1), (v, pte) => {
-      if (is_device_private_entry(pte) || is_device_exclusive_entry(pte)) special.push(v);
+      if (is_device_exclusive_entry(pte)) exclusive.push(v);
     });
-    for (const v of special) {
+    for (const v of exclusive) {
       // Each step may sleep: read the entry afresh, a racing truncate may have zapped it.
       const pte = pmm.pgtable.get(v);
-      if (is_device_exclusive_entry(pte)) {
-        yield* remove_device_exclusive_entry(k, vma, v * PAGE_SIZE, pte);
-        continue;
-      }
-      if (!is_device_private_entry(pte)) continue;
-      const ops = k.pgmaps.ops.get(k.pgmaps.owner.get(pte_pfn(pte)) ?? '');
-      if (ops) yield* ops.migrate_to_ram(vma, v * PAGE_SIZE);
+      if (is_device_exclusive_entry(pte)) yield* remove_device_exclusive_entry(k, vma, v * PAGE_SIZE, pte);
     }
     const entries = (): number[] => {
       const vs: number[] = [];
@@ -118,6 +135,10 @@ export function* do_fork(k: Kernel, parent: Process, child_name: string): Co<Pro
     const now = entries();
     for (const v of now) {
       const pte = pmm.pgtable.get(v);
+      if (is_device_private_entry(pte)) {
+        copy_device_private_entry(k, pmm, cmm, v, pte, child_name);
+        continue;
+      }
       if (!pte_present(pte) || (pmm.huge_pmds.size && pmd_trans_huge(pmm, v * PAGE_SIZE))) continue;
       const pfn = pte_pfn(pte), va = v * PAGE_SIZE;
       const anon = pfn !== ZERO_PFN && k.mem.mapping[pfn] === MAPPING_ANON;

@@ -37,6 +37,7 @@ import {
 } from './mmu_notifier.js';
 import { ClearPageAnonExclusive, folio_maybe_dma_pinned, PageAnonExclusive, SetPageAnonExclusive } from './page-flags.js';
 import { folio_mark_dirty } from './page-writeback.js';
+import { tlb_finish_mmu, tlb_gather_mmu, trace_pte_clear, type MmuGather } from './memory.js';
 import { PAGE_SIZE, VM_FAULT_WRITE, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SHARED, VM_WRITE, ZERO_PFN } from './types.js';
 
 /** The anonymous THP policy (/sys/kernel/mm/transparent_hugepage/enabled). */
@@ -96,13 +97,14 @@ export function set_pmd_at(k: Kernel, mm: MmStruct, haddr: number, head: number,
  * zap_huge_pmd() - clear the PMD at @haddr; a THP's reference goes into @gather (a page-cache
  * folio's dirty bit moves to the folio first). Return: the head (ZERO_PFN for the huge zero page), or -1.
  */
-export function zap_huge_pmd(k: Kernel, mm: MmStruct, haddr: number, gather: number[]): number {
+export function zap_huge_pmd(k: Kernel, mm: MmStruct, haddr: number, gather: MmuGather): number {
   mm.huge_pmds.delete(haddr / HPAGE_PMD_SIZE);
   const pte = mm.pgtable.get(haddr / PAGE_SIZE);
   if (pte_pfn(pte) !== ZERO_PFN && pte_dirty(pte) && k.mem.mappingOf(pte_pfn(pte)) > 0) folio_mark_dirty(k, pte_pfn(pte), 'zap_huge_pmd');
   if (pte_pfn(pte) !== ZERO_PFN) return huge_ptep_get_and_clear(k, mm, haddr, gather);
   mm.pgtable.setRun(haddr / PAGE_SIZE, HPAGE_PMD_NR, 0, 0);
-  k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: haddr, pfn: ZERO_PFN, dirty: false, zero: HPAGE_PMD_NR });
+  // The huge zero page: as many entries of the zero page (pfn ZERO_PFN), no reference.
+  trace_pte_clear(k, mm, haddr, new Int32Array(HPAGE_PMD_NR).fill(ZERO_PFN), new Uint8Array(HPAGE_PMD_NR));
   return ZERO_PFN;
 }
 
@@ -161,7 +163,7 @@ export function do_set_pmd(k: Kernel, vma: VmAreaStruct, haddr: number, page: nu
  * same bits: the folio gains 511 references and a mapcount on every page, and loses its entire
  * mapcount. The huge zero page's entries already name the zero page. Nothing sleeps.
  */
-function __split_huge_pmd_locked(k: Kernel, mm: MmStruct, haddr: number, gather: number[]): void {
+function __split_huge_pmd_locked(k: Kernel, mm: MmStruct, haddr: number, gather: MmuGather): void {
   if (!mm.huge_pmds.has(haddr / HPAGE_PMD_SIZE)) return;
   const pte = mm.pgtable.get(haddr / PAGE_SIZE);
   const pfn = pte_pfn(pte);
@@ -191,10 +193,10 @@ export function* __split_huge_pmd(k: Kernel, mm: MmStruct, haddr: number): Co {
   yield* mmu_notifier_invalidate_range_start(k, range);
   yield* schedPoint('thp:split_after_notifier_start');
   // Under the PMD lock: a racing zap may have cleared it meanwhile.
-  const gather: number[] = [];
+  const gather = tlb_gather_mmu();
   __split_huge_pmd_locked(k, mm, haddr, gather);
   yield* mmu_notifier_invalidate_range_end(k, range);
-  for (const p of gather) k.folio_put_refs(p, 1);
+  tlb_finish_mmu(k, gather);
 }
 
 /**
@@ -264,11 +266,11 @@ export function* do_huge_pmd_wp_page(k: Kernel, vma: VmAreaStruct, haddr: number
       if (!zero) k.emit({ type: 'thp_cow_copy', time: k.now, actor: k.actorName(), mm: mm.owner, va: haddr, pfn: k.mem.folio_head(pte_pfn(pte)), new: nw });
       const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_CLEAR, haddr, haddr + HPAGE_PMD_SIZE);
       yield* mmu_notifier_invalidate_range_start(k, range);
-      const gather: number[] = [];
+      const gather = tlb_gather_mmu();
       zap_huge_pmd(k, mm, haddr, gather);
       set_pmd_at(k, mm, haddr, nw, writable);
       yield* mmu_notifier_invalidate_range_end(k, range);
-      for (const p of gather) k.folio_put_refs(p, 1);
+      tlb_finish_mmu(k, gather);
       return VM_FAULT_WRITE;
     }
   }
@@ -299,7 +301,7 @@ export function copy_huge_pmd(k: Kernel, parent: Process, dst: VmAreaStruct, src
       && k.features.thp_fork_splits_pinned && pmm.has_pinned && folio_maybe_dma_pinned(k, head);
     if (exclusive_pinned) {
       // The parent's PMD is split here (the kernel's notifier for it nests in fork's range).
-      __split_huge_pmd_locked(k, pmm, haddr, []);
+      __split_huge_pmd_locked(k, pmm, haddr, tlb_gather_mmu());
       continue;
     }
     ClearPageAnonExclusive(k, head);

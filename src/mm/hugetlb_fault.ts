@@ -23,12 +23,13 @@ import { hugetlb_add_to_page_cache, hugetlbfs_get_folio } from './fs/hugetlbfs.j
 import { alloc_hugetlb_folio, vma_has_reservation, size_to_hstate, type HState } from './hugetlb.js';
 import type { Kernel, Process } from './kernel.js';
 import { MAPPING_ANON } from './mem_map.js';
-import { tlb_finish_mmu, vpn } from './memory.js';
+import { __tlb_remove_page, tlb_finish_mmu, tlb_gather_mmu, vpn, type MmuGather } from './memory.js';
 import {
   find_vma, is_cow_mapping, mk_pte, pte_dirty, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_FLAG_SPAN, PTE_WRITE,
   type MmStruct, type VmAreaStruct,
 } from './mm_types.js';
 import { PINSIM_BUG } from './mmdebug.js';
+import { PageArrays } from './page_arrays.js';
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_CLEAR,
   MMU_NOTIFY_PROTECTION_VMA, type MmuNotifierEvent,
@@ -82,10 +83,24 @@ export function huge_pte_modify(k: Kernel, mm: MmStruct, haddr: number, bits: nu
 }
 
 /**
- * huge_ptep_get_and_clear() - clear the entry at @haddr; its reference goes into @gather (dropped
- * by tlb_finish_mmu()). Return: the head pfn it mapped, or -1. Traced as one `pte_clear` of `nr` pages.
+ * trace_huge_pte_clear() - (pinsim-only) trace the huge entry at @haddr of @mm, which mapped the
+ * @nr pages of the folio @head, as cleared: one `pte_clear` of its pages, with `nr`.
+ * Kernel: none (the trace stands for huge_ptep_get_and_clear()'s write).
  */
-export function huge_ptep_get_and_clear(k: Kernel, mm: MmStruct, haddr: number, gather: number[]): number {
+export function trace_huge_pte_clear(k: Kernel, mm: MmStruct, haddr: number, head: number, nr: number, dirty: boolean): void {
+  const cols = new PageArrays(nr, 0, 1, 1);
+  const pfns = cols.i32(), d = cols.u8();
+  for (let i = 0; i < nr; i++) pfns[i] = head + i;
+  if (dirty) d.fill(1);
+  k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, start: haddr, end: haddr + nr * PAGE_SIZE, pfns, dirty: d, nr });
+}
+
+/**
+ * huge_ptep_get_and_clear() - clear the entry at @haddr; its reference goes into @gather (dropped
+ * by tlb_finish_mmu()). Return: the head pfn it mapped, or -1. Traced as one `pte_clear` of the
+ * folio's pages.
+ */
+export function huge_ptep_get_and_clear(k: Kernel, mm: MmStruct, haddr: number, gather: MmuGather): number {
   const pte = mm.pgtable.get(vpn(haddr));
   if (!pte_present(pte)) return -1;
   const m = k.mem;
@@ -93,8 +108,8 @@ export function huge_ptep_get_and_clear(k: Kernel, mm: MmStruct, haddr: number, 
   const nr = m.folio_nr_pages(head);
   mm.pgtable.setRun(vpn(haddr), nr, 0, 0);
   m.entire_mapcount.set(head, m.folio_entire_mapcount(head) - 1);
-  k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: haddr, pfn: head, dirty: pte_dirty(pte), nr });
-  gather.push(head);
+  trace_huge_pte_clear(k, mm, haddr, head, nr, pte_dirty(pte));
+  __tlb_remove_page(gather, head);
   return head;
 }
 
@@ -102,7 +117,7 @@ export function huge_ptep_get_and_clear(k: Kernel, mm: MmStruct, haddr: number, 
  * __unmap_hugepage_range() - clear the entries of @vma in [@start, @end) (huge page aligned).
  * Return: the number of huge pages unmapped. Kernel: mm/hugetlb.c __unmap_hugepage_range().
  */
-export function __unmap_hugepage_range(k: Kernel, vma: VmAreaStruct, start: number, end: number, gather: number[]): number {
+export function __unmap_hugepage_range(k: Kernel, vma: VmAreaStruct, start: number, end: number, gather: MmuGather): number {
   const size = vma_huge_size(vma);
   let n = 0;
   for (let a = Math.max(start, vma.vm_start); a < Math.min(end, vma.vm_end); a += size) {
@@ -124,7 +139,7 @@ export function* zap_hugepage_range(k: Kernel, vma: VmAreaStruct, start: number,
   yield* mmu_notifier_invalidate_range_start(k, range);
   // All pages are still mapped here; a device (or another CPU) may access them.
   yield* schedPoint('hugetlb:zap_after_notifier_start');
-  const gather: number[] = [];
+  const gather = tlb_gather_mmu();
   const n = __unmap_hugepage_range(k, vma, s, e, gather);
   // Entries cleared, references still queued in the gather: not freed yet.
   yield* delay(n * k.timing.zapPerPage, 'hugetlb:zap_cleared');
@@ -207,7 +222,7 @@ function* hugetlb_wp(k: Kernel, vma: VmAreaStruct, haddr: number, unshare: boole
   hugetlb_new_anon(k, vma, haddr, nw, h.nr);
   const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_CLEAR, haddr, haddr + h.size);
   yield* mmu_notifier_invalidate_range_start(k, range);
-  const gather: number[] = [];
+  const gather = tlb_gather_mmu();
   huge_ptep_get_and_clear(k, mm, haddr, gather);
   set_huge_pte_at(k, mm, haddr, nw, unshare ? 0 : writable);
   yield* mmu_notifier_invalidate_range_end(k, range);

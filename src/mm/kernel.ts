@@ -109,8 +109,17 @@ export class Kernel implements MmTraceSink {
   /** fatal_signal_pending() for the running task. Interruptible sleeps check it and return EINTR. */
   readonly fatal_signal_pending: () => boolean;
   readonly tunables: KernelTunables;
+  /** The frames one folios_put_refs() freed, before they are traced together. */
+  private readonly freedScratch: number[] = [];
+  /** Their folios' pages, alongside, once one of them is large (empty while all are order 0). */
+  private readonly freedNrScratch: number[] = [];
   /** The dummy ("crappy") page devices are redirected to, allocated on first use. */
   private dummyPfn = -1;
+  /**
+   * The pages MADV_FREE made lazily freeable, in the order it did, with the one mapping each had
+   * (pinsim-only: the kernel finds them on the inactive LRU and their mappings through the rmap).
+   */
+  readonly lazyfree = new Map<number, { mm: MmStruct; va: number }>();
   /** Where DAX break-layouts sleeps until a busy page goes idle (woken on every DAX put). */
   readonly dax_wq = new WaitQueueHead('dax_layout_busy');
   private nextMmId = 1;
@@ -197,35 +206,80 @@ export class Kernel implements MmTraceSink {
   }
 
   /**
-   * folio_put_refs() - drop @n references on the folio of @pfn; at zero the folio is freed (a huge
-   * page back to its pool).
+   * folio_put_refs() - drop @n references on the folio of @pfn; at zero the folio is freed (one
+   * `folio_free`; a huge page goes back to its pool).
    * Context: a refcount going negative is the kernel's VM_BUG_ON_FOLIO (refcount underflow).
    * Kernel: include/linux/mm.h folio_put_refs(), mm/swap.c __folio_put(), mm/hugetlb.c free_huge_folio().
    */
   folio_put_refs(pfn: number, n: number): void {
-    if (pfn === ZERO_PFN) return;
+    const nr = this.put_testzero(pfn, n);
+    if (nr === 1) this.trace_folio_free(Int32Array.of(pfn), null);
+    else if (nr > 1) this.trace_folio_free(Int32Array.of(pfn - (pfn % nr)), Int32Array.of(nr));
+  }
+
+  /**
+   * folios_put_refs() - drop @n references on the folio of each of @pfns[from, to), in order; the
+   * folios that reach zero are freed together, traced as one `folio_free` of their heads in that
+   * order (with each one's pages when one is large).
+   * Context: the caller's batch (a folio_batch, an mmu_gather batch): no preemption point inside.
+   * Kernel: mm/swap.c folios_put_refs(), release_pages().
+   */
+  folios_put_refs(pfns: ArrayLike<number>, from: number, to: number, n: number): void {
+    const freed = this.freedScratch, nrs = this.freedNrScratch;
+    let large = false;
+    for (let i = from; i < to; i++) {
+      const pfn = pfns[i] as number;
+      const nr = this.put_testzero(pfn, n);
+      if (nr === 0) continue;
+      // The pages of each folio are kept from the first large one on (the ones before it had one).
+      if (nr > 1 && !large) {
+        large = true;
+        for (let j = 0; j < freed.length; j++) nrs.push(1);
+      }
+      freed.push(nr === 1 ? pfn : pfn - (pfn % nr));
+      if (large) nrs.push(nr);
+    }
+    if (freed.length) this.trace_folio_free(Int32Array.from(freed), large ? Int32Array.from(nrs) : null);
+    freed.length = 0;
+    nrs.length = 0;
+  }
+
+  /**
+   * put_testzero() - (pinsim-only name) drop @n references on the folio of @pfn and, at zero, give
+   * it back (untraced: the caller traces the frees): an order-0 frame to the allocator, a huge page
+   * to its pool, another large folio to the allocator whole.
+   * Return: the number of pages freed (the folio's), 0 when it lives on.
+   * Kernel: include/linux/mm.h folio_put_testzero(), mm/swap.c __folio_put().
+   */
+  private put_testzero(pfn: number, n: number): number {
+    if (pfn === ZERO_PFN) return 0;
     const m = this.mem;
     const order = m.folio_order(pfn);
     if (order) pfn = m.folio_head(pfn);
     const rc = m.refcount(pfn) - n;
-    BUG_ON(this, rc < 0 || m.free[pfn] === 1, 'include/linux/mm.h:folio_put_testzero', pfn,
-      `page:pfn ${pfn} refcount:${m._refcount[pfn]} put ${n}`);
+    // The dump is made only when the BUG fires: this runs for every page a zap or truncate frees.
+    if (rc < 0 || m.free[pfn] === 1) BUG_ON(this, true, 'include/linux/mm.h:folio_put_testzero', pfn, `page:pfn ${pfn} refcount:${m._refcount[pfn]} put ${n}`);
     m._refcount[pfn] = rc;
     if (rc <= 1 && m.flagsOf(pfn) & PG_dax) wake_up_all(this.dax_wq);
-    if (rc !== 0) return;
-    if (order) return this.free_large_folio(pfn, order);
-    this.pgmaps.owner.delete(pfn);
-    this.movable.pfns.delete(pfn);
-    this.emit({ type: 'folio_free', time: this.now, actor: this.actorName(), pfn, gen: m.genOf(pfn) });
+    if (rc !== 0) return 0;
+    if (order) {
+      const nr = 2 ** order;
+      if (this.hugetlb.folios.has(pfn)) free_huge_folio(this, pfn);
+      else {
+        this.movable.remove(pfn, nr);
+        this.alloc.free_pages(pfn, order);
+      }
+      return nr;
+    }
+    if (this.pgmaps.owner.size) this.pgmaps.owner.delete(pfn);
+    if (this.movable.pfns.size) this.movable.pfns.delete(pfn);
     this.alloc.free_page(pfn);
+    return 1;
   }
 
-  /** A large folio's last reference went: a huge page back to its pool, another back to the allocator. */
-  private free_large_folio(head: number, order: number): void {
-    const nr = 2 ** order;
-    this.emit({ type: 'folio_free', time: this.now, actor: this.actorName(), pfn: head, gen: this.mem.genOf(head), nr });
-    if (this.hugetlb.folios.has(head)) return free_huge_folio(this, head);
-    this.movable.remove(head, nr);
-    this.alloc.free_pages(head, order);
+  /** trace_folio_free() - (pinsim-only) trace the folios @heads just freed, in that order; @nrs their pages when one is large. */
+  private trace_folio_free(heads: Int32Array, nrs: Int32Array | null): void {
+    if (nrs) this.emit({ type: 'folio_free', time: this.now, actor: this.actorName(), pfns: heads, nrs });
+    else this.emit({ type: 'folio_free', time: this.now, actor: this.actorName(), pfns: heads });
   }
 }

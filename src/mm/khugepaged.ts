@@ -27,7 +27,7 @@ import { down_read, up_read } from './locking.js';
 import { MAPPING_ANON } from './mem_map.js';
 import { HPAGE_PMD_ORDER } from './hugetlb.js';
 import { HPAGE_PMD_NR, HPAGE_PMD_SIZE, pmd_trans_huge, set_pmd_at } from './huge_memory.js';
-import { ptep_clear, tlb_finish_mmu } from './memory.js';
+import { ptep_clear, tlb_finish_mmu, tlb_gather_mmu } from './memory.js';
 import { find_vma, is_device_exclusive_entry, is_device_private_entry, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_CLEAR,
@@ -131,7 +131,7 @@ export function* collapse_huge_page(k: Kernel, vma: VmAreaStruct, haddr: number,
   for (let i = 0; i < HPAGE_PMD_NR; i++) m.index[head + i] = v0 + i;
   SetPageAnonExclusive(k, head);
   k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn: head, gen: m.genOf(head), owner: `anon:${mm.owner}`, file: '', index: -1, nr: HPAGE_PMD_NR });
-  const gather: number[] = [];
+  const gather = tlb_gather_mmu();
   let n = 0;
   mm.pgtable.forEachIn(v0, v0 + HPAGE_PMD_NR - 1, (v) => { if (ptep_clear(k, mm, v * PAGE_SIZE, gather) >= 0) n++; });
   set_pmd_at(k, mm, haddr, head, vma.vm_flags & VM_WRITE ? PTE_WRITE | PTE_DIRTY : PTE_DIRTY);

@@ -23,6 +23,13 @@ export function* down_read(sem: RwSemaphore, site: string): Co {
   sem.readers++;
 }
 
+/** down_read_trylock() - take @sem shared without sleeping. Return: true when taken. Pairs with up_read(). */
+export function down_read_trylock(sem: RwSemaphore): boolean {
+  if (sem.writer !== null) return false;
+  sem.readers++;
+  return true;
+}
+
 /** up_read() - Pairs with down_read(). */
 export function up_read(sem: RwSemaphore): void {
   sem.readers--;

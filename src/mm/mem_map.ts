@@ -17,8 +17,8 @@
  */
 import { PG_zero, ZERO_PFN } from './types.js';
 
-/** Where a frame's folio order sits in its `flags` (bits above every PG_* bit). */
-export const FOLIO_ORDER_SHIFT = 11;
+/** Where a frame's folio order sits in its 16-bit `flags`: the 6 bits above every PG_* bit. */
+export const FOLIO_ORDER_SHIFT = 10;
 /** The PG_* bits of `flags`, without the order. */
 export const PG_FLAGS_MASK = (1 << FOLIO_ORDER_SHIFT) - 1;
 /** The largest folio order: 1 GiB of 4 KiB pages (a PUD-sized hugetlb page). */

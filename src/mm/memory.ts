@@ -13,6 +13,7 @@ import { filemap_read_folio, index_beyond_eof } from './filemap.js';
 import type { Kernel } from './kernel.js';
 import { MAPPING_ANON } from './mem_map.js';
 import { alloc_user_page } from './mmzone.js';
+import { PageArrays } from './page_arrays.js';
 import {
   is_cow_mapping, is_device_exclusive_entry, is_device_private_entry, mk_pte, pte_dirty, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE,
   vma_needs_dirty_tracking, type MmStruct, type VmAreaStruct,
@@ -57,51 +58,150 @@ export function set_pte_at(k: Kernel, mm: MmStruct, addr: number, pfn: number, b
 }
 
 /**
+ * struct mmu_gather (simplified) - the frames a zap unmapped, whose references tlb_finish_mmu()
+ * drops once the TLB is flushed. Made by tlb_gather_mmu().
+ */
+export class MmuGather {
+  pages = new Int32Array(64);
+  nr = 0;
+}
+
+/** tlb_gather_mmu() - an empty gather for a zap. Kernel: mm/mmu_gather.c tlb_gather_mmu(). */
+export function tlb_gather_mmu(): MmuGather {
+  return new MmuGather();
+}
+
+/** __tlb_remove_page() - queue @pfn's mapping reference in @tlb. Kernel: mm/mmu_gather.c. */
+export function __tlb_remove_page(tlb: MmuGather, pfn: number): void {
+  if (tlb.nr === tlb.pages.length) {
+    const b = new Int32Array(tlb.pages.length * 2);
+    b.set(tlb.pages);
+    tlb.pages = b;
+  }
+  tlb.pages[tlb.nr++] = pfn;
+}
+
+/** PTRS_PER_PTE - the entries of one page table: a zap clears at most this many under one lock. */
+export const PTRS_PER_PTE = 512;
+
+/**
+ * trace_pte_clear() - (pinsim-only) trace the PTEs of @mm cleared from @start on, one page table's
+ * worth at most: @pfns[i] was mapped at start + i pages (-1 where nothing was cleared), @dirty[i]
+ * its dirty bit. Context: the page table's lock held (one event per lock hold). Return: nothing.
+ * Kernel: none (the trace stands for the PTE writes of zap_pte_range()).
+ */
+export function trace_pte_clear(k: Kernel, mm: MmStruct, start: number, pfns: Int32Array, dirty: Uint8Array): void {
+  k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, start, end: start + pfns.length * PAGE_SIZE, pfns, dirty });
+}
+
+/**
+ * zap_present_ptes() - (pinsim-only name) what clearing a PTE means for its folio, once the PTEs of
+ * a table are cleared and traced: the mapcount drops, a dirty bit moves to a file folio, and the
+ * mapping's reference goes into @gather (dropped by tlb_finish_mmu()).
+ * Context: the page table's lock held. Return: nothing.
+ * Kernel: mm/memory.c zap_present_ptes(), zap_present_folio_ptes().
+ */
+function zap_present_ptes(k: Kernel, pfns: Int32Array, dirty: Uint8Array, gather: MmuGather): void {
+  const m = k.mem;
+  for (let i = 0; i < pfns.length; i++) {
+    const pfn = pfns[i] as number;
+    if (pfn < 0 || pfn === ZERO_PFN) continue;
+    m._mapcount[pfn] = m.mapcount(pfn) - 1;
+    if (dirty[i] && m.mappingOf(pfn) > 0) folio_mark_dirty(k, pfn, 'zap_pte_range');
+    __tlb_remove_page(gather, pfn);
+  }
+}
+
+/**
  * ptep_clear() - clear the PTE at @addr: the dirty bit moves to the folio (file pages), the
  * mapcount drops, and the mapping's reference goes into @gather (dropped by tlb_finish_mmu()).
  * Return: the pfn that was mapped, or -1.
  */
-export function ptep_clear(k: Kernel, mm: MmStruct, addr: number, gather: number[]): number {
+export function ptep_clear(k: Kernel, mm: MmStruct, addr: number, gather: MmuGather): number {
   const v = vpn(addr);
   const pte = mm.pgtable.get(v);
   if (!pte_present(pte) && !is_device_private_entry(pte) && !is_device_exclusive_entry(pte)) return -1;
   const pfn = pte_pfn(pte);
   mm.pgtable.set(v, 0);
-  const dirty = pte_dirty(pte);
-  const m = k.mem;
-  const ev: MmEventOf<'pte_clear'> = { type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, dirty };
-  if (pfn !== ZERO_PFN && m.folio_order(pfn)) ev.head = m.folio_head(pfn);
-  k.emit(ev);
-  if (pfn === ZERO_PFN) return pfn;
-  m._mapcount[pfn] = m.mapcount(pfn) - 1;
-  if (dirty && m.mappingOf(pfn) > 0) folio_mark_dirty(k, pfn, 'zap_pte_range');
-  gather.push(pfn);
+  const pfns = Int32Array.of(pfn), dirty = Uint8Array.of(pte_dirty(pte) ? 1 : 0);
+  trace_pte_clear(k, mm, v * PAGE_SIZE, pfns, dirty);
+  zap_present_ptes(k, pfns, dirty, gather);
   return pfn;
 }
 
-/** tlb_finish_mmu() - flush the TLB, then drop the references the zap queued. Kernel: mm/mmu_gather.c. */
-export function tlb_finish_mmu(k: Kernel, gather: number[]): void {
-  for (const pfn of gather) k.folio_put_refs(pfn, 1);
-  gather.length = 0;
+/** MAX_NR_FOLIOS_PER_FREE - folios the mmu_gather frees in one go, between two cond_resched(). */
+export const MAX_NR_FOLIOS_PER_FREE = 512;
+
+/**
+ * tlb_finish_mmu() - flush the TLB, then drop the references the zap queued, in batches of
+ * MAX_NR_FOLIOS_PER_FREE (each batch's frees one `folio_free` event).
+ * Kernel: mm/mmu_gather.c tlb_finish_mmu(), __tlb_batch_free_encoded_pages().
+ * Simplified: the cond_resched() between batches is not a scheduling point.
+ */
+export function tlb_finish_mmu(k: Kernel, gather: MmuGather): void {
+  for (let i = 0; i < gather.nr; i += MAX_NR_FOLIOS_PER_FREE) {
+    k.folios_put_refs(gather.pages, i, Math.min(gather.nr, i + MAX_NR_FOLIOS_PER_FREE), 1);
+  }
+  gather.nr = 0;
 }
 
 /**
- * zap_pte_range() - clear the present PTEs of @mm in [start, end); with @only_file, only those
- * mapping page-cache folios (unmap_mapping_range without even_cows keeps private COW copies).
+ * zap_pte_range() - clear the present PTEs of @mm in [start, end), which lie in one page table,
+ * under its lock; with @only_file, only those mapping page-cache folios (unmap_mapping_range without
+ * even_cows keeps private COW copies). One `pte_clear` event for the table, if anything was cleared.
  * Return: number of PTEs cleared.
+ * Kernel: mm/memory.c zap_pte_range().
  */
-export function zap_pte_range(k: Kernel, mm: MmStruct, start: number, end: number, gather: number[], only_file = false): number {
-  let n = 0;
+export function zap_pte_range(k: Kernel, mm: MmStruct, start: number, end: number, gather: MmuGather, only_file = false): number {
+  let huge = 0;
   const pmds = thp_pmds_in(mm, start, end);
   // zap_huge_pmd(): a THP PMD inside the range goes whole (the callers split the ones it covers in part).
   if (pmds.length && !only_file) {
-    for (const haddr of pmds) if (zap_huge_pmd(k, mm, haddr, gather) >= 0) n++;
-    if (pmds.length * HPAGE_PMD_SIZE === end - start) return n; // nothing but PMDs in the range
+    for (const haddr of pmds) if (zap_huge_pmd(k, mm, haddr, gather) >= 0) huge++;
+    if (pmds.length * HPAGE_PMD_SIZE === end - start) return huge; // nothing but PMDs in the range
   }
-  mm.pgtable.forEachIn(vpn(start), vpn(end - 1), (v, pte) => {
-    if (only_file && k.mem.mapping[pte_pfn(pte)] === MAPPING_ANON) return;
-    if (ptep_clear(k, mm, v * PAGE_SIZE, gather) >= 0) n++;
+  const first = vpn(start), n = vpn(end - 1) - first + 1;
+  let pfns: Int32Array | null = null, dirty: Uint8Array | null = null;
+  const cleared = mm.pgtable.clearIn(first, first + n - 1, (v, pte) => {
+    if (!pte_present(pte) && !is_device_private_entry(pte) && !is_device_exclusive_entry(pte)) return false;
+    const pfn = pte_pfn(pte);
+    if (only_file && k.mem.mapping[pfn] === MAPPING_ANON) return false;
+    if (!pfns || !dirty) {
+      const cols = new PageArrays(n, 0, 1, 1);
+      pfns = cols.i32(-1);
+      dirty = cols.u8();
+    }
+    pfns[v - first] = pfn;
+    if (pte_dirty(pte)) dirty[v - first] = 1;
+    return true;
   });
+  if (!cleared || !pfns || !dirty) return huge;
+  trace_pte_clear(k, mm, start, pfns, dirty);
+  zap_present_ptes(k, pfns, dirty, gather);
+  return cleared + huge;
+}
+
+/**
+ * unmap_page_range() - clear the present PTEs of @mm in [start, end) (see zap_pte_range()), one
+ * page table at a time, with a scheduling point between two tables: zap_pmd_range()'s
+ * cond_resched(); with @resched_first, before the first table too (the caller zapped another VMA
+ * just before). Tables never allocated are skipped.
+ * Context: mmap_lock or i_mmap_rwsem held; may yield between page tables.
+ * Return: number of PTEs cleared.
+ * Kernel: mm/memory.c unmap_page_range(), zap_pmd_range().
+ */
+export function* unmap_page_range(
+  k: Kernel, mm: MmStruct, start: number, end: number, gather: MmuGather, only_file = false, resched_first = false,
+): Co<number> {
+  let n = 0;
+  const keys = mm.pgtable.leafKeysIn(vpn(start), vpn(end - 1));
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as number;
+    // cond_resched() after the previous table: another thread or a device may run here.
+    if (i > 0 || resched_first) yield* schedPoint('zap:cond_resched');
+    const lo = Math.max(start, key * PTRS_PER_PTE * PAGE_SIZE), hi = Math.min(end, (key + 1) * PTRS_PER_PTE * PAGE_SIZE);
+    n += zap_pte_range(k, mm, lo, hi, gather, only_file);
+  }
   return n;
 }
 
@@ -123,8 +223,8 @@ export function* zap_page_range_single(
   yield* mmu_notifier_invalidate_range_start(k, range);
   // All pages are still mapped here; a device (or another CPU) may access them.
   yield* schedPoint('zap:after_notifier_start');
-  const gather: number[] = [];
-  const n = zap_pte_range(k, mm, start, end, gather, only_file);
+  const gather = tlb_gather_mmu();
+  const n = yield* unmap_page_range(k, mm, start, end, gather, only_file);
   // PTEs cleared, references still queued in the gather: not freed yet.
   yield* delay(n * k.timing.zapPerPage, 'zap:ptes_cleared');
   yield* mmu_notifier_invalidate_range_end(k, range);
@@ -185,7 +285,7 @@ function* wp_page_copy(k: Kernel, vma: VmAreaStruct, addr: number, old_pfn: numb
   if (npfn < 0) return VM_FAULT_OOM;
   const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_CLEAR, page, page + PAGE_SIZE);
   yield* mmu_notifier_invalidate_range_start(k, range);
-  const gather: number[] = [];
+  const gather = tlb_gather_mmu();
   ptep_clear(k, mm, page, gather);
   set_pte_at(k, mm, page, npfn, unshare ? 0 : (vma.vm_flags & VM_WRITE ? PTE_WRITE : 0) | PTE_DIRTY);
   yield* mmu_notifier_invalidate_range_end(k, range);

@@ -21,7 +21,7 @@ import type { Kernel } from './kernel.js';
 import { down_read, up_read } from './locking.js';
 import { MAPPING_ANON } from './mem_map.js';
 import { alloc_user_page } from './mmzone.js';
-import { ptep_clear, set_pte_at, tlb_finish_mmu, vpn } from './memory.js';
+import { ptep_clear, set_pte_at, tlb_finish_mmu, tlb_gather_mmu, vpn } from './memory.js';
 import { alloc_hugetlb_folio_nodemask, move_hugetlb_state } from './hugetlb.js';
 import { hstate_vma, huge_ptep_get_and_clear, set_huge_pte_at, vma_huge_size } from './hugetlb_fault.js';
 import { find_vma, type VmAreaStruct } from './mm_types.js';
@@ -111,7 +111,7 @@ function* migrate_one(k: Kernel, mm: MmStruct, va: number, old: number, inode: I
   // Under the PTL: unmap only if the PTE still maps this folio (reclaim, a zap or a COW may have
   // replaced or cleared it while migrate slept). Its bits are taken now, not before the sleep.
   const pte = mm.pgtable.get(vpn(va));
-  const gather: number[] = [];
+  const gather = tlb_gather_mmu();
   const mapped = pte_present(pte) && pte_pfn(pte) === old;
   if (mapped) ptep_clear(k, mm, va, gather);
   yield* mmu_notifier_invalidate_range_end(k, range);
@@ -131,7 +131,7 @@ function* migrate_one(k: Kernel, mm: MmStruct, va: number, old: number, inode: I
     return 0;
   }
   // folio_migrate_mapping(): page cache + mappings + the unmap's queued reference + isolation.
-  const expected = (cached ? 1 : 0) + m.mapcount(old) + gather.length + 1;
+  const expected = (cached ? 1 : 0) + m.mapcount(old) + gather.nr + 1;
   if (m.refcount(old) !== expected) {
     // folio_migrate_mapping() refuses: restore the original mapping.
     set_pte_at(k, mm, va, old, bits);
@@ -154,7 +154,10 @@ function* migrate_one(k: Kernel, mm: MmStruct, va: number, old: number, inode: I
     const index = m.indexOf(old);
     inode.i_mapping.i_pages.set(index, npfn + 1);
     m._refcount[npfn] = 1;
-    k.emit({ type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: old, gen: m.genOf(old), refcount: m.refcount(old) - 1, pincount: m.pincount(old), reason: 'migrate' });
+    k.emit({
+      type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, reason: 'migrate', indices: Float64Array.of(index),
+      pfns: Int32Array.of(old), refcounts: Int32Array.of(m.refcount(old) - 1), pincounts: Int32Array.of(m.pincount(old)),
+    });
     k.emit({ type: 'filemap_add', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: npfn, gen: m.genOf(npfn), refcount: 1 });
     k.folio_put_refs(old, 1);
   }
@@ -186,7 +189,7 @@ function* migrate_hugetlb_one(k: Kernel, vma: VmAreaStruct, haddr: number, old: 
   yield* mmu_notifier_invalidate_range_start(k, range);
   yield* schedPoint('migrate:after_notifier_start');
   const pte = mm.pgtable.get(vpn(haddr));
-  const gather: number[] = [];
+  const gather = tlb_gather_mmu();
   const mapped = pte_present(pte) && m.folio_head(pte_pfn(pte)) === old;
   if (mapped) {
     if (thp) zap_huge_pmd(k, mm, haddr, gather);
@@ -205,7 +208,7 @@ function* migrate_hugetlb_one(k: Kernel, vma: VmAreaStruct, haddr: number, old: 
     tlb_finish_mmu(k, gather);
     return EBUSY;
   }
-  const expected = (inode ? 1 : 0) + m.folio_entire_mapcount(old) + gather.length + 1;
+  const expected = (inode ? 1 : 0) + m.folio_entire_mapcount(old) + gather.nr + 1;
   if (m.refcount(old) !== expected) return restore(EBUSY);
   // A THP target comes from the page allocator (outside ZONE_MOVABLE under memalloc_pin).
   const nw = thp ? alloc_thp_target(k) : alloc_hugetlb_folio_nodemask(k, h as ReturnType<typeof hstate_vma>, k.movable.memalloc_pin > 0);
@@ -219,7 +222,10 @@ function* migrate_hugetlb_one(k: Kernel, vma: VmAreaStruct, haddr: number, old: 
     const index = m.indexOf(old);
     inode.i_mapping.i_pages.set(index, nw + 1);
     m._refcount[nw] = 1;
-    k.emit({ type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: old, gen: m.genOf(old), refcount: m.refcount(old) - 1, pincount: m.pincount(old), reason: 'migrate', nr: h.nr });
+    k.emit({
+      type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, reason: 'migrate', indices: Float64Array.of(index),
+      pfns: Int32Array.of(old), refcounts: Int32Array.of(m.refcount(old) - 1), pincounts: Int32Array.of(m.pincount(old)), nrs: Int32Array.of(h.nr),
+    });
     k.emit({ type: 'filemap_add', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: nw, gen: m.genOf(nw), refcount: 1, nr: h.nr });
     k.folio_put_refs(old, 1);
   }

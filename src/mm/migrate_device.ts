@@ -14,13 +14,13 @@ import { EINVAL, type Errno } from './errno.js';
 import type { Kernel } from './kernel.js';
 import { MAPPING_ANON } from './mem_map.js';
 import { PageAnonExclusive, SetPageAnonExclusive } from './page-flags.js';
-import { set_pte_at, vpn } from './memory.js';
+import { set_pte_at, trace_pte_clear, vpn } from './memory.js';
 import { PINSIM_BUG } from './mmdebug.js';
 import {
-  is_device_private_entry, mk_devpriv_pte, mk_pte, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE, type VmAreaStruct,
+  is_device_private_entry, mk_devpriv_pte, mk_pte, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE, type MmStruct, type VmAreaStruct,
 } from './mm_types.js';
 import {
-  mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_MIGRATE,
+  mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_CLEAR, MMU_NOTIFY_MIGRATE,
 } from './mmu_notifier.js';
 import { PAGE_SIZE, VM_SHARED, VM_WRITE, ZERO_PFN } from './types.js';
 
@@ -32,6 +32,8 @@ export interface MigratePage {
   write: boolean;
   /** the source was the zero page */
   zero: boolean;
+  /** the other processes mapping the same device page (fork shares them read-only), unmapped too */
+  others?: MmStruct[];
 }
 
 export interface MigrateVma {
@@ -80,11 +82,42 @@ export function* migrate_vma_setup(
   for (const p of pages) {
     if (p.src < 0) continue;
     mm.pgtable.set(vpn(p.addr), 0);
-    k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: p.addr, pfn: p.src, dirty: false });
+    trace_pte_clear(k, mm, p.addr, Int32Array.of(p.src), new Uint8Array(1));
     if (p.src !== ZERO_PFN) k.mem._mapcount[p.src] = k.mem.mapcount(p.src) - 1;
   }
   yield* mmu_notifier_invalidate_range_end(k, range);
+  if (select === 'device') {
+    for (const p of pages) if (p.src >= 0 && k.mem.mapcount(p.src) > 0) yield* try_to_migrate_others(k, mm, p);
+  }
   return { vma, pages };
+}
+
+/**
+ * try_to_migrate_others() - a device page fork shared is mapped by other processes too: the
+ * migration unmaps those mappings as well (MMU_NOTIFY_CLEAR on each mm), and finalize maps the new
+ * page there, so every sharer follows the page back to RAM.
+ * Context: mmap_lock of @mm held; may sleep (the notifiers).
+ * Return: nothing (@p.others lists the mms unmapped).
+ * Kernel: mm/migrate_device.c migrate_device_unmap() → mm/rmap.c try_to_migrate(), try_to_migrate_one().
+ * Simplified: the sharers are found at the same address (fork keeps it), not through the anon rmap.
+ */
+function* try_to_migrate_others(k: Kernel, mm: MmStruct, p: MigratePage): Co {
+  const v = vpn(p.addr);
+  for (const proc of k.processes.values()) {
+    const other = proc.mm;
+    if (other === mm || other.dead) continue;
+    const pte = other.pgtable.get(v);
+    if (!is_device_private_entry(pte) || pte_pfn(pte) !== p.src) continue;
+    const range = mmu_notifier_range_init(k, other, MMU_NOTIFY_CLEAR, p.addr, p.addr + PAGE_SIZE);
+    yield* mmu_notifier_invalidate_range_start(k, range);
+    if (other.pgtable.get(v) === pte) {
+      other.pgtable.set(v, 0);
+      trace_pte_clear(k, other, p.addr, Int32Array.of(p.src), Uint8Array.of(0));
+      k.mem._mapcount[p.src] = k.mem.mapcount(p.src) - 1;
+      (p.others ??= []).push(other);
+    }
+    yield* mmu_notifier_invalidate_range_end(k, range);
+  }
 }
 
 /**
@@ -93,8 +126,7 @@ export function* migrate_vma_setup(
  * destination gets its source mapping back (its reference was kept while unmapped).
  */
 export function migrate_vma_finalize(k: Kernel, mv: MigrateVma, dst: readonly number[], to_device: boolean): void {
-  const mm = mv.vma.vm_mm;
-  const map = (addr: number, pfn: number, write: boolean, take_ref: boolean): void => {
+  const map = (addr: number, pfn: number, write: boolean, take_ref: boolean, mm = mv.vma.vm_mm): void => {
     if (k.pgmaps.owner.has(pfn)) {
       mm.pgtable.set(vpn(addr), mk_devpriv_pte(pfn, write));
       if (take_ref) k.mem._refcount[pfn] = k.mem.refcount(pfn) + 1;
@@ -111,13 +143,16 @@ export function migrate_vma_finalize(k: Kernel, mv: MigrateVma, dst: readonly nu
     const d = dst[i] ?? -1;
     if (d < 0) {
       if (p.src >= 0) map(p.addr, p.src, p.write, false);
+      for (const o of p.others ?? []) map(p.addr, p.src, false, false, o);
       return;
     }
     if (to_device !== k.pgmaps.owner.has(d)) PINSIM_BUG('migrate_vma_finalize: destination of the wrong kind');
     // The destination is as exclusive as its source was; a fresh page (none, or the zero page) is.
     if (p.src < 0 || p.src === ZERO_PFN || PageAnonExclusive(k, p.src)) SetPageAnonExclusive(k, d);
     map(p.addr, d, p.write, true);
-    // The source's mapping reference goes; the frame is freed unless someone else holds it.
-    if (p.src >= 0 && p.src !== ZERO_PFN) k.folio_put_refs(p.src, 1);
+    // remove_migration_ptes(): every sharer maps the new page, read-only as its entry was.
+    for (const o of p.others ?? []) map(p.addr, d, false, true, o);
+    // The source's mapping references go; the frame is freed unless someone else holds it.
+    if (p.src >= 0 && p.src !== ZERO_PFN) k.folio_put_refs(p.src, 1 + (p.others?.length ?? 0));
   });
 }

@@ -21,7 +21,7 @@ import { __unmap_hugepage_range, hugetlb_vm_op_split, vma_hugecache_offset, vma_
 import type { Kernel } from './kernel.js';
 import { down_write, up_write } from './locking.js';
 import { FAULT_FLAG_WRITE } from './types.js';
-import { handle_mm_fault, tlb_finish_mmu, zap_pte_range } from './memory.js';
+import { handle_mm_fault, tlb_finish_mmu, tlb_gather_mmu, unmap_page_range } from './memory.js';
 import { find_vma, VmAreaStruct, vmas_in, type MmStruct } from './mm_types.js';
 import { PINSIM_BUG } from './mmdebug.js';
 import {
@@ -212,9 +212,13 @@ export function* unmap_locked(k: Kernel, mm: MmStruct, start: number, end: numbe
   yield* mmu_notifier_invalidate_range_start(k, range);
   // Every page is still mapped here.
   yield* schedPoint('munmap:after_notifier_start');
-  const gather: number[] = [];
+  const gather = tlb_gather_mmu();
   let n = 0;
-  for (const v of victims) n += v.vm_huge_order ? __unmap_hugepage_range(k, v, v.vm_start, v.vm_end, gather) : zap_pte_range(k, mm, v.vm_start, v.vm_end, gather);
+  for (let i = 0; i < victims.length; i++) {
+    const v = victims[i] as VmAreaStruct;
+    // A hugetlb VMA's entries are cleared one huge entry at a time, with no preemption point between.
+    n += v.vm_huge_order ? __unmap_hugepage_range(k, v, v.vm_start, v.vm_end, gather) : yield* unmap_page_range(k, mm, v.vm_start, v.vm_end, gather, false, i > 0);
+  }
   // PTEs cleared; their references wait in the mmu_gather batch.
   yield* delay(n * k.timing.zapPerPage, 'munmap:ptes_cleared');
   yield* mmu_notifier_invalidate_range_end(k, range);

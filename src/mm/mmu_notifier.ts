@@ -30,7 +30,14 @@ export function mmu_notifier_range_init(
  * Context: may sleep (blockable range). Pairs with mmu_notifier_invalidate_range_end().
  * Return: 0. A blockable subscriber that fails is WARNed about and ignored: the kernel proceeds
  * (a blockable invalidate_range_start must not fail: mm_has_blockable_invalidate_notifiers).
- * Kernel: mm/mmu_notifier.c __mmu_notifier_invalidate_range_start(), mn_hlist_invalidate_range_start().
+ * In a non-blockable range a refusal makes the start fail with EAGAIN: the caller skips the range
+ * and calls no _end. Interval subscribers refusing close their part themselves; for classic ones,
+ * before 5.13 the subscribers whose start succeeded are left without an end, and from 5.13 every
+ * classic subscriber with an invalidate_range_end gets it now (a refusing one that has an end is
+ * a WARN: it cannot tell its start failed). A refusal by a classic subscriber after the interval
+ * ones were called leaves the interval part open, as mm/mmu_notifier.c does.
+ * Kernel: mm/mmu_notifier.c __mmu_notifier_invalidate_range_start(), mn_hlist_invalidate_range_start()
+ * (5.13: "mm/mmu_notifiers: ensure range_end() is paired with range_start()").
  */
 export function* mmu_notifier_invalidate_range_start(k: Kernel, range: MmuNotifierRange): Co<0 | Errno> {
   const blockable = (range.flags & MMU_NOTIFIER_RANGE_BLOCKABLE) !== 0;
@@ -49,23 +56,55 @@ export function* mmu_notifier_invalidate_range_start(k: Kernel, range: MmuNotifi
     }
     range.itree_open = true;
   }
+  const ret = yield* mn_hlist_invalidate_range_start(k, subs, range, blockable);
+  if (ret) k.emit({ type: 'notifier_abort', time: k.now, actor: k.actorName(), id: range.id, mm: range.mm.owner });
+  return ret;
+}
+
+/**
+ * mn_hlist_invalidate_range_start() - the classic subscribers' part of invalidate_range_start.
+ * Context: may sleep when @blockable. Return: 0, or the errno of a refused non-blockable start.
+ * Kernel: mm/mmu_notifier.c mn_hlist_invalidate_range_start().
+ */
+function* mn_hlist_invalidate_range_start(k: Kernel, subs: MmuNotifierSubscriptions, range: MmuNotifierRange, blockable: boolean): Co<0 | Errno> {
+  let failed: 0 | Errno = 0;
   for (const sub of [...subs.list]) {
     if (!sub.ops.invalidate_range_start) continue;
     const ret = yield* call_guarded(k, sub.ops.invalidate_range_start(sub, range), blockable, sub.holder, range.id);
     k.emit({
       type: 'notifier_sub_done', time: k.now, actor: k.actorName(), id: range.id, holder: sub.holder, mm: range.mm.owner,
       start: range.start, end: range.end, ok: ret === 0, blockable, event: range.event, owner: typeof range.owner === 'string' ? range.owner : '',
+      classic: true,
     });
-    if (ret && blockable) {
+    if (!ret) continue;
+    if (blockable) {
       WARN_ON_ONCE(k, true, 'mm/mmu_notifier.c:mn_hlist_invalidate_range_start', -1, `${sub.holder} failed a blockable ${range.event}: ${ret}`);
+      continue;
+    }
+    failed = ret;
+    // A start that may fail must not have an end: nothing would tell it its start failed.
+    if (k.features.mn_nonblock_fail_ends && sub.ops.invalidate_range_end) {
+      WARN_ON_ONCE(k, true, 'mm/mmu_notifier.c:mn_hlist_invalidate_range_start', -1, `${sub.holder} refused a non-blockable start and has invalidate_range_end`);
     }
   }
-  return 0;
+  if (failed && k.features.mn_nonblock_fail_ends) {
+    // Those whose start succeeded expect their end: every subscriber with one gets it now.
+    for (const sub of [...subs.list]) yield* mn_hlist_invalidate_range_end_one(k, sub, range);
+  }
+  return failed;
+}
+
+/** Call @sub's invalidate_range_end for @range, if it has one, and trace it. */
+function* mn_hlist_invalidate_range_end_one(k: Kernel, sub: MmuNotifier, range: MmuNotifierRange): Co {
+  if (!sub.ops.invalidate_range_end) return;
+  yield* sub.ops.invalidate_range_end(sub, range);
+  k.emit({ type: 'notifier_sub_end', time: k.now, actor: k.actorName(), id: range.id, holder: sub.holder, mm: range.mm.owner });
 }
 
 /**
  * mmu_notifier_invalidate_range_start_nonblock() - the OOM reaper's variant: subscribers may not
  * sleep and may refuse (EAGAIN), in which case the caller skips the range and calls no _end.
+ * Kernel: include/linux/mmu_notifier.h mmu_notifier_invalidate_range_start_nonblock().
  */
 export function* mmu_notifier_invalidate_range_start_nonblock(k: Kernel, range: MmuNotifierRange): Co<0 | Errno> {
   range.flags &= ~MMU_NOTIFIER_RANGE_BLOCKABLE;
@@ -84,11 +123,18 @@ export function* mmu_notifier_invalidate_range_end(k: Kernel, range: MmuNotifier
     mn_itree_inv_end(k, range.mm);
   }
   if (subs) {
-    for (const sub of [...subs.list]) {
-      if (sub.ops.invalidate_range_end) yield* sub.ops.invalidate_range_end(sub, range);
-    }
+    for (const sub of [...subs.list]) yield* mn_hlist_invalidate_range_end_one(k, sub, range);
   }
   k.emit({ type: 'notifier_end', time: k.now, actor: k.actorName(), id: range.id, mm: range.mm.owner });
+}
+
+/**
+ * mmu_notifier_range_blockable() - may a callback of @range sleep?
+ * Return: true unless the range is the OOM reaper's non-blockable one.
+ * Kernel: include/linux/mmu_notifier.h mmu_notifier_range_blockable().
+ */
+export function mmu_notifier_range_blockable(range: MmuNotifierRange): boolean {
+  return (range.flags & MMU_NOTIFIER_RANGE_BLOCKABLE) !== 0;
 }
 
 /** mmu_notifier_register() - subscribe @sub to @mm. Kernel: mm/mmu_notifier.c. */

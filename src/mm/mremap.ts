@@ -3,19 +3,20 @@
  * pages) from the old range to the new one under MMU_NOTIFY_UNMAP for the old range, then unmaps the
  * now-empty old range (another UNMAP). A device that translates by page keeps reaching the same
  * frames; one that translates by the old VA finds nothing there. A same-size
- * mremap without MREMAP_FIXED is a no-op (mremap_to() is reached only with MREMAP_FIXED).
+ * mremap without MREMAP_FIXED (or MREMAP_DONTUNMAP) is a no-op (mremap_to() is reached only with
+ * one of them). MREMAP_DONTUNMAP (5.7) moves the pages and leaves the old range mapped and empty.
  * A hugetlb VMA moves whole huge pages: before 5.16 only a shrink (an munmap of the tail) works and
  * anything else is EINVAL; from 5.16 the addresses must be huge page aligned, the lengths round up
- * to it, and it may not grow (EINVAL).
+ * to it, and it may not grow (EINVAL); MREMAP_DONTUNMAP never moves one (VM_DONTEXPAND).
  * Kernel: mm/mremap.c do_mremap() (the source VMA looked up first from ≈5.16), mremap_to(), move_vma(),
  * move_page_tables(), move_hugetlb_page_tables() (5.16: 550a7d60bd5e).
  */
 import { delay, schedPoint, type Co } from '../engine/actor.js';
 import { EFAULT, EINVAL, ENOMEM, type Errno } from './errno.js';
-import { hugetlb_vm_op_split, vma_huge_size } from './hugetlb_fault.js';
+import { hugetlb_vm_op_split, trace_huge_pte_clear, vma_huge_size } from './hugetlb_fault.js';
 import type { Kernel } from './kernel.js';
 import { down_write, up_write } from './locking.js';
-import { vpn } from './memory.js';
+import { trace_pte_clear, vpn } from './memory.js';
 import {
   find_vma, is_device_exclusive_entry, is_device_private_entry, pte_pfn, pte_present, pte_write, PTE_FLAG_SPAN, VmAreaStruct, vmas_in, type MmStruct,
 } from './mm_types.js';
@@ -23,7 +24,7 @@ import { get_unmapped_area, insert_vma, TASK_SIZE, unmap_locked } from './mmap.j
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_UNMAP,
 } from './mmu_notifier.js';
-import { PAGE_ALIGN, PAGE_SIZE, ZERO_PFN } from './types.js';
+import { PAGE_ALIGN, PAGE_SIZE, VM_PFNMAP, VM_SHARED, ZERO_PFN } from './types.js';
 import { HPAGE_PMD_NR, HPAGE_PMD_SIZE, split_huge_pmd_all, split_huge_pmd_range, thp_pmds_in } from './huge_memory.js';
 
 export interface MremapArgs {
@@ -32,6 +33,8 @@ export interface MremapArgs {
   new_len: number;
   maymove: boolean;
   fixed: boolean;
+  /** MREMAP_DONTUNMAP (5.7): move the pages, leave the old range mapped and empty. */
+  dontunmap?: boolean;
   new_addr: number | null;
 }
 
@@ -52,7 +55,7 @@ function* move_page_tables(k: Kernel, mm: MmStruct, old: number, new_addr: numbe
       const from = v * PAGE_SIZE, to = new_addr + (from - old);
       const head = k.mem.folio_head(pte_pfn(pte));
       mm.pgtable.setRun(v, nr, 0, 0);
-      k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: from, pfn: head, dirty: false, nr });
+      trace_huge_pte_clear(k, mm, from, head, nr, false);
       mm.pgtable.setRun(vpn(to), nr, pte, PTE_FLAG_SPAN);
       k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: to, pfn: head, write: pte_write(pte), refcount: k.mem.refcount(head), nr });
       moves.push([v, pte]);
@@ -69,7 +72,8 @@ function* move_page_tables(k: Kernel, mm: MmStruct, old: number, new_addr: numbe
       mm.huge_pmds.add(to / HPAGE_PMD_SIZE);
       mm.pgtable.setRun(vpn(to), nr, pte, head === ZERO_PFN ? 0 : PTE_FLAG_SPAN);
       const size = head === ZERO_PFN ? { zero: nr } : { nr };
-      k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: from, pfn: head, dirty: false, ...size });
+      if (head === ZERO_PFN) trace_pte_clear(k, mm, from, new Int32Array(nr), new Uint8Array(nr));
+      else trace_huge_pte_clear(k, mm, from, head, nr, false);
       k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: to, pfn: head, write: pte_write(pte), refcount: k.mem.refcount(head), ...size });
     }
     mm.pgtable.forEachIn(vpn(old), vpn(old + len - 1), (v, pte) => moves.push([v, pte]));
@@ -79,20 +83,21 @@ function* move_page_tables(k: Kernel, mm: MmStruct, old: number, new_addr: numbe
     const from = v * PAGE_SIZE, to = new_addr + (from - old);
     const pfn = pte_pfn(pte);
     mm.pgtable.set(v, 0);
-    // A page of a split THP: the reference it carries is its head's.
-    const head = k.mem.folio_head(pfn);
-    const at = head !== pfn || k.mem.folio_order(pfn) ? { head } : {};
-    k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: from, pfn, dirty: false, ...at });
+    trace_pte_clear(k, mm, from, Int32Array.of(pfn), new Uint8Array(1));
     mm.pgtable.set(vpn(to), pte);
-    k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: to, pfn, write: pte_write(pte), refcount: k.mem.refcount(head), ...at });
+    k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: to, pfn, write: pte_write(pte), refcount: k.mem.refcount(k.mem.folio_head(pfn)) });
   }
   // PTEs moved; the TLB for the old range is flushed before the notifier ends.
   yield* delay(moves.length * k.timing.zapPerPage, 'mremap:ptes_moved');
   yield* mmu_notifier_invalidate_range_end(k, range);
 }
 
-/** move_vma() - the VMA part of [old, old+old_len) moves to new_addr with new_len. */
-function* move_vma(k: Kernel, mm: MmStruct, vma: VmAreaStruct, old: number, old_len: number, new_len: number, new_addr: number): Co<number> {
+/**
+ * move_vma() - the VMA part of [old, old+old_len) moves to new_addr with new_len; with @dontunmap
+ * (MREMAP_DONTUNMAP) the old range stays mapped, its page tables now empty: a later touch faults
+ * (a new zero page for anonymous memory, the file page again for a file mapping).
+ */
+function* move_vma(k: Kernel, mm: MmStruct, vma: VmAreaStruct, old: number, old_len: number, new_len: number, new_addr: number, dontunmap = false): Co<number> {
   const nvma = new VmAreaStruct(mm, new_addr, new_addr + new_len, vma.vm_pgoff + (old - vma.vm_start) / PAGE_SIZE, vma.vm_flags, vma.vm_file).hugetlb_inherit(vma);
   // A THP PMD moves whole only to a 2 MiB-aligned place; any other is split first.
   if ((new_addr - old) % HPAGE_PMD_SIZE === 0) yield* split_huge_pmd_range(k, mm, old, old + old_len);
@@ -101,7 +106,7 @@ function* move_vma(k: Kernel, mm: MmStruct, vma: VmAreaStruct, old: number, old_
   // clear_vma_resv_huge_pages(): the new VMA owns the reservations now; unmapping the old one must not release them.
   vma.vm_resv = null;
   yield* move_page_tables(k, mm, old, new_addr, old_len);
-  yield* unmap_locked(k, mm, old, old + old_len);
+  if (!dontunmap) yield* unmap_locked(k, mm, old, old + old_len);
   return new_addr;
 }
 
@@ -121,6 +126,18 @@ function hugetlb_mremap_check(k: Kernel, mm: MmStruct, a: MremapArgs, old_len: n
 }
 
 /**
+ * mremap_dontunmap_allowed() - may MREMAP_DONTUNMAP move @vma? 5.7–5.12: private anonymous VMAs
+ * only; from 5.13 any VMA but VM_PFNMAP and VM_DONTEXPAND (a hugetlb VMA).
+ * Kernel: mm/mremap.c vma_to_resize() (5.7: e346b3813067; 5.13: a4609387859f).
+ */
+function mremap_dontunmap_allowed(k: Kernel, vma: VmAreaStruct): boolean {
+  // hugetlbfs_file_mmap() sets VM_DONTEXPAND; before 5.13 a hugetlb VMA is not anonymous either.
+  if (vma.vm_huge_order) return false;
+  if (k.features.mremap_dontunmap_any_vma) return !(vma.vm_flags & VM_PFNMAP);
+  return vma.vm_file === null && !(vma.vm_flags & VM_SHARED);
+}
+
+/**
  * do_mremap() - Context: takes mmap_lock for write; may sleep.
  * Return: the (new) address; EINVAL (unaligned address, new length 0, MREMAP_FIXED without
  * MREMAP_MAYMOVE, unaligned or overlapping new address), EFAULT (no VMA at the address, or the old
@@ -128,7 +145,11 @@ function hugetlb_mremap_check(k: Kernel, mm: MmStruct, a: MremapArgs, old_len: n
  */
 export function* do_mremap(k: Kernel, mm: MmStruct, a: MremapArgs): Co<number | Errno> {
   yield* delay(k.timing.syscall, 'mremap:enter');
+  const dontunmap = a.dontunmap === true;
+  // Before 5.7 MREMAP_DONTUNMAP is an unknown flag; it is always a move, never a resize.
+  if (dontunmap && !k.features.mremap_dontunmap) return EINVAL;
   if (a.fixed && !a.maymove) return EINVAL;
+  if (dontunmap && (!a.maymove || a.old_len !== a.new_len)) return EINVAL;
   if (a.addr % PAGE_SIZE !== 0) return EINVAL;
   let old_len = PAGE_ALIGN(a.old_len), new_len = PAGE_ALIGN(a.new_len);
   if (new_len === 0) return EINVAL;
@@ -141,6 +162,7 @@ export function* do_mremap(k: Kernel, mm: MmStruct, a: MremapArgs): Co<number | 
     [old_len, new_len] = h;
     // A shrink unmaps the tail: it may not split a hugetlb VMA inside a huge page.
     if (old_len > new_len && hugetlb_vm_op_split(mm, a.addr + new_len)) return EINVAL;
+    if (dontunmap) return yield* mremap_dontunmap(k, mm, a, old_len);
     if (a.fixed) {
       const na = a.new_addr ?? -1;
       if (na < 0 || na % PAGE_SIZE !== 0) return EINVAL;
@@ -178,4 +200,29 @@ export function* do_mremap(k: Kernel, mm: MmStruct, a: MremapArgs): Co<number | 
   } finally {
     up_write(mm.mmap_lock);
   }
+}
+
+/**
+ * mremap_dontunmap() - mremap_to() for MREMAP_DONTUNMAP (same length, maymove checked): to @a.new_addr
+ * with MREMAP_FIXED (whatever is there unmapped first), else to a free area; the old range keeps its
+ * VMA. Context: mmap_lock held for write; may sleep.
+ * Return: the new address; EINVAL (a bad or overlapping new address, a VMA the era does not let
+ * DONTUNMAP move), EFAULT (no VMA at the address, or the range runs past it), ENOMEM (no room).
+ * Kernel: mm/mremap.c mremap_to(), vma_to_resize(), move_vma().
+ */
+function* mremap_dontunmap(k: Kernel, mm: MmStruct, a: MremapArgs, len: number): Co<number | Errno> {
+  const hint = a.new_addr ?? 0;
+  if (hint % PAGE_SIZE !== 0 || len > TASK_SIZE || hint > TASK_SIZE - len) return EINVAL;
+  if (hint < a.addr + len && a.addr < hint + len) return EINVAL;
+  if (a.fixed) {
+    // The target is unmapped first: that munmap may not split a hugetlb VMA inside a huge page.
+    if (hugetlb_vm_op_split(mm, hint) || hugetlb_vm_op_split(mm, hint + len)) return EINVAL;
+    yield* unmap_locked(k, mm, hint, hint + len);
+  }
+  const vma = find_vma(mm, a.addr);
+  if (!vma || a.addr + len > vma.vm_end) return EFAULT;
+  if (!mremap_dontunmap_allowed(k, vma)) return EINVAL;
+  const na = a.fixed ? hint : get_unmapped_area(mm, len);
+  if (na < 0) return ENOMEM;
+  return yield* move_vma(k, mm, vma, a.addr, len, len, na, true);
 }

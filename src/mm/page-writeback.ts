@@ -17,8 +17,8 @@ import { PAGE_SIZE, PG_dirty, PG_private, VM_SHARED } from './types.js';
 
 /**
  * folio_mark_dirty() - set PG_dirty on @pfn. A folio with a mapping goes through its filesystem's
- * dirty hook (ext4 WARNs when there are no buffers); an orphaned or anonymous folio just gets the
- * flag (noop_dirty_folio): dirtying it reaches no file.
+ * dirty hook (ext4 WARNs when there are no buffers) and is traced (`folio_dirty`); an orphaned or
+ * anonymous folio just gets the flag (noop_dirty_folio), untraced: dirtying it reaches no file.
  * Context: @via names the caller for traces (zap, unpin, fault).
  */
 export function folio_mark_dirty(k: Kernel, page: number, via: string): void {
@@ -34,8 +34,7 @@ export function folio_mark_dirty(k: Kernel, page: number, via: string): void {
   }
   if (f & PG_dirty) return;
   m.flags[pfn] = f | PG_dirty;
-  const o = k.owner_of(pfn);
-  k.emit({ type: 'folio_dirty', time: k.now, actor: k.actorName(), pfn, file: o.file, index: o.index, buffers, via });
+  if (ino) k.emit({ type: 'folio_dirty', time: k.now, actor: k.actorName(), pfn, file: ino.name, index: m.indexOf(pfn), buffers, via });
 }
 
 /** set_page_dirty_lock() - folio_mark_dirty() under the folio lock. Simplified: the lock is not modelled. */
@@ -113,10 +112,12 @@ export function* folio_mkclean(k: Kernel, inode: Inode, pfn: number, index: numb
 /**
  * write_cache_pages() - write back the dirty folios of @inode with index in [first, last]:
  * folio_clear_dirty_for_io() (folio_mkclean, then PG_dirty cleared), then ->writepages. ext4 checks
- * the buffers of each folio it writes: without them it BUGs before 5.18, and from 5.18 WARNs and
- * skips the folio, dropping its data.
+ * the buffers of each folio it writes: without them it BUGs before 5.18, and from 5.18 logs
+ * ext4_warning_inode() (a printk, not a WARN) and skips the folio, its dirty bit cleared, dropping
+ * its data.
  * Context: may sleep. Kernel: mm/page-writeback.c write_cache_pages(), folio_clear_dirty_for_io();
- * fs/ext4/inode.c mpage_prepare_extent_to_map() (the BUG/WARN).
+ * fs/ext4/inode.c mpage_prepare_extent_to_map() (the BUG ≤ 5.17; from 5.18 cc5095747edf's
+ * ext4_warning_inode()).
  */
 export function* write_cache_pages(k: Kernel, inode: Inode, first: number, last: number): Co {
   if (inode.dax || !inode.has_writeback) return;
@@ -137,7 +138,8 @@ export function* write_cache_pages(k: Kernel, inode: Inode, first: number, last:
     if (inode.checks_buffers && !buffers) {
       const dump = `page:pfn ${pfn} index:${index} mapping:${inode.name} refcount:${k.mem._refcount[pfn]} flags:dirty, no buffers`;
       if (k.features.ext4_writepages_bug) BUG_ON(k, true, 'fs/ext4/inode.c:mpage_prepare_extent_to_map', pfn, dump);
-      WARN_ON_ONCE(k, true, 'fs/ext4/inode.c:mpage_prepare_extent_to_map', pfn, dump);
+      // From 5.18 ext4_warning_inode() logs "page … does not have buffers attached": a printk, not
+      // a WARN. The folio's dirty bit is already clear; its data is dropped.
       k.emit({ type: 'writeback_skip', time: k.now, actor: k.actorName(), file: inode.name, index, pfn, token: k.mem.contentOf(pfn) });
       continue;
     }

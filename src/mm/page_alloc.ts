@@ -16,11 +16,13 @@ import type { MemMap } from './mem_map.js';
 import { FOLIO_ORDER_SHIFT, MAPPING_NONE, MAX_FOLIO_ORDER } from './mem_map.js';
 
 /**
- * (pinsim-only) The most frames a run may have: 2^21, 8 GiB of 4 KiB pages. Every frame in use
- * costs the host about 1 KiB (its row, its PTEs, its page-cache entry), so this keeps a run within
- * about 2 GiB of heap. Validation refuses a `kernel.memory` above it, which bounds every run.
+ * (pinsim-only) The most frames a run may have: 2^22, 16 GiB of 4 KiB pages. A frame in use costs
+ * the host about 50 bytes (its row, its PTE, its page-cache slot), about 140 with two devices
+ * translating it and every checker keeping its books (`npm run bench`: bytesPerPage,
+ * bytesPerPageWithDevices), so a run stays within about 2.5 GiB even then. Validation refuses a
+ * `kernel.memory` above it, which bounds every run.
  */
-export const PINSIM_MAX_FRAMES = 1 << 21;
+export const PINSIM_MAX_FRAMES = 1 << 22;
 
 export class PageAllocator {
   private stack = new Int32Array(16);

@@ -13,28 +13,53 @@ const LEAF_MASK = LEAF_SIZE - 1;
 
 type Leaf = Int32Array | Float64Array;
 
+/** What a scanIn() callback answers. */
+const SCAN_NEXT = 0;
+const SCAN_CLEAR = 1;
+const SCAN_STOP = 2;
+
 export class Radix {
   private readonly leaves = new Map<number, Leaf>();
   /** Number of non-zero entries. */
   count = 0;
   /** Bumped when a leaf is replaced by its Float64Array form (a visit then re-reads it). */
   private widened = 0;
+  /** The leaf last looked up, and its key (runs of indexes hit the same leaf). */
+  private lastKey = -1;
+  private lastLeaf: Leaf | undefined = undefined;
+  /** The leaves' keys in increasing order, made again after a leaf is added (leaves never go). */
+  private sorted: number[] | null = null;
+
+  private leafOf(k: number): Leaf | undefined {
+    if (k !== this.lastKey) {
+      this.lastKey = k;
+      this.lastLeaf = this.leaves.get(k);
+    }
+    return this.lastLeaf;
+  }
+
+  private putLeaf(k: number, leaf: Leaf): void {
+    if (!this.leaves.has(k)) this.sorted = null;
+    this.leaves.set(k, leaf);
+    this.lastKey = k;
+    this.lastLeaf = leaf;
+  }
 
   get(i: number): number {
-    const leaf = this.leaves.get(Math.floor(i / LEAF_SIZE));
+    const leaf = this.leafOf(Math.floor(i / LEAF_SIZE));
     return leaf ? (leaf[i & LEAF_MASK] as number) : 0;
   }
 
   set(i: number, v: number): void {
     const k = Math.floor(i / LEAF_SIZE);
-    let leaf = this.leaves.get(k);
+    let leaf = this.leafOf(k);
     if (!leaf) {
       if (v === 0) return;
       leaf = (v | 0) === v ? new Int32Array(LEAF_SIZE) : new Float64Array(LEAF_SIZE);
-      this.leaves.set(k, leaf);
+      this.putLeaf(k, leaf);
     } else if ((v | 0) !== v && leaf instanceof Int32Array) {
       leaf = Float64Array.from(leaf);
-      this.leaves.set(k, leaf);
+      this.putLeaf(k, leaf);
       this.widened++;
     }
     const j = i & LEAF_MASK;
@@ -66,17 +91,93 @@ export class Radix {
     }
   }
 
+  /**
+   * leafKeysIn() - the keys (index / 512) of the leaves that exist and hold indexes of [first, last],
+   * in increasing order: what a walk over a sparse range visits.
+   */
+  leafKeysIn(first: number, last: number): number[] {
+    const out: number[] = [];
+    this.eachLeafIn(first, last, (k) => {
+      out.push(k);
+      return true;
+    });
+    return out;
+  }
+
+  /**
+   * eachLeafIn() - hand @fn the key of every leaf that exists and holds indexes of [first, last], in
+   * increasing order, until it answers false: over a short range key by key, over a sparse one (to
+   * the end of a file, a whole address space) through the leaves' sorted keys.
+   */
+  private eachLeafIn(first: number, last: number, fn: (k: number) => boolean): void {
+    const k0 = Math.floor(first / LEAF_SIZE), k1 = Math.floor(last / LEAF_SIZE);
+    if (k1 < k0 || this.leaves.size === 0) return;
+    if (k1 - k0 + 1 <= this.leaves.size) {
+      for (let k = k0; k <= k1; k++) if (this.leaves.has(k) && !fn(k)) return;
+      return;
+    }
+    const keys = (this.sorted ??= [...this.leaves.keys()].sort((a, b) => a - b));
+    let lo = 0, hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((keys[mid] as number) < k0) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < keys.length && (keys[i] as number) <= k1; i++) if (!fn(keys[i] as number)) return;
+  }
+
+  /**
+   * scanIn() - hand @fn every non-zero entry of [first, last], in increasing order; @fn answers
+   * SCAN_NEXT, SCAN_CLEAR (zero the entry, then go on) or SCAN_STOP. Return: how many were zeroed.
+   */
+  private scanIn(first: number, last: number, fn: (i: number, v: number) => number): number {
+    let n = 0;
+    this.eachLeafIn(first, last, (k) => {
+      const leaf = this.leaves.get(k) as Leaf;
+      const base = k * LEAF_SIZE;
+      const j0 = Math.max(first - base, 0), j1 = Math.min(last - base, LEAF_MASK);
+      for (let j = j0; j <= j1; j++) {
+        const v = leaf[j] as number;
+        if (v === 0) continue;
+        const r = fn(base + j, v);
+        if (r === SCAN_CLEAR) {
+          leaf[j] = 0;
+          n++;
+        } else if (r === SCAN_STOP) return false;
+      }
+      return true;
+    });
+    this.count -= n;
+    return n;
+  }
+
+  /**
+   * clearIn() - offer every non-zero entry of [first, last] to @take, in increasing order, and zero
+   * those it takes. Return: how many were zeroed.
+   */
+  clearIn(first: number, last: number, take: (i: number, v: number) => boolean): number {
+    return this.scanIn(first, last, (i, v) => (take(i, v) ? SCAN_CLEAR : SCAN_NEXT));
+  }
+
+  /**
+   * collectIn() - the first @max non-zero entries of [first, last], in increasing order, into
+   * @idx[0..n) and @val[0..n) (each room for @max). Return: n, how many.
+   */
+  collectIn(first: number, last: number, max: number, idx: Float64Array, val: Float64Array): number {
+    let n = 0;
+    this.scanIn(first, last, (i, v) => {
+      idx[n] = i;
+      val[n++] = v;
+      return n === max ? SCAN_STOP : SCAN_NEXT;
+    });
+    return n;
+  }
+
   /** Visit the non-zero entries with index in [first, last], in increasing order. */
   forEachIn(first: number, last: number, fn: (i: number, v: number) => void): void {
     if (last < first || this.count === 0) return;
-    const k0 = Math.floor(first / LEAF_SIZE), k1 = Math.floor(last / LEAF_SIZE);
-    if (k1 - k0 > this.leaves.size) {
-      // Sparse: walk the leaves that exist, in order.
-      const ks = [...this.leaves.keys()].filter((k) => k >= k0 && k <= k1).sort((a, b) => a - b);
-      for (const k of ks) this.visitLeaf(k, first, last, fn);
-      return;
-    }
-    for (let k = k0; k <= k1; k++) this.visitLeaf(k, first, last, fn);
+    // The keys first: the callback may add leaves (a new key list is made then, not this one).
+    for (const k of this.leafKeysIn(first, last)) this.visitLeaf(k, first, last, fn);
   }
 
   private visitLeaf(k: number, first: number, last: number, fn: (i: number, v: number) => void): void {

@@ -10,7 +10,7 @@ import type { Co } from '../engine/actor.js';
 import { EBUSY, type Errno } from './errno.js';
 import type { Kernel } from './kernel.js';
 import { MAPPING_ANON } from './mem_map.js';
-import { vpn } from './memory.js';
+import { trace_pte_clear, vpn } from './memory.js';
 import { mk_exclusive_pte, mk_pte, pte_pfn, pte_present, pte_write, PTE_DIRTY, PTE_WRITE, type VmAreaStruct } from './mm_types.js';
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_EXCLUSIVE,
@@ -33,7 +33,7 @@ export function* make_device_exclusive(k: Kernel, vma: VmAreaStruct, addr: numbe
   range.owner = owner;
   yield* mmu_notifier_invalidate_range_start(k, range);
   mm.pgtable.set(vpn(addr), mk_exclusive_pte(pfn, true));
-  k.emit({ type: 'pte_clear', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, dirty: false });
+  trace_pte_clear(k, mm, addr, Int32Array.of(pfn), new Uint8Array(1));
   k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, write: true, refcount: k.mem.refcount(pfn) });
   yield* mmu_notifier_invalidate_range_end(k, range);
   return pfn;

@@ -1,10 +1,25 @@
 /**
  * The kernel model's trace events: the vocabulary invariant checkers and reports read. Every field
- * is a primitive (numbers, strings, booleans) so that `traceHash` covers it; the one bookkeeping
- * field a checker needs in hand, the subscription (`sub`, see withBook()), rides outside the hash. `file` is the file's
- * scenario name ('' for none), `index` its page index (-1 for none), `mm` the owning process's
- * name. Every event that changes a frame's reference count says by how much (`refs`) and what the
- * count became (`refcount`), so a checker can keep exact books of its own.
+ * is a primitive (numbers, strings, booleans) or, in a range event, a typed array of per-page
+ * values, so that `traceHash` covers it; the one bookkeeping field a checker needs in hand, the
+ * subscription (`sub`, see withBook()), rides outside the hash. `file` is the file's scenario name
+ * ('' for none), `index` its page index (-1 for none), `mm` the owning process's name. Every event
+ * that changes a frame's reference count says by how much (`refs`) and what the count became
+ * (`refcount`), so a checker can keep exact books of its own.
+ *
+ * Range events. What the kernel does to many pages without a preemption point between them is one
+ * event with the range, not one event per page: a zap of one PTE table under its lock (`pte_clear`),
+ * one batch of frees (`folio_free`), one truncate folio batch (`filemap_remove`), one run of a device
+ * table updated under its driver's lock (`dev_map`, `dev_unmap`). Their per-page values are typed
+ * arrays, page-aligned where the event names a VA range (`pfns[i]` is the page at
+ * `start + i * PAGE_SIZE`, -1 where that page was not touched). A page of a range event, as a
+ * checker's causal chain tells it, is an MmPageFact: the event it was before ranges existed.
+ *
+ * Large folios. An event about one folio names its head and, when it is large, its pages (`nr`);
+ * a range event over frames lists folios by their heads, with their pages (`nrs`) when one is
+ * large; a range event over a VA range lists every page, so a huge entry's pages are its `nr`
+ * consecutive frames. A page of a large folio is, for a causal chain, the folio's event (its
+ * head, its `nr`).
  */
 import type { TraceEventBase } from '../engine/trace.js';
 
@@ -22,18 +37,38 @@ type Range = { nr?: number };
  */
 type Pte = { head?: number; zero?: number };
 
+/**
+ * Large folios in a range event over frames: nrs[i] is the number of pages of the folio headed by
+ * pfns[i]. Absent when every folio of the event is 4 KiB, so an order-0 trace (and its hash) is
+ * what it always was.
+ */
+type Folios = { nrs?: Int32Array };
+
 export type MmTraceEvent =
   /** A frame left the free list (generation `gen`); no holder yet. */
   | Ev<'folio_alloc', { pfn: number; gen: number; owner: string; file: string; index: number } & Range>
-  /** A folio's refcount reached 0 and it went back to the free list (a huge page: to its pool). */
-  | Ev<'folio_free', { pfn: number; gen: number } & Range>
+  /**
+   * Folios whose refcount reached 0 were freed, in this order: one batch the kernel frees together
+   * (a folio_batch release, up to 512 folios of an mmu_gather), or one folio. pfns[i] is a folio's
+   * head; `nrs` (present when one of them is large) its pages: a huge page went back to its pool.
+   */
+  | Ev<'folio_free', { pfns: Int32Array } & Folios>
   | Ev<'filemap_add', { file: string; index: number; pfn: number; gen: number; refcount: number } & Range>
-  /** A folio left the page cache: `reason` truncate | punch_hole | reclaim | invalidate. */
-  | Ev<'filemap_remove', { file: string; index: number; pfn: number; gen: number; refcount: number; pincount: number; reason: string } & Range>
+  /**
+   * Folios left @file's page cache together (one truncate folio batch, or one folio): `reason`
+   * truncate | punch_hole | reclaim | invalidate | migrate; per folio its (first) index, its head
+   * pfn, and the refcount (after the cache's reference went) and pincount it was left with.
+   */
+  | Ev<'filemap_remove', { file: string; reason: string; indices: Float64Array; pfns: Int32Array; refcounts: Int32Array; pincounts: Int32Array } & Folios>
   /** A PTE was set (a huge page's PMD or PUD entry: `nr` pages from `va` map `nr` frames from `pfn`). */
   | Ev<'pte_set', { mm: string; va: number; pfn: number; write: boolean; refcount: number } & Range & Pte>
-  /** A PTE was cleared; its reference is dropped when the mmu_gather batch is flushed. */
-  | Ev<'pte_clear', { mm: string; va: number; pfn: number; dirty: boolean } & Range & Pte>
+  /**
+   * PTEs of [start, end) of one page table were cleared under its lock (pfns[i] at start + i pages,
+   * -1 where none was); their references are dropped when the mmu_gather batch is flushed. With
+   * `nr`, one huge entry (PMD or PUD) of `nr` pages was cleared: pfns lists each page it mapped,
+   * and the entry held one reference on the folio.
+   */
+  | Ev<'pte_clear', { mm: string; start: number; end: number; pfns: Int32Array; dirty: Uint8Array } & Range>
   /**
    * split_huge_pmd(): the PMD at `va` mapping the THP headed by `pfn` (0: the huge zero page) became
    * 512 PTEs mapping the same pages; the folio took `refs` more references (one per PTE, less the PMD's).
@@ -105,7 +140,11 @@ export type MmTraceEvent =
       id: number; holder: string; mm: string; start: number; end: number; ok: boolean; blockable: boolean; event: string;
       /** the range's owner (MIGRATE/EXCLUSIVE: the device doing it), '' for none */
       owner: string;
+      /** a classic subscriber (struct mmu_notifier, whose _end is called per subscriber); absent for an interval one */
+      classic?: true;
     } & SubscriptionBook>
+  /** A classic subscriber's invalidate_range_end was called for range `id`. */
+  | Ev<'notifier_sub_end', { id: number; holder: string; mm: string }>
   /** A callback slept inside a non-blockable range (non_block_start() would splat). */
   | Ev<'nonblock_slept', { holder: string; id: number; site: string }>
   | Ev<'interval_insert', { holder: string; mm: string; start: number; end: number }>
@@ -115,14 +154,17 @@ export type MmTraceEvent =
   /** hmm_range_fault() (or a device's equivalent walk) read the CPU page tables of [start, end). */
   | Ev<'hmm_snapshot', { holder: string; mm: string; start: number; end: number; seq: number }>
   /**
-   * A device installed a translation va → pfn, from a page-table walk that began when the trace held
-   * `snapSeq` events (so a checker can order it exactly against invalidations).
+   * A device installed translations of [start, end) under its driver's lock (pfns[i] for page
+   * start + i, -1 where none), from a page-table walk that began when the trace held `snapSeq`
+   * events (so a checker can order them exactly against invalidations); `file` and indices[i] the
+   * file page each pfn was obtained for ('' and -1 for none), gens[i] its frame generation then.
    */
   | Ev<'dev_map', {
-      device: string; mm: string; va: number; pfn: number; gen: number; file: string; index: number; write: boolean;
-      snapSeq: number; holdsRef: boolean;
+      device: string; mm: string; start: number; end: number; file: string; pfns: Int32Array; gens: Uint32Array;
+      indices: Float64Array; write: Uint8Array; snapSeq: number; holdsRef: boolean;
     } & SubscriptionBook>
-  | Ev<'dev_unmap', { device: string; mm: string; va: number; pfn: number } & SubscriptionBook>
+  /** A device dropped its translations of [start, end) under its driver's lock (pfns[i] the page's frame, -1 none). */
+  | Ev<'dev_unmap', { device: string; mm: string; start: number; end: number; pfns: Int32Array } & SubscriptionBook>
   /** An in-flight device copy captured a translation it will use without re-checking. */
   | Ev<'dev_dma_hold', { device: string; wr: string; mm: string; va: number; pfn: number } & SubscriptionBook>
   | Ev<'dev_dma_release', { device: string; wr: string }>
@@ -158,8 +200,8 @@ export type MmTraceEvent =
   | Ev<'op_end', { op: string; name: string; result: string; blockedNs: number }>
   | Ev<'kernel_warn', { site: string; pfn: number; dump: string }>
   | Ev<'kernel_bug', { site: string; pfn: number; dump: string }>
-  /** End of run: one per live frame, with its counts as the model has them. */
-  | Ev<'frame_final', { pfn: number; gen: number; refcount: number; pincount: number; mapcount: number } & Range>
+  /** End of run: the live folios, up to 512 an event, each with its counts as the model has them (a large folio's: its head's). */
+  | Ev<'frame_final', { pfns: Int32Array; gens: Uint32Array; refcounts: Int32Array; pincounts: Int32Array; mapcounts: Int32Array } & Folios>
   | Ev<'vmstat_final', { nr_foll_pin_acquired: number; nr_foll_pin_released: number }>
   /** The run ended; end-of-run checks happen here (skipped after a kernel BUG). */
   | Ev<'run_end', { crashed: boolean }>;
@@ -186,6 +228,28 @@ export function withBook<E extends MmTraceEvent>(ev: E, sub: number | null): E {
 
 export type MmEventType = MmTraceEvent['type'];
 export type MmEventOf<T extends MmEventType> = Extract<MmTraceEvent, { type: T }>;
+
+/**
+ * One page of a range event, as a causal chain tells it (pinsim-only): the fields of the event it
+ * belongs to, for that page. `gen` of a freed or removed frame is its generation then.
+ */
+export type MmPageFact =
+  | Ev<'pte_clear', { mm: string; va: number; pfn: number; dirty: boolean } & Range>
+  | Ev<'folio_free', { pfn: number; gen: number } & Range>
+  | Ev<'filemap_remove', { file: string; index: number; pfn: number; gen: number; refcount: number; pincount: number; reason: string } & Range>
+  | Ev<'dev_map', {
+      device: string; mm: string; va: number; pfn: number; gen: number; file: string; index: number; write: boolean;
+      snapSeq: number; holdsRef: boolean;
+    }>
+  | Ev<'dev_unmap', { device: string; mm: string; va: number; pfn: number }>
+  | Ev<'frame_final', { pfn: number; gen: number; refcount: number; pincount: number; mapcount: number } & Range>;
+
+/** The types of the range events. */
+export type RangeEventType = MmPageFact['type'];
+
+/** What a causal chain's steps are: an event that is not a range event, or one page of a range event. */
+export type MmChainEvent = Exclude<MmTraceEvent, { type: RangeEventType }> | MmPageFact;
+export type MmChainEventOf<T extends MmChainEvent['type']> = Extract<MmChainEvent, { type: T }>;
 
 /** What modelled assertions need: a place to emit, the time, who runs, and WARN_ONCE state. */
 export interface MmTraceSink {

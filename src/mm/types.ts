@@ -58,21 +58,24 @@ export type VmFault = 0 | typeof VM_FAULT_OOM | typeof VM_FAULT_SIGBUS | typeof 
  */
 export const VM_FAULT_WRITE = 0x8;
 
-/** Page flags (include/linux/page-flags.h); bits are pinsim's own. */
-export const PG_locked = 0x1;
-export const PG_uptodate = 0x2;
-export const PG_dirty = 0x4;
-export const PG_writeback = 0x8;
+/**
+ * Page flags (include/linux/page-flags.h); bits are pinsim's own, all below bit 10: the frame
+ * table keeps a folio's order in the bits above them (mem_map.ts FOLIO_ORDER_SHIFT).
+ */
+export const PG_uptodate = 0x1;
+export const PG_dirty = 0x2;
+export const PG_writeback = 0x4;
 /** PG_private: the folio has buffer heads attached. */
-export const PG_private = 0x10;
-export const PG_anon = 0x20;
-export const PG_dax = 0x40;
-export const PG_dummy = 0x80;
-export const PG_zero = 0x100;
+export const PG_private = 0x8;
+export const PG_dax = 0x10;
+export const PG_dummy = 0x20;
+export const PG_zero = 0x40;
 /** A device-private page (ZONE_DEVICE memory a driver owns; the CPU cannot map it). */
-export const PG_devpriv = 0x200;
+export const PG_devpriv = 0x80;
 /** PG_anon_exclusive (PageAnonExclusive, 5.19): an anonymous page mapped by this process only. */
-export const PG_anon_exclusive = 0x400;
+export const PG_anon_exclusive = 0x100;
+/** A lazily freeable anonymous page (MADV_FREE: the kernel clears PG_swapbacked; pinsim sets this). */
+export const PG_lazyfree = 0x200;
 
 export function PAGE_ALIGNED(x: number): boolean {
   return x % PAGE_SIZE === 0;

@@ -4,17 +4,24 @@
  * stop it, so a pinned page can lose its buffers. `shrink_folio_list()` reclaims clean file folios:
  * unmap (MMU_NOTIFY_CLEAR), then remove from the page cache only if nothing else references them —
  * a DMA reference keeps the folio (it stays cached, unmapped; a CPU re-fault maps the same page).
- * Anonymous memory needs swap, which pinsim does not model: it is never reclaimed.
- * Kernel: mm/vmscan.c shrink_folio_list(), __remove_mapping(); mm/filemap.c filemap_release_folio().
- * Simplified: no LRU ages; folios are taken file by file, index order; dirty folios are skipped.
+ * Anonymous memory needs swap, which pinsim does not model: it is never reclaimed, except the pages
+ * MADV_FREE made lazily freeable, which reclaim discards without swap (shrink_lazyfree()).
+ * Kernel: mm/vmscan.c shrink_folio_list(), __remove_mapping(); mm/filemap.c filemap_release_folio();
+ * mm/rmap.c try_to_unmap_one() (lazyfree).
+ * Simplified: no LRU ages; lazily freeable pages go first, in the order MADV_FREE marked them, then
+ * file folios file by file, index order; dirty folios are skipped.
  */
 import { delay, type Co } from '../engine/actor.js';
 import { filemap_remove_folio } from './filemap.js';
 import type { Inode } from './fs/inode.js';
 import type { Kernel } from './kernel.js';
-import { unmap_mapping_range } from './memory.js';
+import { ptep_clear, tlb_finish_mmu, tlb_gather_mmu, unmap_mapping_range } from './memory.js';
+import { pte_dirty, pte_pfn, pte_present } from './mm_types.js';
+import {
+  mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_CLEAR,
+} from './mmu_notifier.js';
 import { folio_detach_buffers } from './page-writeback.js';
-import { PAGE_SIZE, PG_dirty, PG_private, PG_writeback } from './types.js';
+import { PAGE_SIZE, PG_dirty, PG_lazyfree, PG_private, PG_writeback } from './types.js';
 
 function clean_cached(k: Kernel): { inode: Inode; pfn: number; index: number }[] {
   const out: { inode: Inode; pfn: number; index: number }[] = [];
@@ -42,9 +49,55 @@ export function* reclaim_buffers(k: Kernel): Co<number> {
   return n;
 }
 
-/** shrink_folio_list() - try to reclaim up to @nr clean file folios. Return: how many were freed. */
-export function* shrink_folio_list(k: Kernel, nr: number): Co<number> {
+/**
+ * shrink_lazyfree() - try to discard up to @nr pages MADV_FREE made lazily freeable. For each, as
+ * try_to_unmap_one() does: the notifier first (a device holding no reference lets go; ODP dirties
+ * what it could write), then the page is discarded — its PTE cleared, dropped unless someone holds
+ * it — when neither the PTE nor the folio was dirtied since MADV_FREE and (from 5.18) nothing but its
+ * mappings references it; otherwise it stays mapped and is an ordinary anonymous page again.
+ * Before 5.18 a page a GUP user holds is discarded all the same: the process then faults in a new
+ * zero page while the holder keeps the old one.
+ * Context: may sleep. Return: how many frames were freed.
+ * Kernel: mm/rmap.c try_to_unmap_one() (lazyfree; 6c8e2a256915 for the reference check, 5.18);
+ * mm/vmscan.c shrink_folio_list() (folio_ref_freeze).
+ */
+function* shrink_lazyfree(k: Kernel, nr: number): Co<number> {
   let freed = 0;
+  for (const [pfn, { mm, va }] of [...k.lazyfree]) {
+    if (freed >= nr) break;
+    k.lazyfree.delete(pfn);
+    const m = k.mem;
+    const still = (): boolean => {
+      const pte = mm.pgtable.get(va / PAGE_SIZE);
+      return !m.free[pfn] && (m.flagsOf(pfn) & PG_lazyfree) !== 0 && pte_present(pte) && pte_pfn(pte) === pfn;
+    };
+    if (!still()) continue;
+    const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_CLEAR, va, va + PAGE_SIZE);
+    yield* mmu_notifier_invalidate_range_start(k, range);
+    if (still()) {
+      const dirty = pte_dirty(mm.pgtable.get(va / PAGE_SIZE)) || (m.flagsOf(pfn) & PG_dirty) !== 0;
+      const extra = m.refcount(pfn) !== m.mapcount(pfn);
+      m.flags[pfn] = m.flagsOf(pfn) & ~PG_lazyfree;
+      if (!dirty && !(extra && k.features.lazyfree_checks_refs)) {
+        const gather = tlb_gather_mmu();
+        ptep_clear(k, mm, va, gather);
+        yield* mmu_notifier_invalidate_range_end(k, range);
+        tlb_finish_mmu(k, gather);
+        if (m.free[pfn]) freed++;
+        continue;
+      }
+    }
+    yield* mmu_notifier_invalidate_range_end(k, range);
+  }
+  return freed;
+}
+
+/**
+ * shrink_folio_list() - try to reclaim up to @nr pages: lazily freeable anonymous ones, then clean
+ * file folios. Return: how many were freed.
+ */
+export function* shrink_folio_list(k: Kernel, nr: number): Co<number> {
+  let freed = k.lazyfree.size ? yield* shrink_lazyfree(k, nr) : 0;
   for (const { inode, pfn, index } of clean_cached(k)) {
     if (freed >= nr) break;
     // try_to_unmap(): every mapping goes (MMU_NOTIFY_CLEAR); notifier devices let go.

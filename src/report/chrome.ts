@@ -326,7 +326,9 @@ class SliceCollector {
       case 'notifier_end': case 'notifier_abort': this.rangeEnd(ev); break;
       case 'notifier_sub_done': this.rangeOf(ev.id, ev).acks.push(ev); break;
       case 'dma_ref_get': case 'dma_ref_put': this.sample(ev, ev.head ?? ev.pfn, ev.refcount, ev.pincount); break;
-      case 'filemap_remove': case 'frame_final': this.sample(ev, ev.pfn, ev.refcount, ev.pincount); break;
+      case 'filemap_remove': case 'frame_final':
+        ev.pfns.forEach((pfn, i) => this.sample(ev, pfn, ev.refcounts[i] as number, ev.pincounts[i] as number));
+        break;
       case 'folio_alloc': if (ev.nr) this.large.push({ head: ev.pfn, nr: ev.nr }); break;
       case 'dma_access': {
         const f = this.largeOf(ev.pfn);
@@ -335,7 +337,7 @@ class SliceCollector {
         break;
       }
       case 'filemap_add': case 'pte_set': case 'dax_busy_wait': this.sample(ev, ev.pfn, ev.refcount, undefined); break;
-      case 'folio_free': this.sample(ev, ev.pfn, 0, 0); break;
+      case 'folio_free': for (const pfn of ev.pfns) this.sample(ev, pfn, 0, 0); break;
       default: break;
     }
     if (NOTABLE.has(ev.type)) {

@@ -69,7 +69,42 @@ function micros(ns: number): string {
 function fieldValue(k: string, v: unknown): string {
   if (typeof v === 'number' && ADDRESS_FIELDS.has(k)) return hex(v);
   if (typeof v === 'string') return v === '' ? '""' : v;
+  if (isPageValues(v)) return pageValues(k, v);
   return String(v);
+}
+
+/** Is @v a range event's per-page values (one of the typed arrays the trace uses)? */
+function isPageValues(v: unknown): v is Int32Array | Uint32Array | Uint8Array | Float64Array {
+  return v instanceof Int32Array || v instanceof Uint32Array || v instanceof Uint8Array || v instanceof Float64Array;
+}
+
+/** Array fields holding frames (printed in hex). */
+const FRAME_ARRAYS: ReadonlySet<string> = new Set(['pfns']);
+
+/**
+ * pageValues() - a range event's per-page values, as runs: `[0x10-0x1f,-×3,0x25]` for pfns 0x10
+ * to 0x1f, three pages without one, then 0x25 (a run counts up by one; -1 is `-`).
+ */
+function pageValues(k: string, a: ArrayLike<number>): string {
+  const show = (x: number) => (x === -1 ? '-' : FRAME_ARRAYS.has(k) ? hex(x) : String(x));
+  const parts: string[] = [];
+  for (let i = 0; i < a.length;) {
+    const x = a[i] as number;
+    let j = i + 1;
+    if (x === -1) {
+      while (j < a.length && a[j] === -1) j++;
+    } else {
+      while (j < a.length && a[j] === x + (j - i)) j++;
+      // A run of equal values (flags, counts) reads better as value×count.
+      if (j === i + 1) while (j < a.length && a[j] === x) j++;
+    }
+    const n = j - i;
+    if (n === 1) parts.push(show(x));
+    else if (x === -1 || a[i + 1] === x) parts.push(`${show(x)}×${n}`);
+    else parts.push(`${show(x)}-${show(a[j - 1] as number)}`);
+    i = j;
+  }
+  return `[${parts.join(',')}]`;
 }
 
 /** `pfn 0x1 f@0`: where a violation or chain step happened. */

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../helpers/dist.js';
+import { TRACE_HASH_SCHEMA } from '../../src/engine/trace.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(ROOT, 'dist/cli/main.js');
@@ -256,14 +257,14 @@ const CASES: Case[] = [
     where: 'files.f.dax', expected: /fs "ext4" or "xfs", or no dax/,
   },
   {
-    what: 'a contract feature not built yet (madvise free)',
-    file: () => scenarioFile('not-implemented', (s) => { app(s).push({ op: 'madvise', addr: 'buf', length: '4K', advice: 'free' }); }),
+    what: 'an advice madvise does not know (a typo of collapse)',
+    file: () => scenarioFile('unknown-advice', (s) => { app(s).push({ op: 'madvise', addr: 'buf', length: '4K', advice: 'colapse' }); }),
     where: 'actors.app[3].advice', expected: /dontneed/,
   },
   {
     what: 'the same word inside a lease break\'s onBreak list',
-    file: () => scenarioFile('not-implemented-onbreak', (s) => {
-      app(s).push({ op: 'setlease', file: 'f', type: 'read', onBreak: [{ op: 'madvise', addr: 'buf', length: '4K', advice: 'free' }] });
+    file: () => scenarioFile('unknown-advice-onbreak', (s) => {
+      app(s).push({ op: 'setlease', file: 'f', type: 'read', onBreak: [{ op: 'madvise', addr: 'buf', length: '4K', advice: 'colapse' }] });
     }),
     where: 'actors.app[3].onBreak[0].advice', expected: /dontneed/,
   },
@@ -378,8 +379,8 @@ const CASES: Case[] = [
   { what: 'an unknown kernel.thp mode', file: () => scenarioFile('kernel-thp', (s) => { kernelOf(s)['thp'] = 'alwys'; }), where: 'kernel.thp', expected: /one of never, madvise, always/, didYouMean: 'always' },
   { what: 'kernel.writeback as a time', file: () => scenarioFile('writeback-time', (s) => { kernelOf(s)['writeback'] = '5ms'; }), where: 'kernel.writeback', expected: /an object \{ period \}/ },
   { what: 'kernel.writeback without period', file: () => scenarioFile('writeback-no-period', (s) => { kernelOf(s)['writeback'] = {}; }), where: 'kernel.writeback.period', expected: /missing required field "period"/ },
-  { what: 'kernel.memory beyond what pinsim simulates', file: () => scenarioFile('memory-64g', (s) => { kernelOf(s)['memory'] = '64G'; }), where: 'kernel.memory', expected: /at most 8G \(pinsim's limit\)/ },
-  { what: 'kernel.memory 64G populated (it ran past 90 s, then aborted V8)', file: () => scenarioFile('memory-64g-populate', (s) => { kernelOf(s)['memory'] = '64G'; app(s).splice(0, app(s).length, { op: 'mmap', length: '64G', prot: 'rw', flags: ['private', 'populate'] }); }), where: 'kernel.memory', expected: /at most 8G/ },
+  { what: 'kernel.memory beyond what pinsim simulates', file: () => scenarioFile('memory-64g', (s) => { kernelOf(s)['memory'] = '64G'; }), where: 'kernel.memory', expected: /at most 16G \(pinsim's limit\)/ },
+  { what: 'kernel.memory 64G populated (it ran past 90 s, then aborted V8)', file: () => scenarioFile('memory-64g-populate', (s) => { kernelOf(s)['memory'] = '64G'; app(s).splice(0, app(s).length, { op: 'mmap', length: '64G', prot: 'rw', flags: ['private', 'populate'] }); }), where: 'kernel.memory', expected: /at most 16G/ },
   { what: 'onBreak lists nested beyond the limit', file: () => scenarioFile('onbreak-deep', (s) => { let ob: Json = { op: 'setlease', file: 'f', type: 'read' }; const top = ob; for (let i = 0; i < 20; i++) { const n: Json = { op: 'setlease', file: 'f', type: 'read' }; ob['onBreak'] = [n]; ob = n; } app(s).push(top); }), where: /actors\.app\[3\](\.onBreak\[0\]){15}\.onBreak/, expected: /at most 16 nested onBreak lists/ },
   { what: 'more ops than the limit', file: () => write('too-many-ops.json', `{"name":"x","actors":{"a":[${'{"op":"sleep","duration":1},'.repeat(1_000_000)}{"op":"sleep","duration":1}]}}`), where: 'actors.a[1000000]', expected: /at most 1000000 ops/ },
 
@@ -550,7 +551,7 @@ describe('values the kernel refuses are results, not bad input', () => {
 describe('a replay whose saved choices do not fit the run says why', () => {
   it('pinsim replay: exit 1, "did NOT reproduce", and the choice that named no candidate', () => {
     const s = JSON.parse(readFileSync(join(ROOT, 'examples/explore/odp-fault-vs-truncate.json'), 'utf8')) as Json;
-    s['replay'] = { seed: 1, policy: 'linux-6.12', window: 1000, choices: [7], traceHash: '0000000000000000' };
+    s['replay'] = { seed: 1, policy: 'linux-6.12', window: 1000, choices: [7], traceHash: '0000000000000000', hashSchema: TRACE_HASH_SCHEMA };
     const r = pinsim('replay', write('replay-out-of-range.json', JSON.stringify(s)));
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/replay did NOT reproduce: expected traceHash 0000000000000000, got [0-9a-f]{16}\n {2}replayed choice 7 at choice point 0 is out of range: only \d+ candidates there/);

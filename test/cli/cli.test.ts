@@ -281,6 +281,14 @@ describe('pinsim (dispatch)', () => {
     expect(rep.status).toBe(0);
     expect(rep.stdout).toMatch(/dma-into-reused-page/);
     expect(rep.stdout).toMatch(/replay reproduced traceHash [0-9a-f]{16}/);
+    // The same file saved before hash schemas were recorded cannot be compared: exit 1, and why.
+    const old = JSON.parse(readFileSync(saved!, 'utf8'));
+    delete old.replay.hashSchema;
+    const oldFile = join(tmp, 'old.replay.json');
+    writeFileSync(oldFile, JSON.stringify(old));
+    const stale = pinsim('replay', oldFile);
+    expect(stale.status).toBe(1);
+    expect(stale.stdout).toMatch(/replay did NOT reproduce: the replay file records no hashSchema .* Regenerate it/);
     const ok = pinsim('explore', join(ROOT, 'examples', 'explore', 'gpu-fault-vs-munmap.json'));
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/^forbid dma-into-reused-page: Never \(\d+ executions, exhaustive\)$/m);

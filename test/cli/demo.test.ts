@@ -72,8 +72,8 @@ describe('npm run demo', () => {
 
   it('counts who is punished over the 13 scenarios of merged code or proposals, and says which one it leaves out and why', () => {
     expect(out).toMatch(/^who is punished, in how many of the 13 scenarios that model merged kernel code or the proposals:$/m);
-    expect(out).toMatch(/^ {2}06-odp-teardown-failure is left out: nic0 stops all DMA after a failed zap UMR, which no driver\n {2}code makes it do/m);
-    // 06 shows device-error everywhere; 05 (ODP, a DMA beyond EOF) is no punishment: linux-6.12's RDMA
+    expect(out).toMatch(/^ {2}07-odp-teardown-failure-fatal is left out: nic0 stops all DMA after a failed zap UMR, which no\n {2}driver code makes it do/m);
+    // 06 shows the reused page everywhere (what the code does); 05 (ODP, a DMA beyond EOF) is no punishment: linux-6.12's RDMA
     // user is punished by the eight scenarios where the pin is refused, not ten.
     expect(cells().get('05-odp-truncate')).toEqual(POLICIES.map(() => 'beyond-EOF'));
     expect(out).toMatch(/^ {2}linux-6\.12 +the data 1, the filesystem 1, the RDMA user 8$/m);

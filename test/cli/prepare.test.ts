@@ -21,7 +21,7 @@ function prepare(...args: string[]): { status: number | null; stderr: string } {
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'pinsim-prepare-'));
   mkdirSync(join(dir, 'src', 'cli'), { recursive: true });
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'tiny', type: 'module' }));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'tiny', type: 'module', bin: { tiny: 'dist/cli/main.js' } }));
   writeFileSync(join(dir, 'tsconfig.json'), readFileSync(join(ROOT, 'tsconfig.json'), 'utf8').replace(/"include": \[[^\]]*\]/, '"include": ["src/**/*.ts"]'));
   writeFileSync(join(dir, 'tsconfig.build.json'), readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8'));
   writeFileSync(join(dir, 'src', 'index.ts'), 'export const answer = 42;\n');
@@ -46,6 +46,9 @@ describe('scripts/prepare.mjs', () => {
     expect(first).toMatchObject({ status: 0 });
     expect(first.stderr).toMatch(/building dist\//);
     expect(existsSync(join(dir, 'dist', 'cli', 'main.js'))).toBe(true);
+    // The bin entry is executable (tsc alone writes 0644), so npx can run it from the checkout.
+    expect(statSync(join(dir, 'dist', 'cli', 'main.js')).mode & 0o111).toBe(0o111);
+    expect(statSync(join(dir, 'dist', 'index.js')).mode & 0o111).toBe(0);
     const built = statSync(join(dir, 'dist', 'index.js')).mtimeMs;
 
     const again = prepare();

@@ -13,13 +13,14 @@ import { BUILTIN, createRegistry, get_user_pages_locked, get_user_pages_unlocked
 import 'pinsim/vitest';
 import { dma_engine } from '../../examples/custom-device/dma-engine.mjs';
 import { no_shared_file_longterm } from '../../examples/custom-device/no-shared-file-longterm.mjs';
-import { dmaEngineTruncate, gupNicTruncate } from '../../examples/custom-device/scenarios.mjs';
+import { dmaEngineTruncate, gupNicTruncate, shadowMmuOomKill } from '../../examples/custom-device/scenarios.mjs';
+import { shadow_mmu } from '../../examples/custom-device/shadow-mmu.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const ERAS = ['linux-4.20', 'linux-5.7', 'linux-6.12'];
 
 const registry = createRegistry({
-  devices: [...BUILTIN.devices, dma_engine],
+  devices: [...BUILTIN.devices, dma_engine, shadow_mmu],
   policies: [...BUILTIN.policies, no_shared_file_longterm],
   invariants: BUILTIN.invariants,
 });
@@ -92,6 +93,24 @@ describe('the no-shared-file-longterm policy', () => {
   });
 });
 
+describe('the shadow-mmu device model (a classic mmu_notifier) and the OOM reaper', () => {
+  it.each(['linux-4.20', 'linux-5.12'])('under %s the subscriber whose start succeeded never gets its _end after another refused: notifier-unpaired', (policy) => {
+    const r = runScenario(shadowMmuOomKill(false), { policy, registry });
+    expect(r.violations.map((v) => v.kind)).toEqual(['notifier-unpaired']);
+    expect(r.violations[0]!.message).toMatch(/kvm0's invalidate_range_start .* never got its _end/);
+  });
+
+  it.each(['linux-5.13', 'linux-6.12'])('under %s every subscriber\'s _end is called after the refusal: paired, nothing fires', (policy) => {
+    expect(runScenario(shadowMmuOomKill(false), { policy, registry }).violations).toEqual([]);
+  });
+
+  it('under linux-6.12 a refusing subscriber with an _end gets it after its own failed start: notifier-unpaired and the kernel\'s WARN', () => {
+    const r = runScenario(shadowMmuOomKill(true), { policy: 'linux-6.12', registry });
+    expect(r.violations.map((v) => v.kind).sort()).toEqual(['kernel-warn', 'notifier-unpaired']);
+    expect(r.violations.find((v) => v.kind === 'notifier-unpaired')!.message).toMatch(/drv0's invalidate_range_end .* after its own non-blockable start failed/);
+  });
+});
+
 describe('the registry', () => {
   it('rejects a second device model with a name already taken', () => {
     expect(() => createRegistry({ ...BUILTIN, devices: [...BUILTIN.devices, dma_engine, dma_engine] })).toThrow(/duplicate device model "dma-engine"/);
@@ -111,12 +130,13 @@ describe('the plugin API kept stable', () => {
 });
 
 describe('examples/custom-device/run.mjs', () => {
-  it('runs both scenarios with its registry and exits 0', () => {
+  it('runs its scenarios with its registry and exits 0', () => {
     const p = spawnSync(process.execPath, [join(ROOT, 'examples', 'custom-device', 'run.mjs')], { encoding: 'utf8' });
     expect(p.stderr).toBe('');
     expect(p.status).toBe(0);
     expect(p.stdout).toMatch(/^ok {3}dma-engine-truncate \[linux-4\.20\]: violations none;/m);
     expect(p.stdout).toMatch(/^ok {3}gup-nic-truncate-no-shared-file-longterm \[linux-4\.20\]: violations lost-write;/m);
+    expect(p.stdout).toMatch(/^ok {3}shadow-mmu-oom-kill \[linux-4\.20\]: violations notifier-unpaired;/m);
     expect(p.stdout).not.toMatch(/FAIL/);
   });
 });

@@ -30,7 +30,7 @@ describe('the state cache never turns a Sometimes into a Never', () => {
 
 describe('sleep sets never turn a Sometimes into a Never', () => {
   // Plain DFS is exponential: the examples it can finish in a test.
-  for (const f of ['gup-nic-truncate.json', 'gup-nic-punch-hole.json', 'odp-nic-umr-failure-unsafe.json', 'gpu-hmm-ack-before-drain.json', 'thread-2018/09-rdma-fork.json', 'dax-truncate-waits-for-gup.json']) {
+  for (const f of ['gup-nic-truncate.json', 'gup-nic-punch-hole.json', 'odp-nic-umr-failure.json', 'gpu-hmm-ack-before-drain.json', 'thread-2018/09-rdma-fork.json', 'dax-truncate-waits-for-gup.json']) {
     it(f, () => {
       const s = validateOrThrow(JSON.parse(readFileSync(new URL(f, ROOT), 'utf8')));
       const policy = s.kernel.policy ?? 'linux-6.12';

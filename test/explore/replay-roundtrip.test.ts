@@ -10,6 +10,7 @@ import { shrink } from '../../src/explore/shrink.js';
 import { defaultRegistry, INVARIANT_KINDS } from '../../src/scenario/registry.js';
 import { runValidated } from '../../src/scenario/run/run.js';
 import { validateOrThrow } from '../../src/scenario/format/validate.js';
+import { TRACE_HASH_SCHEMA } from '../../src/engine/trace.js';
 
 const load = (f: string) => JSON.parse(readFileSync(new URL(`../../examples/explore/${f}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
 
@@ -32,6 +33,7 @@ describe('explore → save → replay', () => {
       const file = JSON.parse(JSON.stringify(replayFileOf(small.input, {
         seed: 1, policy: 'linux-6.12', window: r.window, jitter: 0, choices: small.result.choices, traceHash: small.result.traceHash, pinsimVersion: 'test',
       })));
+      expect(file.replay.hashSchema).toBe(TRACE_HASH_SCHEMA);
       const o = replay(file, registry);
       expect(o.reproduced).toBe(true);
       expect(o.result.traceHash).toBe(small.result.traceHash);
@@ -50,8 +52,22 @@ describe('explore → save → replay', () => {
 
   it('a replay file with a wrong trace hash does not reproduce', () => {
     const input = load('gpu-fault-vs-munmap');
-    const o = replay({ ...input, replay: { policy: 'linux-6.12', seed: 1, choices: [], traceHash: 'ffffffffffffffff' } }, defaultRegistry());
+    const o = replay({ ...input, replay: { policy: 'linux-6.12', seed: 1, choices: [], traceHash: 'ffffffffffffffff', hashSchema: TRACE_HASH_SCHEMA } }, defaultRegistry());
     expect(o.reproduced).toBe(false);
+    expect(o.mismatch).toBeUndefined();
+  });
+
+  it('a replay file of an older hash schema, or with none, does not reproduce even with the right hash, and says why', () => {
+    const input = load('gpu-fault-vs-munmap');
+    const right = replay({ ...input, replay: { policy: 'linux-6.12', seed: 1, choices: [] } }, defaultRegistry()).result.traceHash;
+    for (const hashSchema of [undefined, 1]) {
+      const o = replay({ ...input, replay: { policy: 'linux-6.12', seed: 1, choices: [], traceHash: right, ...(hashSchema ? { hashSchema } : {}) } }, defaultRegistry());
+      expect(o.result.traceHash).toBe(right);
+      expect(o.reproduced).toBe(false);
+      expect(o.mismatch).toMatch(hashSchema ? /saved with hashSchema 1/ : /records no hashSchema/);
+      expect(o.mismatch).toMatch(/Regenerate it/);
+    }
+    expect(replay({ ...input, replay: { policy: 'linux-6.12', seed: 1, choices: [], traceHash: right, hashSchema: TRACE_HASH_SCHEMA } }, defaultRegistry()).reproduced).toBe(true);
   });
 });
 

@@ -9,6 +9,8 @@ import type { MmTraceEvent } from '../../src/mm/trace_events.js';
 import { linux_4_20 } from '../../src/policy/linux-4.20.js';
 import { linux_6_12 } from '../../src/policy/linux-6.12.js';
 import type { KernelPolicy } from '../../src/mm/policy_ops.js';
+import { linux_era } from '../../src/policy/linux-era.js';
+import { PINSIM_BUG } from '../../src/engine/bug.js';
 
 export interface TestKernel {
   k: Kernel;
@@ -18,10 +20,13 @@ export interface TestKernel {
   run<T>(gen: Co<T>, actor?: string): T;
 }
 
-/** makeKernel() - a kernel of @era with @memory bytes; @config adds what else its constructor takes. */
-export function makeKernel(era: '4.20' | '6.12' | KernelPolicy = '6.12', memory = 64 * 1024 * 1024,
+/**
+ * makeKernel() - a kernel of @era (a preset, any `X.Y` of the era timeline, or a policy) with @memory
+ * bytes; @config adds what else its constructor takes.
+ */
+export function makeKernel(era: '4.20' | '6.12' | `${number}.${number}` | KernelPolicy = '6.12', memory = 64 * 1024 * 1024,
   config: Pick<KernelConfig, 'movable' | 'tunables' | 'fatal_signal_pending' | 'hugepages'> = {}): TestKernel {
-  const policy = era === '4.20' ? linux_4_20 : era === '6.12' ? linux_6_12 : era;
+  const policy = era === '4.20' ? linux_4_20 : era === '6.12' ? linux_6_12 : typeof era === 'string' ? (linux_era(`linux-${era}`) ?? PINSIM_BUG(`no era ${era}`)) : era;
   const sched = new Scheduler({ livenessBound: 0 });
   const bus = new TraceBus<MmTraceEvent>();
   const events: MmTraceEvent[] = [];

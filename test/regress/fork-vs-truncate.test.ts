@@ -49,7 +49,7 @@ const FREED_FRAME = {
   },
 };
 
-type Ev = { type: string; actor?: string; mm?: string; pfn?: number; event?: string };
+type Ev = { type: string; actor?: string; mm?: string; pfn?: number; pfns?: Int32Array; event?: string };
 
 function run(s: object): { result: ReturnType<typeof runScenario> | undefined; failures: { kind: string }[]; events: Ev[] } {
   const events: Ev[] = [];
@@ -82,6 +82,6 @@ it.each([
   // So fork found nothing left to copy: the child never mapped any of the zapped frames.
   expect(events.filter((e) => e.type === 'pte_set' && e.mm === `${parent}:child`)).toEqual([]);
   // Every frame the truncate freed was freed once, with nothing left mapping it.
-  const freed = events.filter((e) => e.type === 'folio_free').map((e) => e.pfn);
+  const freed = events.filter((e) => e.type === 'folio_free').flatMap((e) => [...(e.pfns ?? [])]);
   expect(new Set(freed).size).toBe(freed.length);
 });

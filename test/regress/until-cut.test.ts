@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { notifier_unpaired } from '../../src/invariants/notifier-unpaired.js';
-import type { MmTraceEvent } from '../../src/mm/trace_events.js';
+import { feed } from '../unit/invariants/fixtures.js';
 import { runScenario } from '../../src/scenario/run/run.js';
 
 const scenario = JSON.parse(readFileSync(new URL('./until-cuts-odp-invalidation.json', import.meta.url), 'utf8')) as Record<string, unknown> & { kernel: Record<string, unknown> };
@@ -36,10 +36,12 @@ describe('kernel.until inside an odp-nic invalidation', () => {
   it('a range still open at the end of a run that kernel.until did not cut is notifier-unpaired', () => {
     const reports: string[] = [];
     const notes: string[] = [];
-    const c = notifier_unpaired.create({ policy: 'linux-6.12', report: (v) => reports.push(v.message), note: (t) => notes.push(t), cutByUntil: () => false });
     const base = { time: 0, actor: 'app' };
-    c.on({ ...base, type: 'notifier_start', id: 7, mm: 'app', start: 0x1000, end: 0x2000, event: 'MMU_NOTIFY_UNMAP', blockable: true } as MmTraceEvent);
-    c.on({ ...base, type: 'run_end' } as MmTraceEvent);
+    const found = feed(notifier_unpaired, [
+      { ...base, type: 'notifier_start', id: 7, mm: 'app', start: 0x1000, end: 0x2000, event: 'MMU_NOTIFY_UNMAP', blockable: true },
+      { ...base, type: 'run_end', crashed: false },
+    ], { policy: 'linux-6.12', note: (t) => notes.push(t), cutByUntil: () => false });
+    reports.push(...found.map((v) => v.message));
     expect(reports).toEqual(['MMU_NOTIFY_UNMAP invalidate_range_start (range 7, app 0x1000-0x2000) never ended']);
     expect(notes).toEqual([]);
   });

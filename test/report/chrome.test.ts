@@ -131,8 +131,8 @@ describe('toChromeTrace() on odp-nic-truncate (an invalidation the NIC acknowled
   });
 });
 
-describe('toChromeTrace() on odp-nic-umr-failure-unsafe (use-after-free into a reused page)', () => {
-  const { r, t } = run('odp-nic-umr-failure-unsafe.json');
+describe('toChromeTrace() on odp-nic-umr-failure (use-after-free into a reused page)', () => {
+  const { r, t } = run('odp-nic-umr-failure.json');
 
   it('has the shape both viewers load, with flows and an instant per violation', () => {
     expect(chromeShapeProblems(t)).toEqual([]);

@@ -16,9 +16,10 @@ const cell = (short: string, punished: Cell['punished'] = [], met = true): Cell 
 
 describe('device configurations no driver gives', () => {
   it('odp-nic: a failed zap that stops all DMA is hypothetical; the driver\'s own behaviour (stale translations) is not', () => {
-    const base = { umrFailure: 'none', unsafeIgnoreZapFailure: false };
-    expect(odp_nic.hypothetical?.({ ...base, umrFailure: 'completion' })).toMatch(/stops all DMA after a failed zap UMR/);
-    expect(odp_nic.hypothetical?.({ ...base, umrFailure: 'completion', unsafeIgnoreZapFailure: true })).toBeNull();
+    const base = { umrFailure: 'none', afterZapFailure: 'stale' };
+    expect(odp_nic.hypothetical?.({ ...base, umrFailure: 'completion', afterZapFailure: 'fatal' })).toMatch(/stops all DMA after a failed zap UMR/);
+    expect(odp_nic.hypothetical?.({ ...base, umrFailure: 'completion' })).toBeNull();
+    expect(odp_nic.hypothetical?.({ ...base, afterZapFailure: 'fatal' })).toBeNull();
     expect(odp_nic.hypothetical?.(base)).toBeNull();
     expect(odp_nic.hypothetical?.({ ...base, umrFailure: 'alloc' })).toBeNull();
     expect(gup_nic.hypothetical).toBeUndefined();

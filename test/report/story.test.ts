@@ -2,14 +2,14 @@
  * Violations told as stories in kernel words (issue 6, deliverable 2): the lost write of
  * gup-nic-truncate in linux-4.20's words (a FOLL_GET reference via get_user_pages_longterm) and in
  * linux-5.7's (FOLL_PIN|FOLL_LONGTERM and the 1024 bias), the reused page of
- * odp-nic-umr-failure-unsafe naming its new owner, one clause per chain event type the checkers
+ * odp-nic-umr-failure naming its new owner, one clause per chain event type the checkers
  * produce, and the text report that prints the stories first.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { toChain, type ChainFields } from '../../src/invariants/checker.js';
-import type { MmEventOf, MmEventType, MmTraceEvent } from '../../src/mm/trace_events.js';
+import type { MmChainEvent, MmChainEventOf } from '../../src/mm/trace_events.js';
 import { tellChain } from '../../src/report/story.js';
 import { formatRunText } from '../../src/report/text.js';
 import { defaultRegistry } from '../../src/scenario/registry.js';
@@ -51,8 +51,8 @@ describe('the lost write of gup-nic-truncate', () => {
   });
 });
 
-describe('the reused page of odp-nic-umr-failure-unsafe', () => {
-  const r = runScenario(load('odp-nic-umr-failure-unsafe.json'));
+describe('the reused page of odp-nic-umr-failure', () => {
+  const r = runScenario(load('odp-nic-umr-failure.json'));
 
   it('tells the free, the reallocation to the victim and the DMA into it', () => {
     const story = tellChain(only(r, 'dma-into-reused-page'), r.policy);
@@ -72,14 +72,14 @@ describe('the reused page of odp-nic-umr-failure-unsafe', () => {
 });
 
 /** One hand-made chain step: time (ns), actor, the event type and every field of that event. */
-type Step = { [T in MmEventType]: [number, string, T, ChainFields<MmEventOf<T>>] }[MmEventType];
+type Step = { [T in MmChainEvent['type']]: [number, string, T, ChainFields<MmChainEventOf<T>>] }[MmChainEvent['type']];
 
 /** A violation of @kind whose chain is @steps, each made a typed record by the checkers' own toChain(). */
 function v(kind: string, steps: Step[]): Violation {
   const last = steps[steps.length - 1];
   return {
     kind, time: last?.[0] ?? 0, actor: last?.[1] ?? '', pfn: 1, message: 'the story never reads this',
-    chain: steps.map(([time, actor, type, fields]) => toChain({ type, time, actor, ...fields } as MmTraceEvent)),
+    chain: steps.map(([time, actor, type, fields]) => toChain({ type, time, actor, ...fields } as MmChainEvent)),
   };
 }
 

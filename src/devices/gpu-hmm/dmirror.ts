@@ -47,6 +47,7 @@ export interface DmirrorParams {
   readonly invalidateLatency: number;
   readonly skipReadRetry: boolean;
   readonly ackBeforeDrain: boolean;
+  readonly ignoreBlockable: boolean;
 }
 
 /** struct dmirror_device: the device, its parameters and its mirrors. */
@@ -54,13 +55,15 @@ export class DmirrorDevice {
   readonly ctx: DeviceCtx;
   readonly p: DmirrorParams;
   readonly mirrors: Dmirror[] = [];
+  /** The mirror each device-private page was migrated for (lib/test_hmm.c: rpage->zone_device_data). */
+  readonly page_mirror = new Map<number, Dmirror>();
 
   constructor(ctx: DeviceCtx) {
     this.ctx = ctx;
     this.p = {
       dmaLatency: numberParam(ctx, 'dmaLatency'), faultLatency: numberParam(ctx, 'faultLatency'),
       invalidateLatency: numberParam(ctx, 'invalidateLatency'), skipReadRetry: boolParam(ctx, 'skipReadRetry'),
-      ackBeforeDrain: boolParam(ctx, 'ackBeforeDrain'),
+      ackBeforeDrain: boolParam(ctx, 'ackBeforeDrain'), ignoreBlockable: boolParam(ctx, 'ignoreBlockable'),
     };
   }
 }
@@ -99,23 +102,24 @@ export class Dmirror implements MemoryRegion {
 /**
  * dmirror_interval_invalidate() - erase the device entries of @range. The device's own migration
  * and exclusive-access ranges (owner = this device) update the table themselves.
- * Context: the invalidation's caller (mm); takes the mirror's mutex (trylock when non-blockable).
+ * Context: the invalidation's caller (mm); takes the mirror's mutex (trylock when non-blockable,
+ * unless the ignoreBlockable knob makes it the buggy driver that sleeps there anyway).
  * Return: false when a non-blockable range finds the mutex taken, else true.
  * Kernel: lib/test_hmm.c dmirror_interval_invalidate(), dmirror_do_update().
  */
 export function* dmirror_interval_invalidate(d: Dmirror, sub: MmuIntervalNotifier, range: MmuNotifierRange, cur_seq: number): Co<boolean> {
   const ctx = d.dev.ctx;
   if ((range.event === MMU_NOTIFY_MIGRATE || range.event === MMU_NOTIFY_EXCLUSIVE) && range.owner === ctx.name) return true;
-  const blockable = (range.flags & MMU_NOTIFIER_RANGE_BLOCKABLE) !== 0;
+  // ignoreBlockable: a buggy driver that never asks mmu_notifier_range_blockable().
+  const blockable = (range.flags & MMU_NOTIFIER_RANGE_BLOCKABLE) !== 0 || d.dev.p.ignoreBlockable;
   if (blockable) yield* mutex_lock(d.mutex, ctx.name, 'gpu:invalidate_mutex');
   else if (!mutex_trylock(d.mutex, ctx.name)) return false;
   // Pairs with mmu_interval_read_retry() in dmirror_range_fault().
   mmu_interval_set_seq(sub, cur_seq);
-  const victims: number[] = [];
-  d.table.walk(Math.ceil(range.start / PAGE_SIZE), Math.ceil(range.end / PAGE_SIZE), (vpn) => victims.push(vpn));
+  const first = Math.ceil(range.start / PAGE_SIZE), end = Math.ceil(range.end / PAGE_SIZE);
   // The device TLB flush: waited for only where the range may sleep (dmirror has none to wait for).
-  if (victims.length && blockable) yield* delay(d.dev.p.invalidateLatency, 'gpu:invalidate_tlb');
-  for (const vpn of victims) d.table.erase(vpn);
+  if (blockable && d.table.anyIn(first, end)) yield* delay(d.dev.p.invalidateLatency, 'gpu:invalidate_tlb');
+  d.table.eraseRange(first, end);
   mutex_unlock(d.mutex);
   return true;
 }
@@ -148,12 +152,14 @@ export function* dmirror_range_fault(d: Dmirror, start: number, end: number, wri
       mutex_unlock(d.mutex);
       continue;
     }
+    const batch = d.table.beginMap(range.snapSeq);
     range.hmm_pfns.forEach((h, i) => {
       if (h.pfn < 0) return;
       const vpn = start / PAGE_SIZE + i;
       d.table.erase(vpn);
-      d.table.insert(vpn, h.pfn, h.write, range.snapSeq, h.gen);
+      batch.insert(vpn, h.pfn, h.write, h.gen);
     });
+    batch.end();
     mutex_unlock(d.mutex);
     return 0;
   }

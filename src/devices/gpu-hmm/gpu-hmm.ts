@@ -4,8 +4,9 @@
  * device page table holding no page references), and the mirror's ops are dmirror's ioctls: READ
  * and WRITE with fault rounds, SNAPSHOT (dmirror.ts), MIGRATE_TO_DEV/TO_SYS and the device-private
  * pages' migrate_to_ram (migrate.ts), EXCLUSIVE and CHECK_EXCLUSIVE (exclusive.ts). Knobs:
- * skipReadRetry (a driver that installs without read_retry under its lock) and ackBeforeDrain (a
- * device whose copy keeps going after invalidate returned).
+ * skipReadRetry (a driver that installs without read_retry under its lock), ackBeforeDrain (a
+ * device whose copy keeps going after invalidate returned) and ignoreBlockable (a driver that sleeps
+ * in a non-blockable invalidation instead of refusing it).
  * This file is the model's descriptor and the driver's file operations.
  * Kernel: lib/test_hmm.c dmirror_fops_open(), dmirror_fops_release(), dmirror_fops_unlocked_ioctl().
  */
@@ -44,9 +45,7 @@ function* dmirror_fops_release(d: Dmirror): Co<0 | Errno> {
   if (d.closed) return EINVAL;
   d.closed = true;
   yield* mmu_interval_notifier_remove(d.dev.ctx.k, d.notifier);
-  const all: number[] = [];
-  d.table.walk(0, Infinity, (vpn) => all.push(vpn));
-  for (const vpn of all) d.table.erase(vpn);
+  d.table.eraseRange(0, Infinity);
   return 0;
 }
 
@@ -108,6 +107,7 @@ export const gpu_hmm: DeviceModel = {
     invalidateLatency: { kind: 'time', default: 1_000, doc: 'erasing device entries and flushing the device TLB in invalidate (≈1 µs)' },
     skipReadRetry: { kind: 'bool', default: false, doc: 'a buggy driver: installs without mmu_interval_read_retry under its lock' },
     ackBeforeDrain: { kind: 'bool', default: false, doc: 'a buggy device: invalidate returns while a copy is still in flight' },
+    ignoreBlockable: { kind: 'bool', default: false, doc: 'a buggy driver: invalidate takes its mutex and waits for the device TLB flush without checking mmu_notifier_range_blockable(), so it sleeps in the OOM reaper\'s non-blockable range' },
     ...COMMON_DEVICE_PARAMS,
   },
   ops: ['mirror', 'unmirror', 'gpu_read', 'gpu_write', 'snapshot', 'migrate_to_device', 'migrate_to_host', 'make_exclusive', 'check_exclusive'],

@@ -12,7 +12,7 @@ import { down_read, mutex_lock, mutex_unlock, up_read } from '../../mm/locking.j
 import { MAPPING_ANON } from '../../mm/mem_map.js';
 import type { DevPagemapOps } from '../../mm/memremap.js';
 import { migrate_vma_finalize, migrate_vma_setup } from '../../mm/migrate_device.js';
-import type { VmAreaStruct } from '../../mm/mm_types.js';
+import { is_device_private_entry, pte_pfn, type VmAreaStruct } from '../../mm/mm_types.js';
 import { PAGE_SIZE, PG_devpriv, VM_FAULT_SIGBUS, VM_WRITE } from '../../mm/types.js';
 import type { MirrorOpResult } from '../device.js';
 import { dmirror_vmas, type Dmirror, type DmirrorDevice } from './dmirror.js';
@@ -22,10 +22,12 @@ import { dmirror_vmas, type Dmirror, type DmirrorDevice } from './dmirror.js';
  * the device. Return: its pfn, or -1 when memory is exhausted.
  * Kernel: lib/test_hmm.c dmirror_devmem_alloc_page().
  */
-function dmirror_devmem_alloc_page(dev: DmirrorDevice, content: number): number {
-  const k = dev.ctx.k;
+function dmirror_devmem_alloc_page(d: Dmirror, content: number): number {
+  const dev = d.dev, k = dev.ctx.k;
   const pfn = k.alloc.alloc_page();
   if (pfn < 0) return -1;
+  // The page remembers its mirror (rpage->zone_device_data), whichever process faults on it later.
+  dev.page_mirror.set(pfn, d);
   k.mem.flags[pfn] = PG_devpriv;
   k.mem.mapping[pfn] = MAPPING_ANON;
   k.mem.content[pfn] = content;
@@ -56,7 +58,7 @@ export function* dmirror_migrate_to_device(d: Dmirror, start: number, end: numbe
       up_read(mm.mmap_lock);
       return { ...res, result: mv };
     }
-    const dst = mv.pages.map((p) => dmirror_devmem_alloc_page(dev, p.src < 0 || p.zero ? 0 : k.mem.contentOf(p.src)));
+    const dst = mv.pages.map((p) => dmirror_devmem_alloc_page(d, p.src < 0 || p.zero ? 0 : k.mem.contentOf(p.src)));
     migrate_vma_finalize(k, mv, dst, true);
     yield* mutex_lock(d.mutex, dev.ctx.name, 'gpu:migrate_mutex');
     mv.pages.forEach((p, i) => {
@@ -122,15 +124,18 @@ export function* dmirror_migrate_to_system(d: Dmirror, start: number, end: numbe
 
 /**
  * dmirror_devmem_ops() - the device's dev_pagemap_ops: a CPU touch of one of its pages moves that
- * page back to system memory, through the mirror of the faulting mm (an open one first).
+ * page back to system memory, through the mirror that migrated it (the page's zone_device_data),
+ * whichever process touches it: after fork the child faults through its parent's mirror.
  * Context: migrate_to_ram runs in the CPU fault, mmap_lock held for read; may sleep.
- * Return: the ops; their migrate_to_ram returns 0, or VM_FAULT_SIGBUS when no mirror of the mm exists.
+ * Return: the ops; their migrate_to_ram returns 0, or VM_FAULT_SIGBUS when the page is not this
+ * device's.
  * Kernel: lib/test_hmm.c dmirror_devmem_ops, dmirror_devmem_fault().
  */
 export function dmirror_devmem_ops(dev: DmirrorDevice): DevPagemapOps {
   return {
     *migrate_to_ram(vma, addr) {
-      const d = dev.mirrors.find((m) => m.proc.mm === vma.vm_mm && !m.closed) ?? dev.mirrors.find((m) => m.proc.mm === vma.vm_mm);
+      const pte = vma.vm_mm.pgtable.get(Math.floor(addr / PAGE_SIZE));
+      const d = is_device_private_entry(pte) ? dev.page_mirror.get(pte_pfn(pte)) : undefined;
       if (!d) return VM_FAULT_SIGBUS;
       yield* dmirror_migrate_back(d, vma, addr, addr + PAGE_SIZE);
       return 0;

@@ -9,7 +9,7 @@ import { WaitQueueHead } from '../../engine/waitqueue.js';
 import type { Process } from '../../mm/kernel.js';
 import { Mutex } from '../../mm/locking.js';
 import { boolParam, numberParam, stringParam, type DeviceCtx, type MemoryRegion } from '../device.js';
-import { ib_umem_odp_unmap_dma_pages, type IbUmemOdp } from './umem_odp.js';
+import { ib_umem_odp_unmap_dma_pages, umem_hw_erase_stale, type IbUmemOdp } from './umem_odp.js';
 
 /** MLX5_IMR_MTT_SIZE: each child of an implicit ODP MR covers 1 GiB. */
 export const MLX5_IMR_MTT_SIZE = 1024 ** 3;
@@ -20,7 +20,10 @@ export interface OdpParams {
   readonly faultLatency: number;
   readonly invalidateLatency: number;
   readonly umrFailure: string;
-  readonly unsafeIgnoreZapFailure: boolean;
+  /** 'ok': mlx5r_umr_recover() resets the UMR QP (6.0+); 'fails': the reset fails, state ERR. */
+  readonly umrRecovery: string;
+  /** 'stale': what the driver's code does after a failed zap; 'fatal': the device stops all DMA. */
+  readonly afterZapFailure: string;
   readonly implicit: boolean;
 }
 
@@ -55,7 +58,10 @@ export class Mlx5IbDev {
   readonly mrs: OdpMr[] = [];
   /** The device is in internal error: it maps nothing and never DMAs again. */
   dead = false;
-  /** umrc.state == MLX5_UMR_STATE_ERR: UMR QP recovery failed, every later UMR fails. */
+  /**
+   * Every later UMR fails: the UMR QP is in the error state (no recovery flow before 6.0) or
+   * umrc.state == MLX5_UMR_STATE_ERR (mlx5r_umr_recover() failed, 6.0+).
+   */
   umr_broken = false;
   /** The global emergency XLT page and its mutex (umrFailure "alloc"). */
   readonly xlt_emergency_page_mutex: Mutex;
@@ -65,18 +71,21 @@ export class Mlx5IbDev {
     this.p = {
       dmaLatency: numberParam(ctx, 'dmaLatency'), faultLatency: numberParam(ctx, 'faultLatency'),
       invalidateLatency: numberParam(ctx, 'invalidateLatency'), umrFailure: stringParam(ctx, 'umrFailure'),
-      unsafeIgnoreZapFailure: boolParam(ctx, 'unsafeIgnoreZapFailure'), implicit: boolParam(ctx, 'implicit'),
+      umrRecovery: stringParam(ctx, 'umrRecovery'), afterZapFailure: stringParam(ctx, 'afterZapFailure'),
+      implicit: boolParam(ctx, 'implicit'),
     };
     this.xlt_emergency_page_mutex = new Mutex(`${ctx.name}.xlt_emergency_page`);
   }
 }
 
 /**
- * mlx5_ib_dev_dead() - (pinsim-only name) the device is declared dead: traced as `device_dead`, and
- * every translation of every MR goes at once, without dirtying (a dead device's writes are not
- * trusted). Context: any; takes no lock (the device is gone, nothing can race it for its tables).
- * Return: nothing.
- * Kernel: drivers/net/ethernet/mellanox/mlx5/core/health.c mlx5_enter_error_state().
+ * mlx5_ib_dev_dead() - (pinsim-only name) the device is declared dead (afterZapFailure "fatal": an
+ * assumed hardware guarantee after a failed zap, which no driver code gives): traced as
+ * `device_dead`, and every translation of every MR goes at once, without dirtying (a dead device's
+ * writes are not trusted). Context: any; takes no lock (the device is gone, nothing can race it for
+ * its tables). Return: nothing.
+ * Kernel: none; it stands for drivers/net/ethernet/mellanox/mlx5/core/health.c
+ * mlx5_enter_error_state(), which only a device's own health failure runs.
  */
 export function mlx5_ib_dev_dead(dev: Mlx5IbDev, reason: string): void {
   const k = dev.ctx.k;
@@ -84,9 +93,8 @@ export function mlx5_ib_dev_dead(dev: Mlx5IbDev, reason: string): void {
   k.emit({ type: 'device_dead', time: k.now, actor: dev.ctx.name, device: dev.ctx.name, reason });
   for (const mr of dev.mrs) {
     for (const umem of mr.children.values()) {
-      const all: number[] = [];
-      umem.table.walk(0, Infinity, (vpn) => all.push(vpn));
-      ib_umem_odp_unmap_dma_pages(umem, all, false);
+      ib_umem_odp_unmap_dma_pages(umem, 0, Infinity, false);
+      umem_hw_erase_stale(umem);
     }
   }
 }

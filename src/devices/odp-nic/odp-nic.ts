@@ -1,11 +1,13 @@
 /**
  * odp-nic: an mlx5 On-Demand-Paging NIC. An MR holds no page reference in any era: registration
  * inserts an mmu_interval_notifier over the MR and maps only the pages already present (odp.ts);
- * a DMA that reaches a page its MTT lacks takes a device page fault, resolved after `faultLatency`
- * through read_begin → hmm_range_fault → umem_mutex → read_retry → UMR (umem_odp.ts, umr.ts); a
- * fault that cannot be satisfied completes the DMA with remote-access-error. The invalidation
- * refuses non-blockable ranges, else zaps the range's MTTs with a UMR (`invalidateLatency`) and
- * unmaps its pages, dirtying the writable ones. UMR failures are modelled in umr.ts.
+ * a DMA that reaches a page its MTT lacks takes a device page fault: read_begin → hmm_range_fault
+ * (asking write access whenever the MR is writable) → `faultLatency` → umem_mutex → read_retry →
+ * the DMA mapping and a UMR programming the MTTs (`invalidateLatency`, under umem_mutex) (umem_odp.ts,
+ * umr.ts); a fault that cannot be satisfied completes the DMA with remote-access-error. The
+ * invalidation refuses non-blockable ranges, else zaps the range's MTTs with a UMR
+ * (`invalidateLatency`) and unmaps its pages, dirtying the writable ones. UMR failures and what a
+ * failed zap leaves behind (`afterZapFailure`) are modelled in umr.ts and odp.ts.
  * This file is the model's descriptor, its memory registration and the HCA executing DMA.
  * Kernel: drivers/infiniband/hw/mlx5/mr.c mlx5_ib_reg_user_mr(), mlx5_ib_dereg_mr(); odp.c.
  * Simplified: one fault round covers the rest of the DMA (mlx5 faults the WQE's whole data segment).
@@ -90,7 +92,8 @@ function* odp_access_page(dev: Mlx5IbDev, mr: OdpMr, va: number, end: number, re
     }
     // A device page fault: the requester stalls while the driver resolves it.
     faults.n++;
-    const ret = yield* mlx5_ib_mr_pagefault(dev, mr, umem, va, Math.min(end, umem.end), req.write, true);
+    // pagefault_real_mr() asks for write access whenever the MR is writable, whatever the access.
+    const ret = yield* mlx5_ib_mr_pagefault(dev, mr, umem, va, Math.min(end, umem.end), mr.writable, true);
     if (ret) return dev.dead ? 'device-error' : 'remote-access-error';
   }
 }
@@ -131,7 +134,7 @@ function* odp_dma(dev: Mlx5IbDev, req: DmaRequest): Co<DmaResult> {
   return yield* finish('ok');
 }
 
-/** The device's state for the explorer's state cache: dead/broken, and each umem's seq and MTTs. */
+/** The device's state for the explorer's state cache: dead/broken, and each umem's seq, MTTs and stale entries. */
 function odp_fingerprint(dev: Mlx5IbDev): number {
   const h = new Hasher().add(dev.dead ? 1 : 0).add(dev.umr_broken ? 1 : 0);
   for (const mr of dev.mrs) {
@@ -139,6 +142,8 @@ function odp_fingerprint(dev: Mlx5IbDev): number {
     for (const umem of mr.children.values()) {
       h.add(umem.start).add(umem.notifier.invalidate_seq);
       umem.table.fingerprint(h);
+      // MTT entries the driver forgot after a failed zap (only when there are any).
+      if (umem.stale.size) for (const v of [...umem.stale].sort((a, b) => a - b)) h.add(v);
     }
   }
   return h.value;
@@ -165,16 +170,21 @@ export const odp_nic: DeviceModel = {
   params: {
     dmaLatency: { kind: 'time', default: 1000, doc: 'post → completion of a DMA without faults (1 µs)' },
     faultLatency: { kind: 'time', default: 100_000, doc: 'device page fault: between the hmm_range_fault snapshot and taking umem_mutex (hundreds of µs to ms; pinsim picks 100 µs)' },
-    invalidateLatency: { kind: 'time', default: 10_000, doc: 'one zap UMR round trip in invalidate (5–50 µs; pinsim picks 10 µs)' },
-    umrFailure: { kind: 'enum', values: ['none', 'alloc', 'completion'], default: 'none', doc: 'alloc: emergency XLT page (slower, serialised, never fails); completion: the zap UMR fails, recovery fails, the device is dead' },
-    unsafeIgnoreZapFailure: { kind: 'bool', default: false, doc: 'what-if: after a failed zap the device is not declared dead and keeps its translations' },
+    invalidateLatency: { kind: 'time', default: 10_000, doc: 'one UMR round trip: the zap in invalidate, and the MTT programming of a fault under umem_mutex (5–50 µs; pinsim picks 10 µs)' },
+    umrFailure: { kind: 'enum', values: ['none', 'alloc', 'completion'], default: 'none', doc: 'alloc: emergency XLT page (slower, serialised, never fails); completion: the zap UMR completes in error and the era\'s recovery flow runs' },
+    umrRecovery: { kind: 'enum', values: ['ok', 'fails'], default: 'ok', doc: 'from 6.0: whether mlx5r_umr_recover() brings the UMR QP back (fails: UMR state ERR, every later UMR fails, fault installs included); before 6.0 there is no recovery and the QP stays in error' },
+    afterZapFailure: { kind: 'enum', values: ['stale', 'fatal'], default: 'stale', doc: 'stale: what the driver\'s code does (the failed zap is ignored, the DMA addresses unmapped, the MTT keeps the old translation and the device can go on DMAing through it); fatal: an assumed hardware guarantee, the device stops all DMA (later DMA completes device-error)' },
+    unsafeIgnoreZapFailure: {
+      kind: 'bool', default: false, doc: 'deprecated: true is afterZapFailure "stale", false "fatal"',
+      deprecated: { param: 'afterZapFailure', value: (v) => (v === true ? 'stale' : 'fatal'), note: 'unsafeIgnoreZapFailure is deprecated: read as afterZapFailure' },
+    },
     implicit: { kind: 'bool', default: false, doc: 'implicit ODP: reg_mr covers the whole address space; DMA offsets are virtual addresses; 1 GiB children on first fault' },
     ...COMMON_DEVICE_PARAMS,
   },
   ops: ['reg_mr', 'dereg_mr', 'dma_read', 'dma_write', 'advise_mr'],
   // After a failed zap mlx5_ib_invalidate_range() ignores the error and unmaps the DMA addresses;
   // nothing stops the device: a device that stops all DMA is an assumption about the hardware.
-  hypothetical: (p) => (p['umrFailure'] === 'completion' && p['unsafeIgnoreZapFailure'] !== true
+  hypothetical: (p) => (p['umrFailure'] === 'completion' && p['afterZapFailure'] === 'fatal'
     ? 'stops all DMA after a failed zap UMR, which no driver code makes it do (mlx5 ignores the failure)'
     : null),
   create,

@@ -3,8 +3,10 @@
  * page reference in any era: registration maps only the pages already present (a snapshot); a DMA
  * that reaches an unmapped page takes a device page fault, resolved through
  * ib_umem_odp_map_dma_and_lock() and a UMR; a fault that cannot be satisfied completes the DMA in
- * error. The invalidation refuses non-blockable ranges, else takes umem_mutex, sets the seq, zaps
- * the MTTs of the range with a UMR and unmaps its pages, dirtying those the device could write.
+ * error. A fault on a writable MR asks for write access whatever the HCA operation; a prefetch
+ * asks read-only unless PREFETCH_WRITE. The invalidation refuses non-blockable ranges, else takes
+ * umem_mutex, sets the seq, zaps the MTTs of the range with a UMR and unmaps its pages, dirtying
+ * those the device could write — even when the zap failed.
  * Kernel: drivers/infiniband/hw/mlx5/odp.c mlx5_ib_invalidate_range(), pagefault_real_mr(),
  * pagefault_implicit_mr(), implicit_get_child_mr(), mlx5_ib_init_odp_mr(),
  * mlx5_ib_advise_mr_prefetch().
@@ -17,17 +19,22 @@ import { mutex_lock, mutex_unlock } from '../../mm/locking.js';
 import { mmu_interval_notifier_remove, mmu_interval_set_seq, type MmuIntervalNotifier } from '../../mm/mmu_interval_notifier.js';
 import { MMU_NOTIFIER_RANGE_BLOCKABLE, type MmuNotifierRange } from '../../mm/mmu_notifier.js';
 import { PAGE_SIZE } from '../../mm/types.js';
-import { MLX5_IMR_MTT_SIZE, type Mlx5IbDev, type OdpMr } from './mlx5_ib.js';
+import { MLX5_IMR_MTT_SIZE, mlx5_ib_dev_dead, type Mlx5IbDev, type OdpMr } from './mlx5_ib.js';
 import { mlx5r_umr_map_xlt, mlx5r_umr_zap_xlt } from './umr.js';
 import {
-  ib_umem_odp_entry_range, ib_umem_odp_get, ib_umem_odp_map_dma_and_lock, ib_umem_odp_unmap_dma_pages, type IbUmemOdp,
+  ib_umem_odp_entry_range, ib_umem_odp_get, ib_umem_odp_map_dma_and_lock, ib_umem_odp_unmap_dma_pages, ib_umem_odp_unmap_dma_pages_stale,
+  umem_dma_mapped_in, type IbUmemOdp,
 } from './umem_odp.js';
 
 /**
  * mlx5_ib_invalidate_range() - the MR's interval notifier: zap and unmap the pages of @range that
- * @umem's device translates, with the seq set so that a fault in flight retries.
- * Context: the invalidation's caller (mm); sleeps on umem_mutex and the zap UMR, so it refuses a
- * non-blockable range.
+ * @umem's device translates, with the seq set so that a fault in flight retries. The driver ignores
+ * what the zap returned: after a failed zap it unmaps the DMA addresses all the same and returns
+ * true, the MTT keeping the old translations (afterZapFailure "stale", what the code does). With
+ * afterZapFailure "fatal", an assumed hardware guarantee no driver code gives, the device stops all
+ * DMA instead. Pages whose zap failed earlier are not in the driver's DMA list and are not zapped.
+ * Context: the invalidation's caller (mm); sleeps on umem_mutex (behind a fault programming its
+ * MTTs) and the zap UMR, so it refuses a non-blockable range.
  * Return: false for a non-blockable range (the start fails EAGAIN), else true.
  * Kernel: drivers/infiniband/hw/mlx5/odp.c mlx5_ib_invalidate_range().
  */
@@ -38,11 +45,12 @@ export function* mlx5_ib_invalidate_range(dev: Mlx5IbDev, umem: IbUmemOdp, sub: 
   mmu_interval_set_seq(sub, cur_seq);
   // Every entry the range touches goes whole (an IB_ACCESS_HUGETLB umem's are huge).
   const [lo, hi] = ib_umem_odp_entry_range(umem, Math.max(range.start, umem.start), Math.min(range.end, umem.end));
-  const victims: number[] = [];
-  umem.table.walk(Math.ceil(lo / PAGE_SIZE), Math.ceil(hi / PAGE_SIZE), (vpn) => victims.push(vpn));
-  const zapped = victims.length && !dev.dead ? yield* mlx5r_umr_zap_xlt(dev) : true;
-  // The driver unmaps the DMA addresses whatever the zap returned; the unsafe HW keeps its MTTs.
-  if (zapped) ib_umem_odp_unmap_dma_pages(umem, victims, true);
+  const first = Math.ceil(lo / PAGE_SIZE), end = Math.ceil(hi / PAGE_SIZE);
+  // One walk decides whether a zap UMR is needed; umem_mutex keeps the range as it is until the unmap.
+  const ret = umem_dma_mapped_in(umem, first, end) && !dev.dead ? yield* mlx5r_umr_zap_xlt(dev) : 0;
+  if (!ret) ib_umem_odp_unmap_dma_pages(umem, first, end, true);
+  else if (dev.p.afterZapFailure === 'fatal') mlx5_ib_dev_dead(dev, 'zap UMR failed (afterZapFailure "fatal": the device stops all DMA)');
+  else ib_umem_odp_unmap_dma_pages_stale(umem, first, end);
   mutex_unlock(umem.umem_mutex);
   return true;
 }
@@ -78,7 +86,11 @@ export function mlx5_ib_mr_umem(dev: Mlx5IbDev, mr: OdpMr, va: number): IbUmemOd
 
 /**
  * pagefault_real_mr() - map [@va, @end) of @umem for the device: walk and lock
- * (ib_umem_odp_map_dma_and_lock), program the MTTs with a UMR, unlock.
+ * (ib_umem_odp_map_dma_and_lock), program the MTTs with a UMR under umem_mutex, unlock.
+ * @write: ask for write access — a device fault on a writable MR always does, whatever the HCA
+ * operation (ODP_WRITE_ALLOWED_BIT; FOLL_WRITE for get_user_pages_remote() before 5.10), so a
+ * read through it breaks COW and dirties file pages, and fails on a read-only VMA; only a
+ * prefetch without PREFETCH_WRITE asks read-only (MLX5_PF_FLAGS_DOWNGRADE).
  * @fault: fault absent pages in (false: a snapshot of what is present).
  * Context: may sleep.
  * Return: 0, or the errno that makes the HW complete the access in error (EBUSY, EFAULT, EPERM).
@@ -87,7 +99,8 @@ export function mlx5_ib_mr_umem(dev: Mlx5IbDev, mr: OdpMr, va: number): IbUmemOd
 export function* pagefault_real_mr(dev: Mlx5IbDev, mr: OdpMr, umem: IbUmemOdp, va: number, end: number, write: boolean, fault: boolean): Co<0 | Errno> {
   const range = yield* ib_umem_odp_map_dma_and_lock(umem, va, end, write, fault, dev.p.faultLatency);
   if (IS_ERR(range)) return range;
-  const ret = mlx5r_umr_map_xlt(dev, mr, umem, range);
+  // DMA-map and post the UMR with umem_mutex held: an invalidation of the range waits for it.
+  const ret = yield* mlx5r_umr_map_xlt(dev, mr, umem, range);
   // Pairs with the mutex_lock() in ib_umem_odp_map_dma_and_lock().
   mutex_unlock(umem.umem_mutex);
   return ret;
@@ -147,6 +160,7 @@ export function* mlx5_ib_advise_mr_prefetch(dev: Mlx5IbDev, mr: OdpMr, advice: '
     const umem = mlx5_ib_mr_umem(dev, mr, va);
     if (IS_ERR(umem)) return umem;
     const stop = Math.min(end, umem.end);
+    // PREFETCH maps read-only (MLX5_PF_FLAGS_DOWNGRADE); PREFETCH_NO_FAULT is a snapshot.
     const ret = yield* mlx5_ib_mr_pagefault(dev, mr, umem, va, stop, advice === 'prefetch_write', advice !== 'prefetch_no_fault');
     if (ret && advice !== 'prefetch_no_fault') return ret;
     va = stop;

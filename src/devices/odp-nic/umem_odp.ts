@@ -11,15 +11,17 @@
  *   mmu_interval_read_retry(seq)? unlock, again
  *   return with umem_mutex held: the driver programs its MTTs, then unlocks
  *
- * The device's translations of the umem live in its TranslationTable. An MR registered with
- * IB_ACCESS_HUGETLB maps huge entries (page_shift 21, or the VMA's huge page shift before 5.10):
- * the umem covers whole entries, a fault maps a whole entry (from 5.10 refusing a page mapped
- * smaller than one), and an invalidation zaps every entry it touches whole.
+ * The device's translations of the umem live in its TranslationTable, which is both the umem's DMA
+ * list and the HW MTT; `stale` names the entries the two disagree on: after a failed zap the driver
+ * unmapped their DMA addresses (and forgot them) while the MTT still translates them. An MR
+ * registered with IB_ACCESS_HUGETLB maps huge entries (page_shift 21, or the VMA's huge page shift
+ * before 5.10): the umem covers whole entries, a fault maps a whole entry (from 5.10 refusing a
+ * page mapped smaller than one), and an invalidation zaps every entry it touches whole.
  * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_get(), ib_umem_odp_map_dma_and_lock(),
  * ib_umem_odp_unmap_dma_pages(), ib_umem_odp_release().
- * Simplified: the table is both the umem's DMA list and the HW MTT (a huge entry is its pages'
- * translations); the time a real driver spends DMA-mapping and programming is spent before
- * umem_mutex is taken.
+ * Simplified: a huge entry is its pages' translations in the table; the fault's own latency
+ * (`faultLatency`) is spent before umem_mutex is taken; the DMA mapping and the UMR that programs
+ * the MTTs run under it (umr.ts).
  */
 import { delay, type Co } from '../../engine/actor.js';
 import { EBUSY, EINVAL, type Errno } from '../../mm/errno.js';
@@ -34,7 +36,7 @@ import type { MmuNotifierRange } from '../../mm/mmu_notifier.js';
 import { find_vma } from '../../mm/mm_types.js';
 import { folio_mark_dirty } from '../../mm/page-writeback.js';
 import { PAGE_SHIFT } from '../../mm/types.js';
-import { TranslationTable, type DeviceCtx } from '../device.js';
+import { dma_unmap_translation, TranslationTable, type DeviceCtx, type TableEntry } from '../device.js';
 
 /** The driver's invalidate for one umem (mlx5_mn_ops.invalidate, with the umem it is embedded in). */
 export type UmemInvalidate = (umem: IbUmemOdp, sub: MmuIntervalNotifier, range: MmuNotifierRange, cur_seq: number) => Co<boolean>;
@@ -52,6 +54,8 @@ export class IbUmemOdp {
   readonly notifier: MmuIntervalNotifier;
   readonly umem_mutex: Mutex;
   readonly table: TranslationTable;
+  /** MTT entries whose DMA mapping the driver dropped after a failed zap: the HW still uses them. */
+  readonly stale = new Set<number>();
 
   constructor(ctx: DeviceCtx, proc: Process, mr_name: string, start: number, end: number, invalidate: UmemInvalidate) {
     this.ctx = ctx;
@@ -144,12 +148,17 @@ export function* ib_umem_odp_map_dma_and_lock(umem: IbUmemOdp, start: number, en
 
 /**
  * ib_umem_odp_unmap_dma_page() - drop the device's translation of page @vpn, dirtying the folio
- * first when the device could write it and @dirty (a still-allocated frame only).
+ * first when the device could write it and @dirty (a still-allocated frame only). An entry the
+ * driver already dropped after a failed zap (stale) is only cleared from the MTT now.
  * Context: umem_mutex held (or the device dead). Return: nothing.
  * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_unmap_dma_pages(), one page of it.
  */
 export function ib_umem_odp_unmap_dma_page(umem: IbUmemOdp, vpn: number, dirty: boolean): void {
   const k = umem.ctx.k;
+  if (umem.stale.has(vpn)) {
+    umem_hw_erase(umem, vpn);
+    return;
+  }
   const x = umem.table.lookup(vpn);
   if (!x) return;
   if (dirty && x.write && !k.mem.free[x.pfn]) folio_mark_dirty(k, x.pfn, 'ib_umem_odp_unmap_dma_pages');
@@ -157,12 +166,85 @@ export function ib_umem_odp_unmap_dma_page(umem: IbUmemOdp, vpn: number, dirty: 
 }
 
 /**
- * ib_umem_odp_unmap_dma_pages() - drop the translations of the pages @vpns (found by one walk of
- * the range), in order. Context: umem_mutex held (or the device dead). Return: nothing.
+ * ib_umem_odp_unmap_dma_pages() - drop the device's translations of pages [@first, @end) (@end may
+ * be Infinity) in one walk of the range, dirtying first the still-allocated frames the device could
+ * write when @dirty; traced as one `dev_unmap` per table leaf. Entries a failed zap left stale are
+ * not in the driver's DMA list: the walk goes around them (umem_hw_erase_stale() clears them).
+ * Context: umem_mutex held (or the device dead): no preemption point inside. Return: nothing.
  * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_unmap_dma_pages().
  */
-export function ib_umem_odp_unmap_dma_pages(umem: IbUmemOdp, vpns: readonly number[], dirty: boolean): void {
-  for (const vpn of vpns) ib_umem_odp_unmap_dma_page(umem, vpn, dirty);
+export function ib_umem_odp_unmap_dma_pages(umem: IbUmemOdp, first: number, end: number, dirty: boolean): void {
+  const k = umem.ctx.k;
+  const before = dirty ? (_vpn: number, pfn: number, write: boolean): void => {
+    if (write && !k.mem.free[pfn]) folio_mark_dirty(k, pfn, 'ib_umem_odp_unmap_dma_pages');
+  } : undefined;
+  let from = first;
+  for (const s of staleIn(umem, first, end)) {
+    umem.table.eraseRange(from, s, before);
+    from = s + 1;
+  }
+  umem.table.eraseRange(from, end, before);
+}
+
+/** staleIn() - the stale entries of [@first, @end), in increasing order (none, without allocating, usually). */
+function staleIn(umem: IbUmemOdp, first: number, end: number): readonly number[] {
+  if (umem.stale.size === 0) return [];
+  return [...umem.stale].filter((v) => v >= first && v < end).sort((a, b) => a - b);
+}
+
+/**
+ * umem_dma_mapped_in() - (pinsim-only) does the driver's DMA list hold a page of [@first, @end)?
+ * (Present entries but the stale ones.) Context: umem_mutex held. Return: whether it does.
+ */
+export function umem_dma_mapped_in(umem: IbUmemOdp, first: number, end: number): boolean {
+  if (umem.stale.size === 0) return umem.table.anyIn(first, end);
+  let any = false;
+  umem.table.walk(first, end, (vpn) => {
+    if (!umem.stale.has(vpn)) any = true;
+  });
+  return any;
+}
+
+/**
+ * ib_umem_odp_unmap_dma_pages_stale() - (pinsim-only name) what ib_umem_odp_unmap_dma_pages() does
+ * over [@first, @end) when the zap before it failed: each page in the DMA list is dirtied (when the
+ * device could write it) and its DMA address unmapped (an IOMMU then faults the device's access),
+ * and the driver forgets it, but the MTT entry stays: the device can go on reaching the frame
+ * through it.
+ * Context: umem_mutex held. Return: nothing.
+ * Kernel: drivers/infiniband/core/umem_odp.c ib_umem_odp_unmap_dma_pages() after a failed
+ * mlx5r_umr_update_xlt(ZAP) in drivers/infiniband/hw/mlx5/odp.c mlx5_ib_invalidate_range().
+ */
+export function ib_umem_odp_unmap_dma_pages_stale(umem: IbUmemOdp, first: number, end: number): void {
+  const k = umem.ctx.k;
+  const victims: number[] = [];
+  umem.table.walk(first, end, (vpn) => {
+    if (!umem.stale.has(vpn)) victims.push(vpn);
+  });
+  for (const vpn of victims) {
+    const x = umem.table.lookup(vpn) as TableEntry;
+    if (x.write && !k.mem.free[x.pfn]) folio_mark_dirty(k, x.pfn, 'ib_umem_odp_unmap_dma_pages');
+    dma_unmap_translation(umem.ctx, x);
+    umem.stale.add(vpn);
+  }
+}
+
+/**
+ * umem_hw_erase() - (pinsim-only) clear the MTT entry of a stale page (the driver unmapped its DMA
+ * address already): a later UMR overwrote it, or the MR went away.
+ * Context: umem_mutex held (or the device dead). Return: nothing.
+ */
+export function umem_hw_erase(umem: IbUmemOdp, vpn: number): void {
+  umem.stale.delete(vpn);
+  umem.table.erase(vpn);
+}
+
+/**
+ * umem_hw_erase_stale() - (pinsim-only) clear the MTT entries of every stale page: the MR went away.
+ * Context: umem_mutex held (or the device dead). Return: nothing.
+ */
+export function umem_hw_erase_stale(umem: IbUmemOdp): void {
+  for (const vpn of staleIn(umem, 0, Infinity)) umem_hw_erase(umem, vpn);
 }
 
 /**
@@ -175,8 +257,7 @@ export function ib_umem_odp_unmap_dma_pages(umem: IbUmemOdp, vpns: readonly numb
 export function* ib_umem_odp_release(umem: IbUmemOdp): Co {
   yield* mmu_interval_notifier_remove(umem.ctx.k, umem.notifier);
   yield* mutex_lock(umem.umem_mutex, umem.ctx.name, 'odp:dereg_umem_mutex');
-  const all: number[] = [];
-  umem.table.walk(0, Infinity, (vpn) => all.push(vpn));
-  ib_umem_odp_unmap_dma_pages(umem, all, true);
+  ib_umem_odp_unmap_dma_pages(umem, 0, Infinity, true);
+  umem_hw_erase_stale(umem);
   mutex_unlock(umem.umem_mutex);
 }

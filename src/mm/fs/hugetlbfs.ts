@@ -14,9 +14,9 @@
 import { delay, type Co } from '../../engine/actor.js';
 import { EINVAL, type Errno } from '../errno.js';
 import { hugetlb_unreserve_pages, size_to_hstate, type HState } from '../hugetlb.js';
+import { delete_from_page_cache_batch } from '../filemap.js';
 import type { Kernel } from '../kernel.js';
 import { down_write, up_write } from '../locking.js';
-import { MAPPING_NONE } from '../mem_map.js';
 import { PINSIM_BUG } from '../mmdebug.js';
 import { truncate_pagecache_sequence } from '../truncate.js';
 import { PAGE_SIZE, PG_uptodate } from '../types.js';
@@ -35,14 +35,15 @@ export function hugetlbfs_get_folio(inode: Inode, idx: number): number {
 /**
  * hugetlb_add_to_page_cache() - insert the new huge page @head at huge index @idx of @inode: the
  * cache takes a reference; every page of it names the file and its own index. The index is
- * reserved or allocated from now on (its region). Pairs with hugetlbfs_remove_folio().
+ * reserved or allocated from now on (its region). Pairs with remove_inode_hugepages().
  */
 export function hugetlb_add_to_page_cache(k: Kernel, inode: Inode, head: number, idx: number): void {
   const m = k.mem;
   const nr = 2 ** inode.huge_order;
   const index = idx * nr;
   k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn: head, gen: m.genOf(head), owner: 'file', file: inode.name, index, nr });
-  inode.i_mapping.i_pages.set(index, head + 1);
+  // Every page has its own entry, as every large folio's does (the xarray's multi-index entry).
+  inode.i_mapping.i_pages.setRun(index, nr, head + 1, 1);
   m.mapping.fill(inode.id, head, head + nr);
   for (let i = 0; i < nr; i++) m.index[head + i] = index + i;
   m.flags[head] = m.flagsOf(head) | PG_uptodate;
@@ -52,40 +53,32 @@ export function hugetlb_add_to_page_cache(k: Kernel, inode: Inode, head: number,
 }
 
 /**
- * hugetlbfs_remove_folio() - take the huge page @head out of @inode's page cache and drop the
- * cache's reference; one someone still references survives, orphaned. Pairs with
- * hugetlb_add_to_page_cache(). Kernel: fs/hugetlbfs/inode.c remove_inode_single_folio().
- */
-function hugetlbfs_remove_folio(k: Kernel, inode: Inode, head: number, reason: string): void {
-  const m = k.mem;
-  const nr = 2 ** inode.huge_order;
-  const index = m.indexOf(head);
-  inode.i_mapping.i_pages.set(index, 0);
-  m.mapping.fill(MAPPING_NONE, head, head + nr);
-  k.emit({
-    type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: head, gen: m.genOf(head),
-    refcount: m.refcount(head) - 1, pincount: m.pincount(head), reason, nr,
-  });
-  k.folio_put_refs(head, 1);
-}
-
-/**
  * remove_inode_hugepages() - remove the cached huge pages of page indexes [@first, @last] of @inode
- * (huge page aligned), whatever references they have, and release the reservations of the huge
- * indexes in the range that had no page. Context: i_rwsem held; may sleep between pages.
- * Kernel: fs/hugetlbfs/inode.c remove_inode_hugepages().
+ * (huge page aligned), whatever references they have (one someone still references survives,
+ * orphaned), a folio batch at a time, then release the reservations of the huge indexes in the
+ * range that had no page. Context: i_rwsem held; may sleep between batches.
+ * Kernel: fs/hugetlbfs/inode.c remove_inode_hugepages(), remove_inode_single_folio()
+ * (filemap_get_folios() into a folio_batch, folio_batch_release(), cond_resched()).
  */
 export function* remove_inode_hugepages(k: Kernel, inode: Inode, first: number, last: number, reason: string): Co {
   const h = hstate_inode(k, inode);
-  const victims: number[] = [];
-  inode.i_mapping.i_pages.forEachIn(first, last, (_i, v) => victims.push(v - 1));
-  let freed = 0;
-  for (const head of victims) {
-    // The batch is stale once we have slept: skip a page no longer this file's.
-    if (k.mem.mappingOf(head) !== inode.id) continue;
-    hugetlbfs_remove_folio(k, inode, head, reason);
-    freed++;
-    yield* delay(k.timing.truncatePerPage, 'hugetlbfs:folio_removed');
+  const max = k.features.folio_batch_size;
+  const idx = new Float64Array(max), val = new Float64Array(max), one = new Float64Array(1), oneV = new Float64Array(1);
+  let index = first, freed = 0;
+  for (;;) {
+    // Each batch is looked up afresh from the cursor, after the sleep: a huge page's first entry
+    // found stands for it, the cursor then goes on after it.
+    let n = 0;
+    while (n < max && inode.i_mapping.i_pages.collectIn(index, last, 1, one, oneV)) {
+      const i = one[0] as number;
+      idx[n] = i - (i % h.nr);
+      val[n++] = (oneV[0] as number) - 1 - (i % h.nr);
+      index = (idx[n - 1] as number) + h.nr;
+    }
+    if (n === 0) break;
+    delete_from_page_cache_batch(k, inode, val.subarray(0, n), reason);
+    freed += n;
+    yield* delay(n * k.timing.truncatePerPage, 'hugetlbfs:folio_batch_removed');
   }
   const to = last === Infinity ? Infinity : Math.floor((last + 1) / h.nr);
   hugetlb_unreserve_pages(h, inode.resv_regions, Math.floor(first / h.nr), to, freed);

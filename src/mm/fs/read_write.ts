@@ -15,6 +15,7 @@ import { vmas_in, type MmStruct } from '../mm_types.js';
 import { folio_attach_buffers, folio_detach_buffers, folio_mark_dirty, write_cache_pages } from '../page-writeback.js';
 import { truncate_pagecache_sequence } from '../truncate.js';
 import { PAGE_ALIGN, PAGE_SIZE, PG_dirty, PG_private, PG_writeback, VM_SHARED } from '../types.js';
+import { dax_break_layouts } from './dax.js';
 import { hugetlbfs_punch_hole, hugetlbfs_read } from './hugetlbfs.js';
 import type { Inode } from './inode.js';
 
@@ -129,13 +130,27 @@ export function* drop_caches(k: Kernel): Co<0> {
 
 /**
  * do_punch_hole() - fallocate(FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE): the range reads as zeros
- * afterwards. Pages wholly inside the hole are unmapped and removed from the page cache like
- * truncate (a referenced folio is orphaned); DAX breaks layouts first. i_size is unchanged.
- * hugetlbfs works in whole huge pages (fs/hugetlbfs.ts).
- * Return: 0; EINVAL (length 0); EFBIG (beyond the largest file); the policy hook's errno.
+ * afterwards. Pages wholly inside the hole are unmapped from the file's shared mappings and removed
+ * from the page cache like truncate (a referenced folio is orphaned), while private COW copies of
+ * them stay; DAX breaks layouts over the whole file first. i_size is unchanged. hugetlbfs works in
+ * whole huge pages and unmaps private COW copies too (fs/hugetlbfs.ts).
+ * Return: 0; EINVAL (length 0); EFBIG (beyond the largest file); the policy hook's or
+ * break-layouts' errno.
+ * Kernel: fs/ext4/inode.c ext4_punch_hole() (ext4_break_layouts(), truncate_pagecache_range());
+ * fs/xfs/xfs_file.c xfs_file_fallocate() (xfs_break_layouts()); fs/hugetlbfs/inode.c
+ * hugetlbfs_punch_hole().
  */
 export function* do_punch_hole(k: Kernel, inode: Inode, offset: number, len: number): Co<0 | Errno> {
   yield* delay(k.timing.syscall, 'fallocate:enter');
+  return yield* vfs_fallocate_punch_hole(k, inode, offset, len);
+}
+
+/**
+ * vfs_fallocate_punch_hole() - do_punch_hole() past the syscall's entry: what MADV_REMOVE calls.
+ * Context: takes i_rwsem for write; may sleep. Return: as do_punch_hole().
+ * Kernel: fs/open.c vfs_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE).
+ */
+export function* vfs_fallocate_punch_hole(k: Kernel, inode: Inode, offset: number, len: number): Co<0 | Errno> {
   if (len === 0) return EINVAL;
   if (offset + len > MAX_LFS_FILESIZE) return EFBIG;
   if (inode.huge_order) return yield* hugetlbfs_punch_hole(k, inode, offset, len);
@@ -143,8 +158,11 @@ export function* do_punch_hole(k: Kernel, inode: Inode, offset: number, len: num
   const end = Math.min(offset + len, inode.i_size);
   if (offset >= end) { up_write(inode.i_rwsem); return 0; }
   const first = Math.ceil(offset / PAGE_SIZE), last = Math.floor(end / PAGE_SIZE) - 1;
-  // truncate_pagecache_range(): the sequence truncate uses, without the i_size change.
-  const err = first <= last ? yield* truncate_pagecache_sequence(k, inode, first, last, null) : 0;
+  // truncate_pagecache_range(): the sequence truncate uses, without the i_size change. A hole that
+  // covers no whole page still breaks a DAX file's layouts (its partial blocks are zeroed in place).
+  let err: 0 | Errno = 0;
+  if (first <= last) err = yield* truncate_pagecache_sequence(k, inode, first, last, null);
+  else if (inode.dax) err = yield* dax_break_layouts(k, inode);
   up_write(inode.i_rwsem);
   return err;
 }

@@ -52,6 +52,7 @@ export interface ReplayInput {
   jitter?: TimeInput;
   choices?: number[];
   traceHash?: string;
+  hashSchema?: number;
   pinsimVersion?: string;
 }
 

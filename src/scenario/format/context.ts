@@ -3,10 +3,16 @@
  * mention, the device models with their parameters and the ops each accepts, and the invariant
  * kinds. Which ops, fields and words pinsim has built is read from the op table itself.
  */
+import type { DeviceParamSpec } from '../../devices/device.js';
 import { CONTRACT_MODELS, INVARIANT_KINDS, policyNames, type PolicyNames, type Registry } from '../registry.js';
 
 /** How a device model's parameter is parsed (the model declares these). */
-export interface ParamSpec { kind: 'time' | 'size' | 'bool' | 'int' | 'enum'; values?: readonly string[] }
+export interface ParamSpec {
+  kind: 'time' | 'size' | 'bool' | 'int' | 'enum';
+  values?: readonly string[];
+  /** a parameter kept for old scenarios, and what it means in terms of its replacement */
+  deprecated?: DeviceParamSpec['deprecated'];
+}
 
 /** A device model as validation sees it. */
 export interface ModelSpec {
@@ -30,7 +36,9 @@ export function validationContext(reg: Registry): ValidationContext {
   const models = new Map<string, ModelSpec>();
   for (const [name, m] of reg.devices) {
     const params: Record<string, ParamSpec> = {};
-    for (const [pn, p] of Object.entries(m.params)) params[pn] = p.values ? { kind: p.kind, values: p.values } : { kind: p.kind };
+    for (const [pn, p] of Object.entries(m.params)) {
+      params[pn] = { kind: p.kind, ...(p.values ? { values: p.values } : {}), ...(p.deprecated ? { deprecated: p.deprecated } : {}) };
+    }
     models.set(name, { params, ops: m.ops });
   }
   return {

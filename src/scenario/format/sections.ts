@@ -223,6 +223,16 @@ export function checkDevices(c: Check, v: unknown): Record<string, DeviceSpec> {
       const x = o[p] === undefined ? undefined : c.param(o[p], ps, pathKey(path, p));
       if (x !== undefined) parsed[p] = x;
     }
+    // A deprecated parameter and the one replacing it, given together, must mean the same thing.
+    for (const [p, ps] of Object.entries(spec.params)) {
+      const dep = ps.deprecated, v = parsed[p];
+      if (!dep || v === undefined) continue;
+      const now = parsed[dep.param];
+      if (now !== undefined && now !== dep.value(v)) {
+        c.add('conflict', pathKey(path, p), `${p}: ${JSON.stringify(v)} (deprecated) means ${dep.param}: ${JSON.stringify(dep.value(v))}, but ${dep.param} is ${JSON.stringify(now)}`,
+          { expected: `${dep.param} alone` });
+      }
+    }
     out[name] = { model, params: parsed };
   }
   return out;
@@ -245,7 +255,7 @@ export function checkProcesses(c: Check, v: unknown): Record<string, ProcessSpec
 export function checkReplay(c: Check, v: unknown): ReplaySpec | undefined {
   const o = c.object(v, 'replay', 'an object');
   if (!o) return undefined;
-  c.keys(o, ['seed', 'policy', 'window', 'jitter', 'choices', 'traceHash', 'pinsimVersion'], 'replay', 'replay');
+  c.keys(o, ['seed', 'policy', 'window', 'jitter', 'choices', 'traceHash', 'hashSchema', 'pinsimVersion'], 'replay', 'replay');
   const at = (f: string): string => pathKey('replay', f);
   const out: ReplaySpec = {};
   const seed = c.int(o['seed'], at('seed'));
@@ -253,12 +263,14 @@ export function checkReplay(c: Check, v: unknown): ReplaySpec | undefined {
   const window = c.time(o['window'], at('window'));
   const jitter = c.time(o['jitter'], at('jitter'));
   const traceHash = c.string(o['traceHash'], at('traceHash'));
+  const hashSchema = c.int(o['hashSchema'], at('hashSchema'));
   const pinsimVersion = c.string(o['pinsimVersion'], at('pinsimVersion'));
   if (seed !== undefined) out.seed = seed;
   if (policy !== undefined) out.policy = policy;
   if (window !== undefined) out.window = window;
   if (jitter !== undefined) out.jitter = jitter;
   if (traceHash !== undefined) out.traceHash = traceHash;
+  if (hashSchema !== undefined) out.hashSchema = hashSchema;
   if (pinsimVersion !== undefined) out.pinsimVersion = pinsimVersion;
   if (o['choices'] !== undefined) {
     if (!Array.isArray(o['choices'])) {

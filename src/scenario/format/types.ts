@@ -75,6 +75,8 @@ export interface ReplaySpec {
   jitter?: number;
   choices?: number[];
   traceHash?: string;
+  /** What traceHash covers (engine/trace.ts TRACE_HASH_SCHEMA when it was saved). */
+  hashSchema?: number;
   pinsimVersion?: string;
 }
 

@@ -1,19 +1,19 @@
 /** madvise: advise the kernel about a range. */
 import { do_madvise } from '../../mm/madvise.js';
 import { RANGE, errResult } from './common.js';
-import { F, processOp, unbuilt, word } from './op.js';
+import { F, processOp, word } from './op.js';
 
 export const madvise = processOp({
   name: 'madvise',
   doc: 'madvise(2) of a range',
   produces: 'result',
-  results: ['ok', 'EINVAL', 'ENOMEM', 'EAGAIN'],
+  results: ['ok', 'EINVAL', 'ENOMEM', 'EACCES', 'EAGAIN'],
   fields: {
     ...RANGE,
     advice: F.enum([
       word('dontneed', 'MADV_DONTNEED: zap the range; anonymous pages re-fault as new zero pages'),
-      unbuilt('free', 'MADV_FREE: anonymous pages may be reclaimed lazily'),
-      unbuilt('remove', 'MADV_REMOVE: punch a hole in the backing shared file'),
+      word('free', 'MADV_FREE (private anonymous memory): the pages stay mapped but clean; reclaim may discard one not written since'),
+      word('remove', 'MADV_REMOVE (shared writable mappings): punch a hole in the file behind the range'),
       word('dontfork', 'MADV_DONTFORK: the child of a fork does not get the range'),
       word('dofork', 'MADV_DOFORK: undo MADV_DONTFORK'),
       word('hugepage', 'MADV_HUGEPAGE: the range may use THP (under kernel.thp "madvise")'),

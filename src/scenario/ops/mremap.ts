@@ -2,7 +2,7 @@
 import { IS_ERR } from '../../mm/errno.js';
 import { do_mremap } from '../../mm/mremap.js';
 import { RANGE } from './common.js';
-import { F, processOp, unbuilt, word } from './op.js';
+import { F, processOp, word } from './op.js';
 
 export const mremap = processOp({
   name: 'mremap',
@@ -14,14 +14,14 @@ export const mremap = processOp({
     newLength: F.size('the new length', { required: true }),
     flags: F.flags([
       word('maymove', 'MREMAP_MAYMOVE'), word('fixed', 'MREMAP_FIXED (with `newAddr`)'),
-      unbuilt('dontunmap', 'MREMAP_DONTUNMAP: move the pages, leave the old range mapped and empty'),
+      word('dontunmap', 'MREMAP_DONTUNMAP (5.7; needs maymove and an unchanged length; private anonymous VMAs only before 5.13): move the pages, leave the old range mapped and empty'),
     ], 'mremap flags'),
     newAddr: F.addr('with `fixed`: where to move the mapping'),
   },
   *exec(x, op) {
     const r = yield* do_mremap(x.k, x.proc.mm, {
       addr: x.addrOf(op.addr, op.offset), old_len: op.length, new_len: op.newLength,
-      maymove: op.flags.includes('maymove'), fixed: op.flags.includes('fixed'),
+      maymove: op.flags.includes('maymove'), fixed: op.flags.includes('fixed'), dontunmap: op.flags.includes('dontunmap'),
       new_addr: op.newAddr === undefined ? null : x.addrOf(op.newAddr, 0),
     });
     if (IS_ERR(r)) return { result: r };

@@ -8,6 +8,7 @@ import { delay, type Actor, type Co } from '../../engine/actor.js';
 import { compact_zone } from '../../mm/compaction.js';
 import { khugepaged_scan } from '../../mm/khugepaged.js';
 import type { Kernel } from '../../mm/kernel.js';
+import { PageArrays } from '../../mm/page_arrays.js';
 import { write_cache_pages } from '../../mm/page-writeback.js';
 import { reclaim_buffers, shrink_folio_list } from '../../mm/vmscan.js';
 import type { KernelSpec } from '../format/types.js';
@@ -37,27 +38,53 @@ export function spawnBackground(k: Kernel, kernel: KernelSpec): void {
   if (kernel.khugepaged) loop('khugepaged', kernel.khugepaged.period, () => khugepaged_scan(k));
 }
 
-/** finalEvents() - the end-of-run events: every live folio's counts, the pin counters, then run_end. */
+/** FRAME_FINAL_BATCH - live folios a `frame_final` event reports. */
+const FRAME_FINAL_BATCH = 512;
+
+/**
+ * finalEvents() - the end-of-run events: every live folio's counts (one walk of the frame table, up
+ * to FRAME_FINAL_BATCH folios an event; a large folio's counts are its head's, with its pages in
+ * `nrs`), the pin counters, then run_end.
+ */
 export function finalEvents(k: Kernel): void {
   const m = k.mem;
+  const live: number[] = [];
+  /** The pages of each live folio, alongside, once one of the batch is large (`large`; empty before). */
+  const nrs: number[] = [];
+  let large = false;
+  const flush = (): void => {
+    const n = live.length;
+    if (!n) return;
+    const cols = new PageArrays(n, 0, 5, 0);
+    const ev = { pfns: cols.i32(), gens: cols.u32(), refcounts: cols.i32(), pincounts: cols.i32(), mapcounts: cols.i32() };
+    live.forEach((pfn, i) => {
+      ev.pfns[i] = pfn;
+      ev.gens[i] = m.genOf(pfn);
+      ev.refcounts[i] = m.refcount(pfn);
+      ev.pincounts[i] = m.pincount(pfn);
+      ev.mapcounts[i] = (nrs[i] ?? 1) === 1 ? m.mapcount(pfn) : m.folio_mapcount(pfn);
+    });
+    if (large) k.emit({ type: 'frame_final', time: k.now, actor: 'kernel', ...ev, nrs: Int32Array.from(nrs) });
+    else k.emit({ type: 'frame_final', time: k.now, actor: 'kernel', ...ev });
+    live.length = 0;
+    nrs.length = 0;
+    large = false;
+  };
   for (let pfn = 1; pfn < m.highWater; pfn++) {
     if (m.free[pfn]) continue;
     const order = m.folio_order(pfn);
-    if (order) {
-      // A large folio: one event for the whole folio, its counts on the head.
-      const nr = 2 ** order;
-      k.emit({
-        type: 'frame_final', time: k.now, actor: 'kernel', pfn, gen: m.genOf(pfn),
-        refcount: m.refcount(pfn), pincount: m.pincount(pfn), mapcount: m.folio_mapcount(pfn), nr,
-      });
-      pfn += nr - 1;
-      continue;
+    // A large folio: one entry for the whole folio, its counts on the head. The pages of each are
+    // kept from the batch's first large one on.
+    if (order && !large) {
+      large = true;
+      for (let j = 0; j < live.length; j++) nrs.push(1);
     }
-    k.emit({
-      type: 'frame_final', time: k.now, actor: 'kernel', pfn, gen: m.genOf(pfn),
-      refcount: m.refcount(pfn), pincount: m.pincount(pfn), mapcount: m.mapcount(pfn),
-    });
+    live.push(pfn);
+    if (large) nrs.push(2 ** order);
+    pfn += 2 ** order - 1;
+    if (live.length === FRAME_FINAL_BATCH) flush();
   }
+  flush();
   k.emit({ type: 'vmstat_final', time: k.now, actor: 'kernel', ...k.vmstat });
   k.emit({ type: 'run_end', time: k.now, actor: 'kernel', crashed: false });
 }

@@ -34,7 +34,10 @@ export function* complete(x: OpCtx, op: { readonly as?: string; readonly wait?: 
   }
   const t0 = x.k.now;
   yield* wait_event(c.wq, () => c.done, 'op:device_wait');
-  return { result: c.result, tokens: c.tokens, waitNs: x.k.now - t0, ...(after ? after() : {}) };
+  // The op takes what was read; the completion (which its finished device actor still holds) lets go.
+  const tokens = c.tokens;
+  c.tokens = [];
+  return { result: c.result, tokens, waitNs: x.k.now - t0, ...(after ? after() : {}) };
 }
 
 /** The MR or mirror @name stands for, the device that owns it and its instance. */

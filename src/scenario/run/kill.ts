@@ -16,6 +16,15 @@ const USER_SITES = new Set(['start', 'op:at', 'op:wait_name', 'op:sleep', 'op:de
  * Kernel: kernel/exit.c do_group_exit(), zap_other_threads(); mm/mmap.c exit_mmap().
  */
 export function* killProcess(st: RunState, proc: Process, self: Actor): Co {
+  killThreads(st, proc, self);
+  yield* exitProcessMm(st, proc);
+}
+
+/**
+ * killThreads() - SIGKILL to every thread of @proc but @self (see killProcess()); nothing of the mm
+ * is torn down yet. Kernel: kernel/signal.c zap_other_threads().
+ */
+export function killThreads(st: RunState, proc: Process, self: Actor | null): void {
   proc.alive = false;
   for (const a of st.procActors.get(proc.name) ?? []) {
     if (a === self || a.state === 'done') continue;
@@ -30,6 +39,13 @@ export function* killProcess(st: RunState, proc: Process, self: Actor): Co {
       st.sched.kill(a);
     } else if (a.state === 'waiting') st.sched.wakeActor(a); // an interruptible sleep re-checks and bails out
   }
+}
+
+/**
+ * exitProcessMm() - the dead process's mm goes (exit_mmap), then its files close: its MRs and
+ * mirrors are released. Kernel: kernel/exit.c do_exit() (exit_mm() before exit_files()).
+ */
+export function* exitProcessMm(st: RunState, proc: Process): Co {
   yield* exit_mmap(st.k, proc.mm);
   for (const [, slot] of st.devices) if (slot.inst.release_process) yield* slot.inst.release_process(proc);
 }

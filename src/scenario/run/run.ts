@@ -15,7 +15,7 @@ import { checkExpectations, expectationFor, storageKeys } from './expect.js';
 import { recordNotRun, recordResult, recordTiming } from './record.js';
 import type { RunResult } from './result.js';
 import { opAtKey } from './state.js';
-import { buildWorld, type World } from './world.js';
+import { Machine, type ExecutionOptions, type World } from './world.js';
 
 export interface RunOptions {
   /** Overrides `kernel.policy` (default linux-6.12). */
@@ -55,68 +55,101 @@ export function runScenario(input: unknown, opts: RunOptions = {}): RunResult {
 
 /** runValidated() - runScenario() for a scenario that validation already produced. */
 export function runValidated(s: Scenario, opts: RunOptions = {}): RunResult {
-  const registry = opts.registry ?? defaultRegistry();
-  const policyName = opts.policy ?? s.replay?.policy ?? s.kernel.policy ?? DEFAULT_POLICY;
-  const policy = resolvePolicy(policyName, registry);
-  const seed = opts.seed ?? s.replay?.seed ?? 1;
-  const base: RunResult = {
-    scenario: s.name, policy: policyName, seed, outcome: 'pass', violations: [], results: {}, observed: {}, ops: {},
-    expectations: { met: true, failures: [] },
-    stats: { events: 0, simTimeNs: 0, faults: 0, invalidations: 0, pins: 0, choicePoints: 0 }, traceHash: '', choices: [],
-  };
-  const expect = expectationFor(s, policyName);
-  if ('skip' in expect) return { ...base, outcome: 'skip', skipped: expect.skip };
-
-  const choices = opts.choices ?? s.replay?.choices;
-  const w = buildWorld(s, {
-    registry, policyName, policy, seed,
-    window: opts.window ?? s.replay?.window ?? 0,
-    jitter: opts.jitter ?? s.replay?.jitter ?? s.kernel.jitter ?? 0,
-    ...(choices ? { choices } : {}),
-    ...(opts.chooser ? { chooser: opts.chooser } : {}),
-    ...(opts.trace ? { trace: opts.trace } : {}),
+  return new ScenarioRunner(s, opts).run({
+    ...(opts.choices ? { choices: opts.choices } : {}),
     ...(opts.stepHashes ? { stepHashes: opts.stepHashes } : {}),
-    ...(opts.afterStep ? { afterStep: opts.afterStep } : {}),
-    ...(opts.stateHash ? { stateHash: true } : {}),
   });
-  const { crashed, error } = runToEnd(w);
-  const { k, sched, bus, st, violations, stats } = w;
+}
 
-  // Ops that never finished: blocked, crashed (cut off by a kernel BUG) or never started.
-  const end = sched.now;
-  for (const [key, r] of st.running) {
-    const waiting = r.actor.state === 'waiting' ? end - r.actor.waitStart : 0;
-    const as = opAtKey(s, key)?.as;
-    recordResult(st, key, as, crashed ? 'crashed' : 'blocked');
-    recordTiming(st, key, as, { start: r.start, end, blockedNs: r.actor.blockedNs - r.blocked0 + waiting, lateNs: r.lateNs });
-  }
-  for (const [name, spec] of Object.entries(s.actors)) {
-    spec.ops.forEach((op, i) => {
-      const key = `${name}.${i}`;
-      if (st.results[key] === undefined) recordNotRun(st, key, op.as);
+/**
+ * ScenarioRunner - runs of one validated scenario under one policy, seed, window and jitter, each
+ * on the same Machine (world.ts): the policy, its era features and the expectation are resolved
+ * once, the watchers of the trace reset in place between runs. A run gives the result a new
+ * machine would give for the same choices (test/unit/scenario/machine-reuse.test.ts checks it).
+ */
+export class ScenarioRunner {
+  private readonly s: Scenario;
+  /** What every result of this runner says first. */
+  private readonly base: Pick<RunResult, 'scenario' | 'policy' | 'seed'>;
+  private readonly expect: ReturnType<typeof expectationFor>;
+  private readonly machine: Machine | null;
+  /** Every op's key (`actor.index`) and `as`, in the scenario's order. */
+  private readonly opKeys: readonly (readonly [string, string | undefined])[];
+  /** The file pages whose durable content the expectations name (`storage:f@index`). */
+  private readonly storage: readonly { key: string; file: string; index: number }[];
+  /** The choices a run replays when it is given none (the scenario's replay section). */
+  private readonly choices: readonly number[] | undefined;
+
+  constructor(s: Scenario, opts: Omit<RunOptions, 'choices' | 'stepHashes'> = {}) {
+    const registry = opts.registry ?? defaultRegistry();
+    const policyName = opts.policy ?? s.replay?.policy ?? s.kernel.policy ?? DEFAULT_POLICY;
+    const policy = resolvePolicy(policyName, registry);
+    const seed = opts.seed ?? s.replay?.seed ?? 1;
+    this.s = s;
+    this.base = { scenario: s.name, policy: policyName, seed };
+    this.expect = expectationFor(s, policyName);
+    this.choices = s.replay?.choices;
+    this.opKeys = Object.entries(s.actors).flatMap(([name, spec]) => spec.ops.map((op, i) => [`${name}.${i}`, op.as] as const));
+    this.storage = 'skip' in this.expect ? [] : storageKeys(this.expect).flatMap((key) => {
+      const m = /^storage:(.+)@(\d+)$/.exec(key);
+      return m ? [{ key, file: m[1] as string, index: Number(m[2]) }] : [];
+    });
+    this.machine = 'skip' in this.expect ? null : new Machine(s, {
+      registry, policyName, policy, seed,
+      window: opts.window ?? s.replay?.window ?? 0,
+      jitter: opts.jitter ?? s.replay?.jitter ?? s.kernel.jitter ?? 0,
+      ...(opts.chooser ? { chooser: opts.chooser } : {}),
+      ...(opts.trace ? { trace: opts.trace } : {}),
+      ...(opts.afterStep ? { afterStep: opts.afterStep } : {}),
+      ...(opts.stateHash ? { stateHash: true } : {}),
     });
   }
 
-  // The durable content of the file pages the expectations name (`storage:f@index`).
-  for (const key of storageKeys(expect)) {
-    const m = /^storage:(.+)@(\d+)$/.exec(key);
-    const inode = m ? k.inodes.get(m[1] as string) : undefined;
-    if (m && inode) st.observed[key] = k.contents[storage_token(k, inode, Number(m[2]))] as string;
-  }
+  /** run() - one execution: @e's choices (else the scenario's replay), to the end. */
+  run(e: ExecutionOptions = {}): RunResult {
+    const { s, expect } = this;
+    // A new result object each run: a caller may keep (and change) the one it was given.
+    const base: RunResult = {
+      ...this.base, outcome: 'pass', violations: [], results: {}, observed: {}, ops: {},
+      expectations: { met: true, failures: [] },
+      stats: { events: 0, simTimeNs: 0, faults: 0, invalidations: 0, pins: 0, choicePoints: 0 }, traceHash: '', choices: [],
+    };
+    if ('skip' in expect) return { ...base, outcome: 'skip', skipped: expect.skip };
+    const choices = e.choices ?? this.choices;
+    const w = (this.machine as Machine).build({ ...(choices ? { choices } : {}), ...(e.stepHashes ? { stepHashes: e.stepHashes } : {}) });
+    const { crashed, error } = runToEnd(w);
+    const { k, sched, bus, st, violations, stats } = w;
 
-  const r: RunResult = {
-    ...base, violations, results: st.results, observed: st.observed, ops: st.ops,
-    stats: { ...stats, events: bus.count, simTimeNs: end, choicePoints: sched.recorded.length },
-    traceHash: bus.traceHash, choices: [...sched.recorded],
-    ...(sched.pruned ? { pruned: true } : {}),
-  };
-  const notes = [...w.notes, ...w.st.notes, ...replayNotes(choices, sched)];
-  if (notes.length) r.notes = notes;
-  if (error) return { ...r, outcome: 'error', error };
-  const failures = checkExpectations(expect, r);
-  r.expectations = { met: failures.length === 0, failures };
-  r.outcome = failures.length ? 'expectation-failed' : violations.length ? 'violations' : 'pass';
-  return r;
+    // Ops that never finished: blocked, crashed (cut off by a kernel BUG) or never started.
+    const end = sched.now;
+    for (const [key, r] of st.running) {
+      const waiting = r.actor.state === 'waiting' ? end - r.actor.waitStart : 0;
+      const as = opAtKey(s, key)?.as;
+      recordResult(st, key, as, crashed ? 'crashed' : 'blocked');
+      recordTiming(st, key, as, { start: r.start, end, blockedNs: r.actor.blockedNs - r.blocked0 + waiting, lateNs: r.lateNs });
+    }
+    for (const [key, as] of this.opKeys) if (st.results[key] === undefined) recordNotRun(st, key, as);
+
+    // The durable content of the file pages the expectations name (`storage:f@index`).
+    for (const { key, file, index } of this.storage) {
+      const inode = k.inodes.get(file);
+      if (inode) st.observed[key] = k.contents[storage_token(k, inode, index)] as string;
+    }
+
+    const r: RunResult = {
+      ...base, violations, results: st.results, observed: st.observed, ops: st.ops,
+      stats: { ...stats, events: bus.count, simTimeNs: end, choicePoints: sched.recorded.length },
+      traceHash: bus.traceHash, choices: [...sched.recorded],
+      ...(sched.pruned ? { pruned: true } : {}),
+    };
+    const notes = [...w.notes, ...w.st.notes, ...replayNotes(choices, sched)];
+    if (notes.length) r.notes = notes;
+    if (error) return { ...r, outcome: 'error', error };
+    const failures = checkExpectations(expect, r);
+    r.expectations = { met: failures.length === 0, failures };
+    r.outcome = failures.length ? 'expectation-failed' : violations.length ? 'violations' : 'pass';
+    return r;
+  }
 }
 
 /**

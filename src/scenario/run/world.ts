@@ -6,10 +6,10 @@
  */
 import { Hasher } from '../../engine/hash.js';
 import { Prng } from '../../engine/prng.js';
-import { Scheduler, type ChoicePoint } from '../../engine/scheduler.js';
+import { Scheduler, type ChoicePoint, type SchedulerOptions } from '../../engine/scheduler.js';
 import { TraceBus } from '../../engine/trace.js';
-import type { DeviceParams } from '../../devices/device.js';
-import type { CheckerCtx, CheckerInstance } from '../../invariants/checker.js';
+import { resolveDeviceParams, type DeviceModel, type DeviceParams } from '../../devices/device.js';
+import { createCheckers, type CheckerInstance, type CheckerSet } from '../../invariants/checker.js';
 import { kernel_fingerprint } from '../../mm/fingerprint.js';
 import { IommuDomain } from '../../mm/iommu.js';
 import { mapping_set_folio_order } from '../../mm/filemap.js';
@@ -39,10 +39,8 @@ export interface WorldOptions {
   readonly seed: number;
   readonly window: number;
   readonly jitter: number;
-  readonly choices?: readonly number[];
   readonly chooser?: (p: ChoicePoint) => number;
   readonly trace?: (ev: MmTraceEvent) => void;
-  readonly stepHashes?: string[];
   readonly afterStep?: (actor: string, footprint: ReadonlySet<string>) => void;
   readonly stateHash?: boolean;
 }
@@ -78,113 +76,193 @@ function initialProcesses(s: Scenario): string[] {
   return [...new Set([...Object.keys(s.processes), ...Object.values(s.actors).map((a) => a.process)])].filter((p) => !forked.has(p));
 }
 
+/** What one execution of a machine is given besides the machine's own options. */
+export interface ExecutionOptions {
+  /** Recorded choices to replay (when the machine has no chooser, or past its picks). */
+  readonly choices?: readonly number[];
+  /** Record the running trace hash after every event. */
+  readonly stepHashes?: string[];
+}
+
 /**
- * The listeners on the trace bus, in order: the checkers (one report per (kind, pfn, actor)), the
- * stats, and the caller's trace listener.
+ * Machine - the simulated machine of one (scenario, policy, seed, window, jitter), made once and
+ * used for any number of executions. What only watches a run is kept and reset in place between
+ * executions: the trace bus (its hash and count; the listeners stay), the checkers and their shared
+ * books, the violation and note lists, the stats. The modelled machine itself — the scheduler and
+ * its actors, the Kernel with its frame table, page cache, address spaces and pin books, the
+ * devices, the background threads and the run's books — is built anew by every execution, from
+ * the options resolved once here (see docs/engine-performance.md for why).
+ * A checker set with an instance that cannot reset (a plugin's without reset()) is made anew, with
+ * a new bus, for every execution.
  */
-function listen(bus: TraceBus<MmTraceEvent>, sched: Scheduler, s: Scenario, o: WorldOptions): Pick<World, 'checkers' | 'violations' | 'stats' | 'notes'> {
-  const violations: Violation[] = [];
-  const notes: string[] = [];
-  const seen = new Set<string>();
-  const cctx: CheckerCtx = {
-    policy: o.policyName,
-    livenessBound: s.kernel.livenessBound ?? DEFAULT_LIVENESS,
-    ...(s.kernel.until !== undefined ? { until: s.kernel.until } : {}),
-    cutByUntil: () => sched.cut,
-    note(text) {
-      if (!notes.includes(text)) notes.push(text);
-    },
-    report(v) {
-      const key = `${v.kind}|${v.pfn}|${v.actor}`;
-      if (seen.has(key)) return;
-      seen.add(key);
-      violations.push({ ...v });
-    },
+export class Machine {
+  readonly s: Scenario;
+  readonly o: WorldOptions;
+  private bus: TraceBus<MmTraceEvent> = new TraceBus<MmTraceEvent>();
+  private set: CheckerSet | null = null;
+  private violations: Violation[] = [];
+  private notes: string[] = [];
+  private readonly seen = new Set<string>();
+  private readonly stats: RunResult['stats'] = { events: 0, simTimeNs: 0, faults: 0, invalidations: 0, pins: 0, choicePoints: 0 };
+  /** The world of the current execution (null before the first). */
+  private world: World | null = null;
+  /** Which process each scenario actor runs in (a thread dies at its next interruptible sleep once its process is killed). */
+  private readonly actorProc: Map<string, string>;
+  private readonly processes: readonly string[];
+  private readonly sched0: SchedulerOptions;
+  /** Each device's model and parameters, resolved once (a model reads its parameters, never writes them). */
+  private readonly devices: readonly { name: string; model: DeviceModel; params: Readonly<DeviceParams> }[];
+  private readonly paramNotes: string[] = [];
+  private readonly fatalSignalPending = (): boolean => {
+    const w = this.world;
+    const p = w ? this.actorProc.get(w.sched.current?.name ?? '') : undefined;
+    return p !== undefined && w?.k.processes.get(p)?.alive === false;
   };
-  const checkers = [...o.registry.invariants.values()].map((c) => c.create(cctx));
-  bus.subscribe((ev) => {
-    for (const c of checkers) c.on(ev);
-  });
-  const stats: RunResult['stats'] = { events: 0, simTimeNs: 0, faults: 0, invalidations: 0, pins: 0, choicePoints: 0 };
-  bus.subscribe((ev) => {
-    if (ev.type === 'fault') stats.faults++;
-    else if (ev.type === 'notifier_start') stats.invalidations++;
-    else if (ev.type === 'dma_ref_get') stats.pins++;
-  });
-  if (o.trace) bus.subscribe(o.trace);
-  return { checkers, violations, stats, notes };
+
+  constructor(s: Scenario, o: WorldOptions) {
+    this.s = s;
+    this.o = o;
+    this.actorProc = new Map(Object.entries(s.actors).map(([n, a]) => [n, a.process]));
+    this.processes = initialProcesses(s);
+    // A deprecated knob is read as its replacement, with a note in every result.
+    this.devices = Object.entries(s.devices).map(([name, d]) => {
+      const model = o.registry.devices.get(d.model) ?? PINSIM_BUG(`no device model "${d.model}"`);
+      return { name, model, params: resolveDeviceParams(model, d.params, name, this.paramNotes) };
+    });
+    this.sched0 = {
+      window: o.window,
+      ...(o.chooser ? { chooser: o.chooser } : {}),
+      ...(s.kernel.until !== undefined ? { until: s.kernel.until } : {}),
+      livenessBound: s.kernel.livenessBound ?? DEFAULT_LIVENESS,
+      ...(o.afterStep ? { afterStep: (a: { name: string }, fp: ReadonlySet<string>) => o.afterStep!(a.name, fp) } : {}),
+      ...(o.stateHash ? { fingerprint: () => worldFingerprint(this.world ?? PINSIM_BUG('fingerprint before the world is built')) } : {}),
+    };
+  }
+
+  /** build() - the world of the next execution: every actor spawned, nothing run yet. */
+  build(e: ExecutionOptions = {}): World {
+    this.world = null;
+    this.watchers();
+    const { s, o } = this;
+    const sched = new Scheduler({
+      ...this.sched0,
+      ...(e.choices ? { choices: e.choices } : {}),
+      ...(o.jitter > 0 ? { jitter: { max: o.jitter, prng: new Prng(o.seed, 'jitter') } } : {}),
+    });
+    const bus = this.bus;
+    if (e.stepHashes) bus.stepHashes = e.stepHashes;
+    const k: Kernel = new Kernel({
+      sched, bus, policy: o.policy.policy, features: o.policy.features, timing: DEFAULT_TIMING,
+      memory: s.kernel.memory ?? DEFAULT_MEMORY,
+      ...(s.kernel.movable !== undefined ? { movable: s.kernel.movable } : {}),
+      ...(s.kernel.hugepages ? { hugepages: hugepagesByOrder(s.kernel.hugepages) } : {}),
+      ...(s.kernel.thp ? { thp: s.kernel.thp } : {}),
+      ...(s.kernel.leaseBreakTimeout !== undefined ? { tunables: { leaseBreakTimeout: s.kernel.leaseBreakTimeout } } : {}),
+      fatal_signal_pending: this.fatalSignalPending,
+    });
+    const notes = this.notes;
+    for (const [name, f] of Object.entries(s.files)) {
+      const ino = k.create_inode(name, f.fs, f.dax, f.size, f.fs === 'hugetlbfs' ? huge_page_order_of(f.pageSize ?? 0) : 0);
+      // folioSize: what the filesystem and era allow, and a note when that is not what was asked.
+      const note = f.folioSize ? mapping_set_folio_order(k, ino, Math.log2(f.folioSize / PAGE_SIZE)) : null;
+      if (note) notes.push(note);
+    }
+    // A process that a fork creates comes into being at the fork.
+    for (const p of this.processes) {
+      const spec = s.processes[p] ?? {};
+      k.create_process(p, spec.memlock ?? Infinity, spec.capIpcLock ?? false);
+    }
+    notes.push(...this.paramNotes);
+    const devices = new Map<string, DeviceSlot>();
+    for (const { name, model, params } of this.devices) {
+      const iommu = params['iommu'] === true ? new IommuDomain(name) : null;
+      devices.set(name, { model, inst: model.create({ k, name, params, prng: new Prng(o.seed, `device:${name}`), iommu }) });
+    }
+    spawnBackground(k, s.kernel);
+
+    const st = new RunState(k, sched, s, devices);
+    for (const [name, spec] of Object.entries(s.actors)) {
+      let actor: ReturnType<Scheduler['spawn']> | null = null;
+      actor = sched.spawn(name, runActor(st, name, spec, () => actor!), { at: 0 });
+      const l = st.procActors.get(spec.process) ?? [];
+      l.push(actor);
+      st.procActors.set(spec.process, l);
+    }
+    const checkers = (this.set as CheckerSet).instances;
+    this.world = { k, sched, bus, st, checkers, violations: this.violations, stats: this.stats, notes };
+    return this.world;
+  }
+
+  /**
+   * The listeners on the trace bus, as new: the checkers (one report per (kind, pfn, actor)), each
+   * handler on its own event type with the shared books first, the stats, the footprint and the
+   * caller's trace listener. Reset in place when every checker can be; else subscribed anew on a
+   * new bus.
+   */
+  private watchers(): void {
+    this.violations = [];
+    this.notes = [];
+    this.seen.clear();
+    const st = this.stats;
+    st.events = st.simTimeNs = st.faults = st.invalidations = st.pins = st.choicePoints = 0;
+    if (this.set?.resettable) {
+      this.bus.reset();
+      this.set.reset();
+      return;
+    }
+    if (this.set) this.bus = new TraceBus<MmTraceEvent>();
+    const { s, o, bus } = this;
+    this.set = createCheckers([...o.registry.invariants.values()], {
+      policy: o.policyName,
+      livenessBound: s.kernel.livenessBound ?? DEFAULT_LIVENESS,
+      position: () => this.bus.count,
+      ...(s.kernel.until !== undefined ? { until: s.kernel.until } : {}),
+      cutByUntil: () => this.world?.sched.cut ?? false,
+      note: (text) => {
+        if (!this.notes.includes(text)) this.notes.push(text);
+      },
+      report: (v) => {
+        const key = `${v.kind}|${v.pfn}|${v.actor}`;
+        if (this.seen.has(key)) return;
+        this.seen.add(key);
+        this.violations.push({ ...v });
+      },
+    });
+    for (const [type, fn] of this.set.subscriptions) bus.subscribe(fn, [type]);
+    bus.subscribe(() => st.faults++, ['fault']);
+    bus.subscribe(() => st.invalidations++, ['notifier_start']);
+    bus.subscribe(() => st.pins++, ['dma_ref_get']);
+    if (o.trace) bus.subscribe(o.trace);
+    if (o.afterStep) bus.subscribe(footprintOf(() => this.world));
+  }
 }
 
-/** buildWorld() - the machine of @s under @o.policy, every actor spawned and nothing run yet. */
-export function buildWorld(s: Scenario, o: WorldOptions): World {
-  let world: World | null = null;
-  const sched = new Scheduler({
-    window: o.window,
-    ...(o.choices ? { choices: o.choices } : {}),
-    ...(o.chooser ? { chooser: o.chooser } : {}),
-    ...(s.kernel.until !== undefined ? { until: s.kernel.until } : {}),
-    livenessBound: s.kernel.livenessBound ?? DEFAULT_LIVENESS,
-    ...(o.jitter > 0 ? { jitter: { max: o.jitter, prng: new Prng(o.seed, 'jitter') } } : {}),
-    ...(o.afterStep ? { afterStep: (a: { name: string }, fp: ReadonlySet<string>) => o.afterStep!(a.name, fp) } : {}),
-    ...(o.stateHash ? { fingerprint: () => worldFingerprint(world ?? PINSIM_BUG('fingerprint before the world is built')) } : {}),
-  });
-  const bus = new TraceBus<MmTraceEvent>();
-  if (o.stepHashes) bus.stepHashes = o.stepHashes;
-  // A thread dies at its next interruptible sleep once its process has been killed.
-  const actorProc = new Map<string, string>(Object.entries(s.actors).map(([n, a]) => [n, a.process]));
-  const k: Kernel = new Kernel({
-    sched, bus, policy: o.policy.policy, features: o.policy.features, timing: DEFAULT_TIMING,
-    memory: s.kernel.memory ?? DEFAULT_MEMORY,
-    ...(s.kernel.movable !== undefined ? { movable: s.kernel.movable } : {}),
-    ...(s.kernel.hugepages ? { hugepages: hugepagesByOrder(s.kernel.hugepages) } : {}),
-    ...(s.kernel.thp ? { thp: s.kernel.thp } : {}),
-    ...(s.kernel.leaseBreakTimeout !== undefined ? { tunables: { leaseBreakTimeout: s.kernel.leaseBreakTimeout } } : {}),
-    fatal_signal_pending: () => {
-      const p = actorProc.get(sched.current?.name ?? '');
-      return p !== undefined && k.processes.get(p)?.alive === false;
-    },
-  });
-
-  const { checkers, violations, stats, notes } = listen(bus, sched, s, o);
-  for (const [name, f] of Object.entries(s.files)) {
-    const ino = k.create_inode(name, f.fs, f.dax, f.size, f.fs === 'hugetlbfs' ? huge_page_order_of(f.pageSize ?? 0) : 0);
-    // folioSize: what the filesystem and era allow, and a note when that is not what was asked.
-    const note = f.folioSize ? mapping_set_folio_order(k, ino, Math.log2(f.folioSize / PAGE_SIZE)) : null;
-    if (note) notes.push(note);
-  }
-  // A process that a fork creates comes into being at the fork.
-  for (const p of initialProcesses(s)) {
-    const spec = s.processes[p] ?? {};
-    k.create_process(p, spec.memlock ?? Infinity, spec.capIpcLock ?? false);
-  }
-  const devices = new Map<string, DeviceSlot>();
-  for (const [name, d] of Object.entries(s.devices)) {
-    const model = o.registry.devices.get(d.model) ?? PINSIM_BUG(`no device model "${d.model}"`);
-    const params: DeviceParams = {};
-    for (const [pn, spec] of Object.entries(model.params)) params[pn] = d.params[pn] ?? spec.default;
-    const iommu = params['iommu'] === true ? new IommuDomain(name) : null;
-    devices.set(name, { model, inst: model.create({ k, name, params, prng: new Prng(o.seed, `device:${name}`), iommu }) });
-  }
-  spawnBackground(k, s.kernel);
-
-  const st = new RunState(k, sched, s, devices);
-  if (o.afterStep) bus.subscribe(footprintOf(sched));
-  for (const [name, spec] of Object.entries(s.actors)) {
-    let actor: ReturnType<Scheduler['spawn']> | null = null;
-    actor = sched.spawn(name, runActor(st, name, spec, () => actor!), { at: 0 });
-    const l = st.procActors.get(spec.process) ?? [];
-    l.push(actor);
-    st.procActors.set(spec.process, l);
-  }
-  world = { k, sched, bus, st, checkers, violations, stats, notes };
-  return world;
-}
-
-/** The footprint of a step also holds what its trace events name (frames, address spaces, files, devices). */
-function footprintOf(sched: Scheduler): (ev: MmTraceEvent) => void {
+/**
+ * The footprint of a step also holds what its trace events name (frames, address spaces, files,
+ * devices): every frame of a range event, so a zap or an invalidation covers its whole range. A
+ * frame of a large folio is named by the folio's head, so two steps about pages of one huge page
+ * touch the same thing.
+ */
+function footprintOf(current: () => World | null): (ev: MmTraceEvent) => void {
   return (ev) => {
+    // While a world is being built no step is under way: nothing to record.
+    const w = current();
+    if (!w) return;
+    const { k, sched } = w;
+    const touchPfn = (p: number): void => sched.touch(`pfn:${k.mem.folio_head(p)}`);
     const e: Readonly<Record<string, unknown>> = ev;
-    if (typeof e['pfn'] === 'number' && e['pfn'] > 0) sched.touch(`pfn:${e['pfn']}`);
+    if (typeof e['pfn'] === 'number' && e['pfn'] > 0) touchPfn(e['pfn']);
+    const pfns = e['pfns'];
+    if (pfns instanceof Int32Array) {
+      // A huge entry's pages are one folio: its head once.
+      let last = -1;
+      for (const p of pfns) {
+        if (p <= 0) continue;
+        const head = k.mem.folio_head(p);
+        if (head !== last) sched.touch(`pfn:${head}`);
+        last = head;
+      }
+    }
     if (typeof e['mm'] === 'string' && e['mm']) sched.touch(`mm:${e['mm']}`);
     if (typeof e['file'] === 'string' && e['file']) sched.touch(`file:${e['file']}`);
     for (const f of ['device', 'holder']) if (typeof e[f] === 'string' && e[f]) sched.touch(`dev:${e[f]}`);

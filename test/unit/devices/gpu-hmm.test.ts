@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TASK_SIZE } from '../../../src/mm/mmap.js';
-import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
+import type { MmChainEvent, MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
+import { pagesOfType } from '../../helpers/pages.js';
 import { runScenario } from '../../../src/scenario/run/run.js';
 import type { RunResult } from '../../../src/scenario/run/result.js';
 
@@ -14,7 +15,7 @@ function run(s: unknown, policy = 'linux-6.12'): { r: RunResult; evs: MmTraceEve
 }
 
 const kinds = (r: RunResult) => [...new Set(r.violations.map((v) => v.kind))].sort();
-const of = <T extends MmTraceEvent['type']>(evs: MmTraceEvent[], type: T) => evs.filter((e): e is MmEventOf<T> => e.type === type);
+const of = <T extends MmChainEvent['type']>(evs: MmTraceEvent[], type: T) => pagesOfType(evs, type);
 function during(evs: MmTraceEvent[], key: string): MmTraceEvent[] {
   const a = evs.findIndex((e) => e.type === 'op_start' && e.name === key);
   const b = evs.findIndex((e) => e.type === 'op_end' && e.name === key);

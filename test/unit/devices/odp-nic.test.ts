@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../../../src/engine/prng.js';
 import type { DeviceInstance, DeviceParams, MemoryRegion } from '../../../src/devices/device.js';
@@ -9,7 +10,8 @@ import {
   MMU_NOTIFY_UNMAP, mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_invalidate_range_start_nonblock,
   mmu_notifier_range_init,
 } from '../../../src/mm/mmu_notifier.js';
-import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
+import type { MmChainEvent, MmChainEventOf, MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
+import { pagesOf, pagesOfType } from '../../helpers/pages.js';
 import { runScenario } from '../../../src/scenario/run/run.js';
 import type { RunResult } from '../../../src/scenario/run/result.js';
 import { makeKernel, PAGE, type TestKernel } from '../../helpers/kernel.js';
@@ -26,8 +28,8 @@ function run(s: unknown, policy = 'linux-6.12'): { r: RunResult; evs: MmTraceEve
 
 const kinds = (r: RunResult) => [...new Set(r.violations.map((v) => v.kind))].sort();
 const duration = (r: RunResult, k: string) => (r.ops[k]!.end - r.ops[k]!.start);
-const of = <T extends MmTraceEvent['type']>(evs: MmTraceEvent[], type: T, device = 'nic0') =>
-  evs.filter((e): e is MmEventOf<T> => e.type === type && (!('device' in e) || e.device === device) && (!('holder' in e) || e.holder === device));
+const of = <T extends MmChainEvent['type']>(evs: MmTraceEvent[], type: T, device = 'nic0') =>
+  pagesOf(evs).filter((e): e is MmChainEventOf<T> => e.type === type && (!('device' in e) || e.device === device) && (!('holder' in e) || e.holder === device));
 /** Events strictly between the op_start and op_end of op @key. */
 function during(evs: MmTraceEvent[], key: string): MmTraceEvent[] {
   const a = evs.findIndex((e) => e.type === 'op_start' && e.name === key);
@@ -73,7 +75,7 @@ describe('odp-nic: an ODP MR holds no page reference', () => {
     expect(IS_ERR(mr)).toBe(false);
     expect(present.map((pfn) => t.k.mem._refcount[pfn])).toEqual(before);
     // The registration snapshot maps exactly the two present pages, holding no reference.
-    const maps = t.events.filter((e): e is MmEventOf<'dev_map'> => e.type === 'dev_map');
+    const maps = pagesOfType(t.events, 'dev_map');
     expect(maps.map((e) => e.pfn).sort()).toEqual([...present].sort());
     expect(maps.every((e) => !e.holdsRef)).toBe(true);
     expect(t.events.some((e) => e.type === 'interval_insert' && e.holder === 'nic0')).toBe(true);
@@ -81,7 +83,7 @@ describe('odp-nic: an ODP MR holds no page reference', () => {
     // A DMA over all four pages faults the two absent ones in (write fault: fresh anon pages).
     const r = t.run(inst.dma!({ mr, write: true, offset: 0, length: 4 * PAGE, token: t.k.new_content('w'), wr: 'w' }));
     expect(r.status).toBe('ok');
-    const all = t.events.filter((e): e is MmEventOf<'dev_map'> => e.type === 'dev_map').map((e) => e.pfn);
+    const all = pagesOfType(t.events, 'dev_map').map((e) => e.pfn);
     expect(new Set(all).size).toBe(4);
     for (const pfn of all) {
       expect(t.k.mem._refcount[pfn]).toBe(1); // the PTE's reference only
@@ -118,7 +120,7 @@ describe('odp-nic: invalidate', () => {
     const p = t.k.processes.get('p')!;
     t.run(cpu_access(t.k, p.mm, a, 2 * PAGE, t.k.new_content('s')));
     const mr = t.run(inst.reg_mr!(p, a, 2 * PAGE, 'rw', 'mr')) as MemoryRegion;
-    expect(t.events.filter((e) => e.type === 'dev_map')).toHaveLength(2);
+    expect(pagesOfType(t.events, 'dev_map')).toHaveLength(2);
     return { a, range: mmu_notifier_range_init(t.k, p.mm, MMU_NOTIFY_UNMAP, a, a + 2 * PAGE), mr };
   }
 
@@ -143,7 +145,9 @@ describe('odp-nic: invalidate', () => {
     })());
     const done = t.events.findIndex((e) => e.type === 'notifier_sub_done');
     const unmaps = t.events.map((e, i) => [e, i] as const).filter(([e]) => e.type === 'dev_unmap');
-    expect(unmaps).toHaveLength(2);
+    // One walk of the range under umem_mutex: one dev_unmap of both pages, before the callback returns.
+    expect(unmaps).toHaveLength(1);
+    expect(pagesOfType(t.events, 'dev_unmap')).toHaveLength(2);
     expect(unmaps.every(([, i]) => i < done)).toBe(true);
     expect(t.k.now - t0).toBeGreaterThanOrEqual(DEFAULTS.invalidateLatency);
   });
@@ -159,14 +163,14 @@ describe('odp-nic: device page faults', () => {
     { op: 'load', addr: 'buf', length: '16K', as: 'cpu' },
   ], { faultLatency: '50us' });
 
-  it('a DMA over four unmapped pages takes one fault round (one hmm_range_fault over the rest of the DMA) and spends faultLatency once', () => {
+  it('a DMA over four unmapped pages takes one fault round (one hmm_range_fault over the rest of the DMA): faultLatency once, then one UMR (invalidateLatency) under umem_mutex', () => {
     const { r, evs } = run(s);
     expect(r.results['w1']).toBe('ok');
     const snaps = of(during(evs, 'app.2'), 'hmm_snapshot');
     expect(snaps).toHaveLength(1);
     expect(snaps[0]!.end - snaps[0]!.start).toBe(4 * PAGE);
-    expect(duration(r, 'w1')).toBeGreaterThanOrEqual(FAULT);
-    expect(duration(r, 'w1')).toBeLessThan(FAULT + 10 * US);
+    expect(duration(r, 'w1')).toBeGreaterThanOrEqual(FAULT + DEFAULTS.invalidateLatency);
+    expect(duration(r, 'w1')).toBeLessThan(FAULT + DEFAULTS.invalidateLatency + 10 * US);
     expect(r.observed['cpu']).toBe('w2');
   });
 
@@ -243,7 +247,7 @@ describe('odp-nic: access rights', () => {
 });
 
 describe('odp-nic: the MR follows the CPU page tables', () => {
-  it('mprotect(PROT_READ) revokes the device\'s write access: a DMA write then fails, a read still works, and RW restores it', () => {
+  it('mprotect(PROT_READ) zaps the MTTs; the writable MR\'s next fault asks for write access, so a DMA read fails too, and RW restores both', () => {
     const { r } = run(scenario([
       { op: 'mmap', length: '8K', prot: 'rw', flags: ['private'], as: 'buf' },
       { op: 'reg_mr', device: 'nic0', addr: 'buf', length: '8K', access: 'rw', as: 'mr' },
@@ -256,8 +260,8 @@ describe('odp-nic: the MR follows the CPU page tables', () => {
       { op: 'dma_write', mr: 'mr', offset: 0, length: '8K', as: 'w3' },
       { op: 'load', addr: 'buf', length: '8K', as: 'cpu3' },
     ]));
-    expect(r.results).toMatchObject({ ro: 'ok', r: 'ok', w2: 'remote-access-error', rw: 'ok', w3: 'ok' });
-    expect(r.observed).toMatchObject({ r: 'w1', cpu: 'w1', cpu3: 'w3' });
+    expect(r.results).toMatchObject({ ro: 'ok', r: 'remote-access-error', w2: 'remote-access-error', rw: 'ok', w3: 'ok' });
+    expect(r.observed).toMatchObject({ cpu: 'w1', cpu3: 'w3' });
     expect(kinds(r)).toEqual([]);
   });
 
@@ -323,6 +327,67 @@ describe('odp-nic: advise_mr prefetch', () => {
   });
 });
 
+describe('odp-nic: the fault under umem_mutex', () => {
+  it('a munmap that starts while a fault waits for its UMR blocks on umem_mutex until the UMR completes, then zaps; nothing is installed during it', () => {
+    const ex = JSON.parse(readFileSync(new URL('../../../examples/odp-nic-invalidate-waits-for-fault.json', import.meta.url), 'utf8'));
+    const { r, evs } = run(ex);
+    expect(r.expectations.met).toBe(true);
+    const start = evs.find((e) => e.type === 'notifier_start' && e.actor === 'admin')!;
+    const maps = pagesOfType(evs, 'dev_map');
+    const unmaps = pagesOfType(evs, 'dev_unmap');
+    // The four pages were installed (at the UMR's post) before the invalidation opened, and zapped
+    // only after the fault's UMR completed (200 µs after the post) and a zap of its own (200 µs).
+    expect(maps).toHaveLength(4);
+    expect(maps.every((e) => e.time < start.time)).toBe(true);
+    expect(unmaps.every((e) => e.time >= maps[0]!.time + 400_000)).toBe(true);
+    expect(r.ops['unmap']!.blockedNs).toBeGreaterThanOrEqual(100_000);
+    expect(kinds(r)).toEqual([]);
+  });
+
+  it('a read through a writable MR asks for write access: on a private mapping it breaks COW, on a shared ext4 mapping it dirties the page', () => {
+    const { r, evs } = run(scenario([
+      { op: 'mmap', file: 'f', length: '4K', prot: 'rw', flags: ['shared'], as: 'sh' },
+      { op: 'mmap', file: 'f', length: '4K', prot: 'rw', flags: ['private'], as: 'pv' },
+      { op: 'reg_mr', device: 'nic0', addr: 'sh', length: '4K', access: 'rw', as: 'mrs' },
+      { op: 'reg_mr', device: 'nic0', addr: 'pv', length: '4K', access: 'rw', as: 'mrp' },
+      { op: 'dma_read', mr: 'mrs', offset: 0, length: '4K', as: 'rs' },
+      { op: 'dma_read', mr: 'mrp', offset: 0, length: '4K', as: 'rp' },
+    ], {}, { files: { f: { fs: 'ext4', size: '4K' } } }));
+    expect(r.results).toMatchObject({ rs: 'ok', rp: 'ok' });
+    expect(evs.some((e) => e.type === 'folio_dirty' && e.file === 'f')).toBe(true);
+    // The private mapping's page-cache page was replaced by an anonymous copy: COW broken by a read.
+    expect(evs.some((e) => e.type === 'folio_alloc' && e.owner === 'anon:app')).toBe(true);
+    expect(of(evs, 'fault').map((e) => e.write)).toEqual([true, true]);
+    expect(kinds(r)).toEqual([]);
+  });
+
+  it('a read through a writable MR of a read-only mapping completes in error; through a read-only MR it reads', () => {
+    const ops = (access: string) => [
+      { op: 'mmap', length: '4K', prot: 'r', flags: ['private'], as: 'buf' },
+      { op: 'reg_mr', device: 'nic0', addr: 'buf', length: '4K', access, as: 'mr' },
+      { op: 'dma_read', mr: 'mr', offset: 0, length: '4K', as: 'r' },
+    ];
+    for (const policy of ['linux-4.20', 'linux-6.12']) {
+      expect(run(scenario(ops('rw')), policy).r.results['r']).toBe('remote-access-error');
+      expect(run(scenario(ops('r')), policy).r.results['r']).toBe('ok');
+    }
+  });
+
+  it('advise_mr PREFETCH maps read-only (MLX5_PF_FLAGS_DOWNGRADE): no COW break; a DMA write then faults for write', () => {
+    const { r, evs } = run(scenario([
+      { op: 'mmap', file: 'f', length: '4K', prot: 'rw', flags: ['private'], as: 'pv' },
+      { op: 'reg_mr', device: 'nic0', addr: 'pv', length: '4K', access: 'rw', as: 'mr' },
+      { op: 'advise_mr', mr: 'mr', advice: 'prefetch', offset: 0, length: '4K', as: 'pf' },
+      { op: 'dma_read', mr: 'mr', offset: 0, length: '4K', as: 'r' },
+      { op: 'dma_write', mr: 'mr', offset: 0, length: '4K', as: 'w' },
+    ], {}, { files: { f: { fs: 'ext4', size: '4K' } } }));
+    expect(r.results).toMatchObject({ pf: 'ok', r: 'ok', w: 'ok' });
+    const cow = evs.findIndex((e) => e.type === 'folio_alloc' && e.owner === 'anon:app');
+    const w = evs.findIndex((e) => e.type === 'op_start' && e.name === 'w');
+    expect(cow).toBeGreaterThan(w);
+  });
+});
+
 /** An ODP MR over anonymous memory, a DMA that maps it, then MADV_DONTNEED: one invalidation that must zap. */
 const zapScenario = (device: Record<string, unknown>) => scenario([
   { op: 'mmap', length: '8K', prot: 'rw', flags: ['private'], as: 'buf' },
@@ -378,13 +443,41 @@ describe('odp-nic: umrFailure', () => {
     expect([alloc.results['azap'], alloc.results['bzap']]).toEqual(['ok', 'ok']);
   });
 
-  it('completion: the failed zap kills the device; every later DMA completes device-error and it never accesses memory again', () => {
+  it('completion, afterZapFailure "stale" (the default: what the driver\'s code does): the MTT keeps the old translation and the device reads the freed page again', () => {
     for (const policy of ['linux-4.20', 'linux-6.12']) {
       const { r, evs } = run(zapScenario({ umrFailure: 'completion' }), policy);
-      expect(r.results['w1']).toBe('ok');
-      expect(r.results['zap']).toBe('ok');
-      expect(r.results['r']).toBe('device-error');
-      expect(r.results['pf']).toBe('EFAULT');
+      expect(r.results).toMatchObject({ w1: 'ok', zap: 'ok', r: 'ok' });
+      expect(evs.some((e) => e.type === 'device_dead')).toBe(false);
+      // The invalidation returned with the device still translating: no dev_unmap before it.
+      expect(kinds(r)).toEqual(expect.arrayContaining(['dma-use-after-free', 'notifier-teardown-incomplete']));
+    }
+  });
+
+  it('completion: before 6.0 the UMR QP stays in error and every later UMR fails (the prefetch: EFAULT); from 6.0 mlx5r_umr_recover() resets it and the prefetch maps', () => {
+    expect(run(zapScenario({ umrFailure: 'completion' }), 'linux-4.20').r.results['pf']).toBe('EFAULT');
+    expect(run(zapScenario({ umrFailure: 'completion' }), 'linux-5.19').r.results['pf']).toBe('EFAULT');
+    expect(run(zapScenario({ umrFailure: 'completion' }), 'linux-6.0').r.results['pf']).toBe('ok');
+    expect(run(zapScenario({ umrFailure: 'completion' }), 'linux-6.12').r.results['pf']).toBe('ok');
+  });
+
+  it('completion + umrRecovery "fails" (6.0+): the UMR state becomes ERR and every later UMR fails, fault installs included', () => {
+    const { r } = run(zapScenario({ umrFailure: 'completion', umrRecovery: 'fails' }), 'linux-6.12');
+    expect(r.results['pf']).toBe('EFAULT');
+    const fresh = run(scenario([
+      { op: 'mmap', length: '8K', prot: 'rw', flags: ['private'], as: 'buf' },
+      { op: 'reg_mr', device: 'nic0', addr: 'buf', length: '8K', access: 'rw', as: 'mr' },
+      { op: 'dma_write', mr: 'mr', offset: 0, length: '4K', as: 'w1' },
+      { op: 'madvise', addr: 'buf', length: '4K', advice: 'dontneed', as: 'zap' },
+      { op: 'dma_write', mr: 'mr', offset: '4K', length: '4K', as: 'w2' },
+    ], { umrFailure: 'completion', umrRecovery: 'fails' }), 'linux-6.12').r;
+    // The second page was never mapped: its fault's UMR fails, the DMA completes in error.
+    expect(fresh.results).toMatchObject({ w1: 'ok', zap: 'ok', w2: 'remote-access-error' });
+  });
+
+  it('completion + afterZapFailure "fatal" (an assumed hardware guarantee): the device stops all DMA; every later DMA completes device-error', () => {
+    for (const policy of ['linux-4.20', 'linux-6.12']) {
+      const { r, evs } = run(zapScenario({ umrFailure: 'completion', afterZapFailure: 'fatal' }), policy);
+      expect(r.results).toMatchObject({ w1: 'ok', zap: 'ok', r: 'device-error', pf: 'EFAULT' });
       const dead = evs.findIndex((e) => e.type === 'device_dead');
       expect(dead).toBeGreaterThan(0);
       expect(evs.slice(dead).some((e) => e.type === 'dma_access')).toBe(false);
@@ -392,38 +485,61 @@ describe('odp-nic: umrFailure', () => {
     }
   });
 
-  it('completion: mlx5 WARNs about the bad UMR completion only under linux-6.12 (2022+)', () => {
-    const six = run(zapScenario({ umrFailure: 'completion' }), 'linux-6.12');
+  it('completion: mlx5 WARNs about the bad UMR completion only from 6.0 (the recovery flow); before, it is a printk', () => {
+    const six = run(zapScenario({ umrFailure: 'completion', afterZapFailure: 'fatal' }), 'linux-6.12');
     expect(kinds(six.r)).toEqual(['kernel-warn']);
     expect(six.evs.some((e) => e.type === 'kernel_warn' && e.site.includes('mlx5'))).toBe(true);
-    const old = run(zapScenario({ umrFailure: 'completion' }), 'linux-4.20');
+    const old = run(zapScenario({ umrFailure: 'completion', afterZapFailure: 'fatal' }), 'linux-5.19');
     expect(kinds(old.r)).toEqual([]);
     expect(old.evs.some((e) => e.type === 'kernel_warn')).toBe(false);
   });
 
-  it('completion + unsafeIgnoreZapFailure: the device keeps its stale translation and reads the freed page another process now owns', () => {
-    const { r } = run({
-      name: 'odp-unit', kernel: { memory: '64M' },
-      devices: { nic0: { model: 'odp-nic', umrFailure: 'completion', unsafeIgnoreZapFailure: true } },
-      actors: {
-        app: [
-          { op: 'mmap', length: '4K', prot: 'rw', flags: ['private'], as: 'buf' },
-          { op: 'reg_mr', device: 'nic0', addr: 'buf', length: '4K', access: 'rw', as: 'mr' },
-          { op: 'dma_write', mr: 'mr', offset: 0, length: '4K', as: 'w1' },
-          { op: 'madvise', addr: 'buf', length: '4K', advice: 'dontneed', at: '500us', as: 'zap' },
-          { op: 'dma_read', mr: 'mr', offset: 0, length: '4K', at: '700us', as: 'r' },
-        ],
-        other: [
-          { op: 'mmap', length: '4K', prot: 'rw', flags: ['private'], at: '600us', as: 'obuf' },
-          { op: 'store', addr: 'obuf', length: '4K', as: 'theirs' },
-        ],
-      },
-    }, 'linux-4.20');
+  it('completion behind an IOMMU: the driver DMA-unmapped the page, so the device\'s access through the stale MTT faults at the IOMMU', () => {
+    const { r, evs } = run(zapScenario({ umrFailure: 'completion', iommu: true }), 'linux-6.12');
+    expect(r.results['r']).toBe('remote-access-error');
+    expect(evs.some((e) => e.type === 'iommu_fault')).toBe(true);
+    expect(kinds(r)).not.toContain('dma-use-after-free');
+  });
+
+  const reuse = (device: Record<string, unknown>) => ({
+    name: 'odp-unit', kernel: { memory: '64M' },
+    devices: { nic0: { model: 'odp-nic', umrFailure: 'completion', ...device } },
+    actors: {
+      app: [
+        { op: 'mmap', length: '4K', prot: 'rw', flags: ['private'], as: 'buf' },
+        { op: 'reg_mr', device: 'nic0', addr: 'buf', length: '4K', access: 'rw', as: 'mr' },
+        { op: 'dma_write', mr: 'mr', offset: 0, length: '4K', as: 'w1' },
+        { op: 'madvise', addr: 'buf', length: '4K', advice: 'dontneed', at: '500us', as: 'zap' },
+        { op: 'dma_read', mr: 'mr', offset: 0, length: '4K', at: '700us', as: 'r' },
+      ],
+      other: [
+        { op: 'mmap', length: '4K', prot: 'rw', flags: ['private'], at: '600us', as: 'obuf' },
+        { op: 'store', addr: 'obuf', length: '4K', as: 'theirs' },
+      ],
+    },
+  });
+
+  it('completion, stale: the device reads the freed page another process now owns', () => {
+    const { r } = run(reuse({}), 'linux-4.20');
     expect(r.results['zap']).toBe('ok');
     expect(r.results['r']).toBe('ok');
     expect(r.observed['r']).toBe('theirs');
     // The app's VMA is still there: a CPU load would read zero, the device read someone else's page.
     expect(kinds(r)).toEqual(['dma-into-reused-page', 'dma-use-after-free', 'notifier-teardown-incomplete', 'stale-read']);
+    expect(r.notes).toBeUndefined();
+  });
+
+  it('the deprecated unsafeIgnoreZapFailure: true is afterZapFailure "stale", false is "fatal", each with a note; given with a contradicting afterZapFailure it is refused', () => {
+    const stale = run(reuse({ unsafeIgnoreZapFailure: true }), 'linux-4.20').r;
+    const plain = run(reuse({}), 'linux-4.20').r;
+    expect(stale.traceHash).toBe(plain.traceHash);
+    expect(stale.notes).toEqual(['nic0: unsafeIgnoreZapFailure is deprecated: read as afterZapFailure "stale" (unsafeIgnoreZapFailure: true)']);
+    const fatal = run(reuse({ unsafeIgnoreZapFailure: false }), 'linux-4.20').r;
+    expect(fatal.traceHash).toBe(run(reuse({ afterZapFailure: 'fatal' }), 'linux-4.20').r.traceHash);
+    expect(fatal.results['r']).toBe('device-error');
+    expect(fatal.notes).toEqual(['nic0: unsafeIgnoreZapFailure is deprecated: read as afterZapFailure "fatal" (unsafeIgnoreZapFailure: false)']);
+    expect(() => run(reuse({ unsafeIgnoreZapFailure: true, afterZapFailure: 'fatal' }))).toThrow(/conflict|unsafeIgnoreZapFailure/);
+    expect(run(reuse({ unsafeIgnoreZapFailure: true, afterZapFailure: 'stale' })).r.traceHash).toBe(run(reuse({}), 'linux-6.12').r.traceHash);
   });
 });
 

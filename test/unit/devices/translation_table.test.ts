@@ -9,7 +9,9 @@ import { PinsimInternalError } from '../../../src/engine/bug.js';
 import { Hasher } from '../../../src/engine/hash.js';
 import { TranslationTable } from '../../../src/devices/device.js';
 import { IommuDomain } from '../../../src/mm/iommu.js';
+import type { MmEventOf } from '../../../src/mm/trace_events.js';
 import { makeKernel, type TestKernel } from '../../helpers/kernel.js';
+import { pagesOfType } from '../../helpers/pages.js';
 
 /** A table of device nic0 for mm "app", over a kernel with @frames allocated frames. */
 function table(opts: { traced?: boolean; rmap?: boolean; iommu?: boolean } = {}, frames = 8): { t: TestKernel; tab: TranslationTable; pfns: number[]; iommu: IommuDomain | null } {
@@ -34,7 +36,7 @@ describe('TranslationTable', () => {
     expect(tab.count).toBe(1);
     expect(tab.lookup(0x7f000)).toMatchObject({ pfn, iova: -1, mm: 'app', va: 0x7f000 * 4096, write: true, atomic: false, file: '', index: -1 });
     expect(tab.lookup(0x7f001)).toBeNull();
-    const map = t.events.filter((e) => e.type === 'dev_map');
+    const map = pagesOfType(t.events, 'dev_map');
     expect(map).toEqual([expect.objectContaining({ device: 'nic0', mm: 'app', pfn, write: true, snapSeq: 42, holdsRef: false })]);
     tab.setWrite(0x7f000, false);
     expect(tab.lookup(0x7f000)?.write).toBe(false);
@@ -107,6 +109,41 @@ describe('TranslationTable', () => {
     expect(of(p1)).toEqual([20]);
     expect(tab.visited).toBe(3 + 2 + 1);
     expect(() => table().tab.walkPfn(p0, () => {})).toThrow(PinsimInternalError);
+  });
+
+  it('eraseRange() removes the entries of a range in one walk, traced as one dev_unmap per leaf, handing each out first', () => {
+    const { t, tab, pfns } = table({}, 8);
+    const vpns = [100, 101, 103, 511, 512, 515, 2000];
+    vpns.forEach((v, i) => tab.insert(v, pfns[i]!, true, 0));
+    const from = t.events.length, before: number[] = [];
+    expect(tab.eraseRange(101, 1000, (vpn, pfn) => before.push(tab.lookup(vpn)!.pfn === pfn ? pfn : -1))).toBe(5);
+    expect(before).toEqual([pfns[1], pfns[2], pfns[3], pfns[4], pfns[5]]);
+    const evs = t.events.slice(from);
+    expect(evs.map((e) => e.type)).toEqual(['dev_unmap', 'dev_unmap']);
+    const [a, b] = evs as MmEventOf<'dev_unmap'>[];
+    expect([a!.start / 4096, a!.end / 4096, [...a!.pfns]]).toEqual([101, 512, [pfns[1], -1, pfns[2], ...Array(407).fill(-1), pfns[3]]]);
+    expect([b!.start / 4096, b!.end / 4096, [...b!.pfns]]).toEqual([512, 516, [pfns[4], -1, -1, pfns[5]]]);
+    expect(walked(tab, 0, Infinity)).toEqual([100, 2000]);
+    expect(tab.anyIn(101, 2000)).toBe(false);
+    expect(tab.anyIn(101, 2001)).toBe(true);
+  });
+
+  it('a map batch installs as it goes and traces one dev_map per run of one leaf and one file', () => {
+    const { t, tab, pfns } = table({}, 8);
+    const from = t.events.length;
+    const b = tab.beginMap(7);
+    b.insert(510, pfns[0]!, true);
+    b.insert(511, pfns[1]!, false, 33);
+    expect(tab.count).toBe(2);
+    b.insert(513, pfns[2]!, true);
+    b.end();
+    const evs = t.events.slice(from) as MmEventOf<'dev_map'>[];
+    expect(evs.map((e) => [e.start / 4096, e.end / 4096, [...e.pfns], [...e.write], e.snapSeq])).toEqual([
+      [510, 512, [pfns[0], pfns[1]], [1, 0], 7],
+      [513, 514, [pfns[2]], [1], 7],
+    ]);
+    expect(evs[0]!.gens[1]).toBe(33);
+    expect(pagesOfType(evs, 'dev_map').map((e) => e.va / 4096)).toEqual([510, 511, 513]);
   });
 
   it('fingerprints its entries: equal tables hash alike, a changed frame or WRITE tag does not', () => {

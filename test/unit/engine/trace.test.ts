@@ -93,6 +93,43 @@ describe('TraceBus and traceHash', () => {
     expect(b.listened).toBe(false);
   });
 
+  it('a listener that names event types receives only those, after the listeners of every event', () => {
+    const b = new TraceBus<Ev>();
+    const seen: string[] = [];
+    const off = b.subscribe((e) => seen.push(`typed:${e.type}`), ['dma_access', 'filemap_remove']);
+    b.subscribe((e) => seen.push(`all:${e.type}`));
+    expect(b.listens('dma_access')).toBe(true);
+    for (const e of EVENTS) b.emit({ ...e });
+    expect(seen).toEqual(['all:folio_alloc', 'all:dma_ref_get', 'all:filemap_remove', 'typed:filemap_remove', 'all:dma_access', 'typed:dma_access']);
+    off();
+    seen.length = 0;
+    b.emit({ ...EVENTS[3]! });
+    expect(seen).toEqual(['all:dma_access']);
+  });
+
+  it('listened and listens() count typed listeners too', () => {
+    const b = new TraceBus<Ev>();
+    const off = b.subscribe(() => {}, ['pte_set']);
+    expect(b.listened).toBe(true);
+    expect(b.listens('pte_set')).toBe(true);
+    expect(b.listens('pte_clear')).toBe(false);
+    off();
+    expect(b.listened).toBe(false);
+  });
+
+  it('a range event hashes every element of its typed arrays, and their length', () => {
+    type R = TraceEventBase & { pfns?: Int32Array };
+    const at = (pfns: number[]) => {
+      const b = new TraceBus<R>();
+      b.emit({ type: 'pte_clear', time: 0, actor: 'app', pfns: Int32Array.from(pfns) });
+      return b.traceHash;
+    };
+    expect(at([1, 2, 3])).toBe(at([1, 2, 3]));
+    const variants = [at([1, 2, 4]), at([1, 2]), at([1, 2, 3, 0]), at([3, 2, 1]), at([])];
+    for (const h of variants) expect(h).not.toBe(at([1, 2, 3]));
+    expect(new Set(variants).size).toBe(variants.length);
+  });
+
   it('string hashes are shared between buses and may be forgotten: the hash of a trace never changes', () => {
     const before = hashOf(EVENTS);
     // Enough distinct names to empty the shared table of string hashes at least once.

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { feed } from './fixtures.js';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { access_after_release } from '../../../src/invariants/access-after-release.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
@@ -6,9 +7,7 @@ import { runScenario } from '../../../src/scenario/run/run.js';
 
 function check(evs: MmTraceEvent[]): ViolationReport[] {
   const out: ViolationReport[] = [];
-  const c = access_after_release.create({ policy: 'linux-6.12', report: (v) => out.push(v) });
-  for (const e of evs) c.on(e);
-  c.finish();
+  out.push(...feed(access_after_release, evs, { policy: 'linux-6.12' }));
   return out;
 }
 

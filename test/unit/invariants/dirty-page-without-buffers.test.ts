@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { feed, folioFreeOf } from './fixtures.js';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { dirty_page_without_buffers } from '../../../src/invariants/dirty-page-without-buffers.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
@@ -9,9 +10,7 @@ const example = (name: string) => JSON.parse(readFileSync(new URL(`../../../exam
 
 function check(evs: MmTraceEvent[]): ViolationReport[] {
   const out: ViolationReport[] = [];
-  const c = dirty_page_without_buffers.create({ policy: 'linux-4.20', report: (v) => out.push(v) });
-  for (const e of evs) c.on(e);
-  c.finish();
+  out.push(...feed(dirty_page_without_buffers, evs, { policy: 'linux-4.20' }));
   return out;
 }
 
@@ -24,7 +23,7 @@ const written = (time: number, pfn: number): MmEventOf<'storage_write'> => ({ ty
 const buffers = (time: number, pfn: number, attached: boolean): MmEventOf<'folio_buffers'> => ({ type: 'folio_buffers', time, ...K, pfn, file: 'f', index: 0, attached });
 const dirty = (time: number, pfn: number, via: string, hasBuffers = false): MmEventOf<'folio_dirty'> =>
   ({ type: 'folio_dirty', time, actor: 'nic0', pfn, file: 'f', index: 0, buffers: hasBuffers, via });
-const free = (time: number, pfn: number): MmEventOf<'folio_free'> => ({ type: 'folio_free', time, ...K, pfn, gen: 1 });
+const free = (time: number, pfn: number): MmEventOf<'folio_free'> => folioFreeOf(time, K.actor, pfn);
 
 /** S1–S4 of kernel-semantics §2: pinned, written back (cleaned), buffers stripped by reclaim. */
 const STRIPPED = [buffers(50, 5, true), ref(100, 5), written(1_000, 5), buffers(2_000, 5, false)];

@@ -4,20 +4,18 @@ import { dma_into_reused_page } from '../../../src/invariants/dma-into-reused-pa
 import { dma_use_after_free } from '../../../src/invariants/dma-use-after-free.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
 import { runScenario } from '../../../src/scenario/run/run.js';
-import { MUNMAP_PINNED } from './fixtures.js';
+import { MUNMAP_PINNED, feed, folioFreeOf } from './fixtures.js';
 
 
 function check(evs: MmTraceEvent[], checker: Checker = dma_into_reused_page): ViolationReport[] {
   const out: ViolationReport[] = [];
-  const c = checker.create({ policy: 'linux-4.20', report: (v) => out.push(v) });
-  for (const e of evs) c.on(e);
-  c.finish();
+  out.push(...feed(checker, evs, { policy: 'linux-4.20' }));
   return out;
 }
 
 const alloc = (time: number, pfn: number, gen: number, owner: string, file = '', index = -1): MmEventOf<'folio_alloc'> =>
   ({ type: 'folio_alloc', time, actor: 'kernel', pfn, gen, owner, file, index });
-const free = (time: number, pfn: number, gen: number): MmEventOf<'folio_free'> => ({ type: 'folio_free', time, actor: 'kernel', pfn, gen });
+const free = (time: number, pfn: number, _gen: number): MmEventOf<'folio_free'> => folioFreeOf(time, 'kernel', pfn);
 const ref = (time: number, pfn: number, gen: number): MmEventOf<'dma_ref_get'> => ({
   type: 'dma_ref_get', time, actor: 'nic0', ref: 1, holder: 'nic0', api: 'get_user_pages', mm: 'app', va: 0x7f0000000000, pfn, gen,
   file: '', index: -1, flags: 0, fnames: 'FOLL_GET', longterm: false, pin: false, refs: 1, refcount: 2, pincount: 0,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { feed } from './fixtures.js';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { dummy_page_dma } from '../../../src/invariants/dummy-page-dma.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
@@ -9,9 +10,7 @@ const example = (name: string) => JSON.parse(readFileSync(new URL(`../../../exam
 
 function check(evs: MmTraceEvent[]): ViolationReport[] {
   const out: ViolationReport[] = [];
-  const c = dummy_page_dma.create({ policy: 'lease-break-dummy', report: (v) => out.push(v) });
-  for (const e of evs) c.on(e);
-  c.finish();
+  out.push(...feed(dummy_page_dma, evs, { policy: 'lease-break-dummy' }));
   return out;
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { feed } from './fixtures.js';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { hang } from '../../../src/invariants/hang.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
@@ -8,9 +9,7 @@ const MS = 1_000_000;
 
 function check(evs: MmTraceEvent[], livenessBound?: number): ViolationReport[] {
   const out: ViolationReport[] = [];
-  const c = hang.create({ policy: 'block-truncate', report: (v) => out.push(v), ...(livenessBound !== undefined ? { livenessBound } : {}) });
-  for (const e of evs) c.on(e);
-  c.finish();
+  out.push(...feed(hang, evs, { policy: 'block-truncate', ...(livenessBound !== undefined ? { livenessBound } : {}) }));
   return out;
 }
 

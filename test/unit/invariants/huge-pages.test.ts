@@ -1,8 +1,9 @@
 /**
  * Every invariant keeps its meaning per base page when the pages belong to a huge page: one test
  * per kind, with a 2 MiB hugetlb page, where it fires and where it must not. The model emits a
- * large folio's events once, with `nr` pages (a PMD entry, a huge page's free, its page-cache
- * entry, a GUP of its pages), and each checker keeps its books over those ranges.
+ * large folio's events once: a PMD entry's set and a GUP of its pages with `nr`, its zap as one
+ * range event of its pages, its free, page-cache removal and final counts by its head with `nrs`;
+ * each checker keeps its books per base page (refcount-leak on the head, as the kernel counts).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import { pinned_page_moved } from '../../../src/invariants/pinned-page-moved.js'
 import { refcount_leak } from '../../../src/invariants/refcount-leak.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
 import { runScenario } from '../../../src/scenario/run/run.js';
+import { feed } from './fixtures.js';
 
 type Json = Record<string, unknown>;
 type Op = Json & { op: string };
@@ -182,15 +184,9 @@ describe('every invariant per base page of a huge page', () => {
   });
 });
 
-describe('the range books of the synthetic-trace checkers', () => {
+describe('the books of the checkers over a huge page, from synthetic traces', () => {
   const VA = 0x7f0000000000;
-  function run(c: typeof pinned_page_moved, evs: MmTraceEvent[]): ViolationReport[] {
-    const out: ViolationReport[] = [];
-    const x = c.create({ policy: 'linux-6.12', report: (v) => out.push(v) });
-    for (const e of evs) x.on(e);
-    x.finish();
-    return out;
-  }
+  const run = (c: typeof pinned_page_moved, evs: MmTraceEvent[]): ViolationReport[] => feed(c, evs, { policy: 'linux-6.12' });
   const get = (nr: number): MmEventOf<'dma_ref_get'> => ({
     type: 'dma_ref_get', time: 100, actor: 'app', ref: 1, holder: 'nic0', api: 'pin_user_pages(FOLL_LONGTERM)', mm: 'app', va: VA, pfn: 512 + 8,
     gen: 1, file: '', index: -1, flags: 0, fnames: 'FOLL_PIN|FOLL_LONGTERM', longterm: true, pin: true, refs: 1, refcount: 1 + nr, pincount: nr, nr, head: 512,
@@ -199,10 +195,16 @@ describe('the range books of the synthetic-trace checkers', () => {
     type: 'dma_ref_put', time: 200, actor: 'app', ref: 1, holder: 'nic0', pfn: 512 + 8, gen: 1, dirty: false, pin: true, refs: 1, refcount: 1, pincount: 0, nr, head: 512,
   });
 
-  it('pinned-page-moved: migrating a huge page with pins on some of its pages fires; once they are unpinned it does not', () => {
+  it('pinned-page-moved: migrating or freeing a huge page with pins on some of its pages fires once, at the first pinned page; once they are unpinned it does not', () => {
     const migrate: MmEventOf<'folio_migrate'> = { type: 'folio_migrate', time: 300, actor: 'kcompactd0', old: 512, new: 1024, mm: 'app', va: VA, nr: 512 };
-    expect(run(pinned_page_moved, [get(16), migrate]).map((v) => v.pfn)).toEqual([512]);
+    expect(run(pinned_page_moved, [get(16), migrate]).map((v) => v.pfn)).toEqual([520]);
     expect(run(pinned_page_moved, [get(16), put(16), migrate])).toEqual([]);
+    const free: MmEventOf<'folio_free'> = { type: 'folio_free', time: 300, actor: 'app', pfns: Int32Array.of(8, 512), nrs: Int32Array.of(1, 512) };
+    const freed = run(pinned_page_moved, [get(16), free]);
+    expect(freed.map((v) => v.pfn)).toEqual([520]);
+    // The chain tells the free as the huge page's: its head and its pages.
+    expect(freed[0]?.chain.at(-1)?.fields).toMatchObject({ pfn: 512, nr: 512 });
+    expect(run(pinned_page_moved, [get(16), put(16), free])).toEqual([]);
   });
 
   it('notifier-unpaired: an invalidation of a whole huge page left open at the end fires; ended, it does not', () => {
@@ -214,11 +216,29 @@ describe('the range books of the synthetic-trace checkers', () => {
   });
 
   it('refcount-leak: a huge page\'s pins are booked on its head, nr at a time', () => {
-    const final = (refcount: number, pincount: number): MmEventOf<'frame_final'> =>
-      ({ type: 'frame_final', time: 400, actor: 'kernel', pfn: 512, gen: 1, refcount, pincount, mapcount: 1, nr: 512 });
+    const final = (refcount: number, pincount: number): MmEventOf<'frame_final'> => ({
+      type: 'frame_final', time: 400, actor: 'kernel', pfns: Int32Array.of(512), gens: Uint32Array.of(1), refcounts: Int32Array.of(refcount),
+      pincounts: Int32Array.of(pincount), mapcounts: Int32Array.of(1), nrs: Int32Array.of(512),
+    });
     const vm = (acq: number, rel: number): MmEventOf<'vmstat_final'> => ({ type: 'vmstat_final', time: 400, actor: 'kernel', nr_foll_pin_acquired: acq, nr_foll_pin_released: rel });
     const set: MmEventOf<'pte_set'> = { type: 'pte_set', time: 50, actor: 'app', mm: 'app', va: VA, pfn: 512, write: true, refcount: 1, nr: 512 };
     expect(run(refcount_leak, [set, get(16), final(17, 16), vm(16, 0)])).toEqual([]);
     expect(run(refcount_leak, [set, get(16), put(16), final(17, 16), vm(16, 16)]).map((v) => v.pfn)).toEqual([512]);
+  });
+
+  it('refcount-leak: a huge entry\'s zap (its 512 pages listed) drops the one reference the entry held, on the head', () => {
+    const set: MmEventOf<'pte_set'> = { type: 'pte_set', time: 50, actor: 'app', mm: 'app', va: VA, pfn: 512, write: true, refcount: 2, nr: 512 };
+    const zap: MmEventOf<'pte_clear'> = {
+      type: 'pte_clear', time: 60, actor: 'app', mm: 'app', start: VA, end: VA + 512 * 4096,
+      pfns: Int32Array.from({ length: 512 }, (_, i) => 512 + i), dirty: new Uint8Array(512), nr: 512,
+    };
+    const final = (refcount: number): MmEventOf<'frame_final'> => ({
+      type: 'frame_final', time: 400, actor: 'kernel', pfns: Int32Array.of(512), gens: Uint32Array.of(1), refcounts: Int32Array.of(refcount),
+      pincounts: Int32Array.of(0), mapcounts: Int32Array.of(0), nrs: Int32Array.of(512),
+    });
+    const add: MmEventOf<'filemap_add'> = { type: 'filemap_add', time: 40, actor: 'app', file: 'f', index: 0, pfn: 512, gen: 1, refcount: 1, nr: 512 };
+    // The page cache's reference remains: refcount 1 is accounted for, 2 is one too many.
+    expect(run(refcount_leak, [add, set, zap, final(1)])).toEqual([]);
+    expect(run(refcount_leak, [add, set, zap, final(2)]).map((v) => v.pfn)).toEqual([512]);
   });
 });

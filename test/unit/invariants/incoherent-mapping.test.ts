@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { feed, pteClearOf } from './fixtures.js';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { incoherent_mapping } from '../../../src/invariants/incoherent-mapping.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
@@ -9,15 +10,13 @@ const example = (name: string) => JSON.parse(readFileSync(new URL(`../../../exam
 
 function check(evs: MmTraceEvent[]): ViolationReport[] {
   const out: ViolationReport[] = [];
-  const c = incoherent_mapping.create({ policy: 'linux-4.20', report: (v) => out.push(v) });
-  for (const e of evs) c.on(e);
-  c.finish();
+  out.push(...feed(incoherent_mapping, evs, { policy: 'linux-4.20' }));
   return out;
 }
 
 const VA = 0x7effffffe000;
 const pteSet = (time: number, pfn: number, va = VA, mm = 'app'): MmEventOf<'pte_set'> => ({ type: 'pte_set', time, actor: 'app', mm, va, pfn, write: true, refcount: 2 });
-const pteClear = (time: number, pfn: number, va = VA, mm = 'app'): MmEventOf<'pte_clear'> => ({ type: 'pte_clear', time, actor: 'app', mm, va, pfn, dirty: true });
+const pteClear = (time: number, pfn: number, va = VA, mm = 'app'): MmEventOf<'pte_clear'> => pteClearOf(time, 'app', mm, va, pfn, true);
 const ref = (time: number, pfn: number): MmEventOf<'dma_ref_get'> => ({
   type: 'dma_ref_get', time, actor: 'nic0', ref: 1, holder: 'nic0', api: 'get_user_pages_longterm', mm: 'app', va: VA, pfn, gen: 1,
   file: '', index: -1, flags: 0, fnames: 'FOLL_GET|FOLL_LONGTERM|FOLL_WRITE', longterm: true, pin: false, refs: 1, refcount: 3, pincount: 0,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { feed, devMapOf } from './fixtures.js';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { install_during_invalidation } from '../../../src/invariants/install-during-invalidation.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
@@ -6,9 +7,7 @@ import { runScenario } from '../../../src/scenario/run/run.js';
 
 function check(evs: MmTraceEvent[]): ViolationReport[] {
   const out: ViolationReport[] = [];
-  const c = install_during_invalidation.create({ policy: 'linux-6.12', report: (v) => out.push(v) });
-  for (const e of evs) c.on(e);
-  c.finish();
+  out.push(...feed(install_during_invalidation, evs, { policy: 'linux-6.12' }));
   return out;
 }
 
@@ -18,9 +17,7 @@ const start = (id = 1, mm = 'app'): MmEventOf<'notifier_start'> =>
 const end = (id = 1): MmEventOf<'notifier_end'> => ({ type: 'notifier_end', time: 20, actor: 'app', id, mm: 'app' });
 const abort = (id = 1): MmEventOf<'notifier_abort'> => ({ type: 'notifier_abort', time: 20, actor: 'app', id, mm: 'app' });
 /** A device install from a walk that began when the trace held @snapSeq events. */
-const map = (snapSeq: number, va = VA, mm = 'app'): MmEventOf<'dev_map'> => ({
-  type: 'dev_map', time: 30, actor: 'gpu0', device: 'gpu0', mm, va, pfn: 9, gen: 1, file: '', index: -1, write: true, snapSeq, holdsRef: false,
-});
+const map = (snapSeq: number, va = VA, mm = 'app'): MmEventOf<'dev_map'> => devMapOf(30, 'gpu0', mm, va, 9, { snapSeq });
 
 /** @holder's callback for range @id returned; a MIGRATE range carries its owner. */
 const subDone = (id: number, owner: string, event = 'MMU_NOTIFY_MIGRATE'): MmEventOf<'notifier_sub_done'> => ({

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { feed, folioFreeOf } from './fixtures.js';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { kernel_bug } from '../../../src/invariants/kernel-bug.js';
 import { BUG_ON } from '../../../src/mm/mmdebug.js';
@@ -11,9 +12,7 @@ import { runScenario } from '../../../src/scenario/run/run.js';
 
 function check(evs: MmTraceEvent[]): ViolationReport[] {
   const out: ViolationReport[] = [];
-  const c = kernel_bug.create({ policy: 'linux-4.20', report: (v) => out.push(v) });
-  for (const e of evs) c.on(e);
-  c.finish();
+  out.push(...feed(kernel_bug, evs, { policy: 'linux-4.20' }));
   return out;
 }
 
@@ -31,7 +30,7 @@ describe('kernel-bug (synthetic trace)', () => {
   });
 
   it('does not fire on a WARN, nor on ordinary mm events', () => {
-    const free: MmEventOf<'folio_free'> = { type: 'folio_free', time: 1, actor: 'kernel', pfn: 17, gen: 1 };
+    const free: MmEventOf<'folio_free'> = folioFreeOf(1, 'kernel', 17);
     expect(check([warn(1), free])).toEqual([]);
   });
 });

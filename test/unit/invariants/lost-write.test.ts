@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { feed, folioFreeOf, filemapRemoveOf } from './fixtures.js';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { lost_write } from '../../../src/invariants/lost-write.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
@@ -9,18 +10,15 @@ const example = (name: string) => JSON.parse(readFileSync(new URL(`../../../exam
 
 function check(evs: MmTraceEvent[]): ViolationReport[] {
   const out: ViolationReport[] = [];
-  const c = lost_write.create({ policy: 'linux-4.20', report: (v) => out.push(v) });
-  for (const e of evs) c.on(e);
-  c.finish();
+  out.push(...feed(lost_write, evs, { policy: 'linux-4.20' }));
   return out;
 }
 
 const K = { actor: 'kernel' };
 const alloc = (time: number, pfn: number, gen: number): MmEventOf<'folio_alloc'> => ({ type: 'folio_alloc', time, ...K, pfn, gen, owner: 'f', file: 'f', index: 0 });
-const free = (time: number, pfn: number, gen: number): MmEventOf<'folio_free'> => ({ type: 'folio_free', time, ...K, pfn, gen });
+const free = (time: number, pfn: number, _gen: number): MmEventOf<'folio_free'> => folioFreeOf(time, K.actor, pfn);
 const add = (time: number, pfn: number, gen: number, index = 0): MmEventOf<'filemap_add'> => ({ type: 'filemap_add', time, ...K, file: 'f', index, pfn, gen, refcount: 1 });
-const remove = (time: number, pfn: number, gen: number, index = 0): MmEventOf<'filemap_remove'> =>
-  ({ type: 'filemap_remove', time, actor: 'admin', file: 'f', index, pfn, gen, refcount: 1, pincount: 0, reason: 'truncate' });
+const remove = (time: number, pfn: number, _gen: number, index = 0): MmEventOf<'filemap_remove'> => filemapRemoveOf(time, 'admin', 'f', index, pfn, 1, 'truncate');
 const ref = (time: number, pfn: number, gen: number): MmEventOf<'dma_ref_get'> => ({
   type: 'dma_ref_get', time, actor: 'nic0', ref: 1, holder: 'nic0', api: 'get_user_pages_longterm', mm: 'app', va: 0x7f0000000000, pfn, gen,
   file: 'f', index: 0, flags: 0, fnames: 'FOLL_GET|FOLL_LONGTERM|FOLL_WRITE', longterm: true, pin: false, refs: 1, refcount: 3, pincount: 0,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { feed } from './fixtures.js';
 import { delay, type Co } from '../../../src/engine/actor.js';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { nonblock_slept } from '../../../src/invariants/nonblock-slept.js';
@@ -13,9 +14,7 @@ import { makeKernel, PAGE, type TestKernel } from '../../helpers/kernel.js';
 
 function check(evs: MmTraceEvent[]): ViolationReport[] {
   const out: ViolationReport[] = [];
-  const c = nonblock_slept.create({ policy: 'linux-6.12', report: (v) => out.push(v) });
-  for (const e of evs) c.on(e);
-  c.finish();
+  out.push(...feed(nonblock_slept, evs, { policy: 'linux-6.12' }));
   return out;
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { feed } from './fixtures.js';
 import type { Co } from '../../../src/engine/actor.js';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { notifier_failed_blockable } from '../../../src/invariants/notifier-failed-blockable.js';
@@ -13,9 +14,7 @@ import { makeKernel, PAGE, type TestKernel } from '../../helpers/kernel.js';
 
 function check(evs: MmTraceEvent[]): ViolationReport[] {
   const out: ViolationReport[] = [];
-  const c = notifier_failed_blockable.create({ policy: 'linux-6.12', report: (v) => out.push(v) });
-  for (const e of evs) c.on(e);
-  c.finish();
+  out.push(...feed(notifier_failed_blockable, evs, { policy: 'linux-6.12' }));
   return out;
 }
 

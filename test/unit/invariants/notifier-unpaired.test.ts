@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { feed } from './fixtures.js';
 import type { Co } from '../../../src/engine/actor.js';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { notifier_unpaired } from '../../../src/invariants/notifier-unpaired.js';
 import { MmuIntervalNotifier, mmu_interval_notifier_insert } from '../../../src/mm/mmu_interval_notifier.js';
 import {
   MMU_NOTIFY_UNMAP, mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_invalidate_range_start_nonblock,
-  mmu_notifier_range_init,
+  mmu_notifier_range_init, mmu_notifier_register,
 } from '../../../src/mm/mmu_notifier.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
 import { runScenario } from '../../../src/scenario/run/run.js';
@@ -13,9 +14,7 @@ import { makeKernel, PAGE, type TestKernel } from '../../helpers/kernel.js';
 
 function check(evs: MmTraceEvent[]): ViolationReport[] {
   const out: ViolationReport[] = [];
-  const c = notifier_unpaired.create({ policy: 'linux-6.12', report: (v) => out.push(v) });
-  for (const e of evs) c.on(e);
-  c.finish();
+  out.push(...feed(notifier_unpaired, evs, { policy: 'linux-6.12' }));
   return out;
 }
 
@@ -133,5 +132,71 @@ describe('notifier-unpaired (scenario)', () => {
     expect(starts).toBeGreaterThanOrEqual(4);
     expect(evs.filter((e) => e.type === 'notifier_end').length).toBe(starts);
     expect(r.violations.map((v) => v.kind)).not.toContain('notifier-unpaired');
+  });
+});
+
+/**
+ * Classic subscribers (struct mmu_notifier): invalidate_range_end is called per subscriber, so a
+ * refused non-blockable start can leave some unpaired. @refuses refuses every non-blockable start;
+ * @withEnd gives it an invalidate_range_end too (which the API forbids to a start that can fail).
+ */
+function classic(t: TestKernel, holder: string, refuses: boolean, withEnd = true): void {
+  const mm = t.k.processes.get('p')!.mm;
+  expect(mmu_notifier_register({
+    holder,
+    ops: {
+      *invalidate_range_start(_s, r): Co<0 | 'EAGAIN'> {
+        return refuses && r.flags === 0 ? 'EAGAIN' : 0;
+      },
+      ...(withEnd ? { *invalidate_range_end(): Co {} } : {}),
+    },
+  }, mm)).toBe(0);
+}
+
+describe('notifier-unpaired: classic subscribers and a refused non-blockable start (the OOM reaper)', () => {
+  const twoSubs = (era: '5.12' | '5.13', refuserHasEnd: boolean) => {
+    const t = makeKernel(era);
+    t.k.create_process('p');
+    classic(t, 'kvm', false);
+    classic(t, 'drv', true, refuserHasEnd);
+    expect(reap(t, 'correct')).toBe('EAGAIN');
+    return t;
+  };
+
+  it('before 5.13 a subscriber whose start succeeded in a range another refused never gets its _end: it fires at the end of the run', () => {
+    const t = twoSubs('5.12', false);
+    expect(t.events.some((e) => e.type === 'notifier_sub_end')).toBe(false);
+    const r = check(withRunEnd(t));
+    expect(r.map((v) => v.message)).toEqual([expect.stringMatching(/kvm's invalidate_range_start for range \d+ .* never got its _end/)]);
+  });
+
+  it('from 5.13 every subscriber with an invalidate_range_end gets it after the refusal: kvm is paired, nothing fires', () => {
+    const t = twoSubs('5.13', false);
+    expect(t.events.filter((e) => e.type === 'notifier_sub_end').map((e) => (e as { holder: string }).holder)).toEqual(['kvm']);
+    expect(check(withRunEnd(t))).toEqual([]);
+    expect(t.events.some((e) => e.type === 'kernel_warn')).toBe(false);
+  });
+
+  it('from 5.13 a refusing subscriber that has an invalidate_range_end gets it after its own failed start: it fires, and the kernel WARNs', () => {
+    const t = twoSubs('5.13', true);
+    const r = check(withRunEnd(t));
+    expect(r.map((v) => v.message)).toEqual([expect.stringMatching(/drv's invalidate_range_end for range \d+ after its own non-blockable start failed/)]);
+    expect(t.events.filter((e) => e.type === 'kernel_warn').map((e) => (e as { site: string }).site)).toEqual(['mm/mmu_notifier.c:mn_hlist_invalidate_range_start']);
+  });
+
+  it('a blockable range is paired per subscriber in every era: start, then each subscriber\'s _end', () => {
+    for (const era of ['5.12', '5.13'] as const) {
+      const t = makeKernel(era);
+      t.k.create_process('p');
+      classic(t, 'kvm', false);
+      classic(t, 'drv', true);
+      const range = mmu_notifier_range_init(t.k, t.k.processes.get('p')!.mm, MMU_NOTIFY_UNMAP, BASE, BASE + PAGE);
+      t.run((function* () {
+        expect(yield* mmu_notifier_invalidate_range_start(t.k, range)).toBe(0);
+        yield* mmu_notifier_invalidate_range_end(t.k, range);
+      })());
+      expect(t.events.filter((e) => e.type === 'notifier_sub_end')).toHaveLength(2);
+      expect(check(withRunEnd(t))).toEqual([]);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { feed, folioFreeOf, filemapRemoveOf } from './fixtures.js';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { pinned_page_moved } from '../../../src/invariants/pinned-page-moved.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
@@ -7,9 +8,7 @@ import { runScenario } from '../../../src/scenario/run/run.js';
 
 function check(evs: MmTraceEvent[]): ViolationReport[] {
   const out: ViolationReport[] = [];
-  const c = pinned_page_moved.create({ policy: 'linux-6.12', report: (v) => out.push(v) });
-  for (const e of evs) c.on(e);
-  c.finish();
+  out.push(...feed(pinned_page_moved, evs, { policy: 'linux-6.12' }));
   return out;
 }
 
@@ -22,9 +21,8 @@ const put = (time: number, pfn: number): MmEventOf<'dma_ref_put'> => ({
   type: 'dma_ref_put', time, actor: 'app', ref: 1, holder: 'nic0', pfn, gen: 1, dirty: false, pin: true, refs: 1024, refcount: 1, pincount: 0,
 });
 const migrate = (time: number, old: number, neu: number): MmEventOf<'folio_migrate'> => ({ type: 'folio_migrate', time, actor: 'kcompactd0', old, new: neu, mm: 'app', va: VA });
-const remove = (time: number, pfn: number, reason: string): MmEventOf<'filemap_remove'> =>
-  ({ type: 'filemap_remove', time, actor: 'kswapd0', file: 'f', index: 0, pfn, gen: 1, refcount: 1025, pincount: 1, reason });
-const free = (time: number, pfn: number): MmEventOf<'folio_free'> => ({ type: 'folio_free', time, actor: 'kernel', pfn, gen: 1 });
+const remove = (time: number, pfn: number, reason: string): MmEventOf<'filemap_remove'> => filemapRemoveOf(time, 'kswapd0', 'f', 0, pfn, 1025, reason, 1);
+const free = (time: number, pfn: number): MmEventOf<'folio_free'> => folioFreeOf(time, 'kernel', pfn);
 
 describe('pinned-page-moved (synthetic trace)', () => {
   it('fires when migration moves a page a DMA reference holds, with the reference in its chain', () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { feed, folioFreeOf, filemapRemoveOf, pteClearOf, frameFinalOf } from './fixtures.js';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { refcount_leak } from '../../../src/invariants/refcount-leak.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
@@ -7,27 +8,24 @@ import { runScenario } from '../../../src/scenario/run/run.js';
 
 function check(evs: MmTraceEvent[]): ViolationReport[] {
   const out: ViolationReport[] = [];
-  const c = refcount_leak.create({ policy: 'linux-6.12', report: (v) => out.push(v) });
-  for (const e of evs) c.on(e);
-  c.finish();
+  out.push(...feed(refcount_leak, evs, { policy: 'linux-6.12' }));
   return out;
 }
 
 const K = { time: 0, actor: 'kernel' };
 const alloc = (pfn: number, gen = 1): MmEventOf<'folio_alloc'> => ({ type: 'folio_alloc', ...K, pfn, gen, owner: 'f', file: 'f', index: 0 });
-const free = (pfn: number, gen = 1): MmEventOf<'folio_free'> => ({ type: 'folio_free', ...K, pfn, gen });
+const free = (pfn: number, _gen = 1): MmEventOf<'folio_free'> => folioFreeOf(K.time, K.actor, pfn);
 const add = (pfn: number): MmEventOf<'filemap_add'> => ({ type: 'filemap_add', ...K, file: 'f', index: 0, pfn, gen: 1, refcount: 1 });
-const remove = (pfn: number): MmEventOf<'filemap_remove'> => ({ type: 'filemap_remove', ...K, file: 'f', index: 0, pfn, gen: 1, refcount: 1, pincount: 0, reason: 'truncate' });
+const remove = (pfn: number): MmEventOf<'filemap_remove'> => filemapRemoveOf(K.time, K.actor, 'f', 0, pfn, 1, 'truncate');
 const pteSet = (pfn: number): MmEventOf<'pte_set'> => ({ type: 'pte_set', ...K, mm: 'app', va: 0x1000, pfn, write: true, refcount: 2 });
-const pteClear = (pfn: number): MmEventOf<'pte_clear'> => ({ type: 'pte_clear', ...K, mm: 'app', va: 0x1000, pfn, dirty: false });
+const pteClear = (pfn: number): MmEventOf<'pte_clear'> => pteClearOf(K.time, K.actor, 'app', 0x1000, pfn);
 const refGet = (pfn: number, pin: boolean, refs: number): MmEventOf<'dma_ref_get'> => ({
   type: 'dma_ref_get', ...K, actor: 'app', ref: 1, holder: 'app', api: pin ? 'pin_user_pages' : 'get_user_pages', mm: 'app', va: 0x1000, pfn, gen: 1,
   file: 'f', index: 0, flags: 0, fnames: pin ? 'FOLL_PIN' : 'FOLL_GET', longterm: false, pin, refs, refcount: 0, pincount: 0,
 });
 const refPut = (pfn: number, pin: boolean, refs: number): MmEventOf<'dma_ref_put'> =>
   ({ type: 'dma_ref_put', ...K, actor: 'app', ref: 1, holder: 'app', pfn, gen: 1, dirty: false, pin, refs, refcount: 0, pincount: 0 });
-const final = (pfn: number, refcount: number, pincount = 0): MmEventOf<'frame_final'> =>
-  ({ type: 'frame_final', ...K, pfn, gen: 1, refcount, pincount, mapcount: 0 });
+const final = (pfn: number, refcount: number, pincount = 0): MmEventOf<'frame_final'> => frameFinalOf(K.time, pfn, refcount, pincount);
 const vmstat = (acquired: number, released: number): MmEventOf<'vmstat_final'> =>
   ({ type: 'vmstat_final', ...K, nr_foll_pin_acquired: acquired, nr_foll_pin_released: released });
 
@@ -103,7 +101,7 @@ describe('refcount-leak (scenarios)', () => {
 
   it.each(['linux-4.20', 'linux-6.12'])('under %s, pins still held at the end of the run are holders, not a leak', (policy) => {
     const finals: number[] = [];
-    const r = runScenario(gup(['pin'], false), { policy, trace: (e) => { if (e.type === 'frame_final') finals.push(e.refcount); } });
+    const r = runScenario(gup(['pin'], false), { policy, trace: (e) => { if (e.type === 'frame_final') finals.push(...e.refcounts); } });
     expect(r.results['p']).toBe('ok');
     // The pinned pages outlive truncate and munmap, so the end-of-run books really are checked.
     expect(finals.length).toBeGreaterThanOrEqual(4);

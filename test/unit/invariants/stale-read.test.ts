@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { feed, filemapRemoveOf } from './fixtures.js';
 import type { ViolationReport } from '../../../src/invariants/checker.js';
 import { stale_read } from '../../../src/invariants/stale-read.js';
 import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
@@ -9,9 +10,7 @@ const example = (name: string) => JSON.parse(readFileSync(new URL(`../../../exam
 
 function check(evs: MmTraceEvent[]): ViolationReport[] {
   const out: ViolationReport[] = [];
-  const c = stale_read.create({ policy: 'linux-4.20', report: (v) => out.push(v) });
-  for (const e of evs) c.on(e);
-  c.finish();
+  out.push(...feed(stale_read, evs, { policy: 'linux-4.20' }));
   return out;
 }
 
@@ -20,8 +19,7 @@ const ref = (time: number, pfn: number): MmEventOf<'dma_ref_get'> => ({
   type: 'dma_ref_get', time, actor: 'nic0', ref: 1, holder: 'nic0', api: 'get_user_pages_longterm', mm: 'app', va: VA, pfn, gen: 1,
   file: 'f', index: 1, flags: 0, fnames: 'FOLL_GET|FOLL_LONGTERM|FOLL_WRITE', longterm: true, pin: false, refs: 1, refcount: 3, pincount: 0,
 });
-const remove = (time: number, pfn: number): MmEventOf<'filemap_remove'> =>
-  ({ type: 'filemap_remove', time, actor: 'admin', file: 'f', index: 1, pfn, gen: 1, refcount: 1, pincount: 0, reason: 'punch_hole' });
+const remove = (time: number, pfn: number): MmEventOf<'filemap_remove'> => filemapRemoveOf(time, 'admin', 'f', 1, pfn, 1, 'punch_hole');
 /** A NIC read of @pfn that returned @token where a CPU load would see @cpuToken through @cpuPfn (-1: no PTE). */
 const read = (time: number, pfn: number, token: number, cpuPfn: number, cpuToken: number, o: Partial<MmEventOf<'dma_access'>> = {}): MmEventOf<'dma_access'> => ({
   type: 'dma_access', op: 'dma_write', length: 4096, time, actor: 'nic0', wr: 'r', device: 'nic0', mm: 'app', va: VA, pfn, gen: 1, file: 'f', index: 1,

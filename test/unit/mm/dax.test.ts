@@ -6,12 +6,13 @@ import type { Errno } from '../../../src/mm/errno.js';
 import { filemap_get_folio } from '../../../src/mm/filemap.js';
 import { do_punch_hole, vfs_fsync_range } from '../../../src/mm/fs/read_write.js';
 import { get_user_pages_unlocked, unpin_user_pages_dirty_lock } from '../../../src/mm/gup.js';
-import { do_mmap } from '../../../src/mm/mmap.js';
+import { do_mmap, do_munmap } from '../../../src/mm/mmap.js';
 import type { DmaRef } from '../../../src/mm/pin_registry.js';
 import { do_truncate } from '../../../src/mm/truncate.js';
 import { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, PG_dax, PG_private } from '../../../src/mm/types.js';
 import { runScenario } from '../../../src/scenario/run/run.js';
 import { makeKernel, PAGE, type TestKernel } from '../../helpers/kernel.js';
+import { pagesOfType } from '../../helpers/pages.js';
 
 const example = (name: string) => JSON.parse(readFileSync(new URL(`../../../examples/${name}.json`, import.meta.url), 'utf8'));
 const ERAS = ['4.20', '6.12'] as const;
@@ -75,7 +76,7 @@ describe('fsdax truncate breaks layouts (fs/dax.c dax_layout_busy_page_range)', 
     const wait = t.events.find((e) => e.type === 'dax_busy_wait');
     expect(wait).toMatchObject({ pfn: pinned, actor: 'admin' });
     // The pinned frame is not freed before the unpin; every frame is free afterwards.
-    const frees = t.events.filter((e) => e.type === 'folio_free' && pfns.includes(e.pfn));
+    const frees = pagesOfType(t.events, 'folio_free').filter((e) => pfns.includes(e.pfn));
     expect(frees).toHaveLength(4);
     expect(frees.every((e) => e.time >= unpinAt)).toBe(true);
     expect(pfns.map((p) => t.k.mem.free[p])).toEqual([1, 1, 1, 1]);
@@ -125,25 +126,83 @@ describe('fsdax dirtying and writeback', () => {
   });
 });
 
-describe('fsdax punch-hole breaks layouts too', () => {
-  it.each(ERAS)('under linux-%s a punch over a page a short-term reference holds waits for the unpin; one beside it does not', (era) => {
+describe('fsdax break-layouts covers the whole file (ext4_break_layouts / xfs_break_dax_layouts → dax_layout_busy_page(mapping))', () => {
+  it.each(ERAS)('under linux-%s a punch of a page beside the one a short-term reference holds waits for the unpin too', (era) => {
     const { t, mm, f, a, pfns } = setup(era);
     const ref = t.run(get_user_pages_unlocked(t.k, mm, a + PAGE, 1, shortTerm(era), 'odirect')) as DmaRef;
-    // Page 2 is not busy: no wait.
-    const beside = t.sched.spawn('admin0', do_punch_hole(t.k, f, 2 * PAGE, PAGE));
-    t.sched.run();
-    expect(beside.result).toBe(0);
-    expect(beside.blockedNs).toBe(0);
-    expect(t.k.mem.free[pfns[2]!]).toBe(1);
     const t0 = t.k.now;
-    const r = race(t, do_punch_hole(t.k, f, PAGE, PAGE), ref, t0 + 20_000);
+    // Page 2 is idle, page 1 is busy: the scan from index 0 finds page 1 and the punch waits.
+    const r = race(t, do_punch_hole(t.k, f, 2 * PAGE, PAGE), ref, t0 + 20_000);
     expect(r.res).toBe(0);
     expect(r.end).toBeGreaterThanOrEqual(r.unpinTime);
     expect(r.blocked).toBeGreaterThanOrEqual(19_000);
     expect(t.events.filter((e) => e.type === 'dax_busy_wait').map((e) => e.pfn)).toEqual([pfns[1]]);
-    expect(t.k.mem.free[pfns[1]!]).toBe(1);
-    expect(filemap_get_folio(f.i_mapping, 1)).toBe(-1);
+    // Only the hole's block goes; the busy page (outside the hole) stays the file's.
+    expect(t.k.mem.free[pfns[2]!]).toBe(1);
+    expect(filemap_get_folio(f.i_mapping, 1)).toBe(pfns[1]);
     expect(f.i_size).toBe(4 * PAGE);
+  });
+
+  it.each(ERAS)('under linux-%s a truncate to 3 pages waits for a reference on page 0, which it does not even remove', (era) => {
+    const { t, mm, f, a, pfns } = setup(era);
+    const ref = t.run(get_user_pages_unlocked(t.k, mm, a, 1, shortTerm(era), 'odirect')) as DmaRef;
+    const t0 = t.k.now;
+    const r = race(t, do_truncate(t.k, f, 3 * PAGE), ref, t0 + 20_000);
+    expect(r.res).toBe(0);
+    expect(r.blocked).toBeGreaterThanOrEqual(19_000);
+    expect(t.events.filter((e) => e.type === 'dax_busy_wait').map((e) => e.pfn)).toEqual([pfns[0]]);
+    expect(t.k.mem.free[pfns[3]!]).toBe(1);
     expect(t.k.mem.free[pfns[0]!]).toBe(0);
+  });
+
+  it.each(ERAS)('under linux-%s growing a DAX file breaks layouts too: it waits for the busy page and unmaps the whole file', (era) => {
+    const { t, mm, f, a, pfns } = setup(era);
+    const ref = t.run(get_user_pages_unlocked(t.k, mm, a + 3 * PAGE, 1, shortTerm(era), 'odirect')) as DmaRef;
+    const t0 = t.k.now;
+    const r = race(t, do_truncate(t.k, f, 8 * PAGE), ref, t0 + 20_000);
+    expect(r.res).toBe(0);
+    expect(r.blocked).toBeGreaterThanOrEqual(19_000);
+    expect(t.events.filter((e) => e.type === 'dax_busy_wait').map((e) => e.pfn)).toEqual([pfns[3]]);
+    expect(f.i_size).toBe(8 * PAGE);
+    expect(mm.pgtable.count).toBe(0);
+  });
+
+  it.each(ERAS)('under linux-%s a one-page punch invalidates every mapping of the file, each over its whole span', (era) => {
+    const { t, f, a } = setup(era);
+    const q = t.k.create_process('q');
+    const b = t.run(do_mmap(t.k, q.mm, { addr: null, length: 2 * PAGE, prot: 'r', shared: true, private: false, fixed: false, populate: false, file: f, offset: 2 * PAGE }, '')) as number;
+    t.run(do_punch_hole(t.k, f, 0, PAGE));
+    const starts = t.events.filter((e) => e.type === 'notifier_start').map((e) => [e.mm, e.start, e.end]);
+    expect(starts).toContainEqual(['p', a, a + 4 * PAGE]);
+    expect(starts).toContainEqual(['q', b, b + 2 * PAGE]);
+  });
+
+  it('a private COW copy of a DAX file is zapped by a punch elsewhere in the file before 5.3 (even_cows), kept from 5.3', () => {
+    for (const [era, kept] of [['4.20', false], ['5.3', true], ['6.12', true]] as const) {
+      const t = makeKernel(era);
+      const p = t.k.create_process('p');
+      const f = t.k.create_inode('f', 'xfs', true, 4 * PAGE);
+      const a = t.run(do_mmap(t.k, p.mm, { addr: null, length: 4 * PAGE, prot: 'rw', shared: false, private: true, fixed: false, populate: false, file: f, offset: 0 }, '')) as number;
+      t.run(cpu_access(t.k, p.mm, a, PAGE, t.k.new_content('mine')));
+      const cow = t.k.mem.content.indexOf(t.k.contents.indexOf('mine'));
+      expect(cow).toBeGreaterThan(0);
+      t.run(do_punch_hole(t.k, f, 2 * PAGE, PAGE));
+      expect(t.k.mem.free[cow] === 0, `linux-${era}`).toBe(kept);
+    }
+  });
+
+  it('a reference kept after munmap: before 6.15 mapping_mapped() is false and the truncate does not wait; from 6.15 it waits', () => {
+    for (const [era, waits] of [['6.12', false], ['6.15', true]] as const) {
+      const t = makeKernel(era);
+      const p = t.k.create_process('p');
+      const f = t.k.create_inode('f', 'xfs', true, 4 * PAGE);
+      const a = t.run(do_mmap(t.k, p.mm, { addr: null, length: 4 * PAGE, prot: 'rw', shared: true, private: false, fixed: false, populate: false, file: f, offset: 0 }, '')) as number;
+      t.run(cpu_access(t.k, p.mm, a, 4 * PAGE, t.k.new_content('s1')));
+      const ref = t.run(get_user_pages_unlocked(t.k, p.mm, a, 1, FOLL_PIN | FOLL_WRITE, 'odirect')) as DmaRef;
+      t.run(do_munmap(t.k, p.mm, a, 4 * PAGE));
+      const r = race(t, do_truncate(t.k, f, 0), ref, t.k.now + 20_000);
+      expect(r.res).toBe(0);
+      expect(t.events.some((e) => e.type === 'dax_busy_wait'), `linux-${era}`).toBe(waits);
+    }
   });
 });

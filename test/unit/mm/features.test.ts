@@ -38,7 +38,7 @@ describe('the era timeline', () => {
 
   it('keeps the features linux-4.20, linux-5.7 and linux-6.12 had before the timeline', () => {
     const OLD = ['foll_pin', 'gup_get_pin_exclusive', 'gup_longterm_needs_pin', 'longterm_file_write_refused', 'umem_force_write', 'ext4_dirty_nobuffers_warn',
-      'ext4_writepages_bug', 'fork_copies_pinned', 'anon_exclusive', 'longterm_migrates_movable', 'mlx5_umr_warn', 'mremap_vma_lookup_first'] as const;
+      'ext4_writepages_bug', 'fork_copies_pinned', 'anon_exclusive', 'longterm_migrates_movable', 'mlx5_umr_recovery', 'mremap_vma_lookup_first'] as const;
     const row = (...v: boolean[]) => Object.fromEntries(OLD.map((k, i) => [k, v[i]]));
     expect(pick(kernelFeatures(4, 20), OLD)).toEqual(row(false, false, false, false, true, true, true, false, false, false, false, false));
     expect(pick(kernelFeatures(5, 7), OLD)).toEqual(row(true, true, false, false, true, true, true, false, false, false, false, false));

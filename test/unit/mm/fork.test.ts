@@ -233,3 +233,36 @@ describe('fork in a scenario: the child\'s actors', () => {
     expect(r.violations).toEqual([]);
   });
 });
+
+describe('fork and device-private pages (copy_nonpresent_pte)', () => {
+  const scenarioOf = (childTouches: boolean) => ({
+    name: 'fork-devpriv', kernel: { memory: '64M' }, devices: { gpu0: { model: 'gpu-hmm' } },
+    actors: {
+      app: [
+        { op: 'mmap', length: '2p', prot: 'rw', flags: ['private'], as: 'buf' },
+        { op: 'store', addr: 'buf', length: '2p', as: 'i' },
+        { op: 'mirror', device: 'gpu0', addr: 'buf', length: '2p', as: 'm' },
+        { op: 'migrate_to_device', mirror: 'm', offset: 0, length: '2p', as: 'mig' },
+        { op: 'fork', as: 'kid' },
+        { op: 'snapshot', mirror: 'm', offset: 0, length: '2p', at: '300us', as: 'snap' },
+      ],
+      child: { process: 'kid', ops: childTouches ? [{ op: 'load', addr: 'buf', length: '2p', at: '100us', as: 'saw' }] : [] },
+    },
+  });
+
+  it('leaves the pages on the device, read-only in both processes: no migration at fork', () => {
+    const evs: MmTraceEvent[] = [];
+    const r = runScenario(scenarioOf(false), { trace: (e) => evs.push(e) });
+    expect(r.observed['snap']).toBe('DEV_PRIVATE_LOCAL|READ,DEV_PRIVATE_LOCAL|READ');
+    const fork = evs.findIndex((e) => e.type === 'op_start' && e.op === 'fork');
+    expect(evs.slice(fork).some((e) => e.type === 'notifier_start' && e.event === 'MMU_NOTIFY_MIGRATE')).toBe(false);
+    expect(r.violations).toEqual([]);
+  });
+
+  it('the child\'s touch brings each page back to RAM for both processes (read-only), through the parent\'s mirror; nothing leaks', () => {
+    const r = runScenario(scenarioOf(true));
+    expect(r.observed['saw']).toBe('i');
+    expect(r.observed['snap']).toBe('READ,READ');
+    expect(r.violations).toEqual([]);
+  });
+});

@@ -208,7 +208,7 @@ describe('mremap move (move_vma, move_page_tables)', () => {
     expect(starts[0]).toMatchObject({ event: 'MMU_NOTIFY_UNMAP', start: dst, end: dst + 2 * PAGE });
     expect(starts.slice(1).every((e) => e.start === a && e.end === a + 2 * PAGE)).toBe(true);
     expect(starts.length).toBeGreaterThanOrEqual(2);
-    const firstDstFree = t.events.findIndex((e, i) => i >= n && e.type === 'folio_free' && e.pfn === dstPfns[0]);
+    const firstDstFree = t.events.findIndex((e, i) => i >= n && e.type === 'folio_free' && e.pfns.includes(dstPfns[0]!));
     const firstMove = t.events.findIndex((e, i) => i >= n && e.type === 'pte_set' && e.va === dst);
     expect(firstDstFree).toBeGreaterThan(0);
     expect(firstDstFree).toBeLessThan(firstMove);
@@ -234,5 +234,54 @@ describe('mremap move (move_vma, move_page_tables)', () => {
     expect(v.vm_pgoff).toBe(3);
     expect(f.i_mapping.i_mmap.has(v)).toBe(true);
     expect([...f.i_mapping.i_mmap].some((x) => x.vm_start <= a + PAGE && x.vm_end > a + PAGE)).toBe(false);
+  });
+});
+
+describe('MREMAP_DONTUNMAP (5.7)', () => {
+  function mapped(era: '5.6' | '5.7' | '5.12' | '5.13' | '6.12', file = false) {
+    const t = makeKernel(era);
+    const p = t.k.create_process('p');
+    const f = file ? t.k.create_inode('f', 'ext4', false, 4 * PAGE) : null;
+    const a = t.run(do_mmap(t.k, p.mm, anon(4 * PAGE, { file: f }), '')) as number;
+    const tok = t.k.new_content('s1');
+    t.run(cpu_access(t.k, p.mm, a, 4 * PAGE, tok));
+    return { t, mm: p.mm, a, tok, pfns: pfnsAt(p.mm, a, 4) };
+  }
+
+  it('moves the pages to a new address and leaves the old range mapped and empty; one UNMAP of the old range, no second unmap', () => {
+    const { t, mm, a, tok, pfns } = mapped('6.12');
+    const n = t.events.length;
+    const na = t.run(do_mremap(t.k, mm, args(a, 4 * PAGE, 4 * PAGE, { maymove: true, dontunmap: true }))) as number;
+    expect(na).not.toBe(a);
+    expect(pfnsAt(mm, na, 4)).toEqual(pfns);
+    expect(pfnsAt(mm, a, 4)).toEqual([-1, -1, -1, -1]);
+    expect(find_vma(mm, a)).not.toBeNull();
+    expect(notifierStarts(t, n).map((e) => [e.event, e.start])).toEqual([['MMU_NOTIFY_UNMAP', a]]);
+    // The old range re-faults a new zero page; the new one has the data.
+    expect(t.run(cpu_access(t.k, mm, a, PAGE, -1)).tokens).toEqual([0]);
+    expect(t.run(cpu_access(t.k, mm, na, PAGE, -1)).tokens).toEqual([tok]);
+  });
+
+  it('is EINVAL before 5.7, without MREMAP_MAYMOVE, or with a different length', () => {
+    const old = mapped('5.6');
+    expect(old.t.run(do_mremap(old.t.k, old.mm, args(old.a, 4 * PAGE, 4 * PAGE, { maymove: true, dontunmap: true })))).toBe('EINVAL');
+    const { t, mm, a } = mapped('6.12');
+    expect(t.run(do_mremap(t.k, mm, args(a, 4 * PAGE, 4 * PAGE, { dontunmap: true })))).toBe('EINVAL');
+    expect(t.run(do_mremap(t.k, mm, args(a, 4 * PAGE, 8 * PAGE, { maymove: true, dontunmap: true })))).toBe('EINVAL');
+  });
+
+  it('a file mapping: EINVAL in 5.7–5.12 (private anonymous VMAs only), moved from 5.13', () => {
+    for (const [era, ok] of [['5.7', false], ['5.12', false], ['5.13', true]] as const) {
+      const { t, mm, a } = mapped(era, true);
+      const r = t.run(do_mremap(t.k, mm, args(a, 4 * PAGE, 4 * PAGE, { maymove: true, dontunmap: true })));
+      expect(typeof r === 'number', `linux-${era}`).toBe(ok);
+    }
+  });
+
+  it('with MREMAP_FIXED it moves to the given address, unmapping what was there', () => {
+    const { t, mm, a, pfns } = mapped('6.12');
+    const dst = 0x20000000;
+    expect(t.run(do_mremap(t.k, mm, args(a, 4 * PAGE, 4 * PAGE, { maymove: true, fixed: true, dontunmap: true, new_addr: dst })))).toBe(dst);
+    expect(pfnsAt(mm, dst, 4)).toEqual(pfns);
   });
 });

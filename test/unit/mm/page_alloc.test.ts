@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MemMap } from '../../../src/mm/mem_map.js';
+import { FOLIO_ORDER_SHIFT, MAX_FOLIO_ORDER, MemMap } from '../../../src/mm/mem_map.js';
 import { PageAllocator } from '../../../src/mm/page_alloc.js';
+import * as types from '../../../src/mm/types.js';
 
 function alloc(limitPages: number) {
   const m = new MemMap();
@@ -8,6 +9,17 @@ function alloc(limitPages: number) {
 }
 
 describe('the page allocator: folios of every order', () => {
+  it('every PG_* bit lies below the order bits, and the largest order fits in the 16-bit flags above them', () => {
+    const pg = Object.entries(types).filter(([name]) => name.startsWith('PG_')).map(([, v]) => v as number);
+    expect(pg.length).toBeGreaterThan(5);
+    for (const bit of pg) expect(bit).toBeLessThan(1 << FOLIO_ORDER_SHIFT);
+    expect(MAX_FOLIO_ORDER << FOLIO_ORDER_SHIFT).toBeLessThan(1 << 16);
+    // An order-0 frame with every flag set still reads as order 0.
+    const m = new MemMap();
+    m.flags[1] = pg.reduce((a, b) => a | b, 0);
+    expect(m.folio_order(1)).toBe(0);
+  });
+
   it('order 0 stays LIFO: a freed frame is the next one handed out', () => {
     const { a } = alloc(64);
     const p1 = a.alloc_page(), p2 = a.alloc_page();

@@ -4,7 +4,8 @@
  * pages behave as linux-4.20.
  */
 import { describe, expect, it } from 'vitest';
-import type { MmEventOf, MmTraceEvent } from '../../../src/mm/trace_events.js';
+import type { MmChainEvent, MmTraceEvent } from '../../../src/mm/trace_events.js';
+import { pagesOfType } from '../../helpers/pages.js';
 import type { RunResult } from '../../../src/scenario/run/result.js';
 import { runScenario } from '../../../src/scenario/run/run.js';
 
@@ -16,7 +17,7 @@ function run(s: unknown, policy = 'block-truncate'): { r: RunResult; evs: MmTrac
   return { r, evs };
 }
 const kinds = (r: RunResult) => [...new Set(r.violations.map((v) => v.kind))].sort();
-const of = <T extends MmTraceEvent['type']>(evs: MmTraceEvent[], type: T) => evs.filter((e): e is MmEventOf<T> => e.type === type);
+const of = <T extends MmChainEvent['type']>(evs: MmTraceEvent[], type: T) => pagesOfType(evs, type);
 
 /** A classic MR pins a shared ext4 mapping; admin truncates (or punches) the file at 20 µs. */
 function mrScenario(o: { dereg?: string | null; cut?: 'truncate' | 'punch'; kernel?: Record<string, unknown> } = {}) {
