@@ -313,6 +313,13 @@ export function copy_huge_pmd(k: Kernel, parent: Process, dst: VmAreaStruct, src
 /** thp_pmds_in() - the addresses of the THP PMDs of @mm wholly inside [@start, @end), in order. */
 export function thp_pmds_in(mm: MmStruct, start: number, end: number): number[] {
   if (mm.huge_pmds.size === 0) return [];
+  const first = Math.ceil(start / HPAGE_PMD_SIZE), last = Math.floor(end / HPAGE_PMD_SIZE) - 1;
+  // A range of few PMDs (a page table's, as every zap's) is looked up slot by slot.
+  if (last - first < mm.huge_pmds.size) {
+    const out: number[] = [];
+    for (let i = first; i <= last; i++) if (mm.huge_pmds.has(i)) out.push(i * HPAGE_PMD_SIZE);
+    return out;
+  }
   return [...mm.huge_pmds].map((i) => i * HPAGE_PMD_SIZE).filter((a) => a >= start && a + HPAGE_PMD_SIZE <= end).sort((a, b) => a - b);
 }
 
