@@ -37,6 +37,7 @@ import {
 } from './mmu_notifier.js';
 import { ClearPageAnonExclusive, folio_maybe_dma_pinned, PageAnonExclusive, SetPageAnonExclusive } from './page-flags.js';
 import { folio_mark_dirty } from './page-writeback.js';
+import { split_folio } from './folio_split.js';
 import { tlb_finish_mmu, tlb_gather_mmu, trace_pte_clear, type MmuGather } from './memory.js';
 import { PAGE_SIZE, VM_FAULT_WRITE, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SHARED, VM_WRITE, ZERO_PFN } from './types.js';
 
@@ -214,6 +215,29 @@ export function* split_huge_pmd_range(k: Kernel, mm: MmStruct, start: number, en
   if (mm.huge_pmds.size === 0) return;
   yield* split_huge_pmd_address(k, mm, start);
   yield* split_huge_pmd_address(k, mm, end);
+}
+
+/**
+ * madvise_free_split_huge_pmd() - MADV_FREE of [@start, @end) covers the THP PMDs at its ends in
+ * part: each THP mapped only there whose references its PMD explains is split, PMD (its own
+ * MMU_NOTIFY_CLEAR over 2 MiB) and folio, so that only the pages in the range become lazily
+ * freeable; one that cannot be split (a pin, any other reference, another mapping) keeps its PMD
+ * and the advice skips it. Context: mmap_lock held for read; may sleep (the notifier).
+ * Kernel: mm/huge_memory.c madvise_free_huge_pmd() (next - addr != HPAGE_PMD_SIZE: split_folio()).
+ */
+export function* madvise_free_split_huge_pmd(k: Kernel, mm: MmStruct, start: number, end: number): Co {
+  if (mm.huge_pmds.size === 0) return;
+  const m = k.mem;
+  const ends = start % HPAGE_PMD_SIZE ? [pmd_addr(start)] : [];
+  if (end % HPAGE_PMD_SIZE && !ends.includes(pmd_addr(end))) ends.push(pmd_addr(end));
+  for (const haddr of ends) {
+    if (!pmd_trans_huge(mm, haddr) || is_huge_zero_pmd(mm, haddr)) continue;
+    const head = m.folio_head(pte_pfn(mm.pgtable.get(haddr / PAGE_SIZE)));
+    // page_mapcount() != 1: mapped by another process too; an extra reference: the split would fail.
+    if (m.folio_mapcount(head) !== 1 || m.pincount(head) !== 0 || m.refcount(head) !== 1) continue;
+    yield* __split_huge_pmd(k, mm, haddr);
+    split_folio(k, head);
+  }
 }
 
 /** split_huge_pmd_all() - split every THP PMD of @mm in [@start, @end) (a move that cannot keep them). */

@@ -30,7 +30,8 @@ import {
 import {
   PAGE_ALIGN, PAGE_SIZE, PG_dirty, PG_lazyfree, VM_DONTCOPY, VM_HUGEPAGE, VM_IO, VM_LOCKED, VM_MAYWRITE, VM_NOHUGEPAGE, VM_PFNMAP, VM_SHARED, VM_WRITE, ZERO_PFN,
 } from './types.js';
-import { split_huge_pmd_range } from './huge_memory.js';
+import { HPAGE_PMD_NR, madvise_free_split_huge_pmd, pmd_trans_huge, split_huge_pmd_range } from './huge_memory.js';
+import { split_folio } from './folio_split.js';
 import { madvise_collapse } from './khugepaged.js';
 
 /** The advice words of the scenario format; do_madvise() models all but the THP ones. */
@@ -85,22 +86,37 @@ export function* do_madvise(k: Kernel, mm: MmStruct, start: number, len: number,
  * madvise_free_single_vma() - MADV_FREE of [@start, @end) of a private anonymous @vma: under
  * MMU_NOTIFY_CLEAR, every present anonymous page mapped only here loses its dirty state (folio and
  * PTE) and becomes lazily freeable; the PTEs stay. A page shared with another process (after fork)
- * is left alone. Context: mmap_lock held for read; may sleep.
+ * is left alone. A THP the range covers in part is split first when it can be; a PMD-mapped THP
+ * it covers whole is left alone (pinsim's reclaim discards 4 KiB pages only).
+ * Context: mmap_lock held for read; may sleep.
  * Return: nothing. Kernel: mm/madvise.c madvise_free_single_vma(), madvise_free_pte_range(),
  * mm/swap.c folio_mark_lazyfree().
  */
 function* madvise_free_single_vma(k: Kernel, vma: VmAreaStruct, start: number, end: number): Co {
   const mm = vma.vm_mm;
+  // A THP the range covers in part is split first when it can be (pinsim splits before the range's notifier).
+  yield* madvise_free_split_huge_pmd(k, mm, start, end);
   const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_CLEAR, start, end);
   yield* mmu_notifier_invalidate_range_start(k, range);
   // The pages are still mapped dirty here; a device (or another CPU) may write them.
   yield* schedPoint('madvise:free_after_notifier_start');
   const m = k.mem;
-  let n = 0;
+  let n = 0, skipTo = -1;
   mm.pgtable.forEachIn(vpn(start), vpn(end - 1), (v, pte) => {
-    if (!pte_present(pte)) return;
+    if (!pte_present(pte) || v < skipTo) return;
     const pfn = pte_pfn(pte);
     if (pfn === ZERO_PFN || m.mapping[pfn] !== MAPPING_ANON) return;
+    // A THP still mapped by its PMD (the range covers it whole, or it could not be split): left as
+    // it is (pinsim does not reclaim anonymous THP). A page of a PTE-mapped large folio: the folio
+    // is split first; when it cannot be, the rest of the page table is skipped, as the kernel stops
+    // its walk there.
+    if (m.folio_order(pfn)) {
+      if (pmd_trans_huge(mm, v * PAGE_SIZE)) return;
+      if (m.mapcount(pfn) !== 1 || !split_folio(k, m.folio_head(pfn))) {
+        skipTo = (Math.floor(v / HPAGE_PMD_NR) + 1) * HPAGE_PMD_NR;
+        return;
+      }
+    }
     // A page mapped elsewhere too: its dirty bit cannot be cleared for the other mapping.
     if (m.mapcount(pfn) !== 1) return;
     m.flags[pfn] = (m.flagsOf(pfn) & ~PG_dirty) | PG_lazyfree;

@@ -1,7 +1,8 @@
 /**
  * Anonymous THP per era: the PMD fault and its fallback, the huge zero page, split_huge_pmd on a
  * partial munmap / mprotect / MADV_DONTNEED / mremap (one MMU_NOTIFY_CLEAR over the 2 MiB), COW and
- * fork of a pinned THP, FOLL_LONGTERM out of ZONE_MOVABLE, MADV_COLLAPSE and khugepaged.
+ * fork of a pinned THP, FOLL_LONGTERM out of ZONE_MOVABLE, partial MADV_FREE splitting, MADV_COLLAPSE
+ * and khugepaged.
  */
 import { describe, expect, it } from 'vitest';
 import { eraRunner, kinds, of } from '../policy/era-fixtures.js';
@@ -95,6 +96,67 @@ describe('split_huge_pmd: an operation on part of a PMD', () => {
       { op: 'dereg_mr', mr: 'mr', as: 'd' },
     ], {}, NIC));
     expect(r.observed['l']).toBe('w');
+    expect(r.violations).toEqual([]);
+  });
+});
+
+describe('MADV_FREE on a THP', () => {
+  /** 2 MiB written, then MADV_FREE of @free, reclaim, and a read of the first page, the third and the last. */
+  const lazy = (free: Record<string, unknown>, before: Record<string, unknown>[] = []) => thp([
+    mmap2M(), { op: 'store', addr: 'buf', length: '2M', as: 'fill' }, ...before,
+    { op: 'madvise', addr: 'buf', advice: 'free', as: 'f', ...free }, { op: 'reclaim', target: '2M', as: 'rc' },
+    { op: 'load', addr: 'buf', length: '4K', as: 'first' }, { op: 'load', addr: 'buf', offset: '8K', length: '4K', as: 'third' },
+    { op: 'load', addr: 'buf', offset: '2044K', length: '4K', as: 'last' },
+    { op: 'pagemap', addr: 'buf', offset: '1M', as: 'pm' },
+  ], {}, NIC);
+
+  it('of part of it: the PMD and the folio are split, so reclaim discards only the pages in the range', () => {
+    const { r, evs } = eraRunner('linux-6.12')(lazy({ length: '4K' }));
+    expect(r.results['f']).toBe('ok');
+    expect(of(evs, 'thp_split_pmd')).toHaveLength(1);
+    expect(of(evs, 'folio_split')).toHaveLength(511);
+    expect(r.observed).toMatchObject({ first: 'zero', last: 'fill', pm: 'pte' });
+    expect(r.ops['pm']).toMatchObject({ order: 0 });
+    expect(r.violations).toEqual([]);
+  });
+
+  it('of part of a pinned one: the split is refused, the PMD stays and no page is discarded', () => {
+    const { r, evs } = eraRunner('linux-6.12')(lazy({ length: '4K' }, [
+      { op: 'gup', addr: 'buf', offset: '1M', length: '4K', flags: ['pin', 'longterm'], as: 'pin' },
+    ]));
+    expect(of(evs, 'thp_split_pmd')).toEqual([]);
+    expect(of(evs, 'folio_split')).toEqual([]);
+    expect(r.observed).toMatchObject({ first: 'fill', last: 'fill', pm: 'pmd' });
+  });
+
+  it('of part of a PTE-mapped one: the folio is split in the walk, and only the page in the range discarded', () => {
+    const { r, evs } = eraRunner('linux-6.12')(lazy({ offset: '8K', length: '4K' }, [
+      { op: 'mprotect', addr: 'buf', offset: '4K', length: '4K', prot: 'r', as: 'mp' },
+      { op: 'mprotect', addr: 'buf', offset: '4K', length: '4K', prot: 'rw', as: 'mp2' },
+    ]));
+    expect(of(evs, 'thp_split_pmd')).toHaveLength(1);
+    expect(of(evs, 'folio_split')).toHaveLength(511);
+    expect(r.observed).toMatchObject({ first: 'fill', third: 'zero', last: 'fill', pm: 'pte' });
+    expect(r.violations).toEqual([]);
+  });
+
+  it('of part of a PTE-mapped one that is pinned: the page table is skipped, nothing discarded', () => {
+    const { r, evs } = eraRunner('linux-6.12')(lazy({ offset: '8K', length: '4K' }, [
+      { op: 'gup', addr: 'buf', offset: '1M', length: '4K', flags: ['pin', 'longterm'], as: 'pin' },
+      { op: 'mprotect', addr: 'buf', offset: '4K', length: '4K', prot: 'r', as: 'mp' },
+      { op: 'mprotect', addr: 'buf', offset: '4K', length: '4K', prot: 'rw', as: 'mp2' },
+    ]));
+    expect(of(evs, 'thp_split_pmd')).toHaveLength(1);
+    expect(of(evs, 'folio_split')).toEqual([]);
+    expect(r.observed).toMatchObject({ first: 'fill', third: 'fill', last: 'fill', pm: 'pte' });
+    expect(r.ops['pm']).toMatchObject({ order: 9 });
+    expect(r.violations).toEqual([]);
+  });
+
+  it('of the whole 2 MiB: the THP is left as it is (not split, not discarded)', () => {
+    const { r, evs } = eraRunner('linux-6.12')(lazy({ length: '2M' }));
+    expect(of(evs, 'thp_split_pmd')).toEqual([]);
+    expect(r.observed).toMatchObject({ first: 'fill', last: 'fill', pm: 'pmd' });
     expect(r.violations).toEqual([]);
   });
 });
