@@ -87,6 +87,22 @@ describe('split_huge_pmd: an operation on part of a PMD', () => {
     expect(mv('0x80001000').r.observed).toMatchObject({ pm: 'pte', l: 's' });
   });
 
+  it('MREMAP_DONTUNMAP moves a PMD whole to a 2 MiB-aligned place (split for any other); the old range stays mapped, empty', () => {
+    const mv = (to: string) => eraRunner('linux-6.12')(thp([
+      mmap2M(), { op: 'store', addr: 'buf', length: '4K', as: 's' },
+      { op: 'mremap', addr: 'buf', length: '2M', newLength: '2M', flags: ['maymove', 'fixed', 'dontunmap'], newAddr: to, as: 'nb' },
+      { op: 'pagemap', addr: 'nb', as: 'pm' }, { op: 'load', addr: 'nb', length: '4K', as: 'l' },
+      { op: 'pagemap', addr: 'buf', as: 'old' }, { op: 'load', addr: 'buf', length: '4K', as: 'lo' },
+      { op: 'munmap', addr: 'nb', length: '2M', as: 'u' }, { op: 'munmap', addr: 'buf', length: '2M', as: 'uo' },
+    ]));
+    const aligned = mv('0x80000000'), other = mv('0x80001000');
+    expect(aligned.r.observed).toMatchObject({ pm: 'pmd', l: 's', old: 'none', lo: 'zero' });
+    expect(of(aligned.evs, 'thp_split_pmd')).toEqual([]);
+    expect(other.r.observed).toMatchObject({ pm: 'pte', l: 's', old: 'none', lo: 'zero' });
+    expect(of(other.evs, 'thp_split_pmd')).toHaveLength(1);
+    expect([...aligned.r.violations, ...other.r.violations]).toEqual([]);
+  });
+
   it('a pinned THP partly unmapped keeps the pinned page: the device and the CPU still share it, and the books balance', () => {
     const { r } = eraRunner('linux-6.12')(thp([
       mmap2M(), { op: 'store', addr: 'buf', length: '4K', as: 's' },
