@@ -16,6 +16,15 @@
  *                      runs; with no checker (`modelOnlyVsReal`) the target is ≤ 1.0           ≤ 2.0
  *   truncateSimVsReal  the same for ftruncate to 0 of a 1 GiB shared-mapped, populated
  *                      page-cache file (the real one in the temporary directory)            ≤ 2.0
+ *   munmapThpSimVsReal simulated munmap of 1 GiB of PMD-mapped THP (kernel.thp always, 512
+ *                      folios) under the same odp-nic MR and gpu-hmm mirror ÷ the real kernel's
+ *                      munmap of 1 GiB written with MADV_HUGEPAGE (C helper: it also reports how
+ *                      much really was THP; python3 cannot ask for THP: skipped)             ≤ 1.0
+ *   truncateLargeFolioSimVsReal
+ *                      simulated ftruncate to 0 of a 1 GiB shared-mapped file of 2 MiB folios
+ *                      (folioSize 2M, under the era of the real kernel when it has large folios
+ *                      for that filesystem) ÷ the real one with readahead and MADV_HUGEPAGE on
+ *                      (the helper reports the FileHugePages the file really got)            ≤ 1.0
  *   bytesPerPage       heap and typed-array growth per simulated 4 KiB page with 4 Mi pages of a
  *                      shared ext4 mapping populated, the model alone (children with --expose-gc) ≤ 64
  *   bytesPerPageWithDevices  the same with 1 Mi pages of private anonymous memory under an odp-nic
@@ -220,7 +229,7 @@ function findRealTool(tmp) {
   const exe = join(dir, 'bench-real');
   const cc = opts.real === 'python3' ? { status: -1, error: 'skipped' } : spawnSync('cc', ['-O2', '-o', exe, join(HERE, 'bench-real.c')], { encoding: 'utf8' });
   if (cc.status === 0 && existsSync(exe)) {
-    realTool = { kind: 'cc', dir, run: (args) => runHelper(exe, args) };
+    realTool = { kind: 'cc', dir, run: (args) => runHelper(exe, args), run2: (args) => runHelper(exe, args, true) };
     return realTool;
   }
   const py = opts.real === 'cc' ? { status: -1 } : spawnSync('python3', ['-c', 'import mmap; print(mmap.PAGESIZE)'], { encoding: 'utf8' });
@@ -233,10 +242,11 @@ function findRealTool(tmp) {
   return realTool;
 }
 
-function runHelper(cmd, args) {
+function runHelper(cmd, args, all = false) {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`bench: ${cmd} ${args[0] === '-c' ? args.slice(2).join(' ') : args.join(' ')} failed: ${r.stderr || r.error}`);
-  return Number(r.stdout.trim());
+  const xs = r.stdout.trim().split(/\s+/).map(Number);
+  return all ? xs : xs[0];
 }
 
 const PY_REAL = `
@@ -561,6 +571,80 @@ async function benchSimVsReal(name, op) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// munmapThpSimVsReal and truncateLargeFolioSimVsReal
+
+const THP_BASE = 0x40000000;
+
+function munmapThpScenario(bytes) {
+  const s = munmapScenario(bytes);
+  s.name = 'bench-munmap-thp-1g';
+  s.kernel.thp = 'always';
+  s.actors.app[0] = { op: 'mmap', addr: THP_BASE, length: bytes, prot: 'rw', flags: ['private', 'fixed', 'populate'], as: 'buf' };
+  return s;
+}
+
+function truncateLargeScenario(bytes, fs, policy) {
+  const s = truncateScenario(bytes, fs);
+  s.name = 'bench-truncate-large-folio-1g';
+  s.kernel.policy = policy;
+  s.files.f.folioSize = '2M';
+  return s;
+}
+
+/** The running kernel's version as a pinsim era (linux-X.Y), or null. */
+function hostEra() {
+  const m = /^(\d+)\.(\d+)/.exec(os.release());
+  return m ? `linux-${m[1]}.${m[2]}` : null;
+}
+
+async function benchThpSimVsReal(name, op) {
+  const bytes = SIZES.bigBytes;
+  const pages = bytes / PAGE, folios = bytes / (2 * 1024 * 1024);
+  const tool = findRealTool(opts.tmp);
+  if (!tool.kind) return skipped(name, '<=', 1.0, `no real-kernel measurement: ${tool.why}`);
+  if (tool.kind !== 'cc') return skipped(name, '<=', 1.0, 'the python3 fallback cannot ask for THP or large folios (no C compiler here)');
+  const type = fsType(opts.tmp);
+  const simFs = simFsFor(type);
+  const path = join(opts.tmp, `pinsim-bench-${process.pid}.dat`);
+  const args = op === 'munmap' ? ['munmap-thp', String(bytes)] : ['truncate-large', String(bytes), path];
+  // The simulated era: the real kernel's where pinsim can run it, so large folios exist for ext4 (6.16+) as they do here.
+  const era = hostEra() ?? 'linux-6.12';
+  const s = op === 'munmap' ? munmapThpScenario(bytes) : truncateLargeScenario(bytes, simFs, era);
+  const key = op === 'munmap' ? 'app.4' : 'app.1';
+  const prof = await maybeProfiler();
+  // Paired samples: the real kernel, the simulation with every checker, and with none, in turn.
+  const runs = [], all = [], model = [];
+  let last = null;
+  for (let i = 0; i < SIZES.simReps; i++) {
+    runs.push(tool.run2(args));
+    last = timeOp(s, key, {}, i === SIZES.simReps - 1 ? prof : null);
+    all.push(last);
+    model.push(timeOp(s, key, { registry: noCheckers() }));
+  }
+  const real = runs.map(([ns]) => ns / 1e6);
+  const hugeShare = Math.min(...runs.map(([, huge]) => huge / bytes));
+  if (last.result.violations.length) process.stderr.write(`bench: ${s.name} reported violations: ${last.result.violations.map((v) => v.kind).join(', ')}\n`);
+  const notes = last.result.notes ?? [];
+  const ratios = all.map((x, i) => x.ms / real[i]), mr = spread(model.map((x, i) => x.ms / real[i]));
+  const simMs = median(all.map((x) => x.ms)), realMs = median(real), modelMs = median(model.map((x) => x.ms));
+  const what = op === 'munmap'
+    ? `munmap of ${bytes / 1024 ** 2} MiB of PMD-mapped THP (${folios} folios) under an odp-nic MR and a gpu-hmm mirror, every checker on`
+    : `ftruncate to 0 of a ${bytes / 1024 ** 2} MiB ${simFs} file of 2 MiB folios (${folios}) mapped shared, under ${era}, every checker on`;
+  const realWhat = op === 'munmap' ? `AnonHugePages ${round(100 * hugeShare, 1)} % of it` : `FileHugePages grew by ${round(100 * hugeShare, 1)} % of it (${type} in ${opts.tmp})`;
+  return figure(name, median(ratios), '<=', 1.0, {
+    range: [Math.min(...ratios), Math.max(...ratios)], samples: ratios.length,
+    detail: `sim ${simMs.toFixed(1)} ms vs real ${realMs.toFixed(1)} ms of CPU (cc; real: ${realWhat}): ${what}; median of ${ratios.length} paired runs${notes.length ? `; note: ${notes.join('; ')}` : ''}`,
+    simMs: round(simMs, 1), realMs: round(realMs, 2), realRuns: real.map((x) => round(x, 2)), simRuns: all.map((x) => round(x.ms, 1)),
+    realTool: 'cc', pages, folios, realHugeShare: round(hugeShare, 3),
+    ...(op === 'truncate' ? { realFs: type, simFs, simEra: era } : {}),
+    simEvents: last.result.stats.events,
+    modelOnlySimMs: round(modelMs, 1), modelOnlyVsReal: mr.median, modelOnlyRange: mr.range,
+    also: `no checker subscribed: sim ${modelMs.toFixed(1)} ms, ${mr.median} × real (${mr.range.join('–')})`,
+    ...(prof ? { profile: prof.top() } : {}),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // bytesPerPage (in a child with --expose-gc)
 
 /** Two short sleeps after the measured ops: at the second's start the last op's result is gone. */
@@ -851,6 +935,8 @@ const BENCHES = [
   ['engineVsBareHeap', benchEngine],
   ['munmapSimVsReal', () => benchSimVsReal('munmapSimVsReal', 'munmap')],
   ['truncateSimVsReal', () => benchSimVsReal('truncateSimVsReal', 'truncate')],
+  ['munmapThpSimVsReal', () => benchThpSimVsReal('munmapThpSimVsReal', 'munmap')],
+  ['truncateLargeFolioSimVsReal', () => benchThpSimVsReal('truncateLargeFolioSimVsReal', 'truncate')],
   ['bytesPerPage', benchBytes],
   ['bytesPerPageWithDevices', benchBytesDevices],
   ['schedulesPerSec', benchSchedules],

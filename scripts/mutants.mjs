@@ -148,7 +148,7 @@ export const MUTANTS = [
   },
   {
     id: 'truncate-no-orphan', file: 'src/mm/filemap.ts', why: 'a folio removed from the page cache keeps its mapping',
-    patches: [['    if (order === 0) m.mapping[pfn] = MAPPING_NONE;', '    if (order === 0) { /* the mapping kept */ }']],
+    patches: [['      m.mapping[pfn] = MAPPING_NONE;\n', '']],
     tests: ['test/unit/invariants/lost-write.test.ts', 'test/unit/mm/truncate.test.ts'],
   },
   {
@@ -351,6 +351,27 @@ export const MUTANTS = [
     id: 'failed-blockable-off', file: 'src/invariants/notifier-failed-blockable.ts', why: 'a blockable callback that failed is not reported',
     patches: [['        if (ev.ok || !ev.blockable) return;', '        return;']],
     tests: ['test/unit/invariants/notifier-failed-blockable.test.ts'],
+  },
+  {
+    id: 'thp-fork-shares-pinned', file: 'src/mm/huge_memory.ts', why: 'fork COW-shares a maybe-pinned THP\'s PMD in 5.9+ instead of splitting it and copying for the child',
+    patches: [['    if (exclusive_pinned) {', '    if (false && exclusive_pinned) {']],
+    tests: ['test/unit/mm/huge_memory.test.ts'],
+  },
+  {
+    id: 'thp-split-invalidates-4k', file: 'src/mm/huge_memory.ts', why: 'split_huge_pmd invalidates the first 4 KiB only, not the whole 2 MiB a device may mirror',
+    patches: [['mmu_notifier_range_init(k, mm, MMU_NOTIFY_CLEAR, haddr, haddr + HPAGE_PMD_SIZE);\n  yield* mmu_notifier_invalidate_range_start(k, range);\n  yield* schedPoint(\'thp:split_after_notifier_start\');',
+      'mmu_notifier_range_init(k, mm, MMU_NOTIFY_CLEAR, haddr, haddr + PAGE_SIZE);\n  yield* mmu_notifier_invalidate_range_start(k, range);\n  yield* schedPoint(\'thp:split_after_notifier_start\');']],
+    tests: ['test/unit/mm/huge_memory.test.ts'],
+  },
+  {
+    id: 'collapse-ignores-pins', file: 'src/mm/khugepaged.ts', why: 'khugepaged and MADV_COLLAPSE collapse a range holding a pinned page',
+    patches: [["  for (const head of heads.keys()) if (m.refcount(head) !== m.folio_mapcount(head)) return 'SCAN_PAGE_COUNT';\n", '']],
+    tests: ['test/unit/mm/huge_memory.test.ts'],
+  },
+  {
+    id: 'partial-truncate-removes-dirty', file: 'src/mm/truncate.ts', why: 'a pinned dirty large folio partly truncated is removed whole, as a clean one is',
+    patches: [["shmem || folio_test_dirty(k, head) ? 'kept' : 'removed'", "shmem ? 'kept' : 'removed'"]],
+    tests: ['test/unit/mm/large_folio.test.ts'],
   },
 ];
 

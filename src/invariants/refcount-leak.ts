@@ -15,11 +15,16 @@ import { toChain, type Checker, type CheckerCtx, type CheckerInstance } from './
 function create(ctx: CheckerCtx): CheckerInstance {
   const refs = i32Column();
   const pins = i32Column();
+  /** Each page of a large folio: its head + 1 (0: a folio of its own), as the frame table knows it. */
+  const heads = i32Column();
+  /** The frame a reference through @pfn is booked on: its folio's head. */
+  const at = (pfn: number): number => (heads.get(pfn) || pfn + 1) - 1;
   let livePins = 0;
   /** Forget @pfn's books (a frame allocated or freed). */
   const reset = (pfn: number): void => {
     if (refs.get(pfn)) refs.set(pfn, 0);
     if (pins.get(pfn)) pins.set(pfn, 0);
+    if (heads.get(pfn)) heads.set(pfn, 0);
   };
   const add = (pfn: number, d: number): void => refs.set(pfn, refs.get(pfn) + d);
   /** A DMA reference taken (@sign 1) or dropped (-1): a large folio's `nr` pages are each counted on its head. */
@@ -34,12 +39,16 @@ function create(ctx: CheckerCtx): CheckerInstance {
   const resetRange = (pfn: number, nr: number): void => {
     if (pfn < refs.a.length) refs.a.fill(0, pfn, Math.min(pfn + nr, refs.a.length));
     if (pfn < pins.a.length) pins.a.fill(0, pfn, Math.min(pfn + nr, pins.a.length));
+    if (pfn < heads.a.length) heads.a.fill(0, pfn, Math.min(pfn + nr, heads.a.length));
   };
   return {
     on: {
       folio_alloc(ev) {
-        if (ev.nr) resetRange(ev.pfn, ev.nr);
-        else reset(ev.pfn);
+        if (ev.nr) {
+          resetRange(ev.pfn, ev.nr);
+          heads.ensure(ev.pfn + ev.nr - 1);
+          heads.a.fill(ev.pfn + 1, ev.pfn + 1, ev.pfn + ev.nr);
+        } else reset(ev.pfn);
         if (ev.owner === 'dummy') refs.set(ev.pfn, 1); // the kernel keeps its dummy page
       },
       folio_free(ev) {
@@ -52,6 +61,7 @@ function create(ctx: CheckerCtx): CheckerInstance {
           const pfn = p[i] as number;
           if (pfn < r.length) r[pfn] = 0;
           if (pfn < q.length) q[pfn] = 0;
+          if (pfn < heads.a.length) heads.a[pfn] = 0;
         }
       },
       filemap_add(ev) {
@@ -62,7 +72,16 @@ function create(ctx: CheckerCtx): CheckerInstance {
         for (let i = 0; i < p.length; i++) add(p[i] as number, -1);
       },
       pte_set(ev) {
-        if (ev.pfn !== 0) add(ev.pfn, 1);
+        // A page of a PTE-mapped THP: the reference is its head's.
+        if (ev.pfn !== 0) add(at(ev.pfn), 1);
+      },
+      thp_split_pmd(ev) {
+        if (ev.refs) add(ev.pfn, ev.refs);
+      },
+      folio_split(ev) {
+        add(ev.head, -ev.moved);
+        add(ev.pfn, ev.refs);
+        heads.set(ev.pfn, 0);
       },
       pte_clear(ev) {
         const p = ev.pfns;
@@ -78,7 +97,10 @@ function create(ctx: CheckerCtx): CheckerInstance {
         const r = refs.a;
         for (let i = 0; i < p.length; i++) {
           const pfn = p[i] as number;
-          if (pfn > 0) r[pfn] = (r[pfn] as number) - 1;
+          if (pfn > 0) {
+            const h = at(pfn);
+            r[h] = (r[h] as number) - 1;
+          }
         }
       },
       dma_ref_get(ev) {
@@ -120,6 +142,7 @@ function create(ctx: CheckerCtx): CheckerInstance {
     reset(): void {
       refs.reset();
       pins.reset();
+      heads.reset();
       livePins = 0;
     },
   };

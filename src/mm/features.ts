@@ -67,6 +67,26 @@ export interface KernelFeatures {
   readonly hugetlbfs_zero_partial: boolean;
   /** MADV_DONTNEED on hugetlb rounds the end down, not up (6.1). */
   readonly madv_dontneed_hugetlb_round_down: boolean;
+  /** A THP COW that cannot reuse splits the PMD and copies 4 KiB; before, it copies the whole THP (5.8). */
+  readonly thp_cow_split: boolean;
+  /** khugepaged collapses pages shared with another process (max_ptes_shared) (5.8); refused before. */
+  readonly khugepaged_shared: boolean;
+  /** fork splits the PMD of a maybe-pinned THP and copies its exclusive pages for the child (5.9). */
+  readonly thp_fork_splits_pinned: boolean;
+  /** MADV_COLLAPSE (6.1): EINVAL before. */
+  readonly madv_collapse: boolean;
+  /** MADV_COLLAPSE answers EAGAIN for a page with extra references (6.3); EINVAL before. */
+  readonly madv_collapse_eagain: boolean;
+  /** shmem truncate tries to split a partly truncated THP (and keeps it whole when that fails) (5.7). */
+  readonly shmem_truncate_split: boolean;
+  /** xfs page cache folios larger than 4 KiB from readahead and faults (5.18). */
+  readonly xfs_large_folios: boolean;
+  /** ... and from buffered writes too (6.6). */
+  readonly large_folio_writes: boolean;
+  /** tmpfs folios of any order, not only 4 KiB or 2 MiB (6.14). */
+  readonly shmem_any_order: boolean;
+  /** ext4 page cache folios larger than 4 KiB (6.16). */
+  readonly ext4_large_folios: boolean;
   /** fsdax break-layouts unmaps the whole file with even_cows, zapping private COW copies (before 5.3). */
   readonly dax_busy_unmaps_cows: boolean;
   /** fsdax break-layouts returns at once when no VMA maps the file (mapping_mapped(), before 6.15). */
@@ -111,6 +131,8 @@ const BEFORE_TIMELINE: FeatureValues = {
   mremap_dontunmap: false, mremap_dontunmap_any_vma: false, madv_remove_maywrite: false, mn_nonblock_fail_ends: false,
   hmm_pfn_order: false, odp_hugetlb_hpage_shift: false, hugetlb_fork_copies_pinned: false, hugetlb_mremap: false,
   madv_dontneed_hugetlb: false, hugetlbfs_zero_partial: false, madv_dontneed_hugetlb_round_down: false, folio_batch_size: 15,
+  thp_cow_split: false, khugepaged_shared: false, thp_fork_splits_pinned: false, madv_collapse: false, madv_collapse_eagain: false,
+  shmem_truncate_split: false, xfs_large_folios: false, large_folio_writes: false, shmem_any_order: false, ext4_large_folios: false,
 };
 
 /**
@@ -135,6 +157,10 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     where: 'mm/gup.c try_grab_page()', effect: 'a pin adds GUP_PIN_COUNTING_BIAS (1024); folio_maybe_dma_pinned() sees it',
   },
   {
+    version: [5, 7], set: { shmem_truncate_split: true }, commit: '71725ed10c40', subject: 'mm: huge tmpfs: try to split_huge_page() when punching hole',
+    where: 'mm/shmem.c shmem_punch_compound()', effect: 'a partly truncated tmpfs THP is split when it can be; kept whole (the range zeroed) when not',
+  },
+  {
     version: [5, 7], set: { mremap_dontunmap: true }, commit: 'e346b3813067', subject: 'mm/mremap: add MREMAP_DONTUNMAP to mremap()',
     where: 'mm/mremap.c mremap(), move_vma()', effect: 'MREMAP_DONTUNMAP moves the pages and leaves the old range mapped and empty (private anonymous VMAs only)',
   },
@@ -143,6 +169,14 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     subject: 'gup: document and work around "COW can break either way" issue',
     where: 'mm/gup.c __get_user_pages() should_force_cow_break(), internal_get_user_pages_fast()',
     effect: 'any FOLL_GET/FOLL_PIN GUP of a COW mapping write-faults (breaks COW), read-only ones included',
+  },
+  {
+    version: [5, 8], set: { thp_cow_split: true }, commit: '3917c80280c9', subject: 'thp: change CoW semantics for anon-THP',
+    where: 'mm/huge_memory.c do_huge_pmd_wp_page()', effect: 'a THP write fault that cannot reuse splits the PMD and copies 4 KiB, not the whole THP',
+  },
+  {
+    version: [5, 8], set: { khugepaged_shared: true }, commit: '', subject: 'khugepaged: allow to collapse PTE-mapped compound pages shared across fork (max_ptes_shared)',
+    where: 'mm/khugepaged.c khugepaged_scan_pmd(), __collapse_huge_page_isolate()', effect: 'khugepaged collapses pages shared with another process; pinned ones still refused',
   },
   {
     version: [5, 9], set: { wp_reuse: 'refcount' }, commit: '09854ba94c6a', subject: 'mm: do_wp_page() simplification',
@@ -155,6 +189,10 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
   {
     version: [5, 9], set: { fork_copies_pinned: true }, commit: '70e806e4e645', subject: 'mm: Do early cow for pinned pages during fork() for ptes',
     where: 'mm/memory.c copy_present_page()', effect: 'fork copies a maybe-DMA-pinned anonymous page for the child',
+  },
+  {
+    version: [5, 9], set: { thp_fork_splits_pinned: true }, commit: 'd042035eaf5f', subject: "mm/thp: Split huge pmds/puds if they're pinned when fork()",
+    where: 'mm/huge_memory.c copy_huge_pmd()', effect: 'fork splits a maybe-pinned THP\'s PMD; the child gets 4 KiB copies of its exclusive pages',
   },
   {
     version: [5, 9], set: { hmm_pfn_order: true }, commit: '3b50a6e536d2', subject: 'mm/hmm: provide the page mapping order in hmm_range_fault()',
@@ -203,6 +241,10 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     where: 'mm/rmap.c try_to_unmap_one()', effect: 'reclaim keeps a clean MADV_FREE page referenced beyond its mappings (a GUP reference) instead of discarding it',
   },
   {
+    version: [5, 18], set: { xfs_large_folios: true }, commit: '6795801366da', subject: 'xfs: Support large folios',
+    where: 'fs/xfs/xfs_icache.c xfs_inode_alloc() mapping_set_large_folios()', effect: 'xfs files cache folios of folioSize from readahead and faults',
+  },
+  {
     version: [5, 19], set: { anon_exclusive: true, wp_reuse: 'anon_exclusive' }, commit: '6c287605fd56',
     subject: 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive',
     where: 'mm/memory.c do_wp_page(), copy_present_pte(); include/linux/rmap.h page_try_dup_anon_rmap()',
@@ -233,12 +275,20 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     where: 'mm/madvise.c madvise_dontneed_free_valid_vma()', effect: 'MADV_DONTNEED on hugetlb rounds the end down (a partial huge page is kept)',
   },
   {
+    version: [6, 1], set: { madv_collapse: true }, commit: '7d8faaf15545', subject: 'mm/madvise: introduce MADV_COLLAPSE sync hugepage collapse',
+    where: 'mm/khugepaged.c madvise_collapse()', effect: 'MADV_COLLAPSE collapses a range into THP now (EINVAL before)',
+  },
+  {
     version: [6, 2], set: { gup_unshare_longterm_cow: true }, commit: '84209e87c696', subject: 'mm/gup: reliable R/O long-term pinning in COW mappings',
     where: 'mm/internal.h gup_must_unshare()', effect: 'a R/O FOLL_LONGTERM pin of a page-cache or zero page in a COW mapping unshares first',
   },
   {
     version: [6, 2], set: { umem_force_write: false }, commit: 'b40656aa7d55', subject: 'RDMA/umem: remove FOLL_FORCE usage',
     where: 'drivers/infiniband/core/umem.c ib_umem_get()', effect: 'a read-only MR is pinned read-only (no FOLL_WRITE|FOLL_FORCE)',
+  },
+  {
+    version: [6, 3], set: { madv_collapse_eagain: true }, commit: '', subject: 'mm/MADV_COLLAPSE: set EAGAIN on unexpected page refcount',
+    where: 'mm/khugepaged.c madvise_collapse_errno()', effect: 'MADV_COLLAPSE refusing a pinned or extra-referenced page answers EAGAIN, not EINVAL',
   },
   {
     version: [6, 4], set: { gup_longterm_needs_pin: true }, commit: '', subject: 'is_valid_gup_args(): FOLL_LONGTERM only with FOLL_PIN [U]',
@@ -250,6 +300,10 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     where: 'mm/gup.c check_vma_flags() writable_file_mapping_allowed()', effect: 'a writable long-term pin of a dirty-tracked shared file mapping fails EFAULT',
   },
   {
+    version: [6, 6], set: { large_folio_writes: true }, commit: '', subject: 'iomap: create large folios in the buffered write path',
+    where: 'fs/iomap/buffered-io.c iomap_get_folio()', effect: 'buffered writes to xfs make folios of folioSize too (4 KiB before)',
+  },
+  {
     version: [6, 7], set: { madv_remove_maywrite: true }, commit: '', subject: 'mm: drop the assumption that VM_SHARED always implies writable [U]',
     where: 'mm/madvise.c madvise_remove() vma_is_shared_maywrite()', effect: 'MADV_REMOVE of a shared mapping needs VM_MAYWRITE, no longer VM_WRITE (a PROT_READ mapping of a writable file may punch)',
   },
@@ -259,9 +313,17 @@ export const ERA_TIMELINE: readonly EraBoundary[] = [
     effect: 'truncate removes up to 31 folios from the page cache at once (15 before), one preemption point per batch',
   },
   {
+    version: [6, 14], set: { shmem_any_order: true }, commit: '', subject: 'mm: shmem: add large folio support for tmpfs',
+    where: 'mm/shmem.c shmem_huge_global_enabled(), shmem_allowable_huge_orders()', effect: 'tmpfs folios of any folioSize, not only 4 KiB or 2 MiB',
+  },
+  {
     version: [6, 15], set: { dax_busy_skips_unmapped: false }, commit: '',
     subject: 'fs/dax: dax_layout_busy_page_range() no longer returns early for an unmapped file [U]',
     where: 'fs/dax.c dax_layout_busy_page_range()', effect: 'fsdax break-layouts waits for a busy page even when no VMA maps the file',
+  },
+  {
+    version: [6, 16], set: { ext4_large_folios: true }, commit: '', subject: 'ext4: enable large folio for regular file',
+    where: 'fs/ext4/inode.c ext4_should_enable_large_folio()', effect: 'ext4 files cache folios of folioSize',
   },
 ];
 

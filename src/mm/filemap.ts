@@ -10,6 +10,8 @@ import { MAPPING_NONE } from './mem_map.js';
 import { PageArrays } from './page_arrays.js';
 import { alloc_user_page } from './mmzone.js';
 import { PG_dax, PG_dirty, PG_uptodate, pages_in } from './types.js';
+import type { MmEventOf } from './trace_events.js';
+import { HPAGE_PMD_ORDER } from './hugetlb.js';
 
 /** filemap_get_folio() - the folio at @index, or -1. */
 export function filemap_get_folio(mapping: AddressSpace, index: number): number {
@@ -17,29 +19,34 @@ export function filemap_get_folio(mapping: AddressSpace, index: number): number 
 }
 
 /**
- * filemap_get_page() - the page of the file at @index: in a hugetlbfs file, the page of the huge
- * page cached at the huge page's first index (its head's pfn plus the offset); or -1.
+ * filemap_get_page() - the page of the file at @index, or -1: every page of a large folio (a
+ * hugetlbfs huge page, a THP or large page-cache folio) has its own entry, its own pfn.
  * Kernel: mm/filemap.c filemap_get_folio() + folio_file_page().
  */
 export function filemap_get_page(mapping: AddressSpace, index: number): number {
-  const order = mapping.host.huge_order;
-  if (order === 0) return mapping.i_pages.get(index) - 1;
-  const off = index % 2 ** order;
-  const head = mapping.i_pages.get(index - off) - 1;
-  return head < 0 ? -1 : head + off;
+  return mapping.i_pages.get(index) - 1;
 }
 
 /**
  * filemap_add_folio() - insert the new frame @pfn at @index; the page cache takes its reference.
  * Pairs with filemap_remove_folio().
  */
-export function filemap_add_folio(k: Kernel, mapping: AddressSpace, pfn: number, index: number): void {
+export function filemap_add_folio(k: Kernel, mapping: AddressSpace, pfn: number, index: number, nr = 1): void {
   const m = k.mem;
-  mapping.i_pages.set(index, pfn + 1);
-  m.mapping[pfn] = mapping.host.id;
-  m.index[pfn] = index;
+  // A large folio: every page of it has its own entry (the xarray's multi-index entry), one reference.
+  if (nr === 1) {
+    mapping.i_pages.set(index, pfn + 1);
+    m.mapping[pfn] = mapping.host.id;
+    m.index[pfn] = index;
+  } else {
+    mapping.i_pages.setRun(index, nr, pfn + 1, 1);
+    m.mapping.fill(mapping.host.id, pfn, pfn + nr);
+    for (let i = 0; i < nr; i++) m.index[pfn + i] = index + i;
+  }
   m._refcount[pfn] = m.refcount(pfn) + 1;
-  k.emit({ type: 'filemap_add', time: k.now, actor: k.actorName(), file: mapping.host.name, index, pfn, gen: m.genOf(pfn), refcount: m.refcount(pfn) });
+  const ev: MmEventOf<'filemap_add'> = { type: 'filemap_add', time: k.now, actor: k.actorName(), file: mapping.host.name, index, pfn, gen: m.genOf(pfn), refcount: m.refcount(pfn) };
+  if (nr > 1) ev.nr = nr;
+  k.emit(ev);
 }
 
 /**
@@ -47,7 +54,9 @@ export function filemap_add_folio(k: Kernel, mapping: AddressSpace, pfn: number,
  * A frame someone else still references survives, orphaned (mapping NULL), as truncate leaves a page it could not free.
  * Pairs with filemap_add_folio().
  */
-export function filemap_remove_folio(k: Kernel, pfn: number, reason: string): void {
+export function filemap_remove_folio(k: Kernel, page: number, reason: string): void {
+  // A page of a large folio: the whole folio goes.
+  const pfn = k.mem.folio_head(page);
   delete_from_page_cache_batch(k, k.inodeById[k.mem.mappingOf(pfn)] as Inode, [pfn], reason);
 }
 
@@ -68,10 +77,13 @@ export function delete_from_page_cache_batch(k: Kernel, inode: Inode, pfns: Arra
   for (let i = 0; i < n; i++) {
     const pfn = pfns[i] as number;
     const index = m.indexOf(pfn);
-    inode.i_mapping.i_pages.set(index, 0);
     const order = m.folio_order(pfn);
-    if (order === 0) m.mapping[pfn] = MAPPING_NONE;
-    else {
+    if (order === 0) {
+      inode.i_mapping.i_pages.set(index, 0);
+      m.mapping[pfn] = MAPPING_NONE;
+    } else {
+      // Every page of a large folio has its own entry (the xarray's multi-index entry).
+      inode.i_mapping.i_pages.setRun(index, 2 ** order, 0, 0);
       m.mapping.fill(MAPPING_NONE, pfn, pfn + 2 ** order);
       (nrs ??= new Int32Array(n).fill(1))[i] = 2 ** order;
     }
@@ -89,9 +101,14 @@ export function delete_from_page_cache_batch(k: Kernel, inode: Inode, pfns: Arra
  * filemap_read_folio() - find or read in the folio at @index (content from storage).
  * Return: the pfn, or -1 when memory is exhausted.
  */
-export function filemap_read_folio(k: Kernel, inode: Inode, index: number): number {
+export function filemap_read_folio(k: Kernel, inode: Inode, index: number, write = false): number {
   const got = filemap_get_folio(inode.i_mapping, index);
   if (got >= 0) return got;
+  const order = write ? inode.folio_order_write : inode.folio_order;
+  if (order) {
+    const page = filemap_alloc_large_folio(k, inode, index, order);
+    if (page >= 0) return page;
+  }
   const pfn = alloc_user_page(k);
   if (pfn < 0) return -1;
   k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn, gen: k.mem.genOf(pfn), owner: 'file', file: inode.name, index });
@@ -103,17 +120,66 @@ export function filemap_read_folio(k: Kernel, inode: Inode, index: number): numb
 }
 
 /**
- * The cached pages of indexes [first, last]: each folio's pfn, and every page of a huge page (a
- * reference may hold any of them). A huge page cached at its first index counts when that index is
- * in the range (hugetlbfs works in whole huge pages).
+ * The cached pages of indexes [first, last], a large folio's page by page (a reference may hold
+ * any of them; hugetlbfs ranges are whole huge pages).
  */
 export function filemap_pfns_in(mapping: AddressSpace, first: number, last: number): number[] {
   const out: number[] = [];
-  const nr = 2 ** mapping.host.huge_order;
-  mapping.i_pages.forEachIn(first, last, (_i, v) => {
-    for (let p = v - 1; p < v - 1 + nr; p++) out.push(p);
-  });
+  mapping.i_pages.forEachIn(first, last, (_i, v) => { out.push(v - 1); });
   return out;
+}
+
+/**
+ * filemap_alloc_large_folio() - read in a folio of up to 2^@order pages holding @index, as
+ * readahead (page_cache_ra_order()) would: naturally aligned, no larger than what lies before EOF,
+ * not overlapping a folio already cached, and of the largest order that fits and that an aligned
+ * free block is found for. Return: the page of @index, or -1 (the caller falls back to 4 KiB).
+ * Kernel: mm/readahead.c page_cache_ra_order(), mm/filemap.c filemap_alloc_folio(), __filemap_add_folio().
+ */
+function filemap_alloc_large_folio(k: Kernel, inode: Inode, index: number, order: number): number {
+  const eof = pages_in(inode.i_size);
+  for (let o = order; o > 0; o--) {
+    const nr = 2 ** o, first = index - (index % nr);
+    if (first + nr > eof) continue;
+    let busy = false;
+    inode.i_mapping.i_pages.forEachIn(first, first + nr - 1, () => { busy = true; });
+    if (busy) continue;
+    const head = k.alloc.alloc_pages(o);
+    if (head < 0) continue;
+    k.movable.add(head, nr);
+    const m = k.mem;
+    k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn: head, gen: m.genOf(head), owner: 'file', file: inode.name, index: first, nr });
+    for (let i = 0; i < nr; i++) m.content[head + i] = inode.storage.get(first + i) ?? 0;
+    m.flags[head] = m.flagsOf(head) | PG_uptodate;
+    filemap_add_folio(k, inode.i_mapping, head, first, nr);
+    return head + (index - first);
+  }
+  return -1;
+}
+
+/**
+ * mapping_set_folio_order() - the folio orders @inode's page cache uses for a `folioSize` of
+ * 2^@order pages, as far as its filesystem and the era allow: tmpfs in every era but only 4 KiB or
+ * 2 MiB before 6.14; xfs from 5.18 on reads and faults, from 6.6 on buffered writes too; ext4 from
+ * 6.16; never for fsdax (no page cache) or hugetlbfs. Return: null, or a note saying what the file
+ * uses instead of what was asked. Kernel: include/linux/pagemap.h mapping_set_large_folios();
+ * fs/xfs/xfs_icache.c xfs_inode_alloc() (5.18); mm/shmem.c (huge=, 6.14: any order); fs/ext4 (6.16).
+ */
+export function mapping_set_folio_order(k: Kernel, inode: Inode, order: number): string | null {
+  const f = k.features, v = `linux-${f.version[0]}.${f.version[1]}`;
+  const size = order >= 8 ? `${2 ** order / 256}M` : `${2 ** order * 4}K`;
+  let read = order, write = order, why = '';
+  if (inode.dax || inode.huge_order) { read = write = 0; why = 'an fsdax file has no page cache folios'; }
+  else if (inode.fs === 'tmpfs') {
+    if (order !== HPAGE_PMD_ORDER && !f.shmem_any_order) { read = write = 0; why = `tmpfs in ${v} offers 4K or 2M folios only (any size from 6.14)`; }
+  } else if (inode.fs === 'xfs') {
+    if (!f.xfs_large_folios) { read = write = 0; why = `xfs has large folios from 5.18`; }
+    else if (!f.large_folio_writes) { write = 0; why = `xfs in ${v} makes them on reads and faults only: buffered writes allocate 4K folios until 6.6`; }
+  } else if (!f.ext4_large_folios) { read = write = 0; why = `ext4 has large folios from 6.16`; }
+  inode.folio_order = read;
+  inode.folio_order_write = write;
+  if (!why) return null;
+  return read === 0 ? `file ${inode.name}: folioSize ${size} not used, 4K folios instead: ${why}` : `file ${inode.name}: folioSize ${size}: ${why}`;
 }
 
 /** Is @index beyond EOF of @inode? (the fault answers SIGBUS) */
@@ -121,7 +187,7 @@ export function index_beyond_eof(inode: Inode, index: number): boolean {
   return index >= pages_in(inode.i_size);
 }
 
-/** folio_test_dirty() */
+/** folio_test_dirty() - of @pfn's folio (a large folio's flags are its head's). */
 export function folio_test_dirty(k: Kernel, pfn: number): boolean {
-  return (k.mem.flagsOf(pfn) & PG_dirty) !== 0;
+  return (k.mem.flagsOf(k.mem.folio_head(pfn)) & PG_dirty) !== 0;
 }

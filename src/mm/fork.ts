@@ -25,6 +25,7 @@ import {
   PTE_WRITE, VmAreaStruct, type MmStruct,
 } from './mm_types.js';
 import { exit_mmap } from './exit.js';
+import { copy_huge_pmd, pmd_trans_huge } from './huge_memory.js';
 import { copy_hugetlb_page_range } from './hugetlb_fault.js';
 import { insert_vma } from './mmap.js';
 import { alloc_user_page } from './mmzone.js';
@@ -129,6 +130,8 @@ export function* do_fork(k: Kernel, parent: Process, child_name: string): Co<Pro
     // locks: each parent PTE is read at the moment it is copied, and the child's PTE takes its own
     // reference. The child's VMA is already in the file's i_mmap (insert_vma above), so a truncate
     // that zaps after the copy zaps the child's PTEs too.
+    // copy_huge_pmd(): THP PMDs first, shared whole or (a maybe-pinned THP, 5.9+) split for the PTE copy below.
+    if (pmm.huge_pmds.size) copy_huge_pmd(k, parent, nvma, vma);
     const now = entries();
     for (const v of now) {
       const pte = pmm.pgtable.get(v);
@@ -136,7 +139,7 @@ export function* do_fork(k: Kernel, parent: Process, child_name: string): Co<Pro
         copy_device_private_entry(k, pmm, cmm, v, pte, child_name);
         continue;
       }
-      if (!pte_present(pte)) continue;
+      if (!pte_present(pte) || (pmm.huge_pmds.size && pmd_trans_huge(pmm, v * PAGE_SIZE))) continue;
       const pfn = pte_pfn(pte), va = v * PAGE_SIZE;
       const anon = pfn !== ZERO_PFN && k.mem.mapping[pfn] === MAPPING_ANON;
       if (anon && !page_try_dup_anon_rmap(k, parent, pfn)) {

@@ -12,6 +12,7 @@
  * mm/internal.h gup_must_unshare(); v4.15 get_user_pages_longterm().
  * Simplified: GUP-fast is the slow path; order-0 folios only.
  */
+import { HPAGE_PMD_NR, pmd_trans_huge } from './huge_memory.js';
 import { delay, type Co } from '../engine/actor.js';
 import { EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, type Errno } from './errno.js';
 import type { Kernel } from './kernel.js';
@@ -258,6 +259,9 @@ function* follow_page_or_fault(k: Kernel, ref: DmaRef, vma: VmAreaStruct, addr: 
       if (vma.vm_huge_order) {
         const nr = 2 ** vma.vm_huge_order;
         n = Math.min(max, nr - (vpn(addr) % nr));
+      } else if (mm.huge_pmds.size && pfn !== ZERO_PFN && pmd_trans_huge(mm, addr)) {
+        // follow_trans_huge_pmd(): a THP's PMD maps its pages alike; they are taken at once.
+        n = Math.min(max, HPAGE_PMD_NR - (vpn(addr) % HPAGE_PMD_NR));
       }
       try_grab_folio(k, ref, pfn, addr, n);
       return n;

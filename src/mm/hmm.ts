@@ -7,6 +7,8 @@
  * Simplified: one pass per call; any fault ends the call with -EBUSY-style restart handled by the
  * walk itself re-reading the PTE; device-private entries arrive with the GPU's migration.
  */
+import { pmd_trans_huge } from './huge_memory.js';
+import { HPAGE_PMD_ORDER } from './hugetlb.js';
 import type { Co } from '../engine/actor.js';
 import { EBUSY, EFAULT, EPERM, type Errno } from './errno.js';
 import type { Kernel } from './kernel.js';
@@ -91,6 +93,8 @@ export function* hmm_range_fault(k: Kernel, mm: MmStruct, range: HmmRange, holde
       const h: HmmPfn = { pfn, gen: k.mem.genOf(pfn), write: pte_write(pte), error: false, zero: pfn === ZERO_PFN };
       // A hugetlb entry maps the whole huge page: from 5.9 the walk says so (HMM_PFN_ORDER).
       if (vma.vm_huge_order && k.features.hmm_pfn_order) h.order = vma.vm_huge_order;
+      // So does a THP's PMD (hmm_vma_handle_pmd()); a split one's pages are order 0.
+      else if (k.features.hmm_pfn_order && pmd_trans_huge(mm, addr)) h.order = HPAGE_PMD_ORDER;
       range.hmm_pfns.push(h);
     }
   }

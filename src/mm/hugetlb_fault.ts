@@ -76,7 +76,7 @@ export function set_huge_pte_at(k: Kernel, mm: MmStruct, haddr: number, head: nu
 }
 
 /** huge_pte_modify() - rewrite the entry at @haddr with PTE bits @bits (no reference taken or dropped). */
-function huge_pte_modify(k: Kernel, mm: MmStruct, haddr: number, bits: number): void {
+export function huge_pte_modify(k: Kernel, mm: MmStruct, haddr: number, bits: number): void {
   const pte = mm.pgtable.get(vpn(haddr));
   const head = k.mem.folio_head(pte_pfn(pte));
   mm.pgtable.setRun(vpn(haddr), k.mem.folio_nr_pages(head), mk_pte(head, bits), PTE_FLAG_SPAN);

@@ -3,6 +3,7 @@
  * files, address spaces, the pin registry, the era's features and the policy's hooks, the clock
  * and the trace bus. Every kernel path receives it as `k`.
  */
+import type { ThpMode } from './huge_memory.js';
 import type { Scheduler } from '../engine/scheduler.js';
 import type { TraceBus } from '../engine/trace.js';
 import { WaitQueueHead, wake_up_all } from '../engine/waitqueue.js';
@@ -34,6 +35,8 @@ export interface KernelConfig {
   movable?: number;
   /** The hugetlb pool: pages of each order (9: 2 MiB, 18: 1 GiB), allocated at boot (default none). */
   hugepages?: ReadonlyMap<number, number>;
+  /** The anonymous THP policy (default "madvise", as most distributions ship it). */
+  thp?: ThpMode;
   /** Tunables a policy reads; each defaults as KERNEL_TUNABLES says. */
   tunables?: Partial<KernelTunables>;
   /**
@@ -77,6 +80,8 @@ export class Kernel implements MmTraceSink {
   readonly alloc: PageAllocator;
   readonly pins = new PinRegistry();
   readonly leases = new LeaseTable();
+  /** The anonymous THP policy (/sys/kernel/mm/transparent_hugepage/enabled). */
+  readonly thp: ThpMode;
   /** ZONE_MOVABLE (kernel.movable) and PF_MEMALLOC_PIN. */
   readonly movable: MovableZone;
   /** The hugetlb pool (kernel.hugepages): hstates and which folios are huge pages. */
@@ -128,6 +133,7 @@ export class Kernel implements MmTraceSink {
     this.alloc = new PageAllocator(this.mem, Math.floor(c.memory / PAGE_SIZE));
     this.movable = new MovableZone(Math.floor((c.movable ?? 0) / PAGE_SIZE));
     this.tunables = { ...KERNEL_TUNABLES, ...c.tunables };
+    this.thp = c.thp ?? 'madvise';
     this.fatal_signal_pending = c.fatal_signal_pending ?? (() => false);
     // Gigantic pages are allocated first, as the boot command line allocates them before the rest
     // of memory. (Both hstates exist without a pool too: size_to_hstate() makes them on demand.)

@@ -27,7 +27,12 @@ import { hugetlb_vm_op_split, vma_huge_size } from './hugetlb_fault.js';
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_CLEAR,
 } from './mmu_notifier.js';
-import { PAGE_ALIGN, PAGE_SIZE, PG_dirty, PG_lazyfree, VM_DONTCOPY, VM_IO, VM_LOCKED, VM_MAYWRITE, VM_PFNMAP, VM_SHARED, VM_WRITE, ZERO_PFN } from './types.js';
+import {
+  PAGE_ALIGN, PAGE_SIZE, PG_dirty, PG_lazyfree, VM_DONTCOPY, VM_HUGEPAGE, VM_IO, VM_LOCKED, VM_MAYWRITE, VM_NOHUGEPAGE, VM_PFNMAP, VM_SHARED, VM_WRITE, ZERO_PFN,
+} from './types.js';
+import { HPAGE_PMD_NR, madvise_free_split_huge_pmd, pmd_trans_huge, split_huge_pmd_range } from './huge_memory.js';
+import { split_folio } from './folio_split.js';
+import { madvise_collapse } from './khugepaged.js';
 
 /** The advice words of the scenario format; do_madvise() models all but the THP ones. */
 export type MadviseAdvice = 'dontneed' | 'free' | 'remove' | 'dontfork' | 'dofork' | 'hugepage' | 'nohugepage' | 'collapse';
@@ -44,7 +49,9 @@ export function* do_madvise(k: Kernel, mm: MmStruct, start: number, len: number,
   if (start % PAGE_SIZE !== 0) return EINVAL;
   if (len === 0) return 0;
   const end = start + PAGE_ALIGN(len);
-  if (advice === 'dontfork' || advice === 'dofork') return yield* madvise_dontfork(k, mm, start, end, advice === 'dontfork');
+  if (advice === 'dontfork' || advice === 'dofork') return yield* madvise_vma_flags(k, mm, start, end, advice);
+  if (advice === 'hugepage' || advice === 'nohugepage') return yield* madvise_vma_flags(k, mm, start, end, advice);
+  if (advice === 'collapse') return yield* madvise_collapse(k, mm, start, end);
   if (advice === 'remove') return yield* madvise_remove(k, mm, start, end);
   if (advice !== 'dontneed' && advice !== 'free') return EINVAL;
   yield* down_read(mm.mmap_lock, 'madvise:mmap_read_lock');
@@ -79,22 +86,37 @@ export function* do_madvise(k: Kernel, mm: MmStruct, start: number, len: number,
  * madvise_free_single_vma() - MADV_FREE of [@start, @end) of a private anonymous @vma: under
  * MMU_NOTIFY_CLEAR, every present anonymous page mapped only here loses its dirty state (folio and
  * PTE) and becomes lazily freeable; the PTEs stay. A page shared with another process (after fork)
- * is left alone. Context: mmap_lock held for read; may sleep.
+ * is left alone. A THP the range covers in part is split first when it can be; a PMD-mapped THP
+ * it covers whole is left alone (pinsim's reclaim discards 4 KiB pages only).
+ * Context: mmap_lock held for read; may sleep.
  * Return: nothing. Kernel: mm/madvise.c madvise_free_single_vma(), madvise_free_pte_range(),
  * mm/swap.c folio_mark_lazyfree().
  */
 function* madvise_free_single_vma(k: Kernel, vma: VmAreaStruct, start: number, end: number): Co {
   const mm = vma.vm_mm;
+  // A THP the range covers in part is split first when it can be (pinsim splits before the range's notifier).
+  yield* madvise_free_split_huge_pmd(k, mm, start, end);
   const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_CLEAR, start, end);
   yield* mmu_notifier_invalidate_range_start(k, range);
   // The pages are still mapped dirty here; a device (or another CPU) may write them.
   yield* schedPoint('madvise:free_after_notifier_start');
   const m = k.mem;
-  let n = 0;
+  let n = 0, skipTo = -1;
   mm.pgtable.forEachIn(vpn(start), vpn(end - 1), (v, pte) => {
-    if (!pte_present(pte)) return;
+    if (!pte_present(pte) || v < skipTo) return;
     const pfn = pte_pfn(pte);
     if (pfn === ZERO_PFN || m.mapping[pfn] !== MAPPING_ANON) return;
+    // A THP still mapped by its PMD (the range covers it whole, or it could not be split): left as
+    // it is (pinsim does not reclaim anonymous THP). A page of a PTE-mapped large folio: the folio
+    // is split first; when it cannot be, the rest of the page table is skipped, as the kernel stops
+    // its walk there.
+    if (m.folio_order(pfn)) {
+      if (pmd_trans_huge(mm, v * PAGE_SIZE)) return;
+      if (m.mapcount(pfn) !== 1 || !split_folio(k, m.folio_head(pfn))) {
+        skipTo = (Math.floor(v / HPAGE_PMD_NR) + 1) * HPAGE_PMD_NR;
+        return;
+      }
+    }
     // A page mapped elsewhere too: its dirty bit cannot be cleared for the other mapping.
     if (m.mapcount(pfn) !== 1) return;
     m.flags[pfn] = (m.flagsOf(pfn) & ~PG_dirty) | PG_lazyfree;
@@ -153,24 +175,31 @@ function* madvise_remove(k: Kernel, mm: MmStruct, start: number, end: number): C
 }
 
 /**
- * madvise_dontfork() - MADV_DONTFORK / MADV_DOFORK: set or clear VM_DONTCOPY on the VMAs of the
- * range (libibverbs' ibv_fork_init() marks registered memory so). Return: 0; ENOMEM over a hole;
- * EINVAL for MADV_DOFORK on a VM_IO mapping.
+ * madvise_vma_flags() - the advice that changes VMA flags: MADV_DONTFORK / MADV_DOFORK set or clear
+ * VM_DONTCOPY (libibverbs' ibv_fork_init() marks registered memory so); MADV_HUGEPAGE sets
+ * VM_HUGEPAGE (THP under `kernel.thp` "madvise") and MADV_NOHUGEPAGE VM_NOHUGEPAGE, each clearing
+ * the other (THP already mapped stay). The VMAs are split at the range's ends (a THP PMD across an
+ * end first). Return: 0; ENOMEM over a hole; EINVAL for MADV_DOFORK on a VM_IO mapping.
+ * Kernel: mm/madvise.c madvise_vma_behavior(); mm/khugepaged.c hugepage_madvise().
  */
-function* madvise_dontfork(k: Kernel, mm: MmStruct, start: number, end: number, dontfork: boolean): Co<0 | Errno> {
+function* madvise_vma_flags(k: Kernel, mm: MmStruct, start: number, end: number, advice: 'dontfork' | 'dofork' | 'hugepage' | 'nohugepage'): Co<0 | Errno> {
   yield* down_write(mm.mmap_lock, k.actorName(), 'madvise:mmap_write_lock');
   let err: 0 | Errno = hugetlb_vm_op_split(mm, start) || hugetlb_vm_op_split(mm, end);
   if (err) {
     up_write(mm.mmap_lock);
     return err;
   }
+  yield* split_huge_pmd_range(k, mm, start, end);
   split_at(mm, start);
   split_at(mm, end);
   let covered = start;
   for (const vma of vmas_in(mm, start, end)) {
     if (vma.vm_start > covered) err = ENOMEM;
-    if (!dontfork && vma.vm_flags & VM_IO) { err = EINVAL; break; }
-    vma.vm_flags = dontfork ? vma.vm_flags | VM_DONTCOPY : vma.vm_flags & ~VM_DONTCOPY;
+    if (advice === 'dofork' && vma.vm_flags & VM_IO) { err = EINVAL; break; }
+    vma.vm_flags = advice === 'dontfork' ? vma.vm_flags | VM_DONTCOPY
+      : advice === 'dofork' ? vma.vm_flags & ~VM_DONTCOPY
+        : advice === 'hugepage' ? (vma.vm_flags | VM_HUGEPAGE) & ~VM_NOHUGEPAGE
+          : (vma.vm_flags | VM_NOHUGEPAGE) & ~VM_HUGEPAGE;
     covered = vma.vm_end;
   }
   if (covered < end && !err) err = ENOMEM;

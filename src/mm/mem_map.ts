@@ -76,7 +76,7 @@ export class MemMap {
   /** compound_head() - the head pfn of the folio @pfn belongs to. */
   folio_head(pfn: number): number {
     const order = (this.flags[pfn] as number) >>> FOLIO_ORDER_SHIFT;
-    return order === 0 ? pfn : pfn - (pfn % 2 ** order);
+    return order === 0 ? pfn : pfn - (pfn & ((1 << order) - 1));
   }
   /** folio_nr_pages() - the number of pages of @pfn's folio. */
   folio_nr_pages(pfn: number): number { return 2 ** ((this.flags[pfn] as number) >>> FOLIO_ORDER_SHIFT); }

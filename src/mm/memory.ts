@@ -4,7 +4,8 @@
  * order every zap follows: notifier start (pages still mapped) → clear PTEs (references
  * queued in the mmu_gather batch) → notifier end → tlb_finish_mmu (references dropped, frames freed
  * at zero). Write faults on private mappings follow the era's COW rules (do_wp_page()).
- * Kernel: mm/memory.c. Simplified: order-0 folios, one PTE level, no swap.
+ * Anonymous THP (a PMD fault, its COW and split) is in huge_memory.ts; hugetlb in hugetlb_fault.ts.
+ * Kernel: mm/memory.c. Simplified: one PTE level, no swap.
  */
 import { delay, schedPoint, type Co } from '../engine/actor.js';
 import type { AddressSpace } from './fs/inode.js';
@@ -25,6 +26,12 @@ import { PageAnonExclusive, SetPageAnonExclusive } from './page-flags.js';
 import { do_page_mkwrite, folio_mark_dirty } from './page-writeback.js';
 import { remove_device_exclusive_entry } from './rmap.js';
 import { hugetlb_fault_locked, zap_hugepage_range } from './hugetlb_fault.js';
+import { huge_pte_modify } from './hugetlb_fault.js';
+import {
+  do_huge_pmd_anonymous_page, do_huge_pmd_wp_page, do_set_pmd, HPAGE_PMD_SIZE, pmd_addr, pmd_none, pmd_trans_huge, split_huge_pmd_range, thp_pmds_in,
+  thp_vma_allowable, zap_huge_pmd,
+} from './huge_memory.js';
+import type { MmEventOf } from './trace_events.js';
 import {
   FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, PAGE_SIZE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_WRITE, VM_READ,
   VM_SHARED, VM_WRITE, ZERO_PFN, type VmFault,
@@ -39,11 +46,15 @@ export function vpn(addr: number): number {
 export function set_pte_at(k: Kernel, mm: MmStruct, addr: number, pfn: number, bits: number): void {
   const m = k.mem;
   mm.pgtable.set(vpn(addr), mk_pte(pfn, bits));
+  // A page of a large folio (a split THP) keeps its own mapcount; the reference is its head's.
+  const head = m.folio_head(pfn);
   if (pfn !== ZERO_PFN) {
-    m._refcount[pfn] = m.refcount(pfn) + 1;
+    m._refcount[head] = m.refcount(head) + 1;
     m._mapcount[pfn] = m.mapcount(pfn) + 1;
   }
-  k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, write: (bits & PTE_WRITE) !== 0, refcount: m.refcount(pfn) });
+  const ev: MmEventOf<'pte_set'> = { type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: addr, pfn, write: (bits & PTE_WRITE) !== 0, refcount: m.refcount(head) };
+  if (head !== pfn || m.folio_order(pfn)) ev.head = head;
+  k.emit(ev);
 }
 
 /**
@@ -142,6 +153,13 @@ export function tlb_finish_mmu(k: Kernel, gather: MmuGather): void {
  * Kernel: mm/memory.c zap_pte_range().
  */
 export function zap_pte_range(k: Kernel, mm: MmStruct, start: number, end: number, gather: MmuGather, only_file = false): number {
+  let huge = 0;
+  const pmds = thp_pmds_in(mm, start, end);
+  // zap_huge_pmd(): a THP PMD inside the range goes whole (the callers split the ones it covers in part).
+  if (pmds.length && !only_file) {
+    for (const haddr of pmds) if (zap_huge_pmd(k, mm, haddr, gather) >= 0) huge++;
+    if (pmds.length * HPAGE_PMD_SIZE === end - start) return huge; // nothing but PMDs in the range
+  }
   const first = vpn(start), n = vpn(end - 1) - first + 1;
   let pfns: Int32Array | null = null, dirty: Uint8Array | null = null;
   const cleared = mm.pgtable.clearIn(first, first + n - 1, (v, pte) => {
@@ -157,10 +175,10 @@ export function zap_pte_range(k: Kernel, mm: MmStruct, start: number, end: numbe
     if (pte_dirty(pte)) dirty[v - first] = 1;
     return true;
   });
-  if (!cleared || !pfns || !dirty) return 0;
+  if (!cleared || !pfns || !dirty) return huge;
   trace_pte_clear(k, mm, start, pfns, dirty);
   zap_present_ptes(k, pfns, dirty, gather);
-  return cleared;
+  return cleared + huge;
 }
 
 /**
@@ -199,6 +217,8 @@ export function* zap_page_range_single(
   // A hugetlb VMA zaps whole huge pages, its private COW copies included (hugetlb_vmdelete_list()).
   if (vma.vm_huge_order) return yield* zap_hugepage_range(k, vma, start, end, event);
   const mm = vma.vm_mm;
+  // zap_pmd_range(): a THP PMD the range covers in part is split first (its own CLEAR over 2 MiB).
+  if (!only_file) yield* split_huge_pmd_range(k, mm, start, end);
   const range = mmu_notifier_range_init(k, mm, event, start, end);
   yield* mmu_notifier_invalidate_range_start(k, range);
   // All pages are still mapped here; a device (or another CPU) may access them.
@@ -283,10 +303,14 @@ function* wp_page_copy(k: Kernel, vma: VmAreaStruct, addr: number, old_pfn: numb
  */
 function wp_can_reuse_anon(k: Kernel, pfn: number): boolean {
   const m = k.mem;
+  // A page of a PTE-mapped THP: its mappings are its own and the folio's entire ones; its
+  // references are the folio's (so a sole holder is never seen while other pages are mapped), and
+  // 5.19+ reuses one only while it is PageAnonExclusive (wp_can_reuse_anon_folio() refuses large folios).
+  const head = m.folio_head(pfn);
   switch (k.features.wp_reuse) {
-    case 'mapcount': return m._mapcount[pfn] === 1;
-    case 'refcount': return m._refcount[pfn] === 1;
-    case 'anon_exclusive': return PageAnonExclusive(k, pfn) || m._refcount[pfn] === 1;
+    case 'mapcount': return m.mapcount(pfn) + (m.folio_order(pfn) ? m.folio_entire_mapcount(head) : 0) === 1;
+    case 'refcount': return m.refcount(head) === 1;
+    case 'anon_exclusive': return PageAnonExclusive(k, pfn) || (m.folio_order(pfn) === 0 && m.refcount(pfn) === 1);
   }
 }
 
@@ -309,9 +333,11 @@ function* do_wp_page(k: Kernel, vma: VmAreaStruct, page: number, pte: number, un
       return VM_FAULT_WRITE;
     }
     const m = k.mem;
-    if (m._mapcount[pfn] === 1) {
+    // A page of a large folio is also mapped by every PMD that maps its folio whole.
+    const large = m.folio_order(pfn) !== 0;
+    if (m._mapcount[pfn] === 1 && (!large || m.folio_entire_mapcount(m.folio_head(pfn)) === 0)) {
       k.emit({
-        type: 'cow_copy', time: k.now, actor: k.actorName(), mm: mm.owner, va: page, pfn, refcount: m._refcount[pfn] as number,
+        type: 'cow_copy', time: k.now, actor: k.actorName(), mm: mm.owner, va: page, pfn, refcount: m.refcount(m.folio_head(pfn)),
         mapcount: 1, exclusive: PageAnonExclusive(k, pfn), rule: k.features.wp_reuse, unshare,
       });
     }
@@ -378,17 +404,30 @@ function* fault_locked(k: Kernel, vma: VmAreaStruct, page: number, pte: number, 
     // A racing fault may have done the work already.
     if ((!write && !unshare) || pte_write(pte)) return 0;
     const pfn = pte_pfn(pte);
+    if (!has_file && pmd_trans_huge(mm, page)) {
+      // do_huge_pmd_wp_page(): done at the PMD, or the PMD was split and the page is a PTE now.
+      const r = yield* do_huge_pmd_wp_page(k, vma, pmd_addr(page), unshare);
+      if (r !== null) return r;
+      return yield* fault_locked(k, vma, page, mm.pgtable.get(vpn(page)), write, unshare, cow);
+    }
     if (!cow) {
       if (unshare) return 0; // nothing to unshare in a shared mapping
-      // wp_page_shared(): a shared file page becomes writable through page_mkwrite.
+      // wp_page_shared(): a shared file page becomes writable through page_mkwrite (a PMD: whole).
       do_page_mkwrite(k, pfn);
-      mm.pgtable.set(vpn(page), mk_pte(pfn, PTE_WRITE | PTE_DIRTY));
+      if (mm.huge_pmds.size && pmd_trans_huge(mm, page)) huge_pte_modify(k, mm, pmd_addr(page), PTE_WRITE | PTE_DIRTY);
+      else mm.pgtable.set(vpn(page), mk_pte(pfn, PTE_WRITE | PTE_DIRTY));
       return 0;
     }
     return yield* do_wp_page(k, vma, page, pte, unshare);
   }
   // No PTE: an unshare fault that lost a race to a zap is a read fault (GUP then looks again).
   if (!has_file) {
+    // A THP where the VMA allows one and nothing is mapped in its 2 MiB (no page table under the
+    // PMD); with no aligned block of 512 free frames, 4 KiB pages.
+    const haddr = pmd_addr(page);
+    if (k.thp !== 'never' && thp_vma_allowable(k, vma, haddr) && pmd_none(mm, haddr)) {
+      if (do_huge_pmd_anonymous_page(k, vma, haddr, write) !== null) return 0;
+    }
     // do_anonymous_page(): the zero page for reads, a new zeroed page for writes (dirty and
     // writable only where the VMA is writable: a FOLL_FORCE write of a read-only VMA gets neither).
     if (!write) {
@@ -413,11 +452,14 @@ function* fault_locked(k: Kernel, vma: VmAreaStruct, page: number, pte: number, 
   }
   if (write) {
     do_page_mkwrite(k, pfn); // do_shared_fault()
+    if (k.mem.folio_order(pfn) && do_set_pmd(k, vma, pmd_addr(page), pfn, PTE_WRITE | PTE_DIRTY)) return 0;
     set_pte_at(k, mm, page, pfn, PTE_WRITE | PTE_DIRTY);
     return 0;
   }
   // do_read_fault(): writable at once only where no dirty tracking is needed (tmpfs).
-  set_pte_at(k, mm, page, pfn, vm_write && !vma_needs_dirty_tracking(vma) ? PTE_WRITE : 0);
+  const bits = vm_write && !vma_needs_dirty_tracking(vma) ? PTE_WRITE : 0;
+  if (k.mem.folio_order(pfn) && do_set_pmd(k, vma, pmd_addr(page), pfn, bits)) return 0;
+  set_pte_at(k, mm, page, pfn, bits);
   return 0;
 }
 

@@ -12,6 +12,8 @@
  * mm's mappings only; no migration entries (the cleared PTE stays empty, and is restored only while
  * still empty); a folio that left the range while migrate slept is not moved.
  */
+import { HPAGE_PMD_NR, HPAGE_PMD_SIZE, pmd_addr, pmd_trans_huge, set_pmd_at, zap_huge_pmd } from './huge_memory.js';
+import { HPAGE_PMD_ORDER } from './hugetlb.js';
 import { delay, schedPoint, type Co } from '../engine/actor.js';
 import { EBUSY, EINVAL, ENOMEM, type Errno } from './errno.js';
 import type { Inode } from './fs/inode.js';
@@ -57,6 +59,21 @@ export function* do_migrate_pages(k: Kernel, mm: MmStruct, start: number, len: n
       if (r === 'moved') yield* delay(k.timing.fault, 'migrate:page_copied');
       else if (r !== 0) err = r;
       va = haddr + size - PAGE_SIZE;
+      continue;
+    }
+    // Simplified: a large page-cache folio (folioSize) is not migrated.
+    if (m.folio_order(old) && m.mapping[old] !== MAPPING_ANON) { err = EBUSY; continue; }
+    if (m.folio_order(old)) {
+      // An anonymous THP: mapped whole by its PMD, it moves whole, as a huge page does. Simplified:
+      // a PTE-mapped (split) one is not moved (the kernel would move or split it): EBUSY.
+      if (!pmd_trans_huge(mm, va)) { err = EBUSY; continue; }
+      const haddr = pmd_addr(va), head = m.folio_head(old);
+      k.folio_ref_add(head, 1);
+      const r = yield* migrate_hugetlb_one(k, find_vma(mm, va) as VmAreaStruct, haddr, head, true);
+      migrate_folio_done(k, head);
+      if (r === 'moved') yield* delay(k.timing.fault, 'migrate:page_copied');
+      else if (r !== 0) err = r;
+      va = haddr + HPAGE_PMD_SIZE - PAGE_SIZE;
       continue;
     }
     const inode = m.mappingOf(old) > 0 ? (k.inodeById[m.mappingOf(old)] as Inode) : null;
@@ -150,29 +167,40 @@ function* migrate_one(k: Kernel, mm: MmStruct, va: number, old: number, inode: I
   return 'moved';
 }
 
+/** A 2 MiB folio to migrate a THP into (from ZONE_MOVABLE unless memalloc_pin). Return: its head or -1. */
+function alloc_thp_target(k: Kernel): number {
+  const head = k.alloc.alloc_pages(HPAGE_PMD_ORDER);
+  if (head >= 0) k.movable.add(head, HPAGE_PMD_NR);
+  return head;
+}
+
 /**
  * migrate_hugetlb_one() - unmap the huge page @old at @haddr of @vma, check its references, and
  * move it to another huge page (outside ZONE_MOVABLE under memalloc_pin) or put it back.
  * Context: the caller holds an isolation reference on @old. Return: as migrate_one().
  * Kernel: mm/migrate.c unmap_and_move_huge_page(), migrate_huge_page_move_mapping().
  */
-function* migrate_hugetlb_one(k: Kernel, vma: VmAreaStruct, haddr: number, old: number): Co<'moved' | 0 | Errno> {
+function* migrate_hugetlb_one(k: Kernel, vma: VmAreaStruct, haddr: number, old: number, thp = false): Co<'moved' | 0 | Errno> {
   const m = k.mem;
   const mm = vma.vm_mm;
-  const h = hstate_vma(k, vma);
+  const h = thp ? { size: HPAGE_PMD_SIZE, nr: HPAGE_PMD_NR } : hstate_vma(k, vma);
+  const set_entry = thp ? set_pmd_at : set_huge_pte_at;
   const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_CLEAR, haddr, haddr + h.size);
   yield* mmu_notifier_invalidate_range_start(k, range);
   yield* schedPoint('migrate:after_notifier_start');
   const pte = mm.pgtable.get(vpn(haddr));
   const gather = tlb_gather_mmu();
   const mapped = pte_present(pte) && m.folio_head(pte_pfn(pte)) === old;
-  if (mapped) huge_ptep_get_and_clear(k, mm, haddr, gather);
+  if (mapped) {
+    if (thp) zap_huge_pmd(k, mm, haddr, gather);
+    else huge_ptep_get_and_clear(k, mm, haddr, gather);
+  }
   yield* mmu_notifier_invalidate_range_end(k, range);
   if (!mapped) return 0;
   const bits = (pte_write(pte) ? PTE_WRITE : 0) | (pte_dirty(pte) ? PTE_DIRTY : 0);
   const inode = m.mappingOf(old) > 0 ? (k.inodeById[m.mappingOf(old)] as Inode) : null;
   const restore = (err: Errno): Errno => {
-    set_huge_pte_at(k, mm, haddr, old, bits);
+    set_entry(k, mm, haddr, old, bits);
     tlb_finish_mmu(k, gather);
     return err;
   };
@@ -182,7 +210,8 @@ function* migrate_hugetlb_one(k: Kernel, vma: VmAreaStruct, haddr: number, old: 
   }
   const expected = (inode ? 1 : 0) + m.folio_entire_mapcount(old) + gather.nr + 1;
   if (m.refcount(old) !== expected) return restore(EBUSY);
-  const nw = alloc_hugetlb_folio_nodemask(k, h, k.movable.memalloc_pin > 0);
+  // A THP target comes from the page allocator (outside ZONE_MOVABLE under memalloc_pin).
+  const nw = thp ? alloc_thp_target(k) : alloc_hugetlb_folio_nodemask(k, h as ReturnType<typeof hstate_vma>, k.movable.memalloc_pin > 0);
   if (nw < 0) return restore(ENOMEM);
   m.content.set(m.content.subarray(old, old + h.nr), nw);
   m.mapping.set(m.mapping.subarray(old, old + h.nr), nw);
@@ -200,9 +229,9 @@ function* migrate_hugetlb_one(k: Kernel, vma: VmAreaStruct, haddr: number, old: 
     k.emit({ type: 'filemap_add', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: nw, gen: m.genOf(nw), refcount: 1, nr: h.nr });
     k.folio_put_refs(old, 1);
   }
-  move_hugetlb_state(k, old, nw);
+  if (!thp) move_hugetlb_state(k, old, nw);
   k.emit({ type: 'folio_migrate', time: k.now, actor: k.actorName(), old, new: nw, mm: mm.owner, va: haddr, nr: h.nr });
-  set_huge_pte_at(k, mm, haddr, nw, bits);
+  set_entry(k, mm, haddr, nw, bits);
   tlb_finish_mmu(k, gather);
   return 'moved';
 }

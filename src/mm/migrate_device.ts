@@ -8,6 +8,7 @@
  * Kernel: mm/migrate_device.c migrate_vma_setup(), migrate_vma_collect(), migrate_vma_pages(),
  * migrate_vma_finalize(). Simplified: order-0, anonymous private memory only, no THP.
  */
+import { split_huge_pmd_all } from './huge_memory.js';
 import type { Co } from '../engine/actor.js';
 import { EINVAL, type Errno } from './errno.js';
 import type { Kernel } from './kernel.js';
@@ -52,6 +53,8 @@ export function* migrate_vma_setup(
   // A hugetlb VMA is refused before anything happens.
   if (vma.vm_huge_order) return EINVAL;
   const mm = vma.vm_mm;
+  // migrate_vma_collect_pmd(): a THP's PMD (or the huge zero page's) is split first.
+  if (select === 'system' && mm.huge_pmds.size) yield* split_huge_pmd_all(k, mm, start, end);
   const range = mmu_notifier_range_init(k, mm, MMU_NOTIFY_MIGRATE, start, end);
   range.owner = owner;
   yield* mmu_notifier_invalidate_range_start(k, range);
@@ -67,6 +70,8 @@ export function* migrate_vma_setup(
       if (!pte_present(pte)) { pages.push({ addr, src: -1, write: vm_write, zero: true }); continue; }
       const pfn = pte_pfn(pte);
       if (pfn !== ZERO_PFN && k.mem.mapping[pfn] !== MAPPING_ANON) continue;
+      // Simplified: a page of a (split) THP stays in system memory (the kernel would split the folio).
+      if (pfn !== ZERO_PFN && k.mem.folio_order(pfn)) continue;
       // A reference beyond the mapping (a DMA pin) makes the page unmovable.
       if (pfn !== ZERO_PFN && k.mem.refcount(pfn) !== k.mem.mapcount(pfn)) continue;
     }

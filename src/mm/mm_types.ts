@@ -1,7 +1,7 @@
 /**
  * struct mm_struct and struct vm_area_struct, and the encoding of PTEs in the page-table radix.
  * Kernel: include/linux/mm_types.h. Simplified: one flat page-table level (a radix of 512-entry
- * leaves), no THP, no swap entries yet.
+ * leaves; a THP's PMD is its 512 slots, remembered in `huge_pmds`), no swap entries yet.
  */
 import { Radix } from './radix.js';
 import { RwSemaphore } from './locking.js';
@@ -135,6 +135,8 @@ export class MmStruct {
   readonly mmap_lock: RwSemaphore;
   /** Pages charged to RLIMIT_MEMLOCK by long-term pinners (ib_umem_get). */
   pinned_vm = 0;
+  /** The PMDs (by 2 MiB index) that map an anonymous THP, or the huge zero page, whole. */
+  readonly huge_pmds = new Set<number>();
   /** MMF_HAS_PINNED: set by the first FOLL_PIN, sticky. */
   has_pinned = false;
   notifier_subscriptions: MmuNotifierSubscriptions | null = null;

@@ -12,6 +12,7 @@
  * Simplified: no VMA merging; shared anonymous memory is a tmpfs inode (a hugetlbfs one with
  * MAP_HUGETLB); a private MAP_HUGETLB mapping has no file.
  */
+import { split_huge_pmd_range } from './huge_memory.js';
 import { delay, schedPoint, type Co } from '../engine/actor.js';
 import { EINVAL, ENOMEM, IS_ERR, type Errno } from './errno.js';
 import type { Inode } from './fs/inode.js';
@@ -193,6 +194,8 @@ export function split_at(mm: MmStruct, addr: number): void {
  * Kernel: mm/vma.c do_vmi_align_munmap() → unmap_region(): one MMU_NOTIFY_UNMAP range over the span.
  */
 export function* unmap_locked(k: Kernel, mm: MmStruct, start: number, end: number): Co {
+  // vma_adjust_trans_huge(): a THP PMD across a split point is split before the VMA is.
+  yield* split_huge_pmd_range(k, mm, start, end);
   split_at(mm, start);
   split_at(mm, end);
   const victims = vmas_in(mm, start, end);

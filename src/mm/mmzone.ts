@@ -34,6 +34,13 @@ export class MovableZone {
     this.tails += nr - 1;
   }
 
+  /** zone_split() - (pinsim-only) the folio of @nr frames headed by @head became @nr order-0 folios. */
+  split(head: number, nr: number): void {
+    if (!this.pfns.has(head)) return;
+    this.tails -= nr - 1;
+    for (let p = head + 1; p < head + nr; p++) this.pfns.add(p);
+  }
+
   /** zone_remove() - (pinsim-only) the folio of @nr frames headed by @head went back to the allocator. */
   remove(head: number, nr: number): void {
     if (this.pfns.delete(head)) this.tails -= nr - 1;

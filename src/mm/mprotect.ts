@@ -7,6 +7,7 @@
  * entries whole (hugetlb_change_protection()).
  * Simplified: no VMA merging; adding write permission leaves PTEs read-only (the next write faults).
  */
+import { split_huge_pmd_range } from './huge_memory.js';
 import { delay, schedPoint, type Co } from '../engine/actor.js';
 import { EINVAL, ENOMEM, type Errno } from './errno.js';
 import { hugetlb_change_protection, hugetlb_vm_op_split } from './hugetlb_fault.js';
@@ -48,6 +49,8 @@ export function* do_mprotect(k: Kernel, mm: MmStruct, start: number, len: number
     up_write(mm.mmap_lock);
     return err;
   }
+  // A THP PMD the range covers in part is split (vma_adjust_trans_huge(), change_pmd_range()).
+  yield* split_huge_pmd_range(k, mm, start, stop);
   split_at(mm, start);
   split_at(mm, stop);
   const newbits = prot_to_vm_flags(prot);

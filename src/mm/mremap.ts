@@ -24,7 +24,8 @@ import { get_unmapped_area, insert_vma, TASK_SIZE, unmap_locked } from './mmap.j
 import {
   mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start, mmu_notifier_range_init, MMU_NOTIFY_UNMAP,
 } from './mmu_notifier.js';
-import { PAGE_ALIGN, PAGE_SIZE, VM_PFNMAP, VM_SHARED } from './types.js';
+import { PAGE_ALIGN, PAGE_SIZE, VM_PFNMAP, VM_SHARED, ZERO_PFN } from './types.js';
+import { HPAGE_PMD_NR, HPAGE_PMD_SIZE, split_huge_pmd_all, split_huge_pmd_range, thp_pmds_in } from './huge_memory.js';
 
 export interface MremapArgs {
   addr: number;
@@ -59,7 +60,24 @@ function* move_page_tables(k: Kernel, mm: MmStruct, old: number, new_addr: numbe
       k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: to, pfn: head, write: pte_write(pte), refcount: k.mem.refcount(head), nr });
       moves.push([v, pte]);
     }
-  } else mm.pgtable.forEachIn(vpn(old), vpn(old + len - 1), (v, pte) => moves.push([v, pte]));
+  } else {
+    // move_huge_pmd(): a THP PMD moves whole (the caller split those that cannot).
+    for (const from of thp_pmds_in(mm, old, old + len)) {
+      const to = new_addr + (from - old);
+      const pte = mm.pgtable.get(vpn(from));
+      const head = pte_pfn(pte);
+      const nr = HPAGE_PMD_NR;
+      mm.huge_pmds.delete(from / HPAGE_PMD_SIZE);
+      mm.pgtable.setRun(vpn(from), nr, 0, 0);
+      mm.huge_pmds.add(to / HPAGE_PMD_SIZE);
+      mm.pgtable.setRun(vpn(to), nr, pte, head === ZERO_PFN ? 0 : PTE_FLAG_SPAN);
+      const size = head === ZERO_PFN ? { zero: nr } : { nr };
+      if (head === ZERO_PFN) trace_pte_clear(k, mm, from, new Int32Array(nr), new Uint8Array(nr));
+      else trace_huge_pte_clear(k, mm, from, head, nr, false);
+      k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: to, pfn: head, write: pte_write(pte), refcount: k.mem.refcount(head), ...size });
+    }
+    mm.pgtable.forEachIn(vpn(old), vpn(old + len - 1), (v, pte) => moves.push([v, pte]));
+  }
   for (const [v, pte] of hvma?.vm_huge_order ? [] : moves) {
     if (!pte_present(pte) && !is_device_private_entry(pte) && !is_device_exclusive_entry(pte)) continue;
     const from = v * PAGE_SIZE, to = new_addr + (from - old);
@@ -67,7 +85,7 @@ function* move_page_tables(k: Kernel, mm: MmStruct, old: number, new_addr: numbe
     mm.pgtable.set(v, 0);
     trace_pte_clear(k, mm, from, Int32Array.of(pfn), new Uint8Array(1));
     mm.pgtable.set(vpn(to), pte);
-    k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: to, pfn, write: pte_write(pte), refcount: k.mem.refcount(pfn) });
+    k.emit({ type: 'pte_set', time: k.now, actor: k.actorName(), mm: mm.owner, va: to, pfn, write: pte_write(pte), refcount: k.mem.refcount(k.mem.folio_head(pfn)) });
   }
   // PTEs moved; the TLB for the old range is flushed before the notifier ends.
   yield* delay(moves.length * k.timing.zapPerPage, 'mremap:ptes_moved');
@@ -81,6 +99,9 @@ function* move_page_tables(k: Kernel, mm: MmStruct, old: number, new_addr: numbe
  */
 function* move_vma(k: Kernel, mm: MmStruct, vma: VmAreaStruct, old: number, old_len: number, new_len: number, new_addr: number, dontunmap = false): Co<number> {
   const nvma = new VmAreaStruct(mm, new_addr, new_addr + new_len, vma.vm_pgoff + (old - vma.vm_start) / PAGE_SIZE, vma.vm_flags, vma.vm_file).hugetlb_inherit(vma);
+  // A THP PMD moves whole only to a 2 MiB-aligned place; any other is split first.
+  if ((new_addr - old) % HPAGE_PMD_SIZE === 0) yield* split_huge_pmd_range(k, mm, old, old + old_len);
+  else yield* split_huge_pmd_all(k, mm, old, old + old_len);
   insert_vma(k, mm, nvma);
   // clear_vma_resv_huge_pages(): the new VMA owns the reservations now; unmapping the old one must not release them.
   vma.vm_resv = null;

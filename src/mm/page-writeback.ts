@@ -21,8 +21,9 @@ import { PAGE_SIZE, PG_dirty, PG_private, VM_SHARED } from './types.js';
  * anonymous folio just gets the flag (noop_dirty_folio), untraced: dirtying it reaches no file.
  * Context: @via names the caller for traces (zap, unpin, fault).
  */
-export function folio_mark_dirty(k: Kernel, pfn: number, via: string): void {
+export function folio_mark_dirty(k: Kernel, page: number, via: string): void {
   const m = k.mem;
+  const pfn = m.folio_head(page); // a large folio's flags are its head's
   const f = m.flagsOf(pfn);
   const ino = m.mappingOf(pfn) > 0 ? (k.inodeById[m.mappingOf(pfn)] as Inode) : null;
   const buffers = (f & PG_private) !== 0;
@@ -42,7 +43,8 @@ export function set_page_dirty_lock(k: Kernel, pfn: number, via: string): void {
 }
 
 /** folio_attach_buffers() - create buffer heads for @pfn (block_page_mkwrite, write_begin). */
-export function folio_attach_buffers(k: Kernel, pfn: number): void {
+export function folio_attach_buffers(k: Kernel, page: number): void {
+  const pfn = k.mem.folio_head(page);
   const f = k.mem.flagsOf(pfn);
   if (f & PG_private) return;
   k.mem.flags[pfn] = f | PG_private;
@@ -51,7 +53,8 @@ export function folio_attach_buffers(k: Kernel, pfn: number): void {
 }
 
 /** folio_detach_buffers() - drop @pfn's buffer heads (truncate's invalidate_folio, reclaim). */
-export function folio_detach_buffers(k: Kernel, pfn: number): void {
+export function folio_detach_buffers(k: Kernel, page: number): void {
+  const pfn = k.mem.folio_head(page);
   const f = k.mem.flagsOf(pfn);
   if (!(f & PG_private)) return;
   k.mem.flags[pfn] = f & ~PG_private;
@@ -119,13 +122,17 @@ export function* folio_mkclean(k: Kernel, inode: Inode, pfn: number, index: numb
 export function* write_cache_pages(k: Kernel, inode: Inode, first: number, last: number): Co {
   if (inode.dax || !inode.has_writeback) return;
   const dirty: number[] = [];
+  const m = k.mem;
   inode.i_mapping.i_pages.forEachIn(first, last, (_i, v) => {
-    if (k.mem.flagsOf(v - 1) & PG_dirty) dirty.push(v - 1);
+    // A large folio is written back whole, once (its flags are its head's).
+    const head = m.folio_head(v - 1);
+    if (m.flagsOf(head) & PG_dirty && (head === v - 1 || dirty[dirty.length - 1] !== head)) dirty.push(head);
   });
   for (const pfn of dirty) {
     const index = k.mem.indexOf(pfn);
     if (k.mem.mappingOf(pfn) !== inode.id) continue; // truncated meanwhile
-    yield* folio_mkclean(k, inode, pfn, index);
+    const nr = m.folio_nr_pages(pfn);
+    for (let i = 0; i < nr; i++) yield* folio_mkclean(k, inode, pfn + i, index + i);
     k.mem.flags[pfn] = k.mem.flagsOf(pfn) & ~PG_dirty;
     const buffers = (k.mem.flagsOf(pfn) & PG_private) !== 0;
     if (inode.checks_buffers && !buffers) {
@@ -136,9 +143,11 @@ export function* write_cache_pages(k: Kernel, inode: Inode, first: number, last:
       k.emit({ type: 'writeback_skip', time: k.now, actor: k.actorName(), file: inode.name, index, pfn, token: k.mem.contentOf(pfn) });
       continue;
     }
-    inode.storage.set(index, k.mem.contentOf(pfn));
-    k.emit({ type: 'storage_write', time: k.now, actor: k.actorName(), file: inode.name, index, pfn, token: k.mem.contentOf(pfn) });
+    for (let i = 0; i < nr; i++) {
+      inode.storage.set(index + i, k.mem.contentOf(pfn + i));
+      k.emit({ type: 'storage_write', time: k.now, actor: k.actorName(), file: inode.name, index: index + i, pfn: pfn + i, token: k.mem.contentOf(pfn + i) });
+    }
     // The write I/O itself: another CPU (or a device) may run meanwhile.
-    yield* delay(k.timing.writebackPerPage, 'writeback:folio_written');
+    yield* delay(nr * k.timing.writebackPerPage, 'writeback:folio_written');
   }
 }

@@ -10,7 +10,8 @@
 import type { Kernel } from './kernel.js';
 import { vpn } from './memory.js';
 import { find_vma, pte_pfn, pte_present, type MmStruct } from './mm_types.js';
-import { HPAGE_PUD_ORDER } from './hugetlb.js';
+import { HPAGE_PMD_ORDER, HPAGE_PUD_ORDER } from './hugetlb.js';
+import { pmd_trans_huge } from './huge_memory.js';
 
 export type PagemapLevel = 'pmd' | 'pud' | 'pte' | 'none';
 
@@ -30,5 +31,7 @@ export function pagemap_read(k: Kernel, mm: MmStruct, addr: number): PagemapEntr
   const order = k.mem.folio_order(pte_pfn(pte));
   const vma = find_vma(mm, addr);
   if (vma?.vm_huge_order) return { level: vma.vm_huge_order >= HPAGE_PUD_ORDER ? 'pud' : 'pmd', order };
+  // A THP's PMD (the huge zero page's too: its folio is of order 9, though pinsim names the zero page).
+  if (pmd_trans_huge(mm, addr)) return { level: 'pmd', order: HPAGE_PMD_ORDER };
   return { level: 'pte', order };
 }

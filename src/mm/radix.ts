@@ -74,7 +74,21 @@ export class Radix {
    * @v0 and @step are 0): one huge page's entries, leaf by leaf.
    */
   setRun(first: number, n: number, v0: number, step: number): void {
-    for (let i = 0; i < n; i++) this.set(first + i, v0 === 0 && step === 0 ? 0 : v0 + i * step);
+    if (v0 !== 0 || step !== 0) {
+      for (let i = 0; i < n; i++) this.set(first + i, v0 + i * step);
+      return;
+    }
+    // Clearing: leaf by leaf, counting what goes.
+    for (let i = first; i < first + n;) {
+      const k = Math.floor(i / LEAF_SIZE);
+      const j0 = i & LEAF_MASK, j1 = Math.min(LEAF_SIZE, j0 + first + n - i);
+      const leaf = this.leaves.get(k);
+      if (leaf) {
+        for (let j = j0; j < j1; j++) if (leaf[j] !== 0) this.count--;
+        leaf.fill(0, j0, j1);
+      }
+      i += j1 - j0;
+    }
   }
 
   /**
@@ -179,5 +193,41 @@ export class Radix {
       // The callback may have stored a wide value in this leaf: keep reading the current one.
       if (this.widened !== widened) leaf = this.leaves.get(k) as Leaf;
     }
+  }
+
+  /**
+   * forEachRun() - forEachIn() whose callback returns how many entries it dealt with (≥ 1): the
+   * n - 1 after this one (a large folio's) are not visited.
+   */
+  forEachRun(first: number, last: number, fn: (i: number, v: number) => number): void {
+    if (last < first || this.count === 0) return;
+    const k0 = Math.floor(first / LEAF_SIZE), k1 = Math.floor(last / LEAF_SIZE);
+    let from = first;
+    if (k1 - k0 > this.leaves.size) {
+      // Sparse: walk the leaves that exist, in order.
+      const ks = [...this.leaves.keys()].filter((k) => k >= k0 && k <= k1).sort((a, b) => a - b);
+      for (const k of ks) from = this.visitLeafRun(k, from, last, fn);
+      return;
+    }
+    for (let k = k0; k <= k1; k++) from = this.visitLeafRun(k, from, last, fn);
+  }
+
+  /** forEachRun()'s visit of leaf @k's entries in [@first, @last]. Return: the index the walk resumes from. */
+  private visitLeafRun(k: number, first: number, last: number, fn: (i: number, v: number) => number): number {
+    let leaf = this.leaves.get(k);
+    if (!leaf) return first;
+    const base = k * LEAF_SIZE;
+    const j0 = Math.max(first - base, 0), j1 = Math.min(last - base, LEAF_MASK);
+    const widened = this.widened;
+    let j = j0;
+    for (; j <= j1; j++) {
+      const v = leaf[j] as number;
+      if (v === 0) continue;
+      const n = fn(base + j, v);
+      if (n > 1) j += n - 1;
+      // The callback may have stored a wide value in this leaf: keep reading the current one.
+      if (this.widened !== widened) leaf = this.leaves.get(k) as Leaf;
+    }
+    return Math.max(first, base + j);
   }
 }

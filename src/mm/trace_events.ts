@@ -31,6 +31,11 @@ type Ev<T extends string, F> = { type: T; time: number; actor: string } & F;
  * what it always was.
  */
 type Range = { nr?: number };
+/**
+ * A page of a large folio mapped or unmapped by its own PTE: `head` is its folio's head, which holds
+ * the reference. The huge zero page's PMD: `zero` entries from `va`, each mapping the zero page.
+ */
+type Pte = { head?: number; zero?: number };
 
 /**
  * Large folios in a range event over frames: nrs[i] is the number of pages of the folio headed by
@@ -56,7 +61,7 @@ export type MmTraceEvent =
    */
   | Ev<'filemap_remove', { file: string; reason: string; indices: Float64Array; pfns: Int32Array; refcounts: Int32Array; pincounts: Int32Array } & Folios>
   /** A PTE was set (a huge page's PMD or PUD entry: `nr` pages from `va` map `nr` frames from `pfn`). */
-  | Ev<'pte_set', { mm: string; va: number; pfn: number; write: boolean; refcount: number } & Range>
+  | Ev<'pte_set', { mm: string; va: number; pfn: number; write: boolean; refcount: number } & Range & Pte>
   /**
    * PTEs of [start, end) of one page table were cleared under its lock (pfns[i] at start + i pages,
    * -1 where none was); their references are dropped when the mmu_gather batch is flushed. With
@@ -64,6 +69,31 @@ export type MmTraceEvent =
    * and the entry held one reference on the folio.
    */
   | Ev<'pte_clear', { mm: string; start: number; end: number; pfns: Int32Array; dirty: Uint8Array } & Range>
+  /**
+   * split_huge_pmd(): the PMD at `va` mapping the THP headed by `pfn` (0: the huge zero page) became
+   * 512 PTEs mapping the same pages; the folio took `refs` more references (one per PTE, less the PMD's).
+   */
+  | Ev<'thp_split_pmd', { mm: string; va: number; pfn: number; refs: number; write: boolean }>
+  /**
+   * split_folio() made the page `pfn` of the large folio headed by `head` a folio of its own with
+   * `refs` references: its PTEs' `moved` from the head, and the page cache's own (one per folio, so
+   * one more per page the split makes). One event per page but the head.
+   */
+  | Ev<'folio_split', { pfn: number; head: number; refs: number; moved: number }>
+  /**
+   * Truncate or punch-hole covered part of the large page-cache folio headed by `pfn` (`nr` pages
+   * from `index`): it zeroed that part and tried to split the folio; `outcome` split | kept (dirty,
+   * or tmpfs) | removed (clean: removed whole, its other pages orphaned too).
+   */
+  | Ev<'folio_truncate_partial', { file: string; index: number; pfn: number; nr: number; outcome: string; refcount: number; pincount: number }>
+  /** No aligned block of 512 free frames for a THP fault at `va`: 4 KiB pages instead. */
+  | Ev<'thp_fault_fallback', { mm: string; va: number }>
+  /** do_huge_pmd_wp_page() (≤ 5.7) copied the whole THP headed by `pfn` at `va` into the new THP `new`. */
+  | Ev<'thp_cow_copy', { mm: string; va: number; pfn: number; new: number }>
+  /** khugepaged or MADV_COLLAPSE (`by`) collapsed the `pages` pages at `va` into the THP headed by `pfn`. */
+  | Ev<'thp_collapse', { mm: string; va: number; pfn: number; pages: number; by: string }>
+  /** khugepaged or MADV_COLLAPSE (`by`) scanned the 2 MiB at `va`: `result` is the kernel's scan_result name. */
+  | Ev<'thp_collapse_scan', { mm: string; va: number; result: string; by: string }>
   /** A DMA reference (FOLL_GET or FOLL_PIN) was taken on a page, for `holder`. */
   | Ev<'dma_ref_get', {
       ref: number; holder: string; api: string; mm: string; va: number; pfn: number; gen: number; file: string; index: number;

@@ -13,14 +13,15 @@
  */
 import { delay, schedPoint, type Co } from '../engine/actor.js';
 import type { Errno } from './errno.js';
-import { delete_from_page_cache_batch, filemap_pfns_in } from './filemap.js';
+import { delete_from_page_cache_batch, filemap_pfns_in, filemap_remove_folio, folio_test_dirty } from './filemap.js';
+import { split_folio } from './folio_split.js';
 import type { Inode } from './fs/inode.js';
 import type { Kernel } from './kernel.js';
 import { dax_break_layouts } from './fs/dax.js';
 import { hugetlbfs_setattr_size_check, remove_inode_hugepages } from './fs/hugetlbfs.js';
 import { down_write, up_write } from './locking.js';
 import { unmap_mapping_range } from './memory.js';
-import { folio_detach_buffers } from './page-writeback.js';
+import { folio_detach_buffers, folio_mark_dirty } from './page-writeback.js';
 import type { DmaRef } from './pin_registry.js';
 import { PAGE_SIZE, pages_in, PG_dirty } from './types.js';
 
@@ -37,26 +38,76 @@ import { PAGE_SIZE, pages_in, PG_dirty } from './types.js';
  */
 export function* truncate_inode_pages_range(k: Kernel, inode: Inode, first: number, last: number, reason: string): Co {
   if (inode.huge_order) return yield* remove_inode_hugepages(k, inode, first, last, reason);
+  const m = k.mem;
   const max = k.features.folio_batch_size;
-  const idx = new Float64Array(max), val = new Float64Array(max);
+  const idx = new Float64Array(max), val = new Float64Array(max), batch = new Float64Array(max);
   let index = first;
   for (;;) {
     // Each batch is looked up afresh from the cursor, after the sleep: drop_caches (i_rwsem does
-    // not keep it out) may have removed (and freed) folios meanwhile.
+    // not keep it out) may have removed (and freed) folios meanwhile. Every page of a large folio
+    // has an entry: the folio counts once, at its first page found.
     const n = inode.i_mapping.i_pages.collectIn(index, last, max, idx, val);
     if (n === 0) break;
+    let b = 0, next = (idx[n - 1] as number) + 1, partial = -1;
     for (let i = 0; i < n; i++) {
-      const pfn = (val[i] as number) - 1;
-      val[i] = pfn;
+      const at = idx[i] as number;
+      let pfn = (val[i] as number) - 1;
+      if (m.folio_order(pfn)) {
+        const head = m.folio_head(pfn), start = m.indexOf(head), end = start + m.folio_nr_pages(head) - 1;
+        // A folio the range covers in part waits for the batch before it to go.
+        if (start < first || end > last) { partial = head; next = at; break; }
+        pfn = head;
+        while (i + 1 < n && (idx[i + 1] as number) <= end) i++;
+        if (i === n - 1) next = Math.max(next, end + 1);
+      }
       // truncate_cleanup_folio(): invalidate the buffers, cancel the dirty state.
       folio_detach_buffers(k, pfn);
-      k.mem.flags[pfn] = k.mem.flagsOf(pfn) & ~PG_dirty;
+      m.flags[pfn] = m.flagsOf(pfn) & ~PG_dirty;
+      batch[b++] = pfn;
     }
-    delete_from_page_cache_batch(k, inode, val.subarray(0, n), reason);
-    // The batch is gone from the cache and released; cond_resched() before the next one.
-    yield* delay(n * k.timing.truncatePerPage, 'truncate:folio_batch_removed');
-    index = (idx[n - 1] as number) + 1;
+    if (b) {
+      delete_from_page_cache_batch(k, inode, batch.subarray(0, b), reason);
+      // The batch is gone from the cache and released; cond_resched() before the next one.
+      yield* delay(b * k.timing.truncatePerPage, 'truncate:folio_batch_removed');
+    }
+    index = next;
+    if (partial < 0) continue;
+    // Zeroed, then split (its pages in the range then go as 4 KiB folios, looked up again) or not.
+    const start = m.indexOf(partial), nr = m.folio_nr_pages(partial);
+    if ((yield* truncate_inode_partial_folio(k, inode, partial, first, last, reason)) !== 'split') index = Math.max(index, start + nr);
   }
+}
+
+/**
+ * truncate_inode_partial_folio() - truncate or punch-hole covers pages [@first, @last] of the large
+ * folio headed by @head in part: the pages it covers are zeroed, then the folio is split if it can
+ * be (its pages in the range then go like any 4 KiB page). A folio that cannot be split (a pin, any
+ * extra reference) is kept whole when it is dirty — and always on tmpfs, which marks it dirty first
+ * (before 5.7 tmpfs does not even try to split) — and otherwise removed from the page cache whole,
+ * unmapped first, orphaning the pages outside the range too.
+ * Context: i_rwsem held; may sleep (the unmap). Return: 'split', 'kept' or 'removed'.
+ * Kernel: mm/truncate.c truncate_inode_partial_folio() (5.17), truncate_inode_folio(); mm/shmem.c
+ * shmem_undo_range() (b9a8a4195c7d: folio marked dirty first), 5.7 shmem_punch_compound() (71725ed10c40).
+ */
+export function* truncate_inode_partial_folio(k: Kernel, inode: Inode, head: number, first: number, last: number, reason: string): Co<'split' | 'kept' | 'removed'> {
+  const m = k.mem;
+  const start = m.indexOf(head), nr = m.folio_nr_pages(head);
+  for (let i = Math.max(first, start); i <= Math.min(last, start + nr - 1); i++) m.content[head + i - start] = 0;
+  const shmem = inode.fs === 'tmpfs';
+  if (shmem) folio_mark_dirty(k, head, 'shmem_undo_range');
+  const tried = !shmem || k.features.shmem_truncate_split;
+  const outcome = tried && split_folio(k, head) ? 'split' : shmem || folio_test_dirty(k, head) ? 'kept' : 'removed';
+  k.emit({
+    type: 'folio_truncate_partial', time: k.now, actor: k.actorName(), file: inode.name, index: start, pfn: head, nr, outcome,
+    refcount: m.refcount(head), pincount: m.pincount(head),
+  });
+  if (outcome !== 'removed') return outcome;
+  yield* unmap_mapping_range(k, inode.i_mapping, start * PAGE_SIZE, nr * PAGE_SIZE, false);
+  if (m.mappingOf(head) !== inode.id) return 'removed';
+  folio_detach_buffers(k, head);
+  filemap_remove_folio(k, head, reason);
+  yield* delay(k.timing.truncatePerPage, 'truncate:folio_removed');
+  return 'removed';
 }
 
 /** i_size_write() - set @inode's size (traced as `i_size`). Context: i_rwsem held for write. */

@@ -37,6 +37,10 @@ export const VM_PFNMAP = 0x400;
 export const VM_LOCKED = 0x2000;
 /** A hugetlb mapping (MAP_HUGETLB, or a hugetlbfs file): its pages are huge pages of its hstate. */
 export const VM_HUGETLB = 0x400000;
+/** MADV_HUGEPAGE: THP may back this VMA under `kernel.thp` "madvise". */
+export const VM_HUGEPAGE = 0x20000000;
+/** MADV_NOHUGEPAGE: no THP here, whatever `kernel.thp` says. */
+export const VM_NOHUGEPAGE = 0x40000000;
 
 /** Fault flags (include/linux/mm_types.h). */
 export const FAULT_FLAG_WRITE = 0x1;

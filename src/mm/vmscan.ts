@@ -28,7 +28,9 @@ function clean_cached(k: Kernel): { inode: Inode; pfn: number; index: number }[]
   for (const inode of k.inodes.values()) {
     if (inode.dax || !inode.has_writeback) continue;
     inode.i_mapping.i_pages.forEachIn(0, Infinity, (index, v) => {
-      const pfn = v - 1;
+      // A large folio once, by its head (its flags, its reference).
+      const pfn = k.mem.folio_head(v - 1);
+      if (pfn !== v - 1) return;
       if (!(k.mem.flagsOf(pfn) & (PG_dirty | PG_writeback))) out.push({ inode, pfn, index });
     });
   }
@@ -99,7 +101,8 @@ export function* shrink_folio_list(k: Kernel, nr: number): Co<number> {
   for (const { inode, pfn, index } of clean_cached(k)) {
     if (freed >= nr) break;
     // try_to_unmap(): every mapping goes (MMU_NOTIFY_CLEAR); notifier devices let go.
-    if (k.mem.mapcount(pfn) > 0) yield* unmap_mapping_range(k, inode.i_mapping, index * PAGE_SIZE, PAGE_SIZE, false);
+    const pages = k.mem.folio_nr_pages(pfn);
+    if (k.mem.folio_mapcount(pfn) > 0) yield* unmap_mapping_range(k, inode.i_mapping, index * PAGE_SIZE, pages * PAGE_SIZE, false);
     if (k.mem.mappingOf(pfn) !== inode.id || k.mem.flagsOf(pfn) & PG_dirty) continue;
     if (k.mem.flagsOf(pfn) & PG_private) folio_detach_buffers(k, pfn);
     // __remove_mapping(): freeze the refcount at the page cache's own reference, or keep the folio.

@@ -257,14 +257,14 @@ const CASES: Case[] = [
     where: 'files.f.dax', expected: /fs "ext4" or "xfs", or no dax/,
   },
   {
-    what: 'a contract feature not built yet (madvise collapse)',
-    file: () => scenarioFile('not-implemented', (s) => { app(s).push({ op: 'madvise', addr: 'buf', length: '4K', advice: 'collapse' }); }),
+    what: 'an advice madvise does not know (a typo of collapse)',
+    file: () => scenarioFile('unknown-advice', (s) => { app(s).push({ op: 'madvise', addr: 'buf', length: '4K', advice: 'colapse' }); }),
     where: 'actors.app[3].advice', expected: /dontneed/,
   },
   {
     what: 'the same word inside a lease break\'s onBreak list',
-    file: () => scenarioFile('not-implemented-onbreak', (s) => {
-      app(s).push({ op: 'setlease', file: 'f', type: 'read', onBreak: [{ op: 'madvise', addr: 'buf', length: '4K', advice: 'collapse' }] });
+    file: () => scenarioFile('unknown-advice-onbreak', (s) => {
+      app(s).push({ op: 'setlease', file: 'f', type: 'read', onBreak: [{ op: 'madvise', addr: 'buf', length: '4K', advice: 'colapse' }] });
     }),
     where: 'actors.app[3].onBreak[0].advice', expected: /dontneed/,
   },
@@ -376,7 +376,7 @@ const CASES: Case[] = [
   { what: 'an actor in a process that is an MR\'s name', file: () => scenarioFile('actor-process-kind', (s) => { (s['actors'] as Json)['kid'] = { process: 'mr', ops: [{ op: 'sleep', duration: '1us' }] }; }), where: 'actors.kid.process', expected: /"mr" is the result of reg_mr .*not a process/ },
   { what: 'flags that are not an array', file: () => scenarioFile('flags-string', (s) => { op(s, 0)['flags'] = 'shared'; }), where: 'actors.app[0].flags', expected: /an array of shared, private/ },
   { what: 'an unknown prot', file: () => scenarioFile('prot', (s) => { op(s, 0)['prot'] = 'wr'; }), where: 'actors.app[0].prot', expected: /one of none, r, rw, rx, rwx/ },
-  { what: 'a kernel field pinsim has not built', file: () => scenarioFile('kernel-thp', (s) => { kernelOf(s)['thp'] = 'always'; }), where: 'kernel.thp', expected: /not built yet/ },
+  { what: 'an unknown kernel.thp mode', file: () => scenarioFile('kernel-thp', (s) => { kernelOf(s)['thp'] = 'alwys'; }), where: 'kernel.thp', expected: /one of never, madvise, always/, didYouMean: 'always' },
   { what: 'kernel.writeback as a time', file: () => scenarioFile('writeback-time', (s) => { kernelOf(s)['writeback'] = '5ms'; }), where: 'kernel.writeback', expected: /an object \{ period \}/ },
   { what: 'kernel.writeback without period', file: () => scenarioFile('writeback-no-period', (s) => { kernelOf(s)['writeback'] = {}; }), where: 'kernel.writeback.period', expected: /missing required field "period"/ },
   { what: 'kernel.memory beyond what pinsim simulates', file: () => scenarioFile('memory-64g', (s) => { kernelOf(s)['memory'] = '64G'; }), where: 'kernel.memory', expected: /at most 16G \(pinsim's limit\)/ },

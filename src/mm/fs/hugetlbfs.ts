@@ -42,7 +42,8 @@ export function hugetlb_add_to_page_cache(k: Kernel, inode: Inode, head: number,
   const nr = 2 ** inode.huge_order;
   const index = idx * nr;
   k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn: head, gen: m.genOf(head), owner: 'file', file: inode.name, index, nr });
-  inode.i_mapping.i_pages.set(index, head + 1);
+  // Every page has its own entry, as every large folio's does (the xarray's multi-index entry).
+  inode.i_mapping.i_pages.setRun(index, nr, head + 1, 1);
   m.mapping.fill(inode.id, head, head + nr);
   for (let i = 0; i < nr; i++) m.index[head + i] = index + i;
   m.flags[head] = m.flagsOf(head) | PG_uptodate;
@@ -62,17 +63,22 @@ export function hugetlb_add_to_page_cache(k: Kernel, inode: Inode, head: number,
 export function* remove_inode_hugepages(k: Kernel, inode: Inode, first: number, last: number, reason: string): Co {
   const h = hstate_inode(k, inode);
   const max = k.features.folio_batch_size;
-  const idx = new Float64Array(max), val = new Float64Array(max);
+  const idx = new Float64Array(max), val = new Float64Array(max), one = new Float64Array(1), oneV = new Float64Array(1);
   let index = first, freed = 0;
   for (;;) {
-    // Each batch is looked up afresh from the cursor, after the sleep.
-    const n = inode.i_mapping.i_pages.collectIn(index, last, max, idx, val);
+    // Each batch is looked up afresh from the cursor, after the sleep: a huge page's first entry
+    // found stands for it, the cursor then goes on after it.
+    let n = 0;
+    while (n < max && inode.i_mapping.i_pages.collectIn(index, last, 1, one, oneV)) {
+      const i = one[0] as number;
+      idx[n] = i - (i % h.nr);
+      val[n++] = (oneV[0] as number) - 1 - (i % h.nr);
+      index = (idx[n - 1] as number) + h.nr;
+    }
     if (n === 0) break;
-    for (let i = 0; i < n; i++) val[i] = (val[i] as number) - 1;
     delete_from_page_cache_batch(k, inode, val.subarray(0, n), reason);
     freed += n;
     yield* delay(n * k.timing.truncatePerPage, 'hugetlbfs:folio_batch_removed');
-    index = (idx[n - 1] as number) + 1;
   }
   const to = last === Infinity ? Infinity : Math.floor((last + 1) / h.nr);
   hugetlb_unreserve_pages(h, inode.resv_regions, Math.floor(first / h.nr), to, freed);

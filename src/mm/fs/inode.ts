@@ -39,6 +39,13 @@ export class Inode {
   readonly huge_order: number;
   /** hugetlbfs: the huge page indexes reserved or allocated (the region map of its resv_map). */
   readonly resv_regions = new Set<number>();
+  /**
+   * The order of the folios its page cache allocates on a read or a fault (`folioSize`, as far as
+   * the filesystem and era allow: mapping_set_large_folios()); 0 for 4 KiB folios.
+   */
+  folio_order = 0;
+  /** ... and on a buffered write (xfs before 6.6: 0). */
+  folio_order_write = 0;
 
   constructor(id: number, name: string, fs: FsType, dax: boolean, size: number, huge_order = 0) {
     this.id = id;

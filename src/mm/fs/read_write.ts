@@ -52,7 +52,7 @@ export function* do_pwrite(k: Kernel, inode: Inode, pos: number, len: number, to
   if (pos + len > MAX_LFS_FILESIZE) return EFBIG;
   yield* down_write(inode.i_rwsem, k.actorName(), 'pwrite:i_rwsem');
   for (let index = Math.floor(pos / PAGE_SIZE); index * PAGE_SIZE < pos + len; index++) {
-    const pfn = filemap_read_folio(k, inode, index);
+    const pfn = filemap_read_folio(k, inode, index, true);
     if (pfn < 0) { up_write(inode.i_rwsem); return ENOMEM; }
     // write_begin: buffer heads for filesystems that use them; write_end: the folio is dirty.
     if (inode.has_writeback && !inode.dax) folio_attach_buffers(k, pfn);
@@ -115,10 +115,11 @@ export function* drop_caches(k: Kernel): Co<0> {
   for (const inode of k.inodes.values()) {
     if (inode.dax || !inode.has_writeback) continue;
     const cached: number[] = [];
-    inode.i_mapping.i_pages.forEachIn(0, Infinity, (_i, v) => cached.push(v - 1));
+    // A large folio once, by its head.
+    inode.i_mapping.i_pages.forEachIn(0, Infinity, (_i, v) => { if (k.mem.folio_head(v - 1) === v - 1) cached.push(v - 1); });
     for (const pfn of cached) {
       const f = k.mem.flagsOf(pfn);
-      if (f & (PG_dirty | PG_writeback) || k.mem.mapcount(pfn) > 0) continue;
+      if (f & (PG_dirty | PG_writeback) || k.mem.folio_mapcount(pfn) > 0) continue;
       if (k.mem.refcount(pfn) > 1) continue;
       if (f & PG_private) folio_detach_buffers(k, pfn);
       filemap_remove_folio(k, pfn, 'invalidate');

@@ -29,6 +29,9 @@ export interface KernelInput {
   writeback?: { period: TimeInput };
   compaction?: { period: TimeInput };
   reclaim?: { period: TimeInput };
+  hugepages?: Record<string, number>;
+  thp?: 'never' | 'madvise' | 'always';
+  khugepaged?: { period: TimeInput };
 }
 
 export interface ExpectInput {

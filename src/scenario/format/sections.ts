@@ -3,6 +3,7 @@
  * The fields of kernel, files and processes are described here as data (kind, default, whether
  * pinsim has built them), read by validation and by the generated reference.
  */
+import type { ThpMode } from '../../mm/huge_memory.js';
 import { formatSize } from '../../engine/clock.js';
 import { dict } from '../../engine/dict.js';
 import { PAGE_SIZE } from '../../mm/types.js';
@@ -43,12 +44,12 @@ export const KERNEL_FIELDS: Readonly<Record<string, SectionField>> = {
   writeback: field('period', 'run the flusher threads every period'),
   compaction: field('period', 'run kcompactd every period'),
   reclaim: field('period', 'run kswapd every period'),
-  thp: field('enum', 'the anonymous THP policy', {
-    built: false, default: 'madvise',
+  thp: field('enum', 'the anonymous THP policy (most distributions ship "madvise"; upstream\'s Kconfig default is "always")', {
+    default: 'madvise',
     words: [word('never', 'no THP'), word('madvise', 'THP where MADV_HUGEPAGE asks'), word('always', 'THP for every eligible VMA')],
   }),
   hugepages: field('sizes', 'the hugetlb pool, allocated at boot from `memory` (2M pages from ZONE_MOVABLE first): { "2M": n, "1G": n }', { default: 'none' }),
-  khugepaged: field('period', 'run khugepaged every period', { built: false }),
+  khugepaged: field('period', 'run khugepaged every period: it collapses eligible 2 MiB ranges into THP (absent: khugepaged does not run)'),
   lateWarn: field('time', 'an op starting more than this after its `at` (or `after`) adds a note to `notes` naming what delayed it', { default: '10us' }),
 };
 
@@ -63,7 +64,7 @@ export const FILE_FIELDS: Readonly<Record<string, SectionField>> = {
   size: field('size', 'the file\'s size; it starts on storage with all content "zero" and nothing cached', { required: true }),
   dax: field('bool', 'fsdax: the file\'s blocks are the frames (ext4 and xfs only)', { default: 'false' }),
   pageSize: field('size', 'hugetlbfs: the huge page size, "2M" or "1G"', { default: '2M' }),
-  folioSize: field('size', 'the size of the folios its page cache allocates, a power of two from "4K" to "2M"', { built: false, default: '4K' }),
+  folioSize: field('size', 'the size of the folios its page cache allocates, a power of two from "4K" to "2M", where the filesystem and era support it (else the sizes it does, and a note)', { default: '4K' }),
 };
 
 export const PROCESS_FIELDS: Readonly<Record<string, SectionField>> = {
@@ -106,7 +107,10 @@ export function checkKernel(c: Check, v: unknown): KernelSpec {
         c.add('too-large', path, `kernel.memory ${formatSize(n)} is more than pinsim simulates (${formatSize(MAX_MEMORY)}: ${PINSIM_MAX_FRAMES} frames, about 1 KiB of the host's memory each)`,
           { expected: `at most ${formatSize(MAX_MEMORY)} (pinsim's limit)` });
       } else if (n !== undefined) out[f] = n;
-    } else if (f === 'writeback' || f === 'compaction' || f === 'reclaim') {
+    } else if (f === 'thp') {
+      const w = c.builtWord(o[f], spec.words ?? [], path, 'unknown-value', 'kernel.thp');
+      if (w !== undefined) out.thp = w as ThpMode;
+    } else if (f === 'writeback' || f === 'compaction' || f === 'reclaim' || f === 'khugepaged') {
       const po = c.object(o[f], path, 'an object { period }');
       if (!po) continue;
       c.keys(po, ['period'], path, `kernel.${f}`);
@@ -140,6 +144,17 @@ function checkHugepages(c: Check, v: unknown, path: string): Record<string, numb
   return out;
 }
 
+const PAGE_4K = 4096;
+
+/** A folioSize: a power of two from 4 KiB to 2 MiB, in bytes, or undefined with the issue. */
+function checkFolioSize(c: Check, v: unknown, path: string): number | undefined {
+  const n = c.size(v, path);
+  if (n === undefined) return undefined;
+  if (n >= PAGE_4K && n <= 2 * 1024 * 1024 && (n & (n - 1)) === 0) return n;
+  c.add('unknown-value', path, `a folio of ${n} bytes: folios are a power of two from 4 KiB to 2 MiB`, { expected: 'a power of two from "4K" to "2M"' });
+  return undefined;
+}
+
 /** A hugetlbfs pageSize: "2M" or "1G" (a size the format accepts, in bytes), or undefined with the issue. */
 function checkPageSize(c: Check, v: unknown, path: string): number | undefined {
   const n = c.size(v, path);
@@ -161,21 +176,25 @@ export function* entries(c: Check, v: unknown, section: string, expected: string
 
 export function checkFiles(c: Check, v: unknown): Record<string, FileSpec> {
   const out = dict<FileSpec>();
-  for (const [name, o, path] of entries(c, v, 'files', 'a file { fs, size, dax?, pageSize? }')) {
+  for (const [name, o, path] of entries(c, v, 'files', 'a file { fs, size, dax?, pageSize?, folioSize? }')) {
     c.keys(o, builtFields(c, o, FILE_FIELDS, path, 'file'), path, 'a file');
     const fs = c.builtWord(c.required(o, 'fs', path), FILE_FIELDS['fs']?.words ?? [], pathKey(path, 'fs'), 'unknown-value', 'filesystem');
     const size = c.size(c.required(o, 'size', path), pathKey(path, 'size'));
     const dax = o['dax'] === undefined ? false : c.bool(o['dax'], pathKey(path, 'dax'));
     const pageSize = o['pageSize'] === undefined ? HUGE_PAGE_SIZES['2M'] : checkPageSize(c, o['pageSize'], pathKey(path, 'pageSize'));
+    const folioSize = o['folioSize'] === undefined ? undefined : checkFolioSize(c, o['folioSize'], pathKey(path, 'folioSize'));
     if (dax && (fs === 'tmpfs' || fs === 'hugetlbfs')) {
       c.add('unknown-value', pathKey(path, 'dax'), `dax is a mode of ext4 and xfs; ${fs} has no DAX`, { expected: 'fs "ext4" or "xfs", or no dax' });
+    } else if (folioSize !== undefined && fs === 'hugetlbfs') {
+      c.add('unknown-field', pathKey(path, 'folioSize'), 'a hugetlbfs file\'s folios are its huge pages: pageSize says their size', { expected: 'pageSize, or no folioSize' });
     } else if (o['pageSize'] !== undefined && fs !== undefined && fs !== 'hugetlbfs') {
       c.add('unknown-field', pathKey(path, 'pageSize'), `pageSize is the huge page size of a hugetlbfs file; ${fs} has none`, { expected: 'fs "hugetlbfs", or no pageSize' });
     } else if (fs === 'hugetlbfs' && size !== undefined && pageSize !== undefined && size % pageSize !== 0) {
       // The file is made with ftruncate, which hugetlbfs refuses for a size it cannot hold.
       c.add('bad-size', pathKey(path, 'size'), `a hugetlbfs file's size is a multiple of its pageSize (${pageSize} bytes)`, { expected: 'a multiple of pageSize' });
     } else if ((fs === 'ext4' || fs === 'xfs' || fs === 'tmpfs' || fs === 'hugetlbfs') && size !== undefined && dax !== undefined && pageSize !== undefined) {
-      out[name] = fs === 'hugetlbfs' ? { fs, dax, size, pageSize } : { fs, dax, size };
+      if (o['folioSize'] !== undefined && folioSize === undefined) continue;
+      out[name] = fs === 'hugetlbfs' ? { fs, dax, size, pageSize } : { fs, dax, size, ...(folioSize !== undefined && folioSize !== PAGE_4K ? { folioSize } : {}) };
     }
   }
   return out;

@@ -21,7 +21,11 @@ export type Prot = 'none' | 'r' | 'rw' | 'rx' | 'rwx';
 export type FsType = 'ext4' | 'xfs' | 'tmpfs' | 'hugetlbfs';
 
 /** A file: `pageSize` (bytes) is a hugetlbfs file's huge page size. */
-export interface FileSpec { fs: FsType; dax: boolean; size: number; pageSize?: number }
+export interface FileSpec {
+  fs: FsType; dax: boolean; size: number; pageSize?: number;
+  /** the size of the folios its page cache allocates, where the filesystem and era support it (default 4 KiB) */
+  folioSize?: number;
+}
 export interface DeviceSpec { model: string; params: Record<string, number | string | boolean> }
 export interface ProcessSpec { memlock?: number; capIpcLock?: boolean }
 export interface ActorSpec { process: string; ops: Op[] }
@@ -43,6 +47,10 @@ export interface KernelSpec {
   reclaim?: { period: number };
   /** the hugetlb pool: huge pages per size ("2M", "1G") */
   hugepages?: Record<string, number>;
+  /** the anonymous THP policy (default "madvise") */
+  thp?: 'never' | 'madvise' | 'always';
+  /** run khugepaged every period (absent: it does not run) */
+  khugepaged?: { period: number };
 }
 
 /** What an outcome entry of `forbid`/`allow` may be: a violation kind, or `{ readName: writeName }`. */

@@ -6,6 +6,7 @@
  */
 import { delay, type Actor, type Co } from '../../engine/actor.js';
 import { compact_zone } from '../../mm/compaction.js';
+import { khugepaged_scan } from '../../mm/khugepaged.js';
 import type { Kernel } from '../../mm/kernel.js';
 import { PageArrays } from '../../mm/page_arrays.js';
 import { write_cache_pages } from '../../mm/page-writeback.js';
@@ -34,6 +35,7 @@ export function spawnBackground(k: Kernel, kernel: KernelSpec): void {
     yield* shrink_folio_list(k, 32);
   });
   if (kernel.compaction) loop('kcompactd0', kernel.compaction.period, () => compact_zone(k));
+  if (kernel.khugepaged) loop('khugepaged', kernel.khugepaged.period, () => khugepaged_scan(k));
 }
 
 /** FRAME_FINAL_BATCH - live folios a `frame_final` event reports. */

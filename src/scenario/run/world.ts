@@ -12,7 +12,9 @@ import { resolveDeviceParams, type DeviceModel, type DeviceParams } from '../../
 import { createCheckers, type CheckerInstance, type CheckerSet } from '../../invariants/checker.js';
 import { kernel_fingerprint } from '../../mm/fingerprint.js';
 import { IommuDomain } from '../../mm/iommu.js';
+import { mapping_set_folio_order } from '../../mm/filemap.js';
 import { huge_page_order_of } from '../../mm/hugetlb.js';
+import { PAGE_SIZE } from '../../mm/types.js';
 import { Kernel } from '../../mm/kernel.js';
 import { PINSIM_BUG } from '../../mm/mmdebug.js';
 import { DEFAULT_TIMING } from '../../mm/timing.js';
@@ -154,11 +156,17 @@ export class Machine {
       memory: s.kernel.memory ?? DEFAULT_MEMORY,
       ...(s.kernel.movable !== undefined ? { movable: s.kernel.movable } : {}),
       ...(s.kernel.hugepages ? { hugepages: hugepagesByOrder(s.kernel.hugepages) } : {}),
+      ...(s.kernel.thp ? { thp: s.kernel.thp } : {}),
       ...(s.kernel.leaseBreakTimeout !== undefined ? { tunables: { leaseBreakTimeout: s.kernel.leaseBreakTimeout } } : {}),
       fatal_signal_pending: this.fatalSignalPending,
     });
     const notes = this.notes;
-    for (const [name, f] of Object.entries(s.files)) k.create_inode(name, f.fs, f.dax, f.size, f.fs === 'hugetlbfs' ? huge_page_order_of(f.pageSize ?? 0) : 0);
+    for (const [name, f] of Object.entries(s.files)) {
+      const ino = k.create_inode(name, f.fs, f.dax, f.size, f.fs === 'hugetlbfs' ? huge_page_order_of(f.pageSize ?? 0) : 0);
+      // folioSize: what the filesystem and era allow, and a note when that is not what was asked.
+      const note = f.folioSize ? mapping_set_folio_order(k, ino, Math.log2(f.folioSize / PAGE_SIZE)) : null;
+      if (note) notes.push(note);
+    }
     // A process that a fork creates comes into being at the fork.
     for (const p of this.processes) {
       const spec = s.processes[p] ?? {};

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, ROOT } from '../../helpers/dist.js';
 
 const BENCH = join(ROOT, 'scripts/bench.mjs');
-const FIGURES = ['engineVsBareHeap', 'munmapSimVsReal', 'truncateSimVsReal', 'bytesPerPage', 'bytesPerPageWithDevices', 'schedulesPerSec', 'schedulesPerSecOdp', 'scaling'];
+const FIGURES = ['engineVsBareHeap', 'munmapSimVsReal', 'truncateSimVsReal', 'munmapThpSimVsReal', 'truncateLargeFolioSimVsReal', 'bytesPerPage', 'bytesPerPageWithDevices', 'schedulesPerSec', 'schedulesPerSecOdp', 'scaling'];
 /** Every figure is the median of at least three samples, within the range they span. */
 const MEDIANS = FIGURES;
 
@@ -93,14 +93,15 @@ describe('npm run bench -- --json (shape only, --quick)', () => {
   });
 
   it('skips the real-kernel figures with a message, not a failure, when no tool can measure the kernel', () => {
-    const { status, json } = bench('--only', 'munmapSimVsReal,truncateSimVsReal', '--real', 'none');
+    const real = ['munmapSimVsReal', 'munmapThpSimVsReal', 'truncateLargeFolioSimVsReal', 'truncateSimVsReal'];
+    const { status, json } = bench('--only', real.join(','), '--real', 'none');
     expect(status).toBe(0);
-    expect(Object.keys(json.figures).sort()).toEqual(['munmapSimVsReal', 'truncateSimVsReal']);
+    expect(Object.keys(json.figures).sort()).toEqual(real);
     for (const f of Object.values(json.figures)) {
       expect(f.met).toBeNull();
       expect(f.value).toBeNull();
       expect(f.skipped).toMatch(/no real-kernel measurement/);
     }
-    expect(json.summary.skipped.sort()).toEqual(['munmapSimVsReal', 'truncateSimVsReal']);
+    expect(json.summary.skipped.sort()).toEqual(real);
   });
 });

@@ -282,11 +282,6 @@ describe('validateScenario: scheduling fields and names', () => {
 });
 
 describe('validateScenario: contract features not built', () => {
-  it('refuses a contract word not built (MADV_COLLAPSE) as not-implemented, never a stub', () => {
-    const i = one(issues(withOps([mmapBuf, { op: 'madvise', addr: 'buf', length: '4K', advice: 'collapse' }])), 'not-implemented');
-    expect(i.path).toBe('actors.app[1].advice');
-  });
-
   it('refuses a contract model not built (odp-nic) and a policy not built (revoke)', () => {
     const list = issues(withOps([], { kernel: { policy: 'revoke' }, devices: { nic1: { model: 'odp-nic', faultLatency: '1us' } } }));
     expect(list.map((i) => [i.code, i.path])).toEqual([['not-implemented', 'kernel.policy'], ['not-implemented', 'devices.nic1.model']]);
@@ -360,7 +355,7 @@ describe('validateScenario: every issue at once', () => {
       files: { f: { fs: 'ext4', size: '4K' } },
       actors: {
         app: [{ op: 'mmapp' }, { op: 'sleep', duration: '1us', at: 1, after: 1 }, { op: 'dma_read', mr: 'nope', length: 1 }],
-        'db-1': [{ op: 'madvise', addr: 0, length: '4K', advice: 'collapse' }],
+        'db-1': [{ op: 'madvise', addr: 0, length: '4K', advice: 'colapse' }],
       },
       expect: { violations: ['hang'], results: { 'db-1.0': 'ENOMEM' } },
     });
@@ -369,7 +364,7 @@ describe('validateScenario: every issue at once', () => {
       ['bad-size', 'kernel.memory'],
       ['unknown-op', 'actors.app[0].op'],
       ['conflict', 'actors.app[1]'],
-      ['not-implemented', 'actors["db-1"][0].advice'],
+      ['unknown-value', 'actors["db-1"][0].advice'],
       ['unknown-name', 'actors.app[2].mr'],
     ]);
   });
