@@ -289,7 +289,7 @@ export const MUTANTS = [
   },
   {
     id: 'refcount-leak-ignores-pincount', file: 'src/invariants/refcount-leak.ts', why: 'refcount-leak compares the refcount only, not the pincount',
-    patches: [['          if (refcount <= want && pincount <= wantPins) return;', '          if (refcount <= want) return;']],
+    patches: [['    if (refcount <= want && pincount <= wantPins) return;', '    if (refcount <= want) return;']],
     tests: ['test/unit/invariants/refcount-leak.test.ts'],
   },
   {
