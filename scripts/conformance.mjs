@@ -2,7 +2,8 @@
 /**
  * npm run conformance: every case of the oracle (../shared/oracle/kernel-selftests.md: hmm-tests
  * HMM-nn, gup_longterm GLT-nn, cow COW-nn, gup_test GUPT-nn, rdma-core ODP-nn / MR-nn / FORK-nn and
- * the design cases DES-nn) × the era presets linux-4.20, linux-5.7, linux-5.9, linux-5.19 and
+ * the design cases DES-nn), and the project's own ports of khugepaged.c KHP-nn and
+ * split_huge_page_test.c SHP-nn (PROJECT_CASES below) × the era presets linux-4.20, linux-5.7, linux-5.9, linux-5.19 and
  * linux-6.12 (or any linux-X.Y given with --eras), as a table of
  *
  *   pass            every scenario of the case under test/conformance/ (named with its ID) meets
@@ -41,6 +42,7 @@ const REASONS = {
   rereg: 'ibv_rereg_mr (new translation, access or PD for a registered MR) is not an op, and QP states (error, back to RTS) are not modelled',
   'access-flags': 'verbs access flags beyond r / rw (LOCAL_WRITE, REMOTE_WRITE, REMOTE_ATOMIC) and their registration checks are not modelled',
   dmabuf: 'dma-buf backed MRs (ibv_reg_dmabuf_mr, fd-based registration) are not modelled',
+  'debugfs-split': 'the split goes through debugfs split_huge_pages (a THP split by pid and address range or by file path and page offsets, to any order), for which pinsim has no op; its splits come from munmap, mprotect, madvise, mremap, fork and truncate',
   'fork-init': 'ibv_fork_init()\'s status is a libibverbs / netlink query with no memory-management observable; its kernel side, copy-on-fork of pinned pages, is COW-08',
 };
 
@@ -75,7 +77,28 @@ const INEXPRESSIBLE = {
   'MR-07': { '*': ['dmabuf'] },
   'MR-08': { '*': ['dmabuf'] },
   'FORK-01': { '*': ['fork-init'] },
+  'SHP-01': { '*': ['debugfs-split'] },
+  'SHP-02': { '*': ['debugfs-split'] },
+  'SHP-03': { '*': ['debugfs-split'] },
+  'SHP-04': { '*': ['debugfs-split'] },
+  'SHP-05': { '*': ['debugfs-split'] },
 };
+
+/**
+ * Cases the project ports beyond the oracle file: the selftests of tools/testing/selftests/mm/ (vm/
+ * before 6.3) that bear on page references, pins, sharing or mapcount. Each: ID, suite prefix, the
+ * selftest function, and where it lives.
+ */
+const PROJECT_CASES = [
+  ['KHP-01', 'collapse_fork', 'khugepaged.c collapse_fork(): a page shared over fork, collapsed in the child'],
+  ['KHP-02', 'collapse_fork_compound', 'khugepaged.c collapse_fork_compound(): a THP shared over fork, split and collapsed in the child'],
+  ['KHP-03', 'collapse_max_ptes_shared', 'khugepaged.c collapse_max_ptes_shared(): max_ptes_shared exceeded, then met'],
+  ['SHP-01', 'split_pmd_thp_to_order', 'split_huge_page_test.c split_pmd_thp_to_order(): PMD-mapped anonymous THPs split by range'],
+  ['SHP-02', 'split_pte_mapped_thp', 'split_huge_page_test.c split_pte_mapped_thp(): THPs PTE-mapped by mremap, then split'],
+  ['SHP-03', 'split_file_backed_thp', 'split_huge_page_test.c split_file_backed_thp(): a tmpfs huge=always THP split by file offset'],
+  ['SHP-04', 'split_thp_in_pagecache_to_order', 'split_huge_page_test.c split_thp_in_pagecache_to_order(): a PMD-mapped page-cache folio split'],
+  ['SHP-05', 'split_pmd_zero_pages', 'split_huge_page_test.c split_pmd_zero_pages(): zero-filled THPs split, RssAnon drops'],
+].map(([id, title, source]) => ({ id, suite: id.startsWith('KHP') ? 'khugepaged' : 'split_huge_page_test', title, source }));
 
 /**
  * Cases that are another case in pinsim's terms: the 2025 extended registration API (ibv_reg_mr_ex)
@@ -90,9 +113,11 @@ const PORT_NOTES = {
 
 /** Used when the oracle file is not there: the ID ranges of kernel-selftests.md. */
 const EMBEDDED_RANGES = [['HMM', 38], ['GLT', 10], ['COW', 21], ['GUPT', 4], ['ODP', 23], ['MR', 8], ['FORK', 1], ['DES', 6]];
+// (PROJECT_CASES are added to the oracle's or these in either case.)
 
 const SUITES = {
   HMM: 'hmm-tests', GLT: 'gup_longterm', COW: 'cow', GUPT: 'gup_test', ODP: 'rdma-core ODP', MR: 'rdma-core MR', FORK: 'rdma-core fork', DES: 'design',
+  KHP: 'khugepaged', SHP: 'split_huge_page_test',
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -214,7 +239,8 @@ async function main() {
   for (const e of o.eras) if (!api.lookupPolicy(registry, e)) usage(`unknown era "${e}" (presets: ${[...registry.policies.keys()].join(', ')}, or linux-X.Y from 4.19)`);
 
   const oraclePath = findOracle(o.oracle);
-  const cases = oraclePath ? parseOracle(readFileSync(oraclePath, 'utf8')) : embeddedCases();
+  const listed = oraclePath ? parseOracle(readFileSync(oraclePath, 'utf8')) : embeddedCases();
+  const cases = [...listed, ...PROJECT_CASES.filter((p) => !listed.some((c) => c.id === p.id))];
   if (!cases.length) usage(`no case IDs found in ${oraclePath}`);
   const known = new Set(cases.map((c) => c.id));
 
@@ -279,7 +305,7 @@ async function main() {
   // Cells are as wide as the widest one (five eras still fit in about 160 columns).
   const W = { id: 8, title: 34, cell: Math.max(...rows.flatMap((r) => o.eras.map((e) => cellText(r.cells[e]).length)), ...o.eras.map((e) => e.length)) };
   const line = (id, title, cells) => `${id.padEnd(W.id)} ${title.padEnd(W.title)} ${cells.map((c) => c.padEnd(W.cell)).join(' ')}`.trimEnd();
-  out.push(`pinsim conformance: ${cases.length} cases of ${oraclePath ? relative(process.cwd(), oraclePath) : 'the embedded case list (oracle file not found)'} × ${o.eras.length} eras, scenarios from ${relative(process.cwd(), o.dir) || '.'}`);
+  out.push(`pinsim conformance: ${cases.length} cases (${listed.length} of ${oraclePath ? relative(process.cwd(), oraclePath) : 'the embedded case list (oracle file not found)'}, ${cases.length - listed.length} ported from khugepaged.c and split_huge_page_test.c) × ${o.eras.length} eras, scenarios from ${relative(process.cwd(), o.dir) || '.'}`);
   out.push('');
   out.push(line('case', 'test', o.eras));
   out.push(line('-'.repeat(W.id), '-'.repeat(W.title), o.eras.map(() => '-'.repeat(W.cell))));

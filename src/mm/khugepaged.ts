@@ -86,8 +86,10 @@ export function hpage_collapse_scan_pmd(k: Kernel, mm: MmStruct, haddr: number, 
     if (pfn === ZERO_PFN) continue;
     present++;
     if (m.mapping[pfn] !== MAPPING_ANON) return 'SCAN_PAGE_ANON';
-    if (m.mapcount(pfn) > 1) shared++;
     const head = m.folio_head(pfn);
+    // page_mapcount(): the page's own PTE mappings plus the folio's entire (PMD) mappings, so a page
+    // of a THP the parent still maps by its PMD is shared (6.9+: folio_likely_mapped_shared()).
+    if (m.mapcount(pfn) + m.folio_entire_mapcount(head) > 1) shared++;
     heads.set(head, (heads.get(head) ?? 0) + 1);
   }
   if (who === 'khugepaged' && present === 0) return 'SCAN_EXCEED_NONE_PTE';

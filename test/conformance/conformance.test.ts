@@ -1,10 +1,10 @@
 /**
  * The conformance suite: every scenario under test/conformance/ ports one case of the oracle
  * (/work/shared/oracle/kernel-selftests.md: hmm-tests §1.7 as HMM-NN, rdma-core §5.2 as ODP-NN,
- * the §5.5 design cases as DES-NN) and states its outcome with `expect` (and `expectByPolicy` where
- * eras differ). Each file runs under every policy the default registry builds, and under every other
- * linux-X.Y its expectByPolicy names (an era boundary between the presets); one test per
- * (case, policy), named with the case ID.
+ * the §5.5 design cases as DES-NN; the project's own port of khugepaged.c as KHP-NN) and states
+ * its outcome with `expect` (and `expectByPolicy` where eras differ). Each file runs under every
+ * policy the default registry builds, and under every other linux-X.Y its expectByPolicy names (an
+ * era boundary between the presets); one test per (case, policy), named with the case ID.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -32,7 +32,7 @@ interface Case {
   };
 }
 
-const CASE_ID = /^(HMM|ODP|DES|GLT|COW|GUPT)-\d\d\b/;
+const CASE_ID = /^(HMM|ODP|DES|GLT|COW|GUPT|KHP)-\d\d\b/;
 
 const cases: Case[] = jsonFiles(ROOT).map((file) => {
   const scenario = JSON.parse(readFileSync(file, 'utf8')) as Case['scenario'];

@@ -311,6 +311,27 @@ describe('khugepaged', () => {
     expect(eraRunner('linux-5.7')(scan(false, true)).r.observed['pm']).toBe('pte');
     expect(eraRunner('linux-5.8')(scan(false, true)).r.observed['pm']).toBe('pmd');
   });
+
+  // The child of a fork writes @cow pages of a THP the parent still maps by its PMD: the other pages
+  // are mapped twice (the parent's PMD, the child's PTE), and khugepaged allows 256 such pages.
+  const sharedThp = (cow: number) => ({
+    name: 'max_ptes_shared', kernel: { memory: '64M', thp: 'madvise', khugepaged: { period: '1ms' } },
+    actors: {
+      app: [mmap2M(), { op: 'madvise', addr: 'buf', length: '2M', advice: 'hugepage', as: 'yes' }, { op: 'store', addr: 'buf', length: '2M', as: 's' }, { op: 'fork', as: 'child' }],
+      kid: { process: 'child', ops: [
+        { op: 'store', addr: 'buf', length: `${cow * 4}K`, at: '1ms', as: 'w' },
+        { op: 'sleep', duration: '5ms', as: 'z' }, { op: 'pagemap', addr: 'buf', as: 'pm' },
+      ] },
+    },
+  });
+
+  it('counts a page the parent maps by its PMD as shared: 257 such pages exceed max_ptes_shared, 256 do not', () => {
+    const run = eraRunner('linux-6.12');
+    expect(run(sharedThp(255)).r.observed['pm']).toBe('pte');
+    const { r, evs } = run(sharedThp(256));
+    expect(r.observed['pm']).toBe('pmd');
+    expect(of(evs, 'thp_collapse').map((e) => e.by)).toEqual(['khugepaged']);
+  });
 });
 
 describe('gpu-hmm on a THP', () => {
