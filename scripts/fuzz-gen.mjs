@@ -202,7 +202,33 @@ export function generateScenario(seed, env) {
   if (Object.keys(s.devices).length === 0 && d.chance(0.5)) delete s.devices;
 
   const window = d.chance(0.3) ? d.pick([100, 500, 1000, 5000, 20000]) : 0;
-  return { scenario: s, run: { policy, seed: d.range(1, 1000), window, chooserSeed: seed } };
+  const run = { policy, seed: d.range(1, 1000), window, chooserSeed: seed };
+  // Large folios from a stream of their own, so that every seed's scenario stays what it was and
+  // only gains these fields.
+  folios(new Draw(new env.Prng(seed, 'fuzz-gen-folios')), s);
+  return { scenario: s, run };
+}
+
+/**
+ * folios() - THP and large page-cache folios over a generated scenario: kernel.thp and khugepaged,
+ * folioSize on files whose filesystem may have them, THP advice in place of some madvise advice, and
+ * some anonymous mappings 2 MiB or more so that a PMD can map them.
+ */
+function folios(e, s) {
+  if (e.chance(0.4)) s.kernel.thp = e.pick(['never', 'madvise', 'always', 'always']);
+  if (e.chance(0.1)) {
+    s.kernel.khugepaged = { period: e.pick(['5us', '50us', 200_000]) };
+    s.kernel.livenessBound ??= 2_000_000;
+  }
+  for (const f of Object.values(s.files ?? {})) {
+    if (!f.dax && ['tmpfs', 'xfs', 'ext4'].includes(f.fs) && e.chance(0.3)) f.folioSize = e.pick(['16K', '64K', '2M']);
+  }
+  for (const a of Object.values(s.actors)) {
+    for (const op of Array.isArray(a) ? a : a.ops) {
+      if (op.op === 'madvise' && e.chance(0.3)) op.advice = e.pick(['hugepage', 'nohugepage', 'collapse']);
+      if (op.op === 'mmap' && op.file === undefined && e.chance(0.3)) op.length = e.pick(['2M', '4M', '3M']);
+    }
+  }
 }
 
 /** makeChooser() - a random pick at every choice point, from its own seeded stream. */

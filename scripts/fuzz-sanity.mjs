@@ -29,6 +29,8 @@ const PER_PAGE = new Map([['nrs', 'nr'], ['refcounts', 'refcount'], ['pincounts'
 class Books {
   constructor() {
     this.live = new Set();
+    /** Each tail page of a live large folio → its head (a folio is live by its head). */
+    this.headOf = new Map();
     /** `mm|va` → pfn of every present PTE, and pfn → how many PTEs map it. */
     this.ptes = new Map();
     this.mapped = new Map();
@@ -80,13 +82,26 @@ class Books {
       case 'folio_alloc':
         if (this.live.has(ev.pfn)) this.fail('frame-double-alloc', `folio_alloc at ${ev.time}ns of pfn ${ev.pfn}, which is in use`);
         this.live.add(ev.pfn);
+        for (let p = ev.pfn + 1; p < ev.pfn + (ev.nr ?? 1); p++) this.headOf.set(p, ev.pfn);
+        break;
+      // A page split off a large folio is a folio of its own from now on.
+      case 'folio_split':
+        this.headOf.delete(ev.pfn);
+        this.live.add(ev.pfn);
         break;
       case 'folio_free': {
         if (!this.live.has(ev.pfn)) this.fail('frame-double-free', `folio_free at ${ev.time}ns of pfn ${ev.pfn}, which is free`);
         this.live.delete(ev.pfn);
-        if (this.mapped.get(ev.pfn)) {
-          const keys = [...this.ptes].filter(([, p]) => p === ev.pfn).map(([k]) => k);
-          this.fail('pte-to-free-frame', `folio_free at ${ev.time}ns of pfn ${ev.pfn} while PTEs map it: ${keys.join(', ')}`);
+        const pages = [ev.pfn];
+        for (let p = ev.pfn + 1; p < ev.pfn + (ev.nr ?? 1); p++) {
+          if (this.headOf.get(p) !== ev.pfn) continue;
+          this.headOf.delete(p);
+          pages.push(p);
+        }
+        for (const pfn of pages) {
+          if (!this.mapped.get(pfn)) continue;
+          const keys = [...this.ptes].filter(([, p]) => p === pfn).map(([k]) => k);
+          this.fail('pte-to-free-frame', `folio_free at ${ev.time}ns of pfn ${pfn} while PTEs map it: ${keys.join(', ')}`);
         }
         break;
       }
@@ -94,7 +109,7 @@ class Books {
         const key = `${ev.mm}|${ev.va}`;
         this.unmapPte(key);
         if (ev.pfn === ZERO_PFN) break;
-        if (!this.live.has(ev.pfn)) this.fail('pte-to-free-frame', `pte_set at ${ev.time}ns: ${ev.mm} va 0x${ev.va.toString(16)} → pfn ${ev.pfn}, which is free`);
+        if (!this.live.has(this.headOf.get(ev.pfn) ?? ev.pfn)) this.fail('pte-to-free-frame', `pte_set at ${ev.time}ns: ${ev.mm} va 0x${ev.va.toString(16)} → pfn ${ev.pfn}, which is free`);
         this.ptes.set(key, ev.pfn);
         this.mapped.set(ev.pfn, (this.mapped.get(ev.pfn) ?? 0) + 1);
         break;
