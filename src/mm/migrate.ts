@@ -149,22 +149,31 @@ function* migrate_one(k: Kernel, mm: MmStruct, va: number, old: number, inode: I
   m.mapping[npfn] = m.mappingOf(old);
   m.index[npfn] = m.indexOf(old);
   k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn: npfn, gen: m.genOf(npfn), owner: inode ? 'file' : `anon:${mm.owner}`, file: inode?.name ?? '', index: inode ? m.indexOf(old) : -1 });
-  if (inode) {
-    // The page cache's reference moves to the new folio.
-    const index = m.indexOf(old);
-    inode.i_mapping.i_pages.set(index, npfn + 1);
-    m._refcount[npfn] = 1;
-    k.emit({
-      type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, reason: 'migrate', indices: Float64Array.of(index),
-      pfns: Int32Array.of(old), refcounts: Int32Array.of(m.refcount(old) - 1), pincounts: Int32Array.of(m.pincount(old)),
-    });
-    k.emit({ type: 'filemap_add', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: npfn, gen: m.genOf(npfn), refcount: 1 });
-    k.folio_put_refs(old, 1);
-  }
+  if (inode) migrate_page_cache(k, inode, old, npfn, 1);
   k.emit({ type: 'folio_migrate', time: k.now, actor: k.actorName(), old, new: npfn, mm: mm.owner, va });
   set_pte_at(k, mm, va, npfn, bits);
   tlb_finish_mmu(k, gather);
   return 'moved';
+}
+
+/**
+ * migrate_page_cache() - the page cache's reference moves from the folio at @old to the one at @nw
+ * (@nr pages each): every page's entry names its page in the new folio, as every page's slot of a
+ * large folio does.
+ * Kernel: mm/migrate.c __folio_migrate_mapping() (each page's xarray slot stored).
+ */
+function migrate_page_cache(k: Kernel, inode: Inode, old: number, nw: number, nr: number): void {
+  const m = k.mem;
+  const index = m.indexOf(old);
+  inode.i_mapping.i_pages.setRun(index, nr, nw + 1, 1);
+  m._refcount[nw] = 1;
+  k.emit({
+    type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, reason: 'migrate', indices: Float64Array.of(index),
+    pfns: Int32Array.of(old), refcounts: Int32Array.of(m.refcount(old) - 1), pincounts: Int32Array.of(m.pincount(old)),
+    ...(nr > 1 ? { nrs: Int32Array.of(nr) } : {}),
+  });
+  k.emit({ type: 'filemap_add', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: nw, gen: m.genOf(nw), refcount: 1, ...(nr > 1 ? { nr } : {}) });
+  k.folio_put_refs(old, 1);
 }
 
 /** A 2 MiB folio to migrate a THP into (from ZONE_MOVABLE unless memalloc_pin). Return: its head or -1. */
@@ -218,17 +227,7 @@ function* migrate_hugetlb_one(k: Kernel, vma: VmAreaStruct, haddr: number, old: 
   m.index.set(m.index.subarray(old, old + h.nr), nw);
   m.flags[nw] = m.flagsOf(old);
   k.emit({ type: 'folio_alloc', time: k.now, actor: k.actorName(), pfn: nw, gen: m.genOf(nw), owner: inode ? 'file' : `anon:${mm.owner}`, file: inode?.name ?? '', index: inode ? m.indexOf(old) : -1, nr: h.nr });
-  if (inode) {
-    const index = m.indexOf(old);
-    inode.i_mapping.i_pages.set(index, nw + 1);
-    m._refcount[nw] = 1;
-    k.emit({
-      type: 'filemap_remove', time: k.now, actor: k.actorName(), file: inode.name, reason: 'migrate', indices: Float64Array.of(index),
-      pfns: Int32Array.of(old), refcounts: Int32Array.of(m.refcount(old) - 1), pincounts: Int32Array.of(m.pincount(old)), nrs: Int32Array.of(h.nr),
-    });
-    k.emit({ type: 'filemap_add', time: k.now, actor: k.actorName(), file: inode.name, index, pfn: nw, gen: m.genOf(nw), refcount: 1, nr: h.nr });
-    k.folio_put_refs(old, 1);
-  }
+  if (inode) migrate_page_cache(k, inode, old, nw, h.nr);
   if (!thp) move_hugetlb_state(k, old, nw);
   k.emit({ type: 'folio_migrate', time: k.now, actor: k.actorName(), old, new: nw, mm: mm.owner, va: haddr, nr: h.nr });
   set_entry(k, mm, haddr, nw, bits);

@@ -167,4 +167,18 @@ describe('FOLL_LONGTERM and a hugetlb page in ZONE_MOVABLE', () => {
     const ref = old.t.run(get_user_pages_unlocked(old.t.k, old.mm, old.a, 512, FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM, 'nic')) as DmaRef;
     expect(ref.pfns[0]).toBe(old.head);
   });
+
+  it('a shared hugetlbfs page moves in the page cache whole: every page\'s entry names its page of the new huge page', () => {
+    const t = hugeKernel('6.12', 1, { movable: M2 });
+    const p = t.k.create_process('p');
+    const f = t.k.create_inode('f', 'hugetlbfs', false, M2, HPAGE_PMD_ORDER);
+    const a = mmapHuge(t, p.mm, { length: M2, shared: true, file: f });
+    t.run(cpu_access(t.k, p.mm, a, PAGE, t.k.new_content('s1')));
+    const head = pfnAt(p.mm, a);
+    expect(f.i_mapping.i_pages.get(511)).toBe(head + 511 + 1);
+    t.run(get_user_pages_unlocked(t.k, p.mm, a, 512, FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM, 'nic'));
+    const now = pfnAt(p.mm, a);
+    expect(now).not.toBe(head);
+    for (const i of [0, 1, 255, 511]) expect(f.i_mapping.i_pages.get(i)).toBe(now + i + 1);
+  });
 });
