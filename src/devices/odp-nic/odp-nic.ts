@@ -16,7 +16,7 @@ import { delay, schedPoint, type Co } from '../../engine/actor.js';
 import { WaitQueueHead, wait_event } from '../../engine/waitqueue.js';
 import { Hasher } from '../../engine/hash.js';
 import { EINVAL, IS_ERR, type Errno } from '../../mm/errno.js';
-import type { Process } from '../../mm/kernel.js';
+import type { Kernel, Process } from '../../mm/kernel.js';
 import { PAGE_SIZE } from '../../mm/types.js';
 import {
   COMMON_DEVICE_PARAMS, dma_iommu_fault, dma_transfer_page, page_bytes, type DeviceCtx, type DeviceInstance, type DeviceModel,
@@ -98,6 +98,12 @@ function* odp_access_page(dev: Mlx5IbDev, mr: OdpMr, va: number, end: number, re
   }
 }
 
+/** (pinsim-only) A DMA completes with @status, no earlier than @due. */
+function* odp_dma_done(k: Kernel, due: number, tokens: number[], status: DmaStatus): Co<DmaResult> {
+  if (k.now < due) yield* delay(due - k.now, 'odp:dma_done');
+  return { status, tokens };
+}
+
 /**
  * odp_dma() - (pinsim-only) the HCA executes one DMA over @req's MR: a page at a time over
  * `dmaLatency`, completing no earlier than `dmaLatency` after it was posted.
@@ -109,14 +115,10 @@ function* odp_dma(dev: Mlx5IbDev, req: DmaRequest): Co<DmaResult> {
   const dmaLatency = dev.p.dmaLatency;
   const t0 = k.now;
   const tokens: number[] = [];
-  const finish = function* (status: DmaStatus): Co<DmaResult> {
-    if (k.now < t0 + dmaLatency) yield* delay(t0 + dmaLatency - k.now, 'odp:dma_done');
-    return { status, tokens };
-  };
-  if (dev.dead) return yield* finish('device-error');
+  if (dev.dead) return yield* odp_dma_done(k, t0 + dmaLatency, tokens, 'device-error');
   const base = mr.implicit ? req.offset : mr.start + req.offset;
   if (mr.deregistered || (!mr.implicit && req.offset + req.length > mr.length) || (req.write && !mr.writable)) {
-    return yield* finish('remote-access-error');
+    return yield* odp_dma_done(k, t0 + dmaLatency, tokens, 'remote-access-error');
   }
   const first = Math.floor(base / PAGE_SIZE), n = req.length === 0 ? 0 : Math.ceil((base + req.length) / PAGE_SIZE) - first;
   const step = n ? Math.floor(dmaLatency / n) : 0;
@@ -128,10 +130,10 @@ function* odp_dma(dev: Mlx5IbDev, req: DmaRequest): Co<DmaResult> {
     if (i === 0) yield* schedPoint('odp:dma_page');
     else yield* delay(step, 'odp:dma_page');
     const r = yield* odp_access_page(dev, mr, (first + i) * PAGE_SIZE, end, req, faults, base);
-    if (typeof r === 'string') return yield* finish(r);
+    if (typeof r === 'string') return yield* odp_dma_done(k, t0 + dmaLatency, tokens, r);
     tokens.push(r);
   }
-  return yield* finish('ok');
+  return yield* odp_dma_done(k, t0 + dmaLatency, tokens, 'ok');
 }
 
 /** The device's state for the explorer's state cache: dead/broken, and each umem's seq, MTTs and stale entries. */

@@ -4,34 +4,37 @@
  * Each returns an errno name with dmirror's counters (`cpages`, `faults`) in the result's `ops`.
  */
 import type { Co } from '../../engine/actor.js';
-import type { MirrorOpName } from '../../devices/device.js';
+import type { DeviceInstance, MemoryRegion, MirrorOpName } from '../../devices/device.js';
 import { EINVAL } from '../../mm/errno.js';
-import { complete, postToDevice, regionOf } from '../run/device.js';
-import type { Exec, OpCtx } from '../run/state.js';
+import { complete, newCompletion, postToDevice, regionOf, type DeviceOpResult } from '../run/device.js';
+import type { Completion, Exec, OpCtx } from '../run/state.js';
 import { INNER, errResult } from './common.js';
 import { F, deviceOp } from './op.js';
 
 const fields = { mirror: F.mirror('the `as` of the mirror', { required: true }), ...INNER };
 
+type MirrorOp = { op: MirrorOpName; mirror: string; offset: number; length: number; as?: string; wait?: boolean };
+
 /** Run dmirror's @name ioctl on the mirror's range. */
-function* mirrorOp(x: OpCtx, op: { op: MirrorOpName; mirror: string; offset: number; length: number; as?: string; wait?: boolean }): Co<Exec> {
+function* mirrorOp(x: OpCtx, op: MirrorOp): Co<Exec> {
   const { mr: m, dev, inst } = regionOf(x.st, op.mirror);
   const token = op.op === 'gpu_write' ? x.k.new_content(x.name) : -1;
-  const stats = { cpages: 0, faults: 0, snapshot: undefined as string | undefined };
-  const c = postToDevice(x.st, dev, function* () {
-    if (!inst.mirror_op) return { result: EINVAL, tokens: [] };
-    const r = yield* inst.mirror_op(m, op.op, op.offset, op.length, token, x.name);
-    stats.cpages = r.cpages;
-    stats.faults = r.faults;
-    stats.snapshot = r.snapshot;
-    c.counters = { cpages: r.cpages, faults: r.faults };
-    if (r.snapshot !== undefined) c.text = r.snapshot;
-    return { result: errResult(r.result), tokens: r.tokens };
+  const c = newCompletion(dev);
+  postToDevice(x.st, dev, mirrorBody(x, op, inst, m, token, c), c);
+  // The body sets the completion's counters (and text) before it completes.
+  return yield* complete(x, op, c, () => {
+    const counters = { cpages: c.counters?.['cpages'] ?? 0, faults: c.counters?.['faults'] ?? 0 };
+    return c.text !== undefined ? { counters, text: c.text } : { counters };
   });
-  return yield* complete(x, op, c, () => ({
-    counters: { cpages: stats.cpages, faults: stats.faults },
-    ...(stats.snapshot !== undefined ? { text: stats.snapshot } : {}),
-  }));
+}
+
+/** The GPU's side of the ioctl: dmirror's counters (and a snapshot's text) go on the op's completion. */
+function* mirrorBody(x: OpCtx, op: MirrorOp, inst: DeviceInstance, m: MemoryRegion, token: number, c: Completion): Co<DeviceOpResult> {
+  if (!inst.mirror_op) return { result: EINVAL, tokens: [] };
+  const r = yield* inst.mirror_op(m, op.op, op.offset, op.length, token, x.name);
+  c.counters = { cpages: r.cpages, faults: r.faults };
+  if (r.snapshot !== undefined) c.text = r.snapshot;
+  return { result: errResult(r.result), tokens: r.tokens };
 }
 
 const results = ['ok', 'EFAULT', 'EINVAL', 'EBUSY', 'ENOENT', 'EPERM'];

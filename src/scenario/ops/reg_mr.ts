@@ -1,8 +1,10 @@
 /** reg_mr: register a memory region with a NIC (ibv_reg_mr). */
-import type { MemoryRegion } from '../../devices/device.js';
+import type { DeviceInstance, MemoryRegion } from '../../devices/device.js';
+import type { Co } from '../../engine/actor.js';
 import { EINVAL, IS_ERR } from '../../mm/errno.js';
 import { PINSIM_BUG } from '../../mm/mmdebug.js';
-import { complete, postToDevice } from '../run/device.js';
+import { complete, postToDevice, type DeviceOpResult } from '../run/device.js';
+import type { OpCtx } from '../run/state.js';
 import { RANGE } from './common.js';
 import { F, deviceOp, word } from './op.js';
 
@@ -21,21 +23,25 @@ export const reg_mr = deviceOp({
     const st = x.st;
     const slot = st.devices.get(op.device) ?? PINSIM_BUG(`no device "${op.device}"`);
     if (!slot.inst.reg_mr) return { result: EINVAL };
-    const reg = slot.inst.reg_mr.bind(slot.inst);
     const addr = x.addrOf(op.addr, op.offset);
-    const posted = op.wait === false;
-    let mr: MemoryRegion | null = null;
-    const c = postToDevice(st, op.device, function* () {
-      const r = yield* reg(x.proc, addr, op.length, op.access, x.name, op.hugetlb ? { hugetlb: true } : {});
-      if (IS_ERR(r)) return { result: r, tokens: [] };
-      mr = r;
-      st.mrDevice.set(r, op.device);
-      if (posted) st.setName(op.as, { kind: 'mr', mr: r });
-      return { result: 'ok', tokens: [] };
-    });
+    const made: { mr: MemoryRegion | null } = { mr: null };
+    const c = postToDevice(st, op.device, regMrBody(x, slot.inst, op, addr, made));
     return yield* complete(x, op, c, () => {
-      if (mr) st.setName(op.as, { kind: 'mr', mr });
+      if (made.mr) st.setName(op.as, { kind: 'mr', mr: made.mr });
       return {};
     });
   },
 });
+
+/** The NIC's side of `reg_mr`; a posted op names the MR as soon as it exists. */
+function* regMrBody(x: OpCtx, inst: DeviceInstance, op: { device: string; length: number; access: 'r' | 'rw'; hugetlb?: boolean; as?: string; wait?: boolean },
+  addr: number, made: { mr: MemoryRegion | null }): Co<DeviceOpResult> {
+  const st = x.st;
+  if (!inst.reg_mr) return PINSIM_BUG(`device ${op.device} lost its reg_mr method`);
+  const r = yield* inst.reg_mr(x.proc, addr, op.length, op.access, x.name, op.hugetlb ? { hugetlb: true } : {});
+  if (IS_ERR(r)) return { result: r, tokens: [] };
+  made.mr = r;
+  st.mrDevice.set(r, op.device);
+  if (op.wait === false) st.setName(op.as, { kind: 'mr', mr: r });
+  return { result: 'ok', tokens: [] };
+}

@@ -15,7 +15,7 @@ import { opDescriptor, type Op } from '../ops/table.js';
 import { killProcess } from './kill.js';
 import { recordResult, recordTiming } from './record.js';
 import type { OpTiming } from './result.js';
-import type { Exec, OpCtx, RunState } from './state.js';
+import type { Completion, Exec, OpCtx, RunState } from './state.js';
 
 /** The names @op refers to, in field order (it waits until each exists). */
 export function refNames(d: OpDescriptor, op: Op): string[] {
@@ -69,6 +69,24 @@ function* execOp(st: RunState, actor: string, proc: Process, d: OpDescriptor, op
   return yield* d.exec(x, op);
 }
 
+/** finishOp() - record op @key's result and trace its end; its `as` names a value, or a failure. */
+function finishOp(st: RunState, actorName: string, d: OpDescriptor, op: Op, key: string, blockedNs: number,
+  result: string, tokens: number[] | undefined, text: string | undefined): void {
+  const as = (op as OpCommon).as;
+  recordResult(st, key, as, result, { d, tokens, text });
+  st.k.emit({ type: 'op_end', time: st.k.now, actor: actorName, op: op.op, name: key, result, blockedNs });
+  if (as && !st.names.has(as)) st.setName(as, result === 'ok' ? { kind: 'value' } : { kind: 'failed' });
+}
+
+/** The actor that waits for a posted op's completion @cq, then finishes the op as it completed. */
+function* awaitCompletion(st: RunState, actorName: string, d: OpDescriptor, op: Op, key: string, timing: OpTiming, cq: Completion): Co {
+  yield* wait_event(cq.wq, () => cq.done, 'op:completion');
+  st.running.delete(key);
+  timing.end = st.k.now;
+  if (cq.counters) Object.assign(timing, cq.counters);
+  finishOp(st, actorName, d, op, key, timing.blockedNs, cq.result, cq.tokens, cq.text);
+}
+
 /** runActor() - the generator of one scenario actor (or of a lease break's onBreak thread). */
 export function* runActor(st: RunState, actorName: string, spec: ActorSpec, self: () => Actor): Co {
   const k = st.k;
@@ -107,26 +125,13 @@ export function* runActor(st: RunState, actorName: string, spec: ActorSpec, self
     st.running.delete(key);
     const timing: OpTiming = { start, end: k.now, blockedNs: Math.max(0, me.blockedNs - blocked0 - (r.waitNs ?? 0)), lateNs, ...r.counters };
     recordTiming(st, key, c.as, timing);
-    const finish = (result: string, tokens: number[] | undefined, text: string | undefined) => {
-      recordResult(st, key, c.as, result, { d, tokens, text });
-      k.emit({ type: 'op_end', time: k.now, actor: actorName, op: op.op, name: key, result, blockedNs: timing.blockedNs });
-    };
     if (r.deferred) {
       // Posted with wait:false: the op's result is its completion, whenever that comes; the name
       // is produced then.
-      const cq = r.deferred;
       st.running.set(key, { actor: me, blocked0: 0, start, lateNs });
-      st.sched.spawn(`${actorName}:cq`, (function* () {
-        yield* wait_event(cq.wq, () => cq.done, 'op:completion');
-        st.running.delete(key);
-        timing.end = k.now;
-        if (cq.counters) Object.assign(timing, cq.counters);
-        finish(cq.result, cq.tokens, cq.text);
-        if (c.as && !st.names.has(c.as)) st.setName(c.as, cq.result === 'ok' ? { kind: 'value' } : { kind: 'failed' });
-      })());
+      st.sched.spawn(`${actorName}:cq`, awaitCompletion(st, actorName, d, op, key, timing, r.deferred));
     } else {
-      finish(r.result, r.tokens, r.text);
-      if (c.as && !st.names.has(c.as)) st.setName(c.as, r.result === 'ok' ? { kind: 'value' } : { kind: 'failed' });
+      finishOp(st, actorName, d, op, key, timing.blockedNs, r.result, r.tokens, r.text);
     }
     prevEnd = k.now;
     if (!proc.alive || r.exited) return; // killed by a sibling's fatal signal while in the kernel, or exited

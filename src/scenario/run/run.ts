@@ -108,13 +108,15 @@ export class ScenarioRunner {
   /** run() - one execution: @e's choices (else the scenario's replay), to the end. */
   run(e: ExecutionOptions = {}): RunResult {
     const { s, expect } = this;
-    // A new result object each run: a caller may keep (and change) the one it was given.
-    const base: RunResult = {
-      ...this.base, outcome: 'pass', violations: [], results: {}, observed: {}, ops: {},
-      expectations: { met: true, failures: [] },
-      stats: { events: 0, simTimeNs: 0, faults: 0, invalidations: 0, pins: 0, choicePoints: 0 }, traceHash: '', choices: [],
-    };
-    if ('skip' in expect) return { ...base, outcome: 'skip', skipped: expect.skip };
+    const { scenario, policy, seed } = this.base;
+    if ('skip' in expect) {
+      return {
+        scenario, policy, seed, outcome: 'skip', violations: [], results: {}, observed: {}, ops: {},
+        expectations: { met: true, failures: [] },
+        stats: { events: 0, simTimeNs: 0, faults: 0, invalidations: 0, pins: 0, choicePoints: 0 }, traceHash: '', choices: [],
+        skipped: expect.skip,
+      };
+    }
     const choices = e.choices ?? this.choices;
     const w = (this.machine as Machine).build({ ...(choices ? { choices } : {}), ...(e.stepHashes ? { stepHashes: e.stepHashes } : {}) });
     const { crashed, error } = runToEnd(w);
@@ -136,12 +138,18 @@ export class ScenarioRunner {
       if (inode) st.observed[key] = k.contents[storage_token(k, inode, index)] as string;
     }
 
+    // A new result object each run, written out field by field (the explorer makes one for every
+    // execution; spreading objects into it cost more than the rest of this function).
     const r: RunResult = {
-      ...base, violations, results: st.results, observed: st.observed, ops: st.ops,
-      stats: { ...stats, events: bus.count, simTimeNs: end, choicePoints: sched.recorded.length },
-      traceHash: bus.traceHash, choices: [...sched.recorded],
-      ...(sched.pruned ? { pruned: true } : {}),
+      scenario, policy, seed, outcome: 'pass', violations, results: st.results, observed: st.observed, ops: st.ops,
+      expectations: { met: true, failures: [] },
+      stats: {
+        events: bus.count, simTimeNs: end, faults: stats.faults, invalidations: stats.invalidations, pins: stats.pins,
+        choicePoints: sched.recorded.length,
+      },
+      traceHash: bus.traceHash, choices: sched.recorded.slice(),
     };
+    if (sched.pruned) r.pruned = true;
     const notes = [...w.notes, ...w.st.notes, ...replayNotes(choices, sched)];
     if (notes.length) r.notes = notes;
     if (error) return { ...r, outcome: 'error', error };
