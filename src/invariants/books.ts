@@ -512,12 +512,9 @@ export class VaTable {
     if (!leaf || !((leaf.present[j >>> 5] as number) & (1 << (j & 31)))) return null;
     leaf.present[j >>> 5] = ((leaf.present[j >>> 5] as number) & ~(1 << (j & 31))) >>> 0;
     this.count--;
-    if (--leaf.count === 0) {
-      this.leaves.delete(key);
-      this.lastKey = -1;
-      this.lastLeaf = undefined;
-    }
-    return leaf.a[j] as number;
+    const a = leaf.a[j] as number;
+    if (--leaf.count === 0) this.retire(key, leaf);
+    return a;
   }
 
   /**
@@ -551,12 +548,16 @@ export class VaTable {
       if (!cleared) continue;
       this.count -= cleared;
       leaf.count -= cleared;
-      if (leaf.count === 0) {
-        this.leaves.delete(key);
-        this.lastKey = -1;
-        this.lastLeaf = undefined;
-      }
+      if (leaf.count === 0) this.retire(key, leaf);
     }
+  }
+
+  /** An emptied leaf leaves the table for the spare ones (another table, or this one, cleans it when it takes it). */
+  private retire(key: number, leaf: VaLeaf): void {
+    this.leaves.delete(key);
+    this.lastKey = -1;
+    this.lastLeaf = undefined;
+    if (spareLeaves.length < SPARE_LEAVES_MAX) spareLeaves.push(leaf);
   }
 
   /** walk() - hand @fn every present page of [first, end), in order; @fn may clear the page it is given. */
