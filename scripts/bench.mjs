@@ -1012,7 +1012,7 @@ const REASONS = {
     return `the engine runs at ${e} of the bare heap (${w.actors} × ${w.timeouts}); the bare heap resuming one generator per step, with no ` +
       `scheduler at all, runs at ${g}: resuming a generator costs about ${genNs.toFixed(0)} ns a step on top of the bare heap's ` +
       `${(1e3 / w.bareMStepsPerSec).toFixed(0)} ns, so any engine whose actors are generators stays near ${g}; the engine's own ` +
-      `cost beyond that ceiling is ${round(100 * (g / e - 1), 1)} % (its queue takes one pass down the heap a step where the bare loop takes two). ` +
+      `cost beyond that ceiling is ${round(100 * (g / e - 1), 1)} % (the engine's queue refiles a running actor in one pass down the heap where the bare loop pops and pushes). ` +
       'Reaching the target means actors that are not generators (the device models and scenario actors are written as coroutines)';
   },
   schedulesPerSec: schedulesReason,
