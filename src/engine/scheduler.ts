@@ -83,7 +83,8 @@ export class Scheduler implements Waker {
   // The options the hot path reads, loaded once.
   private readonly until: number;
   private readonly hasChooser: boolean;
-  private readonly choices: readonly number[] | null;
+  /** The recorded choices this execution replays (reset() sets the next execution's). */
+  private choices: readonly number[] | null;
   private readonly jitterMax: number;
   /** afterStep is set: collect each step's footprint. */
   private readonly collect: boolean;
@@ -98,6 +99,32 @@ export class Scheduler implements Waker {
     this.choices = opts.choices ?? null;
     this.jitterMax = opts.jitter && opts.jitter.max > 0 ? opts.jitter.max : 0;
     this.collect = opts.afterStep !== undefined;
+  }
+
+  /**
+   * reset() - the scheduler as new for the next execution of a reused machine, replaying @choices
+   * (the options stay; a jitter stream is the caller's to reseed): no actor, an empty queue, time
+   * 0, nothing recorded. Arrays are emptied and typed ones zeroed up to the room they grew to.
+   */
+  reset(choices: readonly number[] | null = null): void {
+    this.choices = choices;
+    this.now = 0;
+    this.seq = 0;
+    this.queue.reset();
+    this.pending.fill(0, 0, Math.min(this.actors.length, this.pending.length));
+    this.actors.length = 0;
+    this.current = null;
+    this.recorded.length = 0;
+    this.steps = 0;
+    this.footprint = null;
+    this.fgPending = 0;
+    this.fgWaiting = 0;
+    this.stopped = false;
+    this.pruned = false;
+    this.cut = false;
+    this.badChoice = null;
+    this.draining = false;
+    this.held = false;
   }
 
   /** spawn() - start @gen as actor @name at @at (default now). */
@@ -312,7 +339,7 @@ export class Scheduler implements Waker {
       // A strategy is pinsim's own code: a pick outside the candidates is its bug, not a default.
       if (!inRange(idx)) PINSIM_BUG(`choice point ${index}: the strategy picked ${idx} among ${cands.length} candidates`);
     } else {
-      idx = this.opts.choices?.[index] ?? 0;
+      idx = this.choices?.[index] ?? 0;
       // Recorded choices are input: one out of range (a replay of an edited scenario, a shrinking
       // candidate that dropped an op) takes the default pick, as a choice past their end does.
       if (!inRange(idx)) {
