@@ -22,4 +22,10 @@ export interface DevPagemapOps {
 export class DevPagemaps {
   readonly ops = new Map<string, DevPagemapOps>();
   readonly owner = new Map<number, string>();
+
+  /** reset() - no owner and no device page, as new (a machine reused by the next execution); devices register again. */
+  reset(): void {
+    this.ops.clear();
+    this.owner.clear();
+  }
 }
