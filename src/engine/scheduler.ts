@@ -60,6 +60,8 @@ export class Scheduler implements Waker {
   /** Each actor's one valid queue seq, by actor id (-1 for none): Actor.pendingSeq, for the heap. */
   private pending = new Float64Array(8);
   readonly actors: Actor[] = [];
+  /** The actors of the execution before a reset(), spawned on again by id (not part of the state). */
+  private readonly spareActors: Actor[] = [];
   /** The actor being stepped (null between steps). */
   current: Actor | null = null;
   /** The index picked at every choice point, in order. */
@@ -112,6 +114,8 @@ export class Scheduler implements Waker {
     this.seq = 0;
     this.queue.reset();
     this.pending.fill(0, 0, Math.min(this.actors.length, this.pending.length));
+    this.spareActors.length = 0;
+    for (const a of this.actors) this.spareActors.push(a);
     this.actors.length = 0;
     this.current = null;
     this.recorded.length = 0;
@@ -129,7 +133,8 @@ export class Scheduler implements Waker {
 
   /** spawn() - start @gen as actor @name at @at (default now). */
   spawn(name: string, gen: Co<unknown>, o: { background?: boolean; at?: number } = {}): Actor {
-    const a = new Actor(this.actors.length, name, gen, o.background ?? false);
+    const id = this.actors.length;
+    const a = this.spareActors[id]?.reuse(name, gen, o.background ?? false) ?? new Actor(id, name, gen, o.background ?? false);
     this.actors.push(a);
     if (a.id >= this.pending.length) {
       const p = new Float64Array(this.pending.length * 2);

@@ -84,9 +84,9 @@ export class Hugetlb {
 
   /** reset() - no hstate and no huge page, as new (a machine reused by the next execution); the boot pool is the kernel's to refill. */
   reset(): void {
-    this.hstates.clear();
-    this.folios.clear();
-    this.temporary.clear();
+    if (this.hstates.size) this.hstates.clear();
+    if (this.folios.size) this.folios.clear();
+    if (this.temporary.size) this.temporary.clear();
   }
 }
 

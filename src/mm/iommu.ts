@@ -17,7 +17,7 @@ export class IommuDomain {
 
   /** reset() - nothing mapped, IOVAs from the first again, as new (a machine reused by the next execution). */
   reset(): void {
-    this.map.clear();
+    if (this.map.size) this.map.clear();
     this.next = 0x100000;
   }
 

@@ -133,7 +133,7 @@ export class MemMap {
     this.gen.fill(0, 0, n);
     this.content.fill(0, 0, n);
     this.free.fill(1, 0, n);
-    this.entire_mapcount.clear();
+    if (this.entire_mapcount.size) this.entire_mapcount.clear();
     this.zero_page();
   }
 

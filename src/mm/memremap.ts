@@ -25,7 +25,7 @@ export class DevPagemaps {
 
   /** reset() - no owner and no device page, as new (a machine reused by the next execution); devices register again. */
   reset(): void {
-    this.ops.clear();
-    this.owner.clear();
+    if (this.ops.size) this.ops.clear();
+    if (this.owner.size) this.owner.clear();
   }
 }

@@ -158,7 +158,7 @@ export class MmStruct {
     this.pgtable.reset();
     this.mmap_lock.reset();
     this.pinned_vm = 0;
-    this.huge_pmds.clear();
+    if (this.huge_pmds.size) this.huge_pmds.clear();
     this.has_pinned = false;
     this.notifier_subscriptions = null;
     this.dead = false;

@@ -24,7 +24,7 @@ export class MovableZone {
 
   /** reset() - no folio in the zone, as new (a machine reused by the next execution). */
   reset(): void {
-    this.pfns.clear();
+    if (this.pfns.size) this.pfns.clear();
     this.tails = 0;
     this.memalloc_pin = 0;
   }

@@ -63,8 +63,8 @@ export class PinRegistry {
   reset(): void {
     this.nextId = 1;
     this.wq.reset();
-    this.live.clear();
-    this.byPfn.clear();
+    if (this.live.size) this.live.clear();
+    if (this.byPfn.size) this.byPfn.clear();
   }
 
   create(holder: string, mm: MmStruct, gup_flags: number, longterm: boolean, start: number): DmaRef {

@@ -38,7 +38,7 @@ export class Radix {
    */
   reset(): void {
     for (const leaf of this.leaves.values()) if (leaf instanceof Int32Array) this.spare.push(leaf);
-    this.leaves.clear();
+    if (this.leaves.size) this.leaves.clear();
     this.count = 0;
     this.widened = 0;
     this.lastKey = -1;

@@ -71,7 +71,7 @@ export class DmirrorDevice {
   /** reset() - no mirror and no device page, as new (a machine reused by the next execution). */
   reset(): void {
     this.mirrors.length = 0;
-    this.page_mirror.clear();
+    if (this.page_mirror.size) this.page_mirror.clear();
   }
 }
 

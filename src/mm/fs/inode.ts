@@ -65,10 +65,10 @@ export class Inode {
   reset(size: number): void {
     this.i_size = size;
     this.i_mapping.i_pages.reset();
-    this.i_mapping.i_mmap.clear();
-    this.storage.clear();
+    if (this.i_mapping.i_mmap.size) this.i_mapping.i_mmap.clear();
+    if (this.storage.size) this.storage.clear();
     this.i_rwsem.reset();
-    this.resv_regions.clear();
+    if (this.resv_regions.size) this.resv_regions.clear();
     this.folio_order = 0;
     this.folio_order_write = 0;
   }

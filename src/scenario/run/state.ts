@@ -79,15 +79,15 @@ export class RunState {
    * except the three a result takes (results, observed, ops), which are made anew.
    */
   reset(): void {
-    this.names.clear();
-    this.posted.clear();
+    if (this.names.size) this.names.clear();
+    if (this.posted.size) this.posted.clear();
     this.namesWq.reset();
     this.results = dict<string>();
     this.observed = dict<string>();
     this.ops = dict<OpTiming>();
-    this.running.clear();
-    this.procActors.clear();
-    this.mrDevice.clear();
+    if (this.running.size) this.running.clear();
+    if (this.procActors.size) this.procActors.clear();
+    if (this.mrDevice.size) this.mrDevice.clear();
     this.notes.length = 0;
   }
 
