@@ -162,7 +162,9 @@ export class Kernel implements MmTraceSink {
    * every book emptied in place (the frame table, page tables and page caches keep their room),
    * the hugetlb pool allocated again (traced as at boot). Its configuration stays; the scheduler
    * and the trace bus are reset by their owner first. Inodes and processes are made again by
-   * whoever made them (the scenario's setup, an op), reusing the objects of before.
+   * whoever made them (the scenario's setup, an op), reusing the objects of before. A map or set
+   * is cleared only when it holds something, here and in every reset(): clear() allocates a new
+   * table even when there is nothing to clear.
    */
   reset(): void {
     this.mem.reset();

@@ -164,11 +164,12 @@ export class Machine {
     this.world = null;
     if (!this.watchers()) this.model = null;
     const { s } = this;
+    const bus = this.bus;
+    // Before the kernel is built or reset: anything it emitted would be a step.
+    if (e.stepHashes) bus.stepHashes = e.stepHashes;
     const choices = e.choices ?? null;
     const m = this.model ? this.reset(this.model, choices) : (this.model = this.construct(choices));
     const { k, sched, st } = m;
-    const bus = this.bus;
-    if (e.stepHashes) bus.stepHashes = e.stepHashes;
     const notes = this.notes;
     for (const [name, f] of Object.entries(s.files)) {
       const ino = k.create_inode(name, f.fs, f.dax, f.size, f.fs === 'hugetlbfs' ? huge_page_order_of(f.pageSize ?? 0) : 0);

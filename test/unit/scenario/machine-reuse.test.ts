@@ -128,6 +128,17 @@ describe('a reused machine gives what a new one gives', () => {
     expect(seen).toEqual({ violations: true, errno: true, until: true, deviceError: true, crashed: true });
   });
 
+  it('with step hashes: one for every event of its own execution, none of the next', () => {
+    const s = load('examples/explore/odp-fault-vs-truncate.json', registry);
+    const runner = new ScenarioRunner(s, { policy: 'linux-6.12', registry });
+    const steps: string[] = [];
+    const r = runner.run({ stepHashes: steps });
+    expect(steps.length).toBe(r.stats.events);
+    expect(steps.at(-1)).toBe(r.traceHash);
+    runner.run();
+    expect(steps.length).toBe(r.stats.events);
+  });
+
   it('with timing jitter (its stream starts again with every execution)', () => {
     for (const f of ['examples/explore/odp-fault-vs-truncate.json', 'examples/gup-nic-truncate.json', 'examples/gpu-hmm-migrate.json']) {
       const s = load(f, registry);
