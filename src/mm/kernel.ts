@@ -176,7 +176,7 @@ export class Kernel implements MmTraceSink {
     if (this.hugepages_allocated.size) this.hugepages_allocated.clear();
     this.pgmaps.reset();
     this.spareInodes.length = 0;
-    this.spareInodes.push(...this.inodeById);
+    for (const ino of this.inodeById) this.spareInodes.push(ino);
     if (this.inodes.size) this.inodes.clear();
     this.inodeById.length = 1;
     if (this.spareProcesses.size) this.spareProcesses.clear();
