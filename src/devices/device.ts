@@ -162,6 +162,13 @@ export interface DeviceInstance {
   release_process?(proc: Process): Co;
   /** A hash of the device's state (its translation tables), for the explorer's state cache. */
   fingerprint?(): number;
+  /**
+   * The instance as create() made it, for the next execution of a machine that is reused: its
+   * kernel has just been reset (so what it registered with the kernel is gone), and its context's
+   * PRNG and IOMMU domain are reset by the caller. A model whose instances lack it is created anew
+   * for every execution.
+   */
+  reset?(): void;
 }
 
 export type MirrorOpName = 'gpu_read' | 'gpu_write' | 'migrate_to_device' | 'migrate_to_host' | 'make_exclusive' | 'check_exclusive' | 'snapshot';

@@ -48,11 +48,12 @@ export class Actor {
   busy = false;
 
   readonly id: number;
-  readonly name: string;
-  readonly gen: Co<unknown>;
-  readonly background: boolean;
+  // Set by the constructor and by reuse() only.
+  name: string;
+  gen: Co<unknown>;
+  background: boolean;
   /** gen is a generator object (its next() is the built-in one), not an iterator of another kind. */
-  private readonly native: boolean;
+  private native: boolean;
 
   constructor(id: number, name: string, gen: Co<unknown>, background: boolean) {
     this.id = id;
@@ -60,6 +61,29 @@ export class Actor {
     this.gen = gen;
     this.background = background;
     this.native = gen.next === GENERATOR_NEXT;
+  }
+
+  /**
+   * reuse() - the actor as `new Actor(id, @name, @gen, @background)` makes it, its id kept: a
+   * scheduler reset for the next execution of a machine spawns its actors on the objects of before.
+   */
+  reuse(name: string, gen: Co<unknown>, background: boolean): this {
+    this.state = 'runnable';
+    this.site = 'start';
+    this.waitingOn = null;
+    this.pendingSeq = -1;
+    this.pendingTime = 0;
+    this.stepsTaken = 0;
+    this.waitStart = 0;
+    this.blockedNs = 0;
+    this.result = undefined;
+    this.killed = false;
+    this.busy = false;
+    this.name = name;
+    this.gen = gen;
+    this.background = background;
+    this.native = gen.next === GENERATOR_NEXT;
+    return this;
   }
 
   /** next() - run the actor to its next yield; @value is what the yield it stands at evaluates to. */

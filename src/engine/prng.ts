@@ -27,6 +27,12 @@ export class Prng {
   private d: number;
 
   constructor(seed: number, stream = '') {
+    this.a = this.b = this.c = this.d = 0;
+    this.reseed(seed, stream);
+  }
+
+  /** reseed() - start again as `new Prng(@seed, @stream)` would (a machine reused by the next execution). */
+  reseed(seed: number, stream = ''): void {
     const st = { x: (seed | 0) ^ fnv1a32(stream) ^ Math.imul((seed / 2 ** 32) | 0, 0x27d4eb2d) };
     this.a = splitmix32(st); this.b = splitmix32(st); this.c = splitmix32(st); this.d = splitmix32(st);
     if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;

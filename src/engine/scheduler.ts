@@ -60,6 +60,8 @@ export class Scheduler implements Waker {
   /** Each actor's one valid queue seq, by actor id (-1 for none): Actor.pendingSeq, for the heap. */
   private pending = new Float64Array(8);
   readonly actors: Actor[] = [];
+  /** The actors of the execution before a reset(), spawned on again by id (not part of the state). */
+  private readonly spareActors: Actor[] = [];
   /** The actor being stepped (null between steps). */
   current: Actor | null = null;
   /** The index picked at every choice point, in order. */
@@ -83,7 +85,8 @@ export class Scheduler implements Waker {
   // The options the hot path reads, loaded once.
   private readonly until: number;
   private readonly hasChooser: boolean;
-  private readonly choices: readonly number[] | null;
+  /** The recorded choices this execution replays (reset() sets the next execution's). */
+  private choices: readonly number[] | null;
   private readonly jitterMax: number;
   /** afterStep is set: collect each step's footprint. */
   private readonly collect: boolean;
@@ -100,9 +103,38 @@ export class Scheduler implements Waker {
     this.collect = opts.afterStep !== undefined;
   }
 
+  /**
+   * reset() - the scheduler as new for the next execution of a reused machine, replaying @choices
+   * (the options stay; a jitter stream is the caller's to reseed): no actor, an empty queue, time
+   * 0, nothing recorded. Arrays are emptied and typed ones zeroed up to the room they grew to.
+   */
+  reset(choices: readonly number[] | null = null): void {
+    this.choices = choices;
+    this.now = 0;
+    this.seq = 0;
+    this.queue.reset();
+    this.pending.fill(0, 0, Math.min(this.actors.length, this.pending.length));
+    this.spareActors.length = 0;
+    for (const a of this.actors) this.spareActors.push(a);
+    this.actors.length = 0;
+    this.current = null;
+    this.recorded.length = 0;
+    this.steps = 0;
+    this.footprint = null;
+    this.fgPending = 0;
+    this.fgWaiting = 0;
+    this.stopped = false;
+    this.pruned = false;
+    this.cut = false;
+    this.badChoice = null;
+    this.draining = false;
+    this.held = false;
+  }
+
   /** spawn() - start @gen as actor @name at @at (default now). */
   spawn(name: string, gen: Co<unknown>, o: { background?: boolean; at?: number } = {}): Actor {
-    const a = new Actor(this.actors.length, name, gen, o.background ?? false);
+    const id = this.actors.length;
+    const a = this.spareActors[id]?.reuse(name, gen, o.background ?? false) ?? new Actor(id, name, gen, o.background ?? false);
     this.actors.push(a);
     if (a.id >= this.pending.length) {
       const p = new Float64Array(this.pending.length * 2);
@@ -312,7 +344,7 @@ export class Scheduler implements Waker {
       // A strategy is pinsim's own code: a pick outside the candidates is its bug, not a default.
       if (!inRange(idx)) PINSIM_BUG(`choice point ${index}: the strategy picked ${idx} among ${cands.length} candidates`);
     } else {
-      idx = this.opts.choices?.[index] ?? 0;
+      idx = this.choices?.[index] ?? 0;
       // Recorded choices are input: one out of range (a replay of an edited scenario, a shrinking
       // candidate that dropped an op) takes the default pick, as a choice past their end does.
       if (!inRange(idx)) {

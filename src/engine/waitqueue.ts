@@ -15,14 +15,17 @@ export class WaitQueueHead {
   readonly waiters: Actor[] = [];
   waker: Waker | null = null;
   readonly name: string;
-  private fpKey: string | null = null;
+  /** The queue as a resource in a step's footprint (partial-order reduction): `wq:<name>`. */
+  readonly key: string;
   constructor(name: string) {
     this.name = name;
+    this.key = `wq:${name}`;
   }
 
-  /** The queue as a resource in a step's footprint (partial-order reduction): `wq:<name>`. */
-  get key(): string {
-    return (this.fpKey ??= `wq:${this.name}`);
+  /** reset() - no waiter and no waker, as new (a machine reused by the next execution). */
+  reset(): void {
+    this.waiters.length = 0;
+    this.waker = null;
   }
 }
 

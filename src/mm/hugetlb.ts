@@ -81,6 +81,13 @@ export class Hugetlb {
   readonly folios = new Map<number, HState>();
   /** Heads of temporary pages: freed, they go back to the page allocator. */
   readonly temporary = new Set<number>();
+
+  /** reset() - no hstate and no huge page, as new (a machine reused by the next execution); the boot pool is the kernel's to refill. */
+  reset(): void {
+    if (this.hstates.size) this.hstates.clear();
+    if (this.folios.size) this.folios.clear();
+    if (this.temporary.size) this.temporary.clear();
+  }
 }
 
 /** folio_test_hugetlb() - is @head a huge page (of the pool)? */

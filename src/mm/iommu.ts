@@ -15,6 +15,12 @@ export class IommuDomain {
     this.device = device;
   }
 
+  /** reset() - nothing mapped, IOVAs from the first again, as new (a machine reused by the next execution). */
+  reset(): void {
+    if (this.map.size) this.map.clear();
+    this.next = 0x100000;
+  }
+
   /** dma_map_page() - Return: the IOVA page number now translating to @pfn. */
   dma_map_page(pfn: number): number {
     const iova = this.next++;

@@ -123,6 +123,14 @@ export class Kernel implements MmTraceSink {
   /** Where DAX break-layouts sleeps until a busy page goes idle (woken on every DAX put). */
   readonly dax_wq = new WaitQueueHead('dax_layout_busy');
   private nextMmId = 1;
+  /** The hugetlb pool kernel.hugepages asks for (boot and every reset() allocate it). */
+  private readonly hugepagesAsked: ReadonlyMap<number, number> | undefined;
+  /**
+   * The inodes and processes of the execution before a reset(), taken again by create_inode() and
+   * create_process() when the next one makes the same (not part of the machine's state).
+   */
+  private readonly spareInodes: (Inode | null)[] = [];
+  private readonly spareProcesses = new Map<string, Process>();
 
   constructor(c: KernelConfig) {
     this.sched = c.sched;
@@ -135,12 +143,58 @@ export class Kernel implements MmTraceSink {
     this.tunables = { ...KERNEL_TUNABLES, ...c.tunables };
     this.thp = c.thp ?? 'madvise';
     this.fatal_signal_pending = c.fatal_signal_pending ?? (() => false);
+    this.hugepagesAsked = c.hugepages;
+    this.boot();
+  }
+
+  /** The hugetlb pool, allocated at boot. */
+  private boot(): void {
     // Gigantic pages are allocated first, as the boot command line allocates them before the rest
     // of memory. (Both hstates exist without a pool too: size_to_hstate() makes them on demand.)
     for (const order of [HPAGE_PUD_ORDER, HPAGE_PMD_ORDER]) {
-      const n = c.hugepages?.get(order);
+      const n = this.hugepagesAsked?.get(order);
       if (n !== undefined) this.hugepages_allocated.set(order, hugetlb_hstate_alloc_pages(this, order, n));
     }
+  }
+
+  /**
+   * reset() - the kernel as its constructor left it, for the next execution of a reused machine:
+   * every book emptied in place (the frame table, page tables and page caches keep their room),
+   * the hugetlb pool allocated again (traced as at boot). Its configuration stays; the scheduler
+   * and the trace bus are reset by their owner first. Inodes and processes are made again by
+   * whoever made them (the scenario's setup, an op), reusing the objects of before. A map or set
+   * is cleared only when it holds something, here and in every reset(): clear() allocates a new
+   * table even when there is nothing to clear.
+   */
+  reset(): void {
+    this.mem.reset();
+    this.alloc.reset();
+    this.pins.reset();
+    this.leases.reset();
+    this.movable.reset();
+    this.hugetlb.reset();
+    if (this.hugepages_allocated.size) this.hugepages_allocated.clear();
+    this.pgmaps.reset();
+    this.spareInodes.length = 0;
+    for (const ino of this.inodeById) this.spareInodes.push(ino);
+    if (this.inodes.size) this.inodes.clear();
+    this.inodeById.length = 1;
+    if (this.spareProcesses.size) this.spareProcesses.clear();
+    for (const [name, p] of this.processes) this.spareProcesses.set(name, p);
+    if (this.processes.size) this.processes.clear();
+    if (this.warned.size) this.warned.clear();
+    if (this.compacted.size) this.compacted.clear();
+    this.vmstat.nr_foll_pin_acquired = this.vmstat.nr_foll_pin_released = 0;
+    this.contents.length = 1;
+    this.nextRangeId = 1;
+    this.nextSubscriptionId = 1;
+    this.freedScratch.length = 0;
+    this.freedNrScratch.length = 0;
+    this.dummyPfn = -1;
+    if (this.lazyfree.size) this.lazyfree.clear();
+    this.dax_wq.reset();
+    this.nextMmId = 1;
+    this.boot();
   }
 
   get now(): number {
@@ -162,14 +216,31 @@ export class Kernel implements MmTraceSink {
   }
 
   create_inode(name: string, fs: FsType, dax: boolean, size: number, huge_order = 0): Inode {
-    const ino = new Inode(this.inodeById.length, name, fs, dax, size, huge_order);
+    const id = this.inodeById.length;
+    const old = this.spareInodes[id];
+    let ino: Inode;
+    if (old && old.name === name && old.fs === fs && old.dax === dax && old.huge_order === huge_order) {
+      this.spareInodes[id] = null;
+      old.reset(size);
+      ino = old;
+    } else ino = new Inode(id, name, fs, dax, size, huge_order);
     this.inodeById.push(ino);
     this.inodes.set(name, ino);
     return ino;
   }
 
   create_process(name: string, memlock = Infinity, capIpcLock = false): Process {
-    const p = new Process(name, new MmStruct(this.nextMmId++, name), memlock, capIpcLock);
+    const id = this.nextMmId++;
+    const old = this.spareProcesses.get(name);
+    let p: Process;
+    if (old && old.mm.id === id) {
+      this.spareProcesses.delete(name);
+      old.mm.reset();
+      old.memlock = memlock;
+      old.capIpcLock = capIpcLock;
+      old.alive = true;
+      p = old;
+    } else p = new Process(name, new MmStruct(id, name), memlock, capIpcLock);
     this.processes.set(name, p);
     return p;
   }

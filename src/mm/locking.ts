@@ -15,6 +15,13 @@ export class RwSemaphore {
   constructor(name: string) {
     this.wq = new WaitQueueHead(name);
   }
+
+  /** reset() - unlocked, no waiter (a machine reused by the next execution). */
+  reset(): void {
+    this.readers = 0;
+    this.writer = null;
+    this.wq.reset();
+  }
 }
 
 /** down_read() - take @sem shared. Context: may sleep. Pairs with up_read(). */
@@ -53,6 +60,12 @@ export class Mutex {
   readonly wq: WaitQueueHead;
   constructor(name: string) {
     this.wq = new WaitQueueHead(name);
+  }
+
+  /** reset() - unlocked, no waiter (a machine reused by the next execution). */
+  reset(): void {
+    this.owner = null;
+    this.wq.reset();
   }
 }
 

@@ -106,11 +106,35 @@ export class MemMap {
   }
 
   constructor() {
-    // The shared zero page: never freed, never counted (pins on it are no-ops, as is_zero_page() makes them).
+    this.zero_page();
+  }
+
+  /** The shared zero page: never freed, never counted (pins on it are no-ops, as is_zero_page() makes them). */
+  private zero_page(): void {
     this.highWater = ZERO_PFN + 1;
     this.flags[ZERO_PFN] = PG_zero;
     this._refcount[ZERO_PFN] = 1;
     this.free[ZERO_PFN] = 0;
+  }
+
+  /**
+   * reset() - the table as new, keeping its room (a machine reused by the next execution): the rows
+   * below the high-water mark are refilled with their defaults (the rows above it were never
+   * handed out, so they hold them still).
+   */
+  reset(): void {
+    const n = this.highWater;
+    this._refcount.fill(0, 0, n);
+    this._pincount.fill(0, 0, n);
+    this._mapcount.fill(0, 0, n);
+    this.flags.fill(0, 0, n);
+    this.mapping.fill(0, 0, n);
+    this.index.fill(0, 0, n);
+    this.gen.fill(0, 0, n);
+    this.content.fill(0, 0, n);
+    this.free.fill(1, 0, n);
+    if (this.entire_mapcount.size) this.entire_mapcount.clear();
+    this.zero_page();
   }
 
   /**

@@ -22,4 +22,10 @@ export interface DevPagemapOps {
 export class DevPagemaps {
   readonly ops = new Map<string, DevPagemapOps>();
   readonly owner = new Map<number, string>();
+
+  /** reset() - no owner and no device page, as new (a machine reused by the next execution); devices register again. */
+  reset(): void {
+    if (this.ops.size) this.ops.clear();
+    if (this.owner.size) this.owner.clear();
+  }
 }

@@ -148,6 +148,21 @@ export class MmStruct {
     this.owner = owner;
     this.mmap_lock = new RwSemaphore(`${owner}.mmap_lock`);
   }
+
+  /**
+   * reset() - the address space as new (a machine reused by the next execution)): no VMA, an empty page
+   * table (its leaves kept), nothing pinned or subscribed.
+   */
+  reset(): void {
+    this.vmas.length = 0;
+    this.pgtable.reset();
+    this.mmap_lock.reset();
+    this.pinned_vm = 0;
+    if (this.huge_pmds.size) this.huge_pmds.clear();
+    this.has_pinned = false;
+    this.notifier_subscriptions = null;
+    this.dead = false;
+  }
 }
 
 /** find_vma() - the VMA containing @addr, or null. Kernel: mm/mmap.c find_vma() (exact lookup). */

@@ -22,6 +22,13 @@ export class MovableZone {
     this.limit = limit;
   }
 
+  /** reset() - no folio in the zone, as new (a machine reused by the next execution). */
+  reset(): void {
+    if (this.pfns.size) this.pfns.clear();
+    this.tails = 0;
+    this.memalloc_pin = 0;
+  }
+
   /** The frames of ZONE_MOVABLE in use. */
   get used(): number {
     return this.pfns.size + this.tails;

@@ -40,6 +40,17 @@ export class PageAllocator {
   }
 
   /**
+   * reset() - every frame free again, as new (a machine reused by the next execution): the free
+   * list emptied, its room kept and zeroed.
+   */
+  reset(): void {
+    this.stack.fill(0);
+    this.top = 0;
+    this.blocks.length = 0;
+    this.used = 0;
+  }
+
+  /**
    * alloc_page() - take a frame off the free list (or the high-water mark): generation bumped,
    * refcount 0, no owner. The caller attaches it to its first holder in the same atomic step.
    * Return: the pfn, or -1 when `kernel.memory` is exhausted.

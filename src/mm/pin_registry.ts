@@ -59,6 +59,14 @@ export class PinRegistry {
   readonly live = new Map<number, DmaRef>();
   private readonly byPfn = new Map<number, Set<DmaRef>>();
 
+  /** reset() - no reference recorded, ids from 1 again, as new (a machine reused by the next execution). */
+  reset(): void {
+    this.nextId = 1;
+    this.wq.reset();
+    if (this.live.size) this.live.clear();
+    if (this.byPfn.size) this.byPfn.clear();
+  }
+
   create(holder: string, mm: MmStruct, gup_flags: number, longterm: boolean, start: number): DmaRef {
     const r = new DmaRef(this.nextId++, holder, mm, gup_flags, longterm, start);
     this.live.set(r.id, r);

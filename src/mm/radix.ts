@@ -27,8 +27,24 @@ export class Radix {
   /** The leaf last looked up, and its key (runs of indexes hit the same leaf). */
   private lastKey = -1;
   private lastLeaf: Leaf | undefined = undefined;
-  /** The leaves' keys in increasing order, made again after a leaf is added (leaves never go). */
+  /** The leaves' keys in increasing order, made again after a leaf is added (leaves go only at reset()). */
   private sorted: number[] | null = null;
+  /** 32-bit leaves a reset() emptied, zeroed again when one is taken (not part of the contents). */
+  private readonly spare: Int32Array[] = [];
+
+  /**
+   * reset() - empty, as new (a machine reused by the next execution); its 32-bit leaves are kept
+   * for the next stores.
+   */
+  reset(): void {
+    for (const leaf of this.leaves.values()) if (leaf instanceof Int32Array) this.spare.push(leaf);
+    if (this.leaves.size) this.leaves.clear();
+    this.count = 0;
+    this.widened = 0;
+    this.lastKey = -1;
+    this.lastLeaf = undefined;
+    this.sorted = null;
+  }
 
   private leafOf(k: number): Leaf | undefined {
     if (k !== this.lastKey) {
@@ -55,7 +71,7 @@ export class Radix {
     let leaf = this.leafOf(k);
     if (!leaf) {
       if (v === 0) return;
-      leaf = (v | 0) === v ? new Int32Array(LEAF_SIZE) : new Float64Array(LEAF_SIZE);
+      leaf = (v | 0) === v ? this.spare.pop()?.fill(0) ?? new Int32Array(LEAF_SIZE) : new Float64Array(LEAF_SIZE);
       this.putLeaf(k, leaf);
     } else if ((v | 0) !== v && leaf instanceof Int32Array) {
       leaf = Float64Array.from(leaf);

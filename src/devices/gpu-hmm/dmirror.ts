@@ -67,6 +67,12 @@ export class DmirrorDevice {
       ackBeforeDrain: boolParam(ctx, 'ackBeforeDrain'), ignoreBlockable: boolParam(ctx, 'ignoreBlockable'),
     };
   }
+
+  /** reset() - no mirror and no device page, as new (a machine reused by the next execution). */
+  reset(): void {
+    this.mirrors.length = 0;
+    if (this.page_mirror.size) this.page_mirror.clear();
+  }
 }
 
 /** struct dmirror: one open mirror of @proc's address space (what the runner calls a mirror). */

@@ -13,6 +13,7 @@
 import type { Co } from '../../engine/actor.js';
 import { Hasher } from '../../engine/hash.js';
 import { EINVAL, type Errno } from '../../mm/errno.js';
+import type { DevPagemapOps } from '../../mm/memremap.js';
 import type { Process } from '../../mm/kernel.js';
 import { TASK_SIZE } from '../../mm/mmap.js';
 import { mmu_interval_notifier_insert, mmu_interval_notifier_remove } from '../../mm/mmu_interval_notifier.js';
@@ -82,20 +83,51 @@ function dmirror_fingerprint(dev: DmirrorDevice): number {
   return h.value;
 }
 
+/** One gpu-hmm: the dmirror device and the owner of its device-private pages. */
+class GpuHmm implements DeviceInstance {
+  readonly dev: DmirrorDevice;
+  /** The device-private pages' owner: a CPU touch of one brings it back (dmirror_devmem_fault). */
+  readonly devmem: DevPagemapOps;
+
+  constructor(ctx: DeviceCtx) {
+    this.dev = new DmirrorDevice(ctx);
+    this.devmem = dmirror_devmem_ops(this.dev);
+    ctx.k.pgmaps.ops.set(ctx.name, this.devmem);
+  }
+
+  /** Opening the mirror takes no time the CPU side could observe. */
+  *mirror(proc: Process, addr: number, length: number, name: string): Co<MemoryRegion | Errno> {
+    return dmirror_fops_open(this.dev, proc, addr, length, name);
+  }
+
+  unmirror(m: MemoryRegion): Co<0 | Errno> {
+    return dmirror_fops_release(m as Dmirror);
+  }
+
+  mirror_op(m: MemoryRegion, op: MirrorOpName, offset: number, length: number, token: number, wr: string): Co<MirrorOpResult> {
+    return dmirror_ioctl(m as Dmirror, op, offset, length, token, wr);
+  }
+
+  *release_process(proc: Process): Co {
+    for (const d of this.dev.mirrors) if (d.proc === proc && !d.closed) yield* dmirror_fops_release(d);
+  }
+
+  fingerprint(): number {
+    return dmirror_fingerprint(this.dev);
+  }
+
+  /**
+   * As create() made it, its pages' owner registered again with the reset kernel (the context's
+   * PRNG and IOMMU domain are reset by the caller).
+   */
+  reset(): void {
+    this.dev.reset();
+    this.dev.ctx.k.pgmaps.ops.set(this.dev.ctx.name, this.devmem);
+  }
+}
+
 function create(ctx: DeviceCtx): DeviceInstance {
-  const dev = new DmirrorDevice(ctx);
-  // The device-private pages' owner: a CPU touch of one brings it back (dmirror_devmem_fault).
-  ctx.k.pgmaps.ops.set(ctx.name, dmirror_devmem_ops(dev));
-  return {
-    // Opening the mirror takes no time the CPU side could observe.
-    *mirror(proc, addr, length, name) { return dmirror_fops_open(dev, proc, addr, length, name); },
-    unmirror: (m) => dmirror_fops_release(m as Dmirror),
-    mirror_op: (m, op, offset, length, token, wr) => dmirror_ioctl(m as Dmirror, op, offset, length, token, wr),
-    *release_process(proc) {
-      for (const d of dev.mirrors) if (d.proc === proc && !d.closed) yield* dmirror_fops_release(d);
-    },
-    fingerprint: () => dmirror_fingerprint(dev),
-  };
+  return new GpuHmm(ctx);
 }
 
 export const gpu_hmm: DeviceModel = {

@@ -9,11 +9,12 @@
 import { delay, schedPoint, type Co } from '../../engine/actor.js';
 import { PINSIM_BUG } from '../../engine/bug.js';
 import { Hasher } from '../../engine/hash.js';
-import { IS_ERR } from '../../mm/errno.js';
+import { IS_ERR, type Errno } from '../../mm/errno.js';
+import type { Process } from '../../mm/kernel.js';
 import { PAGE_SIZE } from '../../mm/types.js';
 import {
   COMMON_DEVICE_PARAMS, dma_iommu_fault, dma_transfer_page, numberParam, page_bytes, type DeviceCtx, type DeviceInstance,
-  type DeviceModel, type DmaRequest, type DmaResult,
+  type DeviceModel, type DmaRequest, type DmaResult, type MemoryRegion,
 } from '../device.js';
 import { gup_nic_dereg_mr, gup_nic_reg_mr, type GupMr } from './mr.js';
 
@@ -61,30 +62,53 @@ function* gup_nic_dma(ctx: DeviceCtx, dmaLatency: number, req: DmaRequest): Co<D
   return { status: 'ok', tokens };
 }
 
+/** One gup-nic: its context and the MRs registered on it. */
+class GupNic implements DeviceInstance {
+  readonly ctx: DeviceCtx;
+  readonly dmaLatency: number;
+  readonly mrs: GupMr[] = [];
+
+  constructor(ctx: DeviceCtx) {
+    this.ctx = ctx;
+    this.dmaLatency = numberParam(ctx, 'dmaLatency');
+  }
+
+  *reg_mr(proc: Process, addr: number, length: number, access: 'r' | 'rw', name: string): Co<MemoryRegion | Errno> {
+    const mr = yield* gup_nic_reg_mr(this.ctx, proc, addr, length, access, name);
+    if (!IS_ERR(mr)) this.mrs.push(mr);
+    return mr;
+  }
+
+  dereg_mr(m: MemoryRegion): Co<0 | Errno> {
+    return gup_nic_dereg_mr(this.ctx, m as GupMr);
+  }
+
+  dma(req: DmaRequest): Co<DmaResult> {
+    return gup_nic_dma(this.ctx, this.dmaLatency, req);
+  }
+
+  /** The process exits: uverbs fd close releases its MRs, after exit_mm. */
+  *release_process(proc: Process): Co {
+    for (const mr of this.mrs) if (mr.proc === proc && !mr.deregistered) yield* gup_nic_dereg_mr(this.ctx, mr);
+  }
+
+  fingerprint(): number {
+    const h = new Hasher();
+    for (const mr of this.mrs) {
+      h.add(mr.deregistered ? 1 : 0).add(mr.revoked ? 1 : 0);
+      mr.mtt.fingerprint(h);
+    }
+    return h.value;
+  }
+
+  /** No MR, as create() made it (its kernel is reset, the context's PRNG and IOMMU domain by the caller). */
+  reset(): void {
+    this.mrs.length = 0;
+  }
+}
+
 function create(ctx: DeviceCtx): DeviceInstance {
-  const dmaLatency = numberParam(ctx, 'dmaLatency');
-  const mrs: GupMr[] = [];
-  return {
-    *reg_mr(proc, addr, length, access, name) {
-      const mr = yield* gup_nic_reg_mr(ctx, proc, addr, length, access, name);
-      if (!IS_ERR(mr)) mrs.push(mr);
-      return mr;
-    },
-    dereg_mr: (m) => gup_nic_dereg_mr(ctx, m as GupMr),
-    dma: (req) => gup_nic_dma(ctx, dmaLatency, req),
-    // The process exits: uverbs fd close releases its MRs, after exit_mm.
-    *release_process(proc) {
-      for (const mr of mrs) if (mr.proc === proc && !mr.deregistered) yield* gup_nic_dereg_mr(ctx, mr);
-    },
-    fingerprint() {
-      const h = new Hasher();
-      for (const mr of mrs) {
-        h.add(mr.deregistered ? 1 : 0).add(mr.revoked ? 1 : 0);
-        mr.mtt.fingerprint(h);
-      }
-      return h.value;
-    },
-  };
+  return new GupNic(ctx);
 }
 
 export const gup_nic: DeviceModel = {

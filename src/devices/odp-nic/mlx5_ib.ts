@@ -76,6 +76,14 @@ export class Mlx5IbDev {
     };
     this.xlt_emergency_page_mutex = new Mutex(`${ctx.name}.xlt_emergency_page`);
   }
+
+  /** reset() - no MR, alive, its UMR QP working, as new (a machine reused by the next execution). */
+  reset(): void {
+    this.mrs.length = 0;
+    this.dead = false;
+    this.umr_broken = false;
+    this.xlt_emergency_page_mutex.reset();
+  }
 }
 
 /**

@@ -151,19 +151,47 @@ function odp_fingerprint(dev: Mlx5IbDev): number {
   return h.value;
 }
 
+/** One odp-nic: the mlx5 device behind it. */
+class OdpNic implements DeviceInstance {
+  readonly dev: Mlx5IbDev;
+
+  constructor(ctx: DeviceCtx) {
+    this.dev = new Mlx5IbDev(ctx);
+  }
+
+  reg_mr(proc: Process, addr: number, length: number, access: 'r' | 'rw', name: string, flags?: RegMrFlags): Co<MemoryRegion | Errno> {
+    return mlx5_ib_reg_user_mr(this.dev, proc, addr, length, access, name, flags);
+  }
+
+  dereg_mr(m: MemoryRegion): Co<0 | Errno> {
+    return mlx5_ib_dereg_mr(m as OdpMr);
+  }
+
+  dma(req: DmaRequest): Co<DmaResult> {
+    return odp_dma(this.dev, req);
+  }
+
+  advise_mr(m: MemoryRegion, advice: 'prefetch' | 'prefetch_write' | 'prefetch_no_fault', offset: number, length: number): Co<0 | Errno> {
+    return mlx5_ib_advise_mr_prefetch(this.dev, m as OdpMr, advice, offset, length);
+  }
+
+  /** The uverbs fd closes when the process exits: its MRs are deregistered. */
+  *release_process(proc: Process): Co {
+    for (const mr of this.dev.mrs) if (mr.proc === proc && !mr.deregistered) yield* mlx5_ib_dereg_mr(mr);
+  }
+
+  fingerprint(): number {
+    return odp_fingerprint(this.dev);
+  }
+
+  /** As create() made it (its kernel is reset, the context's PRNG and IOMMU domain by the caller). */
+  reset(): void {
+    this.dev.reset();
+  }
+}
+
 function create(ctx: DeviceCtx): DeviceInstance {
-  const dev = new Mlx5IbDev(ctx);
-  return {
-    reg_mr: (proc, addr, length, access, name, flags) => mlx5_ib_reg_user_mr(dev, proc, addr, length, access, name, flags),
-    dereg_mr: (m) => mlx5_ib_dereg_mr(m as OdpMr),
-    dma: (req) => odp_dma(dev, req),
-    advise_mr: (m, advice, offset, length) => mlx5_ib_advise_mr_prefetch(dev, m as OdpMr, advice, offset, length),
-    // The uverbs fd closes when the process exits: its MRs are deregistered.
-    *release_process(proc) {
-      for (const mr of dev.mrs) if (mr.proc === proc && !mr.deregistered) yield* mlx5_ib_dereg_mr(mr);
-    },
-    fingerprint: () => odp_fingerprint(dev),
-  };
+  return new OdpNic(ctx);
 }
 
 export const odp_nic: DeviceModel = {

@@ -58,6 +58,21 @@ export class Inode {
     this.i_rwsem = new RwSemaphore(`${name}.i_rwsem`);
   }
 
+  /**
+   * reset() - the inode as `new Inode(id, name, fs, dax, @size, huge_order)` makes it (a machine reused by the next execution)):
+   * an empty page cache (its leaves kept), no mapping, no storage, no reservation.
+   */
+  reset(size: number): void {
+    this.i_size = size;
+    this.i_mapping.i_pages.reset();
+    if (this.i_mapping.i_mmap.size) this.i_mapping.i_mmap.clear();
+    if (this.storage.size) this.storage.clear();
+    this.i_rwsem.reset();
+    if (this.resv_regions.size) this.resv_regions.clear();
+    this.folio_order = 0;
+    this.folio_order_write = 0;
+  }
+
   /** The filesystem writes back and tracks dirtying through page_mkwrite (not tmpfs). */
   get has_writeback(): boolean {
     return this.fs !== 'tmpfs' && this.fs !== 'hugetlbfs';

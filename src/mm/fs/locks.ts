@@ -24,6 +24,11 @@ export interface FileLease {
 export class LeaseTable {
   readonly leases: FileLease[] = [];
 
+  /** reset() - no lease, as new (a machine reused by the next execution). */
+  reset(): void {
+    this.leases.length = 0;
+  }
+
   /** generic_setlease() - Return: the lease. */
   setlease(inode: Inode, owner: string, type: LeaseType, on_break: (() => void) | null): FileLease {
     const l: FileLease = { inode, owner, type, broken: false, on_break };

@@ -54,10 +54,11 @@ export class RunState {
   /** Device ops posted with `wait: false`, by `as` name (what `poll` waits for). */
   readonly posted = new Map<string, Completion>();
   readonly namesWq = new WaitQueueHead('names');
-  // Keyed by `actor.index` and `as` names, which users choose: tables without a prototype.
-  readonly results = dict<string>();
-  readonly observed = dict<string>();
-  readonly ops = dict<OpTiming>();
+  // Keyed by `actor.index` and `as` names, which users choose: tables without a prototype. A run's
+  // result takes them as they are, so reset() gives the next execution new ones.
+  results = dict<string>();
+  observed = dict<string>();
+  ops = dict<OpTiming>();
   /** Ops started and not finished, by key. */
   readonly running = new Map<string, RunningOp>();
   /** The scenario actors of each process. */
@@ -71,6 +72,23 @@ export class RunState {
     this.sched = sched;
     this.scenario = scenario;
     this.devices = devices;
+  }
+
+  /**
+   * reset() - as new, for the next execution of a reused machine: every book emptied in place
+   * except the three a result takes (results, observed, ops), which are made anew.
+   */
+  reset(): void {
+    if (this.names.size) this.names.clear();
+    if (this.posted.size) this.posted.clear();
+    this.namesWq.reset();
+    this.results = dict<string>();
+    this.observed = dict<string>();
+    this.ops = dict<OpTiming>();
+    if (this.running.size) this.running.clear();
+    if (this.procActors.size) this.procActors.clear();
+    if (this.mrDevice.size) this.mrDevice.clear();
+    this.notes.length = 0;
   }
 
   /**

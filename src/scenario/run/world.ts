@@ -1,14 +1,15 @@
 /**
- * Building the simulated machine of one run, once: the scheduler, the trace bus, a Kernel
- * constructed from a complete configuration (policy and era features, memory and ZONE_MOVABLE,
- * tunables, fatal_signal_pending), the checkers, files, processes, devices, background threads and
- * the scenario's actors. Nothing is assigned into the kernel after construction.
+ * The simulated machine of a scenario's runs: the scheduler, the trace bus, a Kernel constructed
+ * from a complete configuration (policy and era features, memory and ZONE_MOVABLE, tunables,
+ * fatal_signal_pending), the checkers, files, processes, devices, background threads and the
+ * scenario's actors. Built by the first execution, reset in place for the next ones (nothing is
+ * assigned into the kernel after construction: it resets itself).
  */
 import { Hasher } from '../../engine/hash.js';
 import { Prng } from '../../engine/prng.js';
 import { Scheduler, type ChoicePoint, type SchedulerOptions } from '../../engine/scheduler.js';
 import { TraceBus } from '../../engine/trace.js';
-import { resolveDeviceParams, type DeviceModel, type DeviceParams } from '../../devices/device.js';
+import { resolveDeviceParams, type DeviceCtx, type DeviceModel, type DeviceParams } from '../../devices/device.js';
 import { createCheckers, type CheckerInstance, type CheckerSet } from '../../invariants/checker.js';
 import { kernel_fingerprint } from '../../mm/fingerprint.js';
 import { IommuDomain } from '../../mm/iommu.js';
@@ -84,16 +85,29 @@ export interface ExecutionOptions {
   readonly stepHashes?: string[];
 }
 
+/** The modelled machine of a Machine, built by its first execution and reset by the next ones. */
+interface Model {
+  readonly sched: Scheduler;
+  readonly k: Kernel;
+  readonly st: RunState;
+  /** Each device's slot, by name, in the scenario's order (a slot is replaced when its instance cannot reset). */
+  readonly devices: Map<string, DeviceSlot>;
+  /** Each device's context, in the same order (its PRNG and IOMMU domain reset with it). */
+  readonly ctxs: DeviceCtx[];
+}
+
 /**
  * Machine - the simulated machine of one (scenario, policy, seed, window, jitter), made once and
- * used for any number of executions. What only watches a run is kept and reset in place between
- * executions: the trace bus (its hash and count; the listeners stay), the checkers and their shared
- * books, the violation and note lists, the stats. The modelled machine itself — the scheduler and
- * its actors, the Kernel with its frame table, page cache, address spaces and pin books, the
- * devices, the background threads and the run's books — is built anew by every execution, from
- * the options resolved once here (see docs/engine-performance.md for why).
+ * used for any number of executions. Everything is kept and reset in place between executions:
+ * the watchers (the trace bus with its listeners, the checkers and their shared books, the
+ * violation and note lists, the stats) and the modelled machine (the scheduler, the Kernel with
+ * its frame table, page caches, address spaces and pin books, the devices, the run's books). Each
+ * execution then replays what the scenario sets up — files, processes, devices, background
+ * threads and actors — whose generators are made anew (a generator cannot be rewound).
  * A checker set with an instance that cannot reset (a plugin's without reset()) is made anew, with
- * a new bus, for every execution.
+ * a new bus and so a new modelled machine, for every execution; a device whose instance cannot
+ * reset (a plugin's without reset()) is created anew on the reset kernel.
+ * See docs/engine-performance.md.
  */
 export class Machine {
   readonly s: Scenario;
@@ -106,10 +120,14 @@ export class Machine {
   private readonly stats: RunResult['stats'] = { events: 0, simTimeNs: 0, faults: 0, invalidations: 0, pins: 0, choicePoints: 0 };
   /** The world of the current execution (null before the first). */
   private world: World | null = null;
+  /** The modelled machine (null until the first execution, and whenever the bus is made anew). */
+  private model: Model | null = null;
   /** Which process each scenario actor runs in (a thread dies at its next interruptible sleep once its process is killed). */
   private readonly actorProc: Map<string, string>;
   private readonly processes: readonly string[];
   private readonly sched0: SchedulerOptions;
+  /** The timing jitter's stream, reseeded for every execution (null without jitter). */
+  private readonly jitter: Prng | null;
   /** Each device's model and parameters, resolved once (a model reads its parameters, never writes them). */
   private readonly devices: readonly { name: string; model: DeviceModel; params: Readonly<DeviceParams> }[];
   private readonly paramNotes: string[] = [];
@@ -129,6 +147,7 @@ export class Machine {
       const model = o.registry.devices.get(d.model) ?? PINSIM_BUG(`no device model "${d.model}"`);
       return { name, model, params: resolveDeviceParams(model, d.params, name, this.paramNotes) };
     });
+    this.jitter = o.jitter > 0 ? new Prng(o.seed, 'jitter') : null;
     this.sched0 = {
       window: o.window,
       ...(o.chooser ? { chooser: o.chooser } : {}),
@@ -136,30 +155,21 @@ export class Machine {
       livenessBound: s.kernel.livenessBound ?? DEFAULT_LIVENESS,
       ...(o.afterStep ? { afterStep: (a: { name: string }, fp: ReadonlySet<string>) => o.afterStep!(a.name, fp) } : {}),
       ...(o.stateHash ? { fingerprint: () => worldFingerprint(this.world ?? PINSIM_BUG('fingerprint before the world is built')) } : {}),
+      ...(this.jitter ? { jitter: { max: o.jitter, prng: this.jitter } } : {}),
     };
   }
 
   /** build() - the world of the next execution: every actor spawned, nothing run yet. */
   build(e: ExecutionOptions = {}): World {
     this.world = null;
-    this.watchers();
-    const { s, o } = this;
-    const sched = new Scheduler({
-      ...this.sched0,
-      ...(e.choices ? { choices: e.choices } : {}),
-      ...(o.jitter > 0 ? { jitter: { max: o.jitter, prng: new Prng(o.seed, 'jitter') } } : {}),
-    });
+    if (!this.watchers()) this.model = null;
+    const { s } = this;
     const bus = this.bus;
+    // Before the kernel is built or reset: anything it emitted would be a step.
     if (e.stepHashes) bus.stepHashes = e.stepHashes;
-    const k: Kernel = new Kernel({
-      sched, bus, policy: o.policy.policy, features: o.policy.features, timing: DEFAULT_TIMING,
-      memory: s.kernel.memory ?? DEFAULT_MEMORY,
-      ...(s.kernel.movable !== undefined ? { movable: s.kernel.movable } : {}),
-      ...(s.kernel.hugepages ? { hugepages: hugepagesByOrder(s.kernel.hugepages) } : {}),
-      ...(s.kernel.thp ? { thp: s.kernel.thp } : {}),
-      ...(s.kernel.leaseBreakTimeout !== undefined ? { tunables: { leaseBreakTimeout: s.kernel.leaseBreakTimeout } } : {}),
-      fatal_signal_pending: this.fatalSignalPending,
-    });
+    const choices = e.choices ?? null;
+    const m = this.model ? this.reset(this.model, choices) : (this.model = this.construct(choices));
+    const { k, sched, st } = m;
     const notes = this.notes;
     for (const [name, f] of Object.entries(s.files)) {
       const ino = k.create_inode(name, f.fs, f.dax, f.size, f.fs === 'hugetlbfs' ? huge_page_order_of(f.pageSize ?? 0) : 0);
@@ -173,14 +183,9 @@ export class Machine {
       k.create_process(p, spec.memlock ?? Infinity, spec.capIpcLock ?? false);
     }
     notes.push(...this.paramNotes);
-    const devices = new Map<string, DeviceSlot>();
-    for (const { name, model, params } of this.devices) {
-      const iommu = params['iommu'] === true ? new IommuDomain(name) : null;
-      devices.set(name, { model, inst: model.create({ k, name, params, prng: new Prng(o.seed, `device:${name}`), iommu }) });
-    }
+    this.attachDevices(m);
     spawnBackground(k, s.kernel);
 
-    const st = new RunState(k, sched, s, devices);
     for (const [name, spec] of Object.entries(s.actors)) {
       let actor: ReturnType<Scheduler['spawn']> | null = null;
       actor = sched.spawn(name, runActor(st, name, spec, () => actor!), { at: 0 });
@@ -194,12 +199,69 @@ export class Machine {
   }
 
   /**
+   * The modelled machine as new, replaying @choices: a scheduler, a Kernel constructed from the
+   * complete configuration, the run's books.
+   */
+  private construct(choices: readonly number[] | null): Model {
+    const { s, o } = this;
+    this.jitter?.reseed(o.seed, 'jitter');
+    const sched = new Scheduler(choices ? { ...this.sched0, choices } : this.sched0);
+    const k: Kernel = new Kernel({
+      sched, bus: this.bus, policy: o.policy.policy, features: o.policy.features, timing: DEFAULT_TIMING,
+      memory: s.kernel.memory ?? DEFAULT_MEMORY,
+      ...(s.kernel.movable !== undefined ? { movable: s.kernel.movable } : {}),
+      ...(s.kernel.hugepages ? { hugepages: hugepagesByOrder(s.kernel.hugepages) } : {}),
+      ...(s.kernel.thp ? { thp: s.kernel.thp } : {}),
+      ...(s.kernel.leaseBreakTimeout !== undefined ? { tunables: { leaseBreakTimeout: s.kernel.leaseBreakTimeout } } : {}),
+      fatal_signal_pending: this.fatalSignalPending,
+    });
+    const devices = new Map<string, DeviceSlot>();
+    return { sched, k, st: new RunState(k, sched, s, devices), devices, ctxs: [] };
+  }
+
+  /**
+   * @m reset in place for the next execution, replaying @choices. The watchers are reset already
+   * (the kernel's boot is traced on the bus), and the scheduler before the kernel (the boot is at
+   * time 0).
+   */
+  private reset(m: Model, choices: readonly number[] | null): Model {
+    this.jitter?.reseed(this.o.seed, 'jitter');
+    m.sched.reset(choices);
+    m.k.reset();
+    m.st.reset();
+    return m;
+  }
+
+  /**
+   * The scenario's devices on @m's kernel, in the scenario's order: created by the first execution;
+   * by the next ones reset with their contexts' PRNG and IOMMU domain, or created anew when their
+   * instance cannot reset.
+   */
+  private attachDevices(m: Model): void {
+    const seed = this.o.seed;
+    this.devices.forEach(({ name, model, params }, i) => {
+      const slot = m.devices.get(name);
+      const ctx = m.ctxs[i];
+      if (slot?.inst.reset && ctx) {
+        ctx.prng.reseed(seed, `device:${name}`);
+        ctx.iommu?.reset();
+        slot.inst.reset();
+        return;
+      }
+      const iommu = params['iommu'] === true ? new IommuDomain(name) : null;
+      const c: DeviceCtx = { k: m.k, name, params, prng: new Prng(seed, `device:${name}`), iommu };
+      m.ctxs[i] = c;
+      m.devices.set(name, { model, inst: model.create(c) });
+    });
+  }
+
+  /**
    * The listeners on the trace bus, as new: the checkers (one report per (kind, pfn, actor)), each
    * handler on its own event type with the shared books first, the stats, the footprint and the
    * caller's trace listener. Reset in place when every checker can be; else subscribed anew on a
-   * new bus.
+   * new bus. Return: true when reset in place (the bus is the one of before).
    */
-  private watchers(): void {
+  private watchers(): boolean {
     this.violations = [];
     this.notes = [];
     this.seen.clear();
@@ -208,7 +270,7 @@ export class Machine {
     if (this.set?.resettable) {
       this.bus.reset();
       this.set.reset();
-      return;
+      return true;
     }
     if (this.set) this.bus = new TraceBus<MmTraceEvent>();
     const { s, o, bus } = this;
@@ -234,6 +296,7 @@ export class Machine {
     bus.subscribe(() => st.pins++, ['dma_ref_get']);
     if (o.trace) bus.subscribe(o.trace);
     if (o.afterStep) bus.subscribe(footprintOf(() => this.world));
+    return false;
   }
 }
 

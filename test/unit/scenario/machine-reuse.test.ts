@@ -19,7 +19,9 @@ import type { Scenario } from '../../../src/scenario/format/types.js';
 import { BUILTIN, createRegistry, defaultRegistry, type Registry } from '../../../src/scenario/registry.js';
 import type { RunResult } from '../../../src/scenario/run/result.js';
 import { ScenarioRunner, runValidated } from '../../../src/scenario/run/run.js';
-import type { ChoicePoint } from '../../../src/engine/scheduler.js';
+import { Scheduler, type ChoicePoint } from '../../../src/engine/scheduler.js';
+import { MemMap } from '../../../src/mm/mem_map.js';
+import type { DeviceInstance, DeviceModel } from '../../../src/devices/device.js';
 
 const ROOT = new URL('../../../', import.meta.url);
 
@@ -37,6 +39,29 @@ const FILES = [
   'examples/oom-kill-odp-refuses.json',
   'examples/gpu-hmm-fork-device-private.json',
   'examples/thread-2018/09-rdma-fork.json',
+];
+/**
+ * And scenarios for every other part of the machine a reset must restore: hugetlb pools and
+ * hugetlbfs, THP and large page-cache folios, khugepaged, kswapd and kcompactd, DAX and leases,
+ * IOMMU domains, device-private pages, ZONE_MOVABLE, COW, an OOM kill, timing jitter (below).
+ */
+const MORE_FILES = [
+  'examples/hugetlb/gup-nic-hugetlbfs-truncate.json',
+  'examples/hugetlb/longterm-pin-hugetlb-movable.json',
+  'examples/hugetlb/odp-nic-hugetlb-dontneed.json',
+  'examples/thp/thp-pinned-fork.json',
+  'examples/thp/tmpfs-large-folio-truncate.json',
+  'examples/thp/madv-collapse-pinned.json',
+  'test/conformance/khugepaged/KHP-01-collapse_fork-khugepaged.json',
+  'examples/madv-free-gup-reclaim.json',
+  'test/regress/kcompactd-faster-than-odp-fault.json',
+  'examples/dax-truncate-waits-for-gup.json',
+  'examples/thread-2018/03-dax-layout-lease.json',
+  'examples/thread-2018/14-iommu-backstop-pcie-hang.json',
+  'examples/gpu-hmm-migrate.json',
+  'examples/longterm-pin-movable.json',
+  'examples/cow/vmsplice-cve-2020-29374.json',
+  'examples/oom-kill-gpu-nonblock-slept.json',
 ];
 const POLICIES = (s: Scenario): string[] => [...new Set([s.kernel.policy ?? 'linux-6.12', 'linux-4.20'])];
 const EXECUTIONS = 12;
@@ -65,15 +90,15 @@ interface Seen {
  * Run @s @EXECUTIONS times on one runner with random choices at every choice point, and each of
  * them again on a new machine. Return: the executions that differ, and what the executions showed.
  */
-function compare(s: Scenario, policy: string, registry: Registry, seen?: Seen): string[] {
+function compare(s: Scenario, policy: string, registry: Registry, seen?: Seen, jitter = 0): string[] {
   let prng = new Prng(7, 'reuse:0');
   const chooser = (p: ChoicePoint): number => prng.nextInt(p.candidates.length);
-  const runner = new ScenarioRunner(s, { policy, window: 1000, chooser, registry });
+  const runner = new ScenarioRunner(s, { policy, window: 1000, jitter, chooser, registry });
   const diffs: string[] = [];
   for (let i = 0; i < EXECUTIONS; i++) {
     prng = new Prng(7, `reuse:${i}`);
     const reused = runner.run();
-    const fresh = runValidated(s, { policy, window: 1000, choices: reused.choices, registry });
+    const fresh = runValidated(s, { policy, window: 1000, jitter, choices: reused.choices, registry });
     try {
       expect(observable(reused)).toEqual(observable(fresh));
     } catch {
@@ -93,7 +118,7 @@ function compare(s: Scenario, policy: string, registry: Registry, seen?: Seen): 
 describe('a reused machine gives what a new one gives', () => {
   const registry = defaultRegistry();
   const seen: Seen = { violations: false, errno: false, until: false, deviceError: false, crashed: false };
-  for (const f of FILES) {
+  for (const f of [...FILES, ...MORE_FILES]) {
     it(f, () => {
       const s = load(f, registry);
       for (const policy of POLICIES(s)) expect(compare(s, policy, registry, seen)).toEqual([]);
@@ -101,6 +126,39 @@ describe('a reused machine gives what a new one gives', () => {
   }
   it('after executions that ended in violations, an errno or signal, a kernel.until cut, a device error and a kernel BUG', () => {
     expect(seen).toEqual({ violations: true, errno: true, until: true, deviceError: true, crashed: true });
+  });
+
+  it('with step hashes: one for every event of its own execution, none of the next', () => {
+    const s = load('examples/explore/odp-fault-vs-truncate.json', registry);
+    const runner = new ScenarioRunner(s, { policy: 'linux-6.12', registry });
+    const steps: string[] = [];
+    const r = runner.run({ stepHashes: steps });
+    expect(steps.length).toBe(r.stats.events);
+    expect(steps.at(-1)).toBe(r.traceHash);
+    runner.run();
+    expect(steps.length).toBe(r.stats.events);
+  });
+
+  it('with timing jitter (its stream starts again with every execution)', () => {
+    for (const f of ['examples/explore/odp-fault-vs-truncate.json', 'examples/gup-nic-truncate.json', 'examples/gpu-hmm-migrate.json']) {
+      const s = load(f, registry);
+      expect(compare(s, 'linux-6.12', registry, undefined, 2000)).toEqual([]);
+    }
+  });
+
+  it('with device models whose instances cannot reset (created anew on the reset kernel)', () => {
+    const plain: DeviceModel[] = BUILTIN.devices.map((d) => ({
+      ...d,
+      create(ctx) {
+        const inst = d.create(ctx);
+        // The instance's methods and books, without its reset() (a plugin's).
+        return Object.assign(Object.create(inst) as DeviceInstance, { reset: undefined });
+      },
+    }));
+    const reg = createRegistry({ ...BUILTIN, devices: plain });
+    for (const f of ['examples/explore/gpu-fault-vs-munmap.json', 'examples/gpu-hmm-migrate.json', 'examples/gup-nic-truncate.json', 'examples/explore/odp-fault-vs-truncate.json']) {
+      expect(compare(load(f, reg), 'linux-6.12', reg)).toEqual([]);
+    }
   });
 
   it('with a checker that cannot reset (made anew for every execution)', () => {
@@ -122,13 +180,24 @@ describe('the comparison catches a reset that forgets', () => {
     for (const r of restore.splice(0)) r();
   });
   /** Make @proto's reset() do nothing until the test ends. */
-  const forget = (proto: { reset(): void }): void => {
+  const forget = (proto: { reset(...a: never[]): void }): void => {
     const orig = proto.reset;
     proto.reset = () => {};
     restore.push(() => {
       proto.reset = orig;
     });
   };
+
+  it('the frame table', () => {
+    forget(MemMap.prototype);
+    const reg = defaultRegistry();
+    expect(compare(load('examples/explore/odp-fault-vs-truncate.json', reg), 'linux-6.12', reg)).not.toEqual([]);
+  });
+  it("the scheduler's clock and queue", () => {
+    forget(Scheduler.prototype);
+    const reg = defaultRegistry();
+    expect(compare(load('examples/explore/odp-fault-vs-truncate.json', reg), 'linux-6.12', reg)).not.toEqual([]);
+  });
 
   it("the trace bus's hash", () => {
     forget(TraceBus.prototype);
