@@ -73,11 +73,11 @@ function* dmirror_ioctl(d: Dmirror, op: MirrorOpName, offset: number, length: nu
 }
 
 /** The device's state for the explorer's state cache: each mirror's state, seq and table. */
-function dmirror_fingerprint(dev: DmirrorDevice): number {
+function dmirror_fingerprint(dev: DmirrorDevice, fromScratch = false): number {
   const h = new Hasher();
   for (const d of dev.mirrors) {
     h.add(d.closed ? 1 : 0).add(d.notifier.invalidate_seq);
-    d.table.fingerprint(h);
+    d.table.fingerprint(h, fromScratch);
   }
   return h.value;
 }
@@ -94,7 +94,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
     *release_process(proc) {
       for (const d of dev.mirrors) if (d.proc === proc && !d.closed) yield* dmirror_fops_release(d);
     },
-    fingerprint: () => dmirror_fingerprint(dev),
+    fingerprint: (fromScratch) => dmirror_fingerprint(dev, fromScratch),
   };
 }
 

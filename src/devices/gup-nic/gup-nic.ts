@@ -76,11 +76,11 @@ function create(ctx: DeviceCtx): DeviceInstance {
     *release_process(proc) {
       for (const mr of mrs) if (mr.proc === proc && !mr.deregistered) yield* gup_nic_dereg_mr(ctx, mr);
     },
-    fingerprint() {
+    fingerprint(fromScratch) {
       const h = new Hasher();
       for (const mr of mrs) {
         h.add(mr.deregistered ? 1 : 0).add(mr.revoked ? 1 : 0);
-        mr.mtt.fingerprint(h);
+        mr.mtt.fingerprint(h, fromScratch);
       }
       return h.value;
     },

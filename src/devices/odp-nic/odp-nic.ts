@@ -135,13 +135,13 @@ function* odp_dma(dev: Mlx5IbDev, req: DmaRequest): Co<DmaResult> {
 }
 
 /** The device's state for the explorer's state cache: dead/broken, and each umem's seq, MTTs and stale entries. */
-function odp_fingerprint(dev: Mlx5IbDev): number {
+function odp_fingerprint(dev: Mlx5IbDev, fromScratch = false): number {
   const h = new Hasher().add(dev.dead ? 1 : 0).add(dev.umr_broken ? 1 : 0);
   for (const mr of dev.mrs) {
     h.add(mr.deregistered ? 1 : 0).add(mr.usecount);
     for (const umem of mr.children.values()) {
       h.add(umem.start).add(umem.notifier.invalidate_seq);
-      umem.table.fingerprint(h);
+      umem.table.fingerprint(h, fromScratch);
       // MTT entries the driver forgot after a failed zap (only when there are any).
       if (umem.stale.size) for (const v of [...umem.stale].sort((a, b) => a - b)) h.add(v);
     }
@@ -160,7 +160,7 @@ function create(ctx: DeviceCtx): DeviceInstance {
     *release_process(proc) {
       for (const mr of dev.mrs) if (mr.proc === proc && !mr.deregistered) yield* mlx5_ib_dereg_mr(mr);
     },
-    fingerprint: () => odp_fingerprint(dev),
+    fingerprint: (fromScratch) => odp_fingerprint(dev, fromScratch),
   };
 }
 
