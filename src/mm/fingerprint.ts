@@ -169,13 +169,12 @@ export class FingerprintBooks {
     this.sync(k);
     for (const id of this.dirtyPins) this.repin(k, id);
     this.dirtyPins.clear();
-    // A reference is made, or given up before it held a page, with no event: when the books and
-    // the live references are not the same set, the ids that differ are taken again.
+    // A reference is made, or given up before it held a page, with no event: one live reference
+    // the books lack is taken in (the live ones are few: one per pinning call, not per page), then
+    // the books hold as many as are live unless some are gone.
     const live = k.pins.live;
-    if (live.size !== this.pinItems.size) {
-      for (const id of live.keys()) if (!this.pinItems.has(id)) this.repin(k, id);
-      for (const id of this.pinItems.keys()) if (!live.has(id)) this.repin(k, id);
-    }
+    for (const id of live.keys()) if (!this.pinItems.has(id)) this.repin(k, id);
+    if (live.size !== this.pinItems.size) for (const id of this.pinItems.keys()) if (!live.has(id)) this.repin(k, id);
     return this.pins;
   }
 

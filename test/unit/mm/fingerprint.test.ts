@@ -49,7 +49,7 @@ const FILES = [
 ];
 const POLICIES = (s: Scenario): string[] => [...new Set([s.kernel.policy ?? 'linux-6.12', 'linux-4.20', 'linux-5.19'])];
 /** Executions per machine: the default picks first, then random ones. */
-const EXECUTIONS = 5;
+const EXECUTIONS = 8;
 
 const registry = defaultRegistry();
 
