@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 /**
- * What the explorer's state fingerprint costs, in CPU time, on the same executions (the same random
- * picks): each fingerprint call, bracketed by CPU clock reads less the brackets alone, per choice
- * point, at the first choice point of an execution and at the others; and a call made again where
- * nothing changed since the last (50 in a row: the part that does not depend on what changed).
- * The books' upkeep at each trace event and write is not in these figures (measured as the
- * difference of whole executions it is below this machine's noise). Alternating samples; the
- * median and range of the per-sample figures.
+ * What the explorer's state fingerprint costs, in CPU time: per choice point, the CPU of executions
+ * that ask for it at every choice point less that of the same executions (the same random picks)
+ * without it, over their choice points — the books' upkeep at every trace event and write
+ * included; and a call made again where nothing changed since the last (50 in a row: the part that
+ * does not depend on what changed). (A single call is too short to time alone: a CPU clock read
+ * costs about as much, and counts the process's other threads.) Alternating samples; the median
+ * and range of the per-sample figures.
  *
  *   node scripts/fingerprint-cost.mjs [--dist DIR] [--samples N] [--json]
  *
@@ -26,7 +26,7 @@ const opt = (name, dflt) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 const dist = resolve(opt('--dist', join(HERE, '..', 'dist')));
-const samples = Number(opt('--samples', 5));
+const samples = Number(opt('--samples', 7));
 const pages = Number(opt('--pages', 10240));
 const json = args.includes('--json');
 
@@ -63,43 +63,37 @@ function prng(seed) {
 }
 
 /**
- * @executions executions of @s on one runner, random picks from @seed, the fingerprint asked at
- * every choice point. mode 'timed': each call bracketed by CPU clock reads; 'empty': the same
- * brackets around nothing; 'again': 50 calls more, bracketed together, after each.
- * Return: µs inside the brackets (first choice point of an execution, the others), choice points
- * and events.
+ * @executions executions of @s on one runner, random picks from @seed. mode 'off': no state
+ * fingerprint; 'on': the fingerprint asked at every choice point, as the explorer's state cache
+ * does; 'again': asked, then asked 50 times more in a row, those bracketed by CPU clock reads.
+ * Return: CPU µs of the executions, choice points, events, and the µs and number of the calls made again.
  */
 function runs(s, executions, seed, mode) {
   let pick = prng(seed);
-  let first = true;
-  const t = { firstUs: 0, restUs: 0, firsts: 0, rest: 0, events: 0, againUs: 0, again: 0 };
+  const t = { us: 0, points: 0, events: 0, againUs: 0, again: 0 };
   const runner = new ScenarioRunner(s, {
-    registry, window: 1000, stateHash: true,
+    registry, window: 1000, stateHash: mode !== 'off',
     chooser: (p) => {
+      t.points++;
+      if (mode !== 'off') p.fingerprint();
       if (mode === 'again') {
         // The state is as the last call left it: what a fingerprint costs when nothing changed.
-        p.fingerprint();
         const c0 = process.cpuUsage();
         for (let i = 0; i < AGAIN; i++) p.fingerprint();
         const c = process.cpuUsage(c0);
         t.againUs += c.user + c.system;
         t.again += AGAIN;
-      } else {
-        const c0 = process.cpuUsage();
-        if (mode === 'timed') p.fingerprint();
-        const c = process.cpuUsage(c0);
-        const us = c.user + c.system;
-        if (first) { t.firstUs += us; t.firsts++; } else { t.restUs += us; t.rest++; }
       }
-      first = false;
       return pick(p.candidates.length);
     },
   });
+  const c0 = process.cpuUsage();
   for (let i = 0; i < executions; i++) {
     pick = prng(seed + i);
-    first = true;
     t.events += runner.run().stats.events;
   }
+  const c = process.cpuUsage(c0);
+  t.us = c.user + c.system;
   return t;
 }
 
@@ -113,33 +107,32 @@ function median(xs) {
 const fmt = (xs, d = 2) => ({ median: +median(xs).toFixed(d), range: [+Math.min(...xs).toFixed(d), +Math.max(...xs).toFixed(d)] });
 
 /**
- * The fingerprint's cost on @s: µs per call at the first choice point of an execution and at the
- * others (bracketed calls less empty brackets), and the books' upkeep in ns per trace event (CPU of
- * executions keeping the books, never asking, less executions without them).
+ * The fingerprint's cost on @s: per choice point, the CPU of executions asking for it at every
+ * choice point less the same executions without it (the books' upkeep at every event included);
+ * and per call where nothing changed since the last.
  */
 function measure(name, s, executions) {
-  for (const mode of ['timed', 'empty', 'again']) runs(s, Math.max(2, executions >> 2), 99, mode);
-  const all = [], first = [], rest = [], again = [];
+  for (const mode of ['on', 'off', 'again']) runs(s, Math.max(2, executions >> 2), 99, mode);
+  const per = [], perExecution = [], again = [];
   let t = null;
   for (let i = 0; i < samples; i++) {
-    const seed = 1000 * i + 1;
-    t = runs(s, executions, seed, 'timed');
-    const e = runs(s, executions, seed, 'empty');
-    all.push((t.firstUs + t.restUs - e.firstUs - e.restUs) / (t.firsts + t.rest));
-    first.push((t.firstUs - e.firstUs) / t.firsts);
-    rest.push(t.rest ? (t.restUs - e.restUs) / t.rest : 0);
+    const seed = 7919 * i + 1;
+    t = runs(s, executions, seed, 'on');
+    const off = runs(s, executions, seed, 'off');
+    per.push((t.us - off.us) / t.points);
+    perExecution.push((t.us - off.us) / executions);
     const a = runs(s, Math.max(1, executions >> 3), seed, 'again');
     again.push(a.againUs / a.again);
   }
   const r = {
-    scenario: name, choicePointsPerExecution: +((t.firsts + t.rest) / executions).toFixed(1), eventsPerExecution: Math.round(t.events / executions),
-    usPerChoicePoint: fmt(all), usFirstChoicePoint: fmt(first), usOtherChoicePoints: fmt(rest), usNothingChanged: fmt(again),
+    scenario: name, choicePointsPerExecution: +(t.points / executions).toFixed(1), eventsPerExecution: Math.round(t.events / executions),
+    usPerChoicePoint: fmt(per), usPerExecution: fmt(perExecution, 0), usNothingChanged: fmt(again),
   };
   if (json) console.log(JSON.stringify(r));
   else {
-    const f = (x, u) => `${x.median} ${u} (${x.range[0]}…${x.range[1]})`;
+    const f = (x) => `${x.median} µs (${x.range[0]}…${x.range[1]})`;
     console.log(`${name}: ${r.choicePointsPerExecution} choice points, ${r.eventsPerExecution} events an execution`);
-    console.log(`  a fingerprint: ${f(r.usPerChoicePoint, 'µs')} per choice point; at the first of an execution ${f(r.usFirstChoicePoint, 'µs')}, at the others ${f(r.usOtherChoicePoints, 'µs')}; again where nothing changed ${f(r.usNothingChanged, 'µs')}`);
+    console.log(`  per choice point ${f(r.usPerChoicePoint)}, per execution ${f(r.usPerExecution)}; a fingerprint where nothing changed ${f(r.usNothingChanged)}`);
   }
   return r;
 }
@@ -160,6 +153,6 @@ const gpu = validateOrThrow(load('examples/explore/gpu-fault-vs-munmap-skip-read
 const odp = validateOrThrow(load('examples/explore/odp-fault-vs-truncate.json'), registry);
 const big = validateOrThrow(populatedFirst(load('examples/explore/odp-fault-vs-truncate.json'), pages, 100), registry);
 if (!json) console.log(`pinsim at ${dist} (CPU time; median of ${samples} samples, range)`);
-measure('gpu-fault-vs-munmap-skip-read-retry', gpu, 400);
-measure('odp-fault-vs-truncate', odp, 400);
-measure(`odp-fault-vs-truncate after ${pages} pages populated`, big, 10);
+measure('gpu-fault-vs-munmap-skip-read-retry', gpu, 2000);
+measure('odp-fault-vs-truncate', odp, 2000);
+measure(`odp-fault-vs-truncate after ${pages} pages populated`, big, 24);
