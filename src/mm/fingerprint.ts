@@ -55,6 +55,8 @@ export class FingerprintBooks {
   private dirty = new Int32Array(64);
   private nDirty = 0;
   private isDirty = new Uint8Array(0);
+  /** The large folios marked since the last fingerprint: head → the end of the pages marked. */
+  private readonly largeMarked = new Map<number, number>();
   /** The live DMA references' digest, each reference's hash by id, and the ids named since. */
   private readonly pins = new SetDigest();
   private readonly pinItems = new Map<number, { a: number; b: number }>();
@@ -68,6 +70,7 @@ export class FingerprintBooks {
     this.frames.reset();
     this.nDirty = 0;
     this.isDirty.fill(0);
+    this.largeMarked.clear();
     this.pins.reset();
     this.pinItems.clear();
     this.dirtyPins.clear();
@@ -102,6 +105,11 @@ export class FingerprintBooks {
     if (!m || !(pfn >= 1 && pfn < this.covered)) return;
     const head = m.folio_head(pfn);
     const end = Math.min(this.covered, Math.max(head + m.folio_nr_pages(head), pfn + nr));
+    if (end - head > 1) {
+      // A large folio is named by event after event: its pages are marked once per fingerprint.
+      if ((this.largeMarked.get(head) ?? 0) >= end) return;
+      this.largeMarked.set(head, end);
+    }
     for (let p = head; p < end; p++) this.markFrame(p);
   }
 
@@ -161,6 +169,7 @@ export class FingerprintBooks {
       this.setItem(m, pfn);
     }
     this.nDirty = 0;
+    this.largeMarked.clear();
     return this.frames;
   }
 

@@ -46,8 +46,8 @@ export interface KernelConfig {
    */
   fatal_signal_pending?: () => boolean;
   /**
-   * (pinsim-only) Told of a folio whose reference count changed where no trace event says so (a
-   * reference taken, or one dropped that does not free it): the incremental state fingerprint's
+   * (pinsim-only) Told of a folio's head whose reference count changed where no trace event says so
+   * (a reference taken, or one dropped that does not free it): the incremental state fingerprint's
    * books. Default: nobody.
    */
   frameWritten?: (pfn: number) => void;

@@ -145,7 +145,7 @@ export class Machine {
       ...(o.stateHash ? { fingerprint: () => this.fingerprint() } : {}),
     };
     const fp = (this.fp = o.stateHash ? new FingerprintBooks() : null);
-    this.frameWritten = fp ? (pfn) => fp.markFolio(pfn) : null;
+    this.frameWritten = fp ? (pfn) => fp.markFrame(pfn) : null;
   }
 
   /** fingerprint() - the state fingerprint of the current execution (incremental; checked when asked). */

@@ -46,6 +46,11 @@ const FILES = [
   'examples/madv-free-gup-reclaim.json',
   'examples/writeback-then-store.json',
   'examples/longterm-pin-movable.json',
+  'test/conformance/hmm/HMM-23-compound.json',
+  'test/regress/hugetlb-mremap-target-split.json',
+  'test/conformance/cow/COW-03-vmsplice_unmap_child-hugetlb.json',
+  'test/regress/gpu-own-migrate-during-fault.json',
+  'test/regress/odp-two-mrs-one-page.json',
 ];
 const POLICIES = (s: Scenario): string[] => [...new Set([s.kernel.policy ?? 'linux-6.12', 'linux-4.20', 'linux-5.19'])];
 /** Executions per machine: the default picks first, then random ones. */
