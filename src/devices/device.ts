@@ -160,8 +160,11 @@ export interface DeviceInstance {
   mirror_op?(m: MemoryRegion, op: MirrorOpName, offset: number, length: number, token: number, wr: string): Co<MirrorOpResult>;
   /** The process @proc is exiting: release what it owns on this device (uverbs fd close). */
   release_process?(proc: Process): Co;
-  /** A hash of the device's state (its translation tables), for the explorer's state cache. */
-  fingerprint?(): number;
+  /**
+   * A hash of the device's state (its translation tables), for the explorer's state cache. With
+   * @fromScratch, every table's digest is computed again from its entries (the reference).
+   */
+  fingerprint?(fromScratch?: boolean): number;
   /**
    * The instance as create() made it, for the next execution of a machine that is reused: its
    * kernel has just been reset (so what it registered with the kernel is gone), and its context's

@@ -19,7 +19,7 @@
  */
 import { anySetBit, firstSetBit, forEachSetBit, lastSetBit, leafKeysIn, rangeMask } from '../engine/bits.js';
 import { PINSIM_BUG } from '../engine/bug.js';
-import type { Hasher } from '../engine/hash.js';
+import { Hasher, SetDigest } from '../engine/hash.js';
 import type { IommuDomain } from '../mm/iommu.js';
 import type { Kernel } from '../mm/kernel.js';
 import { PageArrays } from '../mm/page_arrays.js';
@@ -221,6 +221,11 @@ export class TranslationTable {
   count = 0;
   /** Entries handed out by walk() and walkPfn() so far (pinsim-only: what tests measure). */
   visited = 0;
+  /**
+   * The digest of the present entries as a set, kept at every write from the first fingerprint()
+   * on (null until then: a run without fingerprints pays a test per write).
+   */
+  private kept: SetDigest | null = null;
 
   constructor(ctx: TranslationCtx, mm: string, opts: TableOptions = {}) {
     this.ctx = ctx;
@@ -286,6 +291,7 @@ export class TranslationTable {
     } else if (leaf.ino) leaf.ino[j] = 0;
     leaf.tags[j] = (write ? TAG_WRITE : 0) | (atomic ? TAG_ATOMIC : 0);
     leaf.present[j >>> 5] = ((leaf.present[j >>> 5] as number) | (1 << (j & 31))) >>> 0;
+    this.kept?.toggle(entryHash(leaf, vpn, j));
     leaf.count++;
     this.count++;
     if (this.rmap) {
@@ -342,6 +348,7 @@ export class TranslationTable {
           if (before) before(base + j, pfn, ((leaf.tags[j] as number) & TAG_WRITE) !== 0);
           if (iommu && leaf.iova && (leaf.iova[j] as number) >= 0) iommu.dma_unmap_page(leaf.iova[j] as number);
           if (this.rmap) this.unlinkRmap(pfn, base + j);
+          this.kept?.toggle(entryHash(leaf, base + j, j));
           run[j - lo] = pfn;
           gone++;
         }
@@ -374,6 +381,7 @@ export class TranslationTable {
     const pfn = leaf.pfn[j] as number;
     const iova = leaf.iova ? (leaf.iova[j] as number) : -1;
     if (this.ctx.iommu && iova >= 0) this.ctx.iommu.dma_unmap_page(iova);
+    this.kept?.toggle(entryHash(leaf, vpn, j));
     leaf.present[j >>> 5] = ((leaf.present[j >>> 5] as number) & ~(1 << (j & 31))) >>> 0;
     if (--leaf.count === 0) this.leaves.delete(key);
     this.count--;
@@ -386,7 +394,9 @@ export class TranslationTable {
     const leaf = this.leaves.get(Math.floor(vpn / LEAF_SIZE));
     const j = vpn & LEAF_MASK;
     if (!leaf || !leaf.has(j)) PINSIM_BUG(`${this.ctx.name}: setWrite on an empty entry`);
+    this.kept?.toggle(entryHash(leaf, vpn, j));
     leaf.tags[j] = write ? (leaf.tags[j] as number) | TAG_WRITE : (leaf.tags[j] as number) & ~TAG_WRITE;
+    this.kept?.toggle(entryHash(leaf, vpn, j));
   }
 
   /**
@@ -425,14 +435,27 @@ export class TranslationTable {
     }
   }
 
-  /** fingerprint() - add every entry (page index, pfn, generation, WRITE) to @h, in page order. */
-  fingerprint(h: Hasher): void {
-    for (const key of [...this.leaves.keys()].sort((a, b) => a - b)) {
-      const leaf = this.leaves.get(key) as Leaf;
-      for (let j = 0; j < LEAF_SIZE; j++) {
-        if (!leaf.has(j)) continue;
-        h.add(key * LEAF_SIZE + j).add(leaf.pfn[j] as number).add(leaf.gen[j] as number).add((leaf.tags[j] as number) & TAG_WRITE ? 1 : 0);
-      }
-    }
+  /**
+   * fingerprint() - add the set of entries (page index, pfn, generation, WRITE) to @h: the digest kept
+   * at every write, or with @fromScratch the same digest computed again from every entry (the
+   * reference the kept one must equal).
+   */
+  fingerprint(h: Hasher, fromScratch = false): void {
+    (fromScratch ? this.digestFromScratch() : (this.kept ??= this.digestFromScratch())).addTo(h);
   }
+
+  private digestFromScratch(): SetDigest {
+    const d = new SetDigest();
+    for (const [key, leaf] of this.leaves) {
+      for (let j = 0; j < LEAF_SIZE; j++) if (leaf.has(j)) d.toggle(entryHash(leaf, key * LEAF_SIZE + j, j));
+    }
+    return d;
+  }
+
+}
+
+const entryScratch = new Hasher();
+/** The hash of the entry at slot @j of @leaf (page index @vpn): its page index, pfn, generation and WRITE tag. */
+function entryHash(leaf: Leaf, vpn: number, j: number): Hasher {
+  return entryScratch.reset().add(vpn).add(leaf.pfn[j] as number).add(leaf.gen[j] as number).add((leaf.tags[j] as number) & TAG_WRITE ? 1 : 0);
 }

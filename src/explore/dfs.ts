@@ -7,7 +7,9 @@
  *   are disjoint. After exploring actor a at a node, a sleeps while the search explores a sibling b
  *   independent of it, so both orders of independent steps are never explored.
  * - A state cache: a state (its fingerprint) reached again with a sleep set that is no smaller than
- *   at its first visit has nothing new below it, and the execution is cut there.
+ *   at its first visit has nothing new below it, and the execution is cut there. The fingerprint
+ *   is kept incrementally by the machine (see mm/fingerprint.ts): asking for it costs what changed
+ *   since the last choice point, not the size of the machine.
  *
  * The preemption bound limits the number of non-default choices along an execution.
  */

@@ -6,6 +6,7 @@
 import type { ThpMode } from './huge_memory.js';
 import type { Scheduler } from '../engine/scheduler.js';
 import type { TraceBus } from '../engine/trace.js';
+import { DigestMap } from '../engine/hash.js';
 import { WaitQueueHead, wake_up_all } from '../engine/waitqueue.js';
 import type { KernelFeatures } from './features.js';
 import { Inode, type FsType } from './fs/inode.js';
@@ -44,6 +45,12 @@ export interface KernelConfig {
    * scenario runner); default: never.
    */
   fatal_signal_pending?: () => boolean;
+  /**
+   * (pinsim-only) Told of a folio's head whose reference count changed where no trace event says so
+   * (a reference taken, or one dropped that does not free it): the incremental state fingerprint's
+   * books. Default: nobody.
+   */
+  frameWritten?: (pfn: number) => void;
 }
 
 /** Tunables a policy reads. */
@@ -99,7 +106,7 @@ export class Kernel implements MmTraceSink {
    * kcompactd's books: the frames it migrated a page into (pfn → that frame's allocation
    * generation), i.e. pages it already put in place. See compact_zone().
    */
-  readonly compacted = new Map<number, number>();
+  readonly compacted = new DigestMap();
   readonly vmstat = { nr_foll_pin_acquired: 0, nr_foll_pin_released: 0 };
   /** Content token → the name of the write that made it (token 0 is "zero"). */
   readonly contents: string[] = ['zero'];
@@ -108,6 +115,7 @@ export class Kernel implements MmTraceSink {
   nextSubscriptionId = 1;
   /** fatal_signal_pending() for the running task. Interruptible sleeps check it and return EINTR. */
   readonly fatal_signal_pending: () => boolean;
+  private readonly frameWritten: ((pfn: number) => void) | null;
   readonly tunables: KernelTunables;
   /** The frames one folios_put_refs() freed, before they are traced together. */
   private readonly freedScratch: number[] = [];
@@ -143,6 +151,7 @@ export class Kernel implements MmTraceSink {
     this.tunables = { ...KERNEL_TUNABLES, ...c.tunables };
     this.thp = c.thp ?? 'madvise';
     this.fatal_signal_pending = c.fatal_signal_pending ?? (() => false);
+    this.frameWritten = c.frameWritten ?? null;
     this.hugepagesAsked = c.hugepages;
     this.boot();
   }
@@ -274,6 +283,7 @@ export class Kernel implements MmTraceSink {
     if (pfn === ZERO_PFN) return;
     const head = this.mem.folio_head(pfn);
     this.mem._refcount[head] = this.mem.refcount(head) + n;
+    this.frameWritten?.(head);
   }
 
   /**
@@ -331,6 +341,7 @@ export class Kernel implements MmTraceSink {
     // The dump is made only when the BUG fires: this runs for every page a zap or truncate frees.
     if (rc < 0 || m.free[pfn] === 1) BUG_ON(this, true, 'include/linux/mm.h:folio_put_testzero', pfn, `page:pfn ${pfn} refcount:${m._refcount[pfn]} put ${n}`);
     m._refcount[pfn] = rc;
+    this.frameWritten?.(pfn);
     if (rc <= 1 && m.flagsOf(pfn) & PG_dax) wake_up_all(this.dax_wq);
     if (rc !== 0) return 0;
     if (order) {

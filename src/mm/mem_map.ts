@@ -15,6 +15,7 @@
  * Kernel: include/linux/mm_types.h struct folio (_entire_mapcount, _pincount in the first tail
  * page), include/linux/mm.h compound_head(), folio_order(), folio_nr_pages().
  */
+import { DigestMap } from '../engine/hash.js';
 import { PG_zero, ZERO_PFN } from './types.js';
 
 /** Where a frame's folio order sits in its 16-bit `flags`: the 6 bits above every PG_* bit. */
@@ -49,7 +50,7 @@ export class MemMap {
   /** True while the frame is on the free list (or never allocated), or a free page of the hugetlb pool. */
   free = new Uint8Array(INITIAL_FRAMES).fill(1);
   /** Head pfn → mappings of the large folio as a whole (PMD/PUD entries); absent: none. */
-  readonly entire_mapcount = new Map<number, number>();
+  readonly entire_mapcount = new DigestMap();
 
   // Reads of one column at @pfn. With noUncheckedIndexedAccess a typed-array read is `number |
   // undefined`; every pfn the model reads is below the capacity, so each column narrows here, once.

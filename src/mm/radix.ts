@@ -7,6 +7,8 @@
  * fit) and becomes a Float64Array the first time a value that is not a 32-bit integer is stored
  * in it, so any number round-trips exactly.
  */
+import { pairHash, SetDigest } from '../engine/hash.js';
+
 const LEAF_SHIFT = 9;
 const LEAF_SIZE = 1 << LEAF_SHIFT;
 const LEAF_MASK = LEAF_SIZE - 1;
@@ -22,6 +24,12 @@ export class Radix {
   private readonly leaves = new Map<number, Leaf>();
   /** Number of non-zero entries. */
   count = 0;
+  /**
+   * The digest of the non-zero entries (index, value) as a set, kept at every write from the first
+   * time it is asked for (the state fingerprint's); null until then, so that a run without one
+   * pays a test per write.
+   */
+  private kept: SetDigest | null = null;
   /** Bumped when a leaf is replaced by its Float64Array form (a visit then re-reads it). */
   private widened = 0;
   /** The leaf last looked up, and its key (runs of indexes hit the same leaf). */
@@ -40,6 +48,8 @@ export class Radix {
     for (const leaf of this.leaves.values()) if (leaf instanceof Int32Array) this.spare.push(leaf);
     if (this.leaves.size) this.leaves.clear();
     this.count = 0;
+    // The kept digest goes with the entries (kept again from the next fingerprint that asks).
+    this.kept = null;
     this.widened = 0;
     this.lastKey = -1;
     this.lastLeaf = undefined;
@@ -61,6 +71,18 @@ export class Radix {
     this.lastLeaf = leaf;
   }
 
+  /** The digest of the entries, kept from now on. */
+  get digest(): SetDigest {
+    return (this.kept ??= this.digestFromScratch());
+  }
+
+  /** digestFromScratch() - the digest computed again from the entries (what `digest` must equal). */
+  digestFromScratch(): SetDigest {
+    const d = new SetDigest();
+    this.forEachIn(0, Infinity, (i, v) => d.toggle(pairHash(i, v)));
+    return d;
+  }
+
   get(i: number): number {
     const leaf = this.leafOf(Math.floor(i / LEAF_SIZE));
     return leaf ? (leaf[i & LEAF_MASK] as number) : 0;
@@ -80,8 +102,13 @@ export class Radix {
     }
     const j = i & LEAF_MASK;
     const old = leaf[j] as number;
-    if (old === 0 && v !== 0) this.count++;
-    else if (old !== 0 && v === 0) this.count--;
+    if (old === v) return;
+    if (old === 0) this.count++;
+    else {
+      if (v === 0) this.count--;
+      this.kept?.toggle(pairHash(i, old));
+    }
+    if (v !== 0) this.kept?.toggle(pairHash(i, v));
     leaf[j] = v;
   }
 
@@ -100,7 +127,12 @@ export class Radix {
       const j0 = i & LEAF_MASK, j1 = Math.min(LEAF_SIZE, j0 + first + n - i);
       const leaf = this.leaves.get(k);
       if (leaf) {
-        for (let j = j0; j < j1; j++) if (leaf[j] !== 0) this.count--;
+        for (let j = j0; j < j1; j++) {
+          const old = leaf[j] as number;
+          if (old === 0) continue;
+          this.count--;
+          this.kept?.toggle(pairHash(k * LEAF_SIZE + j, old));
+        }
         leaf.fill(0, j0, j1);
       }
       i += j1 - j0;
@@ -157,6 +189,7 @@ export class Radix {
         if (v === 0) continue;
         const r = fn(base + j, v);
         if (r === SCAN_CLEAR) {
+          this.kept?.toggle(pairHash(base + j, leaf[j] as number));
           leaf[j] = 0;
           n++;
         } else if (r === SCAN_STOP) return false;

@@ -74,11 +74,11 @@ function* dmirror_ioctl(d: Dmirror, op: MirrorOpName, offset: number, length: nu
 }
 
 /** The device's state for the explorer's state cache: each mirror's state, seq and table. */
-function dmirror_fingerprint(dev: DmirrorDevice): number {
+function dmirror_fingerprint(dev: DmirrorDevice, fromScratch = false): number {
   const h = new Hasher();
   for (const d of dev.mirrors) {
     h.add(d.closed ? 1 : 0).add(d.notifier.invalidate_seq);
-    d.table.fingerprint(h);
+    d.table.fingerprint(h, fromScratch);
   }
   return h.value;
 }
@@ -112,8 +112,8 @@ class GpuHmm implements DeviceInstance {
     for (const d of this.dev.mirrors) if (d.proc === proc && !d.closed) yield* dmirror_fops_release(d);
   }
 
-  fingerprint(): number {
-    return dmirror_fingerprint(this.dev);
+  fingerprint(fromScratch?: boolean): number {
+    return dmirror_fingerprint(this.dev, fromScratch);
   }
 
   /**

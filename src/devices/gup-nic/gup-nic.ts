@@ -92,11 +92,11 @@ class GupNic implements DeviceInstance {
     for (const mr of this.mrs) if (mr.proc === proc && !mr.deregistered) yield* gup_nic_dereg_mr(this.ctx, mr);
   }
 
-  fingerprint(): number {
+  fingerprint(fromScratch?: boolean): number {
     const h = new Hasher();
     for (const mr of this.mrs) {
       h.add(mr.deregistered ? 1 : 0).add(mr.revoked ? 1 : 0);
-      mr.mtt.fingerprint(h);
+      mr.mtt.fingerprint(h, fromScratch);
     }
     return h.value;
   }

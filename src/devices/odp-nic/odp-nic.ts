@@ -137,13 +137,13 @@ function* odp_dma(dev: Mlx5IbDev, req: DmaRequest): Co<DmaResult> {
 }
 
 /** The device's state for the explorer's state cache: dead/broken, and each umem's seq, MTTs and stale entries. */
-function odp_fingerprint(dev: Mlx5IbDev): number {
+function odp_fingerprint(dev: Mlx5IbDev, fromScratch = false): number {
   const h = new Hasher().add(dev.dead ? 1 : 0).add(dev.umr_broken ? 1 : 0);
   for (const mr of dev.mrs) {
     h.add(mr.deregistered ? 1 : 0).add(mr.usecount);
     for (const umem of mr.children.values()) {
       h.add(umem.start).add(umem.notifier.invalidate_seq);
-      umem.table.fingerprint(h);
+      umem.table.fingerprint(h, fromScratch);
       // MTT entries the driver forgot after a failed zap (only when there are any).
       if (umem.stale.size) for (const v of [...umem.stale].sort((a, b) => a - b)) h.add(v);
     }
@@ -180,8 +180,8 @@ class OdpNic implements DeviceInstance {
     for (const mr of this.dev.mrs) if (mr.proc === proc && !mr.deregistered) yield* mlx5_ib_dereg_mr(mr);
   }
 
-  fingerprint(): number {
-    return odp_fingerprint(this.dev);
+  fingerprint(fromScratch?: boolean): number {
+    return odp_fingerprint(this.dev, fromScratch);
   }
 
   /** As create() made it (its kernel is reset, the context's PRNG and IOMMU domain by the caller). */

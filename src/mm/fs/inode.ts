@@ -7,6 +7,7 @@
  * writeback; its reservations in a region map of huge page indexes).
  * Kernel: include/linux/fs.h struct inode, struct address_space.
  */
+import { DigestMap } from '../../engine/hash.js';
 import { Radix } from '../radix.js';
 import { RwSemaphore } from '../locking.js';
 import type { VmAreaStruct } from '../mm_types.js';
@@ -32,7 +33,7 @@ export class Inode {
   i_size: number;
   readonly i_mapping: AddressSpace;
   /** Durable content by page index: a content token; absent = zeros. */
-  readonly storage = new Map<number, number>();
+  readonly storage = new DigestMap();
   /** The inode lock (i_rwsem), taken by truncate. */
   readonly i_rwsem: RwSemaphore;
   /** hugetlbfs: the order of its huge pages (9: 2 MiB, 18: 1 GiB); 0 for other filesystems. */

@@ -11,7 +11,7 @@ import { Scheduler, type ChoicePoint, type SchedulerOptions } from '../../engine
 import { TraceBus } from '../../engine/trace.js';
 import { resolveDeviceParams, type DeviceCtx, type DeviceModel, type DeviceParams } from '../../devices/device.js';
 import { createCheckers, type CheckerInstance, type CheckerSet } from '../../invariants/checker.js';
-import { kernel_fingerprint } from '../../mm/fingerprint.js';
+import { FingerprintBooks, kernel_fingerprint } from '../../mm/fingerprint.js';
 import { IommuDomain } from '../../mm/iommu.js';
 import { mapping_set_folio_order } from '../../mm/filemap.js';
 import { huge_page_order_of } from '../../mm/hugetlb.js';
@@ -43,7 +43,11 @@ export interface WorldOptions {
   readonly chooser?: (p: ChoicePoint) => number;
   readonly trace?: (ev: MmTraceEvent) => void;
   readonly afterStep?: (actor: string, footprint: ReadonlySet<string>) => void;
-  readonly stateHash?: boolean;
+  /**
+   * Offer a state fingerprint at every choice point, kept incrementally; 'checked': also computed
+   * from scratch each time, and a difference is pinsim's bug (what the fingerprint tests run).
+   */
+  readonly stateHash?: boolean | 'checked';
 }
 
 export interface World {
@@ -131,6 +135,9 @@ export class Machine {
   /** Each device's model and parameters, resolved once (a model reads its parameters, never writes them). */
   private readonly devices: readonly { name: string; model: DeviceModel; params: Readonly<DeviceParams> }[];
   private readonly paramNotes: string[] = [];
+  /** The incremental state fingerprint's books (with stateHash), reset with every execution. */
+  private readonly fp: FingerprintBooks | null;
+  private readonly frameWritten: ((pfn: number) => void) | null;
   private readonly fatalSignalPending = (): boolean => {
     const w = this.world;
     const p = w ? this.actorProc.get(w.sched.current?.name ?? '') : undefined;
@@ -154,9 +161,22 @@ export class Machine {
       ...(s.kernel.until !== undefined ? { until: s.kernel.until } : {}),
       livenessBound: s.kernel.livenessBound ?? DEFAULT_LIVENESS,
       ...(o.afterStep ? { afterStep: (a: { name: string }, fp: ReadonlySet<string>) => o.afterStep!(a.name, fp) } : {}),
-      ...(o.stateHash ? { fingerprint: () => worldFingerprint(this.world ?? PINSIM_BUG('fingerprint before the world is built')) } : {}),
+      ...(o.stateHash ? { fingerprint: () => this.fingerprint() } : {}),
       ...(this.jitter ? { jitter: { max: o.jitter, prng: this.jitter } } : {}),
     };
+    const fp = (this.fp = o.stateHash ? new FingerprintBooks() : null);
+    this.frameWritten = fp ? (pfn) => fp.markFrame(pfn) : null;
+  }
+
+  /** fingerprint() - the state fingerprint of the current execution (incremental; checked when asked). */
+  fingerprint(): number {
+    const w = this.world ?? PINSIM_BUG('fingerprint before the world is built');
+    const v = worldFingerprint(w, this.fp);
+    if (this.o.stateHash === 'checked' && v !== worldFingerprint(w, null)) {
+      const stale = this.fp?.stale(w.k) ?? '';
+      PINSIM_BUG(`the incremental state fingerprint differs from the one computed from scratch at choice point ${w.sched.recorded.length} (changed unseen: ${stale})`);
+    }
+    return v;
   }
 
   /** build() - the world of the next execution: every actor spawned, nothing run yet. */
@@ -214,6 +234,7 @@ export class Machine {
       ...(s.kernel.thp ? { thp: s.kernel.thp } : {}),
       ...(s.kernel.leaseBreakTimeout !== undefined ? { tunables: { leaseBreakTimeout: s.kernel.leaseBreakTimeout } } : {}),
       fatal_signal_pending: this.fatalSignalPending,
+      ...(this.frameWritten ? { frameWritten: this.frameWritten } : {}),
     });
     const devices = new Map<string, DeviceSlot>();
     return { sched, k, st: new RunState(k, sched, s, devices), devices, ctxs: [] };
@@ -267,6 +288,7 @@ export class Machine {
     this.seen.clear();
     const st = this.stats;
     st.events = st.simTimeNs = st.faults = st.invalidations = st.pins = st.choicePoints = 0;
+    this.fp?.reset();
     if (this.set?.resettable) {
       this.bus.reset();
       this.set.reset();
@@ -294,6 +316,7 @@ export class Machine {
     bus.subscribe(() => st.faults++, ['fault']);
     bus.subscribe(() => st.invalidations++, ['notifier_start']);
     bus.subscribe(() => st.pins++, ['dma_ref_get']);
+    if (this.fp) bus.subscribe((ev) => this.fp?.observe(ev));
     if (o.trace) bus.subscribe(o.trace);
     if (o.afterStep) bus.subscribe(footprintOf(() => this.world));
     return false;
@@ -333,12 +356,15 @@ function footprintOf(current: () => World | null): (ev: MmTraceEvent) => void {
   };
 }
 
-/** The state of @w: model, actors' positions, devices' tables, and the violations found so far. */
-function worldFingerprint(w: World): number {
+/**
+ * The state of @w: model, actors' positions, devices' tables, and the violations found so far; kept
+ * by @books, or with null every part computed from scratch (the reference).
+ */
+export function worldFingerprint(w: World, books: FingerprintBooks | null): number {
   const h = new Hasher();
-  kernel_fingerprint(w.k, h);
+  kernel_fingerprint(w.k, h, books);
   w.sched.fingerprintActors(h);
-  for (const [name, d] of w.st.devices) h.addString(name).add(d.inst.fingerprint?.() ?? 0);
+  for (const [name, d] of w.st.devices) h.addString(name).add(d.inst.fingerprint?.(books === null) ?? 0);
   h.add(w.violations.length);
   for (const v of w.violations) h.addString(v.kind).add(v.pfn);
   return h.value;

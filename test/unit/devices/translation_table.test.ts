@@ -160,4 +160,34 @@ describe('TranslationTable', () => {
     expect(fp((tab) => tab.setWrite(600, true))).not.toBe(fp());
     expect(fp((tab, pfns) => { tab.erase(5); tab.insert(5, pfns[2]!, true, 0); })).not.toBe(fp());
   });
+
+  it('keeps its fingerprint at every write: equal to the one computed from every entry, and order-free', () => {
+    const both = (tab: TranslationTable) => {
+      const kept = new Hasher(), fresh = new Hasher();
+      tab.fingerprint(kept);
+      tab.fingerprint(fresh, true);
+      expect(kept.value).toBe(fresh.value);
+      return kept.value;
+    };
+    const { tab, pfns } = table({ traced: false, rmap: true });
+    const empty = both(tab);
+    for (let i = 0; i < 6; i++) tab.insert(510 + i, pfns[i]!, i % 2 === 0, 0);
+    const six = both(tab);
+    tab.setWrite(511, true);
+    expect(both(tab)).not.toBe(six);
+    tab.setWrite(511, false);
+    expect(both(tab)).toBe(six);
+    tab.erase(512);
+    both(tab);
+    tab.eraseRange(511, 515);
+    both(tab);
+    tab.eraseRange(0, Infinity);
+    expect(both(tab)).toBe(empty);
+    // The same entries installed in another order: the same fingerprint.
+    const other = table({ traced: false, rmap: true });
+    for (let i = 5; i >= 0; i--) other.tab.insert(510 + i, other.pfns[i]!, i % 2 === 0, 0);
+    const mine = table({ traced: false, rmap: true });
+    for (let i = 0; i < 6; i++) mine.tab.insert(510 + i, mine.pfns[i]!, i % 2 === 0, 0);
+    expect(both(other.tab)).toBe(both(mine.tab));
+  });
 });

@@ -166,7 +166,7 @@ function differences(a: unknown, b: unknown): string[] {
 }
 
 /** Fields that are configuration, not state: what the machine was made with, never dirtied (their insides neither). */
-const CONFIG = new Set(['bus', 'opts', 'scenario', 'model', 'params', 'p', 'features', 'policy', 'timing', 'tunables', 'hugepagesAsked', 'choices']);
+const CONFIG = new Set(['bus', 'opts', 'scenario', 'model', 'params', 'p', 'features', 'policy', 'timing', 'tunables', 'hugepagesAsked', 'choices', 'frameWritten']);
 /** Fields of configuration that hold a plain value (or, for `devices`, the slots made once), never dirtied themselves. */
 const FIXED = new Set([
   'devices', 'name', 'key', 'id', 'owner', 'fs', 'dax', 'huge_order', 'limit', 'limitPages', 'capacity', 'window', 'until',
