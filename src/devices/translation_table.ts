@@ -130,6 +130,29 @@ class Leaf {
   has(j: number): boolean {
     return ((this.present[j >>> 5] as number) & (1 << (j & 31))) !== 0;
   }
+
+  /**
+   * clean() - no entry present, for a table that takes it from the spare leaves. What its columns
+   * still hold is never read: every read of an entry's column is of a present entry, which the
+   * install that made it present wrote (a column made for an earlier use, an IOVA or a file page,
+   * is written for every entry installed, as when it is first made).
+   */
+  clean(): this {
+    this.present.fill(0);
+    this.count = 0;
+    return this;
+  }
+}
+
+/**
+ * Leaves that an erase emptied, for any table to take instead of making its columns again (the
+ * next execution of a reused machine makes its MRs' and mirrors' tables anew).
+ */
+const spareLeaves: Leaf[] = [];
+const SPARE_LEAVES_MAX = 256;
+
+function spareLeaf(leaf: Leaf): void {
+  if (spareLeaves.length < SPARE_LEAVES_MAX) spareLeaves.push(leaf);
 }
 
 /**
@@ -277,7 +300,7 @@ export class TranslationTable {
   install(vpn: number, pfn: number, write: boolean, gen?: number, atomic = false): Translation {
     const key = Math.floor(vpn / LEAF_SIZE), j = vpn & LEAF_MASK;
     let leaf = this.leaves.get(key);
-    if (!leaf) this.leaves.set(key, (leaf = new Leaf()));
+    if (!leaf) this.leaves.set(key, (leaf = spareLeaves.pop()?.clean() ?? new Leaf()));
     if (leaf.has(j)) PINSIM_BUG(`${this.ctx.name}: insert over the present entry of ${this.mm} va 0x${(vpn * PAGE_SIZE).toString(16)}`);
     const x = dma_map_translation(this.ctx, pfn, this.mm, vpn * PAGE_SIZE, gen);
     const mapping = this.ctx.k.mem.mappingOf(pfn);
@@ -359,7 +382,10 @@ export class TranslationTable {
       this.count -= gone;
       this.visited += gone;
       n += gone;
-      if (leaf.count === 0) this.leaves.delete(key);
+      if (leaf.count === 0) {
+        this.leaves.delete(key);
+        spareLeaf(leaf);
+      }
       if (this.traced) trace_dev_unmap(this.ctx, this.mm, base + lo, run, this.subscription());
     }
     return n;
@@ -383,7 +409,10 @@ export class TranslationTable {
     if (this.ctx.iommu && iova >= 0) this.ctx.iommu.dma_unmap_page(iova);
     this.kept?.toggle(entryHash(leaf, vpn, j));
     leaf.present[j >>> 5] = ((leaf.present[j >>> 5] as number) & ~(1 << (j & 31))) >>> 0;
-    if (--leaf.count === 0) this.leaves.delete(key);
+    if (--leaf.count === 0) {
+      this.leaves.delete(key);
+      spareLeaf(leaf);
+    }
     this.count--;
     if (this.rmap) this.unlinkRmap(pfn, vpn);
     return pfn;

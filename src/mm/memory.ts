@@ -62,7 +62,9 @@ export function set_pte_at(k: Kernel, mm: MmStruct, addr: number, pfn: number, b
  * drops once the TLB is flushed. Made by tlb_gather_mmu().
  */
 export class MmuGather {
-  pages = new Int32Array(64);
+  // 16 entries (64 bytes) live in the JS heap; a larger typed array gets a backing store of its
+  // own, which costs more than the few pages most zaps gather. It doubles when full.
+  pages = new Int32Array(16);
   nr = 0;
 }
 
