@@ -46,11 +46,20 @@ function lateNote(key: string, c: OpCommon, target: number, start: number, prevE
   return `${what} started at ${formatTime(start)}, ${formatTime(start - target)} after its ${bound}: ${cause}`;
 }
 
-/** execOp() - run one op through its descriptor's executor. Return: its result (and what it read). */
-function* execOp(st: RunState, actor: string, proc: Process, d: OpDescriptor, op: Op, key: string): Co<Exec> {
+/** An op's result known before it runs (it depends on a failed one). */
+function* settled(r: Exec): Co<Exec> {
+  return r;
+}
+
+/**
+ * execOp() - one op through its descriptor's executor. Return: the executor's coroutine itself (not
+ * a generator around it: every resumption of the op's actor goes through each generator it
+ * delegates to, one level fewer for the whole op), whose result is the op's (and what it read).
+ */
+function execOp(st: RunState, actor: string, proc: Process, d: OpDescriptor, op: Op, key: string): Co<Exec> {
   const c: OpCommon = op;
   // An op that depends on a failed one fails with EINVAL (poll reports the posted op's own result).
-  if (op.op !== 'poll') for (const n of refNames(d, op)) if (st.names.get(n)?.kind === 'failed') return { result: EINVAL };
+  if (op.op !== 'poll') for (const n of refNames(d, op)) if (st.names.get(n)?.kind === 'failed') return settled({ result: EINVAL });
   if (!d.exec) return PINSIM_BUG(`op ${op.op} reached the runner unbuilt`);
   const x: OpCtx = {
     st, k: st.k, actor, proc, key, name: c.as ?? key,
@@ -66,7 +75,7 @@ function* execOp(st: RunState, actor: string, proc: Process, d: OpDescriptor, op
       st.procActors.get(proc.name)?.push(a);
     },
   };
-  return yield* d.exec(x, op);
+  return d.exec(x, op);
 }
 
 /** finishOp() - record op @key's result and trace its end; its `as` names a value, or a failure. */
