@@ -11,6 +11,11 @@
  * regression scenario JSON, with its replay, in --save (default test/regress/pending/, which no test
  * runs: a failure found here is a bug in src/ to fix, and its scenario becomes a test then). A
  * failure that a scenario already in test/regress/pending/ still shows is counted as known, not saved.
+ * With --reuse, each generated scenario also runs twice on one machine (ScenarioRunner, the
+ * explorer's path: the second execution on the machine the first one reset in place, with choices
+ * of its own), and the second execution must give exactly what a new machine gives for its choices
+ * (trace hash, outcome, violations, results, observed values, op timings, notes, stats); a
+ * difference is a `machine-reuse` failure, reported with its seed (not minimised).
  * Exit 0 with no failure, 1 with any, 2 for bad usage or a missing build.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -22,12 +27,12 @@ import { badInputRun, failureSignature, sanityRun } from './fuzz-sanity.mjs';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 function usage(msg) {
-  process.stderr.write(`soak: ${msg}\nusage: npm run soak -- [--runs N] [--seed S] [--time SECONDS] [--save DIR]\n`);
+  process.stderr.write(`soak: ${msg}\nusage: npm run soak -- [--runs N] [--seed S] [--time SECONDS] [--save DIR] [--reuse]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { runs: 1_000_000, seed: 1, time: Infinity, save: join(ROOT, 'test/regress/pending') };
+  const o = { runs: 1_000_000, seed: 1, time: Infinity, save: join(ROOT, 'test/regress/pending'), reuse: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -37,6 +42,7 @@ function parseArgs(argv) {
     else if (flag === '--seed') o.seed = int(value());
     else if (flag === '--time') o.time = int(value());
     else if (flag === '--save') o.save = value();
+    else if (flag === '--reuse') o.reuse = true;
     else if (flag === '--help' || flag === '-h') usage('the model fuzzer');
     else usage(`unknown flag ${flag}`);
   }
@@ -46,7 +52,8 @@ function parseArgs(argv) {
 const opts = parseArgs(process.argv.slice(2));
 if (!existsSync(join(ROOT, 'dist/index.js'))) usage('dist/ is missing: run `npm run build` first');
 const env = await distEnv();
-const { runScenario } = await import('../dist/index.js');
+const { runScenario, runValidated, validateOrThrow, defaultRegistry } = await import('../dist/index.js');
+const { ScenarioRunner } = await import('../dist/scenario/run/run.js');
 const { notText, parseJson } = await import('../dist/scenario/format/json.js');
 /** The loader's reader of JSON text (load.ts): text that is not JSON text is refused before parsing. */
 const readJson = (text) => (notText(text) !== null ? { ok: false } : parseJson(text));
@@ -59,6 +66,40 @@ function runOpts(run) {
   const o = { policy: run.policy, seed: run.seed, window: run.window };
   if (run.window > 0) o.chooser = makeChooser(env, run.chooserSeed);
   return o;
+}
+
+/** What a run is judged by and everything it reports (for --reuse). */
+function observable(r) {
+  return JSON.stringify({
+    outcome: r.outcome, traceHash: r.traceHash, violations: r.violations, results: r.results, observed: r.observed,
+    ops: r.ops, notes: r.notes, stats: r.stats, choices: r.choices, error: r.error, expectations: r.expectations,
+  });
+}
+
+/**
+ * reuseDiff() - run @gen twice on one machine (the second execution with choices of its own) and
+ * the second again on a new machine with its choices. Return: what differs, or null.
+ */
+function reuseDiff(gen) {
+  const registry = defaultRegistry();
+  let s;
+  try {
+    s = validateOrThrow(gen.scenario, registry);
+  } catch {
+    return null; // bad input is the sanity run's business
+  }
+  const { policy, seed, window } = gen.run;
+  let chooser = makeChooser(env, gen.run.chooserSeed);
+  const runner = new ScenarioRunner(s, { policy, seed, window, registry, chooser: (p) => chooser(p) });
+  runner.run();
+  chooser = makeChooser(env, gen.run.chooserSeed + 1);
+  const again = runner.run();
+  const fresh = runValidated(s, { policy, seed, window, registry, choices: again.choices });
+  const a = observable(again), b = observable(fresh);
+  if (a === b) return null;
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  return `the second execution on a reused machine differs from a new machine's at: …${a.slice(Math.max(0, i - 60), i + 60)}… vs …${b.slice(Math.max(0, i - 60), i + 60)}…`;
 }
 
 function fails(scenario, run, kind) {
@@ -175,6 +216,15 @@ for (; runs < opts.runs && Date.now() < deadline; runs++, seed++) {
   const gen = generateScenario(seed, env);
   const { result, failures } = sanityRun(runScenario, gen.scenario, runOpts(gen.run));
   if (result) outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
+  const reuse = opts.reuse ? reuseDiff(gen) : null;
+  if (reuse) {
+    byKind.set('machine-reuse', (byKind.get('machine-reuse') ?? 0) + 1);
+    const sig = 'machine-reuse';
+    const cls = classes.get(sig);
+    if (cls) cls.count++;
+    else classes.set(sig, { count: 1, seed, file: `(machine reuse: npm run soak -- --reuse --seed ${seed} --runs 1)`, known: false });
+    if (!cls) say(`soak: seed ${seed}: machine-reuse: ${reuse}`);
+  }
   const bad = generateBadInput(seed, env);
   badClasses.set(bad.cls, (badClasses.get(bad.cls) ?? 0) + 1);
   const badFailures = badInputRun(runScenario, readJson, bad);

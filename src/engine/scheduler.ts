@@ -201,13 +201,16 @@ export class Scheduler implements Waker {
           // ends there. (Not the bound alone: a scenario may set it below one step's latency.)
           if (!this.actors.some((a) => a.background && a.busy && a.state !== 'done')) break;
           this.draining = true;
-          if (this.queue.peekTime() > this.now + Math.max(this.opts.livenessBound ?? 0, DRAIN_GAP_MIN)) break;
+          if (this.queue.validTop(this.pending) > this.now + Math.max(this.opts.livenessBound ?? 0, DRAIN_GAP_MIN)) break;
           if (!this.step()) break;
           continue;
         }
         // Every scenario actor is blocked: background work may still wake one, for a bounded time.
         if (stallStart < 0) stallStart = this.now;
-        if (this.queue.peekTime() > stallStart + (this.opts.livenessBound ?? 0)) break;
+        // The next entry that is due: a stale one (an actor woken before its timeout, or killed)
+        // is not, and whether one is still queued depends on how earlier steps were picked (a
+        // strategy's pick drops the stale entries it meets, a replayed default pick does not).
+        if (this.queue.validTop(this.pending) > stallStart + (this.opts.livenessBound ?? 0)) break;
       } else stallStart = -1;
       if (!this.step()) break;
     }
