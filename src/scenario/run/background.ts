@@ -15,27 +15,41 @@ import type { KernelSpec } from '../format/types.js';
 
 /** spawnBackground() - start the periodic kernel threads @kernel asks for. */
 export function spawnBackground(k: Kernel, kernel: KernelSpec): void {
-  const loop = (name: string, period: number, body: () => Co<unknown>) => {
+  const loop = (name: string, period: number, pass: (k: Kernel) => Co<unknown>) => {
     const holder: { actor: Actor | null } = { actor: null };
-    holder.actor = k.sched.spawn(name, (function* () {
-      for (;;) {
-        yield* delay(period, `${name}:sleep`);
-        if (k.sched.draining) return;
-        if (holder.actor) holder.actor.busy = true;
-        yield* body();
-        if (holder.actor) holder.actor.busy = false;
-      }
-    })(), { background: true, at: 0 });
+    holder.actor = k.sched.spawn(name, kthread(k, holder, period, `${name}:sleep`, pass), { background: true, at: 0 });
   };
-  if (kernel.writeback) loop('kworker/flush', kernel.writeback.period, function* () {
-    for (const f of [...k.inodes.values()]) yield* write_cache_pages(k, f, 0, Infinity);
-  });
-  if (kernel.reclaim) loop('kswapd0', kernel.reclaim.period, function* () {
-    yield* reclaim_buffers(k);
-    yield* shrink_folio_list(k, 32);
-  });
-  if (kernel.compaction) loop('kcompactd0', kernel.compaction.period, () => compact_zone(k));
-  if (kernel.khugepaged) loop('khugepaged', kernel.khugepaged.period, () => khugepaged_scan(k));
+  if (kernel.writeback) loop('kworker/flush', kernel.writeback.period, flush_pass);
+  if (kernel.reclaim) loop('kswapd0', kernel.reclaim.period, kswapd_pass);
+  if (kernel.compaction) loop('kcompactd0', kernel.compaction.period, compact_zone);
+  if (kernel.khugepaged) loop('khugepaged', kernel.khugepaged.period, khugepaged_scan);
+}
+
+/**
+ * (pinsim-only) A periodic kernel thread: every @period, a pass of @pass (none once the run is
+ * draining); busy while inside one. A module-level generator, as every actor body that is made
+ * per execution (a `function*` expression evaluated per execution costs far more: see
+ * docs/engine-performance.md).
+ */
+function* kthread(k: Kernel, holder: { actor: Actor | null }, period: number, site: string, pass: (k: Kernel) => Co<unknown>): Co {
+  for (;;) {
+    yield* delay(period, site);
+    if (k.sched.draining) return;
+    if (holder.actor) holder.actor.busy = true;
+    yield* pass(k);
+    if (holder.actor) holder.actor.busy = false;
+  }
+}
+
+/** The flusher threads' pass: write back every file's dirty pages. */
+function* flush_pass(k: Kernel): Co {
+  for (const f of [...k.inodes.values()]) yield* write_cache_pages(k, f, 0, Infinity);
+}
+
+/** kswapd's pass: strip clean buffers, then free unreferenced clean file folios. */
+function* kswapd_pass(k: Kernel): Co {
+  yield* reclaim_buffers(k);
+  yield* shrink_folio_list(k, 32);
 }
 
 /** FRAME_FINAL_BATCH - live folios a `frame_final` event reports. */
