@@ -1017,7 +1017,23 @@ const REASONS = {
   },
   schedulesPerSec: schedulesReason,
   schedulesPerSecOdp: schedulesReason,
+  munmapThpSimVsReal: largeFolioReason,
+  truncateLargeFolioSimVsReal: largeFolioReason,
 };
+
+/**
+ * The simulated-versus-real figures of large folios: how much of the simulated time the checkers
+ * take, what the model alone costs against the kernel, and the layers of the profile.
+ */
+function largeFolioReason(f) {
+  const checkers = 1 - f.modelOnlySimMs / f.simMs;
+  const l = Object.entries(f.profileByLayer).slice(0, 4).map(([k, p]) => `${k} ${p} %`).join(', ');
+  return `${f.simMs} ms simulated against ${f.realMs} ms of the kernel for ${f.folios} folios of ${f.pages / f.folios} pages: ` +
+    `with no checker the model alone takes ${f.modelOnlySimMs} ms (${f.modelOnlyVsReal} × the kernel), so the checkers take ` +
+    `${round(100 * checkers, 0)} % of the simulated time. The kernel clears one PMD entry per folio; the simulation keeps its books ` +
+    `per 4 KiB page (the trace's per-page arrays, hashed; each checker's books; each device table's entries, erased one page at a ` +
+    `time), so it does ${f.pages / f.folios} times the kernel's work per folio. By layer: ${l}`;
+}
 
 function schedulesReason(f, prof) {
   const us = f.microsecondsPerExecution, budget = 1e6 / f.targetBound, ev = f.eventsPerExecution;
