@@ -28,7 +28,7 @@ function create(ctx: CheckerCtx): CheckerInstance {
     },
     finish(): void {},
     reset(): void {
-      released.clear();
+      if (released.size) released.clear();
     },
   };
 }

@@ -88,7 +88,7 @@ export class Interner {
 
   /** reset() - forget every name, as made. */
   reset(): void {
-    this.ids.clear();
+    if (this.ids.size) this.ids.clear();
     this.names.length = 1;
   }
 }
@@ -313,9 +313,9 @@ export class ChainHistory {
   /** reset() - no event kept, as made (the frame books are reset by their owner). */
   reset(): void {
     for (const r of this.ranges.values()) r.reset();
-    for (const m of this.events.values()) m.clear();
+    for (const m of this.events.values()) if (m.size) m.clear();
     this.large = null;
-    this.eventSeq.clear();
+    if (this.eventSeq.size) this.eventSeq.clear();
     this.seq = 0;
   }
 
@@ -450,7 +450,7 @@ export class VaTable {
   /** reset() - no entry, as made; the leaves are kept for the next use. */
   reset(): void {
     for (const leaf of this.leaves.values()) if (spareLeaves.length < SPARE_LEAVES_MAX) spareLeaves.push(leaf);
-    this.leaves.clear();
+    if (this.leaves.size) this.leaves.clear();
     this.lastKey = -1;
     this.lastLeaf = undefined;
     this.count = 0;

@@ -30,8 +30,8 @@ function create(ctx: CheckerCtx): CheckerInstance {
     },
     finish(): void {},
     reset(): void {
-      redirects.clear();
-      dummies.clear();
+      if (redirects.size) redirects.clear();
+      if (dummies.size) dummies.clear();
     },
   };
 }

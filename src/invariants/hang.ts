@@ -39,7 +39,7 @@ function create(ctx: CheckerCtx): CheckerInstance {
     },
     finish(): void {},
     reset(): void {
-      starts.clear();
+      if (starts.size) starts.clear();
     },
   };
 }

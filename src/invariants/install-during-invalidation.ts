@@ -77,9 +77,9 @@ function create(ctx: CheckerCtx): CheckerInstance {
     },
     finish(): void {},
     reset(): void {
-      open.clear();
-      past.clear();
-      migrateOwner.clear();
+      if (open.size) open.clear();
+      if (past.size) past.clear();
+      if (migrateOwner.size) migrateOwner.clear();
     },
   };
 }

@@ -94,8 +94,8 @@ function create(ctx: CheckerCtx): CheckerInstance {
       files.reset();
       cachedFile.reset();
       cachedIndex.reset();
-      pending.clear();
-      stored.clear();
+      if (pending.size) pending.clear();
+      if (stored.size) stored.clear();
     },
   };
 }

@@ -153,9 +153,9 @@ function create(ctx: CheckerCtx): CheckerInstance {
       mms.reset();
       // The tables' leaves go to the spare ones for the next execution's tables.
       for (const subs of devices.values()) for (const b of subs.values()) for (const t of b.tables.values()) t.reset();
-      devices.clear();
+      if (devices.size) devices.clear();
       installs.reset();
-      atEnd.clear();
+      if (atEnd.size) atEnd.clear();
     },
   };
 }

@@ -105,12 +105,12 @@ function create(ctx: CheckerCtx): CheckerInstance {
     },
     finish(): void {},
     reset(): void {
-      open.clear();
-      aborted.clear();
-      subOpen.clear();
-      subRefused.clear();
+      if (open.size) open.clear();
+      if (aborted.size) aborted.clear();
+      if (subOpen.size) subOpen.clear();
+      if (subRefused.size) subRefused.clear();
       subs.length = 0;
-      called.clear();
+      if (called.size) called.clear();
     },
   };
 }
