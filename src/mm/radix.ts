@@ -213,11 +213,15 @@ export class Radix {
    * @idx[0..n) and @val[0..n) (each room for @max). Return: n, how many.
    */
   collectIn(first: number, last: number, max: number, idx: Float64Array, val: Float64Array): number {
+    if (this.count === 0) return 0;
     let n = 0;
+    // Once every entry of the table has been met, the rest of the range holds none: stop there
+    // (a truncate to 0 of a small file no longer reads the rest of its leaf, twice).
+    const all = this.count;
     this.scanIn(first, last, (i, v) => {
       idx[n] = i;
       val[n++] = v;
-      return n === max ? SCAN_STOP : SCAN_NEXT;
+      return n === max || n === all ? SCAN_STOP : SCAN_NEXT;
     });
     return n;
   }
