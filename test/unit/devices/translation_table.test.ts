@@ -48,11 +48,14 @@ describe('TranslationTable', () => {
 
   it('a leaf an erase emptied serves the next table clean: no entry, IOVA or tag of the table before shows', () => {
     const a = table({ iommu: true });
+    const leavesOf = (t: TranslationTable) => (t as unknown as { leaves: Map<number, object> }).leaves;
     for (let v = 0; v < 4; v++) a.tab.insert(v, a.pfns[v]!, true, 0, undefined, true);
+    const leaf = leavesOf(a.tab).get(0);
     for (let v = 0; v < 4; v++) expect(a.tab.erase(v)).toBe(true);
     // Another table (no IOMMU) takes the spare leaf for a page of another leaf key.
     const b = table();
     b.tab.insert(5 * 512 + 1, b.pfns[0]!, false, 0);
+    expect(leavesOf(b.tab).get(5)).toBe(leaf);
     expect(b.tab.lookup(5 * 512 + 1)).toMatchObject({ pfn: b.pfns[0], iova: -1, write: false, atomic: false, file: '', index: -1 });
     for (const v of [5 * 512, 5 * 512 + 2, 5 * 512 + 3]) expect(b.tab.lookup(v)).toBeNull();
     expect(walked(b.tab, 0, Infinity)).toEqual([5 * 512 + 1]);

@@ -65,15 +65,20 @@ describe('the checkers\' books', () => {
   it('a VaTable leaf emptied by clear() or clearRun() serves the next table clean, with that table\'s default', () => {
     // Entries everywhere in a leaf, float values included, then cleared page by page and by a run.
     const a = new VaTable(-1);
+    const leavesOf = (t: VaTable) => (t as unknown as { leaves: Map<number, object> }).leaves;
     for (let v = 0; v < 512; v++) a.set(v, v + 1, 7, 3.5, 9, 2);
+    const leaf = leavesOf(a).get(0);
     for (let v = 0; v < 256; v++) a.clear(v);
     a.clearRun(256, new Int32Array(256).fill(1));
     expect(a.count).toBe(0);
+    expect(leavesOf(a).size).toBe(0);
     // New tables take the spare leaves: nothing of the first table shows, and the float column
     // reads each table's own default.
     for (const bDefault of [0, -1]) {
       const t = new VaTable(bDefault);
       t.set(1030, 4, 1, bDefault, 1, 0);
+      // The emptied leaf is the one taken (not a new one).
+      expect(leavesOf(t).get(2)).toBe(leaf);
       expect(t.get(1030)).toEqual({ pfn: 4, a: 1, b: bDefault, c: 1, flags: 0 });
       const seen: number[] = [];
       t.walk(1024, 1536, (v) => seen.push(v));
